@@ -1,0 +1,99 @@
+package swarm
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"unicode/utf8"
+)
+
+// Sentinel errors. A *NodeError matches the sentinel for its status with errors.Is.
+var (
+	// ErrWrongSwarm: the node is not in the account's swarm (HTTP 421).
+	ErrWrongSwarm = errors.New("swarm: wrong swarm")
+	// ErrClockSkew: the node rejected our timestamp (HTTP 406, or 425 from v4 servers).
+	ErrClockSkew = errors.New("swarm: clock out of sync")
+	// ErrUnauthorized: the node rejected the request's signature (HTTP 401).
+	ErrUnauthorized = errors.New("swarm: unauthorized")
+	// ErrForbidden: the node refused the request (HTTP 403, e.g. an invalid TTL).
+	ErrForbidden = errors.New("swarm: forbidden")
+	// ErrBadRequest: the node could not parse the request (HTTP 400).
+	ErrBadRequest = errors.New("swarm: bad request")
+	// ErrNotFound: nothing matched (HTTP 404).
+	ErrNotFound = errors.New("swarm: not found")
+	// ErrRateLimited: too many requests (HTTP 429).
+	ErrRateLimited = errors.New("swarm: rate limited")
+	// ErrNodeNotReady: the node is syncing or not in a swarm (HTTP 503).
+	ErrNodeNotReady = errors.New("swarm: node not ready")
+	// ErrServer: the node failed (HTTP 5xx other than 503).
+	ErrServer = errors.New("swarm: node error")
+
+	// ErrNoNodes: the pool or a swarm has no usable node.
+	ErrNoNodes = errors.New("swarm: no usable nodes")
+	// ErrNoSeeds: no seed node answered with a usable list.
+	ErrNoSeeds = errors.New("swarm: no seed node answered")
+	// ErrDisagreement: the nodes asked for a pool refresh did not agree on enough nodes.
+	ErrDisagreement = errors.New("swarm: nodes disagree")
+	// ErrInvalidResponse: a node's reply could not be parsed.
+	ErrInvalidResponse = errors.New("swarm: invalid response")
+	// ErrResponseTooLarge: a reply exceeded the size limit.
+	ErrResponseTooLarge = errors.New("swarm: response too large")
+	// ErrInvalidNode: a node entry is malformed (bad key, address or port).
+	ErrInvalidNode = errors.New("swarm: invalid node")
+	// ErrInvalidRequest: the request cannot be built (missing signer, too many hashes, ...).
+	ErrInvalidRequest = errors.New("swarm: invalid request")
+	// ErrClosed: the client or pool was closed.
+	ErrClosed = errors.New("swarm: closed")
+)
+
+// NodeError is a non-200 answer from a storage node: the HTTP status of a direct request, or
+// the inner status of an onion request to a node. Transports return it for every status other
+// than 200. It matches the sentinel for its status with errors.Is (421 ErrWrongSwarm, 406 and
+// 425 ErrClockSkew, 401 ErrUnauthorized, 403 ErrForbidden, 400 ErrBadRequest, 404
+// ErrNotFound, 429 ErrRateLimited, 503 ErrNodeNotReady, other 5xx ErrServer).
+type NodeError struct {
+	Node   Node   // the node that answered
+	Status int    // HTTP status (or the inner status of an onion reply)
+	Body   []byte // the reply body, as sent (error text, or the 421 swarm JSON)
+}
+
+func (e *NodeError) Error() string {
+	body := e.Body
+	if len(body) > 200 {
+		body = body[:200]
+	}
+	text := string(body)
+	if !utf8.ValidString(text) {
+		text = fmt.Sprintf("%d bytes", len(e.Body))
+	}
+	st := http.StatusText(e.Status)
+	if st == "" {
+		st = "status"
+	}
+	return fmt.Sprintf("swarm: node %s: %d %s: %q", e.Node, e.Status, st, text)
+}
+
+// Is maps the status to the package's sentinels.
+func (e *NodeError) Is(target error) bool {
+	switch target {
+	case ErrWrongSwarm:
+		return e.Status == 421
+	case ErrClockSkew:
+		return e.Status == 406 || e.Status == 425
+	case ErrUnauthorized:
+		return e.Status == 401
+	case ErrForbidden:
+		return e.Status == 403
+	case ErrBadRequest:
+		return e.Status == 400
+	case ErrNotFound:
+		return e.Status == 404
+	case ErrRateLimited:
+		return e.Status == 429
+	case ErrNodeNotReady:
+		return e.Status == 503
+	case ErrServer:
+		return e.Status >= 500 && e.Status != 503
+	}
+	return false
+}

@@ -1,0 +1,219 @@
+package sdk_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/blinding"
+	"github.com/sessiongo/sdk/crypto"
+)
+
+// Vector handlers for package blinding (issue 3): identity.json, sogs.json and
+// libsession_generated.json spell some fields differently; each handler accepts every spelling.
+
+func init() {
+	registerVectors("blind15_id", vBlind15ID)
+	registerVectors("blind15_id_from_session_id", vBlind15ID)
+	registerVectors("blind15_id_from_seed", vBlind15IDFromSeed)
+	registerVectors("blind25_id", vBlind25ID)
+	registerVectors("blind15_sign", func(t *testing.T, c vcase) { vBlindSign(t, c, 15) })
+	registerVectors("blind25_sign", func(t *testing.T, c vcase) { vBlindSign(t, c, 25) })
+	registerVectors("session_id_matches_blinded_id", vMatches)
+	registerVectors("blind_version_key_pair", vVersionKeyPair)
+	registerVectors("blind_version_sign", vVersionSign)
+	registerVectors("blind_version_sign_request", vVersionSignRequest)
+}
+
+func vAccountID(t *testing.T, c vcase, keys ...string) crypto.AccountID {
+	t.Helper()
+	id, err := crypto.ParseAccountID(c.str(keys...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// vKeysFromSK makes keys from a 64-byte Ed25519 secret key (seed || pk) and checks its pk half.
+func vKeysFromSK(t *testing.T, sk []byte) *crypto.Keys {
+	t.Helper()
+	if len(sk) != 64 {
+		t.Fatalf("secret key: want 64 bytes, got %d", len(sk))
+	}
+	keys, err := crypto.KeysFromSeed(sk[:32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pk := keys.Ed25519PublicKey(); !bytes.Equal(pk[:], sk[32:]) {
+		t.Fatalf("secret key's public half %x does not match its seed (%x)", sk[32:], pk)
+	}
+	return keys
+}
+
+func vKeysFromSeed(t *testing.T, seed []byte) *crypto.Keys {
+	t.Helper()
+	keys, err := crypto.KeysFromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func vBlind15ID(t *testing.T, c vcase) {
+	sid := vAccountID(t, c, "session_id")
+	spk := fixed32(t, c.hex("server_pk"))
+	want := vAccountID(t, c, "blinded_id", "blinded_id_pos")
+	ids, err := blinding.Blind15IDs(sid, spk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids[0] != want {
+		t.Fatalf("Blind15IDs[0] = %s, want %s", ids[0], want)
+	}
+	if ids[1].Key()[31] != want.Key()[31]^0x80 || ids[1].Prefix() != crypto.PrefixBlinded15 {
+		t.Fatalf("Blind15IDs[1] = %s is not the sign-flipped candidate", ids[1])
+	}
+	for _, id := range ids {
+		ok, err := blinding.MatchesSessionID(sid, id, spk)
+		if err != nil || !ok {
+			t.Fatalf("MatchesSessionID(%s) = %v, %v", id, ok, err)
+		}
+	}
+}
+
+func vBlind15IDFromSeed(t *testing.T, c vcase) {
+	keys := vKeysFromSeed(t, c.hex("seed"))
+	spk := fixed32(t, c.hex("server_pk"))
+	want := vAccountID(t, c, "blinded_id")
+	kp, err := blinding.Blind15KeyPair(keys, spk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kp.ID() != want {
+		t.Fatalf("Blind15KeyPair ID = %s, want %s", kp.ID(), want)
+	}
+	id, err := blinding.Blind15IDFromEd25519(keys.Ed25519PublicKey(), spk)
+	if err != nil || id != want {
+		t.Fatalf("Blind15IDFromEd25519 = %s, %v; want %s", id, err, want)
+	}
+	ok, err := blinding.MatchesSessionID(keys.AccountID(), want, spk)
+	if err != nil || !ok {
+		t.Fatalf("MatchesSessionID = %v, %v", ok, err)
+	}
+}
+
+func vBlind25ID(t *testing.T, c vcase) {
+	sid := vAccountID(t, c, "session_id")
+	spk := fixed32(t, c.hex("server_pk"))
+	want := vAccountID(t, c, "blinded_id")
+	id, err := blinding.Blind25ID(sid, spk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != want {
+		t.Fatalf("Blind25ID = %s, want %s", id, want)
+	}
+	ok, err := blinding.MatchesSessionID(sid, want, spk)
+	if err != nil || !ok {
+		t.Fatalf("MatchesSessionID = %v, %v", ok, err)
+	}
+}
+
+func vMessage(c vcase) []byte {
+	if c.has("msg_hex") {
+		return c.hex("msg_hex")
+	}
+	return []byte(c.str("message", "msg"))
+}
+
+func vBlindSign(t *testing.T, c vcase, kind int) {
+	keys := vKeysFromSK(t, c.hex("ed_sk_hex", "ed25519_sk"))
+	spk := fixed32(t, c.hex("server_pk"))
+	msg := vMessage(c)
+	want := c.hex("sig_hex", "signature")
+	var kp *blinding.KeyPair
+	var err error
+	if kind == 15 {
+		var opts []blinding.KeyOption
+		if c.has("nonce_from") && c.str("nonce_from") == "seed32" {
+			opts = append(opts, blinding.SeedNonce())
+		}
+		kp, err = blinding.Blind15KeyPair(keys, spk, opts...)
+	} else {
+		kp, err = blinding.Blind25KeyPair(keys, spk)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := kp.Sign(msg)
+	if !bytes.Equal(sig[:], want) {
+		t.Fatalf("signature\n got %x\nwant %x", sig, want)
+	}
+	pub := kp.PublicKey()
+	if !ed25519.Verify(pub[:], msg, sig[:]) {
+		t.Fatal("signature does not verify under the blinded key")
+	}
+	// The signer's blinded ID must be one its 05 ID matches.
+	if ok, err := blinding.MatchesSessionID(keys.AccountID(), kp.ID(), spk); err != nil || !ok {
+		t.Fatalf("MatchesSessionID(own key pair) = %v, %v", ok, err)
+	}
+}
+
+func vMatches(t *testing.T, c vcase) {
+	sid := vAccountID(t, c, "session_id")
+	bid := vAccountID(t, c, "blinded_id")
+	spk := fixed32(t, c.hex("server_pk"))
+	got, err := blinding.MatchesSessionID(sid, bid, spk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := c.boolean("expect", "expected", "matches"); got != want {
+		t.Fatalf("MatchesSessionID = %v, want %v", got, want)
+	}
+}
+
+func vVersionKeyPair(t *testing.T, c vcase) {
+	keys := vKeysFromSK(t, c.hex("ed_sk_hex", "ed25519_sk"))
+	v := blinding.NewVersionKeyPair(keys)
+	pk := v.PublicKey()
+	if want := c.hex("pk_hex", "pk"); !bytes.Equal(pk[:], want) {
+		t.Fatalf("public key %x, want %x", pk, want)
+	}
+	if want := c.hex("sk_hex", "sk"); !bytes.Equal(v.PrivateKey(), want) {
+		t.Fatalf("private key mismatch")
+	}
+	if v.ID().Prefix() != crypto.PrefixVersionBlinded || v.ID().Key() != pk {
+		t.Fatalf("ID %s is not 07 || pk", v.ID())
+	}
+}
+
+func vVersionSign(t *testing.T, c vcase) {
+	keys := vKeysFromSK(t, c.hex("ed_sk_hex", "ed25519_sk"))
+	v := blinding.NewVersionKeyPair(keys)
+	sig, err := v.SignVersionCheck(blinding.Platform(c.str("platform")), time.Unix(c.int("timestamp"), 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := c.hex("sig_hex", "signature"); !bytes.Equal(sig[:], want) {
+		t.Fatalf("signature\n got %x\nwant %x", sig, want)
+	}
+}
+
+func vVersionSignRequest(t *testing.T, c vcase) {
+	keys := vKeysFromSK(t, c.hex("ed_sk_hex", "ed25519_sk"))
+	v := blinding.NewVersionKeyPair(keys)
+	var body []byte
+	if c.has("body_hex") {
+		body = c.hex("body_hex")
+	} else if c.has("body") {
+		body = []byte(c.str("body"))
+	}
+	sig := v.SignRequest(time.Unix(c.int("timestamp"), 0), c.str("method"), c.str("path"), body)
+	if want := c.hex("sig_hex", "signature"); !bytes.Equal(sig[:], want) {
+		t.Fatalf("signature\n got %x\nwant %x", sig, want)
+	}
+	pk := v.PublicKey()
+	_ = hex.EncodeToString(pk[:])
+}

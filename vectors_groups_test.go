@@ -1,0 +1,249 @@
+package sdk_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"strconv"
+	"testing"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/groups"
+)
+
+// Groups ops of groups.json and libsession_generated.json.
+
+func gvKeys(t *testing.T, seed []byte) *crypto.Keys {
+	t.Helper()
+	k, err := crypto.KeysFromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func gvEqual(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s:\n got  %x\n want %x", what, got, want)
+	}
+}
+
+func gvSeed32(t *testing.T, b []byte) [32]byte {
+	t.Helper()
+	if len(b) != 32 && len(b) != 64 {
+		t.Fatalf("seed: want 32 or 64 bytes, got %d", len(b))
+	}
+	return [32]byte(b[:32])
+}
+
+func gvID(t *testing.T, s string) crypto.AccountID {
+	t.Helper()
+	id, err := crypto.ParseAccountID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func init() {
+	registerVectors("ed25519_seed_to_session_id", func(t *testing.T, c vcase) {
+		k := gvKeys(t, c.hex("seed"))
+		if c.has("session_id") {
+			if got := k.AccountID().String(); got != c.str("session_id") {
+				t.Fatalf("session ID %s, want %s", got, c.str("session_id"))
+			}
+		}
+		if c.has("ed25519_pk") {
+			pk := k.Ed25519PublicKey()
+			gvEqual(t, "ed25519 pk", pk[:], c.hex("ed25519_pk"))
+		}
+		if c.has("x25519_pk") {
+			x := k.X25519PublicKey()
+			gvEqual(t, "x25519 pk", x[:], c.hex("x25519_pk"))
+		}
+	})
+	registerVectors("group_id_from_seed", func(t *testing.T, c vcase) {
+		a := groups.NewAdminKey(gvSeed32(t, c.hex("group_seed")))
+		pk := a.PublicKey()
+		gvEqual(t, "group pk", pk[:], c.hex("group_ed25519_pk"))
+		if a.ID().String() != c.str("group_id") || groups.IDFromPublicKey(pk) != a.ID() {
+			t.Fatalf("group ID %s, want %s", a.ID(), c.str("group_id"))
+		}
+		id, parsedPK, err := groups.ParseID(c.str("group_id"))
+		if err != nil || id != a.ID() || parsedPK != pk {
+			t.Fatalf("ParseID: %v %v", id, err)
+		}
+	})
+	registerVectors("multi_encrypt", func(t *testing.T, c vcase) {
+		var seedsHex []string
+		c.decode(&seedsHex, "seeds")
+		keys := make([]*crypto.Keys, len(seedsHex))
+		for i, s := range seedsHex {
+			b, err := hex.DecodeString(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys[i] = gvKeys(t, b)
+		}
+		var recipients []int
+		c.decode(&recipients, "recipients")
+		var msgStrs []string
+		c.decode(&msgStrs, "messages")
+		msgs := make([][]byte, len(msgStrs))
+		for i, m := range msgStrs {
+			msgs[i] = []byte(m)
+		}
+		sender := keys[c.int("sender")]
+		rx := make([][32]byte, len(recipients))
+		for i, r := range recipients {
+			rx[i] = keys[r].X25519PublicKey()
+		}
+		nonce := [24]byte(c.hex("nonce"))
+		domain := c.str("domain")
+		cts, err := groups.MultiEncrypt(msgs, rx, nonce, sender.X25519PrivateKey(), sender.X25519PublicKey(), domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wantCts []string
+		c.decode(&wantCts, "ciphertexts")
+		if len(cts) != len(wantCts) {
+			t.Fatalf("%d ciphertexts, want %d", len(cts), len(wantCts))
+		}
+		for i := range cts {
+			gvEqual(t, "ciphertext "+strconv.Itoa(i), cts[i], gvHex(t, wantCts[i]))
+		}
+		if c.has("simple_encoded") {
+			enc := c.hex("simple_encoded")
+			for _, r := range recipients {
+				pt, err := groups.MultiDecryptSimple(enc, keys[r].X25519PrivateKey(), keys[r].X25519PublicKey(), sender.X25519PublicKey(), domain)
+				if err != nil {
+					t.Fatalf("simple decrypt for %d: %v", r, err)
+				}
+				_ = pt
+			}
+		}
+		decDomain := domain
+		if c.has("decrypt_domain") {
+			decDomain = c.str("decrypt_domain")
+		}
+		var expect map[string]*string
+		c.decode(&expect, "decrypt_expect")
+		for idx, want := range expect {
+			i, err := strconv.Atoi(idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := keys[i]
+			pt, ok := groups.MultiDecrypt(cts, nonce, k.X25519PrivateKey(), k.X25519PublicKey(), sender.X25519PublicKey(), decDomain)
+			if want == nil {
+				if ok {
+					t.Fatalf("recipient %d decrypted %q, want failure", i, pt)
+				}
+				continue
+			}
+			if !ok || string(pt) != *want {
+				t.Fatalf("recipient %d: %q %v, want %q", i, pt, ok, *want)
+			}
+			if c.has("simple_encoded") && decDomain == domain {
+				pt, err := groups.MultiDecryptSimple(c.hex("simple_encoded"), k.X25519PrivateKey(), k.X25519PublicKey(), sender.X25519PublicKey(), domain)
+				if err != nil || string(pt) != *want {
+					t.Fatalf("simple: recipient %d: %q %v, want %q", i, pt, err, *want)
+				}
+			}
+		}
+	})
+	subaccount := func(t *testing.T, c vcase) {
+		admin := groups.NewAdminKey(gvSeed32(t, c.hex("group_seed")))
+		if c.has("group_id") && admin.ID().String() != c.str("group_id") {
+			t.Fatalf("group ID %s", admin.ID())
+		}
+		member := gvKeys(t, c.hex("member_seed"))
+		if member.AccountID().String() != c.str("member_session_id") {
+			t.Fatalf("member ID %s", member.AccountID())
+		}
+		flags := groups.SubaccountFlags(c.boolean("write"), c.boolean("delete"))
+		auth, err := admin.SubaccountAuth(member.AccountID(), flags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gvHas(c, "auth_data", "signing_value") {
+			gvEqual(t, "auth data", auth[:], c.hex("auth_data", "signing_value"))
+		}
+		tok, err := admin.SubaccountToken(member.AccountID(), flags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gvHas(c, "token", "subaccount") {
+			gvEqual(t, "token", tok[:], c.hex("token", "subaccount"))
+		}
+		if c.has("subaccount_b64") {
+			gvEqual(t, "token (b64)", tok[:], c.b64("subaccount_b64"))
+		}
+		var msg []byte
+		if c.provenance == "upstream" && c.has("signing_value") {
+			msg = c.hex("msg") // libsession_generated: hex
+		} else {
+			msg = []byte(c.str("msg"))
+		}
+		sig, err := groups.SignSubaccount(member, auth, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gvEqual(t, "signed token", sig.Token[:], tok[:])
+		if gvHas(c, "subaccount_sig", "subaccount_sig_b64") {
+			want := []byte(nil)
+			if c.has("subaccount_sig") {
+				want = c.hex("subaccount_sig")
+			} else {
+				want = c.b64("subaccount_sig_b64")
+			}
+			gvEqual(t, "subaccount sig", sig.TokenSig[:], want)
+		}
+		if c.has("signature") {
+			gvEqual(t, "signature", sig.Signature[:], c.hex("signature"))
+		}
+		if c.has("signature_b64") {
+			gvEqual(t, "signature (b64)", sig.Signature[:], c.b64("signature_b64"))
+		}
+		if err := groups.VerifySubaccountRequest(admin.PublicKey(), sig, msg, flags); err != nil {
+			t.Fatalf("node-side verification: %v", err)
+		}
+		if err := groups.VerifySubaccountRequest(admin.PublicKey(), sig, append(msg, '!'), flags); err == nil {
+			t.Fatal("verification of a changed message succeeded")
+		}
+		if c.has("verify_as_member") {
+			err := groups.VerifyAuthData(admin.PublicKey(), member.Ed25519PublicKey(), auth)
+			if (err == nil) != c.boolean("verify_as_member") {
+				t.Fatalf("VerifyAuthData as member: %v", err)
+			}
+		}
+		if c.has("verify_as_other_member") {
+			other := gvKeys(t, bytes.Repeat([]byte{0x44}, 32))
+			err := groups.VerifyAuthData(admin.PublicKey(), other.Ed25519PublicKey(), auth)
+			if (err == nil) != c.boolean("verify_as_other_member") {
+				t.Fatalf("VerifyAuthData as another member: %v", err)
+			}
+		}
+	}
+	registerVectors("subaccount", subaccount)
+	registerVectors("subaccount_token", subaccount)
+	registerVectors("group_subaccount", subaccount)
+}
+
+func gvHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func gvHas(c vcase, keys ...string) bool {
+	for _, k := range keys {
+		if c.has(k) {
+			return true
+		}
+	}
+	return false
+}

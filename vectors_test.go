@@ -41,17 +41,6 @@ var skipOps = map[string]string{
 	"legacy_attachment_padded_size": "attachments (issue 9)",
 	"fileserver_content_id":         "attachments (issue 9)",
 	// onion_swarm.json and storage.json
-	"hop_decrypt_server":       "onion (issue 4)",
-	"onion_parse_and_reply":    "onion (issue 4)",
-	"hop_roundtrip_sizes":      "onion (issue 4)",
-	"onion_inner_parse":        "onion (issue 4)",
-	"onion_url_target_allowed": "onion (issue 4)",
-	"v4_response_bencode":      "onion (issue 4)",
-	"parse_url":                "onion (issue 4)",
-	"v4_request_payload":       "onion (issue 4)",
-	"hop_key_derivation":       "onion (issue 4)",
-	"hop_encrypt_fixed_nonce":  "onion (issue 4)",
-	"build_onion":              "onion (issue 4)",
 	// groups.json and libsession_generated.json
 	"config_encrypt":                 "groups (issue 7)",
 	"config_padded_size":             "groups (issue 7)",

@@ -1,0 +1,236 @@
+package onion
+
+import (
+	"crypto/ecdh"
+	"crypto/rand"
+	"fmt"
+	"io"
+)
+
+// MaxHops is the longest path storage nodes forward (they stop past hop 15).
+const MaxHops = 15
+
+// V4Target is the target path of onion requests to servers (SOGS, file server).
+const V4Target = "/oxen/v4/lsrpc"
+
+// Hop is one node of a path, by its keys: Ed25519 names it in the previous hop's routing JSON
+// and X25519 is what its layer is encrypted to.
+type Hop struct {
+	Ed25519 [32]byte
+	X25519  [32]byte
+}
+
+// Destination is where the innermost layer goes: a storage node (NodeDestination) or an HTTP
+// server reached through the last hop (ServerDestination).
+type Destination interface{ isDestination() }
+
+// NodeDestination is a storage node that runs the RPC payload itself. It is a hop after the
+// path (a path of 3 plus the destination makes 4 layers).
+type NodeDestination struct {
+	Ed25519 [32]byte
+	X25519  [32]byte
+}
+
+// ServerDestination is an HTTP server that speaks the onion protocol (a community server, the
+// file server). The last hop POSTs the layer to Scheme://Host[:Port]Target; the server
+// decrypts it with its X25519 key and answers a v4 bencoded reply encrypted to the client.
+type ServerDestination struct {
+	Host   string
+	Scheme string // "https" or "http"; empty means https
+	Port   uint16 // 0 means the scheme's default (443 or 80); always sent on the wire
+	Target string // empty means V4Target
+	X25519 [32]byte
+}
+
+func (NodeDestination) isDestination()   {}
+func (ServerDestination) isDestination() {}
+
+func (d ServerDestination) normalized() (ServerDestination, error) {
+	if d.Scheme == "" {
+		d.Scheme = "https"
+	}
+	if d.Target == "" {
+		d.Target = V4Target
+	}
+	switch d.Scheme {
+	case "https":
+		if d.Port == 0 {
+			d.Port = 443
+		}
+	case "http":
+		if d.Port == 0 {
+			d.Port = 80
+		}
+	default:
+		return d, fmt.Errorf("%w: protocol %q", ErrURLNotAllowed, d.Scheme)
+	}
+	if d.Host == "" {
+		return d, fmt.Errorf("%w: empty host", ErrURLNotAllowed)
+	}
+	if !TargetAllowed(d.Target) {
+		return d, fmt.Errorf("%w: target %q", ErrURLNotAllowed, d.Target)
+	}
+	return d, nil
+}
+
+// BuildOptions tune Build. The zero value (or nil) is fine for real use.
+type BuildOptions struct {
+	// EncType is used for every layer; zero means XChaCha20.
+	EncType EncType
+	// Rand supplies key and nonce bytes; nil means crypto/rand. Build reads, for each layer
+	// from the innermost (the destination's) out to the guard's, a 32-byte X25519 private key
+	// and then that layer's nonce (24 or 12 bytes). Tests inject fixed bytes this way.
+	Rand io.Reader
+}
+
+// Onion is a built onion request: the body to POST to the guard, and what is needed to
+// decrypt the destination's reply. It is safe for concurrent use.
+type Onion struct {
+	// Body is the outer frame to POST to https://<guard>/onion_req/v2.
+	Body []byte
+
+	enc    EncType
+	eph    KeyPair  // the destination layer's ephemeral key pair
+	destX  [32]byte // the destination's X25519 key
+	reply  *Channel
+	server bool
+}
+
+// EncType returns the enc type of every layer.
+func (o *Onion) EncType() EncType { return o.enc }
+
+// DestinationKey returns the ephemeral public key of the destination layer: the key the
+// destination encrypts its reply to.
+func (o *Onion) DestinationKey() [32]byte { return o.eph.Public }
+
+// Build wraps payload for the destination and then for each hop of path (guard first), with
+// fresh ephemeral keys for every layer. For a NodeDestination the payload is the storage RPC
+// JSON ({"method":…,"params":…}); for a ServerDestination it is a v4 request (EncodeV4Request).
+func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*Onion, error) {
+	var o BuildOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.EncType == 0 {
+		o.EncType = XChaCha20
+	}
+	if !o.EncType.valid() {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownEncType, o.EncType)
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if len(path) == 0 || len(path) > MaxHops-1 {
+		return nil, fmt.Errorf("onion: path of %d hops (want 1..%d)", len(path), MaxHops-1)
+	}
+	enc := o.EncType
+	encName := enc.String()
+	b := builder{enc: enc, rand: o.Rand}
+
+	// The destination layer, and the routing JSON its last hop reads.
+	var (
+		plain   []byte
+		destX   [32]byte
+		route   routingJSON
+		destEd  [32]byte
+		isSvr   bool
+		svrDest ServerDestination
+	)
+	switch d := dest.(type) { // accept pointers too
+	case *NodeDestination:
+		if d != nil {
+			dest = *d
+		}
+	case *ServerDestination:
+		if d != nil {
+			dest = *d
+		}
+	}
+	switch d := dest.(type) {
+	case NodeDestination:
+		destX, destEd = d.X25519, d.Ed25519
+		plain = appendFrame(make([]byte, 0, 4+len(payload)+len(finalHeaders)), payload, finalHeaders)
+	case ServerDestination:
+		var err error
+		if svrDest, err = d.normalized(); err != nil {
+			return nil, err
+		}
+		destX, isSvr = svrDest.X25519, true
+		plain = payload
+	default:
+		return nil, fmt.Errorf("onion: unsupported destination %T", dest)
+	}
+	sealed, eph, reply, err := b.layer(plain, destX)
+	if err != nil {
+		return nil, err
+	}
+	route.b = make([]byte, 0, 192)
+	route.open()
+	if isSvr {
+		route.str("enc_type", encName)
+		route.hex("ephemeral_key", eph.Public[:])
+		route.str("host", svrDest.Host)
+		route.str("method", "POST")
+		route.int("port", int(svrDest.Port))
+		route.str("protocol", svrDest.Scheme)
+		route.str("target", svrDest.Target)
+	} else {
+		route.hex("destination", destEd[:])
+		route.str("enc_type", encName)
+		route.hex("ephemeral_key", eph.Public[:])
+	}
+	out := &Onion{enc: enc, eph: eph, destX: destX, reply: reply, server: isSvr}
+
+	// Hop layers from the last hop back to the guard.
+	for i := len(path) - 1; i >= 0; i-- {
+		frame := appendFrame(make([]byte, 0, 4+len(sealed)+len(route.b)+1), sealed, route.close())
+		var hopEph KeyPair
+		sealed, hopEph, _, err = b.layer(frame, path[i].X25519)
+		if err != nil {
+			return nil, fmt.Errorf("onion: hop %d: %w", i, err)
+		}
+		route.b = route.b[:0]
+		route.open()
+		if i > 0 {
+			route.hex("destination", path[i].Ed25519[:])
+		}
+		route.str("enc_type", encName)
+		route.hex("ephemeral_key", hopEph.Public[:])
+	}
+	out.Body = appendFrame(make([]byte, 0, 4+len(sealed)+len(route.b)+1), sealed, route.close())
+	return out, nil
+}
+
+// finalHeaders marks the destination node's layer (only the key's presence matters).
+var finalHeaders = []byte(`{"headers":""}`)
+
+type builder struct {
+	enc  EncType
+	rand io.Reader
+}
+
+// layer seals plain to the node with X25519 key to, with a fresh ephemeral key pair.
+func (b *builder) layer(plain []byte, to [32]byte) ([]byte, KeyPair, *Channel, error) {
+	var kp KeyPair
+	if _, err := io.ReadFull(b.rand, kp.Private[:]); err != nil {
+		return nil, kp, nil, fmt.Errorf("onion: generating key: %w", err)
+	}
+	sk, err := ecdh.X25519().NewPrivateKey(kp.Private[:])
+	if err != nil {
+		return nil, kp, nil, fmt.Errorf("onion: %w", err)
+	}
+	copy(kp.Public[:], sk.PublicKey().Bytes())
+	key, err := deriveKey(b.enc, Client, sk, &kp.Public, &to)
+	if err != nil {
+		return nil, kp, nil, err
+	}
+	ch, err := NewChannel(b.enc, key)
+	if err != nil {
+		return nil, kp, nil, err
+	}
+	sealed, err := ch.AppendSeal(nil, b.rand, plain)
+	if err != nil {
+		return nil, kp, nil, err
+	}
+	return sealed, kp, ch, nil
+}

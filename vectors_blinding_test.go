@@ -25,6 +25,9 @@ func init() {
 	registerVectors("blind_version_key_pair", vVersionKeyPair)
 	registerVectors("blind_version_sign", vVersionSign)
 	registerVectors("blind_version_sign_request", vVersionSignRequest)
+	registerVectors("blinded_encrypt", vBlindedDM)
+	registerVectors("blinded_dm", vBlindedDM)
+	registerVectors("decrypt_from_blinded_recipient", vDecryptFromBlinded)
 }
 
 func vAccountID(t *testing.T, c vcase, keys ...string) crypto.AccountID {
@@ -216,4 +219,102 @@ func vVersionSignRequest(t *testing.T, c vcase) {
 	}
 	pk := v.PublicKey()
 	_ = hex.EncodeToString(pk[:])
+}
+
+// vBlindedDM encrypts with the case's fixed nonce, compares the bytes, and decrypts as the
+// recipient and as the sender (outbox copy).
+func vBlindedDM(t *testing.T, c vcase) {
+	sender := vKeysFromSeed(t, c.hex("sender_seed_hex", "sender_seed"))
+	recipient := vKeysFromSeed(t, c.hex("recipient_seed_hex", "recipient_seed"))
+	spk := fixed32(t, c.hex("server_pk"))
+	sid := vAccountID(t, c, "sender_blinded_id", "sender_blinded")
+	rid := vAccountID(t, c, "recipient_blinded_id", "recipient_blinded")
+	msg := c.hex("msg_hex", "plaintext")
+	nonce := c.hex("nonce_hex", "nonce")
+	want := c.hex("ciphertext_hex", "data")
+	wantSender := vAccountID(t, c, "sender_session_id")
+	if sender.AccountID() != wantSender {
+		t.Fatalf("sender Account ID %s, want %s", sender.AccountID(), wantSender)
+	}
+	vCheckOwnBlindedID(t, sender, spk, sid)
+	vCheckOwnBlindedID(t, recipient, spk, rid)
+	got, err := blinding.EncryptDM(sender, spk, rid, msg, bytes.NewReader(nonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("ciphertext\n got %x\nwant %x", got, want)
+	}
+	if c.has("data_b64") && !bytes.Equal(c.b64("data_b64"), want) {
+		t.Fatal("data_b64 and data differ")
+	}
+	for who, keys := range map[string]*crypto.Keys{"recipient": recipient, "sender": sender} {
+		pt, from, err := blinding.DecryptDM(keys, spk, sid, rid, want)
+		if err != nil {
+			t.Fatalf("%s: DecryptDM: %v", who, err)
+		}
+		if !bytes.Equal(pt, msg) || from != wantSender {
+			t.Fatalf("%s: DecryptDM = %x from %s; want %x from %s", who, pt, from, msg, wantSender)
+		}
+	}
+}
+
+func vCheckOwnBlindedID(t *testing.T, keys *crypto.Keys, spk [32]byte, want crypto.AccountID) {
+	t.Helper()
+	var kp *blinding.KeyPair
+	var err error
+	switch want.Prefix() {
+	case crypto.PrefixBlinded15:
+		kp, err = blinding.Blind15KeyPair(keys, spk)
+	case crypto.PrefixBlinded25:
+		kp, err = blinding.Blind25KeyPair(keys, spk)
+	default:
+		t.Fatalf("blinded ID %s has prefix %s", want, want.Prefix())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kp.ID() != want {
+		t.Fatalf("blinded ID %s, want %s", kp.ID(), want)
+	}
+}
+
+// vDecryptFromBlinded decrypts libsession's own ciphertexts as the recipient and as the sender.
+func vDecryptFromBlinded(t *testing.T, c vcase) {
+	sender := vKeysFromSeed(t, c.hex("sender_seed"))
+	recipient := vKeysFromSeed(t, c.hex("recipient_seed"))
+	spk := fixed32(t, c.hex("server_pk"))
+	sid := vAccountID(t, c, "sender_blinded_id")
+	rid := vAccountID(t, c, "recipient_blinded_id")
+	if c.has("blinding") && int64(sid.Prefix()) != 0x10*(c.int("blinding")/10)+c.int("blinding")%10 {
+		t.Fatalf("blinding %d but sender ID %s", c.int("blinding"), sid)
+	}
+	data := c.hex("ciphertext")
+	if c.has("sender_session_id") && sender.AccountID() != vAccountID(t, c, "sender_session_id") {
+		t.Fatalf("sender Account ID %s, want %s", sender.AccountID(), c.str("sender_session_id"))
+	}
+	vCheckOwnBlindedID(t, sender, spk, sid)
+	vCheckOwnBlindedID(t, recipient, spk, rid)
+	check := func(who string, keys *crypto.Keys, okKey, idKey string) {
+		pt, from, err := blinding.DecryptDM(keys, spk, sid, rid, data)
+		if !c.boolean(okKey) {
+			if err == nil {
+				t.Fatalf("%s: DecryptDM succeeded, want failure", who)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: DecryptDM: %v", who, err)
+		}
+		if want := c.hex("plaintext"); !bytes.Equal(pt, want) {
+			t.Fatalf("%s: plaintext %x, want %x", who, pt, want)
+		}
+		if want := vAccountID(t, c, idKey); from != want {
+			t.Fatalf("%s: sender %s, want %s", who, from, want)
+		}
+	}
+	check("recipient", recipient, "decrypt_ok", "decrypted_sender_session_id")
+	if c.has("sender_self_decrypt_ok") {
+		check("sender", sender, "sender_self_decrypt_ok", "sender_self_decrypt_session_id")
+	}
 }

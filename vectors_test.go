@@ -29,12 +29,10 @@ var skipOps = map[string]string{
 	"wire_1o1":                      "session protocol (issue 2, in progress)",
 	"decrypt_incoming":              "session protocol (issue 2, in progress)",
 	// identity.json
-	"blinded_encrypt":               "blinding (issue 3)",
 	"ons_decrypt":                   "sns (issue 4)",
 	"ons_name_hash":                 "sns (issue 4)",
 	// sogs.json
 	"sogs_request_headers":          "blinding (issue 3)",
-	"blinded_dm":                    "blinding (issue 3)",
 	"attachment_v2_encrypted_size":  "attachments (issue 9)",
 	"attachment_v2_encrypt":         "attachments (issue 9)",
 	"legacy_attachment":             "attachments (issue 9)",
@@ -53,7 +51,6 @@ var skipOps = map[string]string{
 	"group_keys_flow":                "groups (issue 7)",
 	"group_message_decrypt":          "groups (issue 7)",
 	"group_config_decrypt":           "groups (issue 7)",
-	"decrypt_from_blinded_recipient": "blinding (issue 3)",
 	"config_user_profile_decode":     "groups (issue 7)",
 	"config_contacts_decode":         "groups (issue 7)",
 }

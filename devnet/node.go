@@ -326,4 +326,3 @@ func (nw *Network) requestContext(ctx context.Context) (context.Context, context
 }
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
-

@@ -361,4 +361,3 @@ func (nw *Network) serveSeed(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 }
-

@@ -37,7 +37,7 @@ type reply struct {
 	text string
 }
 
-func jsonR(code int, v any) reply   { return reply{code: code, json: v} }
+func jsonR(code int, v any) reply    { return reply{code: code, json: v} }
 func textR(code int, s string) reply { return reply{code: code, text: s} }
 
 func (r reply) isJSON() bool { return r.json != nil }

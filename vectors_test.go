@@ -40,10 +40,6 @@ var skipOps = map[string]string{
 	"fileserver_content_id":         "attachments (issue 9)",
 	// onion_swarm.json and storage.json
 	// groups.json and libsession_generated.json
-	"config_encrypt":                 "groups (issue 7)",
-	"config_padded_size":             "groups (issue 7)",
-	"config_message_hash":            "groups (issue 7)",
-	"config_push_user":               "groups (issue 7)",
 	"config_push_user_wrapped":       "groups (issue 7)",
 	"group_message_size":             "groups (issue 7)",
 	"group_message":                  "groups (issue 7)",

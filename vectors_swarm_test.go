@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -164,6 +166,40 @@ func init() {
 		got := swarm.MessageHash(id, swarm.Namespace(c.int("namespace")), data)
 		if want := c.str("hash"); got != want {
 			t.Fatalf("hash %s, want %s", got, want)
+		}
+	})
+}
+
+// SNS ops of identity.json: name hash and record decryption.
+func init() {
+	registerVectors("ons_name_hash", func(t *testing.T, c vcase) {
+		h, err := sns.NameHash(c.str("name"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := c.b64("hash_b64"); !bytes.Equal(h[:], want) {
+			t.Fatalf("name hash %x, want %x", h, want)
+		}
+	})
+	registerVectors("ons_decrypt", func(t *testing.T, c vcase) {
+		var nonce []byte
+		if c.has("nonce_hex") {
+			nonce = c.hex("nonce_hex")
+		}
+		id, err := sns.DecryptRecord(c.str("name"), c.hex("ciphertext_hex"), nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := c.str("session_id"); id.String() != want {
+			t.Fatalf("session id %s, want %s", id, want)
+		}
+		// A different name must not decrypt the record (checked for modern records only: a
+		// legacy attempt costs 256 MiB and a second of Argon2id).
+		if nonce == nil {
+			return
+		}
+		if _, err := sns.DecryptRecord(c.str("name")+"x", c.hex("ciphertext_hex"), nonce); !errors.Is(err, sns.ErrDecrypt) {
+			t.Fatalf("wrong name: %v", err)
 		}
 	})
 }

@@ -29,8 +29,6 @@ var skipOps = map[string]string{
 	"wire_1o1":                      "session protocol (issue 2, in progress)",
 	"decrypt_incoming":              "session protocol (issue 2, in progress)",
 	// identity.json
-	"ons_decrypt":                   "sns (issue 4)",
-	"ons_name_hash":                 "sns (issue 4)",
 	// sogs.json
 	"sogs_request_headers":          "blinding (issue 3)",
 	"attachment_v2_encrypted_size":  "attachments (issue 9)",

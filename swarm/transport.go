@@ -132,3 +132,14 @@ func postJSON(ctx context.Context, c *http.Client, url string, body []byte, max 
 	}
 	return res.StatusCode, data, nil
 }
+
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, ErrResponseTooLarge
+	}
+	return data, nil
+}

@@ -1,0 +1,458 @@
+package swarm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+)
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// Transport carries the requests (required): NewHTTPSTransport, or an onion transport.
+	Transport Transport
+	// Pool gives the swarms (required).
+	Pool *Pool
+	// MaxAttempts is how many swarm members one request may try when nodes fail or cannot be
+	// reached (default 3). Wrong-swarm and clock retries follow their own rules on top.
+	MaxAttempts int
+	// Logger receives debug logs (default: discard).
+	Logger *slog.Logger
+}
+
+// Client sends signed storage RPCs to accounts' swarms. It is safe for concurrent use and
+// starts no goroutines.
+//
+// Node choice and retries follow the client network policy: a request goes to a random member
+// of the account's swarm. On a wrong-swarm answer (421) it retries once on another member,
+// using the swarm the node named in its reply when it named one; on a second 421 it refreshes
+// the pool, recomputes the swarm and retries once more; a third 421 is returned. On a clock
+// error (406/425) it learns the node's time from info and retries once. 400, 401, 403 and 404
+// are returned at once. Other failures try another member, up to MaxAttempts.
+//
+// Every reply's "t" updates the clock offset; timestamps in requests use network time (Now).
+type Client struct {
+	tr       Transport
+	pool     *Pool
+	attempts int
+	log      *slog.Logger
+	offset   atomic.Int64 // network time minus local time, ms
+}
+
+// NewClient returns a Client. It does no I/O.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if cfg.Transport == nil || cfg.Pool == nil {
+		return nil, fmt.Errorf("swarm: NewClient needs a Transport and a Pool")
+	}
+	c := &Client{tr: cfg.Transport, pool: cfg.Pool, attempts: cfg.MaxAttempts, log: cfg.Logger}
+	if c.attempts <= 0 {
+		c.attempts = 3
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// Pool returns the client's pool.
+func (c *Client) Pool() *Pool { return c.pool }
+
+// Now returns network time: local time corrected by the offset learned from the nodes.
+func (c *Client) Now() time.Time { return time.Now().Add(c.ClockOffset()) }
+
+// ClockOffset returns network time minus local time as last learned from a node's "t".
+func (c *Client) ClockOffset() time.Duration {
+	return time.Duration(c.offset.Load()) * time.Millisecond
+}
+
+// learnTime sets the offset from a node time t (ms) seen between sent and received.
+func (c *Client) learnTime(t int64, sent, received time.Time) {
+	if t <= 0 {
+		return
+	}
+	mid := sent.Add(received.Sub(sent) / 2)
+	c.offset.Store(t - mid.UnixMilli())
+}
+
+func (c *Client) learnFromBody(body []byte, sent, received time.Time) {
+	var j struct {
+		T       json.RawMessage `json:"t"`
+		Results []struct {
+			Body json.RawMessage `json:"body"`
+		} `json:"results"`
+	}
+	if json.Unmarshal(body, &j) != nil {
+		return
+	}
+	t := parseT(j.T)
+	for i := 0; t == 0 && i < len(j.Results); i++ {
+		var sub struct {
+			T json.RawMessage `json:"t"`
+		}
+		if json.Unmarshal(j.Results[i].Body, &sub) == nil {
+			t = parseT(sub.T)
+		}
+	}
+	c.learnTime(t, sent, received)
+}
+
+// Do sends one request to the swarm of s's account and returns the raw result JSON.
+func (c *Client) Do(ctx context.Context, s Signer, req Request) ([]byte, error) {
+	if s == nil || req == nil {
+		return nil, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
+	}
+	body, _, err := c.send(ctx, s.AccountID(), func(now int64) ([]byte, error) {
+		return EncodeRequest(req, s, now)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("swarm: %s: %w", req.Method(), err)
+	}
+	return body, nil
+}
+
+// send runs the node-choice and retry policy for one request to account's swarm. build
+// encodes the request at a network time (ms); it is called again for every attempt.
+func (c *Client) send(ctx context.Context, account crypto.AccountID, build func(now int64) ([]byte, error)) ([]byte, Node, error) {
+	_, members, err := c.pool.Swarm(ctx, account)
+	if err != nil {
+		return nil, Node{}, err
+	}
+	tried := map[[32]byte]bool{}
+	pick := func() (Node, bool) {
+		var cands []Node
+		for _, n := range members {
+			if !tried[n.Ed25519] {
+				cands = append(cands, n)
+			}
+		}
+		if len(cands) == 0 {
+			return Node{}, false
+		}
+		return cands[rand.IntN(len(cands))], true
+	}
+	node, ok := pick()
+	if !ok {
+		return nil, Node{}, ErrNoNodes
+	}
+	wrongSwarm, failures, skewRetried := 0, 0, false
+	for {
+		body, err := build(c.Now().UnixMilli())
+		if err != nil {
+			return nil, node, err
+		}
+		sent := time.Now()
+		resp, err := c.tr.Send(ctx, node, body)
+		received := time.Now()
+		if err == nil {
+			if ne := batchFailure(resp); ne != nil {
+				ne.Node = node
+				err = ne
+			}
+		}
+		if err == nil {
+			c.learnFromBody(resp, sent, received)
+			return resp, node, nil
+		}
+		if ctx.Err() != nil {
+			return nil, node, err
+		}
+		tried[node.Ed25519] = true
+		var ne *NodeError
+		switch {
+		case errors.As(err, &ne) && ne.Status == 421:
+			wrongSwarm++
+			c.log.Debug("swarm: wrong swarm", "node", node, "account", account, "count", wrongSwarm)
+			switch wrongSwarm {
+			case 1:
+				// Use the swarm the node named, if it named one; else drop the node from ours.
+				if info, perr := ParseSwarm(ne.Body); perr == nil && len(info.Nodes) > 0 {
+					c.learnTime(info.T, sent, received)
+					c.pool.setSwarm(account, info)
+					members = info.Nodes
+				} else {
+					c.pool.dropFromSwarm(account, node)
+				}
+			case 2:
+				if rerr := c.pool.Refresh(ctx); rerr != nil {
+					c.log.Debug("swarm: pool refresh after 421 failed", "err", rerr)
+				}
+				if _, members, err = c.pool.Swarm(ctx, account); err != nil {
+					return nil, node, err
+				}
+			default:
+				return nil, node, ne
+			}
+		case errors.As(err, &ne) && (ne.Status == 406 || ne.Status == 425):
+			if skewRetried {
+				return nil, node, ne
+			}
+			skewRetried = true
+			if _, ierr := c.Info(ctx, node); ierr != nil {
+				return nil, node, ne
+			}
+			c.log.Debug("swarm: clock offset updated after a clock error", "offset", c.ClockOffset())
+			continue // same node, new timestamp
+		case errors.As(err, &ne) && (ne.Status == 400 || ne.Status == 401 || ne.Status == 403 || ne.Status == 404 || ne.Status == 413):
+			return nil, node, ne
+		default:
+			failures++
+			c.log.Debug("swarm: node failed", "node", node, "err", err)
+			if failures >= c.attempts {
+				return nil, node, err
+			}
+		}
+		next, ok := pick()
+		if !ok {
+			return nil, node, err
+		}
+		node = next
+	}
+}
+
+// batchFailure treats a batch reply whose every result has the same wrong-swarm or clock
+// error as that error, so the retry rules apply to it.
+func batchFailure(resp []byte) *NodeError {
+	if len(resp) == 0 || resp[0] != '{' {
+		return nil
+	}
+	var j struct {
+		Results []SubResult `json:"results"`
+	}
+	if json.Unmarshal(resp, &j) != nil || len(j.Results) == 0 {
+		return nil
+	}
+	code := j.Results[0].Code
+	if code != 421 && code != 406 {
+		return nil
+	}
+	for _, r := range j.Results {
+		if r.Code != code {
+			return nil
+		}
+	}
+	ne := j.Results[0].Err().(*NodeError)
+	return ne
+}
+
+// UnmarshalJSON lets SubResult decode {"code":..,"body":..}.
+func (r *SubResult) UnmarshalJSON(b []byte) error {
+	var j struct {
+		Code int             `json:"code"`
+		Body json.RawMessage `json:"body"`
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	r.Code, r.Body = j.Code, j.Body
+	return nil
+}
+
+// Store stores a message in the account's swarm. The hash each member returns is checked
+// against the locally computed MessageHash; the reply's Hash is the local one.
+func (c *Client) Store(ctx context.Context, s Signer, req StoreRequest) (*SwarmResult, error) {
+	body, err := c.Do(ctx, s, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ParseSwarmResult(body)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: store: %w", err)
+	}
+	want := MessageHash(s.AccountID(), req.Namespace, req.Data)
+	if res.Hash != "" && res.Hash != want {
+		return nil, fmt.Errorf("swarm: store: %w: node hash %q, computed %q", ErrInvalidResponse, res.Hash, want)
+	}
+	for k, m := range res.Swarm {
+		if !m.Failed && m.Hash != want {
+			return nil, fmt.Errorf("swarm: store: %w: member %s hash %q, computed %q", ErrInvalidResponse, shorten(k), m.Hash, want)
+		}
+	}
+	res.Hash = want
+	return res, nil
+}
+
+// Retrieve reads messages from one namespace of the account.
+func (c *Client) Retrieve(ctx context.Context, s Signer, req RetrieveRequest) (*RetrieveResult, error) {
+	body, err := c.Do(ctx, s, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ParseRetrieve(body)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: retrieve: %w", err)
+	}
+	return res, nil
+}
+
+func (c *Client) swarmOp(ctx context.Context, s Signer, req Request) (*SwarmResult, error) {
+	body, err := c.Do(ctx, s, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ParseSwarmResult(body)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: %s: %w", req.Method(), err)
+	}
+	return res, nil
+}
+
+// Delete deletes messages by hash.
+func (c *Client) Delete(ctx context.Context, s Signer, req DeleteRequest) (*SwarmResult, error) {
+	return c.swarmOp(ctx, s, req)
+}
+
+// DeleteAll deletes every message of a namespace (or of all namespaces).
+func (c *Client) DeleteAll(ctx context.Context, s Signer, req DeleteAllRequest) (*SwarmResult, error) {
+	return c.swarmOp(ctx, s, req)
+}
+
+// DeleteBefore deletes the messages stored at or before req.Before.
+func (c *Client) DeleteBefore(ctx context.Context, s Signer, req DeleteBeforeRequest) (*SwarmResult, error) {
+	return c.swarmOp(ctx, s, req)
+}
+
+// Expire changes the expiry of messages.
+func (c *Client) Expire(ctx context.Context, s Signer, req ExpireRequest) (*SwarmResult, error) {
+	return c.swarmOp(ctx, s, req)
+}
+
+// ExpireAll shortens the expiry of every message of a namespace (or of all namespaces).
+func (c *Client) ExpireAll(ctx context.Context, s Signer, req ExpireAllRequest) (*SwarmResult, error) {
+	return c.swarmOp(ctx, s, req)
+}
+
+// RevokeSubaccount revokes group subaccount tokens.
+func (c *Client) RevokeSubaccount(ctx context.Context, s Signer, req RevokeSubaccountRequest) (*SwarmResult, error) {
+	return c.swarmOp(ctx, s, req)
+}
+
+// UnrevokeSubaccount lifts revocations of group subaccount tokens.
+func (c *Client) UnrevokeSubaccount(ctx context.Context, s Signer, req UnrevokeSubaccountRequest) (*SwarmResult, error) {
+	return c.swarmOp(ctx, s, req)
+}
+
+// GetExpiries returns the current expiry of each message that exists.
+func (c *Client) GetExpiries(ctx context.Context, s Signer, req GetExpiriesRequest) (map[string]time.Time, error) {
+	body, err := c.Do(ctx, s, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ParseExpiries(body)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: get_expiries: %w", err)
+	}
+	return res, nil
+}
+
+// Batch sends up to MaxBatchRequests requests for s's account in one round trip; the node
+// runs them all. Results are in request order; check each one's Err.
+func (c *Client) Batch(ctx context.Context, s Signer, reqs ...Request) ([]SubResult, error) {
+	return c.batch(ctx, "batch", s, reqs)
+}
+
+// Sequence is Batch, but the node stops at the first request that fails, so there may be
+// fewer results than requests.
+func (c *Client) Sequence(ctx context.Context, s Signer, reqs ...Request) ([]SubResult, error) {
+	return c.batch(ctx, "sequence", s, reqs)
+}
+
+// EncodeBatch returns the body of a batch or sequence ("method") of reqs for s's account,
+// signed at now (ms).
+func EncodeBatch(method string, s Signer, now int64, reqs ...Request) ([]byte, error) {
+	if method != "batch" && method != "sequence" {
+		return nil, fmt.Errorf("%w: %q is not batch or sequence", ErrInvalidRequest, method)
+	}
+	if len(reqs) == 0 || len(reqs) > MaxBatchRequests {
+		return nil, fmt.Errorf("%w: %s of %d requests (1..%d)", ErrInvalidRequest, method, len(reqs), MaxBatchRequests)
+	}
+	subs := make([]rpcBody, len(reqs))
+	for i, r := range reqs {
+		if r == nil {
+			return nil, fmt.Errorf("%w: nil request", ErrInvalidRequest)
+		}
+		p, err := signedParams(r, s, now)
+		if err != nil {
+			return nil, err
+		}
+		subs[i] = rpcBody{Method: r.Method(), Params: p}
+	}
+	return json.Marshal(rpcBody{Method: method, Params: map[string]any{"requests": subs}})
+}
+
+func (c *Client) batch(ctx context.Context, method string, s Signer, reqs []Request) ([]SubResult, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrInvalidRequest)
+	}
+	if _, err := EncodeBatch(method, s, 0, reqs...); err != nil {
+		return nil, err
+	}
+	body, _, err := c.send(ctx, s.AccountID(), func(now int64) ([]byte, error) {
+		return EncodeBatch(method, s, now, reqs...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("swarm: %s: %w", method, err)
+	}
+	res, err := ParseBatch(body)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: %s: %w", method, err)
+	}
+	if len(res) > len(reqs) || (method == "batch" && len(res) != len(reqs)) {
+		return nil, fmt.Errorf("swarm: %s: %w: %d results for %d requests", method, ErrInvalidResponse, len(res), len(reqs))
+	}
+	return res, nil
+}
+
+// Info asks one node for its version and time, and updates the clock offset.
+func (c *Client) Info(ctx context.Context, node Node) (*Info, error) {
+	sent := time.Now()
+	body, err := c.tr.Send(ctx, node, []byte(`{"method":"info","params":{}}`))
+	received := time.Now()
+	if err != nil {
+		return nil, fmt.Errorf("swarm: info: %w", err)
+	}
+	info, err := ParseInfo(body)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: info from %s: %w", node, err)
+	}
+	c.learnTime(info.T, sent, received)
+	return info, nil
+}
+
+// GetSwarm asks a random pool node which swarm stores account (the get_swarm RPC). The pool
+// computes swarms locally; this is for checking, and for accounts on networks whose swarm IDs
+// are not published.
+func (c *Client) GetSwarm(ctx context.Context, account crypto.AccountID) (SwarmInfo, error) {
+	nodes, err := c.pool.RandomNodes(ctx, c.attempts, nil)
+	if err != nil {
+		return SwarmInfo{}, err
+	}
+	body, err := json.Marshal(rpcBody{Method: "get_swarm", Params: map[string]string{"pubkey": account.String()}})
+	if err != nil {
+		return SwarmInfo{}, err
+	}
+	var last error
+	for _, n := range nodes {
+		sent := time.Now()
+		resp, err := c.tr.Send(ctx, n, body)
+		received := time.Now()
+		if err == nil {
+			info, perr := ParseSwarm(resp)
+			if perr == nil {
+				c.learnTime(info.T, sent, received)
+				return info, nil
+			}
+			err = perr
+		}
+		last = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return SwarmInfo{}, fmt.Errorf("swarm: get_swarm: %w", last)
+}

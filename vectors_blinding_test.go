@@ -28,6 +28,7 @@ func init() {
 	registerVectors("blinded_encrypt", vBlindedDM)
 	registerVectors("blinded_dm", vBlindedDM)
 	registerVectors("decrypt_from_blinded_recipient", vDecryptFromBlinded)
+	registerVectors("sogs_request_headers", vSOGSHeaders)
 }
 
 func vAccountID(t *testing.T, c vcase, keys ...string) crypto.AccountID {
@@ -316,5 +317,73 @@ func vDecryptFromBlinded(t *testing.T, c vcase) {
 	check("recipient", recipient, "decrypt_ok", "decrypted_sender_session_id")
 	if c.has("sender_self_decrypt_ok") {
 		check("sender", sender, "sender_self_decrypt_ok", "sender_self_decrypt_session_id")
+	}
+}
+
+// vSOGSHeaders signs with the case's nonce and time, compares the four headers, and checks
+// that a server-side Verifier at that time accepts them once.
+func vSOGSHeaders(t *testing.T, c vcase) {
+	keys := vKeysFromSeed(t, c.hex("seed"))
+	if c.has("ed25519_pk") {
+		if pk := keys.Ed25519PublicKey(); !bytes.Equal(pk[:], c.hex("ed25519_pk")) {
+			t.Fatalf("Ed25519 key %x, want %s", pk, c.str("ed25519_pk"))
+		}
+	}
+	spk := fixed32(t, c.hex("server_pk"))
+	nonce := c.b64("nonce_b64", "nonce")
+	if len(nonce) != blinding.NonceSize {
+		t.Fatalf("nonce is %d bytes", len(nonce))
+	}
+	ts := time.Unix(c.int("timestamp"), 0)
+	var body []byte
+	if c.has("body") {
+		body = []byte(c.str("body"))
+	} else if c.has("body_hex") {
+		body = c.hex("body_hex")
+	}
+	var signer *blinding.RequestSigner
+	if c.boolean("blinded") {
+		var opts []blinding.KeyOption
+		if c.has("nonce_from") && c.str("nonce_from") == "seed32" {
+			opts = append(opts, blinding.SeedNonce())
+		}
+		kp, err := blinding.Blind15KeyPair(keys, spk, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if signer, err = blinding.NewRequestSigner(kp); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		signer = blinding.NewUnblindedRequestSigner(keys, spk)
+	}
+	method, path := c.str("method"), c.str("path")
+	h := signer.SignWith(method, path, body, [16]byte(nonce), ts)
+	var want map[string]string
+	c.decode(&want, "expected_headers", "headers")
+	if got := h.Map(); len(got) != len(want) {
+		t.Fatalf("headers %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if g := h.Map()[k]; g != w {
+			t.Errorf("%s = %q, want %q", k, g, w)
+		}
+	}
+	v := blinding.NewVerifier(spk)
+	v.RequireBlinded = false
+	v.Now = func() time.Time { return ts }
+	user, err := v.Verify(h, method, path, body)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if wantUser := keys.AccountID(); c.boolean("blinded") {
+		if user != signer.Pubkey() {
+			t.Fatalf("Verify user %s, want %s", user, signer.Pubkey())
+		}
+	} else if user != wantUser {
+		t.Fatalf("Verify user %s, want %s", user, wantUser)
+	}
+	if _, err := v.Verify(h, method, path, body); err == nil {
+		t.Fatal("Verify accepted a reused nonce")
 	}
 }

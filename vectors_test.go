@@ -30,7 +30,6 @@ var skipOps = map[string]string{
 	"decrypt_incoming":              "session protocol (issue 2, in progress)",
 	// identity.json
 	// sogs.json
-	"sogs_request_headers":          "blinding (issue 3)",
 	"attachment_v2_encrypted_size":  "attachments (issue 9)",
 	"attachment_v2_encrypt":         "attachments (issue 9)",
 	"legacy_attachment":             "attachments (issue 9)",

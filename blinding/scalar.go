@@ -85,3 +85,13 @@ func signWithScalar(priv *edwards25519.Scalar, pub [32]byte, r *edwards25519.Sca
 	copy(sig[32:], S.Bytes())
 	return sig
 }
+
+// isSmallOrder reports whether b decodes to a point of small order (libsodium's
+// ge25519_has_small_order, which also catches non-canonical encodings of such points).
+func isSmallOrder(b [32]byte) bool {
+	p, err := new(edwards25519.Point).SetBytes(b[:])
+	if err != nil {
+		return false
+	}
+	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1
+}

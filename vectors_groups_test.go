@@ -307,6 +307,78 @@ func init() {
 			t.Fatalf("compressed round trip: %v", err)
 		}
 	})
+	registerVectors("group_message", func(t *testing.T, c vcase) {
+		sender := gvKeys(t, c.hex("sender_sk")[:32])
+		if c.has("sender_session_id") && sender.AccountID().String() != c.str("sender_session_id") {
+			t.Fatalf("sender %s", sender.AccountID())
+		}
+		key := gvSeed32(t, c.hex("group_key"))
+		pt := c.hex("plaintext")
+		ct, err := groups.EncryptMessageWith(sender, key, pt, groups.MessageOptions{
+			Padding: int(c.int("padding")),
+			Rand:    bytes.NewReader(c.hex("nonce")),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gvEqual(t, "ciphertext", ct, c.hex("ciphertext"))
+		m, err := groups.DecryptMessage([][32]byte{key}, ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gvEqual(t, "plaintext", m.Plaintext, pt)
+		if m.Sender != sender.AccountID() {
+			t.Fatalf("sender %s", m.Sender)
+		}
+	})
+	registerVectors("group_message_size", func(t *testing.T, c vcase) {
+		sender := gvKeys(t, c.hex("sender_seed"))
+		pt := bytes.Repeat([]byte(c.str("plaintext")), int(c.int("repeat")))
+		ct, err := groups.EncryptMessageWith(sender, [32]byte{1}, pt, groups.MessageOptions{NoCompress: !c.boolean("compress")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ct) != int(c.int("ciphertext_size")) {
+			t.Fatalf("size %d, want %d", len(ct), c.int("ciphertext_size"))
+		}
+		m, err := groups.DecryptMessage([][32]byte{{2}, {1}}, ct)
+		if err != nil || !bytes.Equal(m.Plaintext, pt) || m.KeyIndex != 1 {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+	registerVectors("group_message_decrypt", func(t *testing.T, c vcase) {
+		var keysHex []string
+		c.decode(&keysHex, "group_keys")
+		keys := make([][32]byte, len(keysHex))
+		for i, k := range keysHex {
+			keys[i] = gvSeed32(t, gvHex(t, k))
+		}
+		m, err := groups.DecryptMessage(keys, c.hex("ciphertext"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gvEqual(t, "plaintext", m.Plaintext, c.hex("plaintext"))
+		if m.Sender.String() != c.str("sender_session_id") {
+			t.Fatalf("sender %s, want %s", m.Sender, c.str("sender_session_id"))
+		}
+		if c.has("encrypted_with_key") {
+			gvEqual(t, "decrypting key", keys[m.KeyIndex][:], c.hex("encrypted_with_key"))
+		}
+		if c.has("sender_seed") {
+			pk := gvKeys(t, c.hex("sender_seed")).Ed25519PublicKey()
+			gvEqual(t, "sender ed25519", m.SenderEd25519[:], pk[:])
+		}
+		// Without the right key it does not decrypt.
+		var others [][32]byte
+		for _, k := range keys {
+			if hex.EncodeToString(k[:]) != c.str("encrypted_with_key") {
+				others = append(others, k)
+			}
+		}
+		if _, err := groups.DecryptMessage(others, c.hex("ciphertext")); err == nil {
+			t.Fatal("decrypted without the key")
+		}
+	})
 	registerVectors("subaccount", subaccount)
 	registerVectors("subaccount_token", subaccount)
 	registerVectors("group_subaccount", subaccount)

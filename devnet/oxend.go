@@ -39,16 +39,6 @@ func (nw *Network) RegisterName(name, sessionID string) error {
 	if err != nil || len(id) != 33 || id[0] != 0x05 {
 		return fmt.Errorf("%w: session ID must be 66 hex digits starting with 05", ErrInvalidName)
 	}
-	nameHash := blake2b.Sum256([]byte(name))
-	key, err := blake2b.New256(nameHash[:])
-	if err != nil {
-		return fmt.Errorf("devnet: ons key: %w", err)
-	}
-	key.Write([]byte(name))
-	aead, err := chacha20poly1305.NewX(key.Sum(nil))
-	if err != nil {
-		return fmt.Errorf("devnet: ons cipher: %w", err)
-	}
 	var rec onsRecord
 	for i := 0; i < 3; i++ {
 		v := nw.randUint64()
@@ -56,11 +46,29 @@ func (nw *Network) RegisterName(name, sessionID string) error {
 			rec.nonce[i*8+j] = byte(v >> (8 * j))
 		}
 	}
-	rec.value = aead.Seal(nil, rec.nonce[:], id, nil)
+	if rec.value, err = onsSeal(name, id, rec.nonce); err != nil {
+		return err
+	}
+	nameHash := blake2b.Sum256([]byte(name))
 	nw.mu.Lock()
 	nw.names[nameHash] = rec
 	nw.mu.Unlock()
 	return nil
+}
+
+// onsSeal encrypts an ONS value: XChaCha20-Poly1305 under BLAKE2b-256(name, key=BLAKE2b-256(name)).
+func onsSeal(name string, value []byte, nonce [24]byte) ([]byte, error) {
+	nameHash := blake2b.Sum256([]byte(name))
+	key, err := blake2b.New256(nameHash[:])
+	if err != nil {
+		return nil, fmt.Errorf("devnet: ons key: %w", err)
+	}
+	key.Write([]byte(name))
+	aead, err := chacha20poly1305.NewX(key.Sum(nil))
+	if err != nil {
+		return nil, fmt.Errorf("devnet: ons cipher: %w", err)
+	}
+	return aead.Seal(nil, nonce[:], value, nil), nil
 }
 
 // oxendError is an RPC error from the fake oxend (400 with its message through oxend_request).

@@ -70,15 +70,8 @@ func Blind15IDs(sessionID crypto.AccountID, serverPK [32]byte) ([2]crypto.Accoun
 // Blind15IDFromEd25519 returns the 15-blinded ID of the Ed25519 public key edPK on the
 // community server serverPK: k·A, with no sign ambiguity.
 func Blind15IDFromEd25519(edPK, serverPK [32]byte) (crypto.AccountID, error) {
-	p, err := parsePoint(edPK)
-	if err != nil {
-		return crypto.AccountID{}, err
-	}
-	kA, err := mulPublic(factor15(serverPK), p)
-	if err != nil {
-		return crypto.AccountID{}, err
-	}
-	return crypto.NewAccountID(crypto.PrefixBlinded15, kA), nil
+	id, _, err := blindIDFromEd25519(crypto.PrefixBlinded15, edPK, serverPK)
+	return id, err
 }
 
 // Blind25ID returns the 25-blinded ID of the 05 sessionID on the community server serverPK:
@@ -99,32 +92,34 @@ func Blind25ID(sessionID crypto.AccountID, serverPK [32]byte) (crypto.AccountID,
 // Blind25IDFromEd25519 returns the 25-blinded ID of the Ed25519 public key edPK on the
 // community server serverPK.
 func Blind25IDFromEd25519(edPK, serverPK [32]byte) (crypto.AccountID, error) {
-	x, err := crypto.Ed25519PublicToX25519(edPK)
-	if err != nil {
-		return crypto.AccountID{}, fmt.Errorf("%w: %w", ErrCannotBlind, err)
-	}
-	abs := edPK
-	abs[31] &= 0x7f
-	p, err := parsePoint(abs)
-	if err != nil {
-		return crypto.AccountID{}, err
-	}
-	kA, err := mulPublic(factor25(x, serverPK), p)
-	if err != nil {
-		return crypto.AccountID{}, err
-	}
-	return crypto.NewAccountID(crypto.PrefixBlinded25, kA), nil
+	id, _, err := blindIDFromEd25519(crypto.PrefixBlinded25, edPK, serverPK)
+	return id, err
 }
 
-// blindIDFromEd25519 dispatches on the prefix (15 or 25).
-func blindIDFromEd25519(p crypto.Prefix, edPK, serverPK [32]byte) (crypto.AccountID, error) {
-	switch p {
-	case crypto.PrefixBlinded15:
-		return Blind15IDFromEd25519(edPK, serverPK)
-	case crypto.PrefixBlinded25:
-		return Blind25IDFromEd25519(edPK, serverPK)
+// blindIDFromEd25519 returns the blinded ID of kind p (15 or 25) of an Ed25519 public key, and
+// the key's 05 Account ID, checking the point once.
+func blindIDFromEd25519(p crypto.Prefix, edPK, serverPK [32]byte) (crypto.AccountID, crypto.AccountID, error) {
+	var none crypto.AccountID
+	if p != crypto.PrefixBlinded15 && p != crypto.PrefixBlinded25 {
+		return none, none, fmt.Errorf("%w: prefix %s", ErrNotBlindedID, p)
 	}
-	return crypto.AccountID{}, fmt.Errorf("%w: prefix %s", ErrNotBlindedID, p)
+	A, err := parsePoint(edPK)
+	if err != nil {
+		return none, none, err
+	}
+	x := [32]byte(A.BytesMontgomery())
+	k := factor15(serverPK)
+	if p == crypto.PrefixBlinded25 {
+		k = factor25(x, serverPK)
+		if edPK[31]&0x80 != 0 {
+			A.Negate(A) // |A|: same y, sign bit clear
+		}
+	}
+	kA, err := mulPublic(k, A)
+	if err != nil {
+		return none, none, err
+	}
+	return crypto.NewAccountID(p, kA), crypto.NewAccountID(crypto.PrefixStandard, x), nil
 }
 
 // MatchesSessionID reports whether blindedID (15 or 25) belongs to the owner of the 05

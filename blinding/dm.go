@@ -136,17 +136,13 @@ func DecryptDM(keys *crypto.Keys, serverPK [32]byte, sender, recipient crypto.Ac
 		return nil, none, fmt.Errorf("%w: authentication failed", ErrDecrypt)
 	}
 	msg, edPK := inner[:len(inner)-32], [32]byte(inner[len(inner)-32:])
-	got, err := blindIDFromEd25519(sender.Prefix(), edPK, serverPK)
+	got, sid, err := blindIDFromEd25519(sender.Prefix(), edPK, serverPK)
 	if err != nil {
 		return nil, none, fmt.Errorf("%w: embedded key: %w", ErrSenderMismatch, err)
 	}
 	// A 15 sender may be reported with either sign (it could come from a 05 ID).
 	if got != sender && !(sender.Prefix() == crypto.PrefixBlinded15 && flipSign(got) == sender) {
 		return nil, none, fmt.Errorf("%w: message key blinds to %s, not %s", ErrSenderMismatch, got, sender)
-	}
-	sid, err := crypto.AccountIDFromEd25519(edPK)
-	if err != nil {
-		return nil, none, fmt.Errorf("%w: embedded key: %w", ErrSenderMismatch, err) // unreachable: blinding checked the point
 	}
 	return msg, sid, nil
 }

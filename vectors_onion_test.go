@@ -19,11 +19,11 @@ func init() {
 			enc   onion.EncType
 			field string
 		}{{onion.AESGCM, "aes_gcm_key"}, {onion.XChaCha20, "xchacha20_key"}} {
-			ck, err := onion.DeriveKey(x.enc, onion.Client, client, server.Public)
+			ck, err := onion.DeriveKey(x.enc, onion.RoleClient, client, server.Public)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sk, err := onion.DeriveKey(x.enc, onion.Server, server, client.Public)
+			sk, err := onion.DeriveKey(x.enc, onion.RoleServer, server, client.Public)
 			if err != nil {
 				t.Fatal(err)
 			}

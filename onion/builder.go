@@ -220,7 +220,7 @@ func (b *builder) layer(plain []byte, to [32]byte) ([]byte, KeyPair, *Channel, e
 		return nil, kp, nil, fmt.Errorf("onion: %w", err)
 	}
 	copy(kp.Public[:], sk.PublicKey().Bytes())
-	key, err := deriveKey(b.enc, Client, sk, &kp.Public, &to)
+	key, err := deriveKey(b.enc, RoleClient, sk, &kp.Public, &to)
 	if err != nil {
 		return nil, kp, nil, err
 	}

@@ -132,10 +132,10 @@ func NewKeyPair(priv [32]byte) (KeyPair, error) {
 type Role uint8
 
 const (
-	// Client is the side that made the ephemeral key (the onion request builder).
-	Client Role = iota
-	// Server is the node or server that owns the long-term X25519 key.
-	Server
+	// RoleClient is the side that made the ephemeral key (the onion request builder).
+	RoleClient Role = iota
+	// RoleServer is the node or server that owns the long-term X25519 key.
+	RoleServer
 )
 
 // DeriveKey computes the symmetric key of one hop. local is this side's key pair and remote
@@ -175,7 +175,7 @@ func deriveKey(enc EncType, role Role, sk *ecdh.PrivateKey, localPub, remote *[3
 		gcmKey(&key, shared)
 	case XChaCha20:
 		client, server := localPub, remote
-		if role == Server {
+		if role == RoleServer {
 			client, server = server, client
 		}
 		xchachaKey(&key, shared, client, server)
@@ -233,7 +233,7 @@ func NewChannel(enc EncType, key [32]byte) (*Channel, error) {
 // NewClientChannel is the client side of a hop: eph is the client's ephemeral key pair and
 // serverPub the node's (or server's) X25519 key.
 func NewClientChannel(enc EncType, eph KeyPair, serverPub [32]byte) (*Channel, error) {
-	key, err := DeriveKey(enc, Client, eph, serverPub)
+	key, err := DeriveKey(enc, RoleClient, eph, serverPub)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func NewClientChannel(enc EncType, eph KeyPair, serverPub [32]byte) (*Channel, e
 // NewServerChannel is the node side of a hop: server is the node's X25519 key pair and
 // clientPub the ephemeral_key from the request's JSON.
 func NewServerChannel(enc EncType, server KeyPair, clientPub [32]byte) (*Channel, error) {
-	key, err := DeriveKey(enc, Server, server, clientPub)
+	key, err := DeriveKey(enc, RoleServer, server, clientPub)
 	if err != nil {
 		return nil, err
 	}

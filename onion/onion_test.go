@@ -42,7 +42,7 @@ func testNodes(t testing.TB, n int, seed byte) []testNode {
 	return out
 }
 
-func hopsOf(nodes []testNode) []Hop {
+func testHops(nodes []testNode) []Hop {
 	h := make([]Hop, len(nodes))
 	for i, n := range nodes {
 		h[i] = Hop{Ed25519: n.ed, X25519: n.kp.Public}
@@ -95,7 +95,7 @@ func TestBuildPeelReplyNode(t *testing.T) {
 				}
 				dest := all[nhops]
 				payload := []byte(`{"method":"info","params":{}}`)
-				o, err := Build(hopsOf(all[:nhops]), NodeDestination{Ed25519: dest.ed, X25519: dest.kp.Public}, payload, &BuildOptions{EncType: enc, Rand: testRand(1)})
+				o, err := Build(testHops(all[:nhops]), NodeDestination{Ed25519: dest.ed, X25519: dest.kp.Public}, payload, &BuildOptions{EncType: enc, Rand: testRand(1)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -150,7 +150,7 @@ func TestBuildPeelReplyServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			dest := ServerDestination{Host: "sogs.example", Scheme: "http", X25519: server.Public}
-			o, err := Build(hopsOf(all), dest, payload, &BuildOptions{EncType: enc})
+			o, err := Build(testHops(all), dest, payload, &BuildOptions{EncType: enc})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +208,7 @@ func TestReplyAESGCMFallback(t *testing.T) {
 	all := testNodes(t, 2, 50)
 	server := testKeyPair(t, 77)
 	payload, _ := EncodeV4Request(&ServerRequest{Endpoint: "/capabilities"})
-	o, err := Build(hopsOf(all), ServerDestination{Host: "h", X25519: server.Public}, payload, nil)
+	o, err := Build(testHops(all), ServerDestination{Host: "h", X25519: server.Public}, payload, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,11 +233,11 @@ func TestBuildErrors(t *testing.T) {
 	if _, err := Build(nil, dest, nil, nil); err == nil {
 		t.Fatal("empty path accepted")
 	}
-	if _, err := Build(hopsOf(all[:1]), dest, nil, &BuildOptions{EncType: 9}); !errors.Is(err, ErrUnknownEncType) {
+	if _, err := Build(testHops(all[:1]), dest, nil, &BuildOptions{EncType: 9}); !errors.Is(err, ErrUnknownEncType) {
 		t.Fatalf("enc 9: %v", err)
 	}
 	// A low-order hop key gives an all-zero shared secret.
-	bad := hopsOf(all[:1])
+	bad := testHops(all[:1])
 	bad[0].X25519 = [32]byte{}
 	if _, err := Build(bad, dest, nil, nil); !errors.Is(err, ErrInvalidKey) {
 		t.Fatalf("zero key: %v", err)
@@ -248,21 +248,21 @@ func TestBuildErrors(t *testing.T) {
 		{Host: "h", Target: "/oxen/v4/lsrpc?x"},
 		{Host: "h", Target: "/other/lsrpc"},
 	} {
-		if _, err := Build(hopsOf(all[:1]), d, nil, nil); !errors.Is(err, ErrURLNotAllowed) {
+		if _, err := Build(testHops(all[:1]), d, nil, nil); !errors.Is(err, ErrURLNotAllowed) {
 			t.Fatalf("%+v: %v", d, err)
 		}
 	}
-	if _, err := Build(hopsOf(all[:1]), nil, nil, nil); err == nil {
+	if _, err := Build(testHops(all[:1]), nil, nil, nil); err == nil {
 		t.Fatal("nil destination accepted")
 	}
-	if _, err := Build(hopsOf(all[:1]), dest, nil, &BuildOptions{Rand: bytes.NewReader(make([]byte, 40))}); err == nil {
+	if _, err := Build(testHops(all[:1]), dest, nil, &BuildOptions{Rand: bytes.NewReader(make([]byte, 40))}); err == nil {
 		t.Fatal("short random source accepted")
 	}
 }
 
 func TestRoutingJSONShape(t *testing.T) {
 	all := testNodes(t, 2, 70)
-	o, err := Build(hopsOf(all[:1]), ServerDestination{Host: `a"b`, Port: 8443, X25519: all[1].kp.Public}, []byte("x"), &BuildOptions{EncType: AESGCM})
+	o, err := Build(testHops(all[:1]), ServerDestination{Host: `a"b`, Port: 8443, X25519: all[1].kp.Public}, []byte("x"), &BuildOptions{EncType: AESGCM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestEncType(t *testing.T) {
 	if _, err := NewChannel(EncType(7), [32]byte{}); !errors.Is(err, ErrUnknownEncType) {
 		t.Fatal(err)
 	}
-	if _, err := DeriveKey(EncType(7), Client, testKeyPair(t, 1), testKeyPair(t, 2).Public); !errors.Is(err, ErrUnknownEncType) {
+	if _, err := DeriveKey(EncType(7), RoleClient, testKeyPair(t, 1), testKeyPair(t, 2).Public); !errors.Is(err, ErrUnknownEncType) {
 		t.Fatal(err)
 	}
 }

@@ -490,3 +490,52 @@ func TestHTTPSTransportErrors(t *testing.T) {
 		t.Fatal("closed port answered")
 	}
 }
+
+// reentrant is a transport that, like an onion transport, asks the pool for nodes while it
+// sends.
+type reentrant struct {
+	pool  *swarm.Pool
+	inner swarm.Transport
+	calls int
+	mu    sync.Mutex
+}
+
+func (r *reentrant) Send(ctx context.Context, node swarm.Node, body []byte) ([]byte, error) {
+	if _, err := r.pool.RandomNodes(ctx, 3, nil); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.calls++
+	r.mu.Unlock()
+	return r.inner.Send(ctx, node, body)
+}
+
+func TestPoolRefreshThroughReentrantTransport(t *testing.T) {
+	e := startEnv(t, devnet.WithNodes(8))
+	// A pool that is always stale, so every use wants a refresh.
+	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{e.nw.SeedURL()}, SeedRootCAs: e.nw.CertPool(), MaxAge: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &reentrant{pool: pool, inner: e.tr}
+	pool.SetTransport(rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := pool.Nodes(ctx); err != nil { // from the seed
+		t.Fatal(err)
+	}
+	if len(pool.Snapshot()) != 8 {
+		t.Fatal("snapshot")
+	}
+	if _, err := pool.Nodes(ctx); err != nil { // stale: refresh through rt, which re-enters
+		t.Fatal(err)
+	}
+	if err := pool.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.calls != 6 {
+		t.Fatalf("%d refresh requests, want 6", rt.calls)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -51,8 +52,8 @@ type PoolConfig struct {
 	// SeedRootCAs are the roots trusted for seed certificates when SeedClient is nil (nil: the
 	// system roots). Pin a private CA here, or devnet's certificate.
 	SeedRootCAs *x509.CertPool
-	// Transport is used to refresh the pool from random nodes (an onion transport normally).
-	// Without one the pool is only ever fetched from seeds.
+	// Transport is used to refresh the pool from random nodes (an onion transport normally;
+	// see also SetTransport). Without one the pool is only ever fetched from seeds.
 	Transport Transport
 	// Store persists the pool (optional).
 	Store PoolStore
@@ -74,6 +75,7 @@ type PoolConfig struct {
 // starts no goroutines: fetches happen in the calls that need them, one at a time.
 type Pool struct {
 	cfg    PoolConfig
+	tr     atomic.Pointer[Transport] // refresh transport (PoolConfig.Transport or SetTransport)
 	seeds  *http.Client
 	log    *slog.Logger
 	sem    chan struct{} // held while fetching (one fetch at a time)
@@ -119,6 +121,9 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Transport != nil {
+		p.SetTransport(cfg.Transport)
+	}
 	if p.seeds == nil {
 		p.seeds = &http.Client{
 			Timeout:       cfg.RequestTimeout,
@@ -134,6 +139,38 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	}
 	return p, nil
 }
+
+// SetTransport sets the transport used to refresh the pool from nodes, replacing
+// PoolConfig.Transport. It breaks the construction cycle with transports that take their
+// nodes from this pool (an onion transport): create the pool, then the transport, then call
+// SetTransport. Requests the pool sends carry a context that makes the pool's own methods
+// (Nodes, RandomNodes, Swarm) answer from the current nodes without waiting for the refresh in
+// progress, so such a transport may call them while sending.
+func (p *Pool) SetTransport(t Transport) {
+	if t == nil {
+		p.tr.Store(nil)
+		return
+	}
+	p.tr.Store(&t)
+}
+
+func (p *Pool) transport() Transport {
+	if t := p.tr.Load(); t != nil {
+		return *t
+	}
+	return nil
+}
+
+// Snapshot returns the nodes the pool holds now, without loading or refreshing (nil when it
+// has none yet). It never blocks on a fetch.
+func (p *Pool) Snapshot() []Node {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Node(nil), p.nodes...)
+}
+
+// refreshingKey marks the contexts of requests the pool sends while it holds its fetch lock.
+type refreshingKey struct{}
 
 // minSize is the usable minimum, lowered when the seeds know fewer nodes (small networks).
 func (p *Pool) minSize() int {
@@ -278,6 +315,9 @@ func (p *Pool) dropFromSwarm(account crypto.AccountID, node Node) {
 // the pool is usable (keeping only what they all list), otherwise from a seed. On failure the
 // old pool stays.
 func (p *Pool) Refresh(ctx context.Context) error {
+	if ctx.Value(refreshingKey{}) != nil {
+		return fmt.Errorf("swarm: pool refresh from within a pool refresh")
+	}
 	if err := p.lock(ctx); err != nil {
 		return err
 	}
@@ -285,7 +325,7 @@ func (p *Pool) Refresh(ctx context.Context) error {
 	p.mu.Lock()
 	usable := len(p.nodes) >= p.minSize()
 	p.mu.Unlock()
-	if usable && p.cfg.Transport != nil {
+	if usable && p.transport() != nil {
 		return p.refreshFromNodes(ctx)
 	}
 	return p.refreshFromSeeds(ctx)
@@ -306,6 +346,14 @@ func (p *Pool) unlock() { <-p.sem }
 // refresh it from nodes if too old (keeping the old one if that fails).
 func (p *Pool) ensure(ctx context.Context) error {
 	if p.fresh() {
+		return nil
+	}
+	if ctx.Value(refreshingKey{}) != nil {
+		// Called from within our own refresh (a transport choosing its path): answer with
+		// what we have rather than wait for ourselves.
+		if p.Len() == 0 {
+			return ErrNoNodes
+		}
 		return nil
 	}
 	p.mu.Lock()
@@ -336,7 +384,7 @@ func (p *Pool) ensure(ctx context.Context) error {
 	p.mu.Lock()
 	size, min := len(p.nodes), p.minSize()
 	p.mu.Unlock()
-	if size >= min && p.cfg.Transport != nil {
+	if size >= min && p.transport() != nil {
 		err := p.refreshFromNodes(ctx)
 		if err == nil {
 			return nil
@@ -473,15 +521,20 @@ func (p *Pool) refreshFromNodes(ctx context.Context) error {
 	if len(cands) < p.cfg.RefreshNodes {
 		return fmt.Errorf("refresh: %w: %d nodes for %d queries", ErrNoNodes, len(cands), p.cfg.RefreshNodes)
 	}
+	tr := p.transport()
+	if tr == nil {
+		return fmt.Errorf("swarm: pool refresh from nodes: no transport")
+	}
 	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
 	cands = cands[:p.cfg.RefreshNodes]
+	ctx = context.WithValue(ctx, refreshingKey{}, true)
 	lists := make([][]Node, len(cands))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, n := range cands {
 		g.Go(func() error {
 			rctx, cancel := context.WithTimeout(gctx, p.cfg.RequestTimeout)
 			defer cancel()
-			body, err := p.cfg.Transport.Send(rctx, n, []byte(nodeRefreshBody))
+			body, err := tr.Send(rctx, n, []byte(nodeRefreshBody))
 			if err != nil {
 				return fmt.Errorf("refresh from %s: %w", n, err)
 			}

@@ -127,9 +127,9 @@ type Transport struct {
 	closed      bool
 	paths       []*path
 	nodeFail    map[[32]byte]int
-	topUp       bool      // a background build is running
-	topUpFails  int       // consecutive failed background builds
-	topUpNotBef time.Time // no background build before this time (retry delay)
+	topUp       bool         // a background build is running
+	topUpFails  int          // consecutive failed background builds
+	topUpNotBef time.Time    // no background build before this time (retry delay)
 	snapshot    []swarm.Node // the pool's nodes as last seen
 }
 

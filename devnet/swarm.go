@@ -90,7 +90,7 @@ func (m *mt19937_64) next() uint64 {
 	x := m.mt[m.idx]
 	m.idx++
 	x ^= (x >> 29) & 0x5555555555555555
-	x ^= (x << 17) & 0x71D67FFFEB880000
+	x ^= (x << 17) & 0x71D67FFFEDA60000
 	x ^= (x << 37) & 0xFFF7EEE000000000
 	x ^= x >> 43
 	return x

@@ -379,6 +379,134 @@ func init() {
 			t.Fatal("decrypted without the key")
 		}
 	})
+	registerVectors("group_keys_rekey", func(t *testing.T, c vcase) {
+		admin := groups.NewAdminKey(gvSeed32(t, c.hex("group_seed")))
+		var seeds []string
+		c.decode(&seeds, "member_seeds")
+		var members []crypto.AccountID
+		var memberKeys []*crypto.Keys
+		for _, s := range seeds {
+			k := gvKeys(t, gvHex(t, s))
+			memberKeys = append(memberKeys, k)
+			members = append(members, k.AccountID())
+		}
+		msg, key, err := groups.BuildRekeyMessage(admin, members, c.int("gen"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gvEqual(t, "enc key", key[:], c.hex("enc_key"))
+		gvEqual(t, "keys message", msg, c.hex("keys_message"))
+		for i, mk := range memberKeys {
+			keys, err := groups.NewKeys(mk, admin.PublicKey(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found, err := keys.LoadKeyMessage("h", msg, 1700000000000)
+			if err != nil || !found {
+				t.Fatalf("member %d: found %v, %v", i, found, err)
+			}
+			if k, _ := keys.EncryptionKey(); k != key {
+				t.Fatalf("member %d got another key", i)
+			}
+		}
+	})
+	registerVectors("group_keys_flow", func(t *testing.T, c vcase) {
+		admin := groups.NewAdminKey(gvSeed32(t, c.hex("group_seed")))
+		pk := admin.PublicKey()
+		gvEqual(t, "group pk", pk[:], c.hex("group_ed25519_pk"))
+		if admin.ID().String() != c.str("group_id") {
+			t.Fatalf("group ID %s", admin.ID())
+		}
+		type step struct {
+			After []string `json:"after"`
+			Found bool     `json:"found"`
+		}
+		type result struct {
+			Who       string `json:"who"`
+			Seed      string `json:"seed"`
+			SessionID string `json:"session_id"`
+			Steps     []step `json:"steps"`
+		}
+		type message struct {
+			Data        string `json:"data"`
+			EncKey      string `json:"enc_key"`
+			Generation  int64  `json:"generation"`
+			Hash        string `json:"hash"`
+			Kind        string `json:"kind"`
+			TimestampMS int64  `json:"timestamp_ms"`
+		}
+		var results []result
+		c.decode(&results, "member_results")
+		var msgs []message
+		c.decode(&msgs, "messages")
+		for _, r := range results {
+			mk := gvKeys(t, gvHex(t, r.Seed))
+			if mk.AccountID().String() != r.SessionID {
+				t.Fatalf("%s: session ID %s", r.Who, mk.AccountID())
+			}
+			keys, err := groups.NewKeys(mk, pk, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Steps) != len(msgs) {
+				t.Fatalf("%s: %d steps for %d messages", r.Who, len(r.Steps), len(msgs))
+			}
+			for i, m := range msgs {
+				found, err := keys.LoadKeyMessage(m.Hash, gvHex(t, m.Data), m.TimestampMS)
+				if err != nil {
+					t.Fatalf("%s: message %d: %v", r.Who, i, err)
+				}
+				if found != r.Steps[i].Found {
+					t.Fatalf("%s: message %d: found %v, want %v", r.Who, i, found, r.Steps[i].Found)
+				}
+				got := keys.GroupKeys()
+				if len(got) != len(r.Steps[i].After) {
+					t.Fatalf("%s: message %d: %d keys, want %d", r.Who, i, len(got), len(r.Steps[i].After))
+				}
+				for j := range got {
+					gvEqual(t, r.Who+" key", got[j][:], gvHex(t, r.Steps[i].After[j]))
+				}
+			}
+		}
+		// Produce the same messages as the admin: rekey (admin + m1..m3), rekey without m3,
+		// then a supplement for m4.
+		adminKeys := gvKeys(t, c.hex("admin_seed"))
+		var ids []crypto.AccountID
+		var sids []string
+		c.decode(&sids, "member_session_ids")
+		for _, s := range sids {
+			ids = append(ids, gvID(t, s))
+		}
+		keys, err := groups.NewKeys(adminKeys, pk, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range msgs {
+			var out []byte
+			switch {
+			case m.Kind == "rekey" && i == 0:
+				out, err = keys.Rekey(append([]crypto.AccountID{adminKeys.AccountID()}, ids[:3]...))
+			case m.Kind == "rekey":
+				out, err = keys.Rekey(append([]crypto.AccountID{adminKeys.AccountID()}, ids[:2]...))
+			default:
+				out, err = keys.KeySupplement(ids[3:])
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gvEqual(t, "message "+m.Hash, out, gvHex(t, m.Data))
+			if m.EncKey != "" {
+				k, _ := keys.EncryptionKey()
+				gvEqual(t, "pending key", k[:], gvHex(t, m.EncKey))
+			}
+			if _, err := keys.LoadKeyMessage(m.Hash, out, m.TimestampMS); err != nil {
+				t.Fatal(err)
+			}
+			if _, pending := keys.PendingMessage(); pending {
+				t.Fatalf("message %d: pending key not confirmed by loading it", i)
+			}
+		}
+	})
 	registerVectors("subaccount", subaccount)
 	registerVectors("subaccount_token", subaccount)
 	registerVectors("group_subaccount", subaccount)

@@ -2,6 +2,8 @@ package swarm
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -254,7 +256,9 @@ func (r *SubResult) UnmarshalJSON(b []byte) error {
 }
 
 // Store stores a message in the account's swarm. The hash each member returns is checked
-// against the locally computed MessageHash; the reply's Hash is the local one.
+// against the locally computed MessageHash, and each member's Ed25519 signature over it is
+// verified (a member whose signature fails is marked Failed); the reply's Hash is the local
+// one. It fails when no member confirmed the store.
 func (c *Client) Store(ctx context.Context, s Signer, req StoreRequest) (*SwarmResult, error) {
 	body, err := c.Do(ctx, s, req)
 	if err != nil {
@@ -264,17 +268,37 @@ func (c *Client) Store(ctx context.Context, s Signer, req StoreRequest) (*SwarmR
 	if err != nil {
 		return nil, fmt.Errorf("swarm: store: %w", err)
 	}
-	want := MessageHash(s.AccountID(), req.Namespace, req.Data)
+	if err := checkStore(res, MessageHash(s.AccountID(), req.Namespace, req.Data)); err != nil {
+		return nil, fmt.Errorf("swarm: store: %w", err)
+	}
+	return res, nil
+}
+
+// checkStore checks a store reply against the locally computed hash: every member that did not
+// fail must report that hash and sign it (the hash text) with its Ed25519 key; members whose
+// signature fails are marked Failed. It sets res.Hash to want.
+func checkStore(res *SwarmResult, want string) error {
 	if res.Hash != "" && res.Hash != want {
-		return nil, fmt.Errorf("swarm: store: %w: node hash %q, computed %q", ErrInvalidResponse, res.Hash, want)
+		return fmt.Errorf("%w: node hash %q, computed %q", ErrInvalidResponse, res.Hash, want)
 	}
 	for k, m := range res.Swarm {
-		if !m.Failed && m.Hash != want {
-			return nil, fmt.Errorf("swarm: store: %w: member %s hash %q, computed %q", ErrInvalidResponse, shorten(k), m.Hash, want)
+		if m.Failed {
+			continue
+		}
+		if m.Hash != want {
+			return fmt.Errorf("%w: member %s hash %q, computed %q", ErrInvalidResponse, shorten(k), m.Hash, want)
+		}
+		pk, err := hex.DecodeString(k)
+		if err != nil || len(pk) != ed25519.PublicKeySize || !ed25519.Verify(pk, []byte(want), m.Signature) {
+			m.Failed, m.Reason = true, "bad node signature"
+			res.Swarm[k] = m
 		}
 	}
+	if len(res.Swarm) > 0 && res.Succeeded() == 0 {
+		return fmt.Errorf("%w: no member confirmed the store", ErrInvalidResponse)
+	}
 	res.Hash = want
-	return res, nil
+	return nil
 }
 
 // Retrieve reads messages from one namespace of the account.

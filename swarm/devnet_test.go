@@ -213,6 +213,11 @@ func TestStoreRetrieveAndFriends(t *testing.T) {
 		if res.Hash != swarm.MessageHash(k.AccountID(), swarm.NamespaceContacts, []byte(data)) || res.Succeeded() == 0 {
 			t.Fatalf("store %d: %+v", i, res)
 		}
+		for key, m := range res.Swarm {
+			if m.Failed {
+				t.Fatalf("member %s failed: %+v", key, m)
+			}
+		}
 		hashes = append(hashes, res.Hash)
 	}
 	_, members := devnetMembers(e.nw, k.AccountID())
@@ -411,6 +416,11 @@ func TestWrongSwarmThreeTimes(t *testing.T) {
 	if e.pool.Len() != len(nodes) {
 		t.Fatalf("pool not refreshed after the second 421: %d nodes", e.pool.Len())
 	}
+	// The same rules apply to a batch whose every subrequest is refused with 421.
+	_, err = e.client.Batch(ctx, swarm.NewKeysSigner(k), swarm.RetrieveRequest{}, swarm.RetrieveRequest{Namespace: 2})
+	if !errors.Is(err, swarm.ErrWrongSwarm) {
+		t.Fatalf("batch: %v", err)
+	}
 }
 
 func TestClockSkewIsLearned(t *testing.T) {
@@ -429,6 +439,18 @@ func TestClockSkewIsLearned(t *testing.T) {
 	}
 	if d := e.client.ClockOffset() - skew; d < -2*time.Second || d > 2*time.Second {
 		t.Fatalf("offset %v, want about %v", e.client.ClockOffset(), skew)
+	}
+	// The other way round, inside a batch: every subrequest gets 406, the client learns the
+	// time and retries.
+	for _, n := range e.nw.Nodes() {
+		n.SetFaults(devnet.Faults{ClockSkew: -skew})
+	}
+	res, err := e.client.Batch(ctx, swarm.NewKeysSigner(k), swarm.RetrieveRequest{}, swarm.RetrieveRequest{Namespace: 2})
+	if err != nil || res[0].Err() != nil || res[1].Err() != nil {
+		t.Fatalf("batch: %v %v", res, err)
+	}
+	if d := e.client.ClockOffset() + skew; d < -2*time.Second || d > 2*time.Second {
+		t.Fatalf("offset %v, want about %v", e.client.ClockOffset(), -skew)
 	}
 }
 

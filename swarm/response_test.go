@@ -1,7 +1,11 @@
 package swarm
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -81,6 +85,36 @@ func TestParseBatchAndOthers(t *testing.T) {
 		t.Fatal(info, err)
 	}
 	if _, err := ParseInfo([]byte(`{"version":[2,8,0]}`)); !errors.Is(err, ErrInvalidResponse) {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckStore(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	pk := hex.EncodeToString(priv.Public().(ed25519.PublicKey))
+	other := hex.EncodeToString(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)).Public().(ed25519.PublicKey))
+	good := ed25519.Sign(priv, []byte(hashA))
+	res := &SwarmResult{Swarm: map[string]NodeResult{
+		pk:       {Hash: hashA, Signature: good},
+		other:    {Hash: hashA, Signature: good}, // signed by someone else
+		"zz":     {Hash: hashA, Signature: good}, // not a key
+		"failed": {Failed: true},
+	}}
+	if err := checkStore(res, hashA); err != nil {
+		t.Fatal(err)
+	}
+	if res.Succeeded() != 1 || res.Swarm[other].Reason != "bad node signature" || res.Hash != hashA {
+		t.Fatalf("%+v", res)
+	}
+	wrong := &SwarmResult{Swarm: map[string]NodeResult{pk: {Hash: strings.Repeat("b", 43), Signature: good}}}
+	if err := checkStore(wrong, hashA); !errors.Is(err, ErrInvalidResponse) {
+		t.Fatal(err)
+	}
+	forged := &SwarmResult{Swarm: map[string]NodeResult{other: {Hash: hashA, Signature: good}}}
+	if err := checkStore(forged, hashA); !errors.Is(err, ErrInvalidResponse) {
+		t.Fatal(err)
+	}
+	if err := checkStore(&SwarmResult{Hash: "x"}, hashA); !errors.Is(err, ErrInvalidResponse) {
 		t.Fatal(err)
 	}
 }

@@ -127,10 +127,9 @@ type Transport struct {
 	closed      bool
 	paths       []*path
 	nodeFail    map[[32]byte]int
-	topUp       bool         // a background build is running
-	topUpFails  int          // consecutive failed background builds
-	topUpNotBef time.Time    // no background build before this time (retry delay)
-	snapshot    []swarm.Node // the pool's nodes as last seen
+	topUp       bool      // a background build is running
+	topUpFails  int       // consecutive failed background builds
+	topUpNotBef time.Time // no background build before this time (retry delay)
 }
 
 // New returns a Transport. It does no I/O: paths are built on first use.
@@ -237,10 +236,6 @@ func (t *Transport) NodeFailures(node swarm.Node) int {
 func (t *Transport) Send(ctx context.Context, node swarm.Node, body []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.RequestTimeout)
 	defer cancel()
-	if bytes.Contains(body, refreshMarker) {
-		// Probably the pool refreshing itself: it holds its lock while waiting for us.
-		ctx = context.WithValue(ctx, refreshKey{}, true)
-	}
 	dest := NodeDestination{Ed25519: node.Ed25519, X25519: node.X25519}
 	nr, err := t.roundTrip(ctx, &node, dest, body, func(o *Onion, resp []byte) (int, any, error) {
 		r, err := o.DecodeNodeResponse(resp)
@@ -443,7 +438,12 @@ func (t *Transport) pathFor(ctx context.Context, destNode *swarm.Node, tried map
 		}
 		t.mu.Unlock()
 
-		// Build one in this goroutine, one build at a time.
+		// Build one in this goroutine, one build at a time. The nodes are fetched first: a
+		// pool refresh sends through this transport and may need a build itself.
+		nodes, err := t.poolNodes(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrNoPath, err)
+		}
 		select {
 		case t.build <- struct{}{}:
 		case <-ctx.Done():
@@ -462,7 +462,7 @@ func (t *Transport) pathFor(ctx context.Context, destNode *swarm.Node, tried map
 			<-t.build
 			continue
 		}
-		p, err := t.buildPath(ctx, destNode, tried)
+		p, err := t.buildPath(ctx, nodes, destNode, tried)
 		if err != nil {
 			<-t.build
 			return nil, nil, err
@@ -475,7 +475,7 @@ func (t *Transport) pathFor(ctx context.Context, destNode *swarm.Node, tried map
 		}
 		p.pending++
 		t.addPathLocked(p) // before the next build may pick nodes
-		nodes := p.nodes
+		nodes = p.nodes
 		t.mu.Unlock()
 		<-t.build
 		return p, nodes, nil
@@ -552,13 +552,19 @@ func (t *Transport) topUpPaths() error {
 		if n >= t.cfg.Paths {
 			return nil
 		}
+		ctx, cancel := context.WithTimeout(t.baseCtx, 3*t.cfg.PathTestTimeout)
+		nodes, err := t.poolNodes(ctx)
+		if err != nil {
+			cancel()
+			return err
+		}
 		select {
 		case t.build <- struct{}{}:
 		case <-t.baseCtx.Done():
+			cancel()
 			return ErrClosed
 		}
-		ctx, cancel := context.WithTimeout(t.baseCtx, 3*t.cfg.PathTestTimeout)
-		p, err := t.buildPath(ctx, nil, nil)
+		p, err := t.buildPath(ctx, nodes, nil, nil)
 		cancel()
 		if err != nil {
 			<-t.build
@@ -580,15 +586,11 @@ func (t *Transport) topUpPaths() error {
 // buildAttempts is how many candidate paths one build tests before giving up.
 const buildAttempts = 3
 
-// buildPath picks and tests a new path. avoid (if set) may not conflict with its nodes; the
+// buildPath picks (from nodes) and tests a new path. avoid (if set) may not conflict with its nodes; the
 // nodes of paths in exclude are not reused.
-func (t *Transport) buildPath(ctx context.Context, avoid *swarm.Node, exclude map[*path]bool) (*path, error) {
+func (t *Transport) buildPath(ctx context.Context, nodes []swarm.Node, avoid *swarm.Node, exclude map[*path]bool) (*path, error) {
 	var lastErr error
 	for range buildAttempts {
-		nodes, err := t.poolNodes(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrNoPath, err)
-		}
 		p, testDest, err := t.pickPath(nodes, avoid, exclude)
 		if err != nil {
 			return nil, err
@@ -820,36 +822,12 @@ func (t *Transport) nodeNotFound(ctx context.Context, p *path, ed [32]byte) {
 	t.dropLocked(p)
 }
 
-// poolKey marks contexts passed to the pool, so that a pool refresh sending through this
-// transport (which holds the pool's fetch lock) is recognised and never waits on the pool.
-type poolKey struct{}
-
-// refreshMarker is in the body the pool sends to refresh itself from nodes.
-var refreshMarker = []byte(`"get_service_nodes"`)
-
-// poolNodes returns the pool's nodes, or, inside a pool refresh (which holds the pool's lock,
-// so asking the pool would wait for itself), the last nodes the pool gave.
+// poolNodes returns the pool's nodes, loading or refreshing the pool when needed. Inside a
+// pool refresh (whose requests this transport carries) the pool answers at once from what it
+// has, so this never waits for itself; callers must not hold t.build while calling it, since
+// a refresh it starts sends through this transport.
 func (t *Transport) poolNodes(ctx context.Context) ([]swarm.Node, error) {
-	if ctx.Value(poolKey{}) != nil || ctx.Value(refreshKey{}) != nil {
-		t.mu.Lock()
-		nodes := append([]swarm.Node(nil), t.snapshot...)
-		t.mu.Unlock()
-		if len(nodes) == 0 {
-			return nil, fmt.Errorf("%w: no nodes known yet during a pool refresh", ErrNoPath)
-		}
-		return nodes, nil
-	}
-	nodes, err := t.cfg.Pool.Nodes(context.WithValue(ctx, poolKey{}, true))
-	if err != nil {
-		return nil, err
-	}
-	t.mu.Lock()
-	t.snapshot = append(t.snapshot[:0], nodes...)
-	t.mu.Unlock()
-	return nodes, nil
+	return t.cfg.Pool.Nodes(ctx)
 }
-
-// refreshKey marks a Send that carries a pool refresh request.
-type refreshKey struct{}
 
 func hexPrefix(k [32]byte) string { return fmt.Sprintf("%x", k[:4]) }

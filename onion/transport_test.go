@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -597,4 +598,54 @@ func TestNewErrors(t *testing.T) {
 	if _, err := New(Config{Pool: pool, Hops: 20}); err == nil {
 		t.Fatal("20 hops accepted")
 	}
+}
+
+// The pool refreshes itself from nodes through this transport (a pool refresh while the
+// transport is building paths from the pool must not wait for itself).
+func TestTransportPoolRefreshThroughOnion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nw, err := devnet.Start(ctx, devnet.WithNodes(10), devnet.WithSeed(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool(), MinSize: 3, MaxAge: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New(Config{Pool: pool, Diversity: DistinctNodes, RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	counted := &countingTransport{Transport: tr}
+	pool.SetTransport(counted)
+	nodes, err := pool.Nodes(ctx) // from the seed
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		time.Sleep(150 * time.Millisecond) // the pool is now stale: the next use refreshes it through us
+		start := time.Now()
+		if err := sendInfo(t, tr, nodes[i]); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("request %d took %v (waited on the pool refresh?)", i, d)
+		}
+	}
+	if counted.n.Load() == 0 {
+		t.Fatal("the pool never refreshed through the onion transport")
+	}
+}
+
+type countingTransport struct {
+	*Transport
+	n atomic.Int64
+}
+
+func (c *countingTransport) Send(ctx context.Context, node swarm.Node, body []byte) ([]byte, error) {
+	c.n.Add(1)
+	return c.Transport.Send(ctx, node, body)
 }

@@ -1,0 +1,63 @@
+package swarm_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/swarm"
+)
+
+// The storage client over 3-hop onion paths (package onion's swarm.Transport): the same RPCs
+// and retry rules as over the direct transport, with statuses taken from the destination's
+// encrypted reply.
+func TestClientOverOnion(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	nw, err := devnet.Start(ctx, devnet.WithNodes(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every devnet node is on 127.0.0.1, so paths only need distinct nodes.
+	tr, err := onion.New(onion.Config{Pool: pool, Diversity: onion.DistinctNodes, RequestTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	pool.SetTransport(tr)
+	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := keysN(t, 21)
+	s := swarm.NewKeysSigner(k)
+	res, err := c.Store(ctx, s, swarm.StoreRequest{Namespace: swarm.NamespaceUserProfile, Data: []byte("through the onion"), TTL: time.Hour})
+	if err != nil || res.Succeeded() == 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	got, err := c.Retrieve(ctx, s, swarm.RetrieveRequest{Namespace: swarm.NamespaceUserProfile})
+	if err != nil || len(got.Messages) != 1 || string(got.Messages[0].Data) != "through the onion" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if err := pool.Refresh(ctx); err != nil {
+		t.Fatalf("pool refresh through onion paths: %v", err)
+	}
+
+	// Wrong swarm everywhere: the inner 421 drives the same rules, ending in ErrWrongSwarm.
+	for _, n := range nw.Nodes() {
+		n.SetFaults(devnet.Faults{Status: 421})
+	}
+	_, err = c.Retrieve(ctx, s, swarm.RetrieveRequest{Namespace: swarm.NamespaceUserProfile})
+	var ne *swarm.NodeError
+	if !errors.Is(err, swarm.ErrWrongSwarm) || !errors.As(err, &ne) {
+		t.Fatalf("got %v", err)
+	}
+}

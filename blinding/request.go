@@ -112,7 +112,8 @@ func requestMessage(serverPK [32]byte, nonce []byte, ts, method, path string, bo
 // identity: 15-blinded (what servers require by default) or unblinded (00, for servers that
 // do not require blinding). It is safe for concurrent use once its fields are set.
 type RequestSigner struct {
-	// Rand is the source of nonces; nil means crypto/rand.
+	// Rand is the source of nonces; nil means crypto/rand. Sign may read it from several
+	// goroutines at once, so a custom reader must be safe for that if Sign is.
 	Rand io.Reader
 	// Now is the clock for timestamps; nil means time.Now.
 	Now func() time.Time

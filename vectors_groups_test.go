@@ -507,6 +507,76 @@ func init() {
 			}
 		}
 	})
+	registerVectors("group_config_decrypt", func(t *testing.T, c vcase) {
+		groupID, pk, err := groups.ParseID(c.str("group_id"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.has("group_seed") && groups.NewAdminKey(gvSeed32(t, c.hex("group_seed"))).ID() != groupID {
+			t.Fatal("group seed does not match the group ID")
+		}
+		var keysHex []string
+		c.decode(&keysHex, "group_keys")
+		keys := make([][32]byte, len(keysHex))
+		for i, k := range keysHex {
+			keys[i] = gvSeed32(t, gvHex(t, k))
+		}
+		domain := c.str("config")
+		ser, err := groups.DecryptGroupConfig(c.hex("pushed"), keys, domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.has("encrypted_with_key") {
+			if _, err := groups.DecodeConfigPayload(c.hex("pushed"), gvSeed32(t, c.hex("encrypted_with_key")), domain); err != nil {
+				t.Fatalf("not encrypted with the stated key: %v", err)
+			}
+		}
+		msg, err := groups.ParseConfigMessage(ser, &pk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !msg.Signed || msg.Seqno != c.int("seqno") {
+			t.Fatalf("signed %v, seqno %d", msg.Signed, msg.Seqno)
+		}
+		if _, err := groups.ParseConfigMessage(ser, &[32]byte{1}); err == nil {
+			t.Fatal("verified under another key")
+		}
+		cfg, err := groups.NewGroupConfig(pk, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := cfg.Merge(ser); n != 1 || err != nil || cfg.Seqno() != msg.Seqno {
+			t.Fatalf("merge: %d %v", n, err)
+		}
+		switch domain {
+		case groups.DomainGroupInfo:
+			info := groups.InfoFromData(cfg.Data())
+			if info.Name != c.str("expect_name") || info.Description != c.str("expect_description") || info.Created != c.int("expect_created") {
+				t.Fatalf("info %+v", info)
+			}
+		case groups.DomainGroupMembers:
+			type member struct {
+				Admin      bool   `json:"admin"`
+				Name       string `json:"name"`
+				SessionID  string `json:"session_id"`
+				Supplement bool   `json:"supplement"`
+			}
+			var want []member
+			c.decode(&want, "expect_members")
+			got := groups.MembersFromData(cfg.Data())
+			if len(got) != len(want) {
+				t.Fatalf("%d members, want %d", len(got), len(want))
+			}
+			for i, w := range want {
+				g := got[i]
+				if g.ID.String() != w.SessionID || g.Name != w.Name || g.Admin != w.Admin || g.Supplement != w.Supplement {
+					t.Fatalf("member %d: %+v, want %+v", i, g, w)
+				}
+			}
+		default:
+			t.Fatalf("unknown config %q", domain)
+		}
+	})
 	registerVectors("subaccount", subaccount)
 	registerVectors("subaccount_token", subaccount)
 	registerVectors("group_subaccount", subaccount)

@@ -38,7 +38,6 @@ var skipOps = map[string]string{
 	// onion_swarm.json and storage.json
 	// groups.json and libsession_generated.json
 	"config_push_user_wrapped":       "groups (issue 7)",
-	"group_config_decrypt":           "groups (issue 7)",
 	"config_user_profile_decode":     "groups (issue 7)",
 	"config_contacts_decode":         "groups (issue 7)",
 }

@@ -487,7 +487,6 @@ func parseRetrieve(p params) (handler, error) {
 				return textR(http.StatusUnauthorized, "retrieve signature verification failed")
 			}
 		}
-		msgs := n.store.list(acct, ns, last, now)
 		size := maxSize
 		if maxCount == 0 && size == 0 {
 			size = -5
@@ -502,18 +501,18 @@ func parseRetrieve(p params) (handler, error) {
 		if count < 0 {
 			count = 1
 		}
-		out := make([]obj, 0, len(msgs))
+		out := []obj{}
 		var used int64
 		more := false
-		for i, m := range msgs {
+		n.store.list(acct, ns, last, now, func(m message) bool {
 			if count > 0 && int64(len(out)) >= count {
-				more = i < len(msgs)
-				break
+				more = true
+				return false
 			}
 			used += 100 + int64(len(m.hash)) + int64(len(m.data))*4/3
 			if len(out) > 0 && used > size {
 				more = true
-				break
+				return false
 			}
 			out = append(out, obj{
 				"hash":       m.hash,
@@ -521,7 +520,8 @@ func parseRetrieve(p params) (handler, error) {
 				"expiration": m.expiry,
 				"data":       base64.StdEncoding.EncodeToString(m.data),
 			})
-		}
+			return true
+		})
 		return jsonR(http.StatusOK, obj{"messages": out, "more": more, "t": n.nowMS(), "hf": hf()})
 	}, nil
 }

@@ -48,11 +48,12 @@ const maxRevoked = 50
 // store is one node's message database, in memory. Expired rows are invisible to every read and
 // are swept on writes.
 type store struct {
-	mu      sync.Mutex
-	seq     uint64
-	byHash  map[string]*message
-	byOwner map[account][]*message // in seq order
-	revoked map[account][][36]byte // oldest first, at most maxRevoked
+	mu        sync.Mutex
+	seq       uint64
+	lastSweep int64
+	byHash    map[string]*message
+	byOwner   map[account][]*message // in seq order
+	revoked   map[account][][36]byte // oldest first, at most maxRevoked
 }
 
 func newStore() *store {
@@ -63,8 +64,16 @@ func newStore() *store {
 	}
 }
 
-// sweepLocked deletes every row with expiry <= now.
+// sweepInterval is how often expired rows are physically removed (the real server sweeps every
+// 10 s); reads filter expired rows regardless.
+const sweepInterval = 10_000
+
+// sweepLocked deletes every row with expiry <= now, at most once per sweepInterval.
 func (s *store) sweepLocked(now int64) {
+	if now-s.lastSweep < sweepInterval && now >= s.lastSweep {
+		return
+	}
+	s.lastSweep = now
 	for owner, list := range s.byOwner {
 		kept := list[:0]
 		for _, m := range list {
@@ -141,23 +150,25 @@ func (s *store) all(now int64) []message {
 	return out
 }
 
-// list returns the live messages of owner in namespace ns, in row order, after the row holding
-// lastHash in that namespace (from the start when lastHash is empty or not found).
-func (s *store) list(owner account, ns int16, lastHash string, now int64) []message {
+// list visits the live messages of owner in namespace ns, in row order, after the row holding
+// lastHash in that namespace (from the start when lastHash is empty or not found), until visit
+// returns false.
+func (s *store) list(owner account, ns int16, lastHash string, now int64, visit func(m message) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []message
-	for _, m := range s.byOwner[owner] {
+	msgs := s.byOwner[owner]
+	start := 0
+	if m, ok := s.byHash[lastHash]; ok && lastHash != "" && m.owner == owner && m.ns == ns {
+		start = sort.Search(len(msgs), func(i int) bool { return msgs[i].seq > m.seq })
+	}
+	for _, m := range msgs[start:] {
 		if m.ns != ns || m.expiry <= now {
 			continue
 		}
-		if m.hash == lastHash {
-			out = out[:0]
-			continue
+		if !visit(*m) {
+			return
 		}
-		out = append(out, *m)
 	}
-	return out
 }
 
 // deleteWhere removes the owner's live messages matching keep==false and returns their hashes

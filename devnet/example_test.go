@@ -1,0 +1,46 @@
+package devnet_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"strings"
+
+	"github.com/sessiongo/sdk/devnet"
+)
+
+// Start a local network, look at its swarms and ask one node for its version, the way a client
+// would: over HTTPS, trusting the devnet's CA.
+func ExampleStart() {
+	nw, err := devnet.Start(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nw.Close()
+
+	fmt.Println("nodes:", len(nw.Nodes()))
+	fmt.Println("swarms:", len(nw.Swarms()))
+
+	hc := nw.HTTPClient()
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Post(nw.Nodes()[0].URL()+"/storage_rpc/v1", "application/json",
+		strings.NewReader(`{"method":"info","params":{}}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var info struct {
+		Version []int `json:"version"`
+	}
+	if err := json.Unmarshal(body, &info); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("status:", resp.StatusCode, "version:", info.Version)
+	// Output:
+	// nodes: 20
+	// swarms: 2
+	// status: 200 version: [2 8 0]
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sessiongo/sdk/devnet"
+)
+
+// nameFlags collects repeated -name NAME=SESSIONID flags.
+type nameFlags map[string]string
+
+func (n nameFlags) String() string { return "" }
+
+func (n nameFlags) Set(v string) error {
+	name, id, ok := strings.Cut(v, "=")
+	if !ok || name == "" || id == "" {
+		return fmt.Errorf("want NAME=SESSIONID, got %q", v)
+	}
+	n[name] = id
+	return nil
+}
+
+// devnetInfo is what `sessionctl devnet -json` prints.
+type devnetInfo struct {
+	SeedURL   string       `json:"seed_url"`
+	CACert    string       `json:"ca_cert_file"`
+	Nodes     []devnetNode `json:"nodes"`
+	Swarms    []string     `json:"swarms"`
+	Height    uint64       `json:"height"`
+	Protocols []string     `json:"endpoints"`
+}
+
+type devnetNode struct {
+	URL     string `json:"url"`
+	IP      string `json:"public_ip"`
+	Port    int    `json:"storage_port"`
+	Ed25519 string `json:"pubkey_ed25519"`
+	X25519  string `json:"pubkey_x25519"`
+	Swarm   string `json:"swarm"`
+}
+
+func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	nodes := fs.Int("nodes", 20, "number of storage nodes (14 or more give several swarms)")
+	seed := fs.Uint64("seed", 0, "make identities and swarm assignment deterministic (0: random)")
+	caOut := fs.String("ca-out", "", "write the devnet CA certificate (PEM) here (default: a file in the temp dir)")
+	asJSON := fs.Bool("json", false, "print the connection details as JSON")
+	runFor := fs.Duration("for", 0, "stop after this long (default: until interrupted)")
+	names := nameFlags{}
+	fs.Var(names, "name", "register an ONS name: NAME=SESSIONID (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sessionctl devnet [flags]")
+		fmt.Fprintln(stderr, "\nRuns a local Session storage network on 127.0.0.1 until interrupted, and prints the seed URL,")
+		fmt.Fprintln(stderr, "the CA certificate to trust, and every node.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	opts := []devnet.Option{devnet.WithNodes(*nodes)}
+	if *seed != 0 {
+		opts = append(opts, devnet.WithSeed(*seed))
+	}
+	for n, id := range names {
+		opts = append(opts, devnet.WithName(n, id))
+	}
+	nw, err := devnet.Start(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	defer nw.Close()
+
+	caPath := *caOut
+	if caPath == "" {
+		f, err := os.CreateTemp("", "sessiongo-devnet-ca-*.pem")
+		if err != nil {
+			return err
+		}
+		caPath = f.Name()
+		f.Close()
+		defer os.Remove(caPath)
+	}
+	if abs, err := filepath.Abs(caPath); err == nil {
+		caPath = abs
+	}
+	if err := os.WriteFile(caPath, nw.CACertPEM(), 0o644); err != nil {
+		return fmt.Errorf("writing CA certificate: %w", err)
+	}
+
+	info := describe(nw, caPath)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(info); err != nil {
+			return err
+		}
+	} else {
+		printText(stdout, info)
+	}
+
+	var timeout <-chan time.Time
+	if *runFor > 0 {
+		t := time.NewTimer(*runFor)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-timeout:
+	}
+	if !*asJSON {
+		fmt.Fprintln(stdout, "devnet stopped")
+	}
+	return nil
+}
+
+func describe(nw *devnet.Network, caPath string) devnetInfo {
+	info := devnetInfo{
+		SeedURL: nw.SeedURL(), CACert: caPath, Height: nw.Height(),
+		Protocols: []string{"POST /storage_rpc/v1", "POST /onion_req/v2", "seed: POST /json_rpc (get_n_service_nodes)"},
+	}
+	for _, n := range nw.Nodes() {
+		ed, x := n.Ed25519PublicKey(), n.X25519PublicKey()
+		info.Nodes = append(info.Nodes, devnetNode{
+			URL: n.URL(), IP: "127.0.0.1", Port: n.Port(),
+			Ed25519: hex.EncodeToString(ed[:]), X25519: hex.EncodeToString(x[:]),
+			Swarm: fmt.Sprintf("%x", n.SwarmID()),
+		})
+	}
+	for id := range nw.Swarms() {
+		info.Swarms = append(info.Swarms, fmt.Sprintf("%x", id))
+	}
+	sort.Strings(info.Swarms)
+	return info
+}
+
+func printText(w io.Writer, info devnetInfo) {
+	fmt.Fprintf(w, "devnet running: %d storage nodes in %d swarms (height %d)\n\n", len(info.Nodes), len(info.Swarms), info.Height)
+	fmt.Fprintf(w, "seed:     %s/json_rpc\n", info.SeedURL)
+	fmt.Fprintf(w, "trust:    %s (CA of the seed and of every node)\n\n", info.CACert)
+	fmt.Fprintln(w, "Bootstrap a client from the seed (POST get_n_service_nodes, trusting the CA above), or use")
+	fmt.Fprintln(w, "the nodes directly (POST /storage_rpc/v1, /onion_req/v2):")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-24s %-16s %s\n", "url", "swarm", "pubkey_ed25519")
+	for _, n := range info.Nodes {
+		fmt.Fprintf(w, "%-24s %-16s %s\n", strings.TrimPrefix(n.URL, "https://"), n.Swarm, n.Ed25519)
+	}
+	fmt.Fprintln(w, "\nExample:")
+	fmt.Fprintf(w, "  curl --cacert %s -d '{\"method\":\"info\",\"params\":{}}' %s/storage_rpc/v1\n", info.CACert, info.Nodes[0].URL)
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}

@@ -577,6 +577,90 @@ func init() {
 			t.Fatalf("unknown config %q", domain)
 		}
 	})
+	registerVectors("config_push_user_wrapped", func(t *testing.T, c vcase) {
+		keys := gvKeys(t, c.hex("seed"))
+		cfg := groups.NewUserConfig()
+		for cfg.Seqno() < c.int("seqno") {
+			_ = cfg.Update(func(d groups.Dict) { d["x"] = cfg.Seqno() + 1 })
+			if _, _, err := cfg.Push(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, seq, err := groups.PushUserConfig(keys, cfg, groups.DomainUserProfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq != c.int("seqno") {
+			t.Fatalf("seqno %d", seq)
+		}
+		gvEqual(t, "pushed", out, c.hex("pushed"))
+		ser, err := groups.ReadUserConfig(keys, groups.DomainUserProfile, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _, _ := cfg.Push()
+		gvEqual(t, "read back", ser, raw)
+	})
+	userConfigDecode := func(domain string) vectorHandler {
+		return func(t *testing.T, c vcase) {
+			keys := gvKeys(t, c.hex("seed"))
+			if c.has("session_id") && keys.AccountID().String() != c.str("session_id") {
+				t.Fatalf("session ID %s", keys.AccountID())
+			}
+			ser, err := groups.ReadUserConfig(keys, domain, c.hex("pushed"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := groups.NewUserConfig()
+			n, err := cfg.Merge(ser)
+			if err != nil || int64(n) != c.int("merge_accepted") {
+				t.Fatalf("merge accepted %d (%v), want %d", n, err, c.int("merge_accepted"))
+			}
+			if cfg.Seqno() != c.int("seqno") {
+				t.Fatalf("seqno %d", cfg.Seqno())
+			}
+			if _, err := groups.ReadUserConfig(gvKeys(t, bytes.Repeat([]byte{9}, 32)), domain, c.hex("pushed")); err == nil {
+				t.Fatal("read with another user's keys")
+			}
+			switch domain {
+			case groups.DomainUserProfile:
+				p := groups.UserProfileFromData(cfg.Data())
+				if p.Name != c.str("expect_name") || p.PicURL != c.str("expect_profile_pic_url") {
+					t.Fatalf("profile %+v", p)
+				}
+				gvEqual(t, "pic key", p.PicKey, c.hex("expect_profile_pic_key"))
+			case groups.DomainContacts:
+				type contact struct {
+					Approved   bool   `json:"approved"`
+					ApprovedMe bool   `json:"approved_me"`
+					Blocked    bool   `json:"blocked"`
+					Created    int64  `json:"created"`
+					Name       string `json:"name"`
+					Nickname   string `json:"nickname"`
+					Priority   int64  `json:"priority"`
+					PicKey     string `json:"profile_pic_key"`
+					PicURL     string `json:"profile_pic_url"`
+					SessionID  string `json:"session_id"`
+				}
+				var want []contact
+				c.decode(&want, "expect_contacts")
+				got := groups.ContactsFromData(cfg.Data())
+				if len(got) != len(want) {
+					t.Fatalf("%d contacts, want %d", len(got), len(want))
+				}
+				for i, w := range want {
+					g := got[i]
+					if g.ID.String() != w.SessionID || g.Name != w.Name || g.Nickname != w.Nickname || g.Approved != w.Approved ||
+						g.ApprovedMe != w.ApprovedMe || g.Blocked != w.Blocked || g.Created != w.Created || g.Priority != w.Priority ||
+						g.PicURL != w.PicURL || hex.EncodeToString(g.PicKey) != w.PicKey {
+						t.Fatalf("contact %d: %+v, want %+v", i, g, w)
+					}
+				}
+			}
+		}
+	}
+	registerVectors("config_user_profile_decode", userConfigDecode(groups.DomainUserProfile))
+	registerVectors("config_contacts_decode", userConfigDecode(groups.DomainContacts))
 	registerVectors("subaccount", subaccount)
 	registerVectors("subaccount_token", subaccount)
 	registerVectors("group_subaccount", subaccount)

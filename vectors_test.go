@@ -37,9 +37,6 @@ var skipOps = map[string]string{
 	"fileserver_content_id":         "attachments (issue 9)",
 	// onion_swarm.json and storage.json
 	// groups.json and libsession_generated.json
-	"config_push_user_wrapped":       "groups (issue 7)",
-	"config_user_profile_decode":     "groups (issue 7)",
-	"config_contacts_decode":         "groups (issue 7)",
 }
 
 // vectorHandler checks one case of an op. Ops with the same name in different files may use

@@ -70,6 +70,9 @@ func (e *NodeError) Error() string {
 	if st == "" {
 		st = "status"
 	}
+	if e.Node == (Node{}) {
+		return fmt.Sprintf("swarm: %d %s: %q", e.Status, st, text)
+	}
 	return fmt.Sprintf("swarm: node %s: %d %s: %q", e.Node, e.Status, st, text)
 }
 

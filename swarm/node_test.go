@@ -99,7 +99,13 @@ func TestNodeErrorIs(t *testing.T) {
 	if errors.Is(&NodeError{Status: 503}, ErrServer) {
 		t.Error("503 matches ErrServer")
 	}
-	_ = (&NodeError{Status: 999, Body: []byte{0xff, 0xfe}}).Error()
+	if got := (&NodeError{Status: 999, Body: []byte{0xff, 0xfe}}).Error(); got != `swarm: 999 status: "2 bytes"` {
+		t.Errorf("%s", got)
+	}
+	n := Node{IP: netip.MustParseAddr("1.2.3.4"), Port: 5, Ed25519: [32]byte{0xab}}
+	if got := (&NodeError{Node: n, Status: 421, Body: []byte("x")}).Error(); got != `swarm: node 1.2.3.4:5/ab000000: 421 Misdirected Request: "x"` {
+		t.Errorf("%s", got)
+	}
 }
 
 func TestClosestSwarmEdges(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
@@ -264,6 +265,9 @@ func (c *Channel) Seal(r io.Reader, plaintext []byte) ([]byte, error) {
 
 // AppendSeal is Seal appending to dst.
 func (c *Channel) AppendSeal(dst []byte, r io.Reader, plaintext []byte) ([]byte, error) {
+	if c == nil || c.aead == nil {
+		return nil, errNoChannel
+	}
 	if r == nil {
 		r = rand.Reader
 	}
@@ -279,6 +283,9 @@ func (c *Channel) AppendSeal(dst []byte, r io.Reader, plaintext []byte) ([]byte,
 // SealWithNonce encrypts plaintext with the given nonce (12 bytes for aes-gcm, 24 for
 // xchacha20). Only for deterministic tests: reusing a nonce with one key breaks the cipher.
 func (c *Channel) SealWithNonce(nonce, plaintext []byte) ([]byte, error) {
+	if c == nil || c.aead == nil {
+		return nil, errNoChannel
+	}
 	if len(nonce) != c.aead.NonceSize() {
 		return nil, fmt.Errorf("onion: %v nonce must be %d bytes, got %d", c.enc, c.aead.NonceSize(), len(nonce))
 	}
@@ -289,6 +296,9 @@ func (c *Channel) SealWithNonce(nonce, plaintext []byte) ([]byte, error) {
 
 // Open decrypts nonce ‖ ciphertext ‖ tag. Anything too short or not authentic is ErrDecrypt.
 func (c *Channel) Open(sealed []byte) ([]byte, error) {
+	if c == nil || c.aead == nil {
+		return nil, errNoChannel
+	}
 	ns := c.aead.NonceSize()
 	if len(sealed) < ns+c.aead.Overhead() {
 		return nil, fmt.Errorf("%w: %v ciphertext of %d bytes is too short", ErrDecrypt, c.enc, len(sealed))
@@ -299,6 +309,8 @@ func (c *Channel) Open(sealed []byte) ([]byte, error) {
 	}
 	return pt, nil
 }
+
+var errNoChannel = errors.New("onion: Channel not made by NewChannel")
 
 // grow extends b by n bytes, returning the extended slice and the old length.
 func grow(b []byte, n int) ([]byte, int) {

@@ -2,6 +2,7 @@ package onion
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -11,6 +12,8 @@ import (
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/sessiongo/sdk/swarm"
 )
 
 // testRand is a deterministic reader for tests.
@@ -491,5 +494,33 @@ func TestParseURL(t *testing.T) {
 	}
 	if (ServerURL{Scheme: "http"}).EffectivePort() != 80 || (ServerURL{Scheme: "https"}).EffectivePort() != 443 || (ServerURL{Scheme: "http", Port: 5}).EffectivePort() != 5 {
 		t.Fatal("EffectivePort")
+	}
+}
+
+// Zero values made outside the constructors fail with errors, not panics.
+func TestZeroValues(t *testing.T) {
+	var o Onion
+	if _, err := o.DecodeNodeResponse([]byte("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")); err == nil {
+		t.Fatal("zero Onion decoded")
+	}
+	if _, err := o.DecodeServerResponse(make([]byte, 64)); err == nil {
+		t.Fatal("zero Onion decoded")
+	}
+	var ch Channel
+	if _, err := ch.Open(make([]byte, 64)); err == nil {
+		t.Fatal("zero Channel opened")
+	}
+	if _, err := ch.Seal(nil, nil); err == nil {
+		t.Fatal("zero Channel sealed")
+	}
+	if _, err := ch.SealWithNonce(nil, nil); err == nil {
+		t.Fatal("zero Channel sealed")
+	}
+	var tr Transport
+	if _, err := tr.Send(context.Background(), swarm.Node{}, nil); err == nil {
+		t.Fatal("zero Transport sent")
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

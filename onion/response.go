@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -33,6 +34,9 @@ type Response struct {
 // open decrypts a reply to this onion. Like libsession it falls back to aes-gcm when an
 // xchacha20 reply does not decrypt (some servers answer errors with aes-gcm).
 func (o *Onion) open(sealed []byte) ([]byte, error) {
+	if o == nil || o.reply == nil {
+		return nil, errors.New("onion: Onion not made by Build")
+	}
 	pt, err := o.reply.Open(sealed)
 	if err == nil || o.enc != XChaCha20 {
 		return pt, err

@@ -204,6 +204,9 @@ func (t *Transport) Close() error {
 	}
 	t.closed = true
 	t.mu.Unlock()
+	if t.cancel == nil { // not made by New: nothing to stop
+		return nil
+	}
 	t.cancel()
 	t.wg.Wait()
 	t.tr.CloseIdleConnections()
@@ -309,6 +312,9 @@ type decodeFunc func(o *Onion, resp []byte) (status int, v any, err error)
 // roundTrip runs one request with the path policy. destNode is the destination node (nil for
 // a server).
 func (t *Transport) roundTrip(ctx context.Context, destNode *swarm.Node, dest Destination, payload []byte, decode decodeFunc) (any, error) {
+	if t.cfg.Pool == nil {
+		return nil, errors.New("onion: Transport not made by New")
+	}
 	_, isServer := dest.(ServerDestination)
 	tried := map[*path]bool{}
 	var lastErr error
@@ -375,6 +381,9 @@ func (t *Transport) roundTrip(ctx context.Context, destNode *swarm.Node, dest De
 		}
 		t.destinationAnswered(p, st, isServer)
 		return v, nil
+	}
+	if lastErr == nil {
+		lastErr = ErrNoPath
 	}
 	return nil, lastErr
 }

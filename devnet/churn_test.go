@@ -2,6 +2,8 @@ package devnet
 
 import (
 	"context"
+	"errors"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -134,5 +136,43 @@ func TestChurnRemoveDissolves(t *testing.T) {
 	tn.nw.Reassign()
 	if len(tn.nw.Swarms()) != 1 {
 		t.Fatal("Reassign with the same membership changed the swarms")
+	}
+}
+
+func TestClosedNetwork(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Start(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Start with a cancelled context: %v", err)
+	}
+	if _, err := Start(context.Background(), WithNodes(0)); err == nil {
+		t.Fatal("zero nodes accepted")
+	}
+	if _, err := Start(context.Background(), WithName("-bad", "05")); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("bad name: %v", err)
+	}
+	nw, err := Start(context.Background(), WithNodes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := nw.Nodes()[0]
+	n.Stop()
+	nw.Close()
+	if _, err := nw.AddNodes(context.Background(), 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("AddNodes after Close: %v", err)
+	}
+	if err := n.Restart(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Restart after Close: %v", err)
+	}
+	if err := nw.RemoveNode(context.Background(), n); !errors.Is(err, ErrClosed) {
+		t.Fatalf("RemoveNode after Close: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Fatalf("goroutines %d > %d", g, before)
 	}
 }

@@ -122,7 +122,6 @@ type Network struct {
 	rngMu sync.Mutex
 	rng   *mrand.Rand
 
-	seedSrv *http.Server
 	seedURL string
 
 	relay     *http.Client
@@ -130,6 +129,7 @@ type Network struct {
 
 	lifeMu  sync.Mutex
 	closed  bool
+	servers map[*http.Server]bool // every running server, closed by Close
 	wg      sync.WaitGroup
 	closing chan struct{}
 
@@ -180,11 +180,7 @@ func Start(ctx context.Context, opts ...Option) (*Network, error) {
 	}
 	var started []*Node
 	fail := func(err error) (*Network, error) {
-		for _, n := range started {
-			n.Stop()
-		}
-		nw.relay.CloseIdleConnections()
-		nw.closeCancel()
+		nw.Close() // closes every server started so far, registered or not
 		return nil, err
 	}
 	for i := 0; i < c.nodes; i++ {
@@ -232,8 +228,12 @@ func (nw *Network) Close() error {
 	for _, n := range nodes {
 		n.Stop()
 	}
-	if nw.seedSrv != nil {
-		nw.seedSrv.Close()
+	nw.lifeMu.Lock()
+	servers := nw.servers
+	nw.servers = nil
+	nw.lifeMu.Unlock()
+	for srv := range servers {
+		srv.Close()
 	}
 	nw.wg.Wait()
 	nw.relay.CloseIdleConnections()
@@ -252,6 +252,35 @@ func (nw *Network) enter() bool {
 }
 
 func (nw *Network) leave() { nw.wg.Done() }
+
+// serve runs srv on ln in a goroutine that Close waits for; it fails once the network is closed.
+func (nw *Network) serve(srv *http.Server, ln net.Listener) error {
+	nw.lifeMu.Lock()
+	if nw.closed {
+		nw.lifeMu.Unlock()
+		ln.Close()
+		return ErrClosed
+	}
+	if nw.servers == nil {
+		nw.servers = map[*http.Server]bool{}
+	}
+	nw.servers[srv] = true
+	nw.wg.Add(1)
+	nw.lifeMu.Unlock()
+	go func() {
+		defer nw.wg.Done()
+		_ = srv.Serve(tls.NewListener(ln, srv.TLSConfig))
+	}()
+	return nil
+}
+
+// unserve closes srv and forgets it.
+func (nw *Network) unserve(srv *http.Server) {
+	nw.lifeMu.Lock()
+	delete(nw.servers, srv)
+	nw.lifeMu.Unlock()
+	srv.Close()
+}
 
 func (nw *Network) isClosed() bool {
 	select {

@@ -131,7 +131,7 @@ func (n *Node) Stop() {
 	n.running = false
 	n.mu.Unlock()
 	if srv != nil {
-		srv.Close()
+		n.nw.unserve(srv)
 	}
 }
 
@@ -162,20 +162,14 @@ func (n *Node) listen(addr string) error {
 		ErrorLog:          nil,
 	}
 	srv.ErrorLog = discardLogger()
+	if err := n.nw.serve(srv, ln); err != nil {
+		return err
+	}
 	n.mu.Lock()
 	n.addr = ln.Addr().String()
 	n.srv = srv
 	n.running = true
 	n.mu.Unlock()
-	tl := tls.NewListener(ln, srv.TLSConfig)
-	started := make(chan struct{})
-	n.nw.wg.Add(1)
-	go func() {
-		defer n.nw.wg.Done()
-		close(started)
-		_ = srv.Serve(tl)
-	}()
-	<-started
 	return nil
 }
 

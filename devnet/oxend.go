@@ -310,14 +310,8 @@ func (nw *Network) startSeed() error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          discardLogger(),
 	}
-	nw.seedSrv = srv
 	nw.seedURL = "https://" + ln.Addr().String()
-	nw.wg.Add(1)
-	go func() {
-		defer nw.wg.Done()
-		_ = srv.Serve(tls.NewListener(ln, srv.TLSConfig))
-	}()
-	return nil
+	return nw.serve(srv, ln)
 }
 
 // serveSeed answers oxend JSON-RPC on POST /json_rpc, the way the public seeds do.

@@ -26,18 +26,29 @@ const configLags = 5
 // maxConfigValue is the size limit of a string value in config data.
 const maxConfigValue = 4096
 
+// compareSetElem orders set elements as libsession does: integers before strings. Elements of
+// other types (which NewSet refuses) sort last and compare equal, so nothing panics on them.
 func compareSetElem(a, b any) int {
-	ai, aInt := a.(int64)
-	bi, bInt := b.(int64)
-	switch {
-	case aInt && bInt:
-		return cmp.Compare(ai, bi)
-	case aInt:
-		return -1
-	case bInt:
-		return 1
+	rank := func(x any) int {
+		switch x.(type) {
+		case int64:
+			return 0
+		case string:
+			return 1
+		}
+		return 2
 	}
-	return cmp.Compare(a.(string), b.(string))
+	ra, rb := rank(a), rank(b)
+	if ra != rb {
+		return cmp.Compare(ra, rb)
+	}
+	switch ra {
+	case 0:
+		return cmp.Compare(a.(int64), b.(int64))
+	case 1:
+		return cmp.Compare(a.(string), b.(string))
+	}
+	return 0
 }
 
 // NewSet returns the set of the given int64/string elements, sorted and deduplicated. Other
@@ -65,9 +76,6 @@ func NewSet(elems ...any) (Set, error) {
 // Contains reports whether the set holds e (an int64 or string).
 func (s Set) Contains(e any) bool {
 	for _, x := range s {
-		if _, ok := x.(int64); ok != isInt(e) {
-			continue
-		}
 		if compareSetElem(x, e) == 0 {
 			return true
 		}
@@ -75,7 +83,61 @@ func (s Set) Contains(e any) bool {
 	return false
 }
 
-func isInt(e any) bool { _, ok := e.(int64); return ok }
+// normalizeDict converts the Go values callers naturally put into a Dict (other integer
+// types, []byte, []string, []int64, map[string]any, bool) to the canonical int64, string,
+// Set and Dict; values of other types are dropped.
+func normalizeDict(d Dict, depth int) {
+	for k, v := range d {
+		if n, ok := normalizeValue(v, depth); ok {
+			d[k] = n
+		} else {
+			delete(d, k)
+		}
+	}
+}
+
+func normalizeValue(v any, depth int) (any, bool) {
+	switch x := v.(type) {
+	case int64, string:
+		return x, true
+	case int:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case bool:
+		return int64(1), x // false removes the key
+	case []byte:
+		return string(x), true
+	case Set:
+		s, err := NewSet(x...)
+		return s, err == nil
+	case []string:
+		elems := make([]any, len(x))
+		for i, e := range x {
+			elems[i] = e
+		}
+		s, _ := NewSet(elems...)
+		return s, true
+	case []int64:
+		elems := make([]any, len(x))
+		for i, e := range x {
+			elems[i] = e
+		}
+		s, _ := NewSet(elems...)
+		return s, true
+	case Dict:
+		if depth > 32 {
+			return nil, false
+		}
+		normalizeDict(x, depth+1)
+		return x, true
+	case map[string]any:
+		return normalizeValue(Dict(x), depth)
+	}
+	return nil, false
+}
 
 // Clone returns a deep copy of d.
 func (d Dict) Clone() Dict {

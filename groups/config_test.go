@@ -213,3 +213,54 @@ func FuzzDecodeConfigPayload(f *testing.F) {
 		_ = p
 	})
 }
+
+func TestConfigNormalizesAndNeverPanics(t *testing.T) {
+	c := NewUserConfig()
+	err := c.Update(func(d Dict) {
+		d["i"] = 5
+		d["b"] = true
+		d["f"] = false
+		d["x"] = []byte("bytes")
+		d["s"] = []string{"z", "a", "a"}
+		d["n"] = []int64{3, 1}
+		d["m"] = map[string]any{"k": 1, "bad": 1.5}
+		d["bad"] = 2.5
+		d["weird"] = Set{1.5, "a", int64(1)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Data()
+	if d.Int("i") != 5 || d.Int("b") != 1 || d["f"] != nil || d.String("x") != "bytes" || d["bad"] != nil || d["weird"] != nil {
+		t.Fatalf("%#v", d)
+	}
+	if s := d.Set("s"); len(s) != 2 || s[0] != "a" {
+		t.Fatalf("%#v", s)
+	}
+	if m := d.Dict("m"); m.Int("k") != 1 || m["bad"] != nil {
+		t.Fatalf("%#v", m)
+	}
+	raw, _, err := c.Push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseConfigMessage(raw, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Sets compare without panicking whatever they hold.
+	_ = Set{1.5, struct{}{}}.Contains("x")
+	_ = diffDicts(Dict{"s": Set{1.5}}, Dict{"s": Set{struct{}{}}})
+}
+
+func TestConfigFreshAdoptsWithoutMerge(t *testing.T) {
+	src := NewUserConfig()
+	for i := 0; i < 7; i++ {
+		_ = src.Update(func(d Dict) { d["n"] = int64(i + 1) })
+		_, _, _ = src.Push()
+	}
+	raw, _, _ := src.Push()
+	fresh := NewUserConfig()
+	if n, err := fresh.Merge(raw); n != 1 || err != nil || fresh.Seqno() != 7 || fresh.NeedsPush() {
+		t.Fatalf("%d %v seqno %d push %v", n, err, fresh.Seqno(), fresh.NeedsPush())
+	}
+}

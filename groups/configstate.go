@@ -87,6 +87,7 @@ func (c *Config) Update(f func(d Dict)) error {
 	}
 	d := c.data.Clone()
 	f(d)
+	normalizeDict(d, 0)
 	c.data = d
 	if !c.dirty {
 		c.dirty = len(diffDicts(c.cur.Data, d)) > 0
@@ -167,7 +168,12 @@ func (c *Config) build(seq int64, data Dict, lagged []LaggedDiff, diff []byte, u
 func (c *Config) Merge(messages ...[]byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A fresh, untouched config (seqno 0, no data) is not a rival of what we receive.
+	fresh := c.cur.Seqno == 0 && len(c.cur.Data) == 0 && !c.dirty
 	cands := []*ConfigMessage{c.cur}
+	if fresh {
+		cands = cands[:0]
+	}
 	accepted := 0
 	var firstErr error
 	for _, raw := range messages {
@@ -183,6 +189,9 @@ func (c *Config) Merge(messages ...[]byte) (int, error) {
 	}
 	if accepted == 0 && firstErr != nil {
 		return 0, firstErr
+	}
+	if len(cands) == 0 {
+		return 0, nil
 	}
 	// Deduplicate by hash.
 	slices.SortFunc(cands, compareMsgs)
@@ -289,7 +298,7 @@ func applyDiff(data Dict, diff bencode.Value, src Dict, depth int) {
 			for _, el := range cur {
 				removed := false
 				for _, x := range e.Value.List[1].List {
-					if r, ok := scalarOf(x); ok && compareSetElem(r, el) == 0 && isInt(r) == isInt(el) {
+					if r, ok := scalarOf(x); ok && compareSetElem(r, el) == 0 {
 						removed = true
 					}
 				}

@@ -97,6 +97,25 @@ func WithHostAlias(host, addr string) Option {
 	}
 }
 
+// SetHostAlias is WithHostAlias at run time, for servers started after the network (for
+// example with a certificate from IssueCertificate). An empty addr removes the alias.
+func (nw *Network) SetHostAlias(host, addr string) {
+	nw.aliasMu.Lock()
+	defer nw.aliasMu.Unlock()
+	if addr == "" {
+		delete(nw.hostAlias, strings.ToLower(host))
+		return
+	}
+	nw.hostAlias[strings.ToLower(host)] = addr
+}
+
+func (nw *Network) alias(host string) (string, bool) {
+	nw.aliasMu.RLock()
+	defer nw.aliasMu.RUnlock()
+	a, ok := nw.hostAlias[strings.ToLower(host)]
+	return a, ok
+}
+
 // Network is a running devnet: storage nodes on 127.0.0.1, each with its own identity, TLS
 // certificate and port, grouped into swarms, plus a seed node. It is safe for concurrent use.
 type Network struct {
@@ -125,6 +144,7 @@ type Network struct {
 	seedURL string
 
 	relay     *http.Client
+	aliasMu   sync.RWMutex
 	hostAlias map[string]string
 
 	lifeMu  sync.Mutex
@@ -164,11 +184,14 @@ func Start(ctx context.Context, opts ...Option) (*Network, error) {
 		assign:    map[[32]byte]uint64{},
 		names:     map[[32]byte]onsRecord{},
 		rng:       mrand.New(mrand.NewPCG(c.seed, 0x64657661)),
-		hostAlias: c.hostAlias,
+		hostAlias: map[string]string{},
 		closing:   make(chan struct{}),
 		height:    1,
 	}
 	nw.closeCtx, nw.closeCancel = context.WithCancel(context.Background())
+	for h, a := range c.hostAlias {
+		nw.SetHostAlias(h, a)
+	}
 	if err := nw.makeCA(); err != nil {
 		return nil, err
 	}

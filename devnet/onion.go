@@ -405,7 +405,7 @@ func (nw *Network) newRelayClient() *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			if a, ok := nw.hostAlias[strings.ToLower(host)]; ok {
+			if a, ok := nw.alias(host); ok {
 				return dialer.DialContext(ctx, "tcp", a)
 			}
 			if strings.EqualFold(host, "localhost") {

@@ -243,7 +243,8 @@ func TestOnionToServer(t *testing.T) {
 		w.WriteHeader(200)
 		w.Write([]byte("server reply"))
 	})}
-	tn := startNet(t, WithNodes(4), WithHostAlias("open.example.org", ln.Addr().String()))
+	tn := startNet(t, WithNodes(4), WithHostAlias("other.example.org", "127.0.0.1:1"))
+	tn.nw.SetHostAlias("open.example.org", ln.Addr().String())
 	cert, err := tn.nw.IssueCertificate()
 	if err != nil {
 		t.Fatal(err)
@@ -266,6 +267,26 @@ func TestOnionToServer(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("server not reached")
+	}
+	// Plain HTTP to a loopback address with an explicit port.
+	pln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	psrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("plain")) })}
+	go psrv.Serve(pln)
+	t.Cleanup(func() { psrv.Close() })
+	_, pport, _ := net.SplitHostPort(pln.Addr().String())
+	proute := obj{"host": "127.0.0.1", "target": "/loki/v3/lsrpc", "protocol": "http", "port": pport}
+	outer, _ = buildOnion(t, encGCM, nodes[:3], frame([]byte("x"), proute))
+	if st, b := tn.post(nodes[0], "/onion_req/v2", outer); st != 200 || string(b) != "plain" {
+		t.Fatalf("plain http relay: %d %q", st, b)
+	}
+	// An aliased host that refuses connections: 502.
+	route["host"] = "other.example.org"
+	outer, _ = buildOnion(t, encXChaCha, nodes[:3], frame([]byte("x"), route))
+	if st, _ := tn.post(nodes[0], "/onion_req/v2", outer); st != 502 {
+		t.Fatalf("refused connection: %d", st)
 	}
 	// A host that is neither aliased nor loopback is refused (nothing leaves the machine).
 	route["host"] = "example.com"

@@ -135,3 +135,23 @@ func BenchmarkGroupDecrypt(b *testing.B) {
 		}
 	}
 }
+
+func TestDecompressionLimit(t *testing.T) {
+	bomb := zstdCompress(make([]byte, 2*maxDecompressed))
+	if _, err := zstdDecompress(bomb); err == nil {
+		t.Fatal("2 MB of zeros decompressed past the 1 MB limit")
+	}
+	ok := zstdCompress(make([]byte, maxDecompressed))
+	if out, err := zstdDecompress(ok); err != nil || len(out) != maxDecompressed {
+		t.Fatalf("1 MB: %d %v", len(out), err)
+	}
+	// A group message whose z body is a bomb is rejected, not decompressed.
+	sender := testKeys(t, 7)
+	sig := sender.Sign(bomb)
+	pk := sender.Ed25519PublicKey()
+	body, _ := bencode.Marshal(bencode.Dict{{Key: "", Value: 1}, {Key: "a", Value: pk[:]}, {Key: "s", Value: sig[:]}, {Key: "z", Value: bomb}})
+	key := [32]byte{1}
+	if _, err := DecryptMessage([][32]byte{key}, sealBody(key, body)); !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("bomb: %v", err)
+	}
+}

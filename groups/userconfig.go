@@ -250,3 +250,90 @@ func SetContact(d Dict, c Contact) error {
 	cs[string(c.ID[:])] = e
 	return nil
 }
+
+// UserGroup is one 03 group of the UserGroups config (namespace 5, dict "g"), which tells the
+// user's other devices (and a restart without local state) which groups they are in.
+type UserGroup struct {
+	PublicKey [32]byte  // the group's Ed25519 key (the dict key, without the 03 prefix)
+	Seed      []byte    // "K": the group seed for admins (32 bytes), empty otherwise
+	AuthData  *AuthData // "s": the member's subaccount auth data (non-admins)
+	Name      string    // "n": the name from the invite
+	Removed   int64     // "r": we were kicked (1) or the group was destroyed (2)
+	Notify    int64     // "@": notification mode
+	MuteUntil int64     // "!": muted until (unix seconds)
+	Priority  int64     // "+": >0 pinned, <0 hidden
+	Invited   bool      // "i": invite not yet accepted
+	Joined    int64     // "j": join time (unix seconds)
+}
+
+// ID returns the group's 03 Account ID.
+func (g UserGroup) ID() crypto.AccountID { return IDFromPublicKey(g.PublicKey) }
+
+// UserGroupsFromData reads the 03 groups of a UserGroups config's data, sorted by key.
+func UserGroupsFromData(d Dict) []UserGroup {
+	gs := d.Dict("g")
+	out := make([]UserGroup, 0, len(gs))
+	for k, v := range gs {
+		e, ok := v.(Dict)
+		if !ok || len(k) != 32 {
+			continue
+		}
+		g := UserGroup{
+			PublicKey: [32]byte([]byte(k)),
+			Name:      e.String("n"),
+			Removed:   e.Int("r"),
+			Notify:    e.Int("@"),
+			MuteUntil: e.Int("!"),
+			Priority:  e.Int("+"),
+			Invited:   e.Int("i") != 0,
+			Joined:    e.Int("j"),
+		}
+		if seed := e.String("K"); len(seed) == 32 {
+			g.Seed = []byte(seed)
+		}
+		if s := e.String("s"); len(s) == AuthDataSize {
+			a := AuthData([]byte(s))
+			g.AuthData = &a
+		}
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b UserGroup) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
+	return out
+}
+
+// SetUserGroup adds or replaces a group in a UserGroups config's data.
+func SetUserGroup(d Dict, g UserGroup) error {
+	if len(g.Seed) != 0 && len(g.Seed) != 32 {
+		return fmt.Errorf("%w: group seed must be 32 bytes", ErrInvalidInput)
+	}
+	if len(g.Seed) == 32 && NewAdminKey([32]byte(g.Seed)).PublicKey() != g.PublicKey {
+		return fmt.Errorf("%w: group seed does not match the group key", ErrInvalidInput)
+	}
+	gs := d.Dict("g")
+	if gs == nil {
+		gs = Dict{}
+		d["g"] = gs
+	}
+	e := Dict{"K": string(g.Seed)} // "K" is always present
+	if g.AuthData != nil && len(g.Seed) == 0 {
+		e["s"] = string(g.AuthData[:])
+	}
+	e.setOrDelete("n", truncate(g.Name, MaxGroupNameLength))
+	e.setOrDelete("r", g.Removed)
+	e.setOrDelete("@", g.Notify)
+	e.setOrDelete("!", g.MuteUntil)
+	e.setOrDelete("+", g.Priority)
+	if g.Invited {
+		e["i"] = int64(1)
+	}
+	e.setOrDelete("j", g.Joined)
+	gs[string(g.PublicKey[:])] = e
+	return nil
+}
+
+// EraseUserGroup removes a group from a UserGroups config's data.
+func EraseUserGroup(d Dict, groupPK [32]byte) {
+	if gs := d.Dict("g"); gs != nil {
+		delete(gs, string(groupPK[:]))
+	}
+}

@@ -90,3 +90,61 @@ func FuzzReadUserConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestUserGroups(t *testing.T) {
+	me := testKeys(t, 11)
+	admin := NewAdminKey([32]byte{1})
+	joined := NewAdminKey([32]byte{2})
+	auth, _ := joined.SubaccountAuth(me.AccountID(), 3)
+	seed := admin.Seed()
+	c := NewUserConfig()
+	err := c.Update(func(d Dict) {
+		if err := SetUserGroup(d, UserGroup{PublicKey: admin.PublicKey(), Seed: seed[:], Name: "mine", Joined: 10}); err != nil {
+			t.Error(err)
+		}
+		if err := SetUserGroup(d, UserGroup{PublicKey: joined.PublicKey(), AuthData: &auth, Name: "theirs", Invited: true}); err != nil {
+			t.Error(err)
+		}
+		if SetUserGroup(d, UserGroup{PublicKey: joined.PublicKey(), Seed: seed[:]}) == nil {
+			t.Error("mismatched seed accepted")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := PushUserConfig(me, c, DomainUserGroups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ser, err := ReadUserConfig(me, DomainUserGroups, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(ser, []byte("1:K0:")) {
+		t.Fatal("empty K not written")
+	}
+	r := NewUserConfig()
+	_, _ = r.Merge(ser)
+	gs := UserGroupsFromData(r.Data())
+	if len(gs) != 2 {
+		t.Fatalf("%d groups", len(gs))
+	}
+	for _, g := range gs {
+		switch g.ID() {
+		case admin.ID():
+			if !bytes.Equal(g.Seed, seed[:]) || g.AuthData != nil || g.Joined != 10 || g.Name != "mine" {
+				t.Fatalf("%+v", g)
+			}
+		case joined.ID():
+			if g.Seed != nil || g.AuthData == nil || *g.AuthData != auth || !g.Invited {
+				t.Fatalf("%+v", g)
+			}
+		default:
+			t.Fatal("unknown group")
+		}
+	}
+	_ = c.Update(func(d Dict) { EraseUserGroup(d, admin.PublicKey()) })
+	if len(UserGroupsFromData(c.Data())) != 1 {
+		t.Fatal("erase")
+	}
+}

@@ -139,7 +139,9 @@ func (nw *Network) changeMembership(apply func()) {
 			}
 		}
 	}
+	height, swarms := nw.height, len(nw.swarmIDs)
 	nw.mu.Unlock()
+	nw.log.Debug("devnet: swarms reassigned", "height", height, "swarms", swarms, "pushes", len(pushes))
 	for _, p := range pushes {
 		moved := make([]message, len(p.msgs))
 		for i, m := range p.msgs {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"strings"
+	"time"
 
 	"github.com/sessiongo/sdk/devnet"
 )
@@ -43,4 +44,25 @@ func ExampleStart() {
 	// nodes: 20
 	// swarms: 2
 	// status: 200 version: [2 8 0]
+}
+
+// Make one node of an account's swarm misbehave, the way a client test checks its failover.
+func ExampleNode_SetFaults() {
+	nw, err := devnet.Start(context.Background(), devnet.WithSeed(1))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nw.Close()
+
+	var account [33]byte // an all-zero 05 account, for the example
+	account[0] = 0x05
+	_, members := nw.SwarmFor(account)
+
+	members[0].SetFaults(devnet.Faults{Status: 503})                // "not ready"
+	members[1].SetFaults(devnet.Faults{DropRate: 0.5})              // drops half the requests
+	members[2].SetFaults(devnet.Faults{ClockSkew: 2 * time.Minute}) // two minutes fast
+	members[3].Stop()                                               // offline; Restart brings it back
+
+	fmt.Println(members[0].Faults().Status, members[3].Running())
+	// Output: 503 false
 }

@@ -379,8 +379,8 @@ func (nw *Network) Swarms() map[uint64][]*Node {
 	return out
 }
 
-// SwarmFor returns the swarm id and members responsible for a 33-byte account (66 hex accepted
-// through ParseAccount). The account's prefix is ignored, as in the real mapping.
+// SwarmFor returns the swarm id and members responsible for a 33-byte account (a
+// crypto.AccountID converts directly). The account's prefix is ignored, as in the real mapping.
 func (nw *Network) SwarmFor(acct [33]byte) (uint64, []*Node) {
 	nw.mu.RLock()
 	defer nw.mu.RUnlock()

@@ -100,8 +100,10 @@ func (n *Node) Running() bool {
 // SetFaults replaces the node's faults.
 func (n *Node) SetFaults(f Faults) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	n.faults = f
+	n.mu.Unlock()
+	n.nw.log.Debug("devnet: faults set", "node", n.edHex(), "drop", f.DropRate, "delay", f.Delay,
+		"corrupt", f.CorruptRate, "skew", f.ClockSkew, "status", f.Status)
 }
 
 // Faults returns the node's current faults.
@@ -132,6 +134,7 @@ func (n *Node) Stop() {
 	n.mu.Unlock()
 	if srv != nil {
 		n.nw.unserve(srv)
+		n.nw.log.Debug("devnet: node stopped", "node", n.edHex())
 	}
 }
 
@@ -143,7 +146,11 @@ func (n *Node) Restart() error {
 	if n.Running() {
 		return nil
 	}
-	return n.listen(n.Addr())
+	if err := n.listen(n.Addr()); err != nil {
+		return err
+	}
+	n.nw.log.Debug("devnet: node restarted", "node", n.edHex(), "addr", n.Addr())
+	return nil
 }
 
 func (n *Node) listen(addr string) error {

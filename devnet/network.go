@@ -229,7 +229,7 @@ func Start(ctx context.Context, opts ...Option) (*Network, error) {
 	if err := nw.startSeed(); err != nil {
 		return fail(err)
 	}
-	nw.log.Debug("devnet started", "nodes", len(started), "seed", nw.seedURL)
+	nw.log.Debug("devnet: started", "nodes", len(started), "seed", nw.seedURL)
 	return nw, nil
 }
 

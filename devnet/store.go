@@ -108,8 +108,7 @@ func (s *store) put(m message, now int64) (expiry int64, already bool) {
 	}
 	s.seq++
 	m.seq = s.seq
-	m.data = append([]byte(nil), m.data...)
-	p := &m
+	p := &m // m.data is never written after parsing, so swarm members share it
 	s.byHash[m.hash] = p
 	s.byOwner[m.owner] = append(s.byOwner[m.owner], p)
 	return m.expiry, false

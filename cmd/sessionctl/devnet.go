@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -57,6 +58,7 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	caOut := fs.String("ca-out", "", "write the devnet CA certificate (PEM) here (default: a file in the temp dir)")
 	asJSON := fs.Bool("json", false, "print the connection details as JSON")
 	runFor := fs.Duration("for", 0, "stop after this long (default: until interrupted)")
+	verbose := fs.Bool("v", false, "log devnet events (reassignments, faults) to stderr")
 	names := nameFlags{}
 	fs.Var(names, "name", "register an ONS name: NAME=SESSIONID (repeatable)")
 	fs.Usage = func() {
@@ -80,6 +82,9 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	for n, id := range names {
 		opts = append(opts, devnet.WithName(n, id))
+	}
+	if *verbose {
+		opts = append(opts, devnet.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
 	nw, err := devnet.Start(ctx, opts...)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -153,5 +155,66 @@ func TestInteropOnionBuilder(t *testing.T) {
 		if nr.Status != 200 || json.Unmarshal(nr.Body, &info) != nil || len(info.Version) != 3 {
 			t.Fatalf("%s: %d %s", enc, nr.Status, nr.Body)
 		}
+	}
+}
+
+// TestInteropGroupSubaccount: a member signs with the groups package's subaccount signer (blinded
+// key kT, group-signed token); the admin revokes and unrevokes the token.
+func TestInteropGroupSubaccount(t *testing.T) {
+	ctx := context.Background()
+	nw, err := devnet.Start(ctx, devnet.WithNodes(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool(), MinSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := swarm.NewClient(swarm.ClientConfig{Transport: swarm.NewHTTPSTransport(swarm.HTTPSOptions{}), Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed [32]byte
+	seed[0] = 3
+	admin := groups.NewAdminKey(seed)
+	member, err := crypto.KeysFromSeed(bytes.Repeat([]byte{9}, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := groups.SubaccountFlags(true, false)
+	auth, err := admin.SubaccountAuth(member.AccountID(), flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := groups.NewSubaccountSigner(member, admin.ID(), auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := swarm.NewGroupAdminSigner(admin.PrivateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Store(ctx, ms, swarm.StoreRequest{Namespace: 11, Data: []byte("hi group"), TTL: time.Hour}); err != nil {
+		t.Fatalf("member store: %v", err)
+	}
+	if _, err := c.Retrieve(ctx, ms, swarm.RetrieveRequest{Namespace: 11}); err != nil {
+		t.Fatalf("member retrieve: %v", err)
+	}
+	tok, err := admin.SubaccountToken(member.AccountID(), flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RevokeSubaccount(ctx, as, swarm.RevokeSubaccountRequest{Tokens: [][swarm.SubaccountTokenSize]byte{tok}}); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	if _, err := c.Retrieve(ctx, ms, swarm.RetrieveRequest{Namespace: 11}); !errors.Is(err, swarm.ErrUnauthorized) {
+		t.Fatalf("revoked member retrieve: %v", err)
+	}
+	if _, err := c.UnrevokeSubaccount(ctx, as, swarm.UnrevokeSubaccountRequest{Tokens: [][swarm.SubaccountTokenSize]byte{tok}}); err != nil {
+		t.Fatalf("unrevoke: %v", err)
+	}
+	if _, err := c.Retrieve(ctx, ms, swarm.RetrieveRequest{Namespace: 11}); err != nil {
+		t.Fatalf("unrevoked member retrieve: %v", err)
 	}
 }

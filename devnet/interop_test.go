@@ -14,6 +14,7 @@ import (
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -216,5 +217,38 @@ func TestInteropGroupSubaccount(t *testing.T) {
 	}
 	if _, err := c.Retrieve(ctx, ms, swarm.RetrieveRequest{Namespace: 11}); err != nil {
 		t.Fatalf("unrevoked member retrieve: %v", err)
+	}
+}
+
+// TestInteropONS resolves a name registered in the devnet with the sns package.
+func TestInteropONS(t *testing.T) {
+	ctx := context.Background()
+	keys, err := crypto.KeysFromSeed(bytes.Repeat([]byte{5}, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := keys.AccountID()
+	nw, err := devnet.Start(ctx, devnet.WithNodes(5), devnet.WithName("DevUser", id.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool(), MinSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := sns.NewResolver(sns.ResolverConfig{Transport: swarm.NewHTTPSTransport(swarm.HTTPSOptions{}), Nodes: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Resolve(ctx, "devuser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != id {
+		t.Fatalf("resolved %s, want %s", got, id)
+	}
+	if _, err := r.Resolve(ctx, "nobody"); err == nil {
+		t.Fatal("an unregistered name resolved")
 	}
 }

@@ -252,3 +252,57 @@ func TestInteropONS(t *testing.T) {
 		t.Fatal("an unregistered name resolved")
 	}
 }
+
+// TestInteropOnionTransport runs the swarm client over the onion package's Transport (3-hop paths
+// built from the devnet pool); then one path's guard drops every request and the client recovers.
+func TestInteropOnionTransport(t *testing.T) {
+	ctx := context.Background()
+	nw, err := devnet.Start(ctx, devnet.WithSeed(41))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := onion.New(onion.Config{Pool: pool, Diversity: onion.DistinctNodes, RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	pool.SetTransport(tr)
+	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := crypto.KeysFromSeed(bytes.Repeat([]byte{11}, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := swarm.NewKeysSigner(keys)
+	for i := 0; i < 3; i++ {
+		data := []byte{byte(i), 'o'}
+		if _, err := c.Store(ctx, s, swarm.StoreRequest{Data: data, TTL: time.Hour}); err != nil {
+			t.Fatalf("store %d over onion: %v", i, err)
+		}
+	}
+	// One path's guard drops every connection: requests fail over to the other path.
+	paths := tr.Paths()
+	if len(paths) < 2 {
+		t.Fatalf("%d paths", len(paths))
+	}
+	if n, ok := nw.Node(paths[0].Nodes[0].Ed25519); ok {
+		n.SetFaults(devnet.Faults{DropRate: 1})
+	}
+	var got *swarm.RetrieveResult
+	for i := 0; i < 5; i++ {
+		if got, err = c.Retrieve(ctx, s, swarm.RetrieveRequest{}); err != nil {
+			t.Fatalf("retrieve %d over onion with a dropping guard: %v", i, err)
+		}
+	}
+	raw, _ := json.Marshal(got)
+	if !bytes.Contains(raw, []byte(swarm.MessageHash(keys.AccountID(), 0, []byte{2, 'o'}))) {
+		t.Fatalf("retrieve over onion: %s", raw)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"runtime"
 	"sort"
@@ -341,6 +342,10 @@ func TestExactErrors(t *testing.T) {
 		{"store_sig_timestamp_skew", ng, "store", g.auth(obj{"namespace": 42, "timestamp": now, "sig_timestamp": now - 61000, "ttl": 60000, "data": d}, "store42"+itoa(now-61000)), 406, "store signature timestamp too far from current time"},
 		{"store_bad_ttl_short", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": 9999, "data": d}, 403, "Provided expiry/TTL is not valid."},
 		{"store_bad_ttl_public_long", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": 15 * 86400000, "data": d}, 403, "Provided expiry/TTL is not valid."},
+		{"store_ttl_overflow", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": int64(math.MaxInt64), "data": d}, 403, "Provided expiry/TTL is not valid."},
+		{"store_ttl_negative_overflow", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": int64(math.MinInt64), "data": d}, 403, "Provided expiry/TTL is not valid."},
+		{"store_expiry_huge", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "expiry": int64(9e18), "data": d}, 403, "Provided expiry/TTL is not valid."},
+		{"expire_expiry_min", n, "expire", u.auth(obj{"messages": []string{strings.Repeat("A", 43)}, "expiry": []int64{math.MinInt64}}, "x"), 401, "expire: timestamp should be >= current time"},
 		{"store_clock_future", n, "store", obj{"pubkey": u.hex(), "timestamp": now + 11000, "ttl": 60000, "data": d}, 406, "Timestamp error: check your clock"},
 		{"store_clock_expired", n, "store", obj{"pubkey": u.hex(), "timestamp": now - 100000, "ttl": 60000, "data": d}, 406, "Timestamp error: check your clock"},
 		{"store_data_not_b64", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": 60000, "data": "!!!"}, 400, "Invalid 'data' value: not base64 encoded"},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -179,7 +180,27 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
-func msDiff(a, b int64) time.Duration { return time.Duration(a-b) * time.Millisecond }
+// msDiff is a-b (milliseconds) as a Duration, saturating instead of overflowing: request values
+// are attacker-controlled and a wrapped difference could pass a window check.
+func msDiff(a, b int64) time.Duration {
+	var d int64
+	switch {
+	case b > 0 && a < math.MinInt64+b:
+		d = math.MinInt64
+	case b < 0 && a > math.MaxInt64+b:
+		d = math.MaxInt64
+	default:
+		d = a - b
+	}
+	const lim = math.MaxInt64 / int64(time.Millisecond)
+	switch {
+	case d > lim:
+		return time.Duration(math.MaxInt64)
+	case d < -lim:
+		return time.Duration(math.MinInt64)
+	}
+	return time.Duration(d) * time.Millisecond
+}
 
 // ---- swarm ----
 

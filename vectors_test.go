@@ -21,13 +21,6 @@ import (
 // skipOps lists the ops that the SDK does not implement yet, with the reason. It shrinks to
 // nothing as the SDK grows.
 var skipOps = map[string]string{
-	// session protocol (issue 2, in progress)
-	"session_encrypt_deterministic": "session protocol (issue 2, in progress)",
-	"session_decrypt":               "session protocol (issue 2, in progress)",
-	"push_notification_decrypt":     "session protocol (issue 2, in progress)",
-	"message_padding":               "session protocol (issue 2, in progress)",
-	"wire_1o1":                      "session protocol (issue 2, in progress)",
-	"decrypt_incoming":              "session protocol (issue 2, in progress)",
 	// identity.json
 	// sogs.json
 	"attachment_v2_encrypted_size":  "attachments (issue 9)",

@@ -1,0 +1,28 @@
+package session
+
+import "errors"
+
+// Errors of the message layer. Functions wrap them with details; match them with errors.Is.
+// Decryption failures come from package crypto (crypto.ErrDecrypt, crypto.ErrBadSignature, …)
+// and are passed through wrapped.
+var (
+	// ErrInvalidPadding reports a padded message that is empty or all zero bytes.
+	ErrInvalidPadding = errors.New("session: invalid padding")
+	// ErrInvalidRecipient reports a recipient that is not a standard (05) Account ID.
+	ErrInvalidRecipient = errors.New("session: recipient is not a 05 Account ID")
+	// ErrInvalidEncoding reports stored message data that is not base64.
+	ErrInvalidEncoding = errors.New("session: message data is not base64")
+	// ErrInvalidEnvelope reports a WebSocketMessage or Envelope that does not parse or lacks
+	// the request, body or content a message needs.
+	ErrInvalidEnvelope = errors.New("session: invalid envelope")
+	// ErrUnsupportedEnvelope reports an Envelope of a type other than SESSION_MESSAGE (legacy
+	// closed-group messages).
+	ErrUnsupportedEnvelope = errors.New("session: unsupported envelope type")
+	// ErrInvalidContent reports a Content that does not serialize (a required field is
+	// missing) or, once decrypted, does not parse.
+	ErrInvalidContent = errors.New("session: invalid content")
+	// ErrTimestampMismatch reports a Content whose sigTimestamp is set and differs from the
+	// Envelope timestamp. Official clients drop such messages: the Envelope is not signed, and
+	// sigTimestamp is what binds the sent time to the signed content.
+	ErrTimestampMismatch = errors.New("session: content sigTimestamp differs from envelope timestamp")
+)

@@ -1,0 +1,559 @@
+package session
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/swarm"
+)
+
+// Errors of the Client.
+var (
+	// ErrAlreadyRunning: Run was called while another Run of the same Client is active.
+	ErrAlreadyRunning = errors.New("session: client is already running")
+	// ErrClosed: the Client was closed.
+	ErrClosed = errors.New("session: client closed")
+	// ErrAmbiguousAccount: no keys were given and the store holds several accounts.
+	ErrAmbiguousAccount = errors.New("session: the store holds several accounts; choose one with WithAccount")
+)
+
+// Defaults of the Client.
+const (
+	DefaultPollInterval = 3 * time.Second
+	DefaultMaxBackoff   = 2 * time.Minute
+	// DefaultMessageTTL is how long the swarm keeps a message we send (the maximum for 1:1
+	// messages).
+	DefaultMessageTTL = 14 * 24 * time.Hour
+	// typingTTL is the lifetime of a typing indicator: it is useless once stale.
+	typingTTL = 20 * time.Second
+)
+
+type config struct {
+	keys         *crypto.Keys
+	account      *crypto.AccountID
+	seedErr      error
+	store        store.Store
+	log          *slog.Logger
+	network      *Network
+	netCfg       NetworkConfig
+	pollInterval time.Duration
+	maxBackoff   time.Duration
+	namespaces   []swarm.Namespace
+	profile      *Profile
+	name         string
+}
+
+// Option configures a Client.
+type Option func(*config)
+
+// WithKeys uses keys as the account.
+func WithKeys(k *crypto.Keys) Option { return func(c *config) { c.keys = k } }
+
+// WithSeed uses the account of a 16-byte Session seed or a 32-byte Ed25519 seed.
+func WithSeed(seed []byte) Option {
+	return func(c *config) {
+		k, err := crypto.KeysFromSeed(seed)
+		c.keys, c.seedErr = k, err
+	}
+}
+
+// WithRecoveryPassword uses the account of a 13-word Recovery Password.
+func WithRecoveryPassword(words string) Option {
+	return func(c *config) {
+		seed, err := crypto.DecodeMnemonic(words)
+		if err != nil {
+			c.seedErr = err
+			return
+		}
+		c.keys, c.seedErr = crypto.KeysFromSeed(seed[:])
+	}
+}
+
+// WithAccount uses the account with this ID from the store.
+func WithAccount(id crypto.AccountID) Option { return func(c *config) { c.account = &id } }
+
+// WithStore keeps the client's state (account keys, polling position, pending messages, node
+// pool) in s. The default is an in-memory store, which forgets everything when the process ends;
+// use store.OpenSQLite for a bot that must not lose or repeat messages across restarts.
+func WithStore(s store.Store) Option { return func(c *config) { c.store = s } }
+
+// WithLogger sends the client's logs to l (default: discard). Secrets are never logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithNetwork shares an existing Network (node pool, paths) with other clients. The client does
+// not close it.
+func WithNetwork(n *Network) Option { return func(c *config) { c.network = n } }
+
+// WithNetworkConfig makes the client create its own Network from cfg (default: mainnet through
+// onion paths). Ignored with WithNetwork.
+func WithNetworkConfig(cfg NetworkConfig) Option { return func(c *config) { c.netCfg = cfg } }
+
+// WithPollInterval sets how often Run polls the swarm (default DefaultPollInterval).
+func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollInterval = d } }
+
+// WithMaxBackoff caps the wait between failed polls (default DefaultMaxBackoff).
+func WithMaxBackoff(d time.Duration) Option { return func(c *config) { c.maxBackoff = d } }
+
+// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages).
+func WithNamespaces(ns ...swarm.Namespace) Option {
+	return func(c *config) { c.namespaces = append([]swarm.Namespace(nil), ns...) }
+}
+
+// WithProfile attaches our display name (and picture) to the visible messages we send, as the
+// official clients do.
+func WithProfile(p Profile) Option { return func(c *config) { c.profile = &p } }
+
+// WithName labels the account in the store (e.g. a bot's name) when the client saves it.
+func WithName(name string) Option { return func(c *config) { c.name = name } }
+
+// Client is a Session account connected to the network: it sends messages and, while Run is
+// active, receives them and delivers them as events. It is safe for concurrent use.
+type Client struct {
+	keys   *crypto.Keys
+	id     crypto.AccountID
+	signer swarm.Signer
+	store  store.Store
+	log    *slog.Logger
+	net    *Network
+	ownNet bool
+	cfg    config
+
+	handlersMu sync.RWMutex
+	handlers   []handlerEntry
+	nextID     atomic.Uint64
+
+	running atomic.Bool
+	closed  atomic.Bool
+}
+
+// HandlerID identifies a registered event handler.
+type HandlerID uint64
+
+type handlerEntry struct {
+	id HandlerID
+	fn func(any)
+}
+
+// NewClient returns a Client for an account chosen by the options: WithKeys, WithSeed or
+// WithRecoveryPassword; else WithAccount from the store; else the store's only account; else a
+// new account, saved in the store. With no options at all it makes a new account in memory on
+// mainnet: it never fails for lack of configuration. It does no network I/O.
+func NewClient(opts ...Option) (*Client, error) {
+	cfg := config{pollInterval: DefaultPollInterval, maxBackoff: DefaultMaxBackoff,
+		namespaces: []swarm.Namespace{swarm.NamespaceDefault}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.seedErr != nil {
+		return nil, fmt.Errorf("session: new client: %w", cfg.seedErr)
+	}
+	if cfg.log == nil {
+		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.store == nil {
+		cfg.store = store.NewMemory()
+	}
+	if cfg.pollInterval <= 0 {
+		cfg.pollInterval = DefaultPollInterval
+	}
+	if cfg.maxBackoff < cfg.pollInterval {
+		cfg.maxBackoff = cfg.pollInterval
+	}
+	if len(cfg.namespaces) == 0 {
+		cfg.namespaces = []swarm.Namespace{swarm.NamespaceDefault}
+	}
+	ctx := context.Background()
+	keys, err := chooseKeys(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
+	c.log = cfg.log.With("account", c.id.String())
+	if cfg.network != nil {
+		c.net = cfg.network
+	} else {
+		nc := cfg.netCfg
+		if nc.Store == nil {
+			nc.Store = cfg.store
+		}
+		if nc.Logger == nil {
+			nc.Logger = cfg.log
+		}
+		n, err := NewNetwork(nc)
+		if err != nil {
+			return nil, err
+		}
+		c.net, c.ownNet = n, true
+	}
+	return c, nil
+}
+
+func chooseKeys(ctx context.Context, cfg *config) (*crypto.Keys, error) {
+	save := func(k *crypto.Keys) (*crypto.Keys, error) {
+		if _, err := cfg.store.GetAccount(ctx, k.AccountID()); errors.Is(err, store.ErrNotFound) {
+			if err := cfg.store.PutAccount(ctx, store.Account{ID: k.AccountID(), Seed: k.Seed(), Name: cfg.name}); err != nil {
+				return nil, fmt.Errorf("session: saving account: %w", err)
+			}
+		} else if err != nil {
+			return nil, fmt.Errorf("session: reading account: %w", err)
+		}
+		return k, nil
+	}
+	switch {
+	case cfg.keys != nil:
+		return save(cfg.keys)
+	case cfg.account != nil:
+		a, err := cfg.store.GetAccount(ctx, *cfg.account)
+		if err != nil {
+			return nil, fmt.Errorf("session: account %s: %w", *cfg.account, err)
+		}
+		return a.Keys()
+	}
+	accounts, err := cfg.store.Accounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("session: listing accounts: %w", err)
+	}
+	switch len(accounts) {
+	case 0:
+		k, err := crypto.GenerateKeys(nil)
+		if err != nil {
+			return nil, err
+		}
+		return save(k)
+	case 1:
+		return accounts[0].Keys()
+	}
+	return nil, ErrAmbiguousAccount
+}
+
+// AccountID returns the client's Account ID.
+func (c *Client) AccountID() crypto.AccountID { return c.id }
+
+// Keys returns the client's keys.
+func (c *Client) Keys() *crypto.Keys { return c.keys }
+
+// Network returns the network the client uses.
+func (c *Client) Network() *Network { return c.net }
+
+// Close stops using the network (closing it if the client created it). Run must have returned.
+func (c *Client) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if c.ownNet {
+		return c.net.Close()
+	}
+	return nil
+}
+
+// AddEventHandler registers fn to receive every event (see events.go for the types). Handlers
+// run one event at a time, in order, on Run's goroutine: a slow handler slows polling, and a
+// handler that panics is logged and skipped.
+func (c *Client) AddEventHandler(fn func(evt any)) HandlerID {
+	id := HandlerID(c.nextID.Add(1))
+	c.handlersMu.Lock()
+	c.handlers = append(c.handlers, handlerEntry{id, fn})
+	c.handlersMu.Unlock()
+	return id
+}
+
+// RemoveEventHandler unregisters a handler; it reports whether it was registered.
+func (c *Client) RemoveEventHandler(id HandlerID) bool {
+	c.handlersMu.Lock()
+	defer c.handlersMu.Unlock()
+	for i, h := range c.handlers {
+		if h.id == id {
+			c.handlers = append(c.handlers[:i:i], c.handlers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// Subscribe returns a channel that receives every event, for bots that prefer a loop over
+// callbacks. Delivery blocks Run until the event is read (or stop is called), so read it
+// promptly. stop unsubscribes and closes the channel.
+func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
+	ch := make(chan any, buffer)
+	done := make(chan struct{})
+	var mu sync.Mutex
+	closed := false
+	id := c.AddEventHandler(func(evt any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return
+		}
+		select {
+		case ch <- evt:
+		case <-done:
+		}
+	})
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			close(done)
+			c.RemoveEventHandler(id)
+			mu.Lock()
+			closed = true
+			close(ch)
+			mu.Unlock()
+		})
+	}
+}
+
+func (c *Client) dispatch(evt any) {
+	c.handlersMu.RLock()
+	hs := append([]handlerEntry(nil), c.handlers...)
+	c.handlersMu.RUnlock()
+	for _, h := range hs {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					c.log.Error("event handler panicked", "event", fmt.Sprintf("%T", evt), "panic", r)
+				}
+			}()
+			h.fn(evt)
+		}()
+	}
+}
+
+// Run polls the account's swarm through the network and delivers events until ctx ends (then it
+// returns nil) or a fatal error occurs (a store failure). Network failures never end it: they
+// are reported as PollError (and Disconnected) events and retried with exponential backoff,
+// including wrong-swarm, clock-skew and path failures, which the network layer repairs.
+//
+// Messages are saved in the store before they are handled and marked handled after the handlers
+// return, so a crash loses nothing and, apart from an event whose handler was interrupted by the
+// crash, delivers nothing twice.
+func (c *Client) Run(ctx context.Context) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	if !c.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	defer c.running.Store(false)
+
+	// Messages saved but not handled before a restart come first.
+	if err := c.handlePending(ctx); err != nil {
+		return c.runEnd(ctx, err)
+	}
+	connected := false
+	failures := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		err := c.PollOnce(ctx)
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			return c.runEnd(ctx, fatal.err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := c.cfg.pollInterval
+		if err != nil {
+			failures++
+			wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
+			c.log.Warn("poll failed", "err", err, "retry_in", wait)
+			if connected {
+				connected = false
+				c.dispatch(&Disconnected{Err: err})
+			}
+			c.dispatch(&PollError{Err: err, Backoff: wait})
+		} else {
+			failures = 0
+			if !connected {
+				connected = true
+				c.dispatch(&Connected{})
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+func (c *Client) runEnd(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// backoff returns the wait after n consecutive failures: base·2^(n−1), capped, with ±20 % jitter
+// so that many clients do not retry in step.
+func backoff(base, max time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
+	return d + jitter
+}
+
+// fatalError marks errors that end Run: the store failed, so continuing could lose messages.
+type fatalError struct{ err error }
+
+func (e *fatalError) Error() string { return e.err.Error() }
+func (e *fatalError) Unwrap() error { return e.err }
+
+// maxRetrievePages bounds the retrieves of one namespace in one poll when nodes report "more".
+const maxRetrievePages = 20
+
+// PollOnce retrieves new messages from every polled namespace once and delivers their events.
+// Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
+func (c *Client) PollOnce(ctx context.Context) error {
+	var errs []error
+	for _, ns := range c.cfg.namespaces {
+		if err := c.pollNamespace(ctx, ns); err != nil {
+			var fatal *fatalError
+			if errors.As(err, &fatal) {
+				return err
+			}
+			errs = append(errs, fmt.Errorf("namespace %d: %w", ns, err))
+		}
+	}
+	if err := c.handlePending(ctx); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
+	cur := store.Cursor{Account: c.id, Swarm: c.id, Namespace: int16(ns)}
+	for page := 0; page < maxRetrievePages; page++ {
+		last, err := c.store.LastHash(ctx, cur)
+		if err != nil {
+			return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
+		}
+		res, err := c.net.rpc.Retrieve(ctx, c.signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last})
+		if err != nil {
+			return err
+		}
+		if len(res.Messages) == 0 {
+			return nil
+		}
+		in := make([]store.Incoming, 0, len(res.Messages))
+		for _, m := range res.Messages {
+			in = append(in, store.Incoming{Hash: m.Hash, Namespace: int16(ns), Data: m.Data,
+				Timestamp: m.Timestamp, Expiry: m.Expiration})
+		}
+		newLast := res.Messages[len(res.Messages)-1].Hash
+		if _, err := c.store.SaveRetrieved(ctx, cur, in, newLast); err != nil {
+			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
+		}
+		if !res.More {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (c *Client) handlePending(ctx context.Context) error {
+	pending, err := c.store.Pending(ctx, c.id)
+	if err != nil {
+		return &fatalError{fmt.Errorf("session: reading pending messages: %w", err)}
+	}
+	for _, p := range pending {
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.handleIncoming(ctx, p)
+		if err := c.store.MarkHandled(ctx, c.id, p.Hash); err != nil {
+			return &fatalError{fmt.Errorf("session: marking message handled: %w", err)}
+		}
+	}
+	return nil
+}
+
+func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) {
+	// p.Data is the stored WebSocketMessage; DecodeMessage takes its base64 form.
+	in, err := DecodeMessage(c.keys, base64.StdEncoding.EncodeToString(p.Data))
+	if err != nil {
+		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
+		c.dispatch(&UndecryptableMessage{Hash: p.Hash, Err: err})
+		return
+	}
+	evts := eventsFromContent(in, p.Hash, c.id)
+	if len(evts) == 0 {
+		c.dispatch(&UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
+		return
+	}
+	for _, e := range evts {
+		switch e := e.(type) {
+		case *Message:
+			if !e.Sync {
+				approved, err := c.isApproved(ctx, e.From)
+				if err != nil {
+					c.log.Warn("reading contact state", "err", err)
+				}
+				if !approved {
+					e.Request = true
+					if c.markRequested(ctx, e.From) {
+						c.dispatch(&MessageRequest{From: e.From, Profile: e.Profile})
+					}
+				}
+			}
+		case *MessageRequestResponse:
+			if e.Approved {
+				c.approve(ctx, e.From)
+			}
+		}
+		c.dispatch(e)
+	}
+}
+
+// Contacts: a sender is an accepted contact once we sent them something, accepted their
+// request, or they accepted ours.
+const contactsBucket = "contacts"
+
+func (c *Client) contactKey(peer crypto.AccountID) string { return c.id.String() + "/" + peer.String() }
+
+func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, error) {
+	v, err := c.store.GetValue(ctx, contactsBucket, c.contactKey(peer))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && string(v) == "approved", err
+}
+
+func (c *Client) approve(ctx context.Context, peer crypto.AccountID) {
+	if err := c.store.PutValue(ctx, contactsBucket, c.contactKey(peer), []byte("approved")); err != nil {
+		c.log.Warn("saving contact state", "err", err)
+	}
+}
+
+// markRequested records a pending request and reports whether it is new.
+func (c *Client) markRequested(ctx context.Context, peer crypto.AccountID) bool {
+	v, err := c.store.GetValue(ctx, contactsBucket, c.contactKey(peer))
+	if err == nil && len(v) > 0 {
+		return false
+	}
+	if err := c.store.PutValue(ctx, contactsBucket, c.contactKey(peer), []byte("requested")); err != nil {
+		c.log.Warn("saving contact state", "err", err)
+	}
+	return true
+}
+
+func newTLSConfig(roots *x509.CertPool) *tls.Config {
+	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+}

@@ -1,0 +1,149 @@
+package session
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/pb"
+)
+
+// This file maps between the typed events and outgoing options of the Client and the Content
+// protobuf.
+
+func msTime(ms uint64) time.Time { return time.UnixMilli(int64(ms)) }
+
+func toMS(t time.Time) uint64 { return uint64(t.UnixMilli()) }
+
+func profileFromPB(p *pb.LokiProfile, key []byte) *Profile {
+	if p == nil && len(key) == 0 {
+		return nil
+	}
+	out := &Profile{DisplayName: p.GetDisplayName(), PictureURL: p.GetProfilePicture()}
+	if len(key) > 0 {
+		out.PictureKey = append([]byte(nil), key...)
+	}
+	if s := p.GetLastUpdateSeconds(); s > 0 {
+		out.UpdatedAt = time.Unix(int64(s), 0)
+	}
+	return out
+}
+
+func profileToPB(p *Profile) (*pb.LokiProfile, []byte) {
+	if p == nil {
+		return nil, nil
+	}
+	lp := &pb.LokiProfile{}
+	if p.DisplayName != "" {
+		lp.DisplayName = proto.String(p.DisplayName)
+	}
+	if p.PictureURL != "" {
+		lp.ProfilePicture = proto.String(p.PictureURL)
+	}
+	if !p.UpdatedAt.IsZero() {
+		lp.LastUpdateSeconds = proto.Uint64(uint64(p.UpdatedAt.Unix()))
+	}
+	return lp, append([]byte(nil), p.PictureKey...)
+}
+
+func refFromPB(id uint64, author string) (MessageRef, bool) {
+	a, err := crypto.ParseAccountID(author)
+	if err != nil {
+		return MessageRef{}, false
+	}
+	return MessageRef{Author: a, Timestamp: msTime(id)}, true
+}
+
+func expiryFromPB(c *pb.Content) *Expiry {
+	if c.GetExpirationTimer() == 0 {
+		return nil
+	}
+	e := &Expiry{Timer: time.Duration(c.GetExpirationTimer()) * time.Second}
+	switch c.GetExpirationType() {
+	case pb.Content_DELETE_AFTER_READ:
+		e.Mode = ExpiryAfterRead
+	case pb.Content_DELETE_AFTER_SEND:
+		e.Mode = ExpiryAfterSend
+	default:
+		return nil
+	}
+	return e
+}
+
+func setExpiry(c *pb.Content, e *Expiry) {
+	if e == nil || e.Mode == ExpiryNone || e.Timer < time.Second {
+		return
+	}
+	switch e.Mode {
+	case ExpiryAfterRead:
+		c.ExpirationType = pb.Content_DELETE_AFTER_READ.Enum()
+	case ExpiryAfterSend:
+		c.ExpirationType = pb.Content_DELETE_AFTER_SEND.Enum()
+	}
+	c.ExpirationTimer = proto.Uint32(uint32(e.Timer / time.Second))
+}
+
+// eventsFromContent turns a decoded message into events. self is our Account ID; hash the storage
+// hash. It returns nil for content that carries nothing this SDK handles.
+func eventsFromContent(in *Incoming, hash string, self crypto.AccountID) []any {
+	c := in.Content
+	at := in.SentAt()
+	from := in.Sender
+	switch {
+	case c.DataMessage != nil:
+		dm := c.DataMessage
+		if r := dm.Reaction; r != nil {
+			target, ok := refFromPB(r.GetId(), r.GetAuthor())
+			if !ok {
+				return nil
+			}
+			return []any{&Reaction{From: from, Target: target, Emoji: r.GetEmoji(),
+				Removed: r.GetAction() == pb.DataMessage_Reaction_REMOVE, At: at}}
+		}
+		if dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil {
+			// Profile-only updates, expiration timer updates, invitations, group updates: not
+			// handled at this level.
+			return nil
+		}
+		m := &Message{Hash: hash, From: from, To: self, Timestamp: at, Text: dm.GetBody(),
+			Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(c)}
+		if q := dm.Quote; q != nil {
+			if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
+				m.Quote = &ref
+			}
+		}
+		if from == self {
+			target, err := crypto.ParseAccountID(dm.GetSyncTarget())
+			if err != nil {
+				return nil // a note to self without a target: nothing to show
+			}
+			m.Sync, m.To = true, target
+		}
+		return []any{m}
+	case c.TypingMessage != nil:
+		return []any{&Typing{From: from, Started: c.TypingMessage.GetAction() == pb.TypingMessage_STARTED,
+			At: msTime(c.TypingMessage.GetTimestamp())}}
+	case c.ReceiptMessage != nil:
+		if c.ReceiptMessage.GetType() != pb.ReceiptMessage_READ {
+			return nil
+		}
+		r := &ReadReceipt{From: from, At: at}
+		for _, ts := range c.ReceiptMessage.Timestamp {
+			r.Timestamps = append(r.Timestamps, msTime(ts))
+		}
+		return []any{r}
+	case c.UnsendRequest != nil:
+		target, ok := refFromPB(c.UnsendRequest.GetTimestamp(), c.UnsendRequest.GetAuthor())
+		if !ok || target.Author != from {
+			// Only the author may unsend a message.
+			return nil
+		}
+		return []any{&Unsend{From: from, Target: target, At: at}}
+	case c.MessageRequestResponse != nil:
+		r := c.MessageRequestResponse
+		return []any{&MessageRequestResponse{From: from, Approved: r.GetIsApproved(),
+			Profile: profileFromPB(r.Profile, r.ProfileKey)}}
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package session
+
+import (
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+)
+
+// Events are delivered to the handlers registered with Client.AddEventHandler (and to
+// Client.Subscribe channels) as pointers to the structs below; use a type switch:
+//
+//	client.AddEventHandler(func(evt any) {
+//		switch e := evt.(type) {
+//		case *session.Message:
+//			fmt.Println(e.From, e.Text)
+//		case *session.PollError:
+//			log.Println(e.Err)
+//		}
+//	})
+
+// MessageRef identifies a message the way Session does in quotes, reactions, receipts and unsend
+// requests: by its author and its sent time (millisecond precision).
+type MessageRef struct {
+	Author    crypto.AccountID
+	Timestamp time.Time
+}
+
+// Profile is the sender profile that official clients attach to visible messages.
+type Profile struct {
+	DisplayName string
+	// PictureURL is the file-server URL of the encrypted profile picture, and PictureKey the
+	// 32-byte key that decrypts it (nil when there is no picture).
+	PictureURL string
+	PictureKey []byte
+	// UpdatedAt is when the profile last changed (second precision; zero if not sent).
+	UpdatedAt time.Time
+}
+
+// ExpiryMode is how a disappearing message expires.
+type ExpiryMode int
+
+const (
+	// ExpiryNone: the message does not disappear.
+	ExpiryNone ExpiryMode = iota
+	// ExpiryAfterRead: the timer starts when the recipient reads the message.
+	ExpiryAfterRead
+	// ExpiryAfterSend: the timer starts when the message is sent.
+	ExpiryAfterSend
+)
+
+// Expiry describes a disappearing message.
+type Expiry struct {
+	Mode  ExpiryMode
+	Timer time.Duration // second precision
+}
+
+// Message is a visible message: from someone to us, or (Sync) one we sent from another device
+// linked to the same account.
+type Message struct {
+	// Hash is the storage server's hash of the stored message.
+	Hash string
+	// From is the sender; To is the recipient (us, or for a sync copy the conversation partner).
+	From, To crypto.AccountID
+	// Timestamp is the sent time; with From it identifies the message (see Ref).
+	Timestamp time.Time
+	Text      string
+	// Quote is the message this one replies to, if any.
+	Quote *MessageRef
+	// Profile is the sender's profile, if attached.
+	Profile *Profile
+	// Expiry is set for disappearing messages.
+	Expiry *Expiry
+	// Sync is true for a copy of a message we sent from another device.
+	Sync bool
+	// Request is true when the sender is not an accepted contact yet: the message is a message
+	// request (see AcceptMessageRequest). A MessageRequest event precedes the first one.
+	Request bool
+}
+
+// Ref returns the reference to quote, react to, mark read or unsend this message.
+func (m *Message) Ref() MessageRef { return MessageRef{Author: m.From, Timestamp: m.Timestamp} }
+
+// MessageRequest is sent once for a new sender who is not an accepted contact, before their
+// first Message.
+type MessageRequest struct {
+	From    crypto.AccountID
+	Profile *Profile
+}
+
+// MessageRequestResponse reports that From accepted our message request.
+type MessageRequestResponse struct {
+	From     crypto.AccountID
+	Approved bool
+	Profile  *Profile
+}
+
+// Typing reports a typing indicator.
+type Typing struct {
+	From    crypto.AccountID
+	Started bool // false: stopped typing
+	At      time.Time
+}
+
+// ReadReceipt reports that From read our messages sent at Timestamps.
+type ReadReceipt struct {
+	From       crypto.AccountID
+	Timestamps []time.Time
+	At         time.Time
+}
+
+// Reaction reports an emoji reaction added to (or Removed from) Target.
+type Reaction struct {
+	From    crypto.AccountID
+	Target  MessageRef
+	Emoji   string
+	Removed bool
+	At      time.Time
+}
+
+// Unsend reports that From deleted Target for everyone; a client should remove it.
+type Unsend struct {
+	From   crypto.AccountID
+	Target MessageRef
+	At     time.Time
+}
+
+// Connected is sent when polling succeeds for the first time, and again after a Disconnected.
+type Connected struct{}
+
+// Disconnected is sent when polling starts failing after it succeeded; Err is the first error.
+type Disconnected struct{ Err error }
+
+// PollError reports a failed poll; Run retries after Backoff.
+type PollError struct {
+	Err     error
+	Backoff time.Duration
+}
+
+// UndecryptableMessage reports a stored message that could not be decrypted or parsed. It is
+// skipped; Err says why (match it with errors.Is against the session and crypto errors).
+type UndecryptableMessage struct {
+	Hash string
+	Err  error
+}
+
+// UnknownContent reports a message that decrypted but carries nothing this SDK handles (a call
+// message, a data extraction notification, a config message…). It is skipped.
+type UnknownContent struct {
+	Hash      string
+	From      crypto.AccountID
+	Timestamp time.Time
+}

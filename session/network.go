@@ -1,0 +1,174 @@
+package session
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/swarm"
+)
+
+// NetworkConfig says how to reach the Session network. The zero value means Session's mainnet
+// through onion paths.
+type NetworkConfig struct {
+	// Seeds are the seed node URLs (default: mainnet seeds). A devnet gives its own.
+	Seeds []string
+	// SeedRootCAs are the roots trusted for the seeds' certificates (nil: the system roots).
+	SeedRootCAs *x509.CertPool
+	// Direct sends requests straight to storage nodes over HTTPS instead of through 3-hop onion
+	// paths: faster, but the nodes see this machine's IP address.
+	Direct bool
+	// PathDiversity says which nodes may share an onion path (default onion.DistinctSubnets).
+	// A devnet, whose nodes all listen on 127.0.0.1, needs onion.DistinctNodes.
+	PathDiversity onion.Diversity
+	// Proxy routes the HTTPS connections to nodes and seeds (e.g. http.ProxyURL of a
+	// "socks5://" URL for Tor); nil connects directly.
+	Proxy func(*http.Request) (*url.URL, error)
+	// Store persists the node pool so that a restart need not ask the seeds (optional).
+	Store store.KVStore
+	// Logger receives the network's logs (default: discard).
+	Logger *slog.Logger
+}
+
+// Network is a connection to the Session network: the node pool, the swarm cache and the
+// transport (onion paths or direct). Many Clients can share one Network (see WithNetwork), which
+// is how hundreds of bots in one process share one pool and one set of paths. It is safe for
+// concurrent use and does no I/O until a request needs it.
+type Network struct {
+	pool      *swarm.Pool
+	rpc       *swarm.Client
+	transport swarm.Transport
+	onion     *onion.Transport // nil in direct mode
+	closeOnce sync.Once
+	closers   []func() error
+}
+
+// NewNetwork prepares a Network; it does no I/O.
+func NewNetwork(cfg NetworkConfig) (*Network, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Network{}
+	https := swarm.NewHTTPSTransport(swarm.HTTPSOptions{Proxy: cfg.Proxy})
+	n.closers = append(n.closers, https.Close)
+	// The pool refreshes itself through the network's transport, and onion paths are built from
+	// the pool: the pool gets a forwarder that is pointed at the transport once it exists.
+	fwd := &forwardTransport{}
+	var seedClient *http.Client
+	if cfg.Proxy != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Proxy = cfg.Proxy
+		if cfg.SeedRootCAs != nil {
+			tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
+		}
+		seedClient = &http.Client{Transport: tr, Timeout: 15 * time.Second}
+	}
+	var ps swarm.PoolStore
+	if cfg.Store != nil {
+		ps = kvPoolStore{cfg.Store}
+	}
+	pool, err := swarm.NewPool(swarm.PoolConfig{
+		Seeds:       cfg.Seeds,
+		SeedClient:  seedClient,
+		SeedRootCAs: cfg.SeedRootCAs,
+		Transport:   fwd,
+		Store:       ps,
+		Logger:      log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session: network: %w", err)
+	}
+	n.pool = pool
+	fwd.t = https
+	if !cfg.Direct {
+		ot, err := onion.New(onion.Config{Pool: pool, Proxy: cfg.Proxy, Diversity: cfg.PathDiversity, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("session: network: %w", err)
+		}
+		n.onion = ot
+		n.closers = append(n.closers, ot.Close)
+		fwd.t = ot
+	}
+	n.transport = fwd.t
+	rpc, err := swarm.NewClient(swarm.ClientConfig{Transport: n.transport, Pool: pool, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("session: network: %w", err)
+	}
+	n.rpc = rpc
+	return n, nil
+}
+
+// forwardTransport forwards to t, which is set once before any request is made.
+type forwardTransport struct{ t swarm.Transport }
+
+func (f *forwardTransport) Send(ctx context.Context, node swarm.Node, body []byte) ([]byte, error) {
+	return f.t.Send(ctx, node, body)
+}
+
+// Onion returns the onion transport, or nil when the network is direct. Its Do method sends
+// requests to servers (communities, the file server) through onion paths.
+func (n *Network) Onion() *onion.Transport { return n.onion }
+
+// Pool returns the network's node pool.
+func (n *Network) Pool() *swarm.Pool { return n.pool }
+
+// RPC returns the signed storage RPC client, for requests the Client has no method for.
+func (n *Network) RPC() *swarm.Client { return n.rpc }
+
+// Now returns network time (local time corrected by what the nodes report).
+func (n *Network) Now() time.Time { return n.rpc.Now() }
+
+// Close releases the network's connections and paths. Clients using it must be stopped first.
+func (n *Network) Close() error {
+	var errs []error
+	n.closeOnce.Do(func() {
+		for i := len(n.closers) - 1; i >= 0; i-- {
+			errs = append(errs, n.closers[i]())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// kvPoolStore keeps the node pool in a KVStore as JSON.
+type kvPoolStore struct{ kv store.KVStore }
+
+type savedPool struct {
+	Fetched time.Time    `json:"fetched"`
+	Nodes   []swarm.Node `json:"nodes"`
+}
+
+const poolBucket, poolKey = "swarm", "pool"
+
+func (s kvPoolStore) LoadPool(ctx context.Context) ([]swarm.Node, time.Time, error) {
+	b, err := s.kv.GetValue(ctx, poolBucket, poolKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var p savedPool
+	if err := json.Unmarshal(b, &p); err != nil {
+		// A corrupt saved pool is not fatal: the seeds give a new one.
+		return nil, time.Time{}, nil
+	}
+	return p.Nodes, p.Fetched, nil
+}
+
+func (s kvPoolStore) SavePool(ctx context.Context, nodes []swarm.Node, fetched time.Time) error {
+	b, err := json.Marshal(savedPool{Fetched: fetched, Nodes: nodes})
+	if err != nil {
+		return err
+	}
+	return s.kv.PutValue(ctx, poolBucket, poolKey, b)
+}

@@ -1,0 +1,304 @@
+package session
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/pb"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/swarm"
+)
+
+// SendResult describes a message stored in the recipient's swarm.
+type SendResult struct {
+	// Hash is the storage hash of the message in the recipient's swarm.
+	Hash string
+	// Timestamp is the sent time; with our Account ID it identifies the message (Ref).
+	Timestamp time.Time
+	// Ref identifies the message for quotes, reactions and Unsend.
+	Ref MessageRef
+	// Stored is how many members of the recipient's swarm confirmed the message.
+	Stored int
+	// SyncHash is the hash of the copy in our own swarm (for linked devices), if one was sent;
+	// SyncErr says why storing it failed (the message itself was delivered).
+	SyncHash string
+	SyncErr  error
+}
+
+// SendError reports a message that no member of the recipient's swarm stored. Failures maps
+// each member that answered (Ed25519 key, hex) to its reason; Err is the request error when the
+// swarm could not be reached at all.
+type SendError struct {
+	Recipient crypto.AccountID
+	Failures  map[string]string
+	Err       error
+}
+
+func (e *SendError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "session: message to %s was not stored", e.Recipient)
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if len(e.Failures) > 0 {
+		keys := make([]string, 0, len(e.Failures))
+		for k := range e.Failures {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteString(" (")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "node %.12s: %s", k, e.Failures[k])
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap returns the request error.
+func (e *SendError) Unwrap() error { return e.Err }
+
+// SendOption adjusts one outgoing message.
+type SendOption func(*sendOpts)
+
+type sendOpts struct {
+	quote   *MessageRef
+	expiry  *Expiry
+	ttl     time.Duration
+	profile *Profile
+	noSync  bool
+}
+
+// WithQuote makes the message a reply to ref.
+func WithQuote(ref MessageRef) SendOption { return func(o *sendOpts) { o.quote = &ref } }
+
+// WithExpiry makes the message disappear (after it is read or sent) once d has passed. The
+// swarm copy's TTL is shortened to match for ExpiryAfterSend.
+func WithExpiry(mode ExpiryMode, d time.Duration) SendOption {
+	return func(o *sendOpts) { o.expiry = &Expiry{Mode: mode, Timer: d} }
+}
+
+// WithTTL sets how long the swarm keeps the message (default DefaultMessageTTL, at least 10 s).
+func WithTTL(d time.Duration) SendOption { return func(o *sendOpts) { o.ttl = d } }
+
+// WithoutSync skips the copy to our own swarm that linked devices read.
+func WithoutSync() SendOption { return func(o *sendOpts) { o.noSync = true } }
+
+func (c *Client) checkRecipient(to crypto.AccountID) error {
+	if to.Prefix() != crypto.PrefixStandard {
+		return fmt.Errorf("%w: %s", ErrInvalidRecipient, to)
+	}
+	return nil
+}
+
+// SendText sends a text message to a 05 Account ID.
+func (c *Client) SendText(ctx context.Context, to crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
+	o := sendOpts{profile: c.cfg.profile}
+	for _, f := range opts {
+		f(&o)
+	}
+	dm := &pb.DataMessage{Body: proto.String(text)}
+	if o.quote != nil {
+		dm.Quote = &pb.DataMessage_Quote{Id: proto.Uint64(toMS(o.quote.Timestamp)), Author: proto.String(o.quote.Author.String())}
+	}
+	if o.profile != nil {
+		dm.Profile, dm.ProfileKey = profileToPB(o.profile)
+	}
+	content := &pb.Content{DataMessage: dm}
+	setExpiry(content, o.expiry)
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.ttl == 0 && o.expiry.Timer >= swarm.MinTTL {
+		o.ttl = o.expiry.Timer
+	}
+	res, err := c.sendContent(ctx, to, content, o)
+	if err == nil {
+		c.approve(ctx, to)
+	}
+	return res, err
+}
+
+// SendTyping sends a typing indicator (started or stopped).
+func (c *Client) SendTyping(ctx context.Context, to crypto.AccountID, started bool) error {
+	action := pb.TypingMessage_STOPPED
+	if started {
+		action = pb.TypingMessage_STARTED
+	}
+	now := c.net.Now()
+	content := &pb.Content{TypingMessage: &pb.TypingMessage{Timestamp: proto.Uint64(toMS(now)), Action: action.Enum()}}
+	_, err := c.sendContent(ctx, to, content, sendOpts{ttl: typingTTL, noSync: true})
+	return err
+}
+
+// SendReadReceipt tells the author of the messages that we read them.
+func (c *Client) SendReadReceipt(ctx context.Context, to crypto.AccountID, read ...MessageRef) error {
+	if len(read) == 0 {
+		return nil
+	}
+	r := &pb.ReceiptMessage{Type: pb.ReceiptMessage_READ.Enum()}
+	for _, m := range read {
+		r.Timestamp = append(r.Timestamp, toMS(m.Timestamp))
+	}
+	_, err := c.sendContent(ctx, to, &pb.Content{ReceiptMessage: r}, sendOpts{noSync: true})
+	return err
+}
+
+// React adds an emoji reaction to a message of the conversation with `to`.
+func (c *Client) React(ctx context.Context, to crypto.AccountID, target MessageRef, emoji string) (*SendResult, error) {
+	return c.reaction(ctx, to, target, emoji, pb.DataMessage_Reaction_REACT)
+}
+
+// RemoveReaction removes our emoji reaction from a message.
+func (c *Client) RemoveReaction(ctx context.Context, to crypto.AccountID, target MessageRef, emoji string) (*SendResult, error) {
+	return c.reaction(ctx, to, target, emoji, pb.DataMessage_Reaction_REMOVE)
+}
+
+func (c *Client) reaction(ctx context.Context, to crypto.AccountID, target MessageRef, emoji string, action pb.DataMessage_Reaction_Action) (*SendResult, error) {
+	dm := &pb.DataMessage{Reaction: &pb.DataMessage_Reaction{
+		Id: proto.Uint64(toMS(target.Timestamp)), Author: proto.String(target.Author.String()),
+		Emoji: proto.String(emoji), Action: action.Enum(),
+	}}
+	return c.sendContent(ctx, to, &pb.Content{DataMessage: dm}, sendOpts{})
+}
+
+// AcceptMessageRequest accepts a message request from `from`, so they see that we accepted.
+func (c *Client) AcceptMessageRequest(ctx context.Context, from crypto.AccountID) error {
+	r := &pb.MessageRequestResponse{IsApproved: proto.Bool(true)}
+	if c.cfg.profile != nil {
+		r.Profile, r.ProfileKey = profileToPB(c.cfg.profile)
+	}
+	if _, err := c.sendContent(ctx, from, &pb.Content{MessageRequestResponse: r}, sendOpts{noSync: true}); err != nil {
+		return err
+	}
+	c.approve(ctx, from)
+	return nil
+}
+
+// Unsend deletes a message we sent, for everyone: it asks the recipient's clients to delete it
+// and deletes our own (sync) copy from our swarm. The recipient's swarm copy expires on its own:
+// only its owner may delete it.
+func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRef) error {
+	if sent.Author != c.id {
+		return fmt.Errorf("session: unsend: only our own messages can be unsent (author %s)", sent.Author)
+	}
+	u := &pb.UnsendRequest{Timestamp: proto.Uint64(toMS(sent.Timestamp)), Author: proto.String(c.id.String())}
+	if _, err := c.sendContent(ctx, to, &pb.Content{UnsendRequest: u}, sendOpts{}); err != nil {
+		return err
+	}
+	key := c.sentKey(sent.Timestamp)
+	h, err := c.store.GetValue(ctx, sentBucket, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // we kept no copy (WithoutSync)
+	}
+	if err != nil {
+		return fmt.Errorf("session: unsend: %w", err)
+	}
+	if _, err := c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: []string{string(h)}}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		return fmt.Errorf("session: unsend: deleting our copy: %w", err)
+	}
+	_ = c.store.DeleteValue(ctx, sentBucket, key)
+	return nil
+}
+
+// sentBucket maps our sent messages (by timestamp) to the hash of their sync copy, for Unsend.
+const sentBucket = "sent"
+
+func (c *Client) sentKey(t time.Time) string {
+	return fmt.Sprintf("%s/%d", c.id, t.UnixMilli())
+}
+
+// sendContent stores content in to's swarm and, for visible messages, a sync copy in ours.
+func (c *Client) sendContent(ctx context.Context, to crypto.AccountID, content *pb.Content, o sendOpts) (*SendResult, error) {
+	if err := c.checkRecipient(to); err != nil {
+		return nil, err
+	}
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	now := c.net.Now()
+	// Millisecond precision: the timestamp identifies the message.
+	now = time.UnixMilli(now.UnixMilli())
+	ttl := o.ttl
+	if ttl == 0 {
+		ttl = DefaultMessageTTL
+	}
+	data, err := c.encode(to, content, now)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.net.rpc.Store(ctx, swarm.Unsigned(to), swarm.StoreRequest{Namespace: swarm.NamespaceDefault, Data: data, TTL: ttl, Timestamp: now})
+	if err != nil {
+		return nil, &SendError{Recipient: to, Err: err}
+	}
+	if res.Succeeded() == 0 {
+		se := &SendError{Recipient: to, Failures: map[string]string{}}
+		for k, m := range res.Swarm {
+			se.Failures[k] = nodeFailure(m)
+		}
+		return nil, se
+	}
+	out := &SendResult{Hash: res.Hash, Timestamp: now, Ref: MessageRef{Author: c.id, Timestamp: now}, Stored: res.Succeeded()}
+	if !o.noSync && content.DataMessage != nil && to != c.id {
+		out.SyncHash, out.SyncErr = c.storeSyncCopy(ctx, to, content, now, ttl)
+		if out.SyncErr != nil {
+			c.log.Warn("sync copy not stored", "err", out.SyncErr)
+		}
+	}
+	return out, nil
+}
+
+func nodeFailure(m swarm.NodeResult) string {
+	switch {
+	case m.Timeout:
+		return "timed out"
+	case m.Reason != "":
+		return fmt.Sprintf("%s (code %d)", m.Reason, m.Code)
+	case m.Code != 0:
+		return fmt.Sprintf("code %d", m.Code)
+	}
+	return "failed"
+}
+
+func (c *Client) encode(to crypto.AccountID, content *pb.Content, at time.Time) ([]byte, error) {
+	s, err := EncodeMessage(c.keys, to, content, at)
+	if err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(s)
+}
+
+// storeSyncCopy stores content, addressed to ourselves with syncTarget = to, in our own swarm so
+// that our linked devices show the message we sent.
+func (c *Client) storeSyncCopy(ctx context.Context, to crypto.AccountID, content *pb.Content, at time.Time, ttl time.Duration) (string, error) {
+	sync := proto.Clone(content).(*pb.Content)
+	sync.DataMessage.SyncTarget = proto.String(to.String())
+	data, err := c.encode(c.id, sync, at)
+	if err != nil {
+		return "", err
+	}
+	res, err := c.net.rpc.Store(ctx, c.signer, swarm.StoreRequest{Namespace: swarm.NamespaceDefault, Data: data, TTL: ttl, Timestamp: at})
+	if err != nil {
+		return "", err
+	}
+	if res.Succeeded() == 0 {
+		return "", &SendError{Recipient: c.id, Failures: map[string]string{}}
+	}
+	// Our own poll will retrieve the sync copy: mark it handled so it is not shown as new.
+	cur := store.Cursor{Account: c.id, Swarm: c.id, Namespace: int16(swarm.NamespaceDefault)}
+	if _, err := c.store.SaveRetrieved(ctx, cur, []store.Incoming{{Hash: res.Hash, Timestamp: at, Expiry: at.Add(ttl)}}, ""); err == nil {
+		_ = c.store.MarkHandled(ctx, c.id, res.Hash)
+	}
+	if err := c.store.PutValue(ctx, sentBucket, c.sentKey(at), []byte(res.Hash)); err != nil {
+		c.log.Warn("recording sent message", "err", err)
+	}
+	return res.Hash, nil
+}

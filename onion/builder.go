@@ -1,7 +1,6 @@
 package onion
 
 import (
-	"crypto/ecdh"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -125,7 +124,10 @@ func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*O
 	}
 	enc := o.EncType
 	encName := enc.String()
-	b := builder{enc: enc, rand: o.Rand}
+	b, err := newBuilder(enc, o.Rand, len(path)+1)
+	if err != nil {
+		return nil, err
+	}
 
 	// The destination layer, and the routing JSON its last hop reads.
 	var (
@@ -160,7 +162,7 @@ func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*O
 	default:
 		return nil, fmt.Errorf("onion: unsupported destination %T", dest)
 	}
-	sealed, eph, reply, err := b.layer(plain, destX)
+	sealed, eph, reply, err := b.layer(0, plain, destX)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +187,7 @@ func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*O
 	for i := len(path) - 1; i >= 0; i-- {
 		frame := appendFrame(make([]byte, 0, 4+len(sealed)+len(route.b)+1), sealed, route.close())
 		var hopEph KeyPair
-		sealed, hopEph, _, err = b.layer(frame, path[i].X25519)
+		sealed, hopEph, _, err = b.layer(len(path)-i, frame, path[i].X25519)
 		if err != nil {
 			return nil, fmt.Errorf("onion: hop %d: %w", i, err)
 		}
@@ -204,23 +206,41 @@ func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*O
 // finalHeaders marks the destination node's layer (only the key's presence matters).
 var finalHeaders = []byte(`{"headers":""}`)
 
+// builder holds the per-layer randomness of one onion, read up front in the documented order
+// (for each layer from the innermost: private key, then nonce), so that the key pairs can be
+// made together (x25519BaseBatch).
 type builder struct {
-	enc  EncType
-	rand io.Reader
+	enc    EncType
+	keys   []KeyPair
+	nonces [][]byte
 }
 
-// layer seals plain to the node with X25519 key to, with a fresh ephemeral key pair.
-func (b *builder) layer(plain []byte, to [32]byte) ([]byte, KeyPair, *Channel, error) {
-	var kp KeyPair
-	if _, err := io.ReadFull(b.rand, kp.Private[:]); err != nil {
-		return nil, kp, nil, fmt.Errorf("onion: generating key: %w", err)
+func newBuilder(enc EncType, r io.Reader, layers int) (*builder, error) {
+	b := &builder{enc: enc, keys: make([]KeyPair, layers), nonces: make([][]byte, layers)}
+	ns := enc.NonceSize()
+	nonces := make([]byte, layers*ns)
+	privs := make([][32]byte, layers)
+	for i := range layers {
+		if _, err := io.ReadFull(r, privs[i][:]); err != nil {
+			return nil, fmt.Errorf("onion: generating key: %w", err)
+		}
+		b.nonces[i] = nonces[i*ns : (i+1)*ns : (i+1)*ns]
+		if _, err := io.ReadFull(r, b.nonces[i]); err != nil {
+			return nil, fmt.Errorf("onion: reading nonce: %w", err)
+		}
 	}
-	sk, err := ecdh.X25519().NewPrivateKey(kp.Private[:])
-	if err != nil {
-		return nil, kp, nil, fmt.Errorf("onion: %w", err)
+	pubs := make([][32]byte, layers)
+	x25519BaseBatch(pubs, privs)
+	for i := range b.keys {
+		b.keys[i] = KeyPair{Public: pubs[i], Private: privs[i]}
 	}
-	copy(kp.Public[:], sk.PublicKey().Bytes())
-	key, err := deriveKey(b.enc, RoleClient, sk, &kp.Public, &to)
+	return b, nil
+}
+
+// layer seals plain to the node with X25519 key to, with layer i's key pair and nonce.
+func (b *builder) layer(i int, plain []byte, to [32]byte) ([]byte, KeyPair, *Channel, error) {
+	kp := b.keys[i]
+	key, err := deriveKey(b.enc, RoleClient, &kp.Private, &kp.Public, &to)
 	if err != nil {
 		return nil, kp, nil, err
 	}
@@ -228,7 +248,7 @@ func (b *builder) layer(plain []byte, to [32]byte) ([]byte, KeyPair, *Channel, e
 	if err != nil {
 		return nil, kp, nil, err
 	}
-	sealed, err := ch.AppendSeal(nil, b.rand, plain)
+	sealed, err := ch.SealWithNonce(b.nonces[i], plain)
 	if err != nil {
 		return nil, kp, nil, err
 	}

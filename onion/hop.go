@@ -3,7 +3,6 @@ package onion
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/ecdh"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -119,12 +118,8 @@ func GenerateKeyPair(r io.Reader) (KeyPair, error) {
 
 // NewKeyPair completes a key pair from its 32-byte X25519 private key.
 func NewKeyPair(priv [32]byte) (KeyPair, error) {
-	sk, err := ecdh.X25519().NewPrivateKey(priv[:])
-	if err != nil { // cannot happen for 32 bytes; kept so nothing panics
-		return KeyPair{}, fmt.Errorf("onion: %w", err)
-	}
 	kp := KeyPair{Private: priv}
-	copy(kp.Public[:], sk.PublicKey().Bytes())
+	x25519Base(&kp.Public, &kp.Private)
 	return kp, nil
 }
 
@@ -148,40 +143,29 @@ const (
 // Both sides get the same key. A low-order remote key (all-zero shared secret) is
 // ErrInvalidKey.
 func DeriveKey(enc EncType, role Role, local KeyPair, remote [32]byte) ([32]byte, error) {
-	sk, err := ecdh.X25519().NewPrivateKey(local.Private[:])
-	if err != nil { // cannot happen for 32 bytes
-		return [32]byte{}, fmt.Errorf("onion: %w", err)
-	}
-	return deriveKey(enc, role, sk, &local.Public, &remote)
+	return deriveKey(enc, role, &local.Private, &local.Public, &remote)
 }
 
-// deriveKey is DeriveKey with a parsed private key, so that a key pair made for one layer
-// costs one base-point multiplication and one DH, as in libsodium.
-func deriveKey(enc EncType, role Role, sk *ecdh.PrivateKey, localPub, remote *[32]byte) ([32]byte, error) {
+func deriveKey(enc EncType, role Role, priv, localPub, remote *[32]byte) ([32]byte, error) {
 	var key [32]byte
 	if !enc.valid() {
 		return key, fmt.Errorf("%w: %v", ErrUnknownEncType, enc)
 	}
-	pk, err := ecdh.X25519().NewPublicKey(remote[:])
-	if err != nil {
-		return key, fmt.Errorf("%w: %v", ErrInvalidKey, err)
+	var shared [32]byte
+	if !x25519(&shared, priv, remote) {
+		return key, fmt.Errorf("%w: low-order point", ErrInvalidKey)
 	}
-	s, err := sk.ECDH(pk) // fails on an all-zero result (low-order point)
-	if err != nil {
-		return key, fmt.Errorf("%w: %v", ErrInvalidKey, err)
-	}
-	shared := (*[32]byte)(s)
 	switch enc {
 	case AESGCM:
-		gcmKey(&key, shared)
+		gcmKey(&key, &shared)
 	case XChaCha20:
 		client, server := localPub, remote
 		if role == RoleServer {
 			client, server = server, client
 		}
-		xchachaKey(&key, shared, client, server)
+		xchachaKey(&key, &shared, client, server)
 	}
-	clear(s)
+	clear(shared[:])
 	return key, nil
 }
 

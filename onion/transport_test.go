@@ -2,6 +2,7 @@ package onion
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -243,6 +245,22 @@ func TestTransportWithSwarmClient(t *testing.T) {
 	}
 	if info == nil {
 		t.Fatal("nil info")
+	}
+	keys, err := crypto.GenerateKeys(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := swarm.NewKeysSigner(keys)
+	data := []byte("hello through three hops")
+	if _, err := c.Store(context.Background(), signer, swarm.StoreRequest{Data: data, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Retrieve(context.Background(), signer, swarm.RetrieveRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 1 || string(got.Messages[0].Data) != string(data) {
+		t.Fatalf("retrieved %+v", got.Messages)
 	}
 }
 

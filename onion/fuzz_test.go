@@ -2,6 +2,7 @@ package onion
 
 import (
 	"bytes"
+	"encoding/hex"
 	"testing"
 )
 
@@ -119,6 +120,37 @@ func FuzzParseURL(f *testing.F) {
 		}
 		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 			t.Fatalf("%q parsed as %+v", s, u)
+		}
+	})
+}
+
+func FuzzDecodeServerResponse(f *testing.F) {
+	server, _ := NewKeyPair([32]byte{4})
+	guard, _ := NewKeyPair([32]byte{5})
+	payload, _ := EncodeV4Request(&ServerRequest{Endpoint: "/x"})
+	o, err := Build([]Hop{{X25519: guard.Public}}, ServerDestination{Host: "h", X25519: server.Public}, payload, &BuildOptions{Rand: testRand(7)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ch, _ := NewServerChannel(XChaCha20, server, o.DestinationKey())
+	resp, _ := EncodeV4Response(&Response{Status: 200, Body: []byte("ok")})
+	good, _ := ch.Seal(testRand(8), resp)
+	f.Add(good)
+	f.Add([]byte("502 Bad Gateway"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := o.DecodeServerResponse(b)
+		if err == nil && r == nil {
+			t.Fatal("nil response without error")
+		}
+	})
+}
+
+func FuzzNextNodeNotFound(f *testing.F) {
+	f.Add([]byte("502 Bad Gateway\n\nNext node not found: " + string(bytes.Repeat([]byte("ab"), 32))))
+	f.Add([]byte("Next node not found: zz"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if k, ok := nextNodeNotFound(b); ok && !bytes.Contains(bytes.ToLower(b), []byte(hex.EncodeToString(k[:]))) {
+			t.Fatalf("key %x not in %q", k, b)
 		}
 	})
 }

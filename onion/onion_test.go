@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -522,5 +523,38 @@ func TestZeroValues(t *testing.T) {
 	}
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDiversity(t *testing.T) {
+	node := func(ip string, ed byte) swarm.Node {
+		return swarm.Node{IP: netip.MustParseAddr(ip), Port: 443, Ed25519: [32]byte{ed}}
+	}
+	p := &path{nodes: []swarm.Node{node("1.2.3.4", 1), node("5.6.7.8", 2), node("2001:db8:1:2::1", 3)}}
+	for _, c := range []struct {
+		d    Diversity
+		n    swarm.Node
+		want bool
+	}{
+		{DistinctSubnets, node("1.2.3.200", 9), true},
+		{DistinctSubnets, node("1.2.4.4", 9), false},
+		{DistinctSubnets, node("2001:db8:1:ffff::9", 9), true},
+		{DistinctSubnets, node("2001:db8:2::9", 9), false},
+		{DistinctIPs, node("1.2.3.200", 9), false},
+		{DistinctIPs, node("5.6.7.8", 9), true},
+		{DistinctNodes, node("1.2.3.4", 9), false},
+		{DistinctNodes, node("9.9.9.9", 2), true},
+	} {
+		if got := p.conflicts(c.d, c.n); got != c.want {
+			t.Errorf("diversity %d, %v: conflicts %v, want %v", c.d, c.n.IP, got, c.want)
+		}
+	}
+	if k, ok := nextNodeNotFound([]byte("502 Bad Gateway\n\nNext node not found: " + strings.Repeat("0a", 32))); !ok || k[0] != 0x0a {
+		t.Fatal("Next node not found not parsed")
+	}
+	for _, b := range []string{"Next node not found: 12", "Snode not ready: " + strings.Repeat("0a", 32), ""} {
+		if _, ok := nextNodeNotFound([]byte(b)); ok {
+			t.Fatalf("%q parsed", b)
+		}
 	}
 }

@@ -127,6 +127,8 @@ type Transport struct {
 	closed      bool
 	paths       []*path
 	nodeFail    map[[32]byte]int
+	everBuilt   bool      // a path was built at some point
+	building    int       // builds in progress (foreground and background)
 	topUp       bool      // a background build is running
 	topUpFails  int       // consecutive failed background builds
 	topUpNotBef time.Time // no background build before this time (retry delay)
@@ -230,6 +232,47 @@ func (t *Transport) NodeFailures(node swarm.Node) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.nodeFail[node.Ed25519]
+}
+
+// Status is the state of a Transport's paths.
+type Status uint8
+
+const (
+	// StatusUnknown: nothing was sent yet.
+	StatusUnknown Status = iota
+	// StatusConnecting: a path is being built and none is ready.
+	StatusConnecting
+	// StatusConnected: at least one path is ready.
+	StatusConnected
+	// StatusDisconnected: paths existed but none is left, and none is being built.
+	StatusDisconnected
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusConnecting:
+		return "connecting"
+	case StatusConnected:
+		return "connected"
+	case StatusDisconnected:
+		return "disconnected"
+	}
+	return "unknown"
+}
+
+// Status reports whether paths are ready (libsession's path status).
+func (t *Transport) Status() Status {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case len(t.livePathsLocked()) > 0:
+		return StatusConnected
+	case t.building > 0 || t.topUp:
+		return StatusConnecting
+	case t.everBuilt:
+		return StatusDisconnected
+	}
+	return StatusUnknown
 }
 
 // Send sends a storage RPC body to node through an onion path (swarm.Transport). A reply
@@ -494,6 +537,7 @@ func (t *Transport) pathFor(ctx context.Context, destNode *swarm.Node, tried map
 // addPathLocked adds a built path, dropping the least used extra path when more than twice
 // the wanted number are live (paths built for a particular destination add up).
 func (t *Transport) addPathLocked(p *path) {
+	t.everBuilt = true
 	t.paths = append(t.paths, p)
 	if len(t.paths) <= 2*t.cfg.Paths {
 		return
@@ -598,6 +642,14 @@ const buildAttempts = 3
 // buildPath picks (from nodes) and tests a new path. avoid (if set) may not conflict with its nodes; the
 // nodes of paths in exclude are not reused.
 func (t *Transport) buildPath(ctx context.Context, nodes []swarm.Node, avoid *swarm.Node, exclude map[*path]bool) (*path, error) {
+	t.mu.Lock()
+	t.building++
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.building--
+		t.mu.Unlock()
+	}()
 	var lastErr error
 	for range buildAttempts {
 		p, testDest, err := t.pickPath(nodes, avoid, exclude)

@@ -475,6 +475,31 @@ func TestTransportTimeoutAndCancel(t *testing.T) {
 	}
 }
 
+func TestTransportStatus(t *testing.T) {
+	tn := startTestNet(t, 8, Config{Paths: 1})
+	if s := tn.tr.Status(); s != StatusUnknown {
+		t.Fatalf("status %v before use", s)
+	}
+	if err := sendInfo(t, tn.tr, tn.swarmNode(t, tn.nw.Nodes()[0])); err != nil {
+		t.Fatal(err)
+	}
+	if s := tn.tr.Status(); s != StatusConnected {
+		t.Fatalf("status %v after a request", s)
+	}
+	waitFor(t, func() bool { return tn.tr.Status() == StatusConnected && len(tn.tr.Paths()) >= 1 })
+	// Stop every node: paths fail and are dropped.
+	for _, n := range tn.nw.Nodes() {
+		n.Stop()
+	}
+	for i := 0; i < 5 && tn.tr.Status() == StatusConnected; i++ {
+		_ = sendInfo(t, tn.tr, tn.swarmNode(t, tn.nw.Nodes()[0]))
+	}
+	waitFor(t, func() bool { return tn.tr.Status() == StatusDisconnected })
+	if StatusConnecting.String() != "connecting" || Status(9).String() != "unknown" {
+		t.Fatal("Status strings")
+	}
+}
+
 func TestTransportClosed(t *testing.T) {
 	tn := startTestNet(t, 6, Config{})
 	if err := tn.tr.Close(); err != nil {

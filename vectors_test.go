@@ -27,7 +27,6 @@ var skipOps = map[string]string{
 	"attachment_v2_encrypt":         "attachments (issue 9)",
 	"legacy_attachment":             "attachments (issue 9)",
 	"legacy_attachment_padded_size": "attachments (issue 9)",
-	"fileserver_content_id":         "attachments (issue 9)",
 	// onion_swarm.json and storage.json
 	// groups.json and libsession_generated.json
 }

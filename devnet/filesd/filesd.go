@@ -1,0 +1,423 @@
+// Package filesd is the devnet's file server: the Session file server's HTTP API on
+// 127.0.0.1, reachable directly and as an onion request v4 destination, for tests of
+// attachments and profile pictures.
+//
+// Endpoints (sogs-fileserver spec section 7, the newer server current clients talk to):
+//
+//   - POST /file: the raw body is the file (1 byte up to the size limit, else 413
+//     {"status_code":413}); an optional X-FS-TTL header (seconds) shortens its life. Answers
+//     {"id": "<id>", "expires": <float seconds>}.
+//   - GET /file/<id>: the bytes (application/octet-stream), or 404 {"status_code":404}.
+//   - GET /file/<id>/info: {"size", "uploaded", "expires"}.
+//   - POST /file/<id>/extend (no body, optional X-FS-TTL): a new expiry, answering
+//     {"expires", "uploaded", "size"}. Only content IDs (44 characters) can be extended, as on
+//     the newer server.
+//
+// IDs are content IDs by default: urlsafe base64 of BLAKE2b-264 of the file with the salt
+// "SessionFileSvr\0\0" (ContentID); uploading the same bytes again refreshes the expiry and
+// returns the same ID. WithNumericIDs gives the old server's random decimal IDs instead.
+//
+// Files expire after their TTL on the server's clock (WithClock); expired files are gone at
+// once and are swept on later uploads, so the server runs no goroutine besides its listener.
+package filesd
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/internal/v4srv"
+	"github.com/sessiongo/sdk/onion"
+)
+
+const (
+	// DefaultMaxFileSize is the upload limit of the newer file server (10,000,000 bytes).
+	DefaultMaxFileSize = 10_000_000
+	// DefaultTTL is how long a file lives without X-FS-TTL (the server's FILE_EXPIRY, 3 weeks).
+	DefaultTTL = 21 * 24 * time.Hour
+	// ContentIDLength is the length of a content ID.
+	ContentIDLength = 44
+	// HeaderTTL is the request header that sets a file's time to live, in seconds.
+	HeaderTTL = "X-FS-TTL"
+)
+
+// ErrClosed is returned by Start when ctx is already done, and by methods after Close.
+var ErrClosed = errors.New("filesd: server closed")
+
+// contentIDSalt is the BLAKE2b salt of content IDs ("SessionFileSvr" and two NULs).
+var contentIDSalt = []byte("SessionFileSvr\x00\x00")
+
+// ContentID is the content-addressed file ID: urlsafe base64 (44 characters) of the 33-byte
+// BLAKE2b hash of data with the salt "SessionFileSvr\0\0" (session-file-server's
+// generate_file_id).
+func ContentID(data []byte) string {
+	h, err := crypto.Blake2bSaltPersonal(33, nil, contentIDSalt, nil, data)
+	if err != nil { // cannot happen: the size and salt are fixed and valid
+		return ""
+	}
+	return base64.URLEncoding.EncodeToString(h)
+}
+
+// Option configures Start.
+type Option func(*config)
+
+type config struct {
+	tlsCert   *tls.Certificate
+	nw        *devnet.Network
+	now       func() time.Time
+	logger    *slog.Logger
+	key       *[32]byte
+	maxSize   int
+	ttl       time.Duration
+	numericID bool
+}
+
+// WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
+// (and nw.HTTPClient) trust it.
+func WithNetwork(nw *devnet.Network) Option { return func(c *config) { c.nw = nw } }
+
+// WithTLSCertificate serves HTTPS with cert (default: plain HTTP, unless WithNetwork).
+func WithTLSCertificate(cert tls.Certificate) Option {
+	return func(c *config) { c.tlsCert = &cert }
+}
+
+// WithClock sets the server's clock (default time.Now), for expiry tests.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithKey fixes the server's X25519 private key (default: random).
+func WithKey(priv [32]byte) Option { return func(c *config) { c.key = &priv } }
+
+// WithMaxFileSize sets the upload limit in bytes (default DefaultMaxFileSize).
+func WithMaxFileSize(n int) Option { return func(c *config) { c.maxSize = n } }
+
+// WithTTL sets the default and longest time to live of a file (default DefaultTTL).
+func WithTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
+
+// WithNumericIDs makes uploads get random decimal IDs of up to 53 bits, as the older server's
+// BACKWARDS_COMPAT_IDS mode does, instead of content IDs. Such files cannot be extended.
+func WithNumericIDs() Option { return func(c *config) { c.numericID = true } }
+
+// Server is a running file server. It is safe for concurrent use.
+type Server struct {
+	cfg config
+	key onion.KeyPair
+	srv *v4srv.Server
+
+	mu     sync.Mutex
+	files  map[string]*file
+	closed bool
+}
+
+type file struct {
+	data     []byte
+	uploaded time.Time
+	expires  time.Time
+}
+
+// FileInfo describes a stored file.
+type FileInfo struct {
+	ID       string
+	Size     int
+	Uploaded time.Time
+	Expires  time.Time
+}
+
+// Start starts a file server on 127.0.0.1. The context bounds startup only; the server runs
+// until Close.
+func Start(ctx context.Context, opts ...Option) (*Server, error) {
+	s, err := newServer(opts...)
+	if err != nil {
+		return nil, err
+	}
+	var certp *tls.Certificate
+	switch {
+	case s.cfg.tlsCert != nil:
+		certp = s.cfg.tlsCert
+	case s.cfg.nw != nil:
+		cert, err := s.cfg.nw.IssueCertificate()
+		if err != nil {
+			return nil, fmt.Errorf("filesd: %w", err)
+		}
+		certp = &cert
+	}
+	s.srv, err = v4srv.Start(ctx, v4srv.Config{
+		Key:     s.key,
+		TLS:     certp,
+		MaxBody: int64(s.cfg.maxSize) + 1<<20,
+		Logger:  s.cfg.logger,
+		Name:    "filesd",
+	}, s.handle)
+	if err != nil {
+		return nil, fmt.Errorf("filesd: %w", err)
+	}
+	return s, nil
+}
+
+func newServer(opts ...Option) (*Server, error) {
+	c := config{now: time.Now, logger: slog.New(slog.DiscardHandler), maxSize: DefaultMaxFileSize, ttl: DefaultTTL}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.maxSize <= 0 {
+		c.maxSize = DefaultMaxFileSize
+	}
+	if c.ttl <= 0 {
+		c.ttl = DefaultTTL
+	}
+	var kp onion.KeyPair
+	var err error
+	if c.key != nil {
+		kp, err = onion.NewKeyPair(*c.key)
+	} else {
+		kp, err = onion.GenerateKeyPair(nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("filesd: server key: %w", err)
+	}
+	return &Server{cfg: c, key: kp, files: map[string]*file{}}, nil
+}
+
+// URL is the server's base URL ("http://127.0.0.1:port", or https).
+func (s *Server) URL() string { return s.srv.URL() }
+
+// Addr is the server's "127.0.0.1:port".
+func (s *Server) Addr() string { return s.srv.Addr() }
+
+// PublicKey is the server's X25519 public key, which onion requests are encrypted to.
+func (s *Server) PublicKey() [32]byte { return s.key.Public }
+
+// OnionServer is the server as an onion destination, for onion.Transport.Do.
+func (s *Server) OnionServer() onion.Server {
+	srv, _ := onion.NewServer(s.URL(), s.key.Public) // the URL is always valid
+	return srv
+}
+
+// FileURL is the download URL of a file, as clients put it in attachment pointers.
+func (s *Server) FileURL(id string) string { return s.URL() + "/file/" + id }
+
+// Close stops the server and waits for its goroutines. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return s.srv.Close()
+}
+
+// Now is the server's clock.
+func (s *Server) Now() time.Time { return s.cfg.now() }
+
+// Put stores data as if it had been uploaded with the given TTL (0: the default), for seeding
+// tests. It returns the file's ID.
+func (s *Server) Put(data []byte, ttl time.Duration) (string, error) {
+	if len(data) == 0 || len(data) > s.cfg.maxSize {
+		return "", fmt.Errorf("filesd: file size %d outside 1..%d", len(data), s.cfg.maxSize)
+	}
+	info, err := s.store(data, ttl)
+	return info.ID, err
+}
+
+// File returns a live file's bytes.
+func (s *Server) File(id string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.liveLocked(id)
+	if f == nil {
+		return nil, false
+	}
+	return append([]byte(nil), f.data...), true
+}
+
+// Info returns a live file's metadata.
+func (s *Server) Info(id string) (FileInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.liveLocked(id)
+	if f == nil {
+		return FileInfo{}, false
+	}
+	return FileInfo{ID: id, Size: len(f.data), Uploaded: f.uploaded, Expires: f.expires}, true
+}
+
+// Len is the number of live files.
+func (s *Server) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepLocked()
+	return len(s.files)
+}
+
+func (s *Server) liveLocked(id string) *file {
+	f, ok := s.files[id]
+	if !ok {
+		return nil
+	}
+	if !s.cfg.now().Before(f.expires) {
+		delete(s.files, id)
+		return nil
+	}
+	return f
+}
+
+func (s *Server) sweepLocked() {
+	now := s.cfg.now()
+	for id, f := range s.files {
+		if !now.Before(f.expires) {
+			delete(s.files, id)
+		}
+	}
+}
+
+func (s *Server) clampTTL(ttl time.Duration) time.Duration {
+	if ttl <= 0 || ttl > s.cfg.ttl {
+		return s.cfg.ttl
+	}
+	return ttl
+}
+
+func (s *Server) store(data []byte, ttl time.Duration) (FileInfo, error) {
+	now := s.cfg.now()
+	exp := now.Add(s.clampTTL(ttl))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return FileInfo{}, ErrClosed
+	}
+	s.sweepLocked()
+	var id string
+	if s.cfg.numericID {
+		for {
+			var b [8]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return FileInfo{}, fmt.Errorf("filesd: id: %w", err)
+			}
+			n := binary.LittleEndian.Uint64(b[:]) & (1<<53 - 1)
+			id = strconv.FormatUint(n, 10)
+			if _, taken := s.files[id]; !taken && n != 0 {
+				break
+			}
+		}
+	} else {
+		id = ContentID(data)
+		if f, ok := s.files[id]; ok {
+			// Same content: the server deduplicates by refreshing the expiry.
+			if exp.After(f.expires) {
+				f.expires = exp
+			}
+			return FileInfo{ID: id, Size: len(f.data), Uploaded: f.uploaded, Expires: f.expires}, nil
+		}
+	}
+	f := &file{data: append([]byte(nil), data...), uploaded: now, expires: exp}
+	s.files[id] = f
+	return FileInfo{ID: id, Size: len(data), Uploaded: now, Expires: exp}, nil
+}
+
+func seconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+func statusJSON(code int) *v4srv.Response {
+	return v4srv.JSON(code, map[string]int{"status_code": code})
+}
+
+// parseTTL reads X-FS-TTL: absent is 0 (the default); anything but a positive integer is an
+// error.
+func parseTTL(h http.Header) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get(HeaderTTL))
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	if n > int64(1<<62/time.Second) {
+		n = int64(1 << 62 / time.Second)
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+// handle serves one request, direct or through an onion.
+func (s *Server) handle(_ context.Context, r *v4srv.Request) *v4srv.Response {
+	parts := strings.Split(strings.TrimPrefix(r.Path, "/"), "/")
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "file":
+		return s.upload(r)
+	case len(parts) >= 2 && parts[0] == "file" && parts[1] != "":
+		id := parts[1]
+		switch {
+		case len(parts) == 2 && r.Method == http.MethodGet:
+			data, ok := s.File(id)
+			if !ok {
+				return statusJSON(http.StatusNotFound)
+			}
+			return v4srv.Bytes(http.StatusOK, "application/octet-stream", data)
+		case len(parts) == 3 && parts[2] == "info" && r.Method == http.MethodGet:
+			info, ok := s.Info(id)
+			if !ok {
+				return statusJSON(http.StatusNotFound)
+			}
+			return v4srv.JSON(http.StatusOK, map[string]any{"size": info.Size, "uploaded": seconds(info.Uploaded), "expires": seconds(info.Expires)})
+		case len(parts) == 3 && parts[2] == "extend" && r.Method == http.MethodPost:
+			return s.extend(r, id)
+		}
+	}
+	return statusJSON(http.StatusNotFound)
+}
+
+func (s *Server) upload(r *v4srv.Request) *v4srv.Response {
+	if len(r.Body) == 0 {
+		return statusJSON(http.StatusBadRequest)
+	}
+	if len(r.Body) > s.cfg.maxSize {
+		return statusJSON(http.StatusRequestEntityTooLarge)
+	}
+	ttl, ok := parseTTL(r.Header)
+	if !ok {
+		return statusJSON(http.StatusBadRequest)
+	}
+	info, err := s.store(r.Body, ttl)
+	if err != nil {
+		return statusJSON(http.StatusServiceUnavailable)
+	}
+	return v4srv.JSON(http.StatusOK, map[string]any{"id": info.ID, "expires": seconds(info.Expires)})
+}
+
+func (s *Server) extend(r *v4srv.Request, id string) *v4srv.Response {
+	ttl, ok := parseTTL(r.Header)
+	if !ok || len(r.Body) != 0 {
+		return statusJSON(http.StatusBadRequest)
+	}
+	if len(id) != ContentIDLength {
+		return statusJSON(http.StatusNotFound)
+	}
+	now := s.cfg.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.liveLocked(id)
+	if f == nil {
+		return statusJSON(http.StatusNotFound)
+	}
+	if exp := now.Add(s.clampTTL(ttl)); exp.After(f.expires) {
+		f.expires = exp
+	}
+	return v4srv.JSON(http.StatusOK, map[string]any{"expires": seconds(f.expires), "uploaded": seconds(f.uploaded), "size": len(f.data)})
+}

@@ -1,0 +1,18 @@
+package sdk_test
+
+import (
+	"testing"
+
+	"github.com/sessiongo/sdk/devnet/filesd"
+)
+
+// Vector handlers for the devnet file server (issue 5): the content-addressed file ID of
+// sogs.json.
+
+func init() {
+	registerVectors("fileserver_content_id", func(t *testing.T, c vcase) {
+		if got, want := filesd.ContentID(c.hex("data")), c.str("id"); got != want {
+			t.Fatalf("ContentID = %s, want %s", got, want)
+		}
+	})
+}

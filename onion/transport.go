@@ -196,8 +196,8 @@ func New(cfg Config) (*Transport, error) {
 	return t, nil
 }
 
-// Close cancels background path builds, waits for them, and closes idle connections. Requests
-// in flight fail with their own contexts or ErrClosed; later requests fail with ErrClosed.
+// Close cancels background path builds and requests in flight, waits for the builds, and
+// closes idle connections. Canceled and later requests fail with ErrClosed.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -358,6 +358,18 @@ func (t *Transport) roundTrip(ctx context.Context, destNode *swarm.Node, dest De
 	if t.cfg.Pool == nil {
 		return nil, errors.New("onion: Transport not made by New")
 	}
+	// Close cancels requests in flight.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(t.baseCtx, cancel)()
+	v, err := t.roundTripPolicy(ctx, destNode, dest, payload, decode)
+	if err != nil && t.baseCtx.Err() != nil && !errors.Is(err, ErrClosed) {
+		err = fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return v, err
+}
+
+func (t *Transport) roundTripPolicy(ctx context.Context, destNode *swarm.Node, dest Destination, payload []byte, decode decodeFunc) (any, error) {
 	_, isServer := dest.(ServerDestination)
 	tried := map[*path]bool{}
 	var lastErr error

@@ -501,7 +501,25 @@ func TestTransportStatus(t *testing.T) {
 }
 
 func TestTransportClosed(t *testing.T) {
-	tn := startTestNet(t, 6, Config{})
+	tn := startTestNet(t, 6, Config{Paths: 1})
+	if err := sendInfo(t, tn.tr, tn.swarmNode(t, tn.nw.Nodes()[0])); err != nil {
+		t.Fatal(err)
+	}
+	// A request in flight (its guard is slow) is canceled by Close.
+	for _, p := range tn.tr.Paths() {
+		tn.devnetNode(t, p.Nodes[0]).SetFaults(devnet.Faults{Delay: 5 * time.Second})
+	}
+	dest := tn.freeNode(t)
+	errc := make(chan error, 1)
+	go func() { errc <- sendInfo(t, tn.tr, dest) }()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if err := tn.tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, ErrClosed) || time.Since(start) > 2*time.Second {
+		t.Fatalf("in-flight request: %v after %v", err, time.Since(start))
+	}
 	if err := tn.tr.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -487,12 +487,13 @@ func TestTransportStatus(t *testing.T) {
 		t.Fatalf("status %v after a request", s)
 	}
 	waitFor(t, func() bool { return tn.tr.Status() == StatusConnected && len(tn.tr.Paths()) >= 1 })
-	// Stop every node: paths fail and are dropped.
+	// Stop every node: the paths fail as requests use them, and are dropped.
+	dest := tn.freeNode(t)
 	for _, n := range tn.nw.Nodes() {
 		n.Stop()
 	}
-	for i := 0; i < 5 && tn.tr.Status() == StatusConnected; i++ {
-		_ = sendInfo(t, tn.tr, tn.swarmNode(t, tn.nw.Nodes()[0]))
+	for i := 0; i < 10 && tn.tr.Status() == StatusConnected; i++ {
+		_ = sendInfo(t, tn.tr, dest)
 	}
 	waitFor(t, func() bool { return tn.tr.Status() == StatusDisconnected })
 	if StatusConnecting.String() != "connecting" || Status(9).String() != "unknown" {

@@ -701,11 +701,21 @@ func (t *Transport) pickPath(nodes []swarm.Node, avoid *swarm.Node, exclude map[
 			excluded[n.Ed25519] = true
 		}
 	}
-	var good []swarm.Node
+	var good, valid []swarm.Node
 	for _, n := range nodes {
-		if n.Valid() && t.nodeFail[n.Ed25519] < NodeFailureThreshold {
-			good = append(good, n)
+		if n.Valid() {
+			valid = append(valid, n)
+			if t.nodeFail[n.Ed25519] < NodeFailureThreshold {
+				good = append(good, n)
+			}
 		}
+	}
+	if len(good) <= t.cfg.Hops && len(valid) > t.cfg.Hops {
+		// Failures have used up the pool. libsession forgets failure counts whenever its pool
+		// is refreshed; here they are forgotten when they leave too few nodes for a path.
+		t.log.Debug("onion: too few nodes without failures; forgetting failure counts", "valid", len(valid), "good", len(good))
+		clear(t.nodeFail)
+		good = valid
 	}
 	t.mu.Unlock()
 	rand.Shuffle(len(good), func(i, j int) { good[i], good[j] = good[j], good[i] })

@@ -532,6 +532,25 @@ func TestTransportClosed(t *testing.T) {
 	}
 }
 
+// When failures leave too few nodes for a path, they are forgotten (as a pool refresh does in
+// libsession) rather than leaving the transport unable to build paths.
+func TestTransportFailuresForgotten(t *testing.T) {
+	tn := startTestNet(t, 6, Config{Paths: 1})
+	nodes, err := tn.pool.Nodes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		tn.tr.setNodeFailure(n, NodeFailureThreshold)
+	}
+	if err := sendInfo(t, tn.tr, nodes[0]); err != nil {
+		t.Fatal(err)
+	}
+	if f := tn.tr.NodeFailures(nodes[1]); f != 0 {
+		t.Fatalf("failures not forgotten: %d", f)
+	}
+}
+
 // Too few nodes for a path: ErrNoPath, not a hang.
 func TestTransportNotEnoughNodes(t *testing.T) {
 	tn := startTestNet(t, 3, Config{})

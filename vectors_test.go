@@ -23,10 +23,6 @@ import (
 var skipOps = map[string]string{
 	// identity.json
 	// sogs.json
-	"attachment_v2_encrypted_size":  "attachments (issue 9)",
-	"attachment_v2_encrypt":         "attachments (issue 9)",
-	"legacy_attachment":             "attachments (issue 9)",
-	"legacy_attachment_padded_size": "attachments (issue 9)",
 	// onion_swarm.json and storage.json
 	// groups.json and libsession_generated.json
 }

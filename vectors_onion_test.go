@@ -3,7 +3,9 @@ package sdk_test
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/sessiongo/sdk/onion"
@@ -66,8 +68,14 @@ func init() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(pt) != c.str("plaintext") {
-			t.Fatalf("plaintext %q, want %q", pt, c.str("plaintext"))
+		want := []byte(nil)
+		if c.has("plaintext_hex") {
+			want = c.hex("plaintext_hex")
+		} else {
+			want = []byte(c.str("plaintext"))
+		}
+		if !bytes.Equal(pt, want) {
+			t.Fatalf("plaintext %q, want %q", pt, want)
 		}
 	})
 	registerVectors("onion_parse_and_reply", func(t *testing.T, c vcase) {
@@ -222,14 +230,22 @@ func init() {
 		}
 	})
 	registerVectors("v4_request_payload", func(t *testing.T, c vcase) {
-		var pairs [][2]string
-		c.decode(&pairs, "headers")
 		req := &onion.ServerRequest{Method: c.str("method"), Endpoint: c.str("endpoint"), Headers: map[string]string{}}
-		for _, p := range pairs {
-			req.Headers[p[0]] = p[1]
+		if c.has("headers") {
+			var pairs [][2]string
+			if err := json.Unmarshal(c.raw("headers"), &pairs); err == nil {
+				for _, p := range pairs {
+					req.Headers[p[0]] = p[1]
+				}
+			} else {
+				c.decode(&req.Headers, "headers")
+			}
 		}
-		if c.has("body") {
+		switch {
+		case c.has("body"):
 			req.Body = []byte(c.str("body"))
+		case c.has("body_hex"):
+			req.Body = c.hex("body_hex")
 		}
 		got, err := onion.EncodeV4Request(req)
 		if err != nil {
@@ -254,15 +270,24 @@ func init() {
 			path[i] = onion.Hop{Ed25519: onionKey(t, h[0]), X25519: onionKey(t, h[1])}
 		}
 		var dj struct {
-			Type    string `json:"type"`
-			Ed25519 string `json:"ed25519"`
-			X25519  string `json:"x25519"`
+			Type     string `json:"type"`
+			Ed25519  string `json:"ed25519"`
+			X25519   string `json:"x25519"`
+			Host     string `json:"host"`
+			Target   string `json:"target"`
+			Protocol string `json:"protocol"`
+			Port     uint16 `json:"port"`
 		}
-		c.decode(&dj, "dest")
-		if dj.Type != "snode" {
+		c.decode(&dj, "dest", "destination")
+		var dest onion.Destination
+		switch dj.Type {
+		case "snode", "node":
+			dest = onion.NodeDestination{Ed25519: onionKey(t, dj.Ed25519), X25519: onionKey(t, dj.X25519)}
+		case "server":
+			dest = onion.ServerDestination{Host: dj.Host, Target: dj.Target, Scheme: strings.TrimSuffix(dj.Protocol, "://"), Port: dj.Port, X25519: onionKey(t, dj.X25519)}
+		default:
 			t.Fatalf("unknown destination type %q", dj.Type)
 		}
-		dest := onion.NodeDestination{Ed25519: onionKey(t, dj.Ed25519), X25519: onionKey(t, dj.X25519)}
 		var secs, nonces []string
 		c.decode(&secs, "eph_secs")
 		c.decode(&nonces, "nonces")

@@ -5,6 +5,7 @@ go 1.24.0
 require filippo.io/edwards25519 v1.2.0
 
 require (
+	github.com/cloudflare/circl v1.6.4 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.19.0 // indirect

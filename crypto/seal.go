@@ -1,7 +1,6 @@
 package crypto
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha512"
 	"crypto/subtle"
@@ -11,6 +10,7 @@ import (
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
+	"github.com/cloudflare/circl/dh/x25519"
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/nacl/secretbox"
@@ -103,16 +103,11 @@ func readRandom(r io.Reader, b []byte) error {
 // sealForRecipient builds the signed inner message and seals it with the ephemeral X25519
 // secret key ephSK, exactly as crypto_box_seal does with a key pair made from ephSK.
 func sealForRecipient(sender *Keys, recipient [32]byte, msg []byte, ephSK *[32]byte) ([]byte, error) {
-	var shared [32]byte
-	x25519(&shared, ephSK, &recipient)
-	if isAllZero(shared[:]) {
+	shared, ok := x25519Shared(ephSK, &recipient)
+	if !ok {
 		// libsodium's crypto_box refuses a shared secret of zero: recipient has small order.
 		return nil, fmt.Errorf("%w: recipient X25519 key has small order", ErrInvalidPublicKey)
 	}
-	ephPK := x25519Base(ephSK)
-	nonce := sealNonce(&ephPK, &recipient)
-	key := boxKey(&shared)
-
 	n := len(msg)
 	senderPK := sender.Ed25519PublicKey()
 	// inner starts as M || A || Y (what is signed) and becomes M || A || SIG (what is sealed).
@@ -120,8 +115,11 @@ func sealForRecipient(sender *Keys, recipient [32]byte, msg []byte, ephSK *[32]b
 	copy(inner, msg)
 	copy(inner[n:], senderPK[:])
 	copy(inner[n+32:], recipient[:])
-	sig := sender.Sign(inner[:n+64])
+	sig, ephPK := signWithEphemeral(sender, inner[:n+64], ephSK)
 	copy(inner[n+32:], sig[:])
+
+	nonce := sealNonce(&ephPK, &recipient)
+	key := boxKey(&shared)
 
 	out := make([]byte, 32, n+SealOverhead)
 	copy(out, ephPK[:])
@@ -141,9 +139,8 @@ func DecryptIncoming(k *Keys, ciphertext []byte) (msg []byte, senderEd25519 [32]
 	}
 	xPriv, xPub := k.X25519PrivateKey(), k.X25519PublicKey()
 	ephPK := [32]byte(ciphertext[:32])
-	var shared [32]byte
-	x25519(&shared, &xPriv, &ephPK)
-	if isAllZero(shared[:]) {
+	shared, ok := x25519Shared(&xPriv, &ephPK)
+	if !ok {
 		return nil, senderEd25519, sender, fmt.Errorf("%w: ephemeral key has small order", ErrDecrypt)
 	}
 	nonce := sealNonce(&ephPK, &xPub)
@@ -159,12 +156,16 @@ func DecryptIncoming(k *Keys, ciphertext []byte) (msg []byte, senderEd25519 [32]
 	copy(sig[:], inner[n+32:])
 	// The signature covers M || A || our X25519 key: put the key where the signature was.
 	copy(inner[n+32:], xPub[:])
-	if hasSmallOrderEncoding(sig[:32]) || !ed25519.Verify(senderEd25519[:], inner[:n+64], sig[:]) {
-		return nil, senderEd25519, sender, ErrBadSignature
-	}
-	senderX, err := Ed25519PublicToX25519(senderEd25519)
+	// The sender key gets the checks of libsodium's crypto_sign_verify_detached and
+	// crypto_sign_ed25519_pk_to_curve25519 (canonical, not of small order, in the prime-order
+	// subgroup); it is decoded once for the signature check and the conversion.
+	A, err := parseSenderKey(&senderEd25519)
 	if err != nil {
 		return nil, senderEd25519, sender, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
+	}
+	senderX, ok := verifyAndConvert(A, &senderEd25519, inner[:n+64], &sig)
+	if !ok {
+		return nil, senderEd25519, sender, ErrBadSignature
 	}
 	return inner[:n:n], senderEd25519, NewAccountID(PrefixStandard, senderX), nil
 }
@@ -221,73 +222,173 @@ func isAllZero(b []byte) bool {
 	return acc == 0
 }
 
-// x25519Base returns the X25519 public key of the secret key sk (clamped), computed as a
-// fixed-base Edwards multiplication converted to Montgomery form: the same value as the X25519
-// ladder on the base point, several times faster thanks to the precomputed base-point table.
-func x25519Base(sk *[32]byte) [32]byte {
-	var s edwards25519.Scalar
-	if _, err := s.SetBytesWithClamping(sk[:]); err != nil {
-		panic(err) // unreachable: sk is 32 bytes
-	}
-	var p edwards25519.Point
-	p.ScalarBaseMult(&s)
-	return [32]byte(p.BytesMontgomery())
+// x25519Shared returns X25519(scalar, point) and false when the result is zero (point of small
+// order), which libsodium's crypto_box refuses. It uses github.com/cloudflare/circl's X25519,
+// whose assembly field arithmetic is about a third faster here than crypto/ecdh's (which
+// x/crypto/curve25519 and nacl/box use, and whose NewPrivateKey also computes a public key, a
+// second full ladder, on every call).
+func x25519Shared(scalar, point *[32]byte) ([32]byte, bool) {
+	var out x25519.Key
+	ok := x25519.Shared(&out, (*x25519.Key)(scalar), (*x25519.Key)(point))
+	return [32]byte(out), ok && !isAllZero(out[:])
 }
 
-// x25519 sets dst to the X25519 function (RFC 7748, section 5) of scalar and point.
-//
-// Written here, on filippo.io/edwards25519's field arithmetic, because the libraries only offer
-// it through crypto/ecdh (which x/crypto/curve25519 wraps): ecdh.NewPrivateKey always computes
-// the public key too, a second full ladder, and allocates, which roughly doubles the cost of each
-// key exchange in the 1:1 protocol. The ladder below is the RFC's constant-time algorithm.
-func x25519(dst, scalar, point *[32]byte) {
-	var e [32]byte
-	copy(e[:], scalar[:])
-	e[0] &= 248
-	e[31] &= 127
-	e[31] |= 64
-
-	var x1, x2, z2, x3, z3, t0, t1 field.Element
-	if _, err := x1.SetBytes(point[:]); err != nil {
-		panic(err) // unreachable: point is 32 bytes (the top bit is ignored, as RFC 7748 says)
+// sealLMinus1 is ℓ−1, the largest canonical scalar.
+var sealLMinus1 = func() *edwards25519.Scalar {
+	b := [32]byte{
+		0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 	}
-	x2.One()
-	x3.Set(&x1)
-	z3.One()
-
-	swap := 0
-	for pos := 254; pos >= 0; pos-- {
-		b := int(e[pos/8]>>uint(pos&7)) & 1
-		swap ^= b
-		x2.Swap(&x3, swap)
-		z2.Swap(&z3, swap)
-		swap = b
-
-		t0.Subtract(&x3, &z3)
-		t1.Subtract(&x2, &z2)
-		x2.Add(&x2, &z2)
-		z2.Add(&x3, &z3)
-		z3.Multiply(&t0, &x2)
-		z2.Multiply(&z2, &t1)
-		t0.Square(&t1)
-		t1.Square(&x2)
-		x3.Add(&z3, &z2)
-		z2.Subtract(&z3, &z2)
-		x2.Multiply(&t1, &t0)
-		t1.Subtract(&t1, &t0)
-		z2.Square(&z2)
-		z3.Mult32(&t1, 121666)
-		x3.Square(&x3)
-		t0.Add(&t0, &z3)
-		z3.Multiply(&x1, &z2)
-		z2.Multiply(&t1, &t0)
+	s, err := new(edwards25519.Scalar).SetCanonicalBytes(b[:])
+	if err != nil {
+		panic(err) // a constant; cannot fail
 	}
-	x2.Swap(&x3, swap)
-	z2.Swap(&z3, swap)
+	return s
+}()
 
-	z2.Invert(&z2)
-	x2.Multiply(&x2, &z2)
-	copy(dst[:], x2.Bytes())
+// parseSenderKey decodes an Ed25519 public key with the checks libsodium applies before it
+// verifies with it or converts it: canonical encoding (checked on the bytes, as libsodium's
+// ge25519_is_canonical does, which saves the inversion of a re-encoding), not of small order, in
+// the prime-order subgroup ([ℓ]A = 0). It is ParseEd25519Point, tuned for the receive path.
+func parseSenderKey(pk *[32]byte) (*edwards25519.Point, error) {
+	// Non-canonical: y ≥ p, i.e. bytes 1..30 all 0xff, byte 31 (sign bit cleared) 0x7f and
+	// byte 0 ≥ 0xed.
+	top := pk[31]&0x7f == 0x7f
+	for _, b := range pk[1:31] {
+		top = top && b == 0xff
+	}
+	if top && pk[0] >= 0xed {
+		return nil, fmt.Errorf("%w: non-canonical encoding", ErrInvalidPublicKey)
+	}
+	p, err := new(edwards25519.Point).SetBytes(pk[:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a point on the curve", ErrInvalidPublicKey)
+	}
+	id := edwards25519.NewIdentityPoint()
+	var q edwards25519.Point
+	if q.MultByCofactor(p).Equal(id) == 1 {
+		return nil, fmt.Errorf("%w: small-order point", ErrInvalidPublicKey)
+	}
+	q.VarTimeDoubleScalarBaseMult(sealLMinus1, p, edwards25519.NewScalar())
+	if q.Add(&q, p).Equal(id) != 1 {
+		return nil, fmt.Errorf("%w: not in the prime-order subgroup", ErrInvalidPublicKey)
+	}
+	return p, nil
+}
+
+// verifyAndConvert checks an Ed25519 signature (RFC 8032, cofactorless, as crypto/ed25519 and
+// libsodium do; a small-order R is rejected as libsodium does) with the already decoded and
+// checked public key A (encoded as pk), and returns A's X25519 form. crypto/ed25519.Verify would
+// decode the key again, and encoding R' and converting A would cost two field inversions; here
+// they share one.
+func verifyAndConvert(A *edwards25519.Point, pk *[32]byte, msg []byte, sig *[64]byte) (x [32]byte, ok bool) {
+	if hasSmallOrderEncoding(sig[:32]) {
+		return x, false
+	}
+	S, err := new(edwards25519.Scalar).SetCanonicalBytes(sig[32:])
+	if err != nil {
+		return x, false
+	}
+	h := sha512.New()
+	h.Write(sig[:32])
+	h.Write(pk[:])
+	h.Write(msg)
+	var digest [64]byte
+	k, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(digest[:0]))
+	if err != nil {
+		return x, false // unreachable: the digest is 64 bytes
+	}
+	var minusA, R edwards25519.Point
+	minusA.Negate(A)
+	R.VarTimeDoubleScalarBaseMult(k, &minusA, S)
+
+	// u(A) = (Z+Y)/(Z−Y); Z−Y ≠ 0 because A is not the identity (parseSenderKey).
+	_, ay, az, _ := A.ExtendedCoordinates()
+	var den field.Element
+	den.Subtract(az, ay)
+	rEnc, invDen := encodeWithBatchedInverse(&R, &den)
+	if subtle.ConstantTimeCompare(rEnc[:], sig[:32]) != 1 {
+		return x, false
+	}
+	var u field.Element
+	u.Add(az, ay)
+	u.Multiply(&u, &invDen)
+	return [32]byte(u.Bytes()), true
+}
+
+// encodeWithBatchedInverse returns the encoding of P and 1/d (d ≠ 0) for the price of one field
+// inversion (Montgomery's trick).
+func encodeWithBatchedInverse(P *edwards25519.Point, d *field.Element) (enc [32]byte, invD field.Element) {
+	px, py, pz, _ := P.ExtendedCoordinates()
+	var prod, inv, invZ field.Element
+	prod.Multiply(pz, d)
+	inv.Invert(&prod)
+	invZ.Multiply(&inv, d)
+	invD.Multiply(&inv, pz)
+	var x, y field.Element
+	x.Multiply(px, &invZ)
+	y.Multiply(py, &invZ)
+	copy(enc[:], y.Bytes())
+	enc[31] |= byte(x.IsNegative() << 7)
+	return enc, invD
+}
+
+// signWithEphemeral returns sender's Ed25519 signature of msg (RFC 8032, the same bytes as
+// crypto/ed25519 and Keys.Sign) and the X25519 public key of ephSK (clamped). The nonce point R
+// and the ephemeral point are both fixed-base Edwards multiplications whose encodings each need
+// a field inversion; computed together they share one, which is why this does not call
+// Keys.Sign.
+func signWithEphemeral(sender *Keys, msg []byte, ephSK *[32]byte) (sig [64]byte, ephPK [32]byte) {
+	seed := sender.Seed()
+	expanded := sha512.Sum512(seed[:])
+	var a, e edwards25519.Scalar
+	if _, err := a.SetBytesWithClamping(expanded[:32]); err != nil {
+		panic(err) // unreachable: 32 bytes
+	}
+	if _, err := e.SetBytesWithClamping(ephSK[:]); err != nil {
+		panic(err) // unreachable: 32 bytes
+	}
+	h := sha512.New()
+	h.Write(expanded[32:])
+	h.Write(msg)
+	var digest [64]byte
+	r, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(digest[:0]))
+	if err != nil {
+		panic(err) // unreachable: 64 bytes
+	}
+	var R, E edwards25519.Point
+	R.ScalarBaseMult(r)
+	E.ScalarBaseMult(&e)
+
+	// u(E) = (Z+Y)/(Z−Y). Z−Y = 0 only for the identity, which a clamped scalar never gives
+	// (it is never a multiple of ℓ), but fall back to the library rather than rely on it.
+	_, ey, ez, _ := E.ExtendedCoordinates()
+	var den field.Element
+	den.Subtract(ez, ey)
+	if den.Equal(new(field.Element).Zero()) == 1 {
+		copy(ephPK[:], E.BytesMontgomery())
+		copy(sig[:32], R.Bytes())
+	} else {
+		rEnc, invDen := encodeWithBatchedInverse(&R, &den)
+		var u field.Element
+		u.Add(ez, ey)
+		u.Multiply(&u, &invDen)
+		copy(ephPK[:], u.Bytes())
+		copy(sig[:32], rEnc[:])
+	}
+
+	h.Reset()
+	h.Write(sig[:32])
+	pk := sender.Ed25519PublicKey()
+	h.Write(pk[:])
+	h.Write(msg)
+	k, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(digest[:0]))
+	if err != nil {
+		panic(err) // unreachable: 64 bytes
+	}
+	S := new(edwards25519.Scalar).MultiplyAdd(k, &a, r)
+	copy(sig[32:], S.Bytes())
+	return sig, ephPK
 }
 
 // smallOrderEncodings are the encodings (sign bit ignored) of the Ed25519 points of small order,

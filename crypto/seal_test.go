@@ -308,7 +308,7 @@ func TestEncryptForRecipientErrors(t *testing.T) {
 	}
 }
 
-// TestX25519 checks the hand-written ladder and the fixed-base shortcut against crypto/ecdh.
+// TestX25519 checks the X25519 wrapper against crypto/ecdh.
 func TestX25519(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		var a, b [32]byte
@@ -321,25 +321,154 @@ func TestX25519(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := x25519Base(&a); !bytes.Equal(got[:], ka.PublicKey().Bytes()) {
-			t.Fatalf("x25519Base(%x) = %x, want %x", a, got, ka.PublicKey().Bytes())
-		}
-		// b as an arbitrary point, including ones with the top bit set.
+		// b as an arbitrary u-coordinate, including ones with the top bit set.
 		pb, err := ecdh.X25519().NewPublicKey(b[:])
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, err := ka.ECDH(pb)
-		var got [32]byte
-		x25519(&got, &a, &b)
-		if err != nil {
-			if !isAllZero(got[:]) {
-				t.Fatalf("ecdh failed (%v) but ladder gave %x", err, got)
-			}
-			continue
+		got, ok := x25519Shared(&a, &b)
+		if err != nil || !ok {
+			t.Fatalf("x25519Shared(%x, %x): ok=%v, ecdh: %v", a, b, ok, err)
 		}
 		if !bytes.Equal(got[:], want) {
-			t.Fatalf("x25519(%x, %x) = %x, want %x", a, b, got, want)
+			t.Fatalf("x25519Shared(%x, %x) = %x, want %x", a, b, got, want)
+		}
+	}
+	// Small-order points, including non-canonical encodings, fail as in crypto/ecdh.
+	for _, u := range []string{
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880",
+	} {
+		p := [32]byte(mustHex(t, u))
+		var a [32]byte
+		_, _ = rand.Read(a[:])
+		if _, ok := x25519Shared(&a, &p); ok {
+			t.Errorf("small-order point %s accepted", u)
+		}
+		ka, _ := ecdh.X25519().NewPrivateKey(a[:])
+		pb, _ := ecdh.X25519().NewPublicKey(p[:])
+		if _, err := ka.ECDH(pb); err == nil {
+			t.Errorf("test setup: crypto/ecdh accepts %s", u)
+		}
+	}
+}
+
+// TestParseSenderKey checks the receive path's key checks against ParseEd25519Point on valid
+// keys, keys with a torsion component, small-order and non-canonical encodings and random bytes.
+func TestParseSenderKey(t *testing.T) {
+	var inputs [][32]byte
+	for i := 0; i < 50; i++ {
+		k := randomKeys(t)
+		inputs = append(inputs, k.Ed25519PublicKey())
+		p, _ := new(edwards25519.Point).SetBytes(k.edPub[:])
+		for _, e := range smallOrderEncodings {
+			if tp, err := new(edwards25519.Point).SetBytes(e[:]); err == nil {
+				inputs = append(inputs, [32]byte(new(edwards25519.Point).Add(p, tp).Bytes()))
+			}
+		}
+		var r [32]byte
+		_, _ = rand.Read(r[:])
+		inputs = append(inputs, r)
+	}
+	for _, e := range smallOrderEncodings {
+		inputs = append(inputs, e)
+		e[31] |= 0x80
+		inputs = append(inputs, e)
+	}
+	// Non-canonical encodings of valid points: y + p for small y.
+	for y := byte(0); y < 19; y++ {
+		e := [32]byte(mustHex(t, "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"))
+		e[0] += y
+		inputs = append(inputs, e)
+	}
+	accepted := 0
+	for _, in := range inputs {
+		_, want := ParseEd25519Point(in)
+		_, got := parseSenderKey(&in)
+		if (want == nil) != (got == nil) {
+			t.Fatalf("%x: ParseEd25519Point %v, parseSenderKey %v", in, want, got)
+		}
+		if got != nil && !errors.Is(got, ErrInvalidPublicKey) {
+			t.Fatalf("%x: %v", in, got)
+		}
+		if got == nil {
+			accepted++
+		}
+	}
+	if accepted < 50 {
+		t.Fatalf("only %d keys accepted", accepted)
+	}
+}
+
+// TestVerifyAndConvert checks the receive path's verification against crypto/ed25519 and its
+// conversion against Ed25519PublicToX25519.
+func TestVerifyAndConvert(t *testing.T) {
+	for i := 0; i < 100; i++ {
+		k := randomKeys(t)
+		pk := k.Ed25519PublicKey()
+		A, err := parseSenderKey(&pk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := make([]byte, i*7)
+		_, _ = rand.Read(msg)
+		sig := k.Sign(msg)
+		if i%3 == 1 {
+			sig[i%64] ^= byte(1 << (i % 8))
+		}
+		if i%3 == 2 && len(msg) > 0 {
+			msg[0] ^= 1
+		}
+		want := ed25519.Verify(pk[:], msg, sig[:])
+		x, got := verifyAndConvert(A, &pk, msg, &sig)
+		if got != want {
+			t.Fatalf("case %d: verifyAndConvert = %v, crypto/ed25519 = %v", i, got, want)
+		}
+		if i%3 == 0 && !want {
+			t.Fatal("valid signature rejected")
+		}
+		if got && x != k.X25519PublicKey() {
+			t.Fatalf("case %d: X25519 form %x, want %x", i, x, k.X25519PublicKey())
+		}
+	}
+	// S ≥ ℓ is rejected.
+	k := randomKeys(t)
+	pk := k.Ed25519PublicKey()
+	A, _ := parseSenderKey(&pk)
+	msg := []byte("m")
+	sig := k.Sign(msg)
+	copy(sig[32:], mustHex(t, "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"))
+	if _, ok := verifyAndConvert(A, &pk, msg, &sig); ok {
+		t.Fatal("non-canonical S accepted")
+	}
+}
+
+// TestSignWithEphemeral checks the batched signing against Keys.Sign (crypto/ed25519) and the
+// ephemeral key against crypto/ecdh.
+func TestSignWithEphemeral(t *testing.T) {
+	for i := 0; i < 100; i++ {
+		k := randomKeys(t)
+		msg := make([]byte, i*5)
+		_, _ = rand.Read(msg)
+		var eph [32]byte
+		_, _ = rand.Read(eph[:])
+		sig, epk := signWithEphemeral(k, msg, &eph)
+		if want := k.Sign(msg); sig != want {
+			t.Fatalf("case %d: signature %x, want %x", i, sig, want)
+		}
+		ke, err := ecdh.X25519().NewPrivateKey(eph[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(epk[:], ke.PublicKey().Bytes()) {
+			t.Fatalf("case %d: ephemeral key %x, want %x", i, epk, ke.PublicKey().Bytes())
 		}
 	}
 }

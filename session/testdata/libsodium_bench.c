@@ -6,7 +6,7 @@
  *
  *   apt-get install -y libsodium-dev
  *   gcc -O2 -o /tmp/libsodium_bench session/testdata/libsodium_bench.c -lsodium
- *   /tmp/libsodium_bench
+ *   /tmp/libsodium_bench [seconds per measurement (2)] [rounds (3)]
  *
  * Seal: build M || A || Y, Ed25519-sign it, replace Y by the signature, crypto_box_seal to Y
  *       (ephemeral key pair, X25519, nonce hash, XSalsa20-Poly1305), into a fresh buffer.
@@ -62,7 +62,9 @@ static int open_msg(const unsigned char *ct, size_t ct_len, unsigned char *sende
     return rc;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    double secs = argc > 1 ? atof(argv[1]) : 2.0;
+    int rounds = argc > 2 ? atoi(argv[2]) : 3;
     if (sodium_init() < 0) return 1;
     unsigned char seed[32];
     memset(seed, 1, 32);
@@ -74,14 +76,14 @@ int main(void) {
     memset(msg, 'x', MSG_LEN);
 
     printf("libsodium %s, %d-byte message\n", sodium_version_string(), MSG_LEN);
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0; round < rounds; round++) {
         long n = 0;
         double t0 = now(), t;
         do {
             size_t len;
             free(seal(&len));
             n++;
-        } while ((t = now()) - t0 < 2.0);
+        } while ((t = now()) - t0 < secs);
         printf("seal: %8.0f ns/op (%ld ops)\n", (t - t0) / n * 1e9, n);
 
         size_t ct_len;
@@ -92,7 +94,7 @@ int main(void) {
         do {
             if (open_msg(ct, ct_len, sender_x) != 0) { fprintf(stderr, "open failed\n"); return 1; }
             n++;
-        } while ((t = now()) - t0 < 2.0);
+        } while ((t = now()) - t0 < secs);
         printf("open: %8.0f ns/op (%ld ops)\n", (t - t0) / n * 1e9, n);
         free(ct);
     }

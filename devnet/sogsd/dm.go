@@ -1,0 +1,178 @@
+package sogsd
+
+import (
+	"encoding/base64"
+	"net/http"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet/internal/v4srv"
+)
+
+// dm is a blinded direct message in the inbox.
+type dm struct {
+	id        int64
+	sender    crypto.AccountID
+	recipient crypto.AccountID
+	posted    time.Time
+	expires   time.Time
+	data      []byte
+}
+
+// DM is a snapshot of a blinded direct message, for tests.
+type DM struct {
+	ID        int64
+	Sender    crypto.AccountID
+	Recipient crypto.AccountID
+	Posted    time.Time
+	Expires   time.Time
+	Message   []byte
+}
+
+func (d *dm) json(withMessage bool) map[string]any {
+	o := map[string]any{
+		"id": d.id, "posted_at": ts(d.posted), "expires_at": ts(d.expires),
+		"sender": d.sender.String(), "recipient": d.recipient.String(),
+	}
+	if withMessage {
+		o["message"] = base64.StdEncoding.EncodeToString(d.data)
+	}
+	return o
+}
+
+// sweepDMsLocked drops expired messages.
+func (s *Server) sweepDMsLocked(now time.Time) {
+	kept := s.dms[:0]
+	for _, d := range s.dms {
+		if now.Before(d.expires) {
+			kept = append(kept, d)
+		}
+	}
+	for i := len(kept); i < len(s.dms); i++ {
+		s.dms[i] = nil
+	}
+	s.dms = kept
+}
+
+// SendDM puts a message in a user's inbox as if sender had posted it (no checks).
+func (s *Server) SendDM(sender, recipient crypto.AccountID, message []byte) DM {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.cfg.now()
+	s.touchLocked(sender, now)
+	d := s.sendDMLocked(sender, recipient, message, now)
+	return DM{ID: d.id, Sender: d.sender, Recipient: d.recipient, Posted: d.posted, Expires: d.expires, Message: append([]byte(nil), d.data...)}
+}
+
+func (s *Server) sendDMLocked(sender, recipient crypto.AccountID, message []byte, now time.Time) *dm {
+	s.sweepDMsLocked(now)
+	s.nextDM++
+	d := &dm{id: s.nextDM, sender: sender, recipient: recipient, posted: now, expires: now.Add(DMTTL),
+		data: append([]byte(nil), message...)}
+	s.dms = append(s.dms, d)
+	return d
+}
+
+// Inbox returns the live messages sent to a user, oldest first.
+func (s *Server) Inbox(id crypto.AccountID) []DM {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepDMsLocked(s.cfg.now())
+	var out []DM
+	for _, d := range s.dms {
+		if d.recipient == id {
+			out = append(out, DM{ID: d.id, Sender: d.sender, Recipient: d.recipient, Posted: d.posted, Expires: d.expires, Message: append([]byte(nil), d.data...)})
+		}
+	}
+	return out
+}
+
+// routeDM serves /inbox and /outbox: seg is the path split at "/".
+func (s *Server) routeDM(c *call, seg []string) *v4srv.Response {
+	if c.user == nil || c.user.Prefix() != crypto.PrefixBlinded15 {
+		return respAuthNeeded()
+	}
+	me := *c.user
+	m := c.r.Method
+	inbox := seg[0] == "inbox"
+	switch {
+	case inbox && len(seg) == 2 && m == http.MethodPost:
+		return s.postDM(c, me, seg[1])
+	case inbox && len(seg) == 1 && m == http.MethodDelete:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.sweepDMsLocked(c.now)
+		kept, n := s.dms[:0], 0
+		for _, d := range s.dms {
+			if d.recipient == me {
+				n++
+				continue
+			}
+			kept = append(kept, d)
+		}
+		for i := len(kept); i < len(s.dms); i++ {
+			s.dms[i] = nil
+		}
+		s.dms = kept
+		return v4srv.JSON(http.StatusOK, map[string]any{"deleted": n})
+	case m == http.MethodGet && (len(seg) == 1 || (len(seg) == 3 && seg[1] == "since")):
+		since := int64(-1)
+		if len(seg) == 3 {
+			id, ok := parseID(seg[2])
+			if !ok {
+				return respNotFound()
+			}
+			since = id
+		}
+		limit := intParam(c.r.Query(), "limit", 100, 1, 256)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.sweepDMsLocked(c.now)
+		out := []map[string]any{}
+		for _, d := range s.dms {
+			if len(out) >= limit {
+				break
+			}
+			mine := d.recipient == me
+			if !inbox {
+				mine = d.sender == me
+			}
+			if mine && d.id > since {
+				out = append(out, d.json(true))
+			}
+		}
+		if since >= 0 && len(out) == 0 {
+			return &v4srv.Response{Status: http.StatusNotModified, Header: http.Header{}}
+		}
+		return v4srv.JSON(http.StatusOK, out)
+	}
+	return respNotFound()
+}
+
+func (s *Server) postDM(c *call, me crypto.AccountID, to string) *v4srv.Response {
+	recipient, err := crypto.ParseAccountID(to)
+	if err != nil {
+		return respNotFound()
+	}
+	if recipient.Prefix() != crypto.PrefixBlinded15 {
+		return respBadRequest("Recipient must be a blinded (15) Session ID")
+	}
+	var b struct {
+		Message *string `json:"message"`
+	}
+	if !decodeJSON(c.r.Body, &b) || b.Message == nil {
+		return respBadRequest("Invalid request body")
+	}
+	msg, ok := decodeB64(*b.Message)
+	if !ok || len(msg) == 0 {
+		return respBadRequest("Invalid message")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[recipient]
+	if u == nil || u.bannedAt(c.now) {
+		return respNotFound()
+	}
+	d := s.sendDMLocked(me, recipient, msg, c.now)
+	return v4srv.JSON(http.StatusCreated, d.json(false))
+}

@@ -18,7 +18,9 @@ type Permissions struct {
 }
 
 // AllPermissions lets everyone read, write and upload (the default of a new room).
-func AllPermissions() Permissions { return Permissions{Read: true, Accessible: true, Write: true, Upload: true} }
+func AllPermissions() Permissions {
+	return Permissions{Read: true, Accessible: true, Write: true, Upload: true}
+}
 
 // ReadOnly lets everyone read but not write.
 func ReadOnly() Permissions { return Permissions{Read: true, Accessible: true} }

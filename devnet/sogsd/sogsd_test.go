@@ -101,7 +101,9 @@ func TestAuthMiddleware(t *testing.T) {
 		t.Fatalf("signature over another path: %d", st)
 	}
 	// Body tampering.
-	u.tweak = func(x *blinding.Headers) { *x = u.signer.SignWith("POST", "/room/r/message", []byte("{}"), [16]byte{10}, clk.now()) }
+	u.tweak = func(x *blinding.Headers) {
+		*x = u.signer.SignWith("POST", "/room/r/message", []byte("{}"), [16]byte{10}, clk.now())
+	}
 	if st, _ := u.do("POST", "/room/r/message", u.postBody([]byte("x"))); st != 401 {
 		t.Fatalf("body not covered: %d", st)
 	}

@@ -24,6 +24,11 @@ type ClientConfig struct {
 	// MaxAttempts is how many swarm members one request may try when nodes fail or cannot be
 	// reached (default 3). Wrong-swarm and clock retries follow their own rules on top.
 	MaxAttempts int
+	// VerifyNodeSignatures makes Store check each swarm member's Ed25519 signature over the
+	// message hash, marking members whose signature fails as failed. It costs one verification
+	// per member (five to ten per store) and the official clients do not do it, so it is off by
+	// default; the hash each member reports is always checked.
+	VerifyNodeSignatures bool
 	// Logger receives debug logs (default: discard).
 	Logger *slog.Logger
 }
@@ -40,11 +45,12 @@ type ClientConfig struct {
 //
 // Every reply's "t" updates the clock offset; timestamps in requests use network time (Now).
 type Client struct {
-	tr       Transport
-	pool     *Pool
-	attempts int
-	log      *slog.Logger
-	offset   atomic.Int64 // network time minus local time, ms
+	tr         Transport
+	pool       *Pool
+	attempts   int
+	verifySigs bool
+	log        *slog.Logger
+	offset     atomic.Int64 // network time minus local time, ms
 }
 
 // NewClient returns a Client. It does no I/O.
@@ -52,7 +58,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Transport == nil || cfg.Pool == nil {
 		return nil, fmt.Errorf("swarm: NewClient needs a Transport and a Pool")
 	}
-	c := &Client{tr: cfg.Transport, pool: cfg.Pool, attempts: cfg.MaxAttempts, log: cfg.Logger}
+	c := &Client{tr: cfg.Transport, pool: cfg.Pool, attempts: cfg.MaxAttempts, log: cfg.Logger, verifySigs: cfg.VerifyNodeSignatures}
 	if c.attempts <= 0 {
 		c.attempts = 3
 	}
@@ -109,18 +115,28 @@ func (c *Client) Do(ctx context.Context, s Signer, req Request) ([]byte, error) 
 	if s == nil || req == nil {
 		return nil, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
 	}
-	body, _, err := c.send(ctx, s.AccountID(), func(now int64) ([]byte, error) {
+	body, _, err := c.doFrom(ctx, s, req, Node{})
+	return body, err
+}
+
+// doFrom is Do with a preferred node, returning the node that answered.
+func (c *Client) doFrom(ctx context.Context, s Signer, req Request, prefer Node) ([]byte, Node, error) {
+	if s == nil || req == nil {
+		return nil, Node{}, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
+	}
+	body, node, err := c.send(ctx, s.AccountID(), prefer, func(now int64) ([]byte, error) {
 		return EncodeRequest(req, s, now)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("swarm: %s: %w", req.Method(), err)
+		return nil, node, fmt.Errorf("swarm: %s: %w", req.Method(), err)
 	}
-	return body, nil
+	return body, node, nil
 }
 
-// send runs the node-choice and retry policy for one request to account's swarm. build
-// encodes the request at a network time (ms); it is called again for every attempt.
-func (c *Client) send(ctx context.Context, account crypto.AccountID, build func(now int64) ([]byte, error)) ([]byte, Node, error) {
+// send runs the node-choice and retry policy for one request to account's swarm, starting with
+// prefer when it is a member of the swarm. build encodes the request at a network time (ms); it
+// is called again for every attempt.
+func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node, build func(now int64) ([]byte, error)) ([]byte, Node, error) {
 	_, members, err := c.pool.Swarm(ctx, account)
 	if err != nil {
 		return nil, Node{}, err
@@ -141,6 +157,14 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, build func(
 	node, ok := pick()
 	if !ok {
 		return nil, Node{}, ErrNoNodes
+	}
+	if prefer.Valid() {
+		for _, n := range members {
+			if n.Ed25519 == prefer.Ed25519 {
+				node = n
+				break
+			}
+		}
 	}
 	wrongSwarm, failures, skewRetried := 0, 0, false
 	for {
@@ -268,16 +292,16 @@ func (c *Client) Store(ctx context.Context, s Signer, req StoreRequest) (*SwarmR
 	if err != nil {
 		return nil, fmt.Errorf("swarm: store: %w", err)
 	}
-	if err := checkStore(res, MessageHash(s.AccountID(), req.Namespace, req.Data)); err != nil {
+	if err := checkStore(res, MessageHash(s.AccountID(), req.Namespace, req.Data), c.verifySigs); err != nil {
 		return nil, fmt.Errorf("swarm: store: %w", err)
 	}
 	return res, nil
 }
 
 // checkStore checks a store reply against the locally computed hash: every member that did not
-// fail must report that hash and sign it (the hash text) with its Ed25519 key; members whose
-// signature fails are marked Failed. It sets res.Hash to want.
-func checkStore(res *SwarmResult, want string) error {
+// fail must report that hash and, when verifySigs is set, sign it (the hash text) with its Ed25519
+// key; members whose signature fails are marked Failed. It sets res.Hash to want.
+func checkStore(res *SwarmResult, want string, verifySigs bool) error {
 	if res.Hash != "" && res.Hash != want {
 		return fmt.Errorf("%w: node hash %q, computed %q", ErrInvalidResponse, res.Hash, want)
 	}
@@ -287,6 +311,9 @@ func checkStore(res *SwarmResult, want string) error {
 		}
 		if m.Hash != want {
 			return fmt.Errorf("%w: member %s hash %q, computed %q", ErrInvalidResponse, shorten(k), m.Hash, want)
+		}
+		if !verifySigs {
+			continue
 		}
 		pk, err := hex.DecodeString(k)
 		if err != nil || len(pk) != ed25519.PublicKeySize || !ed25519.Verify(pk, []byte(want), m.Signature) {
@@ -303,15 +330,27 @@ func checkStore(res *SwarmResult, want string) error {
 
 // Retrieve reads messages from one namespace of the account.
 func (c *Client) Retrieve(ctx context.Context, s Signer, req RetrieveRequest) (*RetrieveResult, error) {
-	body, err := c.Do(ctx, s, req)
+	res, _, err := c.RetrieveFrom(ctx, s, req, Node{})
+	return res, err
+}
+
+// RetrieveFrom is Retrieve that asks prefer first when it is a member of the account's swarm
+// (the zero Node: a random member), and returns the node that answered.
+//
+// A last hash is only meaningful on the node that returned it: members receive replicated
+// messages in different orders, so "after this hash" on another member can skip messages. A
+// poller should therefore keep asking the same member, and when it must change member, retrieve
+// without a last hash and drop the messages it has already seen.
+func (c *Client) RetrieveFrom(ctx context.Context, s Signer, req RetrieveRequest, prefer Node) (*RetrieveResult, Node, error) {
+	body, node, err := c.doFrom(ctx, s, req, prefer)
 	if err != nil {
-		return nil, err
+		return nil, node, err
 	}
 	res, err := ParseRetrieve(body)
 	if err != nil {
-		return nil, fmt.Errorf("swarm: retrieve: %w", err)
+		return nil, node, fmt.Errorf("swarm: retrieve: %w", err)
 	}
-	return res, nil
+	return res, node, nil
 }
 
 func (c *Client) swarmOp(ctx context.Context, s Signer, req Request) (*SwarmResult, error) {
@@ -416,7 +455,7 @@ func (c *Client) batch(ctx context.Context, method string, s Signer, reqs []Requ
 	if _, err := EncodeBatch(method, s, 0, reqs...); err != nil {
 		return nil, err
 	}
-	body, _, err := c.send(ctx, s.AccountID(), func(now int64) ([]byte, error) {
+	body, _, err := c.send(ctx, s.AccountID(), Node{}, func(now int64) ([]byte, error) {
 		return EncodeBatch(method, s, now, reqs...)
 	})
 	if err != nil {

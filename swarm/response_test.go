@@ -100,21 +100,31 @@ func TestCheckStore(t *testing.T) {
 		"zz":     {Hash: hashA, Signature: good}, // not a key
 		"failed": {Failed: true},
 	}}
-	if err := checkStore(res, hashA); err != nil {
+	if err := checkStore(res, hashA, true); err != nil {
 		t.Fatal(err)
 	}
 	if res.Succeeded() != 1 || res.Swarm[other].Reason != "bad node signature" || res.Hash != hashA {
 		t.Fatalf("%+v", res)
 	}
 	wrong := &SwarmResult{Swarm: map[string]NodeResult{pk: {Hash: strings.Repeat("b", 43), Signature: good}}}
-	if err := checkStore(wrong, hashA); !errors.Is(err, ErrInvalidResponse) {
+	unchecked := &SwarmResult{Swarm: map[string]NodeResult{}}
+	for k, v := range res.Swarm {
+		if k != "failed" {
+			v.Failed, v.Reason = false, ""
+			unchecked.Swarm[k] = v
+		}
+	}
+	if err := checkStore(unchecked, hashA, false); err != nil || unchecked.Succeeded() != len(unchecked.Swarm) {
+		t.Fatalf("without signature checks every member with the right hash counts: %v", err)
+	}
+	if err := checkStore(wrong, hashA, true); !errors.Is(err, ErrInvalidResponse) {
 		t.Fatal(err)
 	}
 	forged := &SwarmResult{Swarm: map[string]NodeResult{other: {Hash: hashA, Signature: good}}}
-	if err := checkStore(forged, hashA); !errors.Is(err, ErrInvalidResponse) {
+	if err := checkStore(forged, hashA, true); !errors.Is(err, ErrInvalidResponse) {
 		t.Fatal(err)
 	}
-	if err := checkStore(&SwarmResult{Hash: "x"}, hashA); !errors.Is(err, ErrInvalidResponse) {
+	if err := checkStore(&SwarmResult{Hash: "x"}, hashA, true); !errors.Is(err, ErrInvalidResponse) {
 		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -132,6 +133,9 @@ type Client struct {
 	handlersMu sync.RWMutex
 	handlers   []handlerEntry
 	nextID     atomic.Uint64
+
+	pollMu    sync.Mutex
+	pollNodes map[store.Cursor]swarm.Node
 
 	running atomic.Bool
 	closed  atomic.Bool
@@ -441,13 +445,26 @@ func (c *Client) PollOnce(ctx context.Context) error {
 func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
 	cur := store.Cursor{Account: c.id, Swarm: c.id, Namespace: int16(ns)}
 	for page := 0; page < maxRetrievePages; page++ {
-		last, err := c.store.LastHash(ctx, cur)
-		if err != nil {
-			return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
+		// A last hash means "after this message" on the member that returned it only: members
+		// get replicated messages in different orders. So keep polling one member, and read
+		// everything (seen hashes are dropped by the store) when we must start on another.
+		prefer := c.pollNode(ctx, cur)
+		last := ""
+		if prefer.Valid() {
+			var err error
+			if last, err = c.store.LastHash(ctx, cur); err != nil {
+				return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
+			}
 		}
-		res, err := c.net.rpc.Retrieve(ctx, c.signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last})
+		res, node, err := c.net.rpc.RetrieveFrom(ctx, c.signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last}, prefer)
 		if err != nil {
 			return err
+		}
+		if node.Ed25519 != prefer.Ed25519 {
+			c.setPollNode(ctx, cur, node)
+			if last != "" {
+				continue // another member answered after our last hash: read it from the start
+			}
 		}
 		if len(res.Messages) == 0 {
 			return nil
@@ -466,6 +483,47 @@ func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
 		}
 	}
 	return nil
+}
+
+// The member each cursor is polled from is kept in the store, so that a restart continues on
+// the same member after the same last hash.
+const pollNodeBucket = "pollnode"
+
+func cursorKey(cur store.Cursor) string {
+	return fmt.Sprintf("%s/%s/%d", cur.Account, cur.Swarm, cur.Namespace)
+}
+
+func (c *Client) pollNode(ctx context.Context, cur store.Cursor) swarm.Node {
+	c.pollMu.Lock()
+	defer c.pollMu.Unlock()
+	if n, ok := c.pollNodes[cur]; ok {
+		return n
+	}
+	var n swarm.Node
+	if b, err := c.store.GetValue(ctx, pollNodeBucket, cursorKey(cur)); err == nil {
+		if json.Unmarshal(b, &n) != nil {
+			n = swarm.Node{}
+		}
+	}
+	if c.pollNodes == nil {
+		c.pollNodes = map[store.Cursor]swarm.Node{}
+	}
+	c.pollNodes[cur] = n
+	return n
+}
+
+func (c *Client) setPollNode(ctx context.Context, cur store.Cursor, n swarm.Node) {
+	c.pollMu.Lock()
+	if c.pollNodes == nil {
+		c.pollNodes = map[store.Cursor]swarm.Node{}
+	}
+	c.pollNodes[cur] = n
+	c.pollMu.Unlock()
+	if b, err := json.Marshal(n); err == nil {
+		if err := c.store.PutValue(ctx, pollNodeBucket, cursorKey(cur), b); err != nil {
+			c.log.Warn("saving poll node", "err", err)
+		}
+	}
 }
 
 func (c *Client) handlePending(ctx context.Context) error {

@@ -161,18 +161,44 @@ func openInPlace(blob []byte, p Pointer) ([]byte, error) {
 	if max := p.maxBlob(); int64(len(blob)) > max {
 		return nil, &SizeError{Got: int64(len(blob)), Want: max}
 	}
-	if p.Digest != nil {
-		sum := sha256.Sum256(blob)
-		if subtle.ConstantTimeCompare(sum[:], p.Digest) != 1 {
-			return nil, ErrDigestMismatch
-		}
-	}
-	switch p.Key.scheme {
-	case Legacy:
+	if p.Key.scheme == Legacy {
 		return legacyOpen(blob, p)
-	default:
-		return deterministicOpen(blob, p)
 	}
+	if err := checkDigest(blob, p.Digest); err != nil {
+		return nil, err
+	}
+	return deterministicOpen(blob, p)
+}
+
+// checkDigest compares the blob's SHA-256 with digest (if not nil).
+func checkDigest(blob, digest []byte) error {
+	if digest == nil {
+		return nil
+	}
+	sum := sha256.Sum256(blob)
+	if subtle.ConstantTimeCompare(sum[:], digest) != 1 {
+		return ErrDigestMismatch
+	}
+	return nil
+}
+
+// parallelMin is the size from which work on a blob is split between two goroutines.
+const parallelMin = 256 << 10
+
+// both runs f and g, on two goroutines when big is true, and returns when both are done.
+func both(big bool, f, g func()) {
+	if !big {
+		f()
+		g()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	g()
+	<-done
 }
 
 // check validates the pointer itself.

@@ -56,7 +56,7 @@ func decrypt(blob []byte, p attachment.Pointer) ([]byte, error) {
 	return out.Bytes(), err
 }
 
-var sizes = []int{0, 1, 15, 16, 17, 540, 541, 542, 4053, 4054, 32767, 32768, 32769, 65535, 65536, 65537, 70000, 200_003}
+var sizes = []int{0, 1, 15, 16, 17, 540, 541, 542, 4053, 4054, 32767, 32768, 32769, 65535, 65536, 65537, 70000, 200_003, 300_017}
 
 func TestLegacyRoundTrip(t *testing.T) {
 	for _, n := range sizes {
@@ -156,6 +156,11 @@ func TestBadBlobs(t *testing.T) {
 	ublob, up := encryptLegacy(t, data, &attachment.LegacyOptions{NoPadding: true})
 	up.Size = 5005
 	dblob, dp := encryptDet(t, testData(100_000), attachment.DomainAttachment)
+	bblob, bp := encryptLegacy(t, testData(400_000), nil) // big enough for the parallel path
+	wrongBig := bp
+	k0 := bp.Key.Bytes()
+	k0[63] ^= 1
+	wrongBig.Key, _ = attachment.ParseKey(k0)
 
 	wrongLegacy := lp
 	k := lp.Key.Bytes()
@@ -186,12 +191,16 @@ func TestBadBlobs(t *testing.T) {
 		{"legacy no digest", lblob, attachment.Pointer{Key: lp.Key, Size: lp.Size}, attachment.ErrDigestMismatch},
 		{"legacy short digest", lblob, attachment.Pointer{Key: lp.Key, Digest: lp.Digest[:31]}, attachment.ErrMalformed},
 		{"legacy truncated", lblob[:2000], withDigest(lp, lblob[:2000]), attachment.ErrTruncated},
-		{"legacy truncated, digest mismatch", lblob[:2000], lp, attachment.ErrDigestMismatch},
+		{"legacy truncated, digest mismatch", lblob[:2000], lp, attachment.ErrTruncated},
+		{"legacy flipped last byte", flip(lblob, len(lblob)-1), lp, attachment.ErrDigestMismatch},
 		{"legacy oversized", append(bytes.Clone(lblob), make([]byte, 64)...), withDigest(lp, append(bytes.Clone(lblob), make([]byte, 64)...)), attachment.ErrTooLarge},
 		{"legacy tiny", lblob[:40], withDigest(noSize(lp), lblob[:40]), attachment.ErrTruncated},
 		{"legacy ragged", lblob[:len(lblob)-1], withDigest(noSize(lp), lblob[:len(lblob)-1]), attachment.ErrMalformed},
 		{"legacy size above content", ublob, up, attachment.ErrMalformed},
 		{"legacy size far above content", lblob, attachment.Pointer{Key: lp.Key, Digest: lp.Digest, Size: 6000}, attachment.ErrTruncated},
+		{"big legacy wrong key", bblob, wrongBig, attachment.ErrWrongKey},
+		{"big legacy flipped byte", flip(bblob, 300_000), bp, attachment.ErrDigestMismatch},
+		{"big legacy flipped byte, digest of it", flip(bblob, 300_000), withDigest(bp, flip(bblob, 300_000)), attachment.ErrWrongKey},
 		{"det wrong key", dblob, wrongDet, attachment.ErrWrongKey},
 		{"det flipped byte in chunk 2", flip(dblob, 40000), dp, attachment.ErrMalformed},
 		{"det flipped header", flip(dblob, 3), dp, attachment.ErrWrongKey},

@@ -4,12 +4,12 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"hash"
 	"io"
 	"math"
+	"sync/atomic"
 )
 
 const (
@@ -58,125 +58,162 @@ type LegacyOptions struct {
 	Rand io.Reader
 }
 
-// legacyChunk is how much plaintext EncryptLegacy encrypts per write (a multiple of the
-// AES block size).
+// legacyChunk is how much plaintext EncryptLegacy encrypts at a time (a multiple of the AES
+// block size).
 const legacyChunk = 64 << 10
 
 // EncryptLegacy encrypts everything src yields with the Legacy scheme and writes the blob
-// (IV ‖ AES-256-CBC ciphertext ‖ HMAC-SHA256) to dst, holding only a 64 KiB buffer. It
-// returns the pointer: a fresh key, the blob's SHA-256 digest and the plaintext size. The
+// (IV ‖ AES-256-CBC ciphertext ‖ HMAC-SHA256) to dst, holding at most three 64 KiB buffers.
+// It returns the pointer: a fresh key, the blob's SHA-256 digest and the plaintext size. The
 // blob is EncryptedSize(Legacy, size) bytes long (less with NoPadding).
+//
+// CBC encryption is serial, so the MAC, the digest and the writes to dst run on a second
+// goroutine, one chunk behind; it has ended when EncryptLegacy returns.
 func EncryptLegacy(dst io.Writer, src io.Reader, opts *LegacyOptions) (Pointer, error) {
 	var o LegacyOptions
 	if opts != nil {
 		o = *opts
 	}
-	r := o.Rand
-	if r == nil {
-		r = rand.Reader
-	}
 	var keyIV [64 + legacyIVSize]byte
-	if _, err := io.ReadFull(r, keyIV[:]); err != nil {
+	if _, err := io.ReadFull(randOrDefault(o.Rand), keyIV[:]); err != nil {
 		return Pointer{}, fmt.Errorf("attachment: reading key and IV: %w", err)
 	}
 	key := LegacyKey([64]byte(keyIV[:64]))
 	iv := keyIV[64:]
-
 	block, err := aes.NewCipher(key.b[:32])
 	if err != nil {
 		return Pointer{}, fmt.Errorf("attachment: %w", err)
 	}
-	e := &legacyWriter{
-		dst:    dst,
-		cbc:    cipher.NewCBCEncrypter(block, iv),
-		mac:    hmac.New(sha256.New, key.b[32:64]),
-		digest: sha256.New(),
-		buf:    make([]byte, legacyChunk+aes.BlockSize),
+	mac := hmac.New(sha256.New, key.b[32:64])
+	digest := sha256.New()
+	mac.Write(iv)
+	digest.Write(iv)
+	if _, err := dst.Write(iv); err != nil {
+		return Pointer{}, fmt.Errorf("attachment: writing blob: %w", err)
 	}
-	if err := e.emit(iv); err != nil {
-		return Pointer{}, err
-	}
-	e.mac.Write(iv)
 
-	// Encrypt src in chunks, keeping any partial block in the buffer.
+	sk := newSink(dst, mac, digest)
+	cbc := cipher.NewCBCEncrypter(block, iv)
+	cur, fill := sk.get(), 0
+	// push encrypts cur[:fill] (whole blocks) and hands it to the sink.
+	push := func() {
+		cbc.CryptBlocks(cur[:fill], cur[:fill])
+		sk.put(cur[:fill])
+		cur, fill = sk.get(), 0
+	}
 	var n int64
 	for {
-		m, rerr := io.ReadFull(src, e.buf[e.fill:legacyChunk])
-		e.fill += m
+		m, rerr := io.ReadFull(src, cur[fill:])
+		fill += m
 		n += int64(m)
-		if err := e.flushBlocks(); err != nil {
-			return Pointer{}, err
+		if fill == len(cur) {
+			push()
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			break
 		}
+		if rerr == nil && sk.failed.Load() {
+			break // the sink's write error is returned below
+		}
 		if rerr != nil {
+			_ = sk.close()
 			return Pointer{}, fmt.Errorf("attachment: reading plaintext: %w", rerr)
 		}
 	}
-	// Zero padding, then PKCS#7.
+	// Zero padding, then PKCS#7 (the buffer is never full here, and is a block multiple long,
+	// so the PKCS#7 bytes fit).
 	total := n
 	if !o.NoPadding {
 		total = PaddedSize(n)
 	}
 	for z := total - n; z > 0; {
-		k := min(z, int64(legacyChunk-e.fill))
-		clear(e.buf[e.fill : e.fill+int(k)])
-		e.fill += int(k)
-		z -= k
-		if err := e.flushBlocks(); err != nil {
-			return Pointer{}, err
+		k := int(min(z, int64(len(cur)-fill)))
+		clear(cur[fill : fill+k])
+		fill += k
+		z -= int64(k)
+		if fill == len(cur) {
+			push()
 		}
 	}
-	pad := aes.BlockSize - e.fill%aes.BlockSize
+	pad := aes.BlockSize - fill%aes.BlockSize
 	for i := 0; i < pad; i++ {
-		e.buf[e.fill+i] = byte(pad)
+		cur[fill+i] = byte(pad)
 	}
-	e.fill += pad
-	if err := e.flushBlocks(); err != nil {
+	fill += pad
+	cbc.CryptBlocks(cur[:fill], cur[:fill])
+	sk.put(cur[:fill])
+	if err := sk.close(); err != nil {
 		return Pointer{}, err
 	}
-	if err := e.emit(e.mac.Sum(nil)); err != nil {
-		return Pointer{}, err
+	sum := mac.Sum(nil)
+	digest.Write(sum)
+	if _, err := dst.Write(sum); err != nil {
+		return Pointer{}, fmt.Errorf("attachment: writing blob: %w", err)
 	}
-	return Pointer{Key: key, Digest: e.digest.Sum(nil), Size: n}, nil
+	return Pointer{Key: key, Digest: digest.Sum(nil), Size: n}, nil
 }
 
-// legacyWriter encrypts whole blocks of buf[:fill] and writes them, with MAC and digest.
-type legacyWriter struct {
-	dst    io.Writer
-	cbc    cipher.BlockMode
-	mac    hash.Hash
-	digest hash.Hash
-	buf    []byte
-	fill   int
+// sink feeds ciphertext chunks, in order, to the MAC, the digest and dst on its own
+// goroutine, and recycles up to three chunk buffers.
+type sink struct {
+	dst         io.Writer
+	mac, digest hash.Hash
+	work, free  chan []byte
+	made        int
+	done        chan struct{}
+	err         error // set by the goroutine; read after done
+	failed      atomic.Bool
 }
 
-func (e *legacyWriter) emit(b []byte) error {
-	e.digest.Write(b)
-	if _, err := e.dst.Write(b); err != nil {
-		return fmt.Errorf("attachment: writing blob: %w", err)
+const sinkBuffers = 3
+
+func newSink(dst io.Writer, mac, digest hash.Hash) *sink {
+	s := &sink{
+		dst: dst, mac: mac, digest: digest,
+		work: make(chan []byte, sinkBuffers),
+		free: make(chan []byte, sinkBuffers),
+		done: make(chan struct{}),
 	}
-	return nil
+	go s.run()
+	return s
 }
 
-// flushBlocks encrypts and writes the whole blocks of the buffer once it is full, or all of
-// them when fill is a block multiple at the end (the caller ensures that).
-func (e *legacyWriter) flushBlocks() error {
-	whole := e.fill - e.fill%aes.BlockSize
-	if whole == 0 || (e.fill < legacyChunk && e.fill%aes.BlockSize != 0) {
-		return nil
+func (s *sink) run() {
+	defer close(s.done)
+	for b := range s.work {
+		if s.err == nil {
+			s.mac.Write(b)
+			s.digest.Write(b)
+			if _, err := s.dst.Write(b); err != nil {
+				s.err = fmt.Errorf("attachment: writing blob: %w", err)
+				s.failed.Store(true)
+			}
+		}
+		s.free <- b[:cap(b)]
 	}
-	// A full buffer or block-aligned data: encrypt the whole blocks.
-	c := e.buf[:whole]
-	e.cbc.CryptBlocks(c, c)
-	e.mac.Write(c)
-	if err := e.emit(c); err != nil {
-		return err
+}
+
+// get returns a free buffer, making one while fewer than sinkBuffers exist.
+func (s *sink) get() []byte {
+	select {
+	case b := <-s.free:
+		return b
+	default:
 	}
-	rest := copy(e.buf, e.buf[whole:e.fill])
-	e.fill = rest
-	return nil
+	if s.made < sinkBuffers {
+		s.made++
+		return make([]byte, legacyChunk)
+	}
+	return <-s.free
+}
+
+func (s *sink) put(b []byte) { s.work <- b }
+
+// close waits for the goroutine to finish every chunk and returns its write error.
+func (s *sink) close() error {
+	close(s.work)
+	<-s.done
+	return s.err
 }
 
 // legacyOpen authenticates and decrypts a Legacy blob in place (the digest, if any, was
@@ -193,10 +230,21 @@ func legacyOpen(blob []byte, p Pointer) ([]byte, error) {
 		return nil, fmt.Errorf("%w: ciphertext is not a whole number of blocks", ErrMalformed)
 	}
 	body, tag := blob[:len(blob)-legacyMACSize], blob[len(blob)-legacyMACSize:]
-	mac := hmac.New(sha256.New, p.Key.b[32:64])
-	mac.Write(body)
-	var sum [legacyMACSize]byte
-	if !hmac.Equal(mac.Sum(sum[:0]), tag) {
+	// The digest (desktop checks it after the MAC; we check it first, which tells a damaged
+	// download from a wrong key) and the MAC, side by side for big blobs.
+	big := len(blob) >= parallelMin
+	var digestErr error
+	var macOK bool
+	both(big, func() { digestErr = checkDigest(blob, p.Digest) }, func() {
+		mac := hmac.New(sha256.New, p.Key.b[32:64])
+		mac.Write(body)
+		var sum [legacyMACSize]byte
+		macOK = hmac.Equal(mac.Sum(sum[:0]), tag)
+	})
+	if digestErr != nil {
+		return nil, digestErr
+	}
+	if !macOK {
 		return nil, ErrWrongKey
 	}
 	block, err := aes.NewCipher(p.Key.b[:32])
@@ -204,8 +252,24 @@ func legacyOpen(blob []byte, p Pointer) ([]byte, error) {
 		return nil, fmt.Errorf("attachment: %w", err)
 	}
 	iv, ct := body[:legacyIVSize], body[legacyIVSize:]
-	// CryptBlocks allows dst == src exactly: the plaintext replaces the ciphertext.
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(ct, ct)
+	// CBC decryption is parallel: the second half's IV is the last ciphertext block of the
+	// first (copied before the first half is decrypted in place; CryptBlocks allows dst ==
+	// src exactly, and an aes Block is safe for concurrent use).
+	half := len(ct) / 2 / aes.BlockSize * aes.BlockSize
+	if !big {
+		half = len(ct)
+	}
+	var iv2 [aes.BlockSize]byte
+	if half > 0 && half < len(ct) {
+		copy(iv2[:], ct[half-aes.BlockSize:half])
+	}
+	both(big && half > 0, func() {
+		cipher.NewCBCDecrypter(block, iv).CryptBlocks(ct[:half], ct[:half])
+	}, func() {
+		if half < len(ct) {
+			cipher.NewCBCDecrypter(block, iv2[:]).CryptBlocks(ct[half:], ct[half:])
+		}
+	})
 	pad := int(ct[len(ct)-1])
 	if pad < 1 || pad > aes.BlockSize {
 		return nil, fmt.Errorf("%w: bad PKCS#7 padding", ErrMalformed)

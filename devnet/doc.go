@@ -23,7 +23,7 @@
 // clock). Nodes can be added and removed at run time (AddNodes, RemoveNode): the assignment runs
 // again and data moves as the storage servers move it. Faults (Node.SetFaults, Node.Stop,
 // Node.Restart) simulate drops, delays, corrupt replies, clock skew and 421/503 answers,
-// deterministically under WithSeed.
+// deterministically under WithSeed; StopSeed and RestartSeed take the seed offline.
 //
 // The server-side checks are written here from the storage-server specification and do not call
 // the SDK's client packages, so that a bug on one side cannot hide itself. The network speaks

@@ -141,7 +141,10 @@ type Network struct {
 	rngMu sync.Mutex
 	rng   *mrand.Rand
 
-	seedURL string
+	seedMu   sync.Mutex
+	seedSrv  *http.Server
+	seedURL  string
+	seedCert tls.Certificate
 
 	relay     *http.Client
 	aliasMu   sync.RWMutex
@@ -316,7 +319,11 @@ func (nw *Network) isClosed() bool {
 
 // SeedURL is the base URL of the seed node (HTTPS, certificate from the devnet CA): clients POST
 // oxend JSON-RPC get_n_service_nodes / get_service_nodes to SeedURL()+"/json_rpc".
-func (nw *Network) SeedURL() string { return nw.seedURL }
+func (nw *Network) SeedURL() string {
+	nw.seedMu.Lock()
+	defer nw.seedMu.Unlock()
+	return nw.seedURL
+}
 
 // CACertPEM is the devnet CA certificate (PEM) that signed the seed's and every node's TLS
 // certificate: the trust material a client pins for the seed.

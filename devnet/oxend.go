@@ -294,24 +294,58 @@ func parseOxendRequest(p params) (handler, error) {
 // ---- seed node ----
 
 func (nw *Network) startSeed() error {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	cert, err := nw.issueCert()
+	if err != nil {
+		return err
+	}
+	nw.seedCert = cert
+	return nw.listenSeed("127.0.0.1:0")
+}
+
+func (nw *Network) listenSeed(addr string) error {
+	ln, err := net.Listen("tcp4", addr)
 	if err != nil {
 		return fmt.Errorf("devnet: seed listen: %w", err)
 	}
-	cert, err := nw.issueCert()
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(nw.serveSeed),
-		TLSConfig:         serverTLS(cert),
+		TLSConfig:         serverTLS(nw.seedCert),
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          discardLogger(),
 	}
+	if err := nw.serve(srv, ln); err != nil {
+		return err
+	}
+	nw.seedMu.Lock()
+	nw.seedSrv = srv
 	nw.seedURL = "https://" + ln.Addr().String()
-	return nw.serve(srv, ln)
+	nw.seedMu.Unlock()
+	return nil
+}
+
+// StopSeed takes the seed offline (connections refused), for tests of bootstrap failures and of
+// clients that fall back to a cached pool. RestartSeed brings it back at the same URL.
+func (nw *Network) StopSeed() {
+	nw.seedMu.Lock()
+	srv := nw.seedSrv
+	nw.seedSrv = nil
+	nw.seedMu.Unlock()
+	if srv != nil {
+		nw.unserve(srv)
+	}
+}
+
+// RestartSeed restarts a stopped seed on its port.
+func (nw *Network) RestartSeed() error {
+	nw.seedMu.Lock()
+	running := nw.seedSrv != nil
+	url := nw.seedURL
+	nw.seedMu.Unlock()
+	if running {
+		return nil
+	}
+	return nw.listenSeed(strings.TrimPrefix(url, "https://"))
 }
 
 // serveSeed answers oxend JSON-RPC on POST /json_rpc, the way the public seeds do.

@@ -180,3 +180,36 @@ func TestONSVectors(t *testing.T) {
 		}
 	}
 }
+
+func TestSeedStopRestart(t *testing.T) {
+	tn := startNet(t, WithNodes(3))
+	url := tn.nw.SeedURL()
+	post := func() error {
+		resp, err := tn.hc.Post(url+"/json_rpc", "application/json", strings.NewReader(`{"method":"get_n_service_nodes","params":{}}`))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}
+	if err := post(); err != nil {
+		t.Fatal(err)
+	}
+	tn.nw.StopSeed()
+	tn.hc.CloseIdleConnections()
+	if err := post(); err == nil {
+		t.Fatal("stopped seed answered")
+	}
+	if err := tn.nw.RestartSeed(); err != nil {
+		t.Fatal(err)
+	}
+	if tn.nw.SeedURL() != url {
+		t.Fatal("seed URL changed")
+	}
+	if err := post(); err != nil {
+		t.Fatalf("restarted seed: %v", err)
+	}
+	if err := tn.nw.RestartSeed(); err != nil {
+		t.Fatal("restarting a running seed:", err)
+	}
+}

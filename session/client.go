@@ -356,7 +356,9 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	connected := false
 	failures := 0
-	timer := time.NewTimer(0)
+	// Start at a random point of the first interval (at most 2 s in), so that many clients
+	// started together do not poll in step.
+	timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
 	defer timer.Stop()
 	for {
 		select {
@@ -372,7 +374,7 @@ func (c *Client) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := c.cfg.pollInterval
+		wait := jitter(c.cfg.pollInterval)
 		if err != nil {
 			failures++
 			wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
@@ -410,8 +412,12 @@ func backoff(base, max time.Duration, n int) time.Duration {
 	if d > max {
 		d = max
 	}
-	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
-	return d + jitter
+	return jitter(d)
+}
+
+// jitter returns d ± 10 %.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
 }
 
 // fatalError marks errors that end Run: the store failed, so continuing could lose messages.

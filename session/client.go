@@ -366,7 +366,7 @@ func (c *Client) Run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
-		err := c.PollOnce(ctx)
+		err := c.fetch(ctx)
 		var fatal *fatalError
 		if errors.As(err, &fatal) {
 			return c.runEnd(ctx, fatal.err)
@@ -390,6 +390,10 @@ func (c *Client) Run(ctx context.Context) error {
 				connected = true
 				c.dispatch(&Connected{})
 			}
+		}
+		// Messages fetched before a failure in another namespace are delivered too.
+		if err := c.handlePending(ctx); err != nil {
+			return c.runEnd(ctx, err.(*fatalError).err)
 		}
 		timer.Reset(wait)
 	}
@@ -432,6 +436,19 @@ const maxRetrievePages = 20
 // PollOnce retrieves new messages from every polled namespace once and delivers their events.
 // Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
 func (c *Client) PollOnce(ctx context.Context) error {
+	err := c.fetch(ctx)
+	var fatal *fatalError
+	if errors.As(err, &fatal) {
+		return err
+	}
+	if perr := c.handlePending(ctx); perr != nil {
+		return perr
+	}
+	return err
+}
+
+// fetch retrieves new messages from every polled namespace into the store.
+func (c *Client) fetch(ctx context.Context) error {
 	var errs []error
 	for _, ns := range c.cfg.namespaces {
 		if err := c.pollNamespace(ctx, ns); err != nil {
@@ -441,9 +458,6 @@ func (c *Client) PollOnce(ctx context.Context) error {
 			}
 			errs = append(errs, fmt.Errorf("namespace %d: %w", ns, err))
 		}
-	}
-	if err := c.handlePending(ctx); err != nil {
-		return err
 	}
 	return errors.Join(errs...)
 }

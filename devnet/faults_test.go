@@ -197,6 +197,10 @@ func TestFaultStatus(t *testing.T) {
 	if st, b := tn.post(path[0], "/onion_req/v2", outer); st != 503 || string(b) != "Snode not ready: "+members[0].edHex() {
 		t.Fatalf("onion to a 503 node: %d %q", st, b)
 	}
+	members[0].SetFaults(Faults{Status: 429})
+	tn.expectText(members[0], "info", obj{}, 429, "")
+	members[0].SetFaults(Faults{Status: 500})
+	tn.expectText(members[0], "info", obj{}, 500, "Internal Server Error")
 	members[0].SetFaults(Faults{Status: 421})
 	st, b := tn.rpc(members[0], "store", obj{"pubkey": u.hex(), "timestamp": ms(time.Now()), "ttl": 60000, "data": "eA=="})
 	if st != 421 || !strings.Contains(string(b), `"snodes"`) {

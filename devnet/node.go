@@ -34,9 +34,16 @@ type Faults struct {
 	CorruptRate float64
 	// ClockSkew shifts this node's clock (signature windows, store timestamps, "t").
 	ClockSkew time.Duration
-	// Status, when 421 or 503, makes the node answer like a node that believes it is in another
-	// swarm (421 with the correct swarm for swarm-checked calls) or that is not ready (503
-	// "Service node is not ready", and 503 "Snode not ready" on onion requests).
+	// Status makes the node answer with an error status:
+	//   - 421: like a node that believes it is in another swarm (421 with the correct swarm for
+	//     every swarm-checked call, also as the final hop of an onion request);
+	//   - 503: like a node that is not ready (503 "Service node is not ready: ..." on
+	//     /storage_rpc/v1, 503 "Snode not ready: <ed25519>" on onion requests, a failed member
+	//     in recursive replies);
+	//   - 429: rate limited (429 with an empty body on /storage_rpc/v1);
+	//   - any other status from 400 to 599: that status with its standard text on
+	//     /storage_rpc/v1.
+	// Zero (or anything else) means none.
 	Status int
 }
 
@@ -281,8 +288,14 @@ func (n *Node) route(r *http.Request) httpReply {
 		if !ok {
 			return rep
 		}
-		if st := n.Faults().Status; st == http.StatusServiceUnavailable {
+		switch st := n.Faults().Status; {
+		case st == http.StatusServiceUnavailable:
 			return textHTTP(st, "Service node is not ready: devnet fault injected")
+		case st == http.StatusTooManyRequests:
+			return textHTTP(st, "")
+		case st == http.StatusMisdirectedRequest: // answered per call, with the right swarm
+		case st >= 400 && st <= 599:
+			return textHTTP(st, http.StatusText(st))
 		}
 		return n.rpcHTTP(ctx, body)
 	case r.Method == http.MethodPost && r.URL.Path == "/onion_req/v2":

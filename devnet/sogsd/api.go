@@ -302,7 +302,7 @@ func (s *Server) listMessagesLocked(c *call, r *room, p perms, rest []string) *v
 	limit := intParam(q, "limit", 100, 1, 256)
 	reactors := intParam(q, "reactors", 4, 0, 20)
 	mod := c.user != nil && s.isModLocked(r, *c.user)
-	out := []map[string]any{}
+	out := []any{}
 	switch {
 	case rest[0] == "recent" && len(rest) == 1, rest[0] == "before" && len(rest) == 2:
 		before := int64(1<<63 - 1)
@@ -348,7 +348,7 @@ func (s *Server) listMessagesLocked(c *call, r *room, p perms, rest []string) *v
 			case m.seqnoData > since:
 				out = append(out, messageJSON(m, m.seqno, c.user, reactors))
 			default:
-				out = append(out, map[string]any{"id": m.id, "seqno": m.seqno, "reactions": reactionsJSON(m, c.user, reactors)})
+				out = append(out, reactionRow{ID: m.id, Seqno: m.seqno, Reactions: reactionsJSON(m, c.user, reactors)})
 			}
 		}
 	default:

@@ -2,6 +2,7 @@ package sogsd
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -81,6 +82,9 @@ func FuzzRoute(f *testing.F) {
 			resp := s.route(context.Background(), c)
 			if resp == nil || resp.Status < 200 || resp.Status > 599 {
 				t.Fatalf("bad response %+v", resp)
+			}
+			if resp.Header.Get("Content-Type") == "application/json" && !json.Valid(resp.Body) {
+				t.Fatalf("invalid JSON reply: %q", resp.Body)
 			}
 		}
 	})

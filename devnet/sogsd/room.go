@@ -598,22 +598,29 @@ func (m *message) visibleTo(viewer *crypto.AccountID, mod bool) bool {
 
 func ts(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
+type reactionJSON struct {
+	Index    int      `json:"index"`
+	Count    int      `json:"count"`
+	Reactors []string `json:"reactors,omitempty"`
+	You      bool     `json:"you,omitempty"`
+}
+
 // reactionsJSON is the reactions object of a message row.
-func reactionsJSON(m *message, viewer *crypto.AccountID, reactors int) map[string]any {
-	out := make(map[string]any, len(m.reactions))
+func reactionsJSON(m *message, viewer *crypto.AccountID, reactors int) map[string]reactionJSON {
+	out := make(map[string]reactionJSON, len(m.reactions))
 	for i, re := range m.reactions {
-		o := map[string]any{"index": i, "count": len(re.reactors)}
+		o := reactionJSON{Index: i, Count: len(re.reactors)}
 		if reactors > 0 {
-			ids := make([]string, 0, min(reactors, len(re.reactors)))
-			for _, x := range re.reactors[:min(reactors, len(re.reactors))] {
-				ids = append(ids, x.id.String())
+			n := min(reactors, len(re.reactors))
+			o.Reactors = make([]string, 0, n)
+			for _, x := range re.reactors[:n] {
+				o.Reactors = append(o.Reactors, x.id.String())
 			}
-			o["reactors"] = ids
 		}
 		if viewer != nil {
 			for _, x := range re.reactors {
 				if x.id == *viewer {
-					o["you"] = true
+					o.You = true
 					break
 				}
 			}
@@ -623,30 +630,48 @@ func reactionsJSON(m *message, viewer *crypto.AccountID, reactors int) map[strin
 	return out
 }
 
+// msgJSON is a message row. Data is null for a deleted message, which then has no signature or
+// reactions.
+type msgJSON struct {
+	ID          int64   `json:"id"`
+	SessionID   string  `json:"session_id"`
+	Posted      float64 `json:"posted"`
+	Edited      float64 `json:"edited,omitempty"`
+	Seqno       int64   `json:"seqno"`
+	Data        *string `json:"data"`
+	Deleted     bool    `json:"deleted,omitempty"`
+	Signature   string  `json:"signature,omitempty"`
+	Reactions   any     `json:"reactions,omitempty"`
+	Whisper     bool    `json:"whisper,omitempty"`
+	WhisperMods bool    `json:"whisper_mods,omitempty"`
+	WhisperTo   string  `json:"whisper_to,omitempty"`
+}
+
+// reactionRow is a reaction-only row of messages/since?t=r: no data key at all.
+type reactionRow struct {
+	ID        int64                   `json:"id"`
+	Seqno     int64                   `json:"seqno"`
+	Reactions map[string]reactionJSON `json:"reactions"`
+}
+
 // messageJSON is a full message row; seqno is the one the caller reports.
-func messageJSON(m *message, seqno int64, viewer *crypto.AccountID, reactors int) map[string]any {
-	o := map[string]any{
-		"id": m.id, "session_id": m.author.String(), "posted": ts(m.posted), "seqno": seqno,
-	}
+func messageJSON(m *message, seqno int64, viewer *crypto.AccountID, reactors int) msgJSON {
+	o := msgJSON{ID: m.id, SessionID: m.author.String(), Posted: ts(m.posted), Seqno: seqno}
 	if !m.edited.IsZero() {
-		o["edited"] = ts(m.edited)
+		o.Edited = ts(m.edited)
 	}
 	if m.deleted {
-		o["data"] = nil
-		o["deleted"] = true
+		o.Deleted = true
 		return o
 	}
-	o["data"] = base64.StdEncoding.EncodeToString(m.data)
-	o["signature"] = base64.StdEncoding.EncodeToString(m.sig)
-	o["reactions"] = reactionsJSON(m, viewer, reactors)
-	if m.whisperTo != nil || m.whisperMods {
-		o["whisper"] = true
-	}
-	if m.whisperMods {
-		o["whisper_mods"] = true
-	}
+	d := base64.StdEncoding.EncodeToString(m.data)
+	o.Data = &d
+	o.Signature = base64.StdEncoding.EncodeToString(m.sig)
+	o.Reactions = reactionsJSON(m, viewer, reactors)
+	o.Whisper = m.whisperTo != nil || m.whisperMods
+	o.WhisperMods = m.whisperMods
 	if m.whisperTo != nil {
-		o["whisper_to"] = m.whisperTo.String()
+		o.WhisperTo = m.whisperTo.String()
 	}
 	return o
 }

@@ -158,16 +158,20 @@ func DecryptIncoming(k *Keys, ciphertext []byte) (msg []byte, senderEd25519 [32]
 	copy(inner[n+32:], xPub[:])
 	// The sender key gets the checks of libsodium's crypto_sign_verify_detached and
 	// crypto_sign_ed25519_pk_to_curve25519 (canonical, not of small order, in the prime-order
-	// subgroup); it is decoded once for the signature check and the conversion.
+	// subgroup); it is decoded once for the signature check and the conversion, and the
+	// subgroup check works on its X25519 form.
 	A, err := parseSenderKey(&senderEd25519)
 	if err != nil {
 		return nil, senderEd25519, sender, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
 	}
-	senderX, ok := verifyAndConvert(A, &senderEd25519, inner[:n+64], &sig)
+	u, ok := verifyAndConvert(A, &senderEd25519, inner[:n+64], &sig)
 	if !ok {
 		return nil, senderEd25519, sender, ErrBadSignature
 	}
-	return inner[:n:n], senderEd25519, NewAccountID(PrefixStandard, senderX), nil
+	if !inPrimeOrderSubgroup(&u) {
+		return nil, senderEd25519, sender, fmt.Errorf("%w: %w: not in the prime-order subgroup", ErrBadSenderKey, ErrInvalidPublicKey)
+	}
+	return inner[:n:n], senderEd25519, NewAccountID(PrefixStandard, [32]byte(u.Bytes())), nil
 }
 
 // DecryptPushNotification decrypts a push-notification payload, nonce(24) || XChaCha20-Poly1305
@@ -233,23 +237,10 @@ func x25519Shared(scalar, point *[32]byte) ([32]byte, bool) {
 	return [32]byte(out), ok && !isAllZero(out[:])
 }
 
-// sealLMinus1 is ℓ−1, the largest canonical scalar.
-var sealLMinus1 = func() *edwards25519.Scalar {
-	b := [32]byte{
-		0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-	}
-	s, err := new(edwards25519.Scalar).SetCanonicalBytes(b[:])
-	if err != nil {
-		panic(err) // a constant; cannot fail
-	}
-	return s
-}()
-
 // parseSenderKey decodes an Ed25519 public key with the checks libsodium applies before it
-// verifies with it or converts it: canonical encoding (checked on the bytes, as libsodium's
-// ge25519_is_canonical does, which saves the inversion of a re-encoding), not of small order, in
-// the prime-order subgroup ([ℓ]A = 0). It is ParseEd25519Point, tuned for the receive path.
+// verifies with it: canonical encoding (checked on the bytes, as libsodium's ge25519_is_canonical
+// does, which saves the inversion of a re-encoding) and not of small order. The prime-order
+// subgroup check of the conversion comes after the signature check (inPrimeOrderSubgroup).
 func parseSenderKey(pk *[32]byte) (*edwards25519.Point, error) {
 	// Non-canonical: y ≥ p, i.e. bytes 1..30 all 0xff, byte 31 (sign bit cleared) 0x7f and
 	// byte 0 ≥ 0xed.
@@ -264,30 +255,83 @@ func parseSenderKey(pk *[32]byte) (*edwards25519.Point, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a point on the curve", ErrInvalidPublicKey)
 	}
-	id := edwards25519.NewIdentityPoint()
 	var q edwards25519.Point
-	if q.MultByCofactor(p).Equal(id) == 1 {
+	if q.MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return nil, fmt.Errorf("%w: small-order point", ErrInvalidPublicKey)
-	}
-	q.VarTimeDoubleScalarBaseMult(sealLMinus1, p, edwards25519.NewScalar())
-	if q.Add(&q, p).Equal(id) != 1 {
-		return nil, fmt.Errorf("%w: not in the prime-order subgroup", ErrInvalidPublicKey)
 	}
 	return p, nil
 }
 
+// inPrimeOrderSubgroup reports whether the point with X25519 coordinate u, known to be on the
+// curve and not of small order, lies in the prime-order subgroup, as libsodium's
+// crypto_sign_ed25519_pk_to_curve25519 requires.
+//
+// The curve's group is cyclic of order 8ℓ, so that subgroup is 8E: the points that can be
+// halved three times. On the Montgomery curve v² = u³ + Au² + u (A = 486662), whose only rational
+// point of order 2 is (0, 0), a point is a double exactly when u² + Au + 1 (= v²/u) is a square,
+// and the u of a half Q satisfies u_Q + 1/u_Q = 2h with h = u ± √(u² + Au + 1), so
+// u_Q = h + √(h² − 1) for the sign that makes h² − 1 a square (the other sign gives the halves
+// that differ by an irrational point of order 2). Both rational halves are doubles or neither is,
+// because (0, 0) is itself a double. This costs about six square roots, about half of the scalar
+// multiplication by ℓ that libsodium and ParseEd25519Point use; TestParseSenderKey checks it
+// against ParseEd25519Point for points in all eight cosets.
+func inPrimeOrderSubgroup(u *field.Element) bool {
+	x := new(field.Element).Set(u)
+	for i := 0; i < 2; i++ {
+		if !halveU(x) {
+			return false
+		}
+	}
+	var t field.Element
+	_, isSquare := t.SqrtRatio(curveRHSOverU(&t, x), new(field.Element).One())
+	return isSquare == 1
+}
+
+// curveRHSOverU sets t = u² + Au + 1 and returns t.
+func curveRHSOverU(t, u *field.Element) *field.Element {
+	var au field.Element
+	au.Mult32(u, 486662)
+	t.Square(u)
+	t.Add(t, &au)
+	return t.Add(t, new(field.Element).One())
+}
+
+// halveU replaces u by the u of a rational half of the point, or reports false when the point
+// is not a double.
+func halveU(u *field.Element) bool {
+	one := new(field.Element).One()
+	var t, s1, h, s2 field.Element
+	if _, ok := s1.SqrtRatio(curveRHSOverU(&t, u), one); ok != 1 {
+		return false
+	}
+	for _, neg := range []bool{false, true} {
+		if neg {
+			h.Subtract(u, &s1)
+		} else {
+			h.Add(u, &s1)
+		}
+		t.Square(&h)
+		t.Subtract(&t, one)
+		if _, ok := s2.SqrtRatio(&t, one); ok == 1 {
+			u.Add(&h, &s2)
+			return true
+		}
+	}
+	return false // unreachable for a double: one of the signs always works
+}
+
 // verifyAndConvert checks an Ed25519 signature (RFC 8032, cofactorless, as crypto/ed25519 and
 // libsodium do; a small-order R is rejected as libsodium does) with the already decoded and
-// checked public key A (encoded as pk), and returns A's X25519 form. crypto/ed25519.Verify would
+// checked public key A (encoded as pk), and returns A's X25519 coordinate. crypto/ed25519.Verify would
 // decode the key again, and encoding R' and converting A would cost two field inversions; here
 // they share one.
-func verifyAndConvert(A *edwards25519.Point, pk *[32]byte, msg []byte, sig *[64]byte) (x [32]byte, ok bool) {
+func verifyAndConvert(A *edwards25519.Point, pk *[32]byte, msg []byte, sig *[64]byte) (u field.Element, ok bool) {
 	if hasSmallOrderEncoding(sig[:32]) {
-		return x, false
+		return u, false
 	}
 	S, err := new(edwards25519.Scalar).SetCanonicalBytes(sig[32:])
 	if err != nil {
-		return x, false
+		return u, false
 	}
 	h := sha512.New()
 	h.Write(sig[:32])
@@ -296,7 +340,7 @@ func verifyAndConvert(A *edwards25519.Point, pk *[32]byte, msg []byte, sig *[64]
 	var digest [64]byte
 	k, err := new(edwards25519.Scalar).SetUniformBytes(h.Sum(digest[:0]))
 	if err != nil {
-		return x, false // unreachable: the digest is 64 bytes
+		return u, false // unreachable: the digest is 64 bytes
 	}
 	var minusA, R edwards25519.Point
 	minusA.Negate(A)
@@ -308,12 +352,11 @@ func verifyAndConvert(A *edwards25519.Point, pk *[32]byte, msg []byte, sig *[64]
 	den.Subtract(az, ay)
 	rEnc, invDen := encodeWithBatchedInverse(&R, &den)
 	if subtle.ConstantTimeCompare(rEnc[:], sig[:32]) != 1 {
-		return x, false
+		return u, false
 	}
-	var u field.Element
 	u.Add(az, ay)
 	u.Multiply(&u, &invDen)
-	return [32]byte(u.Bytes()), true
+	return u, true
 }
 
 // encodeWithBatchedInverse returns the encoding of P and 1/d (d ≠ 0) for the price of one field

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/nacl/box"
 )
@@ -363,15 +364,20 @@ func TestX25519(t *testing.T) {
 // TestParseSenderKey checks the receive path's key checks against ParseEd25519Point on valid
 // keys, keys with a torsion component, small-order and non-canonical encodings and random bytes.
 func TestParseSenderKey(t *testing.T) {
+	t8, err := new(edwards25519.Point).SetBytes(smallOrderEncodings[2][:]) // order 8
+	if err != nil {
+		t.Fatal(err)
+	}
 	var inputs [][32]byte
 	for i := 0; i < 50; i++ {
 		k := randomKeys(t)
 		inputs = append(inputs, k.Ed25519PublicKey())
+		// The key plus each of the seven non-zero points of the order-8 torsion group.
 		p, _ := new(edwards25519.Point).SetBytes(k.edPub[:])
-		for _, e := range smallOrderEncodings {
-			if tp, err := new(edwards25519.Point).SetBytes(e[:]); err == nil {
-				inputs = append(inputs, [32]byte(new(edwards25519.Point).Add(p, tp).Bytes()))
-			}
+		q := new(edwards25519.Point).Set(p)
+		for j := 1; j < 8; j++ {
+			q.Add(q, t8)
+			inputs = append(inputs, [32]byte(q.Bytes()))
 		}
 		var r [32]byte
 		_, _ = rand.Read(r[:])
@@ -388,22 +394,32 @@ func TestParseSenderKey(t *testing.T) {
 		e[0] += y
 		inputs = append(inputs, e)
 	}
-	accepted := 0
+	accepted, torsion := 0, 0
 	for _, in := range inputs {
 		_, want := ParseEd25519Point(in)
-		_, got := parseSenderKey(&in)
-		if (want == nil) != (got == nil) {
-			t.Fatalf("%x: ParseEd25519Point %v, parseSenderKey %v", in, want, got)
-		}
+		p, got := parseSenderKey(&in)
 		if got != nil && !errors.Is(got, ErrInvalidPublicKey) {
 			t.Fatalf("%x: %v", in, got)
+		}
+		if got == nil {
+			u, err := new(field.Element).SetBytes(p.BytesMontgomery())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !inPrimeOrderSubgroup(u) {
+				got = ErrInvalidPublicKey
+				torsion++
+			}
+		}
+		if (want == nil) != (got == nil) {
+			t.Fatalf("%x: ParseEd25519Point %v, parseSenderKey+inPrimeOrderSubgroup %v", in, want, got)
 		}
 		if got == nil {
 			accepted++
 		}
 	}
-	if accepted < 50 {
-		t.Fatalf("only %d keys accepted", accepted)
+	if accepted < 50 || torsion < 350 {
+		t.Fatalf("only %d keys accepted, %d rejected by the subgroup check", accepted, torsion)
 	}
 }
 
@@ -427,7 +443,8 @@ func TestVerifyAndConvert(t *testing.T) {
 			msg[0] ^= 1
 		}
 		want := ed25519.Verify(pk[:], msg, sig[:])
-		x, got := verifyAndConvert(A, &pk, msg, &sig)
+		u, got := verifyAndConvert(A, &pk, msg, &sig)
+		x := [32]byte(u.Bytes())
 		if got != want {
 			t.Fatalf("case %d: verifyAndConvert = %v, crypto/ed25519 = %v", i, got, want)
 		}
@@ -544,5 +561,43 @@ func TestDecryptPushNotification(t *testing.T) {
 	}
 	if _, err := DecryptPushNotification(key, payload[:39]); !errors.Is(err, ErrCiphertextTooShort) {
 		t.Fatal(err)
+	}
+}
+
+// TestInPrimeOrderSubgroup compares the halving test with [ℓ]P = 0 on random points in every
+// coset of the prime-order subgroup.
+func TestInPrimeOrderSubgroup(t *testing.T) {
+	t8, err := new(edwards25519.Point).SetBytes(smallOrderEncodings[2][:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := edwards25519.NewIdentityPoint()
+	var lMinus1 [32]byte
+	copy(lMinus1[:], mustHex(t, "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"))
+	l1, err := new(edwards25519.Scalar).SetCanonicalBytes(lMinus1[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		var wide [64]byte
+		_, _ = rand.Read(wide[:])
+		s, _ := new(edwards25519.Scalar).SetUniformBytes(wide[:])
+		p := new(edwards25519.Point).ScalarBaseMult(s)
+		for j := 0; j < 8; j++ {
+			if p.Equal(id) == 1 || new(edwards25519.Point).MultByCofactor(p).Equal(id) == 1 {
+				p.Add(p, t8)
+				continue
+			}
+			lp := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(l1, p, edwards25519.NewScalar())
+			want := lp.Add(lp, p).Equal(id) == 1
+			if want != (j == 0) {
+				t.Fatalf("test setup: coset %d, [ℓ]P = 0 is %v", j, want)
+			}
+			u, _ := new(field.Element).SetBytes(p.BytesMontgomery())
+			if got := inPrimeOrderSubgroup(u); got != want {
+				t.Fatalf("point %x (coset %d): inPrimeOrderSubgroup = %v, want %v", p.Bytes(), j, got, want)
+			}
+			p.Add(p, t8)
+		}
 	}
 }

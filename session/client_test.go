@@ -12,6 +12,7 @@ import (
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
+	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/store"
 )
 
@@ -285,5 +286,21 @@ func TestZeroConfigClient(t *testing.T) {
 	}
 	if _, err := c.SendText(context.Background(), crypto.NewAccountID(crypto.PrefixBlinded15, [32]byte{}), "x"); !errors.Is(err, session.ErrInvalidRecipient) {
 		t.Fatalf("blinded recipient: %v", err)
+	}
+}
+
+func TestResolveName(t *testing.T) {
+	dn := startDevnet(t)
+	k, _ := crypto.GenerateKeys(nil)
+	if err := dn.RegisterName("alice", k.AccountID().String()); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+	id, err := c.Network().ResolveName(context.Background(), "Alice")
+	if err != nil || id != k.AccountID() {
+		t.Fatalf("ResolveName = %s, %v", id, err)
+	}
+	if _, err := c.Network().ResolveName(context.Background(), "nobody"); !errors.Is(err, sns.ErrNotFound) {
+		t.Fatalf("unregistered name: %v", err)
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -118,6 +120,16 @@ func (f *forwardTransport) Send(ctx context.Context, node swarm.Node, body []byt
 // Onion returns the onion transport, or nil when the network is direct. Its Do method sends
 // requests to servers (communities, the file server) through onion paths.
 func (n *Network) Onion() *onion.Transport { return n.onion }
+
+// ResolveName looks up a Session Name Service (ONS) name, asking three random nodes through the
+// network's transport and accepting only a unanimous answer (see package sns).
+func (n *Network) ResolveName(ctx context.Context, name string) (crypto.AccountID, error) {
+	r, err := sns.NewResolver(sns.ResolverConfig{Transport: n.transport, Nodes: n.pool})
+	if err != nil {
+		return crypto.AccountID{}, err
+	}
+	return r.Resolve(ctx, name)
+}
 
 // Pool returns the network's node pool.
 func (n *Network) Pool() *swarm.Pool { return n.pool }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 
 	"filippo.io/edwards25519"
@@ -600,4 +601,36 @@ func TestInPrimeOrderSubgroup(t *testing.T) {
 			p.Add(p, t8)
 		}
 	}
+}
+
+func ExampleEncryptForRecipient() {
+	alice, _ := KeysFromSeed([]byte("alice's 16 bytes"))
+	bob, _ := KeysFromSeed([]byte("bob's 16 bytes!!"))
+
+	// msg is normally a padded, serialized Content (package session does that).
+	ct, err := EncryptForRecipient(alice, bob.X25519PublicKey(), []byte("hello bob"), nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(ct) - SealOverhead)
+	// Output: 9
+}
+
+func ExampleDecryptIncoming() {
+	alice, _ := KeysFromSeed([]byte("alice's 16 bytes"))
+	bob, _ := KeysFromSeed([]byte("bob's 16 bytes!!"))
+	ct, _ := EncryptForRecipient(alice, bob.X25519PublicKey(), []byte("hello bob"), nil)
+
+	msg, _, sender, err := DecryptIncoming(bob, ct)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s from alice: %v\n", msg, sender == alice.AccountID())
+
+	// Anyone else gets an error that says why.
+	_, _, _, err = DecryptIncoming(alice, ct)
+	fmt.Println(errors.Is(err, ErrDecrypt))
+	// Output:
+	// hello bob from alice: true
+	// true
 }

@@ -139,7 +139,7 @@ func Decrypt(dst io.Writer, src io.Reader, p Pointer) (int64, error) {
 // the contents of blob are overwritten, whatever the outcome. Nothing is written to dst
 // unless every check passes.
 func DecryptInPlace(dst io.Writer, blob []byte, p Pointer) (int64, error) {
-	pt, err := openInPlace(blob, p)
+	pt, err := OpenInPlace(blob, p)
 	if err != nil {
 		return 0, err
 	}
@@ -153,8 +153,9 @@ func DecryptInPlace(dst io.Writer, blob []byte, p Pointer) (int64, error) {
 	return int64(n), nil
 }
 
-// openInPlace checks and decrypts blob in place and returns the plaintext (a sub-slice).
-func openInPlace(blob []byte, p Pointer) ([]byte, error) {
+// OpenInPlace checks and decrypts blob in place and returns the plaintext, a sub-slice of
+// blob (no copy). The contents of blob are overwritten, whatever the outcome.
+func OpenInPlace(blob []byte, p Pointer) ([]byte, error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}

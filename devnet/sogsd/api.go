@@ -51,6 +51,13 @@ func (s *Server) handle(ctx context.Context, r *v4srv.Request) *v4srv.Response {
 		s.touchLocked(id, c.now)
 		s.mu.Unlock()
 	case errors.Is(err, blinding.ErrNoAuth):
+		// Headers that are present but empty count as present (pysogs): 400, not anonymous.
+		for _, name := range []string{blinding.HeaderPubkey, blinding.HeaderNonce, blinding.HeaderTimestamp, blinding.HeaderSignature} {
+			if _, ok := r.Header[http.CanonicalHeaderKey(name)]; !ok {
+				continue
+			}
+			return respBadRequest("Invalid authentication headers: missing 4/4 required X-SOGS-* headers")
+		}
 	default:
 		var re *blinding.RequestError
 		if errors.As(err, &re) {
@@ -260,6 +267,8 @@ func (s *Server) routeRoom(c *call, token string, rest []string) *v4srv.Response
 		}
 	case "permissions":
 		return s.permissionsLocked(c, r, p, rest[1:])
+	case "futurePermissions":
+		return s.futurePermissionsLocked(c, r, p, rest[1:])
 	case "all":
 		if n == 2 && m == http.MethodDelete {
 			return s.deleteAllLocked(c, r, p, rest[1])
@@ -369,9 +378,15 @@ func (s *Server) getMessageLocked(c *call, r *room, p perms, id int64) *v4srv.Re
 	return v4srv.JSON(http.StatusOK, messageJSON(m, m.seqno, c.user, reactors))
 }
 
-// decodeJSON reads a JSON object body.
-func decodeJSON(body []byte, v any) bool {
-	return len(body) > 0 && json.Unmarshal(body, v) == nil
+// decodeJSON reads a JSON body. As in pysogs (Flask's request.json), the request must say
+// Content-Type: application/json; over onion v4 there is no default, so a client that leaves
+// it out gets 400 here as it would from the real server (spec gotcha G5).
+func decodeJSON(r *v4srv.Request, v any) bool {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/json" {
+		return false
+	}
+	return len(r.Body) > 0 && json.Unmarshal(r.Body, v) == nil
 }
 
 func decodeB64(s string) ([]byte, bool) {
@@ -429,7 +444,7 @@ func (s *Server) postMessageLocked(c *call, r *room, p perms) *v4srv.Response {
 		return respForbidden()
 	}
 	var b postBody
-	if !decodeJSON(c.r.Body, &b) {
+	if !decodeJSON(c.r, &b) {
 		return respBadRequest("Invalid request body")
 	}
 	data, sig, ok := b.decode()
@@ -466,7 +481,7 @@ func (s *Server) editMessageLocked(c *call, r *room, p perms, id int64) *v4srv.R
 		return respForbidden()
 	}
 	var b postBody
-	if !decodeJSON(c.r.Body, &b) {
+	if !decodeJSON(c.r, &b) {
 		return respBadRequest("Invalid request body")
 	}
 	data, sig, ok := b.decode()
@@ -617,7 +632,7 @@ func (s *Server) updateRoomLocked(c *call, r *room, p perms) *v4srv.Response {
 		DefaultUpload     *bool   `json:"default_upload"`
 		Image             *int64  `json:"image"`
 	}
-	if !decodeJSON(c.r.Body, &b) {
+	if !decodeJSON(c.r, &b) {
 		return respBadRequest("Invalid request body")
 	}
 	if b.Image != nil {

@@ -160,7 +160,7 @@ func (s *Server) postDM(c *call, me crypto.AccountID, to string) *v4srv.Response
 	var b struct {
 		Message *string `json:"message"`
 	}
-	if !decodeJSON(c.r.Body, &b) || b.Message == nil {
+	if !decodeJSON(c.r, &b) || b.Message == nil {
 		return respBadRequest("Invalid request body")
 	}
 	msg, ok := decodeB64(*b.Message)

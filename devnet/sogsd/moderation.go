@@ -60,7 +60,7 @@ func (s *Server) permissionsLocked(c *call, r *room, p perms, rest []string) *v4
 		return v4srv.JSON(http.StatusOK, out)
 	case http.MethodPost:
 		var b map[string]*bool
-		if !decodeJSON(c.r.Body, &b) {
+		if !decodeJSON(c.r, &b) {
 			return respBadRequest("Invalid request body")
 		}
 		o := r.overrides[id]
@@ -73,6 +73,12 @@ func (s *Server) permissionsLocked(c *call, r *room, p perms, rest []string) *v4
 				if v != nil {
 					x := *v
 					*dst = &x
+				}
+				continue
+			}
+			if k == "unschedule" {
+				if v != nil && *v {
+					r.unscheduleLocked(id)
 				}
 				continue
 			}
@@ -231,7 +237,7 @@ func (s *Server) banUser(c *call, sid string, ban bool) *v4srv.Response {
 		return respNotFound()
 	}
 	var b targetBody
-	if !decodeJSON(c.r.Body, &b) {
+	if !decodeJSON(c.r, &b) {
 		return respBadRequest("Invalid request body")
 	}
 	var d time.Duration
@@ -283,7 +289,7 @@ func (s *Server) setModerator(c *call, sid string) *v4srv.Response {
 		return respNotFound()
 	}
 	var b targetBody
-	if !decodeJSON(c.r.Body, &b) {
+	if !decodeJSON(c.r, &b) {
 		return respBadRequest("Invalid request body")
 	}
 	admin := b.Admin != nil && *b.Admin
@@ -325,4 +331,97 @@ func (s *Server) setModerator(c *call, sid string) *v4srv.Response {
 		updates[r.token] = r.infoUpdates
 	}
 	return v4srv.JSON(http.StatusOK, map[string]any{"info_updates": updates})
+}
+
+// futurePerm is a permission change scheduled for later (futurePermissions).
+type futurePerm struct {
+	user                crypto.AccountID
+	at                  time.Time
+	read, write, upload *bool
+}
+
+// applyFutureLocked applies the scheduled changes that are due.
+func (r *room) applyFutureLocked(now time.Time) {
+	if len(r.future) == 0 {
+		return
+	}
+	kept := r.future[:0]
+	for _, f := range r.future {
+		if now.Before(f.at) {
+			kept = append(kept, f)
+			continue
+		}
+		o := r.overrides[f.user]
+		if o == nil {
+			o = &override{}
+			r.overrides[f.user] = o
+		}
+		if f.read != nil {
+			o.read = f.read
+		}
+		if f.write != nil {
+			o.write = f.write
+		}
+		if f.upload != nil {
+			o.upload = f.upload
+		}
+	}
+	for i := len(kept); i < len(r.future); i++ {
+		r.future[i] = nil
+	}
+	r.future = kept
+}
+
+func (r *room) unscheduleLocked(id crypto.AccountID) {
+	kept := r.future[:0]
+	for _, f := range r.future {
+		if f.user != id {
+			kept = append(kept, f)
+		}
+	}
+	r.future = kept
+}
+
+// futurePermissionsLocked serves GET /room/<t>/futurePermissions and POST
+// /room/<t>/futurePermissions/<sid> {read?, write?, upload?, in: seconds} (moderators only).
+func (s *Server) futurePermissionsLocked(c *call, r *room, p perms, rest []string) *v4srv.Response {
+	if c.user == nil {
+		return respAuthNeeded()
+	}
+	if !p.moderator {
+		return respForbidden()
+	}
+	if len(rest) == 0 && c.r.Method == http.MethodGet {
+		out := []map[string]any{}
+		for _, f := range r.future {
+			o := map[string]any{"session_id": f.user.String(), "at": ts(f.at)}
+			for k, v := range map[string]*bool{"read": f.read, "write": f.write, "upload": f.upload} {
+				if v != nil {
+					o[k] = *v
+				}
+			}
+			out = append(out, o)
+		}
+		return v4srv.JSON(http.StatusOK, out)
+	}
+	if len(rest) != 1 || c.r.Method != http.MethodPost {
+		return respNotFound()
+	}
+	id, ok := s.parseSID(rest[0])
+	if !ok {
+		return respNotFound()
+	}
+	var b struct {
+		Read   *bool    `json:"read"`
+		Write  *bool    `json:"write"`
+		Upload *bool    `json:"upload"`
+		In     *float64 `json:"in"`
+	}
+	if !decodeJSON(c.r, &b) || b.In == nil || *b.In <= 0 || *b.In >= 1e9 || (b.Read == nil && b.Write == nil && b.Upload == nil) {
+		return respBadRequest("Invalid future permissions: need in (0 < in < 1e9) and one of read, write, upload")
+	}
+	s.touchLocked(id, c.now)
+	r.future = append(r.future, &futurePerm{user: id, at: c.now.Add(time.Duration(*b.In * float64(time.Second))),
+		read: b.Read, write: b.Write, upload: b.Upload})
+	return respEmpty()
 }

@@ -112,9 +112,37 @@ func TestOverOnion(t *testing.T) {
 			}); r.Status != 401 {
 				t.Fatalf("wrong path signed: %d", r.Status)
 			}
+			// v4 has no default Content-Type: a JSON body without one is 400 (gotcha G5).
+			if r := onionDo(t, tr, u, "POST", "/room/lobby/message", u.postBody([]byte("x")), func(x *blinding.Headers) {}); r.Status != 201 {
+				t.Fatalf("typed post: %d", r.Status)
+			}
+			if r := onionDoNoType(t, tr, u, "/room/lobby/message", u.postBody([]byte("y"))); r.Status != 400 {
+				t.Fatalf("untyped post: %d %s", r.Status, r.Body)
+			}
 			if r := onionDo(t, tr, anon(t, s), "GET", "/room/nope", nil, nil); r.Status != 404 {
 				t.Fatalf("missing room: %d", r.Status)
 			}
 		})
 	}
+}
+
+// onionDoNoType posts a signed JSON body through tr with no Content-Type header at all. The
+// onion package's encoder adds application/json by default (as libsession does), so the v4
+// payload is built by hand here.
+func onionDoNoType(t *testing.T, tr *onion.Transport, c *tclient, endpoint string, body any) *onion.Response {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	h, err := c.signer.Sign("POST", endpoint, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &onion.ServerRequest{Method: "POST", Endpoint: endpoint, Headers: h.Map(), Body: raw}
+	req.Headers["Content-Type"] = "" // present but empty: the server sees no content type
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := tr.Do(ctx, c.s.OnionServer(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

@@ -58,6 +58,7 @@ type room struct {
 	imageID     int64
 	active      map[crypto.AccountID]time.Time
 	posts       map[crypto.AccountID][]time.Time
+	future      []*futurePerm
 }
 
 type pin struct {
@@ -527,6 +528,7 @@ type perms struct {
 }
 
 func (s *Server) permsLocked(r *room, u *crypto.AccountID, now time.Time) perms {
+	r.applyFutureLocked(now)
 	var p perms
 	if u == nil {
 		p.Permissions = r.defaults

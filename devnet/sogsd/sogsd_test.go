@@ -60,6 +60,11 @@ func TestAuthMiddleware(t *testing.T) {
 		t.Fatalf("missing header: %d %s", st, body)
 	}
 
+	// All four present but empty: 400, not anonymous.
+	if st, body := anon(t, s).do("GET", "/room/r", nil, "X-SOGS-Pubkey", "", "X-SOGS-Nonce", ""); st != 400 {
+		t.Fatalf("empty headers: %d %s", st, body)
+	}
+
 	// Clock window: 86399 s off passes, 86402 s fails with 425 (both directions).
 	for _, c := range []struct {
 		off  time.Duration
@@ -323,6 +328,11 @@ func TestMessages(t *testing.T) {
 	bob.ok(400, "POST", "/room/r/message", map[string]any{"data": b64([]byte("x")), "signature": b64([]byte("short"))}, nil)
 	bob.ok(400, "POST", "/room/r/message", map[string]any{"data": "!!", "signature": b64(make([]byte, 64))}, nil)
 	bob.ok(400, "POST", "/room/r/message", []byte("not json"), nil)
+	// A JSON body without Content-Type: application/json is refused, as Flask's request.json is.
+	untyped, _ := json.Marshal(bob.postBody([]byte("typed")))
+	if st, _ := bob.do("POST", "/room/r/message", untyped); st != 400 {
+		t.Fatalf("JSON sent as octet-stream: %d", st)
+	}
 	// Whispers are for moderators.
 	bob.ok(403, "POST", "/room/r/message", withKV(bob.postBody([]byte("w")), "whisper_mods", true), nil)
 
@@ -696,6 +706,25 @@ func TestModerationEndpoints(t *testing.T) {
 	mod.ok(200, "POST", "/room/a/permissions/"+v.id.String(), map[string]any{"default_write": true}, nil)
 	v.ok(201, "POST", "/room/a/message", v.postBody([]byte("x")), nil)
 	mod.ok(400, "POST", "/room/a/permissions/"+v.id.String(), map[string]any{"fly": true}, nil)
+
+	// Scheduled changes: write is taken away in 60 s; an unscheduled change never happens.
+	mod.ok(200, "POST", "/room/a/futurePermissions/"+v.id.String(), map[string]any{"write": false, "in": 60}, nil)
+	var future []map[string]any
+	mod.ok(200, "GET", "/room/a/futurePermissions", nil, &future)
+	if len(future) != 1 || future[0]["session_id"] != v.id.String() || future[0]["write"] != false {
+		t.Fatalf("future %v", future)
+	}
+	v.ok(201, "POST", "/room/a/message", v.postBody([]byte("before")), nil)
+	clk.add(time.Minute)
+	v.ok(403, "POST", "/room/a/message", v.postBody([]byte("after")), nil)
+	mod.ok(200, "POST", "/room/a/permissions/"+v.id.String(), map[string]any{"default_write": true}, nil)
+	mod.ok(200, "POST", "/room/a/futurePermissions/"+v.id.String(), map[string]any{"write": false, "in": 60}, nil)
+	mod.ok(200, "POST", "/room/a/permissions/"+v.id.String(), map[string]any{"unschedule": true}, nil)
+	clk.add(time.Minute)
+	v.ok(201, "POST", "/room/a/message", v.postBody([]byte("still")), nil)
+	mod.ok(400, "POST", "/room/a/futurePermissions/"+v.id.String(), map[string]any{"write": false, "in": 0}, nil)
+	mod.ok(400, "POST", "/room/a/futurePermissions/"+v.id.String(), map[string]any{"in": 5}, nil)
+	v.ok(403, "GET", "/room/a/futurePermissions", nil, nil)
 	v.ok(403, "GET", "/room/a/permissions", nil, nil)
 
 	// Delete everything a user posted in the rooms the caller moderates.
@@ -705,7 +734,7 @@ func TestModerationEndpoints(t *testing.T) {
 		Rooms map[string]int `json:"rooms"`
 	}
 	mod.ok(200, "DELETE", "/rooms/all/"+v.id.String(), nil, &del)
-	if del.Total != 1 || del.Rooms["a"] != 1 {
+	if del.Total != 3 || del.Rooms["a"] != 3 {
 		t.Fatalf("delete all (mod of a) %+v", del)
 	}
 	gmod.ok(200, "DELETE", "/rooms/all/"+v.id.String(), nil, &del)

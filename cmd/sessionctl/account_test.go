@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"fmt"
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"

@@ -47,21 +47,39 @@ func init() {
 	registerVectors("wire_1o1", func(t *testing.T, c vcase) {
 		sender := mustKeys(t, c.hex("sender_seed_hex", "sender_seed"))
 		ts := c.uint("timestamp", "timestamp_ms")
-		content := &pb.Content{
-			DataMessage:  &pb.DataMessage{Body: proto.String(c.str("body", "body_utf8"))},
-			SigTimestamp: proto.Uint64(ts),
+		plain := c.hex("content_hex")
+		if c.has("body") || c.has("body_utf8") {
+			content := &pb.Content{
+				DataMessage:  &pb.DataMessage{Body: proto.String(c.str("body", "body_utf8"))},
+				SigTimestamp: proto.Uint64(ts),
+			}
+			b, err := proto.Marshal(content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectHex(t, "content", b, c.str("content_hex"))
 		}
-		plain, err := proto.Marshal(content)
-		if err != nil {
-			t.Fatal(err)
+		ct := c.hex("ciphertext_hex", "ciphertext")
+		if c.has("recipient_seed_hex") || c.has("recipient_seed") {
+			// With the recipient's key the sealed content is checked by opening it.
+			recipient := mustKeys(t, c.hex("recipient_seed_hex", "recipient_seed"))
+			got, from, err := session.Open(recipient, ct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectHex(t, "opened content", got, c.str("content_hex"))
+			if from != sender.AccountID() {
+				t.Fatalf("sender %s, want %s", from, sender.AccountID())
+			}
+		} else {
+			// Without it, the reference sealed deterministically, so the whole chain is
+			// byte-exact.
+			det, err := crypto.EncryptForRecipientDeterministic(sender, vRecipientKey(t, c), session.Pad(plain))
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectHex(t, "ciphertext", det, c.str("ciphertext_hex", "ciphertext"))
 		}
-		expectHex(t, "content", plain, c.str("content_hex"))
-		// The reference sealed deterministically, so that the whole chain is byte-exact.
-		ct, err := crypto.EncryptForRecipientDeterministic(sender, vRecipientKey(t, c), session.Pad(plain))
-		if err != nil {
-			t.Fatal(err)
-		}
-		expectHex(t, "ciphertext", ct, c.str("ciphertext_hex"))
 		wire, err := session.EncodeEnvelope(ct, ts)
 		if err != nil {
 			t.Fatal(err)

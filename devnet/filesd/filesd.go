@@ -75,6 +75,7 @@ type Option func(*config)
 
 type config struct {
 	tlsCert   *tls.Certificate
+	host      string
 	nw        *devnet.Network
 	now       func() time.Time
 	logger    *slog.Logger
@@ -87,6 +88,12 @@ type config struct {
 // WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
 // (and nw.HTTPClient) trust it.
 func WithNetwork(nw *devnet.Network) Option { return func(c *config) { c.nw = nw } }
+
+// WithHost names the server host (for example "open.getsession.org") in URL, JoinURL and
+// OnionServer instead of 127.0.0.1. With WithNetwork the devnet's nodes are told to relay that
+// name to this server (Network.SetHostAlias) until Close; only onion requests can use it, so
+// direct clients dial Addr instead.
+func WithHost(host string) Option { return func(c *config) { c.host = host } }
 
 // WithTLSCertificate serves HTTPS with cert (default: plain HTTP, unless WithNetwork).
 func WithTLSCertificate(cert tls.Certificate) Option {
@@ -155,13 +162,18 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		}
 		certp = &cert
 	}
-	s.srv, err = v4srv.Start(ctx, v4srv.Config{
+	vc := v4srv.Config{
 		Key:     s.key,
 		TLS:     certp,
 		MaxBody: int64(s.cfg.maxSize) + 1<<20,
 		Logger:  s.cfg.logger,
 		Name:    "filesd",
-	}, s.handle)
+		Host:    s.cfg.host,
+	}
+	if s.cfg.nw != nil {
+		vc.Aliases = s.cfg.nw
+	}
+	s.srv, err = v4srv.Start(ctx, vc, s.handle)
 	if err != nil {
 		return nil, fmt.Errorf("filesd: %w", err)
 	}

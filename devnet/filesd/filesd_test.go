@@ -223,8 +223,8 @@ func TestSeedingAPI(t *testing.T) {
 // enc types, a 1 MB file up and down, and an error status passing through.
 func TestOnionRoundTrip(t *testing.T) {
 	nw := v4srvtest.Network(t, 8)
-	s := start(t, WithNetwork(nw))
-	if !strings.HasPrefix(s.URL(), "https://") {
+	s := start(t, WithNetwork(nw), WithHost("filev2.getsession.org"))
+	if !strings.HasPrefix(s.URL(), "https://filev2.getsession.org:") {
 		t.Fatalf("URL %s", s.URL())
 	}
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)

@@ -146,3 +146,24 @@ func onionDoNoType(t *testing.T, tr *onion.Transport, c *tclient, endpoint strin
 	}
 	return resp
 }
+
+// A server under a realistic host name: the devnet relays the name to it while it runs.
+func TestOnionHostAlias(t *testing.T) {
+	nw := v4srvtest.Network(t, 6)
+	s, err := Start(context.Background(), WithNetwork(nw), WithHost("open.getsession.org"))
+	mustOK(t, err)
+	if !strings.HasPrefix(s.JoinURL("r"), "https://open.getsession.org:") {
+		t.Fatalf("JoinURL %s", s.JoinURL("r"))
+	}
+	tr := v4srvtest.Transport(t, nw, onion.XChaCha20)
+	srv := s.OnionServer()
+	if r := onionDo(t, tr, anon(t, s), "GET", "/capabilities", nil, nil); r.Status != 200 {
+		t.Fatalf("capabilities: %d", r.Status)
+	}
+	_ = s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if r, err := tr.Do(ctx, srv, &onion.ServerRequest{Endpoint: "/capabilities"}); err == nil && r.Status == 200 {
+		t.Fatal("closed server still answers")
+	}
+}

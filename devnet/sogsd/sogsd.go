@@ -83,6 +83,7 @@ type Option func(*config)
 
 type config struct {
 	tlsCert      *tls.Certificate
+	host         string
 	nw           *devnet.Network
 	now          func() time.Time
 	logger       *slog.Logger
@@ -97,6 +98,12 @@ type config struct {
 // WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
 // (and nw.HTTPClient) trust it.
 func WithNetwork(nw *devnet.Network) Option { return func(c *config) { c.nw = nw } }
+
+// WithHost names the server host (for example "open.getsession.org") in URL, JoinURL and
+// OnionServer instead of 127.0.0.1. With WithNetwork the devnet's nodes are told to relay that
+// name to this server (Network.SetHostAlias) until Close; only onion requests can use it, so
+// direct clients dial Addr instead.
+func WithHost(host string) Option { return func(c *config) { c.host = host } }
 
 // WithTLSCertificate serves HTTPS with cert (default: plain HTTP, unless WithNetwork).
 func WithTLSCertificate(cert tls.Certificate) Option {
@@ -174,7 +181,11 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 }
 
 func (s *Server) v4Config(cert *tls.Certificate) v4srv.Config {
-	return v4srv.Config{Key: s.key, TLS: cert, MaxBody: int64(s.cfg.maxUpload) + 1<<20, Logger: s.cfg.logger, Name: "sogsd"}
+	c := v4srv.Config{Key: s.key, TLS: cert, MaxBody: int64(s.cfg.maxUpload) + 1<<20, Logger: s.cfg.logger, Name: "sogsd", Host: s.cfg.host}
+	if s.cfg.nw != nil {
+		c.Aliases = s.cfg.nw
+	}
+	return c
 }
 
 func newServer(opts ...Option) (*Server, error) {

@@ -117,6 +117,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Name prefixes log messages ("sogsd", "filesd").
 	Name string
+	// Host, when set, replaces 127.0.0.1 in URL (the port stays), so that a server can carry a
+	// realistic name ("open.getsession.org"). Only onion requests can reach such a name, through
+	// Aliases; direct clients must dial Addr.
+	Host string
+	// Aliases, when set with Host, is told to route Host to the listener while it runs (a
+	// *devnet.Network: SetHostAlias).
+	Aliases interface{ SetHostAlias(host, addr string) }
 }
 
 // Server is a running listener on 127.0.0.1.
@@ -157,6 +164,13 @@ func Start(ctx context.Context, cfg Config, h Handler) (*Server, error) {
 		})
 	}
 	s.url = scheme + "://" + s.ln.Addr().String()
+	if cfg.Host != "" {
+		_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+		s.url = scheme + "://" + net.JoinHostPort(cfg.Host, port)
+		if cfg.Aliases != nil {
+			cfg.Aliases.SetHostAlias(cfg.Host, s.ln.Addr().String())
+		}
+	}
 	s.srv = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -207,6 +221,9 @@ func (s *Server) Close() error {
 			s.err = s.srv.Close()
 		}
 		<-s.done
+		if s.cfg.Host != "" && s.cfg.Aliases != nil {
+			s.cfg.Aliases.SetHostAlias(s.cfg.Host, "")
+		}
 	})
 	return s.err
 }

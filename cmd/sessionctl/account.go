@@ -144,6 +144,35 @@ func (n netFlags) config() (session.NetworkConfig, error) {
 	return cfg, nil
 }
 
+// network returns a Network for the flags.
+func (n netFlags) network() (*session.Network, error) {
+	cfg, err := n.config()
+	if err != nil {
+		return nil, err
+	}
+	return session.NewNetwork(cfg)
+}
+
+// openClient opens the account file and a client for the chosen account on the chosen network;
+// closeAll releases both.
+func openClient(ctx context.Context, af accountFlags, nf netFlags, extra ...session.Option) (client *session.Client, closeAll func(), err error) {
+	cfg, err := nf.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, opts, err := af.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts = append(opts, session.WithNetworkConfig(cfg))
+	client, err = session.NewClient(append(opts, extra...)...)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return client, func() { client.Close(); st.Close() }, nil
+}
+
 func runNew(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("new", "", "Creates an account in the -db file and prints its Account ID and Recovery Password.", stderr)
 	db := fs.String("db", defaultDB, "SQLite file holding the accounts")
@@ -255,11 +284,7 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
-	cfg, err := nf.config()
-	if err != nil {
-		return err
-	}
-	nw, err := session.NewNetwork(cfg)
+	nw, err := nf.network()
 	if err != nil {
 		return err
 	}
@@ -284,11 +309,7 @@ func runResolve(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() != 1 {
 		return usageError{errors.New("want one name")}
 	}
-	cfg, err := nf.config()
-	if err != nil {
-		return err
-	}
-	nw, err := session.NewNetwork(cfg)
+	nw, err := nf.network()
 	if err != nil {
 		return err
 	}
@@ -313,20 +334,11 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *to == "" || text == "" {
 		return usageError{errors.New("want -to and a text")}
 	}
-	cfg, err := nf.config()
+	client, closeAll, err := openClient(ctx, af, nf)
 	if err != nil {
 		return err
 	}
-	st, opts, err := af.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	client, err := session.NewClient(append(opts, session.WithNetworkConfig(cfg))...)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer closeAll()
 	recipient, err := crypto.ParseAccountID(*to)
 	if err != nil {
 		if recipient, err = client.Network().ResolveName(ctx, *to); err != nil {
@@ -350,20 +362,11 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := nf.config()
+	client, closeAll, err := openClient(ctx, af, nf, session.WithPollInterval(*interval))
 	if err != nil {
 		return err
 	}
-	st, opts, err := af.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	client, err := session.NewClient(append(opts, session.WithNetworkConfig(cfg), session.WithPollInterval(*interval))...)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer closeAll()
 	fmt.Fprintln(stdout, "listening as", client.AccountID())
 	client.AddEventHandler(func(evt any) {
 		switch e := evt.(type) {

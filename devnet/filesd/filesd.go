@@ -12,6 +12,8 @@
 //   - POST /file/<id>/extend (no body, optional X-FS-TTL): a new expiry, answering
 //     {"expires", "uploaded", "size"}. Only content IDs (44 characters) can be extended, as on
 //     the newer server.
+//   - GET /session_version?platform=desktop|android|ios: the latest client version, with
+//     optional X-FS-* version-blinded signature headers (see WithVersions).
 //
 // IDs are content IDs by default: urlsafe base64 of BLAKE2b-264 of the file with the salt
 // "SessionFileSvr\0\0" (ContentID); uploading the same bytes again refreshes the expiry and
@@ -83,6 +85,7 @@ type config struct {
 	maxSize   int
 	ttl       time.Duration
 	numericID bool
+	versions  map[string]string
 }
 
 // WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
@@ -124,6 +127,8 @@ type Server struct {
 	cfg config
 	key onion.KeyPair
 	srv *v4srv.Server
+
+	started time.Time
 
 	mu     sync.Mutex
 	files  map[string]*file
@@ -207,7 +212,10 @@ func newServer(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filesd: server key: %w", err)
 	}
-	return &Server{cfg: c, key: kp, files: map[string]*file{}}, nil
+	if c.versions == nil {
+		c.versions = map[string]string{"desktop": "v1.0.0", "android": "v1.0.0", "ios": "v1.0.0"}
+	}
+	return &Server{cfg: c, key: kp, files: map[string]*file{}, started: c.now()}, nil
 }
 
 // URL is the server's base URL ("http://127.0.0.1:port", or https).
@@ -371,6 +379,8 @@ func parseTTL(h http.Header) (time.Duration, bool) {
 func (s *Server) handle(_ context.Context, r *v4srv.Request) *v4srv.Response {
 	parts := strings.Split(strings.TrimPrefix(r.Path, "/"), "/")
 	switch {
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "session_version":
+		return s.sessionVersion(r)
 	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "file":
 		return s.upload(r)
 	case len(parts) >= 2 && parts[0] == "file" && parts[1] != "":

@@ -300,13 +300,14 @@ func FuzzHandle(f *testing.F) {
 	f.Add("GET", "/file/abc", "", []byte(nil))
 	f.Add("POST", "/file/"+ContentID([]byte("data"))+"/extend", "5", []byte(nil))
 	f.Add("GET", "/file/"+ContentID([]byte("data"))+"/info", "", []byte(nil))
+	f.Add("GET", "/session_version?platform=desktop", "", []byte(nil))
 	f.Fuzz(func(t *testing.T, method, endpoint, ttl string, body []byte) {
 		s, err := newServer(WithMaxFileSize(64))
 		if err != nil {
 			t.Fatal(err)
 		}
 		h := v4srv.New(v4srv.Config{Key: s.key}, s.handle)
-		req, err := v4srv.NewRequest(method, endpoint, http.Header{HeaderTTL: {ttl}}, body)
+		req, err := v4srv.NewRequest(method, endpoint, http.Header{HeaderTTL: {ttl}, HeaderFSPubkey: {ttl}, HeaderFSTimestamp: {ttl}, HeaderFSSignature: {ttl}}, body)
 		if err != nil {
 			return
 		}

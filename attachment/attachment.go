@@ -8,8 +8,9 @@ import (
 	"io"
 )
 
-// MaxBlobSize bounds what Decrypt reads when the pointer gives no size. It is larger than any
-// blob the file server accepts (about 10 MB) and than the deterministic scheme's 25 MB vector.
+// MaxBlobSize bounds the blobs Decrypt and DecryptInPlace accept (a pointer's size only
+// lowers it). It is larger than any blob the file server accepts (about 10 MB) and than the
+// deterministic scheme's 25 MB vector.
 const MaxBlobSize = 32 << 20
 
 // DigestSize is the length of a pointer's digest (SHA-256).
@@ -219,15 +220,19 @@ func (p Pointer) check() error {
 	if p.Size < 0 {
 		return fmt.Errorf("%w: negative size", ErrMalformed)
 	}
+	if p.Size > maxPlaintext {
+		return &SizeError{Got: p.Size, Want: maxPlaintext}
+	}
 	return nil
 }
 
-// maxBlob is the largest blob the pointer allows.
+// maxBlob is the largest blob the pointer allows, and never more than MaxBlobSize (so a
+// pointer claiming a huge size cannot make Decrypt allocate more).
 func (p Pointer) maxBlob() int64 {
 	if p.Size == 0 {
 		return MaxBlobSize
 	}
-	return EncryptedSize(p.Key.scheme, p.Size)
+	return min(EncryptedSize(p.Key.scheme, p.Size), MaxBlobSize)
 }
 
 // expectedBlob is a size hint for reading (the largest allowed blob when known).

@@ -215,6 +215,8 @@ func TestBadBlobs(t *testing.T) {
 		{"det size mismatch", dblob, attachment.Pointer{Key: dp.Key, Size: 99_999}, attachment.ErrMalformed},
 		{"zero key", lblob, attachment.Pointer{Digest: lp.Digest}, attachment.ErrMalformed},
 		{"negative size", lblob, attachment.Pointer{Key: lp.Key, Digest: lp.Digest, Size: -1}, attachment.ErrMalformed},
+		{"absurd size", lblob, attachment.Pointer{Key: lp.Key, Digest: lp.Digest, Size: 1 << 50}, attachment.ErrTooLarge},
+		{"size over the blob limit", lblob, attachment.Pointer{Key: lp.Key, Digest: lp.Digest, Size: 4 << 30}, attachment.ErrTruncated},
 	}
 	for _, tc := range cases {
 		var dst recorder

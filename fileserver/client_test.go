@@ -581,3 +581,27 @@ func FuzzReplies(f *testing.F) {
 		}
 	})
 }
+
+// A profile picture: encrypted with the profile key, uploaded, fetched by URL and decrypted.
+func TestOnionProfilePicture(t *testing.T) {
+	s := newOnion(t)
+	ctx := ctxT(t)
+	pic := randomData(40_000)
+	profileKey := [32]byte{0x42}
+	blob, err := attachment.EncryptProfilePicture(profileKey, pic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.client.Upload(ctx, blob, &fileserver.UploadOptions{FileName: "avatar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if _, err := s.client.Download(ctx, s.client.URL(info.ID, false), &got, nil); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := attachment.DecryptProfilePicture(profileKey, got.Bytes())
+	if err != nil || !bytes.Equal(plain, pic) {
+		t.Fatalf("profile picture: %v", err)
+	}
+}

@@ -164,3 +164,5 @@ type msgRow struct {
 }
 
 func ed25519Verify(pub [32]byte, msg, sig []byte) bool { return ed25519.Verify(pub[:], msg, sig) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -418,8 +418,13 @@ func (b *postBody) decode() (data, sig []byte, ok bool) {
 	return data, sig, true
 }
 
+func (s *Server) isAdminLocked(r *room, u crypto.AccountID) bool {
+	return s.globalMods[u].admin || r.mods[u].admin
+}
+
+// rateLimitedLocked applies the post rate limit; administrators are exempt (spec section 4).
 func (s *Server) rateLimitedLocked(r *room, u crypto.AccountID, now time.Time) bool {
-	if s.cfg.postLimit <= 0 || s.isModLocked(r, u) {
+	if s.cfg.postLimit <= 0 || s.isAdminLocked(r, u) {
 		return false
 	}
 	recent := r.posts[u][:0]

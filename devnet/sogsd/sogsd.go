@@ -10,8 +10,8 @@
 // permissions, per-user overrides, moderators and admins (room or global, visible or hidden),
 // room info, pollInfo and the info_updates and message_sequence counters; messages with
 // recent/since/before and seqno semantics (edits, deletions and reactions bump the seqno;
-// deletions and reaction-only rows appear in since), post (201, optional rate limit 5 per 16 s →
-// 429), edit, delete, whispers; reactions and reactors; pins; room files (1 hour, 15 days once a
+// deletions and reaction-only rows appear in since), post (201, rate limit 5 per 16 s for
+// non-administrators → 429), edit, delete, whispers; reactions and reactors; pins; room files (1 hour, 15 days once a
 // post references them, 413 above the size limit); bans, unbans, moderator changes and
 // delete-all; /batch and /sequence; and the blinded DM inbox and outbox (15 IDs only, 304 for an
 // empty since, 404 for an unknown recipient).
@@ -53,7 +53,7 @@ const (
 	DMTTL = 15 * 24 * time.Hour
 	// ActiveUsersCutoff is the window of a room's active_users count.
 	ActiveUsersCutoff = 7 * 24 * time.Hour
-	// DefaultPostLimit and DefaultPostWindow are the post rate limit for non-moderators.
+	// DefaultPostLimit and DefaultPostWindow are the post rate limit for non-administrators.
 	DefaultPostLimit  = 5
 	DefaultPostWindow = 16 * time.Second
 )
@@ -129,7 +129,7 @@ func WithMaxUpload(n int) Option { return func(c *config) { c.maxUpload = n } }
 // advertised.
 func WithUnblindedIDs() Option { return func(c *config) { c.unblinded = true } }
 
-// WithPostRateLimit sets the post rate limit of users who are not moderators: at most n posts
+// WithPostRateLimit sets the post rate limit of users who are not administrators: at most n posts
 // per window, else 429. n = 0 disables it. The default is the reference server's 5 per 16 s.
 func WithPostRateLimit(n int, window time.Duration) Option {
 	return func(c *config) { c.postLimit, c.postWindow = n, window }

@@ -425,14 +425,17 @@ func TestRateLimit(t *testing.T) {
 	clk := newClock()
 	s := startServer(t, WithClock(clk.now))
 	mustOK(t, s.CreateRoom(RoomConfig{Token: "r"}))
-	u, mod := newUser(t, s, clk), newUser(t, s, clk)
+	u, mod, admin := newUser(t, s, clk), newUser(t, s, clk), newUser(t, s, clk)
 	mustOK(t, s.AddModerator("r", mod.id, false, false))
+	mustOK(t, s.AddModerator("r", admin.id, true, false))
 	for i := 0; i < DefaultPostLimit; i++ {
 		u.ok(201, "POST", "/room/r/message", u.postBody([]byte{byte(i)}), nil)
 		mod.ok(201, "POST", "/room/r/message", mod.postBody([]byte{byte(i)}), nil)
+		admin.ok(201, "POST", "/room/r/message", admin.postBody([]byte{byte(i)}), nil)
 	}
 	u.ok(429, "POST", "/room/r/message", u.postBody([]byte("6")), nil)
-	mod.ok(201, "POST", "/room/r/message", mod.postBody([]byte("6")), nil) // moderators are exempt
+	mod.ok(429, "POST", "/room/r/message", mod.postBody([]byte("6")), nil)
+	admin.ok(201, "POST", "/room/r/message", admin.postBody([]byte("6")), nil) // administrators are exempt
 	clk.add(DefaultPostWindow)
 	u.ok(201, "POST", "/room/r/message", u.postBody([]byte("7")), nil)
 

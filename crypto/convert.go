@@ -7,36 +7,16 @@ import (
 	"filippo.io/edwards25519/field"
 )
 
-// scalarLMinus1 is ℓ−1, the largest canonical scalar; [ℓ−1]P + P is the identity exactly when P
-// lies in the prime-order subgroup.
-var scalarLMinus1 = func() *edwards25519.Scalar {
-	b := [32]byte{
-		0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-	}
-	s, err := new(edwards25519.Scalar).SetCanonicalBytes(b[:])
-	if err != nil {
-		panic(err) // a constant; cannot fail
-	}
-	return s
-}()
-
 // ParseEd25519Point decodes a public Ed25519 key with the checks libsodium applies to keys it
 // converts or multiplies: canonical encoding, not of small order, in the prime-order subgroup.
 // filippo.io/edwards25519 alone accepts non-canonical encodings and does none of these checks.
 func ParseEd25519Point(pk [32]byte) (*edwards25519.Point, error) {
-	p, err := new(edwards25519.Point).SetBytes(pk[:])
+	p, err := parseSenderKey(&pk)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not a point on the curve", ErrInvalidPublicKey)
+		return nil, err
 	}
-	if [32]byte(p.Bytes()) != pk {
-		return nil, fmt.Errorf("%w: non-canonical encoding", ErrInvalidPublicKey)
-	}
-	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return nil, fmt.Errorf("%w: small-order point", ErrInvalidPublicKey)
-	}
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(scalarLMinus1, p, edwards25519.NewScalar())
-	if q.Add(q, p).Equal(edwards25519.NewIdentityPoint()) != 1 {
+	u, err := new(field.Element).SetBytes(p.BytesMontgomery())
+	if err != nil || !inPrimeOrderSubgroup(u) {
 		return nil, fmt.Errorf("%w: not in the prime-order subgroup", ErrInvalidPublicKey)
 	}
 	return p, nil

@@ -397,7 +397,10 @@ func TestParseSenderKey(t *testing.T) {
 	}
 	accepted, torsion := 0, 0
 	for _, in := range inputs {
-		_, want := ParseEd25519Point(in)
+		want := referenceParse(in)
+		if _, err := ParseEd25519Point(in); (err == nil) != (want == nil) {
+			t.Fatalf("%x: ParseEd25519Point %v, reference %v", in, err, want)
+		}
 		p, got := parseSenderKey(&in)
 		if got != nil && !errors.Is(got, ErrInvalidPublicKey) {
 			t.Fatalf("%x: %v", in, got)
@@ -413,7 +416,7 @@ func TestParseSenderKey(t *testing.T) {
 			}
 		}
 		if (want == nil) != (got == nil) {
-			t.Fatalf("%x: ParseEd25519Point %v, parseSenderKey+inPrimeOrderSubgroup %v", in, want, got)
+			t.Fatalf("%x: reference %v, parseSenderKey+inPrimeOrderSubgroup %v", in, want, got)
 		}
 		if got == nil {
 			accepted++
@@ -422,6 +425,33 @@ func TestParseSenderKey(t *testing.T) {
 	if accepted < 50 || torsion < 350 {
 		t.Fatalf("only %d keys accepted, %d rejected by the subgroup check", accepted, torsion)
 	}
+}
+
+// referenceParse is the plain-definition check the fast one must match: canonical (the bytes
+// re-encode to themselves), not of small order ([8]P ≠ O), and in the prime-order subgroup
+// ([ℓ−1]P + P = O).
+func referenceParse(pk [32]byte) error {
+	p, err := new(edwards25519.Point).SetBytes(pk[:])
+	if err != nil || [32]byte(p.Bytes()) != pk {
+		return ErrInvalidPublicKey
+	}
+	id := edwards25519.NewIdentityPoint()
+	if new(edwards25519.Point).MultByCofactor(p).Equal(id) == 1 {
+		return ErrInvalidPublicKey
+	}
+	lMinus1 := [32]byte{
+		0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+	}
+	s, err := new(edwards25519.Scalar).SetCanonicalBytes(lMinus1[:])
+	if err != nil {
+		panic(err)
+	}
+	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(s, p, edwards25519.NewScalar())
+	if q.Add(q, p).Equal(id) != 1 {
+		return ErrInvalidPublicKey
+	}
+	return nil
 }
 
 // TestVerifyAndConvert checks the receive path's verification against crypto/ed25519 and its

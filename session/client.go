@@ -137,6 +137,9 @@ type Client struct {
 	pollMu    sync.Mutex
 	pollNodes map[store.Cursor]swarm.Node
 
+	profileMu sync.Mutex
+	profile   *Profile // attached to visible messages; nil: none
+
 	running atomic.Bool
 	closed  atomic.Bool
 }
@@ -182,7 +185,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, profile: cfg.profile}
 	c.log = cfg.log.With("account", c.id.String())
 	if cfg.network != nil {
 		c.net = cfg.network
@@ -571,7 +574,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) {
 		c.dispatch(&UndecryptableMessage{Hash: p.Hash, Err: err})
 		return
 	}
-	evts := eventsFromContent(in, p.Hash, c.id)
+	evts := eventsFromContent(in, p.Hash, c.id, c.net.files)
 	if len(evts) == 0 {
 		c.dispatch(&UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
 		return

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/fileserver"
 	"github.com/sessiongo/sdk/internal/pb"
 )
 
@@ -86,7 +87,8 @@ func setExpiry(c *pb.Content, e *Expiry) {
 
 // eventsFromContent turns a decoded message into events. self is our Account ID; hash the storage
 // hash. It returns nil for content that carries nothing this SDK handles.
-func eventsFromContent(in *Incoming, hash string, self crypto.AccountID) []any {
+// files is the file server that attachments are downloaded from.
+func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *fileserver.Client) []any {
 	c := in.Content
 	at := in.SentAt()
 	from := in.Sender
@@ -107,7 +109,11 @@ func eventsFromContent(in *Incoming, hash string, self crypto.AccountID) []any {
 			return nil
 		}
 		m := &Message{Hash: hash, From: from, To: self, Timestamp: at, Text: dm.GetBody(),
-			Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(c)}
+			Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(c),
+			Attachments: attachmentsFromPB(dm.Attachments)}
+		for _, a := range m.Attachments {
+			a.files = files
+		}
 		if q := dm.Quote; q != nil {
 			if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
 				m.Quote = &ref

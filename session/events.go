@@ -64,6 +64,8 @@ type Message struct {
 	// Timestamp is the sent time; with From it identifies the message (see Ref).
 	Timestamp time.Time
 	Text      string
+	// Attachments are the files attached to the message (see Attachment.Download).
+	Attachments []*Attachment
 	// Quote is the message this one replies to, if any.
 	Quote *MessageRef
 	// Profile is the sender's profile, if attached.

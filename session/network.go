@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/fileserver"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/store"
@@ -24,8 +25,14 @@ import (
 type NetworkConfig struct {
 	// Seeds are the seed node URLs (default: mainnet seeds). A devnet gives its own.
 	Seeds []string
-	// SeedRootCAs are the roots trusted for the seeds' certificates (nil: the system roots).
+	// SeedRootCAs are the roots trusted for the seeds' certificates (nil: the system roots). In
+	// direct mode they are also trusted for servers (file server, communities) reached over
+	// HTTPS.
 	SeedRootCAs *x509.CertPool
+	// FileServer is the file server for attachments and profile pictures (zero: Session's).
+	// FileServerEd25519 is its Ed25519 key, written into file URLs for non-default servers.
+	FileServer        onion.Server
+	FileServerEd25519 [32]byte
 	// Direct sends requests straight to storage nodes over HTTPS instead of through 3-hop onion
 	// paths: faster, but the nodes see this machine's IP address.
 	Direct bool
@@ -50,6 +57,8 @@ type Network struct {
 	rpc       *swarm.Client
 	transport swarm.Transport
 	onion     *onion.Transport // nil in direct mode
+	servers   onion.ServerTransport
+	files     *fileserver.Client
 	closeOnce sync.Once
 	closers   []func() error
 }
@@ -102,6 +111,28 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		fwd.t = ot
 	}
 	n.transport = fwd.t
+	if n.onion != nil {
+		n.servers = n.onion
+	} else {
+		direct := &onion.DirectServerTransport{}
+		if cfg.SeedRootCAs != nil || cfg.Proxy != nil {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.Proxy = cfg.Proxy
+			if cfg.SeedRootCAs != nil {
+				tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
+			}
+			direct.Client = &http.Client{Transport: tr, Timeout: 60 * time.Second,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			n.closers = append(n.closers, func() error { tr.CloseIdleConnections(); return nil })
+		}
+		n.servers = direct
+	}
+	files, err := fileserver.New(fileserver.Config{Transport: n.servers, Server: cfg.FileServer,
+		Ed25519: cfg.FileServerEd25519, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("session: network: %w", err)
+	}
+	n.files = files
 	rpc, err := swarm.NewClient(swarm.ClientConfig{Transport: n.transport, Pool: pool, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("session: network: %w", err)
@@ -130,6 +161,13 @@ func (n *Network) ResolveName(ctx context.Context, name string) (crypto.AccountI
 	}
 	return r.Resolve(ctx, name)
 }
+
+// Servers returns the transport for requests to servers (communities, the file server): onion
+// paths, or plain HTTPS in direct mode.
+func (n *Network) Servers() onion.ServerTransport { return n.servers }
+
+// FileServer returns the client of the network's file server.
+func (n *Network) FileServer() *fileserver.Client { return n.files }
 
 // Pool returns the network's node pool.
 func (n *Network) Pool() *swarm.Pool { return n.pool }

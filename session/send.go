@@ -104,11 +104,19 @@ func (c *Client) checkRecipient(to crypto.AccountID) error {
 
 // SendText sends a text message to a 05 Account ID.
 func (c *Client) SendText(ctx context.Context, to crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
-	o := sendOpts{profile: c.cfg.profile}
+	return c.sendData(ctx, to, text, nil, opts)
+}
+
+// sendData sends a visible message: text and attachments, with our profile.
+func (c *Client) sendData(ctx context.Context, to crypto.AccountID, text string, attachments []*pb.AttachmentPointer, opts []SendOption) (*SendResult, error) {
+	o := sendOpts{profile: c.currentProfile()}
 	for _, f := range opts {
 		f(&o)
 	}
-	dm := &pb.DataMessage{Body: proto.String(text)}
+	dm := &pb.DataMessage{Attachments: attachments}
+	if text != "" || len(attachments) == 0 {
+		dm.Body = proto.String(text)
+	}
 	if o.quote != nil {
 		dm.Quote = &pb.DataMessage_Quote{Id: proto.Uint64(toMS(o.quote.Timestamp)), Author: proto.String(o.quote.Author.String())}
 	}
@@ -125,6 +133,13 @@ func (c *Client) SendText(ctx context.Context, to crypto.AccountID, text string,
 		c.approve(ctx, to)
 	}
 	return res, err
+}
+
+// currentProfile returns the profile we attach to visible messages (nil: none).
+func (c *Client) currentProfile() *Profile {
+	c.profileMu.Lock()
+	defer c.profileMu.Unlock()
+	return c.profile
 }
 
 // SendTyping sends a typing indicator (started or stopped).
@@ -173,8 +188,8 @@ func (c *Client) reaction(ctx context.Context, to crypto.AccountID, target Messa
 // AcceptMessageRequest accepts a message request from `from`, so they see that we accepted.
 func (c *Client) AcceptMessageRequest(ctx context.Context, from crypto.AccountID) error {
 	r := &pb.MessageRequestResponse{IsApproved: proto.Bool(true)}
-	if c.cfg.profile != nil {
-		r.Profile, r.ProfileKey = profileToPB(c.cfg.profile)
+	if p := c.currentProfile(); p != nil {
+		r.Profile, r.ProfileKey = profileToPB(p)
 	}
 	if _, err := c.sendContent(ctx, from, &pb.Content{MessageRequestResponse: r}, sendOpts{noSync: true}); err != nil {
 		return err

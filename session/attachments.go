@@ -1,0 +1,162 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sessiongo/sdk/attachment"
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/fileserver"
+	"github.com/sessiongo/sdk/internal/pb"
+)
+
+// ErrNoPicture: a profile has no picture to download.
+var ErrNoPicture = errors.New("session: profile has no picture")
+
+// AttachmentFile is a file to send with SendAttachments.
+type AttachmentFile struct {
+	// Data is read to the end and encrypted on the fly (at most the file server's limit).
+	Data        io.Reader
+	FileName    string
+	ContentType string // e.g. "image/jpeg"
+	// Width and Height are an image's or video's dimensions in pixels (0: unknown).
+	Width, Height uint32
+	// VoiceNote marks an audio file recorded as a voice message.
+	VoiceNote bool
+	Caption   string
+	// Progress, when set, is called as the upload advances.
+	Progress func(fileserver.Progress)
+}
+
+// Attachment is a file attached to a received message. Download fetches, verifies and decrypts
+// it.
+type Attachment struct {
+	URL           string
+	ContentType   string
+	FileName      string
+	Caption       string
+	Size          int64 // plaintext size (0: unknown)
+	Width, Height uint32
+	VoiceNote     bool
+
+	pointer attachment.Pointer
+	files   *fileserver.Client
+}
+
+// Download fetches the attachment from the file server, checks its digest and MAC and writes
+// the plaintext to dst. On any failure nothing is written to dst.
+func (a *Attachment) Download(ctx context.Context, dst io.Writer) (int64, error) {
+	if a.files == nil {
+		return 0, fmt.Errorf("session: attachment %q has no file server", a.URL)
+	}
+	return a.files.DownloadAttachment(ctx, a.URL, a.pointer, dst, nil)
+}
+
+func attachmentsFromPB(ps []*pb.AttachmentPointer) []*Attachment {
+	var out []*Attachment
+	for _, p := range ps {
+		key, err := attachment.ParseKey(p.GetKey())
+		if err != nil || p.GetUrl() == "" {
+			continue // not downloadable: skip rather than fail the whole message
+		}
+		out = append(out, &Attachment{
+			URL: p.GetUrl(), ContentType: p.GetContentType(), FileName: p.GetFileName(), Caption: p.GetCaption(),
+			Size: int64(p.GetSize()), Width: p.GetWidth(), Height: p.GetHeight(),
+			VoiceNote: p.GetFlags()&uint32(pb.AttachmentPointer_VOICE_MESSAGE) != 0,
+			pointer:   attachment.Pointer{Key: key, Digest: append([]byte(nil), p.GetDigest()...), Size: int64(p.GetSize())},
+		})
+	}
+	return out
+}
+
+// SendAttachments uploads files (encrypted) to the file server and sends them to `to` in one
+// message with text (which may be empty).
+func (c *Client) SendAttachments(ctx context.Context, to crypto.AccountID, text string, files []AttachmentFile, opts ...SendOption) (*SendResult, error) {
+	if err := c.checkRecipient(to); err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, errors.New("session: SendAttachments needs at least one file")
+	}
+	var ptrs []*pb.AttachmentPointer
+	for i, f := range files {
+		if f.Data == nil {
+			return nil, fmt.Errorf("session: attachment %d has no data", i)
+		}
+		up, err := c.net.files.UploadAttachment(ctx, f.Data, &fileserver.UploadOptions{FileName: f.FileName, Progress: f.Progress})
+		if err != nil {
+			return nil, fmt.Errorf("session: uploading attachment %q: %w", f.FileName, err)
+		}
+		p := &pb.AttachmentPointer{
+			Id:     proto.Uint64(0), // desktop's numeric file id; content IDs are not numeric
+			Key:    up.Pointer.Key.Bytes(),
+			Digest: up.Pointer.Digest,
+			Size:   proto.Uint32(uint32(up.Pointer.Size)),
+			Url:    proto.String(up.URL),
+		}
+		if f.ContentType != "" {
+			p.ContentType = proto.String(f.ContentType)
+		}
+		if f.FileName != "" {
+			p.FileName = proto.String(f.FileName)
+		}
+		if f.Caption != "" {
+			p.Caption = proto.String(f.Caption)
+		}
+		if f.Width > 0 || f.Height > 0 {
+			p.Width, p.Height = proto.Uint32(f.Width), proto.Uint32(f.Height)
+		}
+		if f.VoiceNote {
+			p.Flags = proto.Uint32(uint32(pb.AttachmentPointer_VOICE_MESSAGE))
+		}
+		ptrs = append(ptrs, p)
+	}
+	return c.sendData(ctx, to, text, ptrs, opts)
+}
+
+// SetProfilePicture encrypts image with a new profile key, uploads it to the file server and
+// attaches the new picture (with our display name) to the visible messages we send from now on.
+func (c *Client) SetProfilePicture(ctx context.Context, image []byte) error {
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return err
+	}
+	blob, err := attachment.EncryptProfilePicture(key, image, nil)
+	if err != nil {
+		return fmt.Errorf("session: encrypting profile picture: %w", err)
+	}
+	info, err := c.net.files.Upload(ctx, blob, nil)
+	if err != nil {
+		return fmt.Errorf("session: uploading profile picture: %w", err)
+	}
+	c.profileMu.Lock()
+	defer c.profileMu.Unlock()
+	p := Profile{}
+	if c.profile != nil {
+		p = *c.profile
+	}
+	p.PictureURL = c.net.files.URL(info.ID, false)
+	p.PictureKey = key[:]
+	p.UpdatedAt = time.Now()
+	c.profile = &p
+	return nil
+}
+
+// DownloadProfilePicture fetches and decrypts the picture of a profile received with a message.
+func (n *Network) DownloadProfilePicture(ctx context.Context, p *Profile) ([]byte, error) {
+	if p == nil || p.PictureURL == "" || len(p.PictureKey) != 32 {
+		return nil, ErrNoPicture
+	}
+	var buf bytes.Buffer
+	if _, err := n.files.Download(ctx, p.PictureURL, &buf, nil); err != nil {
+		return nil, fmt.Errorf("session: downloading profile picture: %w", err)
+	}
+	return attachment.DecryptProfilePicture([32]byte(p.PictureKey), buf.Bytes())
+}

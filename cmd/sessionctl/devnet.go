@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/filesd"
+	"github.com/sessiongo/sdk/devnet/sogsd"
 )
 
 // nameFlags collects repeated -name NAME=SESSIONID flags.
@@ -39,6 +41,17 @@ type devnetInfo struct {
 	Swarms    []string     `json:"swarms"`
 	Height    uint64       `json:"height"`
 	Protocols []string     `json:"endpoints"`
+	// Community is the devnet community server (SOGS) and FileServer the file server, both
+	// reachable directly and as onion v4 destinations.
+	Community  *serverInfo `json:"community,omitempty"`
+	FileServer *serverInfo `json:"file_server,omitempty"`
+}
+
+type serverInfo struct {
+	URL       string `json:"url"`
+	X25519    string `json:"pubkey_x25519"`
+	JoinURL   string `json:"join_url,omitempty"`
+	RoomToken string `json:"room,omitempty"`
 }
 
 type devnetNode struct {
@@ -58,6 +71,7 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	caOut := fs.String("ca-out", "", "write the devnet CA certificate (PEM) here (default: a file in the temp dir)")
 	asJSON := fs.Bool("json", false, "print the connection details as JSON")
 	runFor := fs.Duration("for", 0, "stop after this long (default: until interrupted)")
+	servers := fs.Bool("servers", true, "also run a community server (room \"lobby\") and a file server")
 	verbose := fs.Bool("v", false, "log devnet events (reassignments, faults) to stderr")
 	names := nameFlags{}
 	fs.Var(names, "name", "register an ONS name: NAME=SESSIONID (repeatable)")
@@ -91,6 +105,21 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer nw.Close()
+	var community *sogsd.Server
+	var files *filesd.Server
+	if *servers {
+		if community, err = sogsd.Start(ctx, sogsd.WithNetwork(nw)); err != nil {
+			return fmt.Errorf("starting the community server: %w", err)
+		}
+		defer community.Close()
+		if err := community.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
+			return err
+		}
+		if files, err = filesd.Start(ctx, filesd.WithNetwork(nw)); err != nil {
+			return fmt.Errorf("starting the file server: %w", err)
+		}
+		defer files.Close()
+	}
 
 	caPath := *caOut
 	if caPath == "" {
@@ -110,6 +139,15 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	info := describe(nw, caPath)
+	if community != nil {
+		pk := community.PublicKey()
+		info.Community = &serverInfo{URL: community.URL(), X25519: hex.EncodeToString(pk[:]),
+			JoinURL: community.JoinURL("lobby"), RoomToken: "lobby"}
+	}
+	if files != nil {
+		fsrv := files.OnionServer()
+		info.FileServer = &serverInfo{URL: files.URL(), X25519: hex.EncodeToString(fsrv.X25519[:])}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -166,6 +204,12 @@ func printText(w io.Writer, info devnetInfo) {
 	fmt.Fprintf(w, "%-24s %-16s %s\n", "url", "swarm", "pubkey_ed25519")
 	for _, n := range info.Nodes {
 		fmt.Fprintf(w, "%-24s %-16s %s\n", strings.TrimPrefix(n.URL, "https://"), n.Swarm, n.Ed25519)
+	}
+	if c := info.Community; c != nil {
+		fmt.Fprintf(w, "\ncommunity:   %s  (room %q, join URL %s)\n", c.URL, c.RoomToken, c.JoinURL)
+	}
+	if f := info.FileServer; f != nil {
+		fmt.Fprintf(w, "file server: %s  (X25519 key %s)\n", f.URL, f.X25519)
 	}
 	fmt.Fprintln(w, "\nExample:")
 	fmt.Fprintf(w, "  curl --cacert %s -d '{\"method\":\"info\",\"params\":{}}' %s/storage_rpc/v1\n", info.CACert, info.Nodes[0].URL)

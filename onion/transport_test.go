@@ -3,6 +3,7 @@ package onion
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -630,14 +631,32 @@ func TestTransportServerDestination(t *testing.T) {
 		t.Fatalf("404: %+v %v", r, err)
 	}
 	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if len(srv.reqs) != 2 || srv.reqs[0].Method != "POST" || string(srv.reqs[0].Body) != `{"a":1}` || srv.reqs[1].Method != "GET" {
-		t.Fatalf("server saw %+v", srv.reqs)
+	reqs := append([]*ServerRequest(nil), srv.reqs...)
+	srv.mu.Unlock()
+	if len(reqs) != 2 || reqs[0].Method != "POST" || string(reqs[0].Body) != `{"a":1}` || reqs[1].Method != "GET" {
+		t.Fatalf("server saw %+v", reqs)
 	}
 	for _, p := range tn.tr.Paths() {
 		if p.Failures != 0 {
 			t.Fatalf("a server's 404 counted against the path: %+v", p)
 		}
+	}
+	// The same over HTTPS (the last hop verifies the devnet certificate).
+	cert, err := tn.nw.IssueCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hss := httptest.NewUnstartedServer(srv)
+	hss.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	hss.StartTLS()
+	defer hss.Close()
+	secure, err := NewServer(hss.URL, srv.kp.Public)
+	if err != nil || secure.URL.Scheme != "https" {
+		t.Fatal(secure, err)
+	}
+	r, err = tn.tr.Do(context.Background(), secure, &ServerRequest{Endpoint: "/capabilities"})
+	if err != nil || r.Status != 200 || string(r.Body) != `{"echo":"/capabilities"}` {
+		t.Fatalf("https: %+v %v", r, err)
 	}
 	// A server that does not hold the key: the reply cannot be decrypted.
 	wrong, _ := NewServer("http://"+host+":"+port, testKeyPair(t, 43).Public)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -89,4 +91,106 @@ func TestTransportProxy(t *testing.T) {
 	}
 	tn.tr.Close()
 	ps.CloseClientConnections()
+}
+
+// socks5Proxy is a minimal SOCKS5 server (no authentication, CONNECT only) counting tunnels.
+type socks5Proxy struct {
+	ln      net.Listener
+	tunnels atomic.Int64
+	wg      sync.WaitGroup
+}
+
+func startSOCKS5(t *testing.T) *socks5Proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &socks5Proxy{ln: ln}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Add(1)
+			go func() { defer p.wg.Done(); p.serve(c) }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *socks5Proxy) serve(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 262)
+	// Greeting: VER NMETHODS METHODS…; answer "no authentication".
+	if _, err := io.ReadFull(c, buf[:2]); err != nil || buf[0] != 5 {
+		return
+	}
+	if _, err := io.ReadFull(c, buf[:buf[1]]); err != nil {
+		return
+	}
+	if _, err := c.Write([]byte{5, 0}); err != nil {
+		return
+	}
+	// Request: VER CMD RSV ATYP ADDR PORT.
+	if _, err := io.ReadFull(c, buf[:4]); err != nil || buf[1] != 1 {
+		return
+	}
+	var host string
+	switch buf[3] {
+	case 1:
+		if _, err := io.ReadFull(c, buf[:4]); err != nil {
+			return
+		}
+		host = net.IP(buf[:4]).String()
+	case 3:
+		if _, err := io.ReadFull(c, buf[:1]); err != nil {
+			return
+		}
+		n := int(buf[0])
+		if _, err := io.ReadFull(c, buf[:n]); err != nil {
+			return
+		}
+		host = string(buf[:n])
+	default:
+		return
+	}
+	if _, err := io.ReadFull(c, buf[:2]); err != nil {
+		return
+	}
+	port := int(buf[0])<<8 | int(buf[1])
+	up, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		_, _ = c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
+		return
+	}
+	defer up.Close()
+	p.tunnels.Add(1)
+	if _, err := c.Write([]byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0}); err != nil {
+		return
+	}
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	c.Close()
+	up.Close()
+	<-done
+}
+
+// The guard is reached through a SOCKS5 proxy (socks5h: the proxy resolves names).
+func TestTransportSOCKS5(t *testing.T) {
+	proxy := startSOCKS5(t)
+	pu, _ := url.Parse("socks5h://" + proxy.ln.Addr().String())
+	tn := startTestNet(t, 8, Config{Proxy: http.ProxyURL(pu)})
+	if err := sendInfo(t, tn.tr, tn.swarmNode(t, tn.nw.Nodes()[0])); err != nil {
+		t.Fatal(err)
+	}
+	if proxy.tunnels.Load() == 0 {
+		t.Fatal("no connection went through the SOCKS5 proxy")
+	}
+	tn.tr.Close()
 }

@@ -558,3 +558,30 @@ func TestDiversity(t *testing.T) {
 		}
 	}
 }
+
+// Uploads take the least busy path; other requests a random one.
+func TestPathForLeastBusy(t *testing.T) {
+	tr := &Transport{cfg: Config{Paths: 1}, nodeFail: map[[32]byte]int{}, build: make(chan struct{}, 1)}
+	for i := range 3 {
+		tr.paths = append(tr.paths, &path{nodes: []swarm.Node{{Ed25519: [32]byte{byte(i + 1)}}}, pending: 5 - i})
+	}
+	for range 20 {
+		p, _, err := tr.pathFor(context.Background(), nil, nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p != tr.paths[2] {
+			t.Fatalf("picked a path with %d pending", p.pending)
+		}
+		tr.done(p)
+	}
+	seen := map[*path]bool{}
+	for range 100 {
+		p, _, _ := tr.pathFor(context.Background(), nil, nil, false)
+		seen[p] = true
+		tr.done(p)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("random choice used %d of 3 paths", len(seen))
+	}
+}

@@ -106,7 +106,7 @@ type Config struct {
 // Diversity) drawn from the pool, excluding nodes already used by another path where possible
 // and nodes with NodeFailureThreshold failures; every new path is tested with an info request
 // before use. Requests use a random path whose nodes do not conflict with the destination
-// node. A failure of the path (unreachable guard, hop error, undecryptable reply, node error
+// node (uploads of 64 KiB and more to servers take the least busy one). A failure of the path (unreachable guard, hop error, undecryptable reply, node error
 // status other than 400, 401, 403, 404, 406, 421 and 425) counts against the path; at
 // PathFailureThreshold every node of the path gets a failure, the guard is marked bad and the
 // path is dropped. "Next node not found" marks that node bad and replaces it in the path (the
@@ -349,6 +349,10 @@ func (t *Transport) Do(ctx context.Context, server Server, req *ServerRequest) (
 	return r.(*Response), nil
 }
 
+// uploadSize is the payload size from which a server request counts as an upload and takes
+// the least busy path (libsession's upload path type) instead of a random one.
+const uploadSize = 64 << 10
+
 // decodeFunc decrypts and parses a 200 body from the guard.
 type decodeFunc func(o *Onion, resp []byte) (status int, v any, err error)
 
@@ -375,7 +379,7 @@ func (t *Transport) roundTripPolicy(ctx context.Context, destNode *swarm.Node, d
 	var lastErr error
 	decryptRetried := false
 	for attempt := 0; attempt < t.cfg.MaxAttempts; attempt++ {
-		p, nodes, err := t.pathFor(ctx, destNode, tried)
+		p, nodes, err := t.pathFor(ctx, destNode, tried, isServer && len(payload) >= uploadSize)
 		if err != nil {
 			if lastErr != nil {
 				return nil, errors.Join(lastErr, err)
@@ -479,7 +483,7 @@ func (t *Transport) post(ctx context.Context, guard swarm.Node, body []byte) (in
 
 // pathFor returns a path to use (its pending count raised; call done), building one when no
 // live path fits. destNode, when set, may not conflict with the path's nodes.
-func (t *Transport) pathFor(ctx context.Context, destNode *swarm.Node, tried map[*path]bool) (*path, []swarm.Node, error) {
+func (t *Transport) pathFor(ctx context.Context, destNode *swarm.Node, tried map[*path]bool, leastBusy bool) (*path, []swarm.Node, error) {
 	for {
 		t.mu.Lock()
 		if t.closed {
@@ -495,6 +499,13 @@ func (t *Transport) pathFor(ctx context.Context, destNode *swarm.Node, tried map
 		t.maybeTopUpLocked()
 		if len(fits) > 0 {
 			p := fits[rand.IntN(len(fits))]
+			if leastBusy { // uploads: the path with the fewest requests in flight
+				for _, q := range fits {
+					if q.pending < p.pending {
+						p = q
+					}
+				}
+			}
 			p.pending++
 			nodes := p.nodes
 			t.mu.Unlock()

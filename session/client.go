@@ -352,6 +352,8 @@ func (c *Client) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	defer c.running.Store(false)
+	stopGroups := c.startGroupPolling(ctx)
+	defer stopGroups()
 
 	// Messages saved but not handled before a restart come first.
 	if err := c.handlePending(ctx); err != nil {
@@ -447,6 +449,7 @@ func (c *Client) PollOnce(ctx context.Context) error {
 	if perr := c.handlePending(ctx); perr != nil {
 		return perr
 	}
+	err = errors.Join(err, c.pollGroups(ctx))
 	return err
 }
 
@@ -572,6 +575,9 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) {
 	if err != nil {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		c.dispatch(&UndecryptableMessage{Hash: p.Hash, Err: err})
+		return
+	}
+	if c.handleGroupUpdate(ctx, in, p.Hash) {
 		return
 	}
 	evts := eventsFromContent(in, p.Hash, c.id, c.net.files)

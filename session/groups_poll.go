@@ -1,0 +1,527 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/groups"
+	"github.com/sessiongo/sdk/internal/pb"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/swarm"
+)
+
+// This file polls the swarms of the groups we joined and turns what comes back into events;
+// it also receives the 1:1 invitations and promotions.
+
+// startGroupPolling polls every joined group at the client's poll interval until ctx ends or
+// stop is called; stop waits for the poller to return. Group events are dispatched from the
+// poller's goroutine.
+func (c *Client) startGroupPolling(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
+		defer timer.Stop()
+		failures := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			err := c.pollGroups(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			wait := jitter(c.cfg.pollInterval)
+			if err != nil {
+				failures++
+				wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
+				c.log.Warn("group poll failed", "err", err, "retry_in", wait)
+				c.dispatch(&PollError{Err: err, Backoff: wait})
+			} else {
+				failures = 0
+			}
+			timer.Reset(wait)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// pollGroups polls every joined group once and handles what arrived.
+func (c *Client) pollGroups(ctx context.Context) error {
+	ids, err := c.groupIDs(ctx)
+	if err != nil {
+		return &fatalError{err}
+	}
+	var errs []error
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := c.pollGroup(ctx, id); err != nil && !errors.Is(err, ErrUnknownGroup) {
+			var fatal *fatalError
+			if errors.As(err, &fatal) {
+				return err
+			}
+			errs = append(errs, fmt.Errorf("group %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pollGroup retrieves a joined group's namespaces (keys first, then info and members, then
+// messages, then, for members, the removal notices), handles what is new and finishes a join or
+// a promotion once the group's state has arrived.
+func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
+	st, err := c.loadGroup(ctx, gid)
+	if err != nil {
+		return err
+	}
+	if st.rec.Status != GroupStatusJoined {
+		return nil
+	}
+	signer, err := c.groupSigner(st)
+	if err != nil {
+		return err
+	}
+	inbox := c.groupInbox(gid)
+	nss := []swarm.Namespace{swarm.NamespaceGroupKeys, swarm.NamespaceGroupInfo, swarm.NamespaceGroupMembers, swarm.NamespaceGroupMessages}
+	if st.admin == nil {
+		nss = append(nss, groups.NamespaceRevokedRetrievable)
+	}
+	var errs []error
+	for _, ns := range nss {
+		if err := c.pollGroupNamespace(ctx, inbox, gid, signer, ns); err != nil {
+			var fatal *fatalError
+			if errors.As(err, &fatal) {
+				return err
+			}
+			errs = append(errs, fmt.Errorf("namespace %d: %w", ns, err))
+		}
+	}
+	// What was fetched is handled even when another namespace failed (a removed member's
+	// notice arrives while the other namespaces refuse its revoked credentials).
+	if err := c.handleGroupPending(ctx, gid, inbox); err != nil {
+		return err
+	}
+	if st, err := c.loadGroup(ctx, gid); err != nil || st.rec.Status != GroupStatusJoined {
+		// Removed (the other namespaces refused our revoked credentials), destroyed or left.
+		return nil
+	}
+	if err := c.finishGroupJoin(ctx, gid); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// pollGroupNamespace is Client.pollNamespace for a group's swarm: one member per namespace,
+// the store's cursor and seen hashes, messages saved before they are handled.
+func (c *Client) pollGroupNamespace(ctx context.Context, inbox, gid crypto.AccountID, signer swarm.Signer, ns swarm.Namespace) error {
+	cur := store.Cursor{Account: inbox, Swarm: gid, Namespace: int16(ns)}
+	for page := 0; page < maxRetrievePages; page++ {
+		prefer := c.pollNode(ctx, cur)
+		last := ""
+		if prefer.Valid() {
+			var err error
+			if last, err = c.store.LastHash(ctx, cur); err != nil {
+				return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
+			}
+		}
+		res, node, err := c.net.rpc.RetrieveFrom(ctx, signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last}, prefer)
+		if err != nil {
+			return err
+		}
+		if node.Ed25519 != prefer.Ed25519 {
+			c.setPollNode(ctx, cur, node)
+			if last != "" {
+				continue
+			}
+		}
+		if len(res.Messages) == 0 {
+			return nil
+		}
+		in := make([]store.Incoming, 0, len(res.Messages))
+		for _, m := range res.Messages {
+			in = append(in, store.Incoming{Hash: m.Hash, Namespace: int16(ns), Data: m.Data,
+				Timestamp: m.Timestamp, Expiry: m.Expiration})
+		}
+		if _, err := c.store.SaveRetrieved(ctx, cur, in, res.Messages[len(res.Messages)-1].Hash); err != nil {
+			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
+		}
+		if !res.More {
+			return nil
+		}
+	}
+	return nil
+}
+
+// handleGroupPending handles a group's saved messages one at a time: the state change is saved
+// under the group's lock, the events are dispatched after it is released (handlers may call the
+// Client), and the message is marked handled last.
+func (c *Client) handleGroupPending(ctx context.Context, gid, inbox crypto.AccountID) error {
+	pending, err := c.store.Pending(ctx, inbox)
+	if err != nil {
+		return &fatalError{fmt.Errorf("session: reading pending messages: %w", err)}
+	}
+	for _, p := range pending {
+		if ctx.Err() != nil {
+			return nil
+		}
+		var evts []any
+		err := c.updateGroup(ctx, gid, func(st *groupState) error {
+			evts = c.handleGroupIncoming(ctx, st, p)
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrUnknownGroup) {
+			return &fatalError{err}
+		}
+		for _, e := range evts {
+			c.dispatch(e)
+		}
+		if err := c.store.MarkHandled(ctx, inbox, p.Hash); err != nil {
+			return &fatalError{fmt.Errorf("session: marking message handled: %w", err)}
+		}
+	}
+	return nil
+}
+
+func undecryptable(st *groupState, p store.Incoming, err error) []any {
+	return []any{&UndecryptableGroupMessage{Group: st.id, Namespace: p.Namespace, Hash: p.Hash, Err: err}}
+}
+
+// handleGroupIncoming applies one retrieved message to the group's state and returns its events.
+func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p store.Incoming) []any {
+	if st.rec.Status != GroupStatusJoined {
+		return nil // left, removed or destroyed while the message waited
+	}
+	switch swarm.Namespace(p.Namespace) {
+	case swarm.NamespaceGroupKeys:
+		if _, err := st.keys.LoadKeyMessage(p.Hash, p.Data, p.Timestamp.UnixMilli()); err != nil {
+			return undecryptable(st, p, err)
+		}
+		if st.admin != nil && st.keys.NeedsRekey() {
+			// Two admins rekeyed at once: settle on one new key.
+			if msg, err := st.keys.Rekey(st.memberIDs()); err == nil {
+				if err := c.pushGroupState(ctx, st, msg); err != nil {
+					c.log.Warn("group: pushing a conflict rekey", "group", st.id.String(), "err", err)
+				}
+			}
+		}
+		return nil
+	case swarm.NamespaceGroupInfo:
+		return c.handleGroupConfig(ctx, st, p, st.info, groups.DomainGroupInfo)
+	case swarm.NamespaceGroupMembers:
+		return c.handleGroupConfig(ctx, st, p, st.members, groups.DomainGroupMembers)
+	case swarm.NamespaceGroupMessages:
+		return c.handleGroupMessage(ctx, st, p)
+	case groups.NamespaceRevokedRetrievable:
+		if st.admin != nil {
+			return nil
+		}
+		if _, kicked := groups.ReadKickedMessage(c.keys, st.pk, p.Data, st.keys.CurrentGeneration()); kicked {
+			st.rec.Status = GroupStatusRemoved
+			st.rec.SendResponse, st.rec.ClaimAdmin = false, false
+			return []any{&GroupRemoved{Group: st.id}}
+		}
+		return nil // a notice for someone else
+	}
+	return nil
+}
+
+func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.Incoming, cfg *groups.Config, domain string) []any {
+	ser, err := groups.DecryptGroupConfig(p.Data, st.keys.GroupKeys(), domain)
+	if errors.Is(err, groups.ErrDecrypt) {
+		// Encrypted with a key we never had (before we joined) or do not have yet: a newer
+		// config encrypted with our key follows every rekey.
+		c.log.Debug("group: config not readable with our keys", "group", st.id.String(), "hash", p.Hash)
+		return nil
+	}
+	if err != nil {
+		return undecryptable(st, p, err)
+	}
+	before := cfg.Hash()
+	if n, err := cfg.Merge(ser); err != nil || n == 0 {
+		if err == nil {
+			err = fmt.Errorf("%w: config rejected (unsigned or malformed)", groups.ErrMalformed)
+		}
+		return undecryptable(st, p, err)
+	}
+	if st.admin != nil && cfg.NeedsPush() {
+		if err := c.pushGroupState(ctx, st, nil); err != nil {
+			c.log.Warn("group: pushing a merged config", "group", st.id.String(), "err", err)
+		}
+	}
+	if cfg.Hash() == before {
+		return nil
+	}
+	if domain == groups.DomainGroupInfo && groups.InfoFromData(st.info.Data()).Destroyed {
+		st.rec.Status = GroupStatusDestroyed
+		return []any{&GroupRemoved{Group: st.id, Destroyed: true}}
+	}
+	return []any{&GroupUpdated{Group: st.snapshot()}}
+}
+
+func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store.Incoming) []any {
+	m, err := st.keys.DecryptMessage(p.Data)
+	if err != nil {
+		return undecryptable(st, p, err)
+	}
+	var env pb.Envelope
+	if err := proto.Unmarshal(m.Plaintext, &env); err != nil {
+		return undecryptable(st, p, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err))
+	}
+	if env.GetType() != pb.Envelope_CLOSED_GROUP_MESSAGE {
+		return undecryptable(st, p, fmt.Errorf("%w: %v in a group", ErrUnsupportedEnvelope, env.GetType()))
+	}
+	var content pb.Content
+	if err := proto.Unmarshal(env.GetContent(), &content); err != nil {
+		return undecryptable(st, p, fmt.Errorf("%w: %v", ErrInvalidContent, err))
+	}
+	ts := env.GetTimestamp()
+	if sig := content.GetSigTimestamp(); sig != 0 && sig != ts {
+		return undecryptable(st, p, fmt.Errorf("%w: sigTimestamp %d, envelope %d", ErrTimestampMismatch, sig, ts))
+	}
+	at, from := msTime(ts), m.Sender
+	dm := content.GetDataMessage()
+	if gu := dm.GetGroupUpdateMessage(); gu != nil {
+		return c.handleGroupControl(ctx, st, p, from, int64(ts), gu)
+	}
+	if dm == nil || (dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil) {
+		return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at}}
+	}
+	gm := &GroupMessage{Hash: p.Hash, Group: st.id, From: from, Timestamp: at, Text: dm.GetBody(),
+		Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(&content)}
+	if q := dm.Quote; q != nil {
+		if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
+			gm.Quote = &ref
+		}
+	}
+	return []any{gm}
+}
+
+func parseIDs(ss []string) []crypto.AccountID {
+	var out []crypto.AccountID
+	for _, s := range ss {
+		if id, err := crypto.ParseAccountID(s); err == nil && id.Prefix() == crypto.PrefixStandard {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store.Incoming, from crypto.AccountID, ts int64, gu *pb.GroupUpdateMessage) []any {
+	at := time.UnixMilli(ts)
+	switch {
+	case gu.MemberChangeMessage != nil:
+		mc := gu.MemberChangeMessage
+		if err := groups.VerifyAdminSignature(st.pk, groups.MemberChangeSigningMessage(int(mc.GetType()), ts), mc.GetAdminSignature()); err != nil {
+			return undecryptable(st, p, fmt.Errorf("%w: member change: %w", ErrInvalidGroupUpdate, err))
+		}
+		kind := map[pb.GroupUpdateMemberChangeMessage_Type]GroupChangeKind{
+			pb.GroupUpdateMemberChangeMessage_ADDED:    MembersAdded,
+			pb.GroupUpdateMemberChangeMessage_REMOVED:  MembersRemoved,
+			pb.GroupUpdateMemberChangeMessage_PROMOTED: MembersPromoted,
+		}[mc.GetType()]
+		if kind == 0 {
+			return undecryptable(st, p, fmt.Errorf("%w: member change of type %d", ErrInvalidGroupUpdate, mc.GetType()))
+		}
+		return []any{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: kind,
+			Members: parseIDs(mc.GetMemberSessionIds()), Timestamp: at, HistoryShared: mc.GetHistoryShared()}}
+	case gu.InfoChangeMessage != nil:
+		ic := gu.InfoChangeMessage
+		if err := groups.VerifyAdminSignature(st.pk, groups.InfoChangeSigningMessage(int(ic.GetType()), ts), ic.GetAdminSignature()); err != nil {
+			return undecryptable(st, p, fmt.Errorf("%w: info change: %w", ErrInvalidGroupUpdate, err))
+		}
+		return []any{&GroupInfoChange{Hash: p.Hash, Group: st.id, By: from, Timestamp: at, Name: ic.GetUpdatedName(),
+			ExpireTimer: time.Duration(ic.GetUpdatedExpiration()) * time.Second}}
+	case gu.MemberLeftMessage != nil:
+		// Admins finish the departure: the member is erased, its credentials revoked and the
+		// key rotated. Everyone is told by the notification that comes with it.
+		if st.admin != nil && from != c.id {
+			if _, ok := st.member(from); ok {
+				if err := c.removeMembers(ctx, st, []crypto.AccountID{from}, false); err != nil {
+					c.log.Warn("group: removing a member who left", "group", st.id.String(), "err", err)
+				}
+			}
+		}
+		return nil
+	case gu.MemberLeftNotificationMessage != nil:
+		return []any{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: MemberLeft,
+			Members: []crypto.AccountID{from}, Timestamp: at}}
+	case gu.InviteResponse != nil:
+		if !gu.InviteResponse.GetIsApproved() {
+			return nil
+		}
+		if m, ok := st.member(from); ok && st.admin != nil && (m.Invite != 0 || m.Supplement) {
+			m.Invite, m.Supplement = 0, false
+			if err := st.members.Update(func(d groups.Dict) { _ = groups.SetMember(d, m) }); err == nil {
+				if err := c.pushGroupState(ctx, st, nil); err != nil {
+					c.log.Warn("group: pushing an accepted invite", "group", st.id.String(), "err", err)
+				}
+			}
+		}
+		return []any{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: MemberJoined,
+			Members: []crypto.AccountID{from}, Timestamp: at}}
+	}
+	// Content deletions, and updates that only travel 1:1 (invites, promotions).
+	return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at}}
+}
+
+// finishGroupJoin completes what waits for the group's state after a join or a promotion: the
+// invite response (once we hold a key) and, for a promoted member, its admin flag in Members.
+func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) error {
+	st, err := c.loadGroup(ctx, gid)
+	if err != nil || st.rec.Status != GroupStatusJoined || (!st.rec.SendResponse && !st.rec.ClaimAdmin) {
+		return err
+	}
+	return c.updateGroup(ctx, gid, func(st *groupState) error {
+		if st.rec.Status != GroupStatusJoined {
+			return nil
+		}
+		if st.rec.SendResponse && len(st.keys.GroupKeys()) > 0 {
+			resp := &pb.DataMessage{GroupUpdateMessage: &pb.GroupUpdateMessage{
+				InviteResponse: &pb.GroupUpdateInviteResponseMessage{IsApproved: proto.Bool(true)}}}
+			if c.cfg.profile != nil {
+				resp.Profile, resp.ProfileKey = profileToPB(c.cfg.profile)
+			}
+			if _, err := c.sendGroupContent(ctx, st, &pb.Content{DataMessage: resp}, groupMessageTTL); err != nil {
+				return fmt.Errorf("session: sending invite response: %w", err)
+			}
+			st.rec.SendResponse = false
+		}
+		if st.rec.ClaimAdmin && st.admin != nil && st.members.Seqno() > 0 && len(st.keys.GroupKeys()) > 0 {
+			m, ok := st.member(c.id)
+			if !ok {
+				m = groups.Member{ID: c.id, Name: c.myName()}
+			}
+			m.Admin, m.Promotion, m.Invite = true, 0, 0
+			var setErr error
+			if err := st.members.Update(func(d groups.Dict) { setErr = groups.SetMember(d, m) }); err != nil || setErr != nil {
+				return errors.Join(err, setErr)
+			}
+			if err := c.pushGroupState(ctx, st, nil); err != nil {
+				return fmt.Errorf("session: claiming admin: %w", err)
+			}
+			st.rec.ClaimAdmin = false
+		}
+		return nil
+	})
+}
+
+// handleGroupUpdate handles a 1:1 message carrying a group invite or promotion and reports
+// whether it did; other group updates are not 1:1 messages and are left to the caller.
+func (c *Client) handleGroupUpdate(ctx context.Context, in *Incoming, hash string) bool {
+	gu := in.Content.GetDataMessage().GetGroupUpdateMessage()
+	var evts []any
+	switch {
+	case gu.GetInviteMessage() != nil:
+		evts = c.receiveInvite(ctx, in, hash, gu.GetInviteMessage())
+	case gu.GetPromoteMessage() != nil:
+		evts = c.receivePromote(ctx, in, hash, gu.GetPromoteMessage())
+	default:
+		return false
+	}
+	for _, e := range evts {
+		c.dispatch(e)
+	}
+	return true
+}
+
+func badUpdate(gid crypto.AccountID, hash string, err error) []any {
+	return []any{&UndecryptableGroupMessage{Group: gid, Hash: hash, Err: fmt.Errorf("%w: %w", ErrInvalidGroupUpdate, err)}}
+}
+
+// receiveInvite checks an invitation (the group key's signature over our ID and the message's
+// timestamp, and the credentials it carries) and records it until it is accepted.
+func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, inv *pb.GroupUpdateInviteMessage) []any {
+	gid, pk, err := groups.ParseID(inv.GetGroupSessionId())
+	if err != nil {
+		return badUpdate(crypto.AccountID{}, hash, err)
+	}
+	if err := groups.VerifyAdminSignature(pk, groups.InviteSigningMessage(c.id, int64(in.Timestamp)), inv.GetAdminSignature()); err != nil {
+		return badUpdate(gid, hash, err)
+	}
+	if len(inv.GetMemberAuthData()) != groups.AuthDataSize {
+		return badUpdate(gid, hash, fmt.Errorf("auth data of %d bytes", len(inv.GetMemberAuthData())))
+	}
+	auth := groups.AuthData(inv.GetMemberAuthData())
+	if err := groups.VerifyAuthData(pk, c.keys.Ed25519PublicKey(), auth); err != nil {
+		return badUpdate(gid, hash, err)
+	}
+	unlock := c.lockGroup(gid)
+	defer unlock()
+	st, err := c.loadGroup(ctx, gid)
+	switch {
+	case errors.Is(err, ErrUnknownGroup):
+		st, err = c.restoreGroup(groupRecord{ID: gid.String()})
+	case err == nil && st.rec.Status == GroupStatusJoined:
+		// Already in: keep the newer credentials (members only) and say nothing.
+		if st.admin == nil {
+			st.rec.Auth, st.auth = auth[:], &auth
+			if err := c.saveGroup(ctx, st); err != nil {
+				c.log.Warn("group: saving credentials", "err", err)
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return badUpdate(gid, hash, err)
+	}
+	st.rec.Status, st.rec.Name, st.rec.Inviter, st.rec.Auth, st.auth = GroupStatusInvited, inv.GetName(), in.Sender.String(), auth[:], &auth
+	if err := c.saveGroup(ctx, st); err != nil {
+		c.log.Warn("group: saving an invite", "err", err)
+		return nil
+	}
+	return []any{&GroupInvite{Hash: hash, Group: gid, Name: inv.GetName(), From: in.Sender, Timestamp: in.SentAt()}}
+}
+
+// receivePromote takes the group key a promotion carries: for a group we are in we become an
+// admin; otherwise it is an invitation as an admin.
+func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, pm *pb.GroupUpdatePromoteMessage) []any {
+	seed := pm.GetGroupIdentitySeed()
+	if len(seed) != 32 {
+		return badUpdate(crypto.AccountID{}, hash, fmt.Errorf("group seed of %d bytes", len(seed)))
+	}
+	admin := groups.NewAdminKey([32]byte(seed))
+	gid := admin.ID()
+	unlock := c.lockGroup(gid)
+	defer unlock()
+	st, err := c.loadGroup(ctx, gid)
+	isNew := errors.Is(err, ErrUnknownGroup)
+	if isNew {
+		st, err = c.restoreGroup(groupRecord{ID: gid.String(), Status: GroupStatusInvited, Name: pm.GetName(), Inviter: in.Sender.String()})
+	}
+	if err != nil {
+		return badUpdate(gid, hash, err)
+	}
+	if st.admin == nil {
+		if err := st.setAdmin(admin); err != nil {
+			return badUpdate(gid, hash, err)
+		}
+	}
+	var evt any = &GroupMemberChange{Hash: hash, Group: gid, By: in.Sender, Kind: MembersPromoted,
+		Members: []crypto.AccountID{c.id}, Timestamp: in.SentAt()}
+	switch st.rec.Status {
+	case GroupStatusJoined:
+		st.rec.ClaimAdmin = true
+	default:
+		st.rec.Status, st.rec.Name, st.rec.Inviter = GroupStatusInvited, pm.GetName(), in.Sender.String()
+		evt = &GroupInvite{Hash: hash, Group: gid, Name: pm.GetName(), From: in.Sender, Timestamp: in.SentAt(), Promoted: true}
+	}
+	if err := c.saveGroup(ctx, st); err != nil {
+		c.log.Warn("group: saving a promotion", "err", err)
+		return nil
+	}
+	return []any{evt}
+}

@@ -1,0 +1,418 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/groups"
+	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/swarm"
+)
+
+// These tests are in package session so that they can check, on the devnet's swarm, what the
+// Client keeps to itself (a removed member's credentials and keys).
+
+type gRecorder struct {
+	mu     sync.Mutex
+	events []any
+}
+
+func (r *gRecorder) handle(evt any) {
+	r.mu.Lock()
+	r.events = append(r.events, evt)
+	r.mu.Unlock()
+}
+
+func (r *gRecorder) all() []any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]any(nil), r.events...)
+}
+
+type gPeer struct {
+	*Client
+	rec   *gRecorder
+	store *store.Memory
+}
+
+func gDevnet(t *testing.T) NetworkConfig {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dn, err := devnet.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dn.Close() })
+	return NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes}
+}
+
+func gNewPeer(t *testing.T, cfg NetworkConfig, name string, opts ...Option) *gPeer {
+	t.Helper()
+	st := store.NewMemory()
+	opts = append([]Option{WithNetworkConfig(cfg), WithStore(st), WithProfile(Profile{DisplayName: name})}, opts...)
+	c, err := NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	p := &gPeer{Client: c, rec: &gRecorder{}, store: st}
+	c.AddEventHandler(p.rec.handle)
+	return p
+}
+
+// gWait polls p until an event of type T satisfying ok arrives, and returns it.
+func gWait[T any](t *testing.T, p *gPeer, ok func(T) bool) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		for _, e := range p.rec.all() {
+			if v, is := e.(T); is && (ok == nil || ok(v)) {
+				return v
+			}
+		}
+		if err := p.PollOnce(ctx); err != nil {
+			t.Logf("poll: %v", err)
+		}
+		if ctx.Err() != nil {
+			var zero T
+			t.Fatalf("no %T event arrived; events: %s", zero, gDump(p.rec.all()))
+			return zero
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func gDump(evts []any) string {
+	var b strings.Builder
+	for _, e := range evts {
+		fmt.Fprintf(&b, "\n\t%T %+v", e, e)
+	}
+	return b.String()
+}
+
+func gCount[T any](p *gPeer, ok func(T) bool) int {
+	n := 0
+	for _, e := range p.rec.all() {
+		if v, is := e.(T); is && (ok == nil || ok(v)) {
+			n++
+		}
+	}
+	return n
+}
+
+func gText(group crypto.AccountID, from crypto.AccountID, text string) func(*GroupMessage) bool {
+	return func(m *GroupMessage) bool { return m.Group == group && m.From == from && m.Text == text }
+}
+
+func gMember(g Group, id crypto.AccountID) (GroupMember, bool) {
+	for _, m := range g.Members {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return GroupMember{}, false
+}
+
+func gJoin(t *testing.T, p *gPeer, gid, admin crypto.AccountID, name string) {
+	t.Helper()
+	inv := gWait(t, p, func(e *GroupInvite) bool { return e.Group == gid })
+	if inv.Name != name || inv.From != admin || inv.Promoted {
+		t.Fatalf("invite %+v", inv)
+	}
+	g, err := p.Group(context.Background(), gid)
+	if err != nil || g.Status != GroupStatusInvited {
+		t.Fatalf("invited group %+v, %v", g, err)
+	}
+	if err := p.AcceptGroupInvite(context.Background(), gid); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+}
+
+func TestGroupsDevnet(t *testing.T) {
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	alice := gNewPeer(t, cfg, "Alice")
+	bob := gNewPeer(t, cfg, "Bob")
+	carol := gNewPeer(t, cfg, "Carol")
+	dave := gNewPeer(t, cfg, "Dave")
+
+	// Create with two members; both join.
+	g, err := alice.CreateGroup(ctx, "Test group", bob.AccountID(), carol.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ID.Prefix() != crypto.PrefixGroup || !g.Admin || g.Status != GroupStatusJoined || len(g.Members) != 3 || g.Generation != 0 {
+		t.Fatalf("created %+v", g)
+	}
+	if m, _ := gMember(*g, bob.AccountID()); !m.Invited {
+		t.Fatalf("bob's entry %+v", m)
+	}
+	gid := g.ID
+	gJoin(t, bob, gid, alice.AccountID(), "Test group")
+	gJoin(t, carol, gid, alice.AccountID(), "Test group")
+	for _, p := range []*gPeer{bob, carol} {
+		gWait(t, alice, func(e *GroupMemberChange) bool {
+			return e.Group == gid && e.Kind == MemberJoined && slices.Equal(e.Members, []crypto.AccountID{p.AccountID()})
+		})
+	}
+	ag, _ := alice.Group(ctx, gid)
+	for _, p := range []*gPeer{bob, carol} {
+		if m, ok := gMember(ag, p.AccountID()); !ok || m.Invited || m.Name != "" && m.Admin {
+			t.Fatalf("alice's view of %s: %+v", p.AccountID(), m)
+		}
+	}
+	bg, _ := bob.Group(ctx, gid)
+	if bg.Name != "Test group" || bg.Admin || bg.Status != GroupStatusJoined || len(bg.Members) != 3 || bg.Generation != 0 {
+		t.Fatalf("bob's view %+v", bg)
+	}
+
+	// Exchange messages.
+	if _, err := bob.SendGroupText(ctx, gid, "hi from bob"); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := alice.SendGroupText(ctx, gid, "hi from alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*gPeer{alice, carol} {
+		m := gWait(t, p, gText(gid, bob.AccountID(), "hi from bob"))
+		if m.Profile == nil || m.Profile.DisplayName != "Bob" {
+			t.Fatalf("profile %+v", m.Profile)
+		}
+	}
+	for _, p := range []*gPeer{bob, carol} {
+		m := gWait(t, p, gText(gid, alice.AccountID(), "hi from alice"))
+		if m.Hash != sent.Hash || !m.Timestamp.Equal(sent.Timestamp) {
+			t.Fatalf("message %+v, sent %+v", m, sent)
+		}
+	}
+	// Our own messages are not delivered back to us.
+	if n := gCount(bob, gText(gid, bob.AccountID(), "hi from bob")); n != 0 {
+		t.Fatalf("bob got his own message %d times", n)
+	}
+
+	// Invite a fourth member (rekey), who cannot read what was said before but reads what follows.
+	if err := alice.InviteToGroup(ctx, gid, dave.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	gJoin(t, dave, gid, alice.AccountID(), "Test group")
+	// Carol must have the new key before she writes (a member that has not polled since the
+	// rekey writes with the old key, which the newcomer does not hold).
+	for _, p := range []*gPeer{bob, carol} {
+		gWait(t, p, func(e *GroupMemberChange) bool {
+			return e.Kind == MembersAdded && slices.Equal(e.Members, []crypto.AccountID{dave.AccountID()}) && e.By == alice.AccountID()
+		})
+	}
+	if _, err := carol.SendGroupText(ctx, gid, "welcome dave"); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, dave, gText(gid, carol.AccountID(), "welcome dave"))
+	if gCount(dave, gText(gid, alice.AccountID(), "hi from alice")) != 0 {
+		t.Fatal("dave read a message from before he joined")
+	}
+
+	// Kick carol with key rotation.
+	before := ag.Generation
+	if err := alice.RemoveGroupMembers(ctx, gid, carol.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, bob, func(e *GroupMemberChange) bool {
+		return e.Kind == MembersRemoved && slices.Equal(e.Members, []crypto.AccountID{carol.AccountID()})
+	})
+	gWait(t, carol, func(e *GroupRemoved) bool { return e.Group == gid && !e.Destroyed })
+	cg, _ := carol.Group(ctx, gid)
+	if cg.Status != GroupStatusRemoved {
+		t.Fatalf("carol's status %v", cg.Status)
+	}
+	if _, err := carol.SendGroupText(ctx, gid, "still here?"); !errors.Is(err, ErrGroupRemoved) {
+		t.Fatalf("carol sends after removal: %v", err)
+	}
+	after, err := alice.SendGroupText(ctx, gid, "carol is gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, bob, gText(gid, alice.AccountID(), "carol is gone"))
+	gWait(t, dave, gText(gid, alice.AccountID(), "carol is gone"))
+	bg, _ = bob.Group(ctx, gid)
+	if bg.Generation <= before {
+		t.Fatalf("no rekey: generation %d then %d", before, bg.Generation)
+	}
+	if _, ok := gMember(bg, carol.AccountID()); ok {
+		t.Fatal("carol still listed")
+	}
+
+	// Carol's credentials are revoked (the swarm refuses them, except for the removal notices)
+	// and her keys do not open what was sent after the kick.
+	cst, err := carol.loadGroup(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csig, err := groups.NewSubaccountSigner(carol.keys, gid, *cst.auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.net.rpc.Retrieve(ctx, csig, swarm.RetrieveRequest{Namespace: swarm.NamespaceGroupMessages}); !errors.Is(err, swarm.ErrUnauthorized) {
+		t.Fatalf("revoked retrieve: %v", err)
+	}
+	if _, err := carol.net.rpc.Retrieve(ctx, csig, swarm.RetrieveRequest{Namespace: groups.NamespaceRevokedRetrievable}); err != nil {
+		t.Fatalf("retrieve of the removal notices: %v", err)
+	}
+	ast, err := alice.loadGroup(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asig, _ := alice.groupSigner(ast)
+	res, err := alice.net.rpc.Retrieve(ctx, asig, swarm.RetrieveRequest{Namespace: swarm.NamespaceGroupMessages})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range res.Messages {
+		if m.Hash != after.Hash {
+			continue
+		}
+		found = true
+		if _, err := cst.keys.DecryptMessage(m.Data); !errors.Is(err, groups.ErrDecrypt) {
+			t.Fatalf("carol decrypts a message sent after her removal: %v", err)
+		}
+		if _, err := ast.keys.DecryptMessage(m.Data); err != nil {
+			t.Fatalf("alice cannot decrypt it: %v", err)
+		}
+	}
+	if !found {
+		t.Fatal("message sent after the kick not in the swarm")
+	}
+
+	// Promote bob; the promoted admin can kick.
+	if err := alice.PromoteGroupMember(ctx, gid, bob.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, bob, func(e *GroupMemberChange) bool {
+		return e.Kind == MembersPromoted && slices.Contains(e.Members, bob.AccountID()) && e.By == alice.AccountID()
+	})
+	gWait(t, dave, func(e *GroupMemberChange) bool { return e.Kind == MembersPromoted })
+	bg, _ = bob.Group(ctx, gid)
+	if !bg.Admin {
+		t.Fatalf("bob not admin after promotion: %+v", bg)
+	}
+	if m, _ := gMember(bg, bob.AccountID()); !m.Admin || m.PromotionPending {
+		t.Fatalf("bob's entry after taking the key: %+v", m)
+	}
+	if err := bob.RemoveGroupMembers(ctx, gid, dave.AccountID()); err != nil {
+		t.Fatalf("promoted admin kicks: %v", err)
+	}
+	gWait(t, dave, func(e *GroupRemoved) bool { return e.Group == gid })
+	gWait(t, alice, func(e *GroupMemberChange) bool {
+		return e.Kind == MembersRemoved && e.By == bob.AccountID() && slices.Equal(e.Members, []crypto.AccountID{dave.AccountID()})
+	})
+	if _, err := bob.SendGroupText(ctx, gid, "just us"); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, alice, gText(gid, bob.AccountID(), "just us"))
+
+	// State survives a restart: a new client on bob's store keeps the group and its keys.
+	bob2, err := NewClient(WithKeys(bob.keys), WithStore(bob.store), WithNetworkConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob2.Close()
+	if gs, err := bob2.Groups(ctx); err != nil || len(gs) != 1 || gs[0].ID != gid || !gs[0].Admin {
+		t.Fatalf("groups after restart: %+v, %v", gs, err)
+	}
+
+	// Bob leaves: alice hears it and, as admin, removes him.
+	if err := bob.LeaveGroup(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Group(ctx, gid); !errors.Is(err, ErrUnknownGroup) {
+		t.Fatalf("bob still has the group: %v", err)
+	}
+	gWait(t, alice, func(e *GroupMemberChange) bool {
+		return e.Kind == MemberLeft && slices.Equal(e.Members, []crypto.AccountID{bob.AccountID()})
+	})
+	ag, _ = alice.Group(ctx, gid)
+	if _, ok := gMember(ag, bob.AccountID()); ok || len(ag.Members) != 1 {
+		t.Fatalf("members after bob left: %+v", ag.Members)
+	}
+
+	// Nothing was undecryptable for the members that stayed, apart from what predates them.
+	for _, p := range []*gPeer{alice, bob} {
+		for _, e := range p.rec.all() {
+			if u, ok := e.(*UndecryptableGroupMessage); ok {
+				t.Errorf("%s: undecryptable %+v", p.AccountID(), u)
+			}
+		}
+	}
+}
+
+func TestGroupsDeleteAndRun(t *testing.T) {
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	alice := gNewPeer(t, cfg, "Alice", WithPollInterval(100*time.Millisecond))
+	bob := gNewPeer(t, cfg, "Bob", WithPollInterval(100*time.Millisecond))
+
+	g, err := alice.CreateGroup(ctx, "Doomed", bob.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bob runs: the invite arrives through Run and he accepts from the handler; the group is
+	// then polled by Run's group poller.
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	bob.AddEventHandler(func(evt any) {
+		if inv, ok := evt.(*GroupInvite); ok {
+			if err := bob.AcceptGroupInvite(ctx, inv.Group); err != nil {
+				t.Errorf("accept: %v", err)
+			}
+		}
+	})
+	go func() {
+		defer wg.Done()
+		if err := bob.Run(runCtx); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	gWait(t, alice, func(e *GroupMemberChange) bool { return e.Kind == MemberJoined })
+	if _, err := alice.SendGroupText(ctx, g.ID, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	waitRec := func(ok func(any) bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if slices.ContainsFunc(bob.rec.all(), ok) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("event not received; events: %s", gDump(bob.rec.all()))
+	}
+	waitRec(func(e any) bool { m, ok := e.(*GroupMessage); return ok && m.Text == "bye" })
+	if err := alice.DeleteGroup(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitRec(func(e any) bool { r, ok := e.(*GroupRemoved); return ok && r.Destroyed && r.Group == g.ID })
+	if gs, _ := alice.Groups(ctx); len(gs) != 0 {
+		t.Fatalf("alice still lists %+v", gs)
+	}
+	bg, _ := bob.Group(ctx, g.ID)
+	if bg.Status != GroupStatusDestroyed {
+		t.Fatalf("bob's status %v", bg.Status)
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
-	"github.com/cloudflare/circl/dh/x25519"
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/nacl/secretbox"
@@ -103,7 +102,7 @@ func readRandom(r io.Reader, b []byte) error {
 // sealForRecipient builds the signed inner message and seals it with the ephemeral X25519
 // secret key ephSK, exactly as crypto_box_seal does with a key pair made from ephSK.
 func sealForRecipient(sender *Keys, recipient [32]byte, msg []byte, ephSK *[32]byte) ([]byte, error) {
-	shared, ok := x25519Shared(ephSK, &recipient)
+	shared, ok := X25519(ephSK, &recipient)
 	if !ok {
 		// libsodium's crypto_box refuses a shared secret of zero: recipient has small order.
 		return nil, fmt.Errorf("%w: recipient X25519 key has small order", ErrInvalidPublicKey)
@@ -139,7 +138,7 @@ func DecryptIncoming(k *Keys, ciphertext []byte) (msg []byte, senderEd25519 [32]
 	}
 	xPriv, xPub := k.X25519PrivateKey(), k.X25519PublicKey()
 	ephPK := [32]byte(ciphertext[:32])
-	shared, ok := x25519Shared(&xPriv, &ephPK)
+	shared, ok := X25519(&xPriv, &ephPK)
 	if !ok {
 		return nil, senderEd25519, sender, fmt.Errorf("%w: ephemeral key has small order", ErrDecrypt)
 	}
@@ -224,17 +223,6 @@ func isAllZero(b []byte) bool {
 		acc |= c
 	}
 	return acc == 0
-}
-
-// x25519Shared returns X25519(scalar, point) and false when the result is zero (point of small
-// order), which libsodium's crypto_box refuses. It uses github.com/cloudflare/circl's X25519,
-// whose assembly field arithmetic is about a third faster here than crypto/ecdh's (which
-// x/crypto/curve25519 and nacl/box use, and whose NewPrivateKey also computes a public key, a
-// second full ladder, on every call).
-func x25519Shared(scalar, point *[32]byte) ([32]byte, bool) {
-	var out x25519.Key
-	ok := x25519.Shared(&out, (*x25519.Key)(scalar), (*x25519.Key)(point))
-	return [32]byte(out), ok && !isAllZero(out[:])
 }
 
 // parseSenderKey decodes an Ed25519 public key with the checks libsodium applies before it

@@ -329,12 +329,12 @@ func TestX25519(t *testing.T) {
 			t.Fatal(err)
 		}
 		want, err := ka.ECDH(pb)
-		got, ok := x25519Shared(&a, &b)
+		got, ok := X25519(&a, &b)
 		if err != nil || !ok {
-			t.Fatalf("x25519Shared(%x, %x): ok=%v, ecdh: %v", a, b, ok, err)
+			t.Fatalf("X25519(%x, %x): ok=%v, ecdh: %v", a, b, ok, err)
 		}
 		if !bytes.Equal(got[:], want) {
-			t.Fatalf("x25519Shared(%x, %x) = %x, want %x", a, b, got, want)
+			t.Fatalf("X25519(%x, %x) = %x, want %x", a, b, got, want)
 		}
 	}
 	// Small-order points, including non-canonical encodings, fail as in crypto/ecdh.
@@ -351,7 +351,7 @@ func TestX25519(t *testing.T) {
 		p := [32]byte(mustHex(t, u))
 		var a [32]byte
 		_, _ = rand.Read(a[:])
-		if _, ok := x25519Shared(&a, &p); ok {
+		if _, ok := X25519(&a, &p); ok {
 			t.Errorf("small-order point %s accepted", u)
 		}
 		ka, _ := ecdh.X25519().NewPrivateKey(a[:])

@@ -3,6 +3,8 @@ package onion
 import (
 	"crypto/rand"
 	"testing"
+
+	"github.com/sessiongo/sdk/crypto"
 )
 
 // BenchmarkBuildOnion builds a 3-hop onion to a node destination with a 1 KiB payload: four
@@ -42,12 +44,13 @@ func BenchmarkBuildOnionFloor(b *testing.B) {
 				bufs[i] = make([]byte, sizes[i])
 			}
 			var priv, pub, shared, key [32]byte
+			var ok bool
 			b.ReportAllocs()
 			for range b.N {
 				for i := range 4 {
 					_, _ = rand.Read(priv[:])
-					x25519Base(&pub, &priv)
-					if !x25519(&shared, &priv, &nodes[i].kp.Public) {
+					pub = crypto.X25519Base(&priv)
+					if shared, ok = crypto.X25519(&priv, &nodes[i].kp.Public); !ok {
 						b.Fatal("low order")
 					}
 					xchachaKey(&key, &shared, &pub, &nodes[i].kp.Public)

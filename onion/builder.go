@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+
+	"github.com/sessiongo/sdk/crypto"
 )
 
 // MaxHops is the longest path storage nodes forward (they stop past hop 15).
@@ -230,7 +232,7 @@ func newBuilder(enc EncType, r io.Reader, layers int) (*builder, error) {
 		}
 	}
 	pubs := make([][32]byte, layers)
-	x25519BaseBatch(pubs, privs)
+	crypto.X25519BaseBatch(pubs, privs)
 	for i := range b.keys {
 		b.keys[i] = KeyPair{Public: pubs[i], Private: privs[i]}
 	}

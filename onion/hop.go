@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/sessiongo/sdk/crypto"
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -119,7 +120,7 @@ func GenerateKeyPair(r io.Reader) (KeyPair, error) {
 // NewKeyPair completes a key pair from its 32-byte X25519 private key.
 func NewKeyPair(priv [32]byte) (KeyPair, error) {
 	kp := KeyPair{Private: priv}
-	x25519Base(&kp.Public, &kp.Private)
+	kp.Public = crypto.X25519Base(&kp.Private)
 	return kp, nil
 }
 
@@ -151,8 +152,8 @@ func deriveKey(enc EncType, role Role, priv, localPub, remote *[32]byte) ([32]by
 	if !enc.valid() {
 		return key, fmt.Errorf("%w: %v", ErrUnknownEncType, enc)
 	}
-	var shared [32]byte
-	if !x25519(&shared, priv, remote) {
+	shared, ok := crypto.X25519(priv, remote)
+	if !ok {
 		return key, fmt.Errorf("%w: low-order point", ErrInvalidKey)
 	}
 	switch enc {

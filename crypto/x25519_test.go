@@ -1,13 +1,15 @@
-package onion
+package crypto_test
 
 import (
 	"crypto/ecdh"
 	"encoding/hex"
 	mrand "math/rand/v2"
 	"testing"
+
+	"github.com/sessiongo/sdk/crypto"
 )
 
-// x25519 and x25519Base agree with crypto/ecdh on random inputs, including non-canonical and
+// X25519 and X25519Base agree with crypto/ecdh on random inputs, including non-canonical and
 // high-bit-set points.
 func TestX25519MatchesECDH(t *testing.T) {
 	r := mrand.NewChaCha8([32]byte{7})
@@ -22,7 +24,7 @@ func TestX25519MatchesECDH(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x25519Base(&got, &priv)
+		got = crypto.X25519Base(&priv)
 		if hex.EncodeToString(got[:]) != hex.EncodeToString(sk.PublicKey().Bytes()) {
 			t.Fatalf("base %x: got %x want %x", priv, got, sk.PublicKey().Bytes())
 		}
@@ -31,7 +33,7 @@ func TestX25519MatchesECDH(t *testing.T) {
 			t.Fatal(err)
 		}
 		s, err := sk.ECDH(pk)
-		ok := x25519(&got, &priv, &point)
+		got, ok := crypto.X25519(&priv, &point)
 		if (err == nil) != ok {
 			t.Fatalf("low-order verdicts differ: %v %v", err, ok)
 		}
@@ -50,8 +52,8 @@ func TestX25519RFC7748(t *testing.T) {
 		{"4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d", "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493", "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"},
 	} {
 		k, u := [32]byte(mustHex(t, v.k)), [32]byte(mustHex(t, v.u))
-		var out [32]byte
-		if !x25519(&out, &k, &u) || hex.EncodeToString(out[:]) != v.out {
+		out, ok := crypto.X25519(&k, &u)
+		if !ok || hex.EncodeToString(out[:]) != v.out {
 			t.Fatalf("got %x want %s", out, v.out)
 		}
 	}
@@ -63,20 +65,10 @@ func TestX25519RFC7748(t *testing.T) {
 		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
 	} {
 		k, p := [32]byte{1, 2, 3}, [32]byte(mustHex(t, u))
-		var out [32]byte
-		if x25519(&out, &k, &p) {
+		if _, ok := crypto.X25519(&k, &p); ok {
 			t.Fatalf("small-order point %s accepted", u)
 		}
 	}
-}
-
-func mustHex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestX25519BaseBatch(t *testing.T) {
@@ -87,14 +79,13 @@ func TestX25519BaseBatch(t *testing.T) {
 			_, _ = r.Read(privs[i][:])
 		}
 		pubs := make([][32]byte, n)
-		x25519BaseBatch(pubs, privs)
+		crypto.X25519BaseBatch(pubs, privs)
 		for i := range privs {
-			var want [32]byte
-			x25519Base(&want, &privs[i])
+			want := crypto.X25519Base(&privs[i])
 			if pubs[i] != want {
 				t.Fatalf("n=%d key %d: %x, want %x", n, i, pubs[i], want)
 			}
 		}
 	}
-	x25519BaseBatch(nil, nil)
+	crypto.X25519BaseBatch(nil, nil)
 }

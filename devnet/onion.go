@@ -26,7 +26,8 @@ import (
 
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/curve25519"
+
+	"github.com/sessiongo/sdk/crypto"
 )
 
 // Server side of onion requests (storage-server spec section 4), written from the spec. The hop
@@ -67,10 +68,13 @@ var errDecrypt = errors.New("devnet: onion layer decryption failed")
 // ephemeral key: HMAC-SHA256(key="LOKI", shared) for aes-gcm; BLAKE2b-256(shared || client ||
 // node) for xchacha20; the raw shared secret for aes-cbc.
 func hopKey(t encType, nodeSec, nodePub, client [32]byte) ([]byte, error) {
-	shared, err := curve25519.X25519(nodeSec[:], client[:])
-	if err != nil {
+	// crypto.X25519 rather than x/crypto/curve25519, which also derives nodeSec's public key
+	// (a second ladder) on every call.
+	sh, ok := crypto.X25519(&nodeSec, &client)
+	if !ok {
 		return nil, errDecrypt
 	}
+	shared := sh[:]
 	switch t {
 	case encGCM:
 		m := hmac.New(sha256.New, []byte("LOKI"))

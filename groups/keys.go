@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/chacha20"
-	"golang.org/x/crypto/curve25519"
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/internal/bencode"
@@ -432,9 +431,8 @@ func (k *Keys) LoadKeyMessage(hash string, data []byte, timestampMS int64) (bool
 	if len(found) == 0 {
 		myX := k.me.X25519PrivateKey()
 		myXPK := k.me.X25519PublicKey()
-		dh, err := curve25519.X25519(myX[:], k.groupXPK[:])
-		if err == nil {
-			mk := multiKey(dh, &k.groupXPK, &myXPK, memberKeyDomain)
+		if dh, ok := crypto.X25519(&myX, &k.groupXPK); ok {
+			mk := multiKey(dh[:], &k.groupXPK, &myXPK, memberKeyDomain)
 			var hit []byte
 			for _, e := range entries { // try every entry, even after a hit
 				if pt, ok := xchachaOpen(&mk, nonce[:], e.Str); ok && hit == nil {

@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/curve25519"
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/internal/bencode"
@@ -51,11 +50,11 @@ func MultiEncrypt(messages [][]byte, recipients [][32]byte, nonce [24]byte, send
 	}
 	out := make([][]byte, 0, len(recipients))
 	for i := range recipients {
-		dh, err := curve25519.X25519(senderXSK[:], recipients[i][:])
-		if err != nil {
+		dh, ok := crypto.X25519(&senderXSK, &recipients[i])
+		if !ok {
 			continue
 		}
-		key := multiKey(dh, &senderXPK, &recipients[i], domain)
+		key := multiKey(dh[:], &senderXPK, &recipients[i], domain)
 		m := messages[0]
 		if len(messages) > 1 {
 			m = messages[i]
@@ -69,11 +68,11 @@ func MultiEncrypt(messages [][]byte, recipients [][32]byte, nonce [24]byte, send
 // (recipientXSK, recipientXPK) from senderXPK. It tries every entry and reports false if none
 // decrypts.
 func MultiDecrypt(ciphertexts [][]byte, nonce [24]byte, recipientXSK, recipientXPK, senderXPK [32]byte, domain string) ([]byte, bool) {
-	dh, err := curve25519.X25519(recipientXSK[:], senderXPK[:])
-	if err != nil {
+	dh, ok := crypto.X25519(&recipientXSK, &senderXPK)
+	if !ok {
 		return nil, false
 	}
-	key := multiKey(dh, &senderXPK, &recipientXPK, domain)
+	key := multiKey(dh[:], &senderXPK, &recipientXPK, domain)
 	for _, ct := range ciphertexts {
 		if len(ct) < MultiOverhead {
 			continue

@@ -352,6 +352,8 @@ func (c *Client) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	defer c.running.Store(false)
+	stopCommunities := c.startCommunityPolling(ctx)
+	defer stopCommunities()
 	stopGroups := c.startGroupPolling(ctx)
 	defer stopGroups()
 

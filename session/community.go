@@ -1,0 +1,633 @@
+package session
+
+// Communities (SOGS) on the Client: joining and leaving rooms, posting, reacting, blinded DMs,
+// and the room poller that Run starts. The protocol itself is package community; this file
+// keeps the per-account state in the Client's store and turns what polls find into events.
+//
+// Store layout (bucket "community", keys prefixed with our Account ID):
+//
+//	<id>/rooms                     JSON list of joined rooms (join URLs)
+//	<id>/room/<server key>/<token> JSON roomState: last seqno and info_updates
+//	<id>/dm/<server key>           JSON dmState: last inbox and outbox DM ids
+//	<id>/blinded/<server key>/<15> the real 05 Account ID behind a blinded ID, once known
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sessiongo/sdk/community"
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/pb"
+	"github.com/sessiongo/sdk/store"
+)
+
+// ErrNotJoined: the community room is not joined by this account.
+var ErrNotJoined = errors.New("session: community room not joined")
+
+// CommunityMessage is a message posted in a joined community room (new or edited).
+type CommunityMessage struct {
+	// Room is the room's join URL; Token its token.
+	Room  string
+	Token string
+	// ID identifies the message in the room (for reactions, replies, deletion); Seqno is the
+	// room's sequence number of its last change.
+	ID, Seqno int64
+	// From is the author as the server shows them (15-blinded); FromAccount is their real 05
+	// Account ID when we know it (they sent us a blinded DM, or it is us), else zero.
+	From        crypto.AccountID
+	FromAccount crypto.AccountID
+	Posted      time.Time
+	Edited      time.Time // zero unless edited
+	Text        string
+	Quote       *MessageRef
+	Profile     *Profile
+	Whisper     bool
+	// Self is true for our own posts.
+	Self bool
+}
+
+// CommunityMessageDeleted reports that a message of a joined room was deleted.
+type CommunityMessageDeleted struct {
+	Room, Token string
+	ID, Seqno   int64
+}
+
+// CommunityReaction reports the reactions of a message after they changed: the full current
+// state, emoji → count and first reactors (an emoji whose last reaction went is absent). It
+// also follows a CommunityMessage that already has reactions when it arrives.
+type CommunityReaction struct {
+	Room, Token string
+	MessageID   int64
+	Seqno       int64
+	Reactions   map[string]community.Reaction
+}
+
+// CommunityDM is a blinded direct message received (or, Outgoing, sent by us from any device)
+// through a community server's inbox.
+type CommunityDM struct {
+	// Server is the community server's base URL.
+	Server string
+	ID     int64
+	// From and To are the blinded (15) IDs the server shows. FromAccount is the sender's real
+	// 05 Account ID, which the message proves: reply to it with SendText to move the
+	// conversation to ordinary 1:1 messages. ToAccount is the recipient's real ID when known.
+	From, To               crypto.AccountID
+	FromAccount, ToAccount crypto.AccountID
+	Outgoing               bool
+	Posted                 time.Time
+	Text                   string
+	Profile                *Profile
+}
+
+// CommunitySkipped reports a community message or DM that was left out: a post whose signature
+// does not verify (servers do not check them), a row that does not parse, a DM that does not
+// decrypt, or content that does not parse. Err says why.
+type CommunitySkipped struct {
+	Room string // the room's join URL, or the server's base URL for DMs
+	ID   int64
+	Err  error
+}
+
+type roomState struct {
+	Seqno       int64 `json:"seqno"`
+	InfoUpdates int64 `json:"info_updates"`
+}
+
+type dmState struct {
+	Inbox  int64 `json:"inbox"`
+	Outbox int64 `json:"outbox"`
+}
+
+const communityBucket = "community"
+
+// communityLocks serialize the read-modify-write of an account's joined-room list (striped by
+// account, so that many bots in one process rarely wait on each other).
+var communityLocks [16]sync.Mutex
+
+func (c *Client) communityLock() *sync.Mutex {
+	h := fnv.New32a()
+	h.Write(c.id[:])
+	return &communityLocks[h.Sum32()%uint32(len(communityLocks))]
+}
+
+func (c *Client) communityKey(parts ...string) string {
+	k := c.id.String()
+	for _, p := range parts {
+		k += "/" + p
+	}
+	return k
+}
+
+func serverKeyHex(r community.RoomURL) string { return hex.EncodeToString(r.Server.X25519[:]) }
+
+func (c *Client) joinedRooms(ctx context.Context) ([]community.RoomURL, error) {
+	b, err := c.store.GetValue(ctx, communityBucket, c.communityKey("rooms"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: reading joined communities: %w", err)
+	}
+	var urls []string
+	if err := json.Unmarshal(b, &urls); err != nil {
+		return nil, fmt.Errorf("session: corrupt community list: %w", err)
+	}
+	out := make([]community.RoomURL, 0, len(urls))
+	for _, u := range urls {
+		r, err := community.ParseURL(u)
+		if err != nil {
+			c.log.Warn("ignoring a saved community URL", "err", err)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (c *Client) saveRooms(ctx context.Context, rooms []community.RoomURL) error {
+	urls := make([]string, len(rooms))
+	for i, r := range rooms {
+		urls[i] = r.String()
+	}
+	b, _ := json.Marshal(urls)
+	if err := c.store.PutValue(ctx, communityBucket, c.communityKey("rooms"), b); err != nil {
+		return fmt.Errorf("session: saving joined communities: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) loadJSON(ctx context.Context, key string, v any) error {
+	b, err := c.store.GetValue(ctx, communityBucket, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		c.log.Warn("corrupt community state ignored", "key", key)
+	}
+	return nil
+}
+
+func (c *Client) saveJSON(ctx context.Context, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.store.PutValue(ctx, communityBucket, key, b)
+}
+
+// Community returns a community client for the server of joinURL (any room URL of the server),
+// signing as this account and sending through the network's server transport (onion paths,
+// or direct in direct mode). Use it for what the Client has no method for: room listings,
+// history, files, pins, moderation. The room need not be joined.
+func (c *Client) Community(joinURL string) (*community.Client, community.RoomURL, error) {
+	r, err := community.ParseURL(joinURL)
+	if err != nil {
+		return nil, community.RoomURL{}, err
+	}
+	cc, err := c.communityClient(r)
+	return cc, r, err
+}
+
+func (c *Client) communityClient(r community.RoomURL) (*community.Client, error) {
+	return community.New(community.Config{Keys: c.keys, Server: r.Server, Transport: c.net.Servers(), Logger: c.log})
+}
+
+// JoinCommunity joins a community room by its join URL ("https://server/room?public_key=…"):
+// it checks that the room exists and is readable, records it in the store and returns its
+// info. Run (or PollCommunities) then delivers the room's messages from the time of joining as
+// CommunityMessage events; earlier history is available through Community(url).Recent.
+// Joining a joined room refreshes nothing and is not an error.
+func (c *Client) JoinCommunity(ctx context.Context, joinURL string) (*community.RoomInfo, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	cc, r, err := c.Community(joinURL)
+	if err != nil {
+		return nil, err
+	}
+	info, err := cc.Room(ctx, r.Token)
+	if err != nil {
+		return nil, fmt.Errorf("session: joining %s: %w", r, err)
+	}
+	if !info.Read {
+		return nil, fmt.Errorf("session: joining %s: %w: no read permission", r, community.ErrForbidden)
+	}
+	mu := c.communityLock()
+	mu.Lock()
+	defer mu.Unlock()
+	rooms, err := c.joinedRooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range rooms {
+		if j == r {
+			return info, nil
+		}
+	}
+	st := roomState{Seqno: info.MessageSequence, InfoUpdates: info.InfoUpdates}
+	if err := c.saveJSON(ctx, c.communityKey("room", serverKeyHex(r), r.Token), st); err != nil {
+		return nil, fmt.Errorf("session: saving community state: %w", err)
+	}
+	if err := c.saveRooms(ctx, append(rooms, r)); err != nil {
+		return nil, err
+	}
+	c.log.Info("joined community room", "server", r.Server.URL.String(), "room", r.Token)
+	return info, nil
+}
+
+// LeaveCommunity leaves a joined room: its messages are no longer polled and its state is
+// forgotten. It is ErrNotJoined for a room that is not joined.
+func (c *Client) LeaveCommunity(ctx context.Context, joinURL string) error {
+	r, err := community.ParseURL(joinURL)
+	if err != nil {
+		return err
+	}
+	mu := c.communityLock()
+	mu.Lock()
+	defer mu.Unlock()
+	rooms, err := c.joinedRooms(ctx)
+	if err != nil {
+		return err
+	}
+	kept := rooms[:0]
+	found := false
+	for _, j := range rooms {
+		if j == r {
+			found = true
+			continue
+		}
+		kept = append(kept, j)
+	}
+	if !found {
+		return fmt.Errorf("%w: %s", ErrNotJoined, r)
+	}
+	if err := c.saveRooms(ctx, kept); err != nil {
+		return err
+	}
+	if err := c.store.DeleteValue(ctx, communityBucket, c.communityKey("room", serverKeyHex(r), r.Token)); err != nil {
+		return fmt.Errorf("session: forgetting community state: %w", err)
+	}
+	return nil
+}
+
+// Communities lists the joined rooms (their join URLs).
+func (c *Client) Communities(ctx context.Context) ([]string, error) {
+	rooms, err := c.joinedRooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rooms))
+	for i, r := range rooms {
+		out[i] = r.String()
+	}
+	return out, nil
+}
+
+// communityContent builds the Content of a community post or blinded DM.
+func (c *Client) communityContent(text string, o sendOpts) ([]byte, error) {
+	dm := &pb.DataMessage{Body: proto.String(text)}
+	if o.quote != nil {
+		dm.Quote = &pb.DataMessage_Quote{Id: proto.Uint64(toMS(o.quote.Timestamp)), Author: proto.String(o.quote.Author.String())}
+	}
+	if p := c.currentProfile(); p != nil {
+		dm.Profile, dm.ProfileKey = profileToPB(p)
+	}
+	content := &pb.Content{DataMessage: dm, SigTimestamp: proto.Uint64(toMS(c.net.Now()))}
+	b, err := proto.Marshal(content)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
+	}
+	return b, nil
+}
+
+// SendCommunityMessage posts text to a community room (joined or not) and returns the message
+// as the server stored it. WithQuote makes it a reply; other SendOptions do not apply to
+// communities.
+func (c *Client) SendCommunityMessage(ctx context.Context, joinURL, text string, opts ...SendOption) (*community.Message, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	var o sendOpts
+	for _, f := range opts {
+		f(&o)
+	}
+	cc, r, err := c.Community(joinURL)
+	if err != nil {
+		return nil, err
+	}
+	data, err := c.communityContent(text, o)
+	if err != nil {
+		return nil, err
+	}
+	return cc.Post(ctx, r.Token, data, nil)
+}
+
+// ReactInCommunity adds our emoji reaction to message id of a community room.
+func (c *Client) ReactInCommunity(ctx context.Context, joinURL string, id int64, emoji string) error {
+	cc, r, err := c.Community(joinURL)
+	if err != nil {
+		return err
+	}
+	_, _, err = cc.React(ctx, r.Token, id, emoji)
+	return err
+}
+
+// RemoveCommunityReaction removes our emoji reaction from message id of a community room.
+func (c *Client) RemoveCommunityReaction(ctx context.Context, joinURL string, id int64, emoji string) error {
+	cc, r, err := c.Community(joinURL)
+	if err != nil {
+		return err
+	}
+	_, _, err = cc.Unreact(ctx, r.Token, id, emoji)
+	return err
+}
+
+// SendCommunityDM sends text to the blinded (15) user `to` through the inbox of the community
+// server of joinURL (any room URL of the server): the way to message someone seen in a room
+// whose Account ID we do not know. Once they answer, CommunityDM.FromAccount is their real ID.
+func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.AccountID, text string) (*community.DM, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	cc, _, err := c.Community(joinURL)
+	if err != nil {
+		return nil, err
+	}
+	data, err := c.communityContent(text, sendOpts{})
+	if err != nil {
+		return nil, err
+	}
+	return cc.SendDM(ctx, to, data)
+}
+
+// CommunityAccountID returns the real 05 Account ID behind a blinded ID on the server of
+// joinURL, when a blinded DM has revealed it (ok false otherwise).
+func (c *Client) CommunityAccountID(ctx context.Context, joinURL string, blinded crypto.AccountID) (id crypto.AccountID, ok bool, err error) {
+	r, err := community.ParseURL(joinURL)
+	if err != nil {
+		return crypto.AccountID{}, false, err
+	}
+	id, ok = c.realID(ctx, serverKeyHex(r), blinded)
+	return id, ok, nil
+}
+
+func (c *Client) realID(ctx context.Context, serverKey string, blinded crypto.AccountID) (crypto.AccountID, bool) {
+	b, err := c.store.GetValue(ctx, communityBucket, c.communityKey("blinded", serverKey, blinded.String()))
+	if err != nil {
+		return crypto.AccountID{}, false
+	}
+	id, err := crypto.ParseAccountID(string(b))
+	return id, err == nil
+}
+
+func (c *Client) rememberRealID(ctx context.Context, serverKey string, blinded, real crypto.AccountID) {
+	if blinded.IsZero() || real.Prefix() != crypto.PrefixStandard {
+		return
+	}
+	if known, ok := c.realID(ctx, serverKey, blinded); ok && known == real {
+		return
+	}
+	if err := c.store.PutValue(ctx, communityBucket, c.communityKey("blinded", serverKey, blinded.String()), []byte(real.String())); err != nil {
+		c.log.Warn("saving a blinded ID's Account ID", "err", err)
+	}
+}
+
+// maxCommunityPages bounds the polls of one server in one PollCommunities when rooms have more
+// new messages than a page holds.
+const maxCommunityPages = 20
+
+// PollCommunities polls every joined room (one batch request per server, plus one per further
+// page of a busy room) and the blinded DM inboxes of their servers once, and delivers what it
+// finds as events. Run does this on its own schedule; call it yourself to poll without Run.
+// Failures of single servers or rooms are returned joined; the others are still polled.
+func (c *Client) PollCommunities(ctx context.Context) error {
+	rooms, err := c.joinedRooms(ctx)
+	if err != nil {
+		return err
+	}
+	byServer := map[community.RoomURL][]community.RoomURL{} // key: server with empty token
+	var order []community.RoomURL
+	for _, r := range rooms {
+		k := community.RoomURL{Server: r.Server}
+		if _, ok := byServer[k]; !ok {
+			order = append(order, k)
+		}
+		byServer[k] = append(byServer[k], r)
+	}
+	var errs []error
+	for _, k := range order {
+		if err := c.pollCommunityServer(ctx, k, byServer[k]); err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL, rooms []community.RoomURL) error {
+	cc, err := c.communityClient(srv)
+	if err != nil {
+		return err
+	}
+	sk := serverKeyHex(srv)
+	base := srv.Server.URL.String()
+	states := make([]roomState, len(rooms))
+	for i, r := range rooms {
+		if err := c.loadJSON(ctx, c.communityKey("room", sk, r.Token), &states[i]); err != nil {
+			return fmt.Errorf("session: reading community state: %w", err)
+		}
+	}
+	var dms dmState
+	if err := c.loadJSON(ctx, c.communityKey("dm", sk), &dms); err != nil {
+		return fmt.Errorf("session: reading community state: %w", err)
+	}
+	pending := make([]int, len(rooms)) // indexes of rooms to poll
+	for i := range pending {
+		pending[i] = i
+	}
+	withDMs := true
+	var errs []error
+	for page := 0; page < maxCommunityPages && (len(pending) > 0 || withDMs); page++ {
+		req := community.PollRequest{DMs: withDMs, InboxSince: dms.Inbox, OutboxSince: dms.Outbox}
+		for _, i := range pending {
+			req.Rooms = append(req.Rooms, community.RoomCursor{Token: rooms[i].Token, InfoUpdates: states[i].InfoUpdates, Seqno: states[i].Seqno})
+		}
+		res, err := cc.Poll(ctx, req)
+		if err != nil {
+			return fmt.Errorf("session: polling community %s: %w", base, err)
+		}
+		var next []int
+		for j, i := range pending {
+			rp := &res.Rooms[j]
+			r := rooms[i]
+			if rp.Err != nil {
+				errs = append(errs, fmt.Errorf("session: polling %s: %w", r, rp.Err))
+				continue
+			}
+			if rp.Info != nil && rp.Info.Details != nil {
+				states[i].InfoUpdates = rp.Info.Details.InfoUpdates
+			}
+			c.deliverRoom(ctx, r, sk, cc.ID(), rp, &states[i])
+			if err := c.saveJSON(ctx, c.communityKey("room", sk, r.Token), states[i]); err != nil {
+				return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
+			}
+			if rp.More {
+				next = append(next, i)
+			}
+		}
+		if withDMs {
+			if res.DMErr != nil {
+				errs = append(errs, fmt.Errorf("session: polling DMs of %s: %w", base, res.DMErr))
+			}
+			for _, s := range res.DMSkipped {
+				c.dispatch(&CommunitySkipped{Room: base, ID: s.ID, Err: s.Err})
+			}
+			c.deliverDMs(ctx, cc, base, sk, res.Inbox, false, &dms.Inbox)
+			c.deliverDMs(ctx, cc, base, sk, res.Outbox, true, &dms.Outbox)
+			if err := c.saveJSON(ctx, c.communityKey("dm", sk), dms); err != nil {
+				return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
+			}
+			withDMs = false
+		}
+		pending = next
+	}
+	return errors.Join(errs...)
+}
+
+// deliverRoom dispatches the events of one room's poll and advances its state.
+func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string, self crypto.AccountID, rp *community.RoomPoll, st *roomState) {
+	room := r.String()
+	for _, s := range rp.Skipped {
+		st.Seqno = max(st.Seqno, s.Seqno)
+		c.dispatch(&CommunitySkipped{Room: room, ID: s.ID, Err: s.Err})
+	}
+	for i := range rp.Messages {
+		m := &rp.Messages[i]
+		st.Seqno = max(st.Seqno, m.Seqno)
+		switch {
+		case m.Deleted:
+			c.dispatch(&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno})
+		case m.ReactionsOnly:
+			c.dispatch(&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
+		default:
+			var content pb.Content
+			if err := proto.Unmarshal(m.Content(), &content); err != nil {
+				c.dispatch(&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)})
+				continue
+			}
+			dm := content.DataMessage
+			if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0) {
+				c.log.Debug("community message without text skipped", "room", r.Token, "id", m.ID)
+				continue
+			}
+			evt := &CommunityMessage{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno, From: m.Author,
+				Posted: m.Posted, Edited: m.Edited, Text: dm.GetBody(), Profile: profileFromPB(dm.Profile, dm.ProfileKey),
+				Whisper: m.Whisper, Self: m.Author == self}
+			if q := dm.Quote; q != nil {
+				if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
+					evt.Quote = &ref
+				}
+			}
+			if evt.Self {
+				evt.FromAccount = c.id
+			} else if id, ok := c.realID(ctx, sk, m.Author); ok {
+				evt.FromAccount = id
+			}
+			c.dispatch(evt)
+			if len(m.Reactions) > 0 {
+				c.dispatch(&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
+			}
+		}
+	}
+}
+
+// deliverDMs decrypts and dispatches inbox (or outbox) DMs and advances *last.
+func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk string, dms []community.DM, outgoing bool, last *int64) {
+	for i := range dms {
+		d := &dms[i]
+		*last = max(*last, d.ID)
+		content, sender, err := cc.OpenDM(d)
+		if err != nil {
+			c.dispatch(&CommunitySkipped{Room: base, ID: d.ID, Err: err})
+			continue
+		}
+		var msg pb.Content
+		if err := proto.Unmarshal(content, &msg); err != nil {
+			c.dispatch(&CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)})
+			continue
+		}
+		if !outgoing {
+			// The message proves the sender's real ID: later posts and DMs carry it too.
+			c.rememberRealID(ctx, sk, d.Sender, sender)
+		}
+		evt := &CommunityDM{Server: base, ID: d.ID, From: d.Sender, To: d.Recipient, FromAccount: sender,
+			Outgoing: outgoing, Posted: d.Posted}
+		if outgoing {
+			evt.ToAccount, _ = c.realID(ctx, sk, d.Recipient)
+		} else {
+			evt.ToAccount = c.id
+		}
+		if dm := msg.DataMessage; dm != nil {
+			evt.Text = dm.GetBody()
+			evt.Profile = profileFromPB(dm.Profile, dm.ProfileKey)
+		}
+		c.dispatch(evt)
+	}
+}
+
+// startCommunityPolling starts the room poller of Run: every poll interval (with jitter, and
+// backoff after failures) it polls the joined rooms, until ctx ends. stop cancels it and waits
+// for it to end. Its events are delivered from its own goroutine, one at a time.
+func (c *Client) startCommunityPolling(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
+		defer timer.Stop()
+		failures := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			err := c.PollCommunities(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			wait := jitter(c.cfg.pollInterval)
+			var fatal *fatalError
+			if err != nil && !errors.As(err, &fatal) {
+				failures++
+				wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
+				c.log.Warn("community poll failed", "err", err, "retry_in", wait)
+				c.dispatch(&PollError{Err: err, Backoff: wait})
+			} else if err != nil {
+				c.log.Error("community poll: store failure", "err", err)
+				c.dispatch(&PollError{Err: err, Backoff: wait})
+			} else {
+				failures = 0
+			}
+			timer.Reset(wait)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}

@@ -1,0 +1,278 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/community"
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/sogsd"
+	"github.com/sessiongo/sdk/session"
+	"github.com/sessiongo/sdk/store"
+)
+
+// communityFor polls c's communities until an event of type T satisfying ok arrives.
+func communityFor[T any](t testing.TB, c *session.Client, r *recorder, ok func(T) bool) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		for _, e := range r.all() {
+			if v, is := e.(T); is && (ok == nil || ok(v)) {
+				return v
+			}
+		}
+		if err := c.PollCommunities(ctx); err != nil {
+			t.Logf("community poll: %v", err)
+		}
+		if ctx.Err() != nil {
+			var zero T
+			t.Fatalf("no %T event arrived", zero)
+			return zero
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func countOf[T any](r *recorder) int {
+	n := 0
+	for _, e := range r.all() {
+		if _, ok := e.(T); ok {
+			n++
+		}
+	}
+	return n
+}
+
+func startSOGS(t testing.TB, dn *devnet.Network, opts ...sogsd.Option) *sogsd.Server {
+	t.Helper()
+	s, err := sogsd.Start(context.Background(), append([]sogsd.Option{sogsd.WithNetwork(dn)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Two clients in one community room through onion paths: join, post, receive, react, blinded
+// DMs with the sender's real ID learned, the handover to 1:1 messages, persisted state across
+// a restart, and leaving.
+func TestCommunityEndToEnd(t *testing.T) {
+	dn := startDevnet(t)
+	s := startSOGS(t, dn)
+	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// A message from before Alice joins is history, not an event.
+	old, _ := crypto.GenerateKeys(nil)
+	if _, err := s.PostAs("lobby", old, sogsd.Pad([]byte{0x0a, 0x02, 0x0a, 0x00})); err != nil {
+		t.Fatal(err)
+	}
+
+	aliceStore := store.NewMemory()
+	aliceKeys, _ := crypto.GenerateKeys(nil)
+	cfg := netConfig(dn, false)
+	alice, ar := newClient(t, session.WithKeys(aliceKeys), session.WithStore(aliceStore), session.WithNetworkConfig(cfg),
+		session.WithProfile(session.Profile{DisplayName: "Alice"}))
+	bob, br := newClient(t, session.WithNetworkConfig(cfg))
+	url := s.JoinURL("lobby")
+
+	if _, err := alice.JoinCommunity(ctx, "https://nowhere/lobby"); !errors.Is(err, community.ErrBadURL) {
+		t.Fatalf("bad URL: %v", err)
+	}
+	if _, err := alice.JoinCommunity(ctx, s.JoinURL("nope")); !errors.Is(err, community.ErrNotFound) {
+		t.Fatalf("missing room: %v", err)
+	}
+	info, err := alice.JoinCommunity(ctx, url)
+	if err != nil || info.Name != "Lobby" {
+		t.Fatalf("join %+v %v", info, err)
+	}
+	if _, err := alice.JoinCommunity(ctx, url); err != nil {
+		t.Fatalf("join twice: %v", err)
+	}
+	if rooms, err := alice.Communities(ctx); err != nil || len(rooms) != 1 || rooms[0] != url {
+		t.Fatalf("communities %v %v", rooms, err)
+	}
+	if _, err := bob.JoinCommunity(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+
+	// Bob posts; Alice gets it with his blinded ID, and her own post comes back as Self.
+	posted, err := bob.SendCommunityMessage(ctx, url, "hello room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := communityFor(t, alice, ar, func(m *session.CommunityMessage) bool { return m.Text == "hello room" })
+	bobBlinded, _ := s.BlindedID(bob.Keys())
+	if got.From != bobBlinded || !got.FromAccount.IsZero() || got.ID != posted.ID || got.Room != url || got.Token != "lobby" || got.Self {
+		t.Fatalf("message %+v", got)
+	}
+	if _, err := alice.SendCommunityMessage(ctx, url, "hi bob", session.WithQuote(session.MessageRef{Author: got.From, Timestamp: got.Posted})); err != nil {
+		t.Fatal(err)
+	}
+	mine := communityFor(t, alice, ar, func(m *session.CommunityMessage) bool { return m.Text == "hi bob" })
+	if !mine.Self || mine.FromAccount != alice.AccountID() || mine.Quote == nil || mine.Quote.Author != bobBlinded || mine.Profile == nil || mine.Profile.DisplayName != "Alice" {
+		t.Fatalf("own message %+v", mine)
+	}
+
+	// Alice reacts; Bob sees the reaction state.
+	if err := alice.ReactInCommunity(ctx, url, posted.ID, "👍"); err != nil {
+		t.Fatal(err)
+	}
+	re := communityFor(t, bob, br, func(r *session.CommunityReaction) bool { return r.MessageID == posted.ID })
+	aliceBlinded, _ := s.BlindedID(aliceKeys)
+	if re.Reactions["👍"].Count != 1 || re.Reactions["👍"].Reactors[0] != aliceBlinded {
+		t.Fatalf("reaction %+v", re)
+	}
+
+	// Alice DMs Bob's blinded ID through the inbox; Bob learns her real ID from it.
+	if _, err := alice.SendCommunityDM(ctx, url, bobBlinded, "psst"); err != nil {
+		t.Fatal(err)
+	}
+	dm := communityFor(t, bob, br, func(d *session.CommunityDM) bool { return !d.Outgoing })
+	if dm.Text != "psst" || dm.From != aliceBlinded || dm.FromAccount != alice.AccountID() || dm.To != bobBlinded ||
+		dm.ToAccount != bob.AccountID() || dm.Profile == nil || dm.Profile.DisplayName != "Alice" {
+		t.Fatalf("DM %+v", dm)
+	}
+	out := communityFor(t, alice, ar, func(d *session.CommunityDM) bool { return d.Outgoing })
+	if out.Text != "psst" || out.FromAccount != alice.AccountID() || out.To != bobBlinded {
+		t.Fatalf("outbox copy %+v", out)
+	}
+	if id, ok, err := bob.CommunityAccountID(ctx, url, aliceBlinded); err != nil || !ok || id != alice.AccountID() {
+		t.Fatalf("mapping %s %v %v", id, ok, err)
+	}
+	// Her next post carries both IDs for Bob.
+	if _, err := alice.SendCommunityMessage(ctx, url, "known now"); err != nil {
+		t.Fatal(err)
+	}
+	known := communityFor(t, bob, br, func(m *session.CommunityMessage) bool { return m.Text == "known now" })
+	if known.From != aliceBlinded || known.FromAccount != alice.AccountID() {
+		t.Fatalf("mapped message %+v", known)
+	}
+	// Handover: Bob answers her real ID with an ordinary 1:1 message.
+	if _, err := bob.SendText(ctx, dm.FromAccount, "let's talk here"); err != nil {
+		t.Fatal(err)
+	}
+	one := pollFor(t, alice, ar, func(m *session.Message) bool { return m.Text == "let's talk here" })
+	if one.From != bob.AccountID() {
+		t.Fatalf("1:1 %+v", one)
+	}
+
+	// Deletions arrive as events.
+	if err := s.DeleteMessage("lobby", posted.ID); err != nil {
+		t.Fatal(err)
+	}
+	communityFor(t, alice, ar, func(d *session.CommunityMessageDeleted) bool { return d.ID == posted.ID })
+
+	// A forged post (servers do not check signatures) is skipped with the reason.
+	if _, err := s.Post("lobby", sogsd.Post{Author: bobBlinded, Data: sogsd.Pad([]byte("forged")), Signature: make([]byte, 64)}); err != nil {
+		t.Fatal(err)
+	}
+	sk := communityFor(t, alice, ar, func(s *session.CommunitySkipped) bool { return errors.Is(s.Err, community.ErrInvalidSignature) })
+	if sk.Room != url {
+		t.Fatalf("skipped %+v", sk)
+	}
+	// Nothing before the join was delivered, and nothing twice.
+	if n := countOf[*session.CommunityMessage](ar); n != 3 {
+		t.Fatalf("alice got %d community messages", n)
+	}
+
+	// A restart on the same store continues where Alice left off.
+	alice2, ar2 := newClient(t, session.WithKeys(aliceKeys), session.WithStore(aliceStore), session.WithNetworkConfig(cfg))
+	if rooms, err := alice2.Communities(ctx); err != nil || len(rooms) != 1 {
+		t.Fatalf("restart communities %v %v", rooms, err)
+	}
+	if _, err := bob.SendCommunityMessage(ctx, url, "after restart"); err != nil {
+		t.Fatal(err)
+	}
+	communityFor(t, alice2, ar2, func(m *session.CommunityMessage) bool { return m.Text == "after restart" })
+	if n := countOf[*session.CommunityMessage](ar2) + countOf[*session.CommunityDM](ar2); n != 1 {
+		t.Fatalf("restarted client got %d events, want only the new message", n)
+	}
+
+	// Leaving stops the room's events.
+	if err := alice2.LeaveCommunity(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice2.LeaveCommunity(ctx, url); !errors.Is(err, session.ErrNotJoined) {
+		t.Fatalf("leave twice: %v", err)
+	}
+	if _, err := bob.SendCommunityMessage(ctx, url, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice2.PollCommunities(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ar2.all() {
+		if m, ok := e.(*session.CommunityMessage); ok && m.Text == "gone" {
+			t.Fatal("message from a room we left")
+		}
+	}
+}
+
+// Run polls joined rooms on its own and its poller ends with Run.
+func TestCommunityRun(t *testing.T) {
+	dn := startDevnet(t)
+	s := startSOGS(t, dn)
+	author, _ := crypto.GenerateKeys(nil)
+	tokens, err := s.Populate(2, 0, author)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := netConfig(dn, false)
+	bot, r := newClient(t, session.WithNetworkConfig(cfg), session.WithPollInterval(100*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tok := range tokens {
+		if _, err := bot.JoinCommunity(ctx, s.JoinURL(tok)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- bot.Run(runCtx) }()
+
+	other, _ := crypto.GenerateKeys(nil)
+	for _, tok := range tokens {
+		content := []byte("\x0a\x05\x0a\x03" + tok[len(tok)-3:])
+		if _, err := s.PostAs(tok, other, sogsd.Pad(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for countOf[*session.CommunityMessage](r) < len(tokens) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Run delivered %d of %d messages", countOf[*session.CommunityMessage](r), len(tokens))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, e := range r.all() {
+		if m, ok := e.(*session.CommunityMessage); ok && !strings.HasPrefix(m.Token, "room-") {
+			t.Fatalf("event %+v", m)
+		}
+	}
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	// The poller ended with Run: nothing more arrives.
+	n := len(r.all())
+	if _, err := s.PostAs(tokens[0], other, sogsd.Pad([]byte("\x0a\x03\x0a\x01x"))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if len(r.all()) != n {
+		t.Fatal("events after Run returned")
+	}
+}

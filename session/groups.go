@@ -201,6 +201,8 @@ type GroupRemoved struct {
 // UndecryptableGroupMessage reports a message of a group's swarm (or a 1:1 group invite or
 // promotion) that could not be decrypted, failed its signature checks or did not parse. It is
 // skipped; Err says why (match it with errors.Is against the groups and session errors).
+// Members who joined after a rekey get it, with groups.ErrDecrypt, for what was encrypted with
+// the keys before theirs; configs that fail so are tried again when a new key arrives.
 type UndecryptableGroupMessage struct {
 	Group     crypto.AccountID
 	Namespace int16
@@ -235,7 +237,19 @@ type groupRecord struct {
 	SendResponse bool `json:"send_response,omitempty"`
 	// ClaimAdmin: we were promoted; our Members entry is marked admin once Members is loaded.
 	ClaimAdmin bool `json:"claim_admin,omitempty"`
+	// Retry holds the newest configs no key could open (their key message may not have reached
+	// the member we poll yet); they are tried again when a new key arrives.
+	Retry []retryConfig `json:"retry,omitempty"`
 }
+
+type retryConfig struct {
+	NS   int16  `json:"ns"`
+	Hash string `json:"hash"`
+	Data []byte `json:"data"`
+}
+
+// maxRetryConfigs bounds groupRecord.Retry.
+const maxRetryConfigs = 4
 
 // groupState is a group's record with its keys and configs restored.
 type groupState struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -207,8 +208,21 @@ func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p stor
 	}
 	switch swarm.Namespace(p.Namespace) {
 	case swarm.NamespaceGroupKeys:
-		if _, err := st.keys.LoadKeyMessage(p.Hash, p.Data, p.Timestamp.UnixMilli()); err != nil {
+		newKey, err := st.keys.LoadKeyMessage(p.Hash, p.Data, p.Timestamp.UnixMilli())
+		if err != nil {
 			return undecryptable(st, p, err)
+		}
+		var evts []any
+		if newKey && len(st.rec.Retry) > 0 {
+			retry := st.rec.Retry
+			st.rec.Retry = nil
+			for _, r := range retry {
+				cfg, domain := st.info, groups.DomainGroupInfo
+				if r.NS == int16(swarm.NamespaceGroupMembers) {
+					cfg, domain = st.members, groups.DomainGroupMembers
+				}
+				evts = append(evts, c.handleGroupConfig(ctx, st, store.Incoming{Hash: r.Hash, Namespace: r.NS, Data: r.Data}, cfg, domain, true)...)
+			}
 		}
 		if st.admin != nil && st.keys.NeedsRekey() {
 			// Two admins rekeyed at once: settle on one new key.
@@ -218,11 +232,11 @@ func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p stor
 				}
 			}
 		}
-		return nil
+		return evts
 	case swarm.NamespaceGroupInfo:
-		return c.handleGroupConfig(ctx, st, p, st.info, groups.DomainGroupInfo)
+		return c.handleGroupConfig(ctx, st, p, st.info, groups.DomainGroupInfo, false)
 	case swarm.NamespaceGroupMembers:
-		return c.handleGroupConfig(ctx, st, p, st.members, groups.DomainGroupMembers)
+		return c.handleGroupConfig(ctx, st, p, st.members, groups.DomainGroupMembers, false)
 	case swarm.NamespaceGroupMessages:
 		return c.handleGroupMessage(ctx, st, p)
 	case groups.NamespaceRevokedRetrievable:
@@ -239,13 +253,20 @@ func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p stor
 	return nil
 }
 
-func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.Incoming, cfg *groups.Config, domain string) []any {
+// handleGroupConfig merges a group config; retry is set when it is tried again after a new key
+// (its failure to decrypt was already reported).
+func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.Incoming, cfg *groups.Config, domain string, retry bool) []any {
 	ser, err := groups.DecryptGroupConfig(p.Data, st.keys.GroupKeys(), domain)
 	if errors.Is(err, groups.ErrDecrypt) {
-		// Encrypted with a key we never had (before we joined) or do not have yet: a newer
-		// config encrypted with our key follows every rekey.
-		c.log.Debug("group: config not readable with our keys", "group", st.id.String(), "hash", p.Hash)
-		return nil
+		// Encrypted with a key we never had (before we joined), or with one whose key message
+		// has not reached us yet: keep it to try again when a new key arrives.
+		st.rec.Retry = append(st.rec.Retry, retryConfig{NS: p.Namespace, Hash: p.Hash, Data: p.Data})
+		if n := len(st.rec.Retry); n > maxRetryConfigs {
+			st.rec.Retry = slices.Delete(st.rec.Retry, 0, n-maxRetryConfigs)
+		}
+		if retry {
+			return nil
+		}
 	}
 	if err != nil {
 		return undecryptable(st, p, err)

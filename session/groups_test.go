@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/groups"
+	"github.com/sessiongo/sdk/internal/pb"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
@@ -415,4 +419,110 @@ func TestGroupsDeleteAndRun(t *testing.T) {
 	if bg.Status != GroupStatusDestroyed {
 		t.Fatalf("bob's status %v", bg.Status)
 	}
+}
+
+// TestGroupsBadInput has a member (whose token may store anywhere in the group's swarm, as the
+// storage server allows) write forged keys, configs and messages, and forge an invite: the
+// others report each as UndecryptableGroupMessage, apply none of it, and keep working.
+func TestGroupsBadInput(t *testing.T) {
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	alice := gNewPeer(t, cfg, "Alice")
+	bob := gNewPeer(t, cfg, "Bob")
+	carol := gNewPeer(t, cfg, "Carol")
+	g, err := alice.CreateGroup(ctx, "Target", bob.AccountID(), carol.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := g.ID
+	gJoin(t, bob, gid, alice.AccountID(), "Target")
+	gJoin(t, carol, gid, alice.AccountID(), "Target")
+	gWait(t, alice, func(e *GroupMemberChange) bool { return e.Kind == MemberJoined && e.Members[0] == carol.AccountID() })
+
+	bst, err := bob.loadGroup(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bsig, err := bob.groupSigner(bst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(ns swarm.Namespace, data []byte) string {
+		t.Helper()
+		res, err := bob.storeInGroup(ctx, bst, bsig, ns, data, time.Hour, bob.msNow())
+		if err != nil {
+			t.Fatalf("store in %d: %v", ns, err)
+		}
+		return res.Hash
+	}
+	forger, _ := groups.GenerateAdminKey(rand.Reader)
+	var forged []string
+	// A key message signed by another key.
+	fakeKeys, _, err := groups.BuildRekeyMessage(forger, []crypto.AccountID{alice.AccountID(), bob.AccountID(), carol.AccountID()}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged = append(forged, put(swarm.NamespaceGroupKeys, fakeKeys))
+	// An Info config encrypted with the real key but signed by another one.
+	fakeInfo, _ := groups.NewGroupConfig(forger.PublicKey(), forger)
+	_ = fakeInfo.Update(func(d groups.Dict) { groups.Info{Name: "Hijacked"}.Apply(d) })
+	ser, _, _ := fakeInfo.Push()
+	key, _ := bst.keys.EncryptionKey()
+	payload, _ := groups.EncodeConfigPayload(ser, key, groups.DomainGroupInfo, true)
+	forged = append(forged, put(swarm.NamespaceGroupInfo, payload))
+	// A truncated Members config and random bytes.
+	forged = append(forged, put(swarm.NamespaceGroupMembers, payload[:len(payload)/2]))
+	// Messages: random bytes, a well-encrypted non-protobuf, a member change with a bad signature.
+	forged = append(forged, put(swarm.NamespaceGroupMessages, []byte("not a group message at all, just bytes")))
+	junk, _ := bst.keys.EncryptMessage([]byte{0xff, 0xff, 0xff, 0x01})
+	forged = append(forged, put(swarm.NamespaceGroupMessages, junk))
+	if _, err := bob.sendGroupBuilt(ctx, bst, time.Hour, func(ts int64) *pb.Content {
+		sig := forger.Sign(groups.MemberChangeSigningMessage(2, ts))
+		return &pb.Content{DataMessage: &pb.DataMessage{GroupUpdateMessage: &pb.GroupUpdateMessage{
+			MemberChangeMessage: &pb.GroupUpdateMemberChangeMessage{Type: pb.GroupUpdateMemberChangeMessage_REMOVED.Enum(),
+				MemberSessionIds: []string{carol.AccountID().String()}, AdminSignature: sig[:]}}}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A 1:1 invite to carol into a group bob does not own, with a signature by another key.
+	auth, _ := forger.SubaccountAuth(carol.AccountID(), groups.SubaccountFlags(true, false))
+	at := bob.msNow()
+	sig := forger.Sign(groups.InviteSigningMessage(carol.AccountID(), at.UnixMilli()))
+	if err := bob.sendDirectGroupUpdate(ctx, carol.AccountID(), &pb.GroupUpdateMessage{InviteMessage: &pb.GroupUpdateInviteMessage{
+		GroupSessionId: proto.String(gid.String()), Name: proto.String("fake"), MemberAuthData: auth[:], AdminSignature: sig[:]}}, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.SendGroupText(ctx, gid, "still fine"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, p := range []*gPeer{alice, carol} {
+		gWait(t, p, gText(gid, bob.AccountID(), "still fine"))
+		for _, h := range forged {
+			u := gWait(t, p, func(e *UndecryptableGroupMessage) bool { return e.Hash == h })
+			if u.Group != gid || u.Err == nil {
+				t.Fatalf("undecryptable %+v", u)
+			}
+		}
+		gWait(t, p, func(e *UndecryptableGroupMessage) bool { return errors.Is(e.Err, ErrInvalidGroupUpdate) && e.Namespace == 11 })
+		if n := gCount(p, func(e *GroupMemberChange) bool { return e.Kind == MembersRemoved }); n != 0 {
+			t.Fatal("forged removal accepted")
+		}
+		pg, _ := p.Group(ctx, gid)
+		if pg.Name != "Target" || pg.Generation != 0 || len(pg.Members) != 3 || pg.Status != GroupStatusJoined {
+			t.Fatalf("state changed by forged data: %+v", pg)
+		}
+	}
+	gWait(t, carol, func(e *UndecryptableGroupMessage) bool { return errors.Is(e.Err, ErrInvalidGroupUpdate) && e.Namespace == 0 })
+	if n := gCount(carol, func(e *GroupInvite) bool { return e.Name == "fake" }); n != 0 {
+		t.Fatal("forged invite accepted")
+	}
+	// The admin still rekeys and everyone follows.
+	if err := alice.RemoveGroupMembers(ctx, gid, carol.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.SendGroupText(ctx, gid, "after"); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, bob, gText(gid, alice.AccountID(), "after"))
 }

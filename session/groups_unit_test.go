@@ -1,0 +1,254 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/groups"
+	"github.com/sessiongo/sdk/internal/pb"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/swarm"
+)
+
+// Tests without a network: a member's handling of what its group's swarm returns, and of 1:1
+// invitations.
+
+type gLocalGroup struct {
+	admin      *groups.AdminKey
+	adminUser  *crypto.Keys
+	adminKeys  *groups.Keys
+	member     *Client
+	rec        *gRecorder
+	st         *groupState
+	recordDump []byte
+}
+
+func gKeys(t testing.TB, seed string) *crypto.Keys {
+	k, err := crypto.KeysFromSeed([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// gLocal makes a group (admin side) and a member Client that joined it (no key loaded yet).
+func gLocal(t testing.TB) *gLocalGroup {
+	var seed [32]byte
+	copy(seed[:], "a fixed group seed for the tests")
+	l := &gLocalGroup{admin: groups.NewAdminKey(seed), adminUser: gKeys(t, "admin's 16 bytes")}
+	var err error
+	if l.adminKeys, err = groups.NewKeys(l.adminUser, l.admin.PublicKey(), l.admin); err != nil {
+		t.Fatal(err)
+	}
+	mk := gKeys(t, "member 16 bytes!")
+	if l.member, err = NewClient(WithKeys(mk)); err != nil {
+		t.Fatal(err)
+	}
+	l.rec = &gRecorder{}
+	l.member.AddEventHandler(l.rec.handle)
+	auth, err := l.admin.SubaccountAuth(mk.AccountID(), groups.SubaccountFlags(true, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.st, err = l.member.restoreGroup(groupRecord{ID: l.admin.ID().String(), Status: GroupStatusJoined, Auth: auth[:]}); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func (l *gLocalGroup) members() []crypto.AccountID {
+	return []crypto.AccountID{l.adminUser.AccountID(), l.member.AccountID()}
+}
+
+func (l *gLocalGroup) handle(ns swarm.Namespace, hash string, data []byte) []any {
+	return l.member.handleGroupIncoming(context.Background(), l.st, store.Incoming{Hash: hash, Namespace: int16(ns), Data: data})
+}
+
+// A config encrypted with a key whose key message arrives later is applied when it does.
+func TestGroupConfigBeforeItsKey(t *testing.T) {
+	l := gLocal(t)
+	msg0, err := l.adminKeys.Rekey(l.members())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evts := l.handle(swarm.NamespaceGroupKeys, "k0", msg0); len(evts) != 0 {
+		t.Fatalf("key message events %v", evts)
+	}
+	if _, err := l.adminKeys.LoadKeyMessage("k0", msg0, 1); err != nil {
+		t.Fatal(err)
+	}
+	msg1, err := l.adminKeys.Rekey(l.members())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := groups.NewGroupConfig(l.admin.PublicKey(), l.admin)
+	_ = info.Update(func(d groups.Dict) { groups.Info{Name: "Renamed"}.Apply(d) })
+	ser, _, _ := info.Push()
+	key, _ := l.adminKeys.EncryptionKey() // generation 1, which the member does not hold yet
+	payload, _ := groups.EncodeConfigPayload(ser, key, groups.DomainGroupInfo, true)
+
+	evts := l.handle(swarm.NamespaceGroupInfo, "i1", payload)
+	if len(evts) != 1 {
+		t.Fatalf("events %v", evts)
+	}
+	if u, ok := evts[0].(*UndecryptableGroupMessage); !ok || !errors.Is(u.Err, groups.ErrDecrypt) {
+		t.Fatalf("event %+v", evts[0])
+	}
+	evts = l.handle(swarm.NamespaceGroupKeys, "k1", msg1)
+	if len(evts) != 1 {
+		t.Fatalf("events after the key %v", evts)
+	}
+	if u, ok := evts[0].(*GroupUpdated); !ok || u.Group.Name != "Renamed" || u.Group.Generation != 1 {
+		t.Fatalf("event %+v", evts[0])
+	}
+	if len(l.st.rec.Retry) != 0 {
+		t.Fatalf("retry queue %d", len(l.st.rec.Retry))
+	}
+}
+
+func gInvite(l *gLocalGroup, to crypto.AccountID, ts uint64) *pb.GroupUpdateMessage {
+	auth, _ := l.admin.SubaccountAuth(to, groups.SubaccountFlags(true, false))
+	sig := l.admin.Sign(groups.InviteSigningMessage(to, int64(ts)))
+	return &pb.GroupUpdateMessage{InviteMessage: &pb.GroupUpdateInviteMessage{GroupSessionId: proto.String(l.admin.ID().String()),
+		Name: proto.String("Club"), MemberAuthData: auth[:], AdminSignature: sig[:]}}
+}
+
+func TestGroupInviteChecks(t *testing.T) {
+	ctx := context.Background()
+	l := gLocal(t)
+	c := l.member
+	in := func(gu *pb.GroupUpdateMessage, ts uint64) *Incoming {
+		return &Incoming{Sender: l.adminUser.AccountID(), Timestamp: ts, Content: &pb.Content{DataMessage: &pb.DataMessage{GroupUpdateMessage: gu}}}
+	}
+	other := gKeys(t, "someone else 16b").AccountID()
+	bad := []struct {
+		name string
+		gu   *pb.GroupUpdateMessage
+		ts   uint64
+	}{
+		{"timestamp", gInvite(l, c.AccountID(), 1000), 1001},
+		{"invitee", gInvite(l, other, 1000), 1000},
+		{"group id", func() *pb.GroupUpdateMessage {
+			g := gInvite(l, c.AccountID(), 1000)
+			g.InviteMessage.GroupSessionId = proto.String("05" + l.admin.ID().String()[2:])
+			return g
+		}(), 1000},
+		{"short auth", func() *pb.GroupUpdateMessage {
+			g := gInvite(l, c.AccountID(), 1000)
+			g.InviteMessage.MemberAuthData = g.InviteMessage.MemberAuthData[:99]
+			return g
+		}(), 1000},
+		{"promote seed", &pb.GroupUpdateMessage{PromoteMessage: &pb.GroupUpdatePromoteMessage{GroupIdentitySeed: []byte("short"), Name: proto.String("x")}}, 1000},
+	}
+	for _, b := range bad {
+		n := len(l.rec.all())
+		if !c.handleGroupUpdate(ctx, in(b.gu, b.ts), "h-"+b.name) {
+			t.Fatalf("%s: not handled", b.name)
+		}
+		evts := l.rec.all()[n:]
+		if len(evts) != 1 {
+			t.Fatalf("%s: events %v", b.name, evts)
+		}
+		if u, ok := evts[0].(*UndecryptableGroupMessage); !ok || !errors.Is(u.Err, ErrInvalidGroupUpdate) {
+			t.Fatalf("%s: event %+v", b.name, evts[0])
+		}
+	}
+	if gs, _ := c.Groups(ctx); len(gs) != 0 {
+		t.Fatalf("groups after bad invites: %+v", gs)
+	}
+	if !c.handleGroupUpdate(ctx, in(gInvite(l, c.AccountID(), 1000), 1000), "good") {
+		t.Fatal("invite not handled")
+	}
+	evts := l.rec.all()
+	if inv, ok := evts[len(evts)-1].(*GroupInvite); !ok || inv.Group != l.admin.ID() || inv.Name != "Club" || inv.From != l.adminUser.AccountID() {
+		t.Fatalf("invite event %+v", evts[len(evts)-1])
+	}
+	g, err := c.Group(ctx, l.admin.ID())
+	if err != nil || g.Status != GroupStatusInvited || g.InvitedBy != l.adminUser.AccountID() || g.Admin {
+		t.Fatalf("group %+v, %v", g, err)
+	}
+	if _, err := c.SendGroupText(ctx, l.admin.ID(), "x"); !errors.Is(err, ErrGroupNotJoined) {
+		t.Fatalf("send before accepting: %v", err)
+	}
+	if err := c.RemoveGroupMembers(ctx, l.admin.ID(), other); !errors.Is(err, ErrNotGroupAdmin) {
+		t.Fatalf("kick as a member: %v", err)
+	}
+	if _, err := c.Group(ctx, gKeys(t, "no such group 16").AccountID()); !errors.Is(err, ErrUnknownGroup) {
+		t.Fatalf("unknown group: %v", err)
+	}
+	// Other group updates sent 1:1 are not ours to handle.
+	if c.handleGroupUpdate(ctx, in(&pb.GroupUpdateMessage{InviteResponse: &pb.GroupUpdateInviteResponseMessage{IsApproved: proto.Bool(true)}}, 1), "r") {
+		t.Fatal("1:1 invite response handled")
+	}
+}
+
+// FuzzGroupIncoming feeds a member's handling of its group's namespaces arbitrary data, raw or
+// correctly encrypted with the group key (so that what follows decryption is reached).
+func FuzzGroupIncoming(f *testing.F) {
+	l := gLocal(f)
+	msg0, err := l.adminKeys.Rekey(l.members())
+	if err != nil {
+		f.Fatal(err)
+	}
+	l.handle(swarm.NamespaceGroupKeys, "k0", msg0)
+	base := l.st.rec
+	base.Keys, base.Info, base.Members = l.st.keys.Dump(), l.st.info.Dump(), l.st.members.Dump()
+	key, _ := l.st.keys.EncryptionKey()
+	env, _ := proto.Marshal(&pb.Envelope{Type: pb.Envelope_CLOSED_GROUP_MESSAGE.Enum(), Timestamp: proto.Uint64(5),
+		Content: func() []byte { b, _ := proto.Marshal(&pb.Content{DataMessage: &pb.DataMessage{Body: proto.String("hi")}}); return b }()})
+	f.Add(byte(3), byte(1), env)
+	f.Add(byte(0), byte(0), msg0)
+	f.Add(byte(1), byte(2), []byte("d1:#i1e1:&d1:n4:namee1:<le1:=d1:n0:ee"))
+	f.Add(byte(4), byte(0), []byte("d1:#24:aaaaaaaaaaaaaaaaaaaaaaaa1:eleee"))
+	nss := []swarm.Namespace{swarm.NamespaceGroupKeys, swarm.NamespaceGroupInfo, swarm.NamespaceGroupMembers,
+		swarm.NamespaceGroupMessages, groups.NamespaceRevokedRetrievable}
+	f.Fuzz(func(t *testing.T, nsSel, wrap byte, data []byte) {
+		st, err := l.member.restoreGroup(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.st = st
+		ns := nss[int(nsSel)%len(nss)]
+		switch wrap % 3 {
+		case 1:
+			if enc, err := l.adminKeys.EncryptMessage(data); err == nil {
+				data = enc
+			}
+		case 2:
+			domain := groups.DomainGroupInfo
+			if ns == swarm.NamespaceGroupMembers {
+				domain = groups.DomainGroupMembers
+			}
+			if enc, err := groups.EncodeConfigPayload(data, key, domain, false); err == nil {
+				data = enc
+			}
+		}
+		for _, e := range l.handle(ns, "h", data) {
+			if u, ok := e.(*UndecryptableGroupMessage); ok && u.Err == nil {
+				t.Fatal("undecryptable without a reason")
+			}
+		}
+	})
+}
+
+// FuzzGroupUpdate feeds the 1:1 group update handling (invites, promotions) arbitrary messages.
+func FuzzGroupUpdate(f *testing.F) {
+	l := gLocal(f)
+	good, _ := proto.Marshal(gInvite(l, l.member.AccountID(), 77))
+	seed := l.admin.Seed()
+	promote, _ := proto.Marshal(&pb.GroupUpdateMessage{PromoteMessage: &pb.GroupUpdatePromoteMessage{GroupIdentitySeed: seed[:], Name: proto.String("n")}})
+	f.Add(good, uint64(77))
+	f.Add(promote, uint64(1))
+	f.Fuzz(func(t *testing.T, data []byte, ts uint64) {
+		var gu pb.GroupUpdateMessage
+		if proto.Unmarshal(data, &gu) != nil {
+			return
+		}
+		in := &Incoming{Sender: l.adminUser.AccountID(), Timestamp: ts, Content: &pb.Content{DataMessage: &pb.DataMessage{GroupUpdateMessage: &gu}}}
+		l.member.handleGroupUpdate(context.Background(), in, "h")
+	})
+}

@@ -504,7 +504,9 @@ func TestGroupsBadInput(t *testing.T) {
 				t.Fatalf("undecryptable %+v", u)
 			}
 		}
-		gWait(t, p, func(e *UndecryptableGroupMessage) bool { return errors.Is(e.Err, ErrInvalidGroupUpdate) && e.Namespace == 11 })
+		gWait(t, p, func(e *UndecryptableGroupMessage) bool {
+			return errors.Is(e.Err, ErrInvalidGroupUpdate) && e.Namespace == 11
+		})
 		if n := gCount(p, func(e *GroupMemberChange) bool { return e.Kind == MembersRemoved }); n != 0 {
 			t.Fatal("forged removal accepted")
 		}
@@ -513,7 +515,9 @@ func TestGroupsBadInput(t *testing.T) {
 			t.Fatalf("state changed by forged data: %+v", pg)
 		}
 	}
-	gWait(t, carol, func(e *UndecryptableGroupMessage) bool { return errors.Is(e.Err, ErrInvalidGroupUpdate) && e.Namespace == 0 })
+	gWait(t, carol, func(e *UndecryptableGroupMessage) bool {
+		return errors.Is(e.Err, ErrInvalidGroupUpdate) && e.Namespace == 0
+	})
 	if n := gCount(carol, func(e *GroupInvite) bool { return e.Name == "fake" }); n != 0 {
 		t.Fatal("forged invite accepted")
 	}

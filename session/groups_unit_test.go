@@ -199,7 +199,10 @@ func FuzzGroupIncoming(f *testing.F) {
 	base.Keys, base.Info, base.Members = l.st.keys.Dump(), l.st.info.Dump(), l.st.members.Dump()
 	key, _ := l.st.keys.EncryptionKey()
 	env, _ := proto.Marshal(&pb.Envelope{Type: pb.Envelope_CLOSED_GROUP_MESSAGE.Enum(), Timestamp: proto.Uint64(5),
-		Content: func() []byte { b, _ := proto.Marshal(&pb.Content{DataMessage: &pb.DataMessage{Body: proto.String("hi")}}); return b }()})
+		Content: func() []byte {
+			b, _ := proto.Marshal(&pb.Content{DataMessage: &pb.DataMessage{Body: proto.String("hi")}})
+			return b
+		}()})
 	f.Add(byte(3), byte(1), env)
 	f.Add(byte(0), byte(0), msg0)
 	f.Add(byte(1), byte(2), []byte("d1:#i1e1:&d1:n4:namee1:<le1:=d1:n0:ee"))

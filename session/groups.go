@@ -120,9 +120,11 @@ type GroupMessage struct {
 	From      crypto.AccountID
 	Timestamp time.Time
 	Text      string
-	Quote     *MessageRef
-	Profile   *Profile
-	Expiry    *Expiry
+	// Attachments are the files attached to the message (see Attachment.Download).
+	Attachments []*Attachment
+	Quote       *MessageRef
+	Profile     *Profile
+	Expiry      *Expiry
 }
 
 // Ref returns the reference to quote or react to this message.
@@ -908,6 +910,39 @@ func (c *Client) LeaveGroup(ctx context.Context, group crypto.AccountID) error {
 		}
 		st.forget = true
 		return nil
+	})
+}
+
+// SetGroupName renames a group we administer (and sets its description when description is not
+// nil): the group's info is updated and the change announced in the group.
+func (c *Client) SetGroupName(ctx context.Context, group crypto.AccountID, name string, description *string) error {
+	if name == "" {
+		return fmt.Errorf("%w: a group needs a name", ErrInvalidGroupUpdate)
+	}
+	return c.updateGroup(ctx, group, func(st *groupState) error {
+		if err := st.requireAdmin(); err != nil {
+			return err
+		}
+		if err := st.info.Update(func(d groups.Dict) {
+			info := groups.InfoFromData(d)
+			info.Name = name
+			if description != nil {
+				info.Description = *description
+			}
+			info.Apply(d)
+		}); err != nil {
+			return err
+		}
+		if err := c.pushGroupState(ctx, st, nil); err != nil {
+			return err
+		}
+		kind := pb.GroupUpdateInfoChangeMessage_NAME
+		_, err := c.sendGroupBuilt(ctx, st, groupMessageTTL, func(ts int64) *pb.Content {
+			sig := st.admin.Sign(groups.InfoChangeSigningMessage(int(kind), ts))
+			return &pb.Content{DataMessage: &pb.DataMessage{GroupUpdateMessage: &pb.GroupUpdateMessage{
+				InfoChangeMessage: &pb.GroupUpdateInfoChangeMessage{Type: kind.Enum(), UpdatedName: proto.String(name), AdminSignature: sig[:]}}}}
+		})
+		return err
 	})
 }
 

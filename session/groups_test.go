@@ -48,7 +48,7 @@ type gPeer struct {
 	store *store.Memory
 }
 
-func gDevnet(t *testing.T) NetworkConfig {
+func gDevnet(t testing.TB) NetworkConfig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -60,7 +60,7 @@ func gDevnet(t *testing.T) NetworkConfig {
 	return NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes}
 }
 
-func gNewPeer(t *testing.T, cfg NetworkConfig, name string, opts ...Option) *gPeer {
+func gNewPeer(t testing.TB, cfg NetworkConfig, name string, opts ...Option) *gPeer {
 	t.Helper()
 	st := store.NewMemory()
 	opts = append([]Option{WithNetworkConfig(cfg), WithStore(st), WithProfile(Profile{DisplayName: name})}, opts...)
@@ -75,18 +75,28 @@ func gNewPeer(t *testing.T, cfg NetworkConfig, name string, opts ...Option) *gPe
 }
 
 // gWait polls p until an event of type T satisfying ok arrives, and returns it.
-func gWait[T any](t *testing.T, p *gPeer, ok func(T) bool) T {
+func gWait[T any](t testing.TB, p *gPeer, ok func(T) bool) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for {
+	find := func() (T, bool) {
 		for _, e := range p.rec.all() {
 			if v, is := e.(T); is && (ok == nil || ok(v)) {
-				return v
+				return v, true
 			}
+		}
+		var zero T
+		return zero, false
+	}
+	for {
+		if v, found := find(); found {
+			return v
 		}
 		if err := p.PollOnce(ctx); err != nil {
 			t.Logf("poll: %v", err)
+		}
+		if v, found := find(); found {
+			return v
 		}
 		if ctx.Err() != nil {
 			var zero T
@@ -128,7 +138,7 @@ func gMember(g Group, id crypto.AccountID) (GroupMember, bool) {
 	return GroupMember{}, false
 }
 
-func gJoin(t *testing.T, p *gPeer, gid, admin crypto.AccountID, name string) {
+func gJoin(t testing.TB, p *gPeer, gid, admin crypto.AccountID, name string) {
 	t.Helper()
 	inv := gWait(t, p, func(e *GroupInvite) bool { return e.Group == gid })
 	if inv.Name != name || inv.From != admin || inv.Promoted {
@@ -206,11 +216,24 @@ func TestGroupsDevnet(t *testing.T) {
 		t.Fatalf("bob got his own message %d times", n)
 	}
 
+	// Rename: members get the announcement and the new info.
+	desc := "a group for tests"
+	if err := alice.SetGroupName(ctx, gid, "Renamed", &desc); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.SetGroupName(ctx, gid, "Mine", nil); !errors.Is(err, ErrNotGroupAdmin) {
+		t.Fatalf("rename by a member: %v", err)
+	}
+	for _, p := range []*gPeer{bob, carol} {
+		gWait(t, p, func(e *GroupInfoChange) bool { return e.Name == "Renamed" && e.By == alice.AccountID() })
+		gWait(t, p, func(e *GroupUpdated) bool { return e.Group.Name == "Renamed" && e.Group.Description == desc })
+	}
+
 	// Invite a fourth member (rekey), who cannot read what was said before but reads what follows.
 	if err := alice.InviteToGroup(ctx, gid, dave.AccountID()); err != nil {
 		t.Fatal(err)
 	}
-	gJoin(t, dave, gid, alice.AccountID(), "Test group")
+	gJoin(t, dave, gid, alice.AccountID(), "Renamed")
 	// Carol must have the new key before she writes (a member that has not polled since the
 	// rekey writes with the old key, which the newcomer does not hold).
 	for _, p := range []*gPeer{bob, carol} {
@@ -529,4 +552,25 @@ func TestGroupsBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	gWait(t, bob, gText(gid, alice.AccountID(), "after"))
+}
+
+// BenchmarkGroupSendReceive measures one group message from a member's send to another
+// member's poll that delivers it, on a devnet through onion paths.
+func BenchmarkGroupSendReceive(b *testing.B) {
+	ctx := context.Background()
+	cfg := gDevnet(b)
+	alice := gNewPeer(b, cfg, "Alice")
+	bob := gNewPeer(b, cfg, "Bob")
+	g, err := alice.CreateGroup(ctx, "Bench", bob.AccountID())
+	if err != nil {
+		b.Fatal(err)
+	}
+	gJoin(b, bob, g.ID, alice.AccountID(), "Bench")
+	for i := 0; b.Loop(); i++ {
+		text := fmt.Sprintf("m%d", i)
+		if _, err := alice.SendGroupText(ctx, g.ID, text); err != nil {
+			b.Fatal(err)
+		}
+		gWait(b, bob, gText(g.ID, alice.AccountID(), text))
+	}
 }

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
@@ -83,8 +86,8 @@ type messageJSON struct {
 
 var jsonNull = []byte("null")
 
-// parseMessage decodes one message row and verifies its signature.
-func parseMessage(raw json.RawMessage) (Message, error) {
+// parseRow decodes one message row, without checking its signature.
+func parseRow(raw json.RawMessage) (Message, error) {
 	var j messageJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return Message{}, fmt.Errorf("%w: message row: %v", ErrMalformedReply, err)
@@ -156,10 +159,26 @@ func parseMessage(raw json.RawMessage) (Message, error) {
 	}
 	m.Data = data
 	copy(m.Signature[:], sig)
-	if !VerifyPost(m.Author, m.Data, m.Signature) {
-		return Message{ID: m.ID, Seqno: m.Seqno}, fmt.Errorf("%w: message %d by %s", ErrInvalidSignature, m.ID, m.Author)
+	return m, nil
+}
+
+// parseMessage decodes one message row and verifies its signature.
+func parseMessage(raw json.RawMessage) (Message, error) {
+	m, err := parseRow(raw)
+	if err != nil {
+		return m, err
+	}
+	if err := verifyRow(&m); err != nil {
+		return Message{ID: m.ID, Seqno: m.Seqno}, err
 	}
 	return m, nil
+}
+
+func verifyRow(m *Message) error {
+	if m.Data != nil && !VerifyPost(m.Author, m.Data, m.Signature) {
+		return fmt.Errorf("%w: message %d by %s", ErrInvalidSignature, m.ID, m.Author)
+	}
+	return nil
 }
 
 // VerifyPost reports whether sig is author's signature of a post's data. 15 (and 25) authors
@@ -193,16 +212,57 @@ func ParseMessages(body []byte) (msgs []Message, skipped []Skipped, err error) {
 	if err := json.Unmarshal(body, &rows); err != nil {
 		return nil, nil, fmt.Errorf("%w: message list: %v", ErrMalformedReply, err)
 	}
+	parsed := make([]Message, len(rows))
+	errs := make([]error, len(rows))
+	for i, raw := range rows {
+		parsed[i], errs[i] = parseRow(raw)
+	}
+	verifyAll(parsed, errs)
 	msgs = make([]Message, 0, len(rows))
-	for _, raw := range rows {
-		m, err := parseMessage(raw)
-		if err != nil {
-			skipped = append(skipped, Skipped{ID: m.ID, Seqno: m.Seqno, Err: err})
+	for i, m := range parsed {
+		if errs[i] != nil {
+			skipped = append(skipped, Skipped{ID: m.ID, Seqno: m.Seqno, Err: errs[i]})
 			continue
 		}
 		msgs = append(msgs, m)
 	}
 	return msgs, skipped, nil
+}
+
+// parallelVerifyMin is the smallest page whose signatures are checked on several cores.
+const parallelVerifyMin = 32
+
+// verifyAll checks the signatures of the parsed rows (those without an error yet), on up to
+// GOMAXPROCS goroutines for large pages: a full poll is hundreds of Ed25519 verifications, the
+// bulk of its CPU time. The goroutines end before it returns.
+func verifyAll(msgs []Message, errs []error) {
+	workers := min(runtime.GOMAXPROCS(0), len(msgs)/parallelVerifyMin+1)
+	if workers <= 1 {
+		for i := range msgs {
+			if errs[i] == nil {
+				errs[i] = verifyRow(&msgs[i])
+			}
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(msgs) {
+					return
+				}
+				if errs[i] == nil {
+					errs[i] = verifyRow(&msgs[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Pin is a pinned message of a room.

@@ -242,6 +242,11 @@ type groupRecord struct {
 	// Retry holds the newest configs no key could open (their key message may not have reached
 	// the member we poll yet); they are tried again when a new key arrives.
 	Retry []retryConfig `json:"retry,omitempty"`
+	// Admins keep the group's key messages and their own newest configs alive in the swarm:
+	// Pushed are the storage hashes of the configs we pushed last, Extended when (unix s) their
+	// expiry and that of the active key messages was last pushed back to the maximum.
+	Pushed   []string `json:"pushed,omitempty"`
+	Extended int64    `json:"extended,omitempty"`
 }
 
 type retryConfig struct {
@@ -810,6 +815,11 @@ func (c *Client) RemoveGroupMembers(ctx context.Context, group crypto.AccountID,
 		if err := st.requireAdmin(); err != nil {
 			return err
 		}
+		for _, id := range ids {
+			if _, ok := st.member(id); !ok {
+				return fmt.Errorf("session: remove: %s is not a member of %s", id, st.id)
+			}
+		}
 		return c.removeMembers(ctx, st, ids, true)
 	})
 }
@@ -997,6 +1007,12 @@ func (c *Client) pushGroupState(ctx context.Context, st *groupState, keyMsg []by
 	if err != nil {
 		return err
 	}
+	var pushed []string
+	defer func() {
+		if len(pushed) == 2 {
+			st.rec.Pushed = pushed
+		}
+	}()
 	for _, p := range []struct {
 		cfg    *groups.Config
 		ns     swarm.Namespace
@@ -1010,11 +1026,43 @@ func (c *Client) pushGroupState(ctx context.Context, st *groupState, keyMsg []by
 		if err != nil {
 			return err
 		}
-		if _, err := c.storeInGroup(ctx, st, signer, p.ns, payload, groupConfigTTL, c.msNow()); err != nil {
+		res, err := c.storeInGroup(ctx, st, signer, p.ns, payload, groupConfigTTL, c.msNow())
+		if err != nil {
 			return err
 		}
+		pushed = append(pushed, res.Hash)
 	}
 	return nil
+}
+
+// groupExtendEvery is how often an admin pushes the expiry of the group's key messages and of
+// its newest configs back to the maximum, so that a quiet group does not lose them.
+const groupExtendEvery = 24 * time.Hour
+
+// extendGroupMessages is that upkeep (admins only; members cannot extend).
+func (c *Client) extendGroupMessages(ctx context.Context, gid crypto.AccountID) error {
+	st, err := c.loadGroup(ctx, gid)
+	if err != nil || st.admin == nil || st.rec.Status != GroupStatusJoined {
+		return err
+	}
+	now := c.net.Now()
+	if now.Sub(time.Unix(st.rec.Extended, 0)) < groupExtendEvery {
+		return nil
+	}
+	hashes := append(st.keys.ActiveHashes(), st.rec.Pushed...)
+	if len(hashes) > 0 {
+		signer, err := c.groupSigner(st)
+		if err != nil {
+			return err
+		}
+		if _, err := c.net.rpc.Expire(ctx, signer, swarm.ExpireRequest{Hashes: hashes, Expiry: now.Add(groupConfigTTL), Extend: true}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+			return fmt.Errorf("session: extending group key and config messages: %w", err)
+		}
+	}
+	return c.updateGroup(ctx, gid, func(st *groupState) error {
+		st.rec.Extended = now.Unix()
+		return nil
+	})
 }
 
 func (c *Client) storeInGroup(ctx context.Context, st *groupState, signer swarm.Signer, ns swarm.Namespace, data []byte, ttl time.Duration, at time.Time) (*swarm.SwarmResult, error) {

@@ -123,6 +123,9 @@ func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
 	if err := c.finishGroupJoin(ctx, gid); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.extendGroupMessages(ctx, gid); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

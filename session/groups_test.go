@@ -216,6 +216,38 @@ func TestGroupsDevnet(t *testing.T) {
 		t.Fatalf("bob got his own message %d times", n)
 	}
 
+	// The admin keeps the key messages and its configs from expiring.
+	ast0, err := alice.loadGroup(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asig0, _ := alice.groupSigner(ast0)
+	kept := append(ast0.keys.ActiveHashes(), ast0.rec.Pushed...)
+	if len(kept) != 3 {
+		t.Fatalf("hashes to keep: %v", kept)
+	}
+	if _, err := alice.net.rpc.Expire(ctx, asig0, swarm.ExpireRequest{Hashes: kept, Expiry: alice.net.Now().Add(time.Hour), Shorten: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.updateGroup(ctx, gid, func(st *groupState) error { st.rec.Extended = 0; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := alice.net.rpc.GetExpiries(ctx, asig0, swarm.GetExpiriesRequest{Hashes: kept})
+	if err != nil || len(exp) != 3 {
+		t.Fatalf("expiries %v, %v", exp, err)
+	}
+	for h, e := range exp {
+		if e.Before(alice.net.Now().Add(29 * 24 * time.Hour)) {
+			t.Fatalf("%s expires at %v", h, e)
+		}
+	}
+	if err := alice.RemoveGroupMembers(ctx, gid, dave.AccountID()); err == nil {
+		t.Fatal("removing a non-member succeeded")
+	}
+
 	// Rename: members get the announcement and the new info.
 	desc := "a group for tests"
 	if err := alice.SetGroupName(ctx, gid, "Renamed", &desc); err != nil {

@@ -86,6 +86,13 @@ func TestStatusErrors(t *testing.T) {
 			t.Fatalf("poll %q: %v", body, err)
 		}
 	}
+	// A huge post (4 MB) whose signature does not verify is skipped, not returned.
+	huge := `[{"id":9,"seqno":9,"session_id":"15` + strings.Repeat("ab", 32) + `","posted":1,"data":"` +
+		strings.Repeat("A", 4<<20) + `","signature":"` + strings.Repeat("A", 86) + `=="}]`
+	f.resp = &onion.Response{Status: 200, Body: []byte(huge)}
+	if page, err := c.Since(ctx, "lobby", 0, nil); err != nil || len(page.Messages) != 0 || len(page.Skipped) != 1 || page.Skipped[0].ID != 9 {
+		t.Fatalf("huge post: %+v %v", page, err)
+	}
 	// A batch answer with the wrong number of parts.
 	f.resp = &onion.Response{Status: 200, Body: []byte(`[{"code":200,"body":{}}]`)}
 	if _, err := c.Poll(ctx, community.PollRequest{Rooms: []community.RoomCursor{{Token: "lobby"}}}); !errors.Is(err, community.ErrMalformedReply) {

@@ -410,7 +410,8 @@ const maxCommunityPages = 20
 
 // PollCommunities polls every joined room (one batch request per server, plus one per further
 // page of a busy room) and the blinded DM inboxes of their servers once, and delivers what it
-// finds as events. Run does this on its own schedule; call it yourself to poll without Run.
+// finds as events. Run does this on its own schedule; call it yourself to poll without Run (not
+// while Run is active: two polls at once may deliver a message twice).
 // Failures of single servers or rooms are returned joined; the others are still polled.
 func (c *Client) PollCommunities(ctx context.Context) error {
 	rooms, err := c.joinedRooms(ctx)
@@ -612,9 +613,13 @@ func (c *Client) startCommunityPolling(ctx context.Context) (stop func()) {
 			}
 			wait := jitter(c.cfg.pollInterval)
 			var fatal *fatalError
+			var he *community.HTTPError
 			if err != nil && !errors.As(err, &fatal) {
 				failures++
 				wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
+				if errors.As(err, &he) && he.RetryAfter > wait {
+					wait = he.RetryAfter // a server that asks us to slow down (429) is obeyed
+				}
 				c.log.Warn("community poll failed", "err", err, "retry_in", wait)
 				c.dispatch(&PollError{Err: err, Backoff: wait})
 			} else if err != nil {

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/sogsd"
+	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 )
@@ -275,4 +277,50 @@ func TestCommunityRun(t *testing.T) {
 	if len(r.all()) != n {
 		t.Fatal("events after Run returned")
 	}
+}
+
+// A bot joins a community room on an in-process devnet, posts, and reads another member's post
+// as an event.
+func ExampleClient_JoinCommunity() {
+	ctx := context.Background()
+	dn, err := devnet.Start(ctx)
+	if err != nil {
+		panic(err)
+	}
+	defer dn.Close()
+	srv, err := sogsd.Start(ctx, sogsd.WithNetwork(dn))
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	_ = srv.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"})
+
+	bot, err := session.NewClient(session.WithNetworkConfig(session.NetworkConfig{
+		Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes}))
+	if err != nil {
+		panic(err)
+	}
+	defer bot.Close()
+	bot.AddEventHandler(func(evt any) {
+		if m, ok := evt.(*session.CommunityMessage); ok && !m.Self {
+			fmt.Printf("%s in %s: %q\n", m.From.Prefix(), m.Token, m.Text)
+		}
+	})
+	info, err := bot.JoinCommunity(ctx, srv.JoinURL("lobby"))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("joined", info.Name)
+	if _, err := bot.SendCommunityMessage(ctx, srv.JoinURL("lobby"), "hello from the bot"); err != nil {
+		panic(err)
+	}
+	// Someone else posts (here: straight into the server) and the bot's next poll delivers it.
+	member, _ := crypto.GenerateKeys(nil)
+	_, _ = srv.PostAs("lobby", member, sogsd.Pad([]byte("\x0a\x04\x0a\x02hi")))
+	if err := bot.PollCommunities(ctx); err != nil {
+		panic(err)
+	}
+	// Output:
+	// joined Lobby
+	// 15 in lobby: "hi"
 }

@@ -324,3 +324,30 @@ func ExampleClient_JoinCommunity() {
 	// joined Lobby
 	// 15 in lobby: "hi"
 }
+
+// In direct mode the community server is reached over plain HTTPS (the devnet's CA), not onion
+// paths.
+func TestCommunityDirect(t *testing.T) {
+	dn := startDevnet(t)
+	s := startSOGS(t, dn)
+	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
+	b, br := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
+	if a.Network().Onion() != nil {
+		t.Fatal("direct network has an onion transport")
+	}
+	url := s.JoinURL("lobby")
+	for _, c := range []*session.Client{a, b} {
+		if _, err := c.JoinCommunity(ctx, url); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.SendCommunityMessage(ctx, url, "direct"); err != nil {
+		t.Fatal(err)
+	}
+	communityFor(t, b, br, func(m *session.CommunityMessage) bool { return m.Text == "direct" })
+}

@@ -351,3 +351,62 @@ func TestCommunityDirect(t *testing.T) {
 	}
 	communityFor(t, b, br, func(m *session.CommunityMessage) bool { return m.Text == "direct" })
 }
+
+// BenchmarkCommunityPoll is one PollCommunities of 5 joined rooms with 100 new text messages
+// each, through onion paths of a devnet: the batch request, signature checks, Content decoding,
+// 500 CommunityMessage events and the saved room state. (The community package's benchmark of
+// the same name measures the request and decoding alone.)
+func BenchmarkCommunityPoll(b *testing.B) {
+	dn := startDevnet(b)
+	s := startSOGS(b, dn, sogsd.WithPostRateLimit(0, 0))
+	author, _ := crypto.GenerateKeys(nil)
+	tokens, err := s.Populate(5, 0, author)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := store.NewMemory()
+	bot, _ := newClient(b, session.WithStore(st), session.WithNetworkConfig(netConfig(dn, false)))
+	ctx := context.Background()
+	for _, tok := range tokens {
+		if _, err := bot.JoinCommunity(ctx, s.JoinURL(tok)); err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < 100; i++ {
+			text := fmt.Sprintf("message %d", i)
+			content := append([]byte{0x0a, byte(len(text) + 2), 0x0a, byte(len(text))}, text...)
+			if _, err := s.PostAs(tok, author, sogsd.Pad(content)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	n := 0
+	bot.AddEventHandler(func(evt any) {
+		if _, ok := evt.(*session.CommunityMessage); ok {
+			n++
+		}
+	})
+	// Rewind the saved room state so that every iteration finds the same 500 new messages (the
+	// state layout is documented in community.go).
+	rewind := func() {
+		pk := s.JoinURL("x")[strings.Index(s.JoinURL("x"), "=")+1:]
+		for _, tok := range tokens {
+			if err := st.PutValue(ctx, "community", bot.AccountID().String()+"/room/"+pk+"/"+tok, []byte(`{"seqno":0}`)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		rewind()
+		n = 0
+		b.StartTimer()
+		if err := bot.PollCommunities(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if n != 500 {
+			b.Fatalf("%d messages", n)
+		}
+	}
+}

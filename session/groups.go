@@ -98,7 +98,10 @@ type GroupMember struct {
 	Removed bool
 }
 
-// Group events.
+// Group events. While Run is active, the events of groups' swarms are dispatched from Run's
+// group poller, a goroutine beside the one that dispatches our own swarm's events (invitations
+// and promotions come with those): a handler registered for both may run concurrently with
+// itself (Subscribe channels are safe). With PollOnce everything is dispatched by the caller.
 
 // GroupInvite reports an invitation to a group (or a promotion to admin of a group we are not
 // in, which works as an invitation). Accept it with AcceptGroupInvite; until then the group is
@@ -279,6 +282,7 @@ type groupState struct {
 var (
 	groupLocks      [64]sync.Mutex
 	groupIndexLocks [16]sync.Mutex
+	groupPollLocks  [64]sync.Mutex // see pollGroup
 )
 
 func stripe(parts ...[]byte) uint32 {

@@ -84,7 +84,16 @@ func (c *Client) pollGroups(ctx context.Context) error {
 // pollGroup retrieves a joined group's namespaces (keys first, then info and members, then
 // messages, then, for members, the removal notices), handles what is new and finishes a join or
 // a promotion once the group's state has arrived.
+//
+// One poll of a group runs at a time (the group poller, PollOnce and AcceptGroupInvite may all
+// want one), or two could hand out the same pending message twice; a poll that finds another
+// under way (or a nested one, from an event handler, on the same stripe) skips the group.
 func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
+	m := &groupPollLocks[stripe(c.id[:], gid[:])%uint32(len(groupPollLocks))]
+	if !m.TryLock() {
+		return nil
+	}
+	defer m.Unlock()
 	st, err := c.loadGroup(ctx, gid)
 	if err != nil {
 		return err

@@ -606,3 +606,52 @@ func BenchmarkGroupSendReceive(b *testing.B) {
 		gWait(b, bob, gText(g.ID, alice.AccountID(), text))
 	}
 }
+
+// Polls of one group from several goroutines deliver each message once.
+func TestGroupsConcurrentPolls(t *testing.T) {
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	alice := gNewPeer(t, cfg, "Alice")
+	bob := gNewPeer(t, cfg, "Bob")
+	g, err := alice.CreateGroup(ctx, "Busy", bob.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gJoin(t, bob, g.ID, alice.AccountID(), "Busy")
+	const n = 20
+	for i := range n {
+		if _, err := alice.SendGroupText(ctx, g.ID, fmt.Sprintf("m%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() map[string]int {
+		c := map[string]int{}
+		for _, e := range bob.rec.all() {
+			if m, ok := e.(*GroupMessage); ok {
+				c[m.Text]++
+			}
+		}
+		return c
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deadline := time.Now().Add(20 * time.Second)
+			for len(count()) < n && time.Now().Before(deadline) {
+				_ = bob.PollOnce(ctx)
+			}
+		}()
+	}
+	wg.Wait()
+	got := count()
+	if len(got) != n {
+		t.Fatalf("%d of %d messages", len(got), n)
+	}
+	for text, k := range got {
+		if k != 1 {
+			t.Fatalf("%s delivered %d times", text, k)
+		}
+	}
+}

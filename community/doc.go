@@ -19,5 +19,7 @@
 // Non-2xx answers are *HTTPError values that match the sentinels (ErrNotFound, ErrForbidden,
 // ErrRateLimited with HTTPError.RetryAfter, ErrClockSkew, ErrNonceReused, …) with errors.Is.
 //
-// The package holds no goroutines and no global state; a Client is safe for concurrent use.
+// The package has no global state and a Client holds no goroutines (large pages' signatures are
+// checked on short-lived goroutines that end before the call returns); a Client is safe for
+// concurrent use.
 package community

@@ -328,7 +328,7 @@ func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store
 	at, from := msTime(ts), m.Sender
 	dm := content.GetDataMessage()
 	if gu := dm.GetGroupUpdateMessage(); gu != nil {
-		return c.handleGroupControl(ctx, st, p, from, int64(ts), gu)
+		return c.handleGroupControl(ctx, st, p, from, int64(ts), dm)
 	}
 	if dm == nil || (dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil) {
 		return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at}}
@@ -356,8 +356,9 @@ func parseIDs(ss []string) []crypto.AccountID {
 	return out
 }
 
-func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store.Incoming, from crypto.AccountID, ts int64, gu *pb.GroupUpdateMessage) []any {
+func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store.Incoming, from crypto.AccountID, ts int64, dm *pb.DataMessage) []any {
 	at := time.UnixMilli(ts)
+	gu := dm.GetGroupUpdateMessage()
 	switch {
 	case gu.MemberChangeMessage != nil:
 		mc := gu.MemberChangeMessage
@@ -399,8 +400,13 @@ func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store
 		if !gu.InviteResponse.GetIsApproved() {
 			return nil
 		}
-		if m, ok := st.member(from); ok && st.admin != nil && (m.Invite != 0 || m.Supplement) {
+		// Admins mark the invite accepted and take the name the member sent with it.
+		name := dm.GetProfile().GetDisplayName()
+		if m, ok := st.member(from); ok && st.admin != nil && (m.Invite != 0 || m.Supplement || (name != "" && m.Name != name)) {
 			m.Invite, m.Supplement = 0, false
+			if name != "" {
+				m.Name = name
+			}
 			if err := st.members.Update(func(d groups.Dict) { _ = groups.SetMember(d, m) }); err == nil {
 				if err := c.pushGroupState(ctx, st, nil); err != nil {
 					c.log.Warn("group: pushing an accepted invite", "group", st.id.String(), "err", err)

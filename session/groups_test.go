@@ -182,7 +182,7 @@ func TestGroupsDevnet(t *testing.T) {
 	}
 	ag, _ := alice.Group(ctx, gid)
 	for _, p := range []*gPeer{bob, carol} {
-		if m, ok := gMember(ag, p.AccountID()); !ok || m.Invited || m.Name != "" && m.Admin {
+		if m, ok := gMember(ag, p.AccountID()); !ok || m.Invited || m.Admin || m.Name == "" {
 			t.Fatalf("alice's view of %s: %+v", p.AccountID(), m)
 		}
 	}

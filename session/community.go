@@ -410,8 +410,8 @@ const maxCommunityPages = 20
 
 // PollCommunities polls every joined room (one batch request per server, plus one per further
 // page of a busy room) and the blinded DM inboxes of their servers once, and delivers what it
-// finds as events. Run does this on its own schedule; call it yourself to poll without Run (not
-// while Run is active: two polls at once may deliver a message twice).
+// finds as events. Run does this on its own schedule; call it yourself to poll without Run. A
+// server that another poll of this account is polling at the moment is skipped.
 // Failures of single servers or rooms are returned joined; the others are still polled.
 func (c *Client) PollCommunities(ctx context.Context) error {
 	rooms, err := c.joinedRooms(ctx)
@@ -439,7 +439,24 @@ func (c *Client) PollCommunities(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// communityPollLocks let one poll of a server per account run at a time (striped by account
+// and server).
+var communityPollLocks [64]sync.Mutex
+
+// pollCommunityServer polls the joined rooms of one server and its DM inbox and outbox. One poll
+// of a server runs at a time (Run's poller, PollCommunities calls, a handler that polls), or two
+// could deliver the same messages; a poll that finds another under way on its stripe skips the
+// server, which the next poll covers.
 func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL, rooms []community.RoomURL) error {
+	h := fnv.New32a()
+	h.Write(c.id[:])
+	h.Write(srv.Server.X25519[:])
+	h.Write([]byte(srv.Server.URL.String()))
+	m := &communityPollLocks[h.Sum32()%uint32(len(communityPollLocks))]
+	if !m.TryLock() {
+		return nil
+	}
+	defer m.Unlock()
 	cc, err := c.communityClient(srv)
 	if err != nil {
 		return err

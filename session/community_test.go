@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -407,6 +408,68 @@ func BenchmarkCommunityPoll(b *testing.B) {
 		}
 		if n != 500 {
 			b.Fatalf("%d messages", n)
+		}
+	}
+}
+
+// Concurrent polls (Run's poller, callers, handlers) deliver every message once.
+func TestCommunityConcurrentPolls(t *testing.T) {
+	dn := startDevnet(t)
+	s := startSOGS(t, dn, sogsd.WithPostRateLimit(0, 0))
+	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bot, r := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+	if _, err := bot.JoinCommunity(ctx, s.JoinURL("lobby")); err != nil {
+		t.Fatal(err)
+	}
+	author, _ := crypto.GenerateKeys(nil)
+	const total = 40
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				_ = bot.PollCommunities(ctx)
+			}
+		}()
+	}
+	for i := 0; i < total; i++ {
+		text := fmt.Sprintf("m%02d", i)
+		if _, err := s.PostAs("lobby", author, sogsd.Pad(append([]byte{0x0a, 5, 0x0a, 3}, text...))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for countOf[*session.CommunityMessage](r) < total && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(done)
+	wg.Wait()
+	if err := bot.PollCommunities(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range r.all() {
+		if m, ok := e.(*session.CommunityMessage); ok {
+			seen[m.Text]++
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("%d distinct messages of %d", len(seen), total)
+	}
+	for text, n := range seen {
+		if n != 1 {
+			t.Fatalf("%q delivered %d times", text, n)
 		}
 	}
 }

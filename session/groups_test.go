@@ -655,3 +655,73 @@ func TestGroupsConcurrentPolls(t *testing.T) {
 		}
 	}
 }
+
+// A group message fetched but not handled before a crash is delivered after the restart, once,
+// and the group's state survives in a SQLite store.
+func TestGroupsRestart(t *testing.T) {
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	alice := gNewPeer(t, cfg, "Alice")
+	path := t.TempDir() + "/bob.db"
+	db, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobKeys := gKeys(t, "bob's 16 bytes!!")
+	bob, err := NewClient(WithKeys(bobKeys), WithStore(db), WithNetworkConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	brec := &gRecorder{}
+	bob.AddEventHandler(brec.handle)
+	bp := &gPeer{Client: bob, rec: brec}
+	g, err := alice.CreateGroup(ctx, "Durable", bob.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gJoin(t, bp, g.ID, alice.AccountID(), "Durable")
+	if _, err := alice.SendGroupText(ctx, g.ID, "before the crash"); err != nil {
+		t.Fatal(err)
+	}
+	// Fetch without handling, then "crash".
+	st, err := bob.loadGroup(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := bob.groupSigner(st)
+	if err := bob.pollGroupNamespace(ctx, bob.groupInbox(g.ID), g.ID, signer, swarm.NamespaceGroupMessages); err != nil {
+		t.Fatal(err)
+	}
+	bob.Close()
+	db.Close()
+
+	db2, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	bob2, err := NewClient(WithStore(db2), WithNetworkConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob2.Close()
+	rec2 := &gRecorder{}
+	bob2.AddEventHandler(rec2.handle)
+	bp2 := &gPeer{Client: bob2, rec: rec2}
+	gWait(t, bp2, gText(g.ID, alice.AccountID(), "before the crash"))
+	if _, err := bob2.SendGroupText(ctx, g.ID, "back"); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, alice, gText(g.ID, bob2.AccountID(), "back"))
+	for range 3 {
+		if err := bob2.PollOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := gCount(bp2, gText(g.ID, alice.AccountID(), "before the crash")); n != 1 {
+		t.Fatalf("delivered %d times", n)
+	}
+	if gs, err := bob2.Groups(ctx); err != nil || len(gs) != 1 || gs[0].Status != GroupStatusJoined || gs[0].Admin {
+		t.Fatalf("groups %+v, %v", gs, err)
+	}
+}

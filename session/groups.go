@@ -99,9 +99,8 @@ type GroupMember struct {
 }
 
 // Group events. While Run is active, the events of groups' swarms are dispatched from Run's
-// group poller, a goroutine beside the one that dispatches our own swarm's events (invitations
-// and promotions come with those): a handler registered for both may run concurrently with
-// itself (Subscribe channels are safe). With PollOnce everything is dispatched by the caller.
+// group poller goroutine (invitations and promotions, which come 1:1, from Run's own loop);
+// with PollOnce, by its caller.
 
 // GroupInvite reports an invitation to a group (or a promotion to admin of a group we are not
 // in, which works as an invitation). Accept it with AcceptGroupInvite; until then the group is
@@ -196,6 +195,12 @@ type GroupUpdated struct {
 	Group Group
 }
 
+// GroupJoined reports that a group whose invite we accepted is usable: its keys (and, when
+// they were there, its info and members) are loaded, and we can send to it.
+type GroupJoined struct {
+	Group Group
+}
+
 // GroupRemoved reports that we were removed from the group (or, Destroyed, that an admin
 // deleted it). The group is no longer polled.
 type GroupRemoved struct {
@@ -242,6 +247,8 @@ type groupRecord struct {
 	SendResponse bool `json:"send_response,omitempty"`
 	// ClaimAdmin: we were promoted; our Members entry is marked admin once Members is loaded.
 	ClaimAdmin bool `json:"claim_admin,omitempty"`
+	// Joining: we accepted an invite; GroupJoined is sent once the keys are loaded.
+	Joining bool `json:"joining,omitempty"`
 	// Retry holds the newest configs no key could open (their key message may not have reached
 	// the member we poll yet); they are tried again when a new key arrives.
 	Retry []retryConfig `json:"retry,omitempty"`
@@ -742,12 +749,12 @@ func (c *Client) inviteMembers(ctx context.Context, st *groupState, ids []crypto
 	return errors.Join(errs...)
 }
 
-// AcceptGroupInvite joins a group we were invited to: it starts polling the group's swarm
-// (Run does it from then on) and, once the keys are loaded, tells the group we accepted. It
-// polls the group once right away and returns that poll's error, if any; the group stays
-// joined and later polls retry.
+// AcceptGroupInvite joins a group we were invited to: from the next poll on (Run's group
+// poller, or PollOnce) the group's swarm is polled; once the keys are loaded, a GroupJoined
+// event says the group is usable and the group is told we accepted. It does no network I/O, so
+// an event handler may call it.
 func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) error {
-	err := c.updateGroup(ctx, group, func(st *groupState) error {
+	return c.updateGroup(ctx, group, func(st *groupState) error {
 		switch st.rec.Status {
 		case GroupStatusJoined:
 			return nil
@@ -755,7 +762,7 @@ func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) 
 		default:
 			return fmt.Errorf("%w: %s (%v)", ErrGroupRemoved, st.id, st.rec.Status)
 		}
-		st.rec.Status = GroupStatusJoined
+		st.rec.Status, st.rec.Joining = GroupStatusJoined, true
 		st.rec.Joined = c.net.Now().Unix()
 		if st.admin != nil {
 			st.rec.ClaimAdmin = true
@@ -764,10 +771,6 @@ func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) 
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return c.pollGroup(ctx, group)
 }
 
 // SendGroupText sends a text message to a group we are in. Of the options, WithQuote,

@@ -61,7 +61,8 @@ func ExampleClient_CreateGroup() {
 				if err := user.AcceptGroupInvite(ctx, e.Group); err != nil {
 					panic(err)
 				}
-				if _, err := user.SendGroupText(ctx, e.Group, "hello group"); err != nil {
+			case *session.GroupJoined:
+				if _, err := user.SendGroupText(ctx, e.Group.ID, "hello group"); err != nil {
 					panic(err)
 				}
 			case *session.GroupMessage:

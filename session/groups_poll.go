@@ -129,8 +129,12 @@ func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
 		// Removed (the other namespaces refused our revoked credentials), destroyed or left.
 		return nil
 	}
-	if err := c.finishGroupJoin(ctx, gid); err != nil {
+	evts, err := c.finishGroupJoin(ctx, gid)
+	if err != nil {
 		errs = append(errs, err)
+	}
+	for _, e := range evts {
+		c.dispatch(e)
 	}
 	if err := c.extendGroupMessages(ctx, gid); err != nil {
 		errs = append(errs, err)
@@ -257,7 +261,7 @@ func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p stor
 		}
 		if _, kicked := groups.ReadKickedMessage(c.keys, st.pk, p.Data, st.keys.CurrentGeneration()); kicked {
 			st.rec.Status = GroupStatusRemoved
-			st.rec.SendResponse, st.rec.ClaimAdmin = false, false
+			st.rec.SendResponse, st.rec.ClaimAdmin, st.rec.Joining = false, false, false
 			return []any{&GroupRemoved{Group: st.id}}
 		}
 		return nil // a notice for someone else
@@ -422,14 +426,19 @@ func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store
 
 // finishGroupJoin completes what waits for the group's state after a join or a promotion: the
 // invite response (once we hold a key) and, for a promoted member, its admin flag in Members.
-func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) error {
+func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) ([]any, error) {
 	st, err := c.loadGroup(ctx, gid)
-	if err != nil || st.rec.Status != GroupStatusJoined || (!st.rec.SendResponse && !st.rec.ClaimAdmin) {
-		return err
+	if err != nil || st.rec.Status != GroupStatusJoined || (!st.rec.SendResponse && !st.rec.ClaimAdmin && !st.rec.Joining) {
+		return nil, err
 	}
-	return c.updateGroup(ctx, gid, func(st *groupState) error {
+	var evts []any
+	err = c.updateGroup(ctx, gid, func(st *groupState) error {
 		if st.rec.Status != GroupStatusJoined {
 			return nil
+		}
+		if st.rec.Joining && len(st.keys.GroupKeys()) > 0 {
+			st.rec.Joining = false
+			evts = append(evts, &GroupJoined{Group: st.snapshot()})
 		}
 		if st.rec.SendResponse && len(st.keys.GroupKeys()) > 0 {
 			resp := &pb.DataMessage{GroupUpdateMessage: &pb.GroupUpdateMessage{
@@ -459,6 +468,7 @@ func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) erro
 		}
 		return nil
 	})
+	return evts, err
 }
 
 // handleGroupUpdate handles a 1:1 message carrying a group invite or promotion and reports

@@ -151,6 +151,10 @@ func gJoin(t testing.TB, p *gPeer, gid, admin crypto.AccountID, name string) {
 	if err := p.AcceptGroupInvite(context.Background(), gid); err != nil {
 		t.Fatalf("accept: %v", err)
 	}
+	j := gWait(t, p, func(e *GroupJoined) bool { return e.Group.ID == gid })
+	if j.Group.Status != GroupStatusJoined || j.Group.Generation < 0 || j.Group.Name != name {
+		t.Fatalf("joined %+v", j.Group)
+	}
 }
 
 func TestGroupsDevnet(t *testing.T) {

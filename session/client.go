@@ -132,6 +132,7 @@ type Client struct {
 
 	handlersMu sync.RWMutex
 	handlers   []handlerEntry
+	dispatchMu sync.Mutex // held while handlers run
 	nextID     atomic.Uint64
 
 	pollMu    sync.Mutex
@@ -265,8 +266,8 @@ func (c *Client) Close() error {
 }
 
 // AddEventHandler registers fn to receive every event (see events.go for the types). Handlers
-// run one event at a time, in order, on Run's goroutine: a slow handler slows polling, and a
-// handler that panics is logged and skipped.
+// run one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
+// handler that panics is logged and skipped. A handler may send, but must not call PollOnce.
 func (c *Client) AddEventHandler(fn func(evt any)) HandlerID {
 	id := HandlerID(c.nextID.Add(1))
 	c.handlersMu.Lock()
@@ -321,6 +322,9 @@ func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
 }
 
 func (c *Client) dispatch(evt any) {
+	// Events come from Run's loop and from the group and community pollers: one at a time.
+	c.dispatchMu.Lock()
+	defer c.dispatchMu.Unlock()
 	c.handlersMu.RLock()
 	hs := append([]handlerEntry(nil), c.handlers...)
 	c.handlersMu.RUnlock()

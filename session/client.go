@@ -133,7 +133,9 @@ type Client struct {
 	handlersMu sync.RWMutex
 	handlers   []handlerEntry
 	dispatchMu sync.Mutex // held while handlers run
-	nextID     atomic.Uint64
+
+	locks  keyedMutex // per group and community server: see groups.go, community.go
+	nextID atomic.Uint64
 
 	pollMu    sync.Mutex
 	pollNodes map[store.Cursor]swarm.Node

@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -109,15 +108,8 @@ type dmState struct {
 
 const communityBucket = "community"
 
-// communityLocks serialize the read-modify-write of an account's joined-room list (striped by
-// account, so that many bots in one process rarely wait on each other).
-var communityLocks [16]sync.Mutex
-
-func (c *Client) communityLock() *sync.Mutex {
-	h := fnv.New32a()
-	h.Write(c.id[:])
-	return &communityLocks[h.Sum32()%uint32(len(communityLocks))]
-}
+// communityLock serializes the read-modify-write of the joined-room list.
+func (c *Client) communityLock() *sync.Mutex { return c.locks.get("communities") }
 
 func (c *Client) communityKey(parts ...string) string {
 	k := c.id.String()
@@ -439,20 +431,12 @@ func (c *Client) PollCommunities(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// communityPollLocks let one poll of a server per account run at a time (striped by account
-// and server).
-var communityPollLocks [64]sync.Mutex
-
 // pollCommunityServer polls the joined rooms of one server and its DM inbox and outbox. One poll
 // of a server runs at a time (Run's poller, PollCommunities calls, a handler that polls), or two
-// could deliver the same messages; a poll that finds another under way on its stripe skips the
+// could deliver the same messages; a poll that finds another under way skips the
 // server, which the next poll covers.
 func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL, rooms []community.RoomURL) error {
-	h := fnv.New32a()
-	h.Write(c.id[:])
-	h.Write(srv.Server.X25519[:])
-	h.Write([]byte(srv.Server.URL.String()))
-	m := &communityPollLocks[h.Sum32()%uint32(len(communityPollLocks))]
+	m := c.locks.get(fmt.Sprintf("community-poll/%x/%s", srv.Server.X25519, srv.Server.URL.String()))
 	if !m.TryLock() {
 		return nil
 	}

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/blake2b"
@@ -283,25 +281,11 @@ type groupState struct {
 }
 
 // Changes to one group's record are read-modify-write sequences that the poller and the API
-// calls both make. The Client struct has no room for per-group locks, so they are striped here:
-// a fixed set of mutexes chosen by a hash of (account, group). They carry no data; two clients
-// whose groups share a stripe only wait for each other. No code path holds two of them.
-var (
-	groupLocks      [64]sync.Mutex
-	groupIndexLocks [16]sync.Mutex
-	groupPollLocks  [64]sync.Mutex // see pollGroup
-)
-
-func stripe(parts ...[]byte) uint32 {
-	h := fnv.New32a()
-	for _, p := range parts {
-		h.Write(p)
-	}
-	return h.Sum32()
-}
+// calls both make: they hold the group's lock (Client.locks). No code path holds two of them.
+// The locks are the Client's, so two Clients must not share one account in one store.
 
 func (c *Client) lockGroup(gid crypto.AccountID) func() {
-	m := &groupLocks[stripe(c.id[:], gid[:])%uint32(len(groupLocks))]
+	m := c.locks.get("group/" + gid.String())
 	m.Lock()
 	return m.Unlock
 }
@@ -438,7 +422,7 @@ func (c *Client) groupIDs(ctx context.Context) ([]crypto.AccountID, error) {
 }
 
 func (c *Client) updateGroupIndex(ctx context.Context, gid crypto.AccountID, present bool) error {
-	m := &groupIndexLocks[stripe(c.id[:])%uint32(len(groupIndexLocks))]
+	m := c.locks.get("groups")
 	m.Lock()
 	defer m.Unlock()
 	ids, err := c.groupIDs(ctx)

@@ -87,9 +87,9 @@ func (c *Client) pollGroups(ctx context.Context) error {
 //
 // One poll of a group runs at a time (the group poller, PollOnce and AcceptGroupInvite may all
 // want one), or two could hand out the same pending message twice; a poll that finds another
-// under way (or a nested one, from an event handler, on the same stripe) skips the group.
+// under way (or a nested one, from an event handler) skips the group.
 func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
-	m := &groupPollLocks[stripe(c.id[:], gid[:])%uint32(len(groupPollLocks))]
+	m := c.locks.get("group-poll/" + gid.String())
 	if !m.TryLock() {
 		return nil
 	}

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"crypto/ed25519"
+	cryptorand "crypto/rand"
 	"fmt"
 	"io"
 
@@ -32,8 +33,11 @@ func NewAdminKey(seed [32]byte) *AdminKey {
 	return a
 }
 
-// GenerateAdminKey makes a new random group key (a new group) from rand.
+// GenerateAdminKey makes a new random group key (a new group) from rand (crypto/rand when nil).
 func GenerateAdminKey(rand io.Reader) (*AdminKey, error) {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
 	var seed [32]byte
 	if _, err := io.ReadFull(rand, seed[:]); err != nil {
 		return nil, fmt.Errorf("groups: generating group key: %w", err)

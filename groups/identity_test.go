@@ -124,3 +124,14 @@ func FuzzMultiDecryptSimple(f *testing.F) {
 		_, _ = MultiDecryptSimple(data, r.X25519PrivateKey(), r.X25519PublicKey(), sender.X25519PublicKey(), "dom")
 	})
 }
+
+func TestGenerateAdminKeyDefaultRand(t *testing.T) {
+	a, err := GenerateAdminKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := GenerateAdminKey(nil)
+	if err != nil || a.PublicKey() == b.PublicKey() {
+		t.Fatalf("nil rand must mean crypto/rand: %v", err)
+	}
+}

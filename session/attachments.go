@@ -82,8 +82,17 @@ func (c *Client) SendAttachments(ctx context.Context, to crypto.AccountID, text 
 	if err := c.checkRecipient(to); err != nil {
 		return nil, err
 	}
+	ptrs, err := c.uploadAttachments(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	return c.sendData(ctx, to, text, ptrs, opts)
+}
+
+// uploadAttachments encrypts and uploads files and returns their pointers.
+func (c *Client) uploadAttachments(ctx context.Context, files []AttachmentFile) ([]*pb.AttachmentPointer, error) {
 	if len(files) == 0 {
-		return nil, errors.New("session: SendAttachments needs at least one file")
+		return nil, errors.New("session: no attachment to send")
 	}
 	var ptrs []*pb.AttachmentPointer
 	for i, f := range files {
@@ -118,7 +127,7 @@ func (c *Client) SendAttachments(ctx context.Context, to crypto.AccountID, text 
 		}
 		ptrs = append(ptrs, p)
 	}
-	return c.sendData(ctx, to, text, ptrs, opts)
+	return ptrs, nil
 }
 
 // SetProfilePicture encrypts image with a new profile key, uploads it to the file server and

@@ -760,12 +760,25 @@ func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) 
 // SendGroupText sends a text message to a group we are in. Of the options, WithQuote,
 // WithExpiry and WithTTL apply.
 func (c *Client) SendGroupText(ctx context.Context, group crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
+	return c.sendGroupData(ctx, group, text, nil, opts)
+}
+
+// SendGroupAttachments uploads files (encrypted) to the file server and sends them to a group
+// in one message with text (which may be empty).
+func (c *Client) SendGroupAttachments(ctx context.Context, group crypto.AccountID, text string, files []AttachmentFile, opts ...SendOption) (*SendResult, error) {
+	if _, err := c.loadJoinedGroup(ctx, group); err != nil {
+		return nil, err
+	}
+	ptrs, err := c.uploadAttachments(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	return c.sendGroupData(ctx, group, text, ptrs, opts)
+}
+
+func (c *Client) loadJoinedGroup(ctx context.Context, group crypto.AccountID) (*groupState, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
-	}
-	o := sendOpts{profile: c.cfg.profile}
-	for _, f := range opts {
-		f(&o)
 	}
 	st, err := c.loadGroup(ctx, group)
 	if err != nil {
@@ -774,21 +787,19 @@ func (c *Client) SendGroupText(ctx context.Context, group crypto.AccountID, text
 	if err := st.requireJoined(); err != nil {
 		return nil, err
 	}
-	dm := &pb.DataMessage{Body: proto.String(text)}
-	if o.quote != nil {
-		dm.Quote = &pb.DataMessage_Quote{Id: proto.Uint64(toMS(o.quote.Timestamp)), Author: proto.String(o.quote.Author.String())}
+	return st, nil
+}
+
+func (c *Client) sendGroupData(ctx context.Context, group crypto.AccountID, text string, attachments []*pb.AttachmentPointer, opts []SendOption) (*SendResult, error) {
+	st, err := c.loadJoinedGroup(ctx, group)
+	if err != nil {
+		return nil, err
 	}
-	if o.profile != nil {
-		dm.Profile, dm.ProfileKey = profileToPB(o.profile)
-	}
-	content := &pb.Content{DataMessage: dm}
-	setExpiry(content, o.expiry)
+	o := c.sendOptions(opts)
+	content := visibleContent(text, attachments, &o)
 	ttl := o.ttl
 	if ttl == 0 {
 		ttl = groupMessageTTL
-		if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.expiry.Timer >= swarm.MinTTL {
-			ttl = o.expiry.Timer
-		}
 	}
 	return c.sendGroupContent(ctx, st, content, ttl)
 }

@@ -109,10 +109,27 @@ func (c *Client) SendText(ctx context.Context, to crypto.AccountID, text string,
 
 // sendData sends a visible message: text and attachments, with our profile.
 func (c *Client) sendData(ctx context.Context, to crypto.AccountID, text string, attachments []*pb.AttachmentPointer, opts []SendOption) (*SendResult, error) {
+	o := c.sendOptions(opts)
+	content := visibleContent(text, attachments, &o)
+	res, err := c.sendContent(ctx, to, content, o)
+	if err == nil {
+		c.approve(ctx, to)
+	}
+	return res, err
+}
+
+// sendOptions applies opts over the defaults (our current profile).
+func (c *Client) sendOptions(opts []SendOption) sendOpts {
 	o := sendOpts{profile: c.currentProfile()}
 	for _, f := range opts {
 		f(&o)
 	}
+	return o
+}
+
+// visibleContent builds the Content of a visible message (1:1 or group) and, for a message
+// that disappears after sending, shortens o.ttl to match unless it was set.
+func visibleContent(text string, attachments []*pb.AttachmentPointer, o *sendOpts) *pb.Content {
 	dm := &pb.DataMessage{Attachments: attachments}
 	if text != "" || len(attachments) == 0 {
 		dm.Body = proto.String(text)
@@ -128,11 +145,7 @@ func (c *Client) sendData(ctx context.Context, to crypto.AccountID, text string,
 	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.ttl == 0 && o.expiry.Timer >= swarm.MinTTL {
 		o.ttl = o.expiry.Timer
 	}
-	res, err := c.sendContent(ctx, to, content, o)
-	if err == nil {
-		c.approve(ctx, to)
-	}
-	return res, err
+	return content
 }
 
 // currentProfile returns the profile we attach to visible messages (nil: none).

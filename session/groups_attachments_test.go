@@ -1,0 +1,54 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/filesd"
+	"github.com/sessiongo/sdk/onion"
+)
+
+// TestGroupAttachments sends a file to a group and checks a member downloads it intact.
+func TestGroupAttachments(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn, err := devnet.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dn.Close()
+	fs, err := filesd.Start(ctx, filesd.WithNetwork(dn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	cfg := NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes,
+		FileServer: fs.OnionServer()}
+	admin := gNewPeer(t, cfg, "Admin")
+	member := gNewPeer(t, cfg, "Member")
+	g, err := admin.CreateGroup(ctx, "Files", member.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gJoin(t, member, g.ID, admin.AccountID(), "Files")
+	doc := bytes.Repeat([]byte("minutes of the meeting\n"), 5000)
+	if _, err := admin.SendGroupAttachments(ctx, g.ID, "the minutes", []AttachmentFile{{
+		Data: bytes.NewReader(doc), FileName: "minutes.txt", ContentType: "text/plain",
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	m := gWait(t, member, func(m *GroupMessage) bool { return m.Group == g.ID && m.Text == "the minutes" })
+	if len(m.Attachments) != 1 || m.Attachments[0].FileName != "minutes.txt" {
+		t.Fatalf("attachments %+v", m.Attachments)
+	}
+	var got bytes.Buffer
+	if _, err := m.Attachments[0].Download(ctx, &got); err != nil || !bytes.Equal(got.Bytes(), doc) {
+		t.Fatalf("download: %v (%d bytes)", err, got.Len())
+	}
+	if _, err := member.SendGroupAttachments(ctx, g.ID, "", nil); err == nil {
+		t.Fatal("no files accepted")
+	}
+}

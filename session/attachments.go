@@ -46,34 +46,68 @@ type Attachment struct {
 	Width, Height uint32
 	VoiceNote     bool
 
-	pointer attachment.Pointer
-	files   *fileserver.Client
+	download func(ctx context.Context, dst io.Writer) (int64, error)
 }
 
-// Download fetches the attachment from the file server, checks its digest and MAC and writes
-// the plaintext to dst. On any failure nothing is written to dst.
+// Download fetches the attachment (from the file server, or for a community room file from the
+// room), checks it and writes the plaintext to dst. On any failure nothing is written to dst.
 func (a *Attachment) Download(ctx context.Context, dst io.Writer) (int64, error) {
-	if a.files == nil {
-		return 0, fmt.Errorf("session: attachment %q has no file server", a.URL)
+	if a.download == nil {
+		return 0, fmt.Errorf("session: attachment %q cannot be downloaded", a.URL)
 	}
-	return a.files.DownloadAttachment(ctx, a.URL, a.pointer, dst, nil)
+	return a.download(ctx, dst)
 }
 
-func attachmentsFromPB(ps []*pb.AttachmentPointer) []*Attachment {
+// attachmentFromPB copies a pointer's description (not how to fetch it).
+func attachmentFromPB(p *pb.AttachmentPointer) *Attachment {
+	return &Attachment{
+		URL: p.GetUrl(), ContentType: p.GetContentType(), FileName: p.GetFileName(), Caption: p.GetCaption(),
+		Size: int64(p.GetSize()), Width: p.GetWidth(), Height: p.GetHeight(),
+		VoiceNote: p.GetFlags()&uint32(pb.AttachmentPointer_VOICE_MESSAGE) != 0,
+	}
+}
+
+// attachmentsFromPB turns encrypted attachment pointers into attachments downloaded from files.
+// Pointers without a usable key or URL are left out rather than failing the message.
+func attachmentsFromPB(ps []*pb.AttachmentPointer, files *fileserver.Client) []*Attachment {
 	var out []*Attachment
 	for _, p := range ps {
 		key, err := attachment.ParseKey(p.GetKey())
 		if err != nil || p.GetUrl() == "" {
-			continue // not downloadable: skip rather than fail the whole message
+			continue
 		}
-		out = append(out, &Attachment{
-			URL: p.GetUrl(), ContentType: p.GetContentType(), FileName: p.GetFileName(), Caption: p.GetCaption(),
-			Size: int64(p.GetSize()), Width: p.GetWidth(), Height: p.GetHeight(),
-			VoiceNote: p.GetFlags()&uint32(pb.AttachmentPointer_VOICE_MESSAGE) != 0,
-			pointer:   attachment.Pointer{Key: key, Digest: append([]byte(nil), p.GetDigest()...), Size: int64(p.GetSize())},
-		})
+		a := attachmentFromPB(p)
+		ptr := attachment.Pointer{Key: key, Digest: append([]byte(nil), p.GetDigest()...), Size: int64(p.GetSize())}
+		a.download = func(ctx context.Context, dst io.Writer) (int64, error) {
+			if files == nil {
+				return 0, fmt.Errorf("session: attachment %q: no file server", a.URL)
+			}
+			return files.DownloadAttachment(ctx, a.URL, ptr, dst, nil)
+		}
+		out = append(out, a)
 	}
 	return out
+}
+
+// attachmentPointer describes an uploaded file for a message.
+func attachmentPointer(f AttachmentFile, id uint64, url string, key, digest []byte, size int64) *pb.AttachmentPointer {
+	p := &pb.AttachmentPointer{Id: proto.Uint64(id), Key: key, Digest: digest, Size: proto.Uint32(uint32(size)), Url: proto.String(url)}
+	if f.ContentType != "" {
+		p.ContentType = proto.String(f.ContentType)
+	}
+	if f.FileName != "" {
+		p.FileName = proto.String(f.FileName)
+	}
+	if f.Caption != "" {
+		p.Caption = proto.String(f.Caption)
+	}
+	if f.Width > 0 || f.Height > 0 {
+		p.Width, p.Height = proto.Uint32(f.Width), proto.Uint32(f.Height)
+	}
+	if f.VoiceNote {
+		p.Flags = proto.Uint32(uint32(pb.AttachmentPointer_VOICE_MESSAGE))
+	}
+	return p
 }
 
 // SendAttachments uploads files (encrypted) to the file server and sends them to `to` in one
@@ -103,28 +137,8 @@ func (c *Client) uploadAttachments(ctx context.Context, files []AttachmentFile) 
 		if err != nil {
 			return nil, fmt.Errorf("session: uploading attachment %q: %w", f.FileName, err)
 		}
-		p := &pb.AttachmentPointer{
-			Id:     proto.Uint64(0), // desktop's numeric file id; content IDs are not numeric
-			Key:    up.Pointer.Key.Bytes(),
-			Digest: up.Pointer.Digest,
-			Size:   proto.Uint32(uint32(up.Pointer.Size)),
-			Url:    proto.String(up.URL),
-		}
-		if f.ContentType != "" {
-			p.ContentType = proto.String(f.ContentType)
-		}
-		if f.FileName != "" {
-			p.FileName = proto.String(f.FileName)
-		}
-		if f.Caption != "" {
-			p.Caption = proto.String(f.Caption)
-		}
-		if f.Width > 0 || f.Height > 0 {
-			p.Width, p.Height = proto.Uint32(f.Width), proto.Uint32(f.Height)
-		}
-		if f.VoiceNote {
-			p.Flags = proto.Uint32(uint32(pb.AttachmentPointer_VOICE_MESSAGE))
-		}
+		// Id is desktop's numeric file id; content IDs are not numeric, so 0.
+		p := attachmentPointer(f, 0, up.URL, up.Pointer.Key.Bytes(), up.Pointer.Digest, up.Pointer.Size)
 		ptrs = append(ptrs, p)
 	}
 	return ptrs, nil

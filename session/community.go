@@ -17,7 +17,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/url"
+	"path"
+	"strconv"
 	"sync"
 	"time"
 
@@ -49,6 +53,9 @@ type CommunityMessage struct {
 	Text        string
 	Quote       *MessageRef
 	Profile     *Profile
+	// Attachments are room files (not encrypted) or, from clients that encrypt them, files on
+	// the file server; Download fetches either.
+	Attachments []*Attachment
 	Whisper     bool
 	// Self is true for our own posts.
 	Self bool
@@ -288,15 +295,10 @@ func (c *Client) Communities(ctx context.Context) ([]string, error) {
 }
 
 // communityContent builds the Content of a community post or blinded DM.
-func (c *Client) communityContent(text string, o sendOpts) ([]byte, error) {
-	dm := &pb.DataMessage{Body: proto.String(text)}
-	if o.quote != nil {
-		dm.Quote = &pb.DataMessage_Quote{Id: proto.Uint64(toMS(o.quote.Timestamp)), Author: proto.String(o.quote.Author.String())}
-	}
-	if p := c.currentProfile(); p != nil {
-		dm.Profile, dm.ProfileKey = profileToPB(p)
-	}
-	content := &pb.Content{DataMessage: dm, SigTimestamp: proto.Uint64(toMS(c.net.Now()))}
+func (c *Client) communityContent(text string, attachments []*pb.AttachmentPointer, o sendOpts) ([]byte, error) {
+	o.expiry, o.ttl = nil, 0 // communities have no disappearing messages
+	content := visibleContent(text, attachments, &o)
+	content.SigTimestamp = proto.Uint64(toMS(c.net.Now()))
 	b, err := proto.Marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
@@ -308,23 +310,59 @@ func (c *Client) communityContent(text string, o sendOpts) ([]byte, error) {
 // as the server stored it. WithQuote makes it a reply; other SendOptions do not apply to
 // communities.
 func (c *Client) SendCommunityMessage(ctx context.Context, joinURL, text string, opts ...SendOption) (*community.Message, error) {
+	return c.postToCommunity(ctx, joinURL, text, nil, opts)
+}
+
+// SendCommunityAttachments uploads files to a community room (room files are not encrypted:
+// everyone in the room can read them) and posts them with text (which may be empty).
+func (c *Client) SendCommunityAttachments(ctx context.Context, joinURL, text string, files []AttachmentFile, opts ...SendOption) (*community.Message, error) {
+	if len(files) == 0 {
+		return nil, errors.New("session: no attachment to send")
+	}
+	return c.postToCommunity(ctx, joinURL, text, files, opts)
+}
+
+func (c *Client) postToCommunity(ctx context.Context, joinURL, text string, files []AttachmentFile, opts []SendOption) (*community.Message, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
-	}
-	var o sendOpts
-	for _, f := range opts {
-		f(&o)
 	}
 	cc, r, err := c.Community(joinURL)
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.communityContent(text, o)
+	var ptrs []*pb.AttachmentPointer
+	var ids []int64
+	for i, f := range files {
+		if f.Data == nil {
+			return nil, fmt.Errorf("session: attachment %d has no data", i)
+		}
+		data, err := io.ReadAll(io.LimitReader(f.Data, maxCommunityFile+1))
+		if err != nil {
+			return nil, fmt.Errorf("session: reading attachment %q: %w", f.FileName, err)
+		}
+		if len(data) > maxCommunityFile {
+			return nil, fmt.Errorf("session: attachment %q: %w", f.FileName, community.ErrTooLarge)
+		}
+		id, err := cc.UploadFile(ctx, r.Token, data, f.FileName)
+		if err != nil {
+			return nil, fmt.Errorf("session: uploading attachment %q: %w", f.FileName, err)
+		}
+		ids = append(ids, id)
+		ptrs = append(ptrs, attachmentPointer(f, uint64(id), cc.FileURL(r.Token, id), nil, nil, int64(len(data))))
+	}
+	data, err := c.communityContent(text, ptrs, c.sendOptions(opts))
 	if err != nil {
 		return nil, err
 	}
-	return cc.Post(ctx, r.Token, data, nil)
+	var po *community.PostOptions
+	if len(ids) > 0 {
+		po = &community.PostOptions{Files: ids}
+	}
+	return cc.Post(ctx, r.Token, data, po)
 }
+
+// maxCommunityFile is the largest room file we upload (the community servers' usual limit).
+const maxCommunityFile = 10_000_000
 
 // ReactInCommunity adds our emoji reaction to message id of a community room.
 func (c *Client) ReactInCommunity(ctx context.Context, joinURL string, id int64, emoji string) error {
@@ -357,7 +395,7 @@ func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.communityContent(text, sendOpts{})
+	data, err := c.communityContent(text, nil, c.sendOptions(nil))
 	if err != nil {
 		return nil, err
 	}
@@ -538,7 +576,7 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 			}
 			evt := &CommunityMessage{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno, From: m.Author,
 				Posted: m.Posted, Edited: m.Edited, Text: dm.GetBody(), Profile: profileFromPB(dm.Profile, dm.ProfileKey),
-				Whisper: m.Whisper, Self: m.Author == self}
+				Whisper: m.Whisper, Self: m.Author == self, Attachments: c.roomAttachments(r, dm.Attachments)}
 			if q := dm.Quote; q != nil {
 				if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
 					evt.Quote = &ref
@@ -636,4 +674,45 @@ func (c *Client) startCommunityPolling(ctx context.Context) (stop func()) {
 		cancel()
 		<-done
 	}
+}
+
+// roomAttachments turns a post's attachment pointers into downloadable attachments: room files
+// (no key; downloaded from the room, file id in the pointer's id or URL) or encrypted files on
+// the file server (with a key).
+func (c *Client) roomAttachments(r community.RoomURL, ps []*pb.AttachmentPointer) []*Attachment {
+	var out []*Attachment
+	for _, p := range ps {
+		if len(p.GetKey()) > 0 {
+			out = append(out, attachmentsFromPB([]*pb.AttachmentPointer{p}, c.net.files)...)
+			continue
+		}
+		id := int64(p.GetId())
+		if u, err := url.Parse(p.GetUrl()); err == nil {
+			if n, err := strconv.ParseInt(path.Base(u.Path), 10, 64); err == nil && n > 0 {
+				id = n
+			}
+		}
+		if id <= 0 {
+			continue // nothing to fetch
+		}
+		a := attachmentFromPB(p)
+		token := r.Token
+		a.download = func(ctx context.Context, dst io.Writer) (int64, error) {
+			cc, err := c.communityClient(r)
+			if err != nil {
+				return 0, err
+			}
+			data, _, err := cc.DownloadFile(ctx, token, id)
+			if err != nil {
+				return 0, err
+			}
+			if a.Size > 0 && int64(len(data)) != a.Size {
+				return 0, fmt.Errorf("session: room file %d is %d bytes, the post says %d", id, len(data), a.Size)
+			}
+			n, err := dst.Write(data)
+			return int64(n), err
+		}
+		out = append(out, a)
+	}
+	return out
 }

@@ -110,10 +110,7 @@ func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *
 		}
 		m := &Message{Hash: hash, From: from, To: self, Timestamp: at, Text: dm.GetBody(),
 			Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(c),
-			Attachments: attachmentsFromPB(dm.Attachments)}
-		for _, a := range m.Attachments {
-			a.files = files
-		}
+			Attachments: attachmentsFromPB(dm.Attachments, files)}
 		if q := dm.Quote; q != nil {
 			if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
 				m.Quote = &ref

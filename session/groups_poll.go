@@ -338,10 +338,7 @@ func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store
 		return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at}}
 	}
 	gm := &GroupMessage{Hash: p.Hash, Group: st.id, From: from, Timestamp: at, Text: dm.GetBody(),
-		Attachments: attachmentsFromPB(dm.Attachments), Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(&content)}
-	for _, a := range gm.Attachments {
-		a.files = c.net.files
-	}
+		Attachments: attachmentsFromPB(dm.Attachments, c.net.files), Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(&content)}
 	if q := dm.Quote; q != nil {
 		if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
 			gm.Quote = &ref

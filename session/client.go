@@ -560,6 +560,55 @@ func (c *Client) setPollNode(ctx context.Context, cur store.Cursor, n swarm.Node
 	}
 }
 
+// startPoller runs poll on its own goroutine, for the parts of the account that Run polls besides
+// its own swarm (groups, communities): first within the first interval (at most 2 s), then every
+// poll interval ±10 %, backing off exponentially after failures (to at least retryAfter(err)
+// when that is given), each failure reported as a PollError. Events come from that goroutine,
+// serialised with the others by dispatch. stop cancels the poller and waits for it to end.
+func (c *Client) startPoller(ctx context.Context, name string, poll func(context.Context) error, retryAfter func(error) time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
+		defer timer.Stop()
+		failures := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			err := poll(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			wait := jitter(c.cfg.pollInterval)
+			if err != nil {
+				failures++
+				wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
+				if retryAfter != nil {
+					wait = max(wait, retryAfter(err))
+				}
+				var fatal *fatalError
+				if errors.As(err, &fatal) {
+					c.log.Error(name+" poll: store failure", "err", err)
+				} else {
+					c.log.Warn(name+" poll failed", "err", err, "retry_in", wait)
+				}
+				c.dispatch(&PollError{Err: err, Backoff: wait})
+			} else {
+				failures = 0
+			}
+			timer.Reset(wait)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 func (c *Client) handlePending(ctx context.Context) error {
 	pending, err := c.store.Pending(ctx, c.id)
 	if err != nil {

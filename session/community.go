@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/url"
 	"path"
 	"strconv"
@@ -629,51 +628,16 @@ func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk 
 	}
 }
 
-// startCommunityPolling starts the room poller of Run: every poll interval (with jitter, and
-// backoff after failures) it polls the joined rooms, until ctx ends. stop cancels it and waits
-// for it to end. Its events are delivered from its own goroutine, one at a time.
+// startCommunityPolling starts the room poller of Run (see startPoller). A server that asks us
+// to slow down (429 with Retry-After) is obeyed.
 func (c *Client) startCommunityPolling(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
-		defer timer.Stop()
-		failures := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			err := c.PollCommunities(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			wait := jitter(c.cfg.pollInterval)
-			var fatal *fatalError
-			var he *community.HTTPError
-			if err != nil && !errors.As(err, &fatal) {
-				failures++
-				wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
-				if errors.As(err, &he) && he.RetryAfter > wait {
-					wait = he.RetryAfter // a server that asks us to slow down (429) is obeyed
-				}
-				c.log.Warn("community poll failed", "err", err, "retry_in", wait)
-				c.dispatch(&PollError{Err: err, Backoff: wait})
-			} else if err != nil {
-				c.log.Error("community poll: store failure", "err", err)
-				c.dispatch(&PollError{Err: err, Backoff: wait})
-			} else {
-				failures = 0
-			}
-			timer.Reset(wait)
+	return c.startPoller(ctx, "community", c.PollCommunities, func(err error) time.Duration {
+		var he *community.HTTPError
+		if errors.As(err, &he) {
+			return he.RetryAfter
 		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
+		return 0
+	})
 }
 
 // roomAttachments turns a post's attachment pointers into downloadable attachments: room files

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -20,43 +19,9 @@ import (
 // This file polls the swarms of the groups we joined and turns what comes back into events;
 // it also receives the 1:1 invitations and promotions.
 
-// startGroupPolling polls every joined group at the client's poll interval until ctx ends or
-// stop is called; stop waits for the poller to return. Group events are dispatched from the
-// poller's goroutine.
+// startGroupPolling starts the group poller of Run (see startPoller).
 func (c *Client) startGroupPolling(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
-		defer timer.Stop()
-		failures := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			err := c.pollGroups(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			wait := jitter(c.cfg.pollInterval)
-			if err != nil {
-				failures++
-				wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
-				c.log.Warn("group poll failed", "err", err, "retry_in", wait)
-				c.dispatch(&PollError{Err: err, Backoff: wait})
-			} else {
-				failures = 0
-			}
-			timer.Reset(wait)
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
+	return c.startPoller(ctx, "group", c.pollGroups, nil)
 }
 
 // pollGroups polls every joined group once and handles what arrived.

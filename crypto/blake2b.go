@@ -1,8 +1,10 @@
 package crypto
 
 import (
+	"encoding"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"math/bits"
 
 	"golang.org/x/crypto/blake2b"
@@ -50,8 +52,11 @@ func Blake2b512(key []byte, data ...[]byte) [64]byte {
 // zeros. Session uses them for XEd25519 nonces, file IDs and attachment keys.
 //
 // golang.org/x/crypto/blake2b has no way to set these parameters, and no maintained Go library
-// exposes them, so this is a small, self-contained BLAKE2b (RFC 7693); tests check it against
-// x/crypto for zero parameters and against reference outputs for non-zero ones.
+// exposes them. They only change the initial chaining value, so the fast path starts an
+// x/crypto digest (with its assembly compression) from a state set up through its
+// encoding.BinaryMarshaler form; if that form ever changes, a small self-contained BLAKE2b
+// (RFC 7693) below takes over. Tests check both against x/crypto for zero parameters and
+// against reference outputs for non-zero ones.
 func Blake2bSaltPersonal(size int, key, salt, personal []byte, data ...[]byte) ([]byte, error) {
 	if size < 1 || size > 64 || len(key) > 64 {
 		return nil, fmt.Errorf("%w: output %d, key %d bytes (both at most 64)", ErrInvalidHashSize, size, len(key))
@@ -59,12 +64,78 @@ func Blake2bSaltPersonal(size int, key, salt, personal []byte, data ...[]byte) (
 	if (salt != nil && len(salt) != 16) || (personal != nil && len(personal) != 16) {
 		return nil, fmt.Errorf("%w: salt and personalisation must be 16 bytes (got %d and %d)", ErrInvalidHashSize, len(salt), len(personal))
 	}
+	if h := paramDigest(size, key, salt, personal); h != nil {
+		for _, p := range data {
+			h.Write(p)
+		}
+		return h.Sum(nil), nil
+	}
+	return blake2bGeneric(size, key, salt, personal, data...), nil
+}
+
+// x/crypto's marshalled digest: "b2b" ‖ h[0..7] ‖ c[0..1] (big-endian uint64s) ‖ size ‖
+// block[128] ‖ offset.
+const (
+	b2bMagic     = "b2b"
+	b2bStateSize = len(b2bMagic) + 8*8 + 2*8 + 1 + 128 + 1
+)
+
+// paramDigest returns an x/crypto BLAKE2b digest whose state is that of BLAKE2b with the given
+// key, salt and personalisation before any data, or nil when x/crypto's state form is not the
+// one expected.
+func paramDigest(size int, key, salt, personal []byte) hash.Hash {
+	h, err := blake2b.New(size, nil)
+	if err != nil {
+		return nil
+	}
+	m, ok1 := h.(encoding.BinaryMarshaler)
+	u, ok2 := h.(encoding.BinaryUnmarshaler)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	st, err := m.MarshalBinary()
+	if err != nil || len(st) != b2bStateSize || string(st[:3]) != b2bMagic || int(st[3+64+16]) != size {
+		return nil
+	}
+	words := st[3 : 3+64]
+	xor := func(i int, v uint64) {
+		binary.BigEndian.PutUint64(words[8*i:], binary.BigEndian.Uint64(words[8*i:])^v)
+	}
+	if binary.BigEndian.Uint64(words) != b2bIV[0]^(uint64(size)|1<<16|1<<24) {
+		return nil // not the fresh unkeyed state we know how to adjust
+	}
+	xor(0, uint64(len(key))<<8)
+	if salt != nil {
+		xor(4, binary.LittleEndian.Uint64(salt[0:]))
+		xor(5, binary.LittleEndian.Uint64(salt[8:]))
+	}
+	if personal != nil {
+		xor(6, binary.LittleEndian.Uint64(personal[0:]))
+		xor(7, binary.LittleEndian.Uint64(personal[8:]))
+	}
+	if len(key) > 0 {
+		// The key, zero-padded to a block, is the first block; it is pending (offset 128)
+		// so that it is compressed as the last block when no data follows.
+		block := st[3+64+16+1 : 3+64+16+1+128]
+		clear(block)
+		copy(block, key)
+		st[len(st)-1] = 128
+	}
+	if u.UnmarshalBinary(st) != nil {
+		return nil
+	}
+	return h
+}
+
+// blake2bGeneric is a plain BLAKE2b (RFC 7693) with every parameter, for when paramDigest cannot
+// be used.
+func blake2bGeneric(size int, key, salt, personal []byte, data ...[]byte) []byte {
 	var d b2bDigest
 	d.init(size, key, salt, personal)
 	for _, p := range data {
 		d.write(p)
 	}
-	return d.sum(), nil
+	return d.sum()
 }
 
 var b2bIV = [8]uint64{

@@ -1120,10 +1120,8 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 		return nil, err
 	}
 	// Our poll of the group will retrieve it: mark it handled so it is not delivered back.
-	inbox := c.groupInbox(st.id)
-	cur := store.Cursor{Account: inbox, Swarm: st.id, Namespace: int16(swarm.NamespaceGroupMessages)}
-	if _, err := c.store.SaveRetrieved(ctx, cur, []store.Incoming{{Hash: res.Hash, Namespace: cur.Namespace, Timestamp: at, Expiry: at.Add(ttl)}}, ""); err == nil {
-		_ = c.store.MarkHandled(ctx, inbox, res.Hash)
+	if err := c.store.SaveHandled(ctx, c.groupInbox(st.id), store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceGroupMessages), Timestamp: at, Expiry: at.Add(ttl)}); err != nil {
+		c.log.Warn("recording our group message", "err", err)
 	}
 	return &SendResult{Hash: res.Hash, Timestamp: at, Ref: MessageRef{Author: c.id, Timestamp: at}, Stored: res.Succeeded()}, nil
 }

@@ -321,9 +321,8 @@ func (c *Client) storeSyncCopy(ctx context.Context, to crypto.AccountID, content
 		return "", &SendError{Recipient: c.id, Failures: map[string]string{}}
 	}
 	// Our own poll will retrieve the sync copy: mark it handled so it is not shown as new.
-	cur := store.Cursor{Account: c.id, Swarm: c.id, Namespace: int16(swarm.NamespaceDefault)}
-	if _, err := c.store.SaveRetrieved(ctx, cur, []store.Incoming{{Hash: res.Hash, Timestamp: at, Expiry: at.Add(ttl)}}, ""); err == nil {
-		_ = c.store.MarkHandled(ctx, c.id, res.Hash)
+	if err := c.store.SaveHandled(ctx, c.id, store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceDefault), Timestamp: at, Expiry: at.Add(ttl)}); err != nil {
+		c.log.Warn("recording our sync copy", "err", err)
 	}
 	if err := c.store.PutValue(ctx, sentBucket, c.sentKey(at), []byte(res.Hash)); err != nil {
 		c.log.Warn("recording sent message", "err", err)

@@ -180,6 +180,28 @@ func (m *Memory) MarkHandled(ctx context.Context, account crypto.AccountID, hash
 	return nil
 }
 
+// SaveHandled implements InboxStore.
+func (m *Memory) SaveHandled(ctx context.Context, account crypto.AccountID, in Incoming) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	box := m.msgs[account]
+	if box == nil {
+		box = map[string]*memMsg{}
+		m.msgs[account] = box
+	}
+	in.Data = nil
+	if mm, ok := box[in.Hash]; ok {
+		mm.handled, mm.in.Data = true, nil
+		return nil
+	}
+	m.seq++
+	box[in.Hash] = &memMsg{in: in, seq: m.seq, handled: true}
+	return nil
+}
+
 // Prune implements InboxStore.
 func (m *Memory) Prune(ctx context.Context, t time.Time) error {
 	if err := ctx.Err(); err != nil {

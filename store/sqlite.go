@@ -332,6 +332,17 @@ func (s *SQLite) MarkHandled(ctx context.Context, account crypto.AccountID, hash
 	return nil
 }
 
+// SaveHandled implements InboxStore.
+func (s *SQLite) SaveHandled(ctx context.Context, account crypto.AccountID, in Incoming) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, handled)
+		VALUES (?, ?, ?, NULL, ?, ?, 1) ON CONFLICT (account, hash) DO UPDATE SET handled = 1, data = NULL`,
+		account[:], in.Hash, in.Namespace, ms(in.Timestamp), ms(in.Expiry))
+	if err != nil {
+		return fmt.Errorf("store: save handled: %w", err)
+	}
+	return nil
+}
+
 // Prune implements InboxStore.
 func (s *SQLite) Prune(ctx context.Context, t time.Time) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM messages WHERE handled = 1 AND expiry != 0 AND expiry < ?`, ms(t))

@@ -84,6 +84,9 @@ type InboxStore interface {
 	// MarkHandled drops a pending message's data and keeps its hash until it expires, so the
 	// same message retrieved again is recognised as seen.
 	MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error
+	// SaveHandled records a message as already handled (never pending), e.g. a copy of a
+	// message we stored ourselves: retrieving it later yields nothing new.
+	SaveHandled(ctx context.Context, account crypto.AccountID, m Incoming) error
 	// Prune forgets handled hashes whose message expired before t.
 	Prune(ctx context.Context, t time.Time) error
 }

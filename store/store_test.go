@@ -149,6 +149,18 @@ func TestInbox(t *testing.T) {
 			if p, _ := s.Pending(ctx, acc); len(p) != 3 {
 				t.Fatalf("pending messages must survive pruning: %v", p)
 			}
+			// A message we stored ourselves is known without ever being pending.
+			if err := s.SaveHandled(ctx, acc, msg("own", 0, exp)); err != nil {
+				t.Fatal(err)
+			}
+			if fresh, _ := s.SaveRetrieved(ctx, c0, []store.Incoming{msg("own", 0, exp)}, ""); len(fresh) != 0 {
+				t.Fatal("a message saved as handled came back as new")
+			}
+			for _, p := range mustPending(t, s, acc) {
+				if p.Hash == "own" {
+					t.Fatal("a message saved as handled is pending")
+				}
+			}
 			if err := s.DeleteAccount(ctx, acc); err != nil {
 				t.Fatal(err)
 			}
@@ -309,4 +321,13 @@ func ExampleOpenSQLite() {
 	accounts, _ := s.Accounts(ctx)
 	fmt.Println(len(accounts), accounts[0].Name)
 	// Output: 1 echo bot
+}
+
+func mustPending(t *testing.T, s store.Store, acc crypto.AccountID) []store.Incoming {
+	t.Helper()
+	p, err := s.Pending(context.Background(), acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -5,11 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,13 @@ var (
 	ErrAlreadyRunning = errors.New("session: client is already running")
 	// ErrClosed: the Client was closed.
 	ErrClosed = errors.New("session: client closed")
+	// ErrPollInProgress: a poll of this client is already under way (Run, PollOnce or
+	// PollCommunities, possibly in the caller's own event handler). One poll at a time keeps
+	// every message delivered once.
+	ErrPollInProgress = errors.New("session: a poll of this client is already in progress")
+	// ErrStore: the client's store failed; Run ends with an error matching it, since going on
+	// could lose messages.
+	ErrStore = errors.New("session: store failure")
 	// ErrAmbiguousAccount: no keys were given and the store holds several accounts.
 	ErrAmbiguousAccount = errors.New("session: the store holds several accounts; choose one with WithAccount")
 )
@@ -137,14 +145,13 @@ type Client struct {
 	locks  keyedMutex // per group and community server: see groups.go, community.go
 	nextID atomic.Uint64
 
-	pollMu    sync.Mutex
-	pollNodes map[store.Cursor]swarm.Node
-
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
 
-	running atomic.Bool
-	closed  atomic.Bool
+	running     atomic.Bool
+	polling     atomic.Bool                // a poll that dispatches events is under way
+	pollerFatal atomic.Pointer[chan error] // Run's channel for fatal errors of its pollers
+	closed      atomic.Bool
 }
 
 // HandlerID identifies a registered event handler.
@@ -152,7 +159,9 @@ type HandlerID uint64
 
 type handlerEntry struct {
 	id HandlerID
-	fn func(any)
+	// fn reports false when it could not take the event because ctx ended (a Subscribe channel
+	// nobody read): the message is then left pending and delivered by the next poll.
+	fn func(context.Context, any) bool
 }
 
 // NewClient returns a Client for an account chosen by the options: WithKeys, WithSeed or
@@ -271,6 +280,10 @@ func (c *Client) Close() error {
 // run one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
 // handler that panics is logged and skipped. A handler may send, but must not call PollOnce.
 func (c *Client) AddEventHandler(fn func(evt any)) HandlerID {
+	return c.addHandler(func(_ context.Context, evt any) bool { fn(evt); return true })
+}
+
+func (c *Client) addHandler(fn func(context.Context, any) bool) HandlerID {
 	id := HandlerID(c.nextID.Add(1))
 	c.handlersMu.Lock()
 	c.handlers = append(c.handlers, handlerEntry{id, fn})
@@ -292,22 +305,27 @@ func (c *Client) RemoveEventHandler(id HandlerID) bool {
 }
 
 // Subscribe returns a channel that receives every event, for bots that prefer a loop over
-// callbacks. Delivery blocks Run until the event is read (or stop is called), so read it
-// promptly. stop unsubscribes and closes the channel.
+// callbacks. Delivery blocks the poll until the event is read (or stop is called, or the poll's
+// context ends: the message is then delivered again by the next poll), so read it promptly. stop
+// unsubscribes and closes the channel.
 func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
 	ch := make(chan any, buffer)
 	done := make(chan struct{})
 	var mu sync.Mutex
 	closed := false
-	id := c.AddEventHandler(func(evt any) {
+	id := c.addHandler(func(ctx context.Context, evt any) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if closed {
-			return
+			return true
 		}
 		select {
 		case ch <- evt:
+			return true
 		case <-done:
+			return true // unsubscribed: nobody wants it
+		case <-ctx.Done():
+			return false
 		}
 	})
 	var once sync.Once
@@ -323,13 +341,15 @@ func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
 	}
 }
 
-func (c *Client) dispatch(evt any) {
-	// Events come from Run's loop and from the group and community pollers: one at a time.
+// dispatch runs the handlers on evt, one event at a time across the client's pollers. It
+// reports whether every handler took the event (see handlerEntry).
+func (c *Client) dispatch(ctx context.Context, evt any) bool {
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
 	c.handlersMu.RLock()
 	hs := append([]handlerEntry(nil), c.handlers...)
 	c.handlersMu.RUnlock()
+	delivered := true
 	for _, h := range hs {
 		func() {
 			defer func() {
@@ -337,9 +357,12 @@ func (c *Client) dispatch(evt any) {
 					c.log.Error("event handler panicked", "event", fmt.Sprintf("%T", evt), "panic", r)
 				}
 			}()
-			h.fn(evt)
+			if !h.fn(ctx, evt) {
+				delivered = false
+			}
 		}()
 	}
+	return delivered
 }
 
 // Run polls the account's swarm through the network and delivers events until ctx ends (then it
@@ -358,6 +381,14 @@ func (c *Client) Run(ctx context.Context) error {
 		return ErrAlreadyRunning
 	}
 	defer c.running.Store(false)
+	if !c.polling.CompareAndSwap(false, true) {
+		return ErrPollInProgress
+	}
+	defer c.polling.Store(false)
+	// A store failure in the group or community poller ends Run like one in the main loop.
+	fatalc := make(chan error, 2)
+	c.pollerFatal.Store(&fatalc)
+	defer c.pollerFatal.Store(nil)
 	stopCommunities := c.startCommunityPolling(ctx)
 	defer stopCommunities()
 	stopGroups := c.startGroupPolling(ctx)
@@ -373,11 +404,21 @@ func (c *Client) Run(ctx context.Context) error {
 	// started together do not poll in step.
 	timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
 	defer timer.Stop()
+	pruneAt := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-fatalc:
+			return c.runEnd(ctx, err)
 		case <-timer.C:
+		}
+		if time.Now().After(pruneAt) {
+			// Forget the hashes of handled messages that have expired from the swarms.
+			if err := c.store.Prune(ctx, c.net.Now()); err != nil {
+				return c.runEnd(ctx, &fatalError{fmt.Errorf("session: pruning: %w", err)})
+			}
+			pruneAt = time.Now().Add(time.Hour)
 		}
 		err := c.fetch(ctx)
 		var fatal *fatalError
@@ -394,14 +435,14 @@ func (c *Client) Run(ctx context.Context) error {
 			c.log.Warn("poll failed", "err", err, "retry_in", wait)
 			if connected {
 				connected = false
-				c.dispatch(&Disconnected{Err: err})
+				c.dispatch(ctx, &Disconnected{Err: err})
 			}
-			c.dispatch(&PollError{Err: err, Backoff: wait})
+			c.dispatch(ctx, &PollError{Err: err, Backoff: wait})
 		} else {
 			failures = 0
 			if !connected {
 				connected = true
-				c.dispatch(&Connected{})
+				c.dispatch(ctx, &Connected{})
 			}
 		}
 		// Messages fetched before a failure in another namespace are delivered too.
@@ -443,12 +484,19 @@ type fatalError struct{ err error }
 func (e *fatalError) Error() string { return e.err.Error() }
 func (e *fatalError) Unwrap() error { return e.err }
 
+// Is makes every store failure match ErrStore.
+func (e *fatalError) Is(target error) bool { return target == ErrStore }
+
 // maxRetrievePages bounds the retrieves of one namespace in one poll when nodes report "more".
 const maxRetrievePages = 20
 
 // PollOnce retrieves new messages from every polled namespace once and delivers their events.
 // Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
 func (c *Client) PollOnce(ctx context.Context) error {
+	if !c.polling.CompareAndSwap(false, true) {
+		return ErrPollInProgress
+	}
+	defer c.polling.Store(false)
 	err := c.fetch(ctx)
 	var fatal *fatalError
 	if errors.As(err, &fatal) {
@@ -477,26 +525,33 @@ func (c *Client) fetch(ctx context.Context) error {
 }
 
 func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
-	cur := store.Cursor{Account: c.id, Swarm: c.id, Namespace: int16(ns)}
+	return c.pollCursor(ctx, store.Cursor{Account: c.id, Swarm: c.id, Namespace: int16(ns)}, c.signer)
+}
+
+// pollCursor retrieves the new messages of one namespace of a swarm into the store (as pending,
+// with the new position, in one step).
+//
+// A last hash means "after this message" only on the member that returned it: members get
+// replicated messages in different orders, so "after X" on another member can skip messages.
+// The position is therefore kept as (member, last hash), the same member is asked each time,
+// and when another member has to answer, that member is read from the start (the store drops
+// the hashes already seen).
+func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.Signer) error {
+	pos, err := c.store.LastHash(ctx, cur)
+	if err != nil {
+		return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
+	}
+	member, last := splitPosition(pos)
+	ns := swarm.Namespace(cur.Namespace)
 	for page := 0; page < maxRetrievePages; page++ {
-		// A last hash means "after this message" on the member that returned it only: members
-		// get replicated messages in different orders. So keep polling one member, and read
-		// everything (seen hashes are dropped by the store) when we must start on another.
-		prefer := c.pollNode(ctx, cur)
-		last := ""
-		if prefer.Valid() {
-			var err error
-			if last, err = c.store.LastHash(ctx, cur); err != nil {
-				return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
-			}
-		}
-		res, node, err := c.net.rpc.RetrieveFrom(ctx, c.signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last}, prefer)
+		res, node, err := c.net.rpc.RetrieveFrom(ctx, signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last}, swarm.Node{Ed25519: member})
 		if err != nil {
 			return err
 		}
-		if node.Ed25519 != prefer.Ed25519 {
-			c.setPollNode(ctx, cur, node)
+		if node.Ed25519 != member {
+			member = node.Ed25519
 			if last != "" {
+				last = ""
 				continue // another member answered after our last hash: read it from the start
 			}
 		}
@@ -505,11 +560,11 @@ func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
 		}
 		in := make([]store.Incoming, 0, len(res.Messages))
 		for _, m := range res.Messages {
-			in = append(in, store.Incoming{Hash: m.Hash, Namespace: int16(ns), Data: m.Data,
+			in = append(in, store.Incoming{Hash: m.Hash, Namespace: cur.Namespace, Data: m.Data,
 				Timestamp: m.Timestamp, Expiry: m.Expiration})
 		}
-		newLast := res.Messages[len(res.Messages)-1].Hash
-		if _, err := c.store.SaveRetrieved(ctx, cur, in, newLast); err != nil {
+		last = res.Messages[len(res.Messages)-1].Hash
+		if _, err := c.store.SaveRetrieved(ctx, cur, in, joinPosition(member, last)); err != nil {
 			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
 		}
 		if !res.More {
@@ -519,45 +574,19 @@ func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
 	return nil
 }
 
-// The member each cursor is polled from is kept in the store, so that a restart continues on
-// the same member after the same last hash.
-const pollNodeBucket = "pollnode"
-
-func cursorKey(cur store.Cursor) string {
-	return fmt.Sprintf("%s/%s/%d", cur.Account, cur.Swarm, cur.Namespace)
+// A stored position is "<member's Ed25519 key, hex>:<last hash>" (message hashes are base64,
+// without colons). Anything else reads as "no position".
+func joinPosition(member [32]byte, last string) string {
+	return hex.EncodeToString(member[:]) + ":" + last
 }
 
-func (c *Client) pollNode(ctx context.Context, cur store.Cursor) swarm.Node {
-	c.pollMu.Lock()
-	defer c.pollMu.Unlock()
-	if n, ok := c.pollNodes[cur]; ok {
-		return n
+func splitPosition(pos string) (member [32]byte, last string) {
+	h, l, ok := strings.Cut(pos, ":")
+	b, err := hex.DecodeString(h)
+	if !ok || err != nil || len(b) != 32 || l == "" {
+		return [32]byte{}, ""
 	}
-	var n swarm.Node
-	if b, err := c.store.GetValue(ctx, pollNodeBucket, cursorKey(cur)); err == nil {
-		if json.Unmarshal(b, &n) != nil {
-			n = swarm.Node{}
-		}
-	}
-	if c.pollNodes == nil {
-		c.pollNodes = map[store.Cursor]swarm.Node{}
-	}
-	c.pollNodes[cur] = n
-	return n
-}
-
-func (c *Client) setPollNode(ctx context.Context, cur store.Cursor, n swarm.Node) {
-	c.pollMu.Lock()
-	if c.pollNodes == nil {
-		c.pollNodes = map[store.Cursor]swarm.Node{}
-	}
-	c.pollNodes[cur] = n
-	c.pollMu.Unlock()
-	if b, err := json.Marshal(n); err == nil {
-		if err := c.store.PutValue(ctx, pollNodeBucket, cursorKey(cur), b); err != nil {
-			c.log.Warn("saving poll node", "err", err)
-		}
-	}
+	return [32]byte(b), l
 }
 
 // startPoller runs poll on its own goroutine, for the parts of the account that Run polls besides
@@ -593,10 +622,17 @@ func (c *Client) startPoller(ctx context.Context, name string, poll func(context
 				var fatal *fatalError
 				if errors.As(err, &fatal) {
 					c.log.Error(name+" poll: store failure", "err", err)
+					if ch := c.pollerFatal.Load(); ch != nil {
+						select {
+						case *ch <- fatal.err:
+						default:
+						}
+					}
+					return
 				} else {
 					c.log.Warn(name+" poll failed", "err", err, "retry_in", wait)
 				}
-				c.dispatch(&PollError{Err: err, Backoff: wait})
+				c.dispatch(ctx, &PollError{Err: err, Backoff: wait})
 			} else {
 				failures = 0
 			}
@@ -618,52 +654,60 @@ func (c *Client) handlePending(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		c.handleIncoming(ctx, p)
-		if err := c.store.MarkHandled(ctx, c.id, p.Hash); err != nil {
+		if !c.handleIncoming(ctx, p) {
+			return nil // not taken: left pending for the next poll
+		}
+		// The handlers have run: record it even if ctx ended meanwhile, or a clean shutdown
+		// would deliver the message again after the restart.
+		if err := c.store.MarkHandled(context.WithoutCancel(ctx), c.id, p.Hash); err != nil {
 			return &fatalError{fmt.Errorf("session: marking message handled: %w", err)}
 		}
 	}
 	return nil
 }
 
-func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) {
+// handleIncoming decodes one pending message and dispatches its events; it reports whether
+// they were all taken.
+func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
+	// Store bookkeeping belongs to the message being handled: it must not be cut short by ctx.
+	bk := context.WithoutCancel(ctx)
 	// p.Data is the stored WebSocketMessage; DecodeMessage takes its base64 form.
 	in, err := DecodeMessage(c.keys, base64.StdEncoding.EncodeToString(p.Data))
 	if err != nil {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
-		c.dispatch(&UndecryptableMessage{Hash: p.Hash, Err: err})
-		return
+		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
 	}
 	if c.handleGroupUpdate(ctx, in, p.Hash) {
-		return
+		return true
 	}
 	evts := eventsFromContent(in, p.Hash, c.id, c.net.files)
 	if len(evts) == 0 {
-		c.dispatch(&UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
-		return
+		return c.dispatch(ctx, &UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
 	}
+	delivered := true
 	for _, e := range evts {
 		switch e := e.(type) {
 		case *Message:
 			if !e.Sync {
-				approved, err := c.isApproved(ctx, e.From)
+				approved, err := c.isApproved(bk, e.From)
 				if err != nil {
 					c.log.Warn("reading contact state", "err", err)
 				}
 				if !approved {
 					e.Request = true
-					if c.markRequested(ctx, e.From) {
-						c.dispatch(&MessageRequest{From: e.From, Profile: e.Profile})
+					if c.markRequested(bk, e.From) {
+						delivered = c.dispatch(ctx, &MessageRequest{From: e.From, Profile: e.Profile}) && delivered
 					}
 				}
 			}
 		case *MessageRequestResponse:
 			if e.Approved {
-				c.approve(ctx, e.From)
+				c.approve(bk, e.From)
 			}
 		}
-		c.dispatch(e)
+		delivered = c.dispatch(ctx, e) && delivered
 	}
+	return delivered
 }
 
 // Contacts: a sender is an accepted contact once we sent them something, accepted their

@@ -439,10 +439,18 @@ const maxCommunityPages = 20
 
 // PollCommunities polls every joined room (one batch request per server, plus one per further
 // page of a busy room) and the blinded DM inboxes of their servers once, and delivers what it
-// finds as events. Run does this on its own schedule; call it yourself to poll without Run. A
-// server that another poll of this account is polling at the moment is skipped.
+// finds as events. Run does this on its own schedule; call it yourself to poll without Run (while
+// Run, PollOnce or another PollCommunities is active it returns ErrPollInProgress).
 // Failures of single servers or rooms are returned joined; the others are still polled.
 func (c *Client) PollCommunities(ctx context.Context) error {
+	if !c.polling.CompareAndSwap(false, true) {
+		return ErrPollInProgress
+	}
+	defer c.polling.Store(false)
+	return c.pollCommunities(ctx)
+}
+
+func (c *Client) pollCommunities(ctx context.Context) error {
 	rooms, err := c.joinedRooms(ctx)
 	if err != nil {
 		return err
@@ -533,7 +541,7 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 				errs = append(errs, fmt.Errorf("session: polling DMs of %s: %w", base, res.DMErr))
 			}
 			for _, s := range res.DMSkipped {
-				c.dispatch(&CommunitySkipped{Room: base, ID: s.ID, Err: s.Err})
+				c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err})
 			}
 			c.deliverDMs(ctx, cc, base, sk, res.Inbox, false, &dms.Inbox)
 			c.deliverDMs(ctx, cc, base, sk, res.Outbox, true, &dms.Outbox)
@@ -552,20 +560,20 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 	room := r.String()
 	for _, s := range rp.Skipped {
 		st.Seqno = max(st.Seqno, s.Seqno)
-		c.dispatch(&CommunitySkipped{Room: room, ID: s.ID, Err: s.Err})
+		c.dispatch(ctx, &CommunitySkipped{Room: room, ID: s.ID, Err: s.Err})
 	}
 	for i := range rp.Messages {
 		m := &rp.Messages[i]
 		st.Seqno = max(st.Seqno, m.Seqno)
 		switch {
 		case m.Deleted:
-			c.dispatch(&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno})
+			c.dispatch(ctx, &CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno})
 		case m.ReactionsOnly:
-			c.dispatch(&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
+			c.dispatch(ctx, &CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
 		default:
 			var content pb.Content
 			if err := proto.Unmarshal(m.Content(), &content); err != nil {
-				c.dispatch(&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)})
+				c.dispatch(ctx, &CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)})
 				continue
 			}
 			dm := content.DataMessage
@@ -586,9 +594,9 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 			} else if id, ok := c.realID(ctx, sk, m.Author); ok {
 				evt.FromAccount = id
 			}
-			c.dispatch(evt)
+			c.dispatch(ctx, evt)
 			if len(m.Reactions) > 0 {
-				c.dispatch(&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
+				c.dispatch(ctx, &CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
 			}
 		}
 	}
@@ -601,12 +609,12 @@ func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk 
 		*last = max(*last, d.ID)
 		content, sender, err := cc.OpenDM(d)
 		if err != nil {
-			c.dispatch(&CommunitySkipped{Room: base, ID: d.ID, Err: err})
+			c.dispatch(ctx, &CommunitySkipped{Room: base, ID: d.ID, Err: err})
 			continue
 		}
 		var msg pb.Content
 		if err := proto.Unmarshal(content, &msg); err != nil {
-			c.dispatch(&CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)})
+			c.dispatch(ctx, &CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)})
 			continue
 		}
 		if !outgoing {
@@ -624,14 +632,14 @@ func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk 
 			evt.Text = dm.GetBody()
 			evt.Profile = profileFromPB(dm.Profile, dm.ProfileKey)
 		}
-		c.dispatch(evt)
+		c.dispatch(ctx, evt)
 	}
 }
 
 // startCommunityPolling starts the room poller of Run (see startPoller). A server that asks us
 // to slow down (429 with Retry-After) is obeyed.
 func (c *Client) startCommunityPolling(ctx context.Context) (stop func()) {
-	return c.startPoller(ctx, "community", c.PollCommunities, func(err error) time.Duration {
+	return c.startPoller(ctx, "community", c.pollCommunities, func(err error) time.Duration {
 		var he *community.HTTPError
 		if errors.As(err, &he) {
 			return he.RetryAfter

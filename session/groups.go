@@ -521,8 +521,8 @@ func (c *Client) groupSigner(st *groupState) (swarm.Signer, error) {
 }
 
 func (c *Client) myName() string {
-	if c.cfg.profile != nil {
-		return c.cfg.profile.DisplayName
+	if p := c.currentProfile(); p != nil {
+		return p.DisplayName
 	}
 	return ""
 }
@@ -1151,8 +1151,8 @@ func (c *Client) sendDirectGroupUpdate(ctx context.Context, to crypto.AccountID,
 		return err
 	}
 	dm := &pb.DataMessage{GroupUpdateMessage: gu}
-	if c.cfg.profile != nil {
-		dm.Profile, dm.ProfileKey = profileToPB(c.cfg.profile)
+	if p := c.currentProfile(); p != nil {
+		dm.Profile, dm.ProfileKey = profileToPB(p)
 	}
 	data, err := c.encode(to, &pb.Content{DataMessage: dm}, at)
 	if err != nil {

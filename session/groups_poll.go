@@ -99,7 +99,7 @@ func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
 		errs = append(errs, err)
 	}
 	for _, e := range evts {
-		c.dispatch(e)
+		c.dispatch(ctx, e)
 	}
 	if err := c.extendGroupMessages(ctx, gid); err != nil {
 		errs = append(errs, err)
@@ -107,45 +107,9 @@ func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
 	return errors.Join(errs...)
 }
 
-// pollGroupNamespace is Client.pollNamespace for a group's swarm: one member per namespace,
-// the store's cursor and seen hashes, messages saved before they are handled.
+// pollGroupNamespace is pollCursor for a group's swarm, with the group's own inbox in the store.
 func (c *Client) pollGroupNamespace(ctx context.Context, inbox, gid crypto.AccountID, signer swarm.Signer, ns swarm.Namespace) error {
-	cur := store.Cursor{Account: inbox, Swarm: gid, Namespace: int16(ns)}
-	for page := 0; page < maxRetrievePages; page++ {
-		prefer := c.pollNode(ctx, cur)
-		last := ""
-		if prefer.Valid() {
-			var err error
-			if last, err = c.store.LastHash(ctx, cur); err != nil {
-				return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
-			}
-		}
-		res, node, err := c.net.rpc.RetrieveFrom(ctx, signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last}, prefer)
-		if err != nil {
-			return err
-		}
-		if node.Ed25519 != prefer.Ed25519 {
-			c.setPollNode(ctx, cur, node)
-			if last != "" {
-				continue
-			}
-		}
-		if len(res.Messages) == 0 {
-			return nil
-		}
-		in := make([]store.Incoming, 0, len(res.Messages))
-		for _, m := range res.Messages {
-			in = append(in, store.Incoming{Hash: m.Hash, Namespace: int16(ns), Data: m.Data,
-				Timestamp: m.Timestamp, Expiry: m.Expiration})
-		}
-		if _, err := c.store.SaveRetrieved(ctx, cur, in, res.Messages[len(res.Messages)-1].Hash); err != nil {
-			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
-		}
-		if !res.More {
-			return nil
-		}
-	}
-	return nil
+	return c.pollCursor(ctx, store.Cursor{Account: inbox, Swarm: gid, Namespace: int16(ns)}, signer)
 }
 
 // handleGroupPending handles a group's saved messages one at a time: the state change is saved
@@ -168,10 +132,14 @@ func (c *Client) handleGroupPending(ctx context.Context, gid, inbox crypto.Accou
 		if err != nil && !errors.Is(err, ErrUnknownGroup) {
 			return &fatalError{err}
 		}
+		delivered := true
 		for _, e := range evts {
-			c.dispatch(e)
+			delivered = c.dispatch(ctx, e) && delivered
 		}
-		if err := c.store.MarkHandled(ctx, inbox, p.Hash); err != nil {
+		if !delivered {
+			return nil // not taken (ctx ended): handled again by the next poll
+		}
+		if err := c.store.MarkHandled(context.WithoutCancel(ctx), inbox, p.Hash); err != nil {
 			return &fatalError{fmt.Errorf("session: marking message handled: %w", err)}
 		}
 	}
@@ -405,8 +373,8 @@ func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) ([]a
 		if st.rec.SendResponse && len(st.keys.GroupKeys()) > 0 {
 			resp := &pb.DataMessage{GroupUpdateMessage: &pb.GroupUpdateMessage{
 				InviteResponse: &pb.GroupUpdateInviteResponseMessage{IsApproved: proto.Bool(true)}}}
-			if c.cfg.profile != nil {
-				resp.Profile, resp.ProfileKey = profileToPB(c.cfg.profile)
+			if p := c.currentProfile(); p != nil {
+				resp.Profile, resp.ProfileKey = profileToPB(p)
 			}
 			if _, err := c.sendGroupContent(ctx, st, &pb.Content{DataMessage: resp}, groupMessageTTL); err != nil {
 				return fmt.Errorf("session: sending invite response: %w", err)
@@ -447,7 +415,7 @@ func (c *Client) handleGroupUpdate(ctx context.Context, in *Incoming, hash strin
 		return false
 	}
 	for _, e := range evts {
-		c.dispatch(e)
+		c.dispatch(ctx, e)
 	}
 	return true
 }

@@ -222,7 +222,7 @@ func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRe
 	if _, err := c.sendContent(ctx, to, &pb.Content{UnsendRequest: u}, sendOpts{}); err != nil {
 		return err
 	}
-	key := c.sentKey(sent.Timestamp)
+	key := c.sentKey(to, sent.Timestamp)
 	h, err := c.store.GetValue(ctx, sentBucket, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // we kept no copy (WithoutSync)
@@ -240,8 +240,8 @@ func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRe
 // sentBucket maps our sent messages (by timestamp) to the hash of their sync copy, for Unsend.
 const sentBucket = "sent"
 
-func (c *Client) sentKey(t time.Time) string {
-	return fmt.Sprintf("%s/%d", c.id, t.UnixMilli())
+func (c *Client) sentKey(to crypto.AccountID, t time.Time) string {
+	return fmt.Sprintf("%s/%s/%d", c.id, to, t.UnixMilli())
 }
 
 // sendContent stores content in to's swarm and, for visible messages, a sync copy in ours.
@@ -324,7 +324,7 @@ func (c *Client) storeSyncCopy(ctx context.Context, to crypto.AccountID, content
 	if err := c.store.SaveHandled(ctx, c.id, store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceDefault), Timestamp: at, Expiry: at.Add(ttl)}); err != nil {
 		c.log.Warn("recording our sync copy", "err", err)
 	}
-	if err := c.store.PutValue(ctx, sentBucket, c.sentKey(at), []byte(res.Hash)); err != nil {
+	if err := c.store.PutValue(ctx, sentBucket, c.sentKey(to, at), []byte(res.Hash)); err != nil {
 		c.log.Warn("recording sent message", "err", err)
 	}
 	return res.Hash, nil

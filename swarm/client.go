@@ -158,7 +158,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 	if !ok {
 		return nil, Node{}, ErrNoNodes
 	}
-	if prefer.Valid() {
+	if prefer.Ed25519 != ([32]byte{}) {
 		for _, n := range members {
 			if n.Ed25519 == prefer.Ed25519 {
 				node = n
@@ -335,7 +335,8 @@ func (c *Client) Retrieve(ctx context.Context, s Signer, req RetrieveRequest) (*
 }
 
 // RetrieveFrom is Retrieve that asks prefer first when it is a member of the account's swarm
-// (the zero Node: a random member), and returns the node that answered.
+// (matched by its Ed25519 key, the only field needed; the zero Node: a random member), and
+// returns the node that answered.
 //
 // A last hash is only meaningful on the node that returned it: members receive replicated
 // messages in different orders, so "after this hash" on another member can skip messages. A

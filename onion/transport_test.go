@@ -503,7 +503,9 @@ func TestTransportStatus(t *testing.T) {
 }
 
 func TestTransportClosed(t *testing.T) {
-	tn := startTestNet(t, 6, Config{Paths: 1})
+	// Nine nodes: a path being rebuilt in the background may briefly hold three more nodes, and
+	// freeNode needs one outside every path.
+	tn := startTestNet(t, 9, Config{Paths: 1})
 	if err := sendInfo(t, tn.tr, tn.swarmNode(t, tn.nw.Nodes()[0])); err != nil {
 		t.Fatal(err)
 	}

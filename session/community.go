@@ -12,6 +12,7 @@ package session
 //	<id>/blinded/<server key>/<15> the real 05 Account ID behind a blinded ID, once known
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -525,12 +527,29 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 				errs = append(errs, fmt.Errorf("session: polling %s: %w", r, rp.Err))
 				continue
 			}
-			if rp.Info != nil && rp.Info.Details != nil {
-				states[i].InfoUpdates = rp.Info.Details.InfoUpdates
+			st := &states[i]
+			infoChanged := false
+			if rp.Info != nil && rp.Info.Details != nil && st.InfoUpdates != rp.Info.Details.InfoUpdates {
+				st.InfoUpdates, infoChanged = rp.Info.Details.InfoUpdates, true
 			}
-			c.deliverRoom(ctx, r, sk, cc.ID(), rp, &states[i])
-			if err := c.saveJSON(ctx, c.communityKey("room", sk, r.Token), states[i]); err != nil {
-				return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
+			key := c.communityKey("room", sk, r.Token)
+			save := func() error {
+				if err := c.saveJSON(context.WithoutCancel(ctx), key, *st); err != nil {
+					return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
+				}
+				return nil
+			}
+			if infoChanged {
+				if err := save(); err != nil {
+					return err
+				}
+			}
+			all, err := c.deliverRoom(ctx, r, sk, cc.ID(), rp, st, save)
+			if err != nil {
+				return err
+			}
+			if !all {
+				return nil // an event could not be taken before ctx ended
 			}
 			if rp.More {
 				next = append(next, i)
@@ -543,10 +562,25 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 			for _, s := range res.DMSkipped {
 				c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err})
 			}
-			c.deliverDMs(ctx, cc, base, sk, res.Inbox, false, &dms.Inbox)
-			c.deliverDMs(ctx, cc, base, sk, res.Outbox, true, &dms.Outbox)
-			if err := c.saveJSON(ctx, c.communityKey("dm", sk), dms); err != nil {
-				return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
+			dmKey := c.communityKey("dm", sk)
+			save := func() error {
+				if err := c.saveJSON(context.WithoutCancel(ctx), dmKey, dms); err != nil {
+					return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
+				}
+				return nil
+			}
+			for _, box := range []struct {
+				dms      []community.DM
+				outgoing bool
+				last     *int64
+			}{{res.Inbox, false, &dms.Inbox}, {res.Outbox, true, &dms.Outbox}} {
+				all, err := c.deliverDMs(ctx, cc, base, sk, box.dms, box.outgoing, box.last, save)
+				if err != nil {
+					return err
+				}
+				if !all {
+					return nil
+				}
 			}
 			withDMs = false
 		}
@@ -556,84 +590,136 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 }
 
 // deliverRoom dispatches the events of one room's poll and advances its state.
-func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string, self crypto.AccountID, rp *community.RoomPoll, st *roomState) {
+// deliverRoom dispatches a room's changes in seqno order and moves st.Seqno past each one, calling
+// save after every change: a crash delivers at most the change whose handlers were running. It
+// stops (reporting false) at a change an event channel could not take before ctx ended, which the
+// next poll then delivers again.
+func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string, self crypto.AccountID, rp *community.RoomPoll, st *roomState, save func() error) (bool, error) {
 	room := r.String()
-	for _, s := range rp.Skipped {
-		st.Seqno = max(st.Seqno, s.Seqno)
-		c.dispatch(ctx, &CommunitySkipped{Room: room, ID: s.ID, Err: s.Err})
+	type change struct {
+		seqno int64
+		skip  *community.Skipped
+		msg   *community.Message
+	}
+	changes := make([]change, 0, len(rp.Skipped)+len(rp.Messages))
+	for i := range rp.Skipped {
+		changes = append(changes, change{seqno: rp.Skipped[i].Seqno, skip: &rp.Skipped[i]})
 	}
 	for i := range rp.Messages {
-		m := &rp.Messages[i]
-		st.Seqno = max(st.Seqno, m.Seqno)
-		switch {
-		case m.Deleted:
-			c.dispatch(ctx, &CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno})
-		case m.ReactionsOnly:
-			c.dispatch(ctx, &CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
-		default:
-			var content pb.Content
-			if err := proto.Unmarshal(m.Content(), &content); err != nil {
-				c.dispatch(ctx, &CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)})
-				continue
-			}
-			dm := content.DataMessage
-			if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0) {
-				c.log.Debug("community message without text skipped", "room", r.Token, "id", m.ID)
-				continue
-			}
-			evt := &CommunityMessage{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno, From: m.Author,
-				Posted: m.Posted, Edited: m.Edited, Text: dm.GetBody(), Profile: profileFromPB(dm.Profile, dm.ProfileKey),
-				Whisper: m.Whisper, Self: m.Author == self, Attachments: c.roomAttachments(r, dm.Attachments)}
-			if q := dm.Quote; q != nil {
-				if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
-					evt.Quote = &ref
-				}
-			}
-			if evt.Self {
-				evt.FromAccount = c.id
-			} else if id, ok := c.realID(ctx, sk, m.Author); ok {
-				evt.FromAccount = id
-			}
-			c.dispatch(ctx, evt)
-			if len(m.Reactions) > 0 {
-				c.dispatch(ctx, &CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
+		changes = append(changes, change{seqno: rp.Messages[i].Seqno, msg: &rp.Messages[i]})
+	}
+	slices.SortStableFunc(changes, func(a, b change) int { return cmp.Compare(a.seqno, b.seqno) })
+	for _, ch := range changes {
+		if ctx.Err() != nil {
+			return false, nil // shutting down: the rest is delivered by the next poll
+		}
+		delivered := true
+		for _, evt := range c.roomEvents(ctx, r, room, sk, self, ch.skip, ch.msg) {
+			delivered = c.dispatch(ctx, evt) && delivered
+		}
+		if !delivered {
+			return false, nil
+		}
+		if ch.seqno > st.Seqno {
+			st.Seqno = ch.seqno
+			if err := save(); err != nil {
+				return false, err
 			}
 		}
 	}
+	return true, nil
 }
 
-// deliverDMs decrypts and dispatches inbox (or outbox) DMs and advances *last.
-func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk string, dms []community.DM, outgoing bool, last *int64) {
+// roomEvents returns the events of one room change: a skipped row or a message.
+func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk string, self crypto.AccountID, s *community.Skipped, m *community.Message) []any {
+	if s != nil {
+		return []any{&CommunitySkipped{Room: room, ID: s.ID, Err: s.Err}}
+	}
+	switch {
+	case m.Deleted:
+		return []any{&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno}}
+	case m.ReactionsOnly:
+		return []any{&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions}}
+	}
+	var content pb.Content
+	if err := proto.Unmarshal(m.Content(), &content); err != nil {
+		return []any{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
+	}
+	dm := content.DataMessage
+	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0) {
+		c.log.Debug("community message without text skipped", "room", r.Token, "id", m.ID)
+		return nil
+	}
+	evt := &CommunityMessage{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno, From: m.Author,
+		Posted: m.Posted, Edited: m.Edited, Text: dm.GetBody(), Profile: profileFromPB(dm.Profile, dm.ProfileKey),
+		Whisper: m.Whisper, Self: m.Author == self, Attachments: c.roomAttachments(r, dm.Attachments)}
+	if q := dm.Quote; q != nil {
+		if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
+			evt.Quote = &ref
+		}
+	}
+	if evt.Self {
+		evt.FromAccount = c.id
+	} else if id, ok := c.realID(ctx, sk, m.Author); ok {
+		evt.FromAccount = id
+	}
+	evts := []any{evt}
+	if len(m.Reactions) > 0 {
+		evts = append(evts, &CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
+	}
+	return evts
+}
+
+// deliverDMs decrypts and dispatches inbox (or outbox) DMs in id order, moving *last past each
+// and calling save after every one (see deliverRoom).
+func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk string, dms []community.DM, outgoing bool, last *int64, save func() error) (bool, error) {
+	dms = slices.Clone(dms)
+	slices.SortStableFunc(dms, func(a, b community.DM) int { return cmp.Compare(a.ID, b.ID) })
+	bk := context.WithoutCancel(ctx)
 	for i := range dms {
 		d := &dms[i]
-		*last = max(*last, d.ID)
-		content, sender, err := cc.OpenDM(d)
-		if err != nil {
-			c.dispatch(ctx, &CommunitySkipped{Room: base, ID: d.ID, Err: err})
-			continue
+		if ctx.Err() != nil {
+			return false, nil
 		}
-		var msg pb.Content
-		if err := proto.Unmarshal(content, &msg); err != nil {
-			c.dispatch(ctx, &CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)})
-			continue
+		if !c.dispatch(ctx, c.dmEvent(bk, cc, base, sk, d, outgoing)) {
+			return false, nil
 		}
-		if !outgoing {
-			// The message proves the sender's real ID: later posts and DMs carry it too.
-			c.rememberRealID(ctx, sk, d.Sender, sender)
+		if d.ID > *last {
+			*last = d.ID
+			if err := save(); err != nil {
+				return false, err
+			}
 		}
-		evt := &CommunityDM{Server: base, ID: d.ID, From: d.Sender, To: d.Recipient, FromAccount: sender,
-			Outgoing: outgoing, Posted: d.Posted}
-		if outgoing {
-			evt.ToAccount, _ = c.realID(ctx, sk, d.Recipient)
-		} else {
-			evt.ToAccount = c.id
-		}
-		if dm := msg.DataMessage; dm != nil {
-			evt.Text = dm.GetBody()
-			evt.Profile = profileFromPB(dm.Profile, dm.ProfileKey)
-		}
-		c.dispatch(ctx, evt)
 	}
+	return true, nil
+}
+
+// dmEvent opens one blinded DM and returns its event (a CommunitySkipped when it cannot be read).
+func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk string, d *community.DM, outgoing bool) any {
+	content, sender, err := cc.OpenDM(d)
+	if err != nil {
+		return &CommunitySkipped{Room: base, ID: d.ID, Err: err}
+	}
+	var msg pb.Content
+	if err := proto.Unmarshal(content, &msg); err != nil {
+		return &CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}
+	}
+	if !outgoing {
+		// The message proves the sender's real ID: later posts and DMs carry it too.
+		c.rememberRealID(ctx, sk, d.Sender, sender)
+	}
+	evt := &CommunityDM{Server: base, ID: d.ID, From: d.Sender, To: d.Recipient, FromAccount: sender,
+		Outgoing: outgoing, Posted: d.Posted}
+	if outgoing {
+		evt.ToAccount, _ = c.realID(ctx, sk, d.Recipient)
+	} else {
+		evt.ToAccount = c.id
+	}
+	if dm := msg.DataMessage; dm != nil {
+		evt.Text = dm.GetBody()
+		evt.Profile = profileFromPB(dm.Profile, dm.ProfileKey)
+	}
+	return evt
 }
 
 // startCommunityPolling starts the room poller of Run (see startPoller). A server that asks us

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,6 +102,12 @@ func (m *Memory) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
 	for c := range m.cursors {
 		if c.Account == id {
 			delete(m.cursors, c)
+		}
+	}
+	prefix := id.String() + "/"
+	for k := range m.kv {
+		if strings.HasPrefix(k[1], prefix) {
+			delete(m.kv, k)
 		}
 	}
 	return nil

@@ -237,6 +237,11 @@ func (s *SQLite) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
 				return fmt.Errorf("store: delete account %s: %w", id, err)
 			}
 		}
+		// substr rather than LIKE: the prefix is matched exactly, with no wildcards.
+		prefix := id.String() + "/"
+		if _, err := tx.ExecContext(ctx, `DELETE FROM kv WHERE substr(key, 1, ?) = ?`, len(prefix), prefix); err != nil {
+			return fmt.Errorf("store: delete account %s: %w", id, err)
+		}
 		return nil
 	})
 }

@@ -45,8 +45,9 @@ type AccountStore interface {
 	GetAccount(ctx context.Context, id crypto.AccountID) (Account, error)
 	// Accounts returns every account, oldest first.
 	Accounts(ctx context.Context) ([]Account, error)
-	// DeleteAccount removes an account and everything stored for it. Deleting an unknown
-	// account is not an error.
+	// DeleteAccount removes an account and everything stored for it (its messages, cursors and
+	// the KV records whose keys begin with its ID and "/"). Deleting an unknown account is not
+	// an error.
 	DeleteAccount(ctx context.Context, id crypto.AccountID) error
 }
 
@@ -92,7 +93,8 @@ type InboxStore interface {
 }
 
 // KVStore keeps small opaque records under a namespaced key: the node pool, swarm caches and other
-// state that its owner package encodes itself.
+// state that its owner package encodes itself. Keys that begin with an account's ID and "/"
+// belong to that account: DeleteAccount removes them.
 type KVStore interface {
 	// GetValue returns the value stored under (bucket, key), or ErrNotFound.
 	GetValue(ctx context.Context, bucket, key string) ([]byte, error)

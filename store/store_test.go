@@ -73,8 +73,20 @@ func TestAccounts(t *testing.T) {
 			if got, _ := s.GetAccount(ctx, a.ID); got.Name != "renamed" {
 				t.Fatal("replace failed")
 			}
+			if err := s.PutValue(ctx, "contacts", a.ID.String()+"/peer", []byte("approved")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PutValue(ctx, "contacts", b.ID.String()+"/peer", []byte("approved")); err != nil {
+				t.Fatal(err)
+			}
 			if err := s.DeleteAccount(ctx, a.ID); err != nil {
 				t.Fatal(err)
+			}
+			if _, err := s.GetValue(ctx, "contacts", a.ID.String()+"/peer"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatal("the account's KV records must go with it")
+			}
+			if _, err := s.GetValue(ctx, "contacts", b.ID.String()+"/peer"); err != nil {
+				t.Fatal("another account's KV records must stay")
 			}
 			if err := s.DeleteAccount(ctx, a.ID); err != nil {
 				t.Fatal("deleting twice must not fail")

@@ -14,7 +14,7 @@ import (
 	"github.com/sessiongo/sdk/attachment"
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/fileserver"
-	"github.com/sessiongo/sdk/internal/pb"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 )
 
 // ErrNoPicture: a profile has no picture to download.

@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/sessiongo/sdk/internal/pb"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/swarm"
 )

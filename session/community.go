@@ -30,7 +30,7 @@ import (
 
 	"github.com/sessiongo/sdk/community"
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/internal/pb"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/store"
 )
 

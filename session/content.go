@@ -7,7 +7,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/fileserver"
-	"github.com/sessiongo/sdk/internal/pb"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 )
 
 // This file maps between the typed events and outgoing options of the Client and the Content

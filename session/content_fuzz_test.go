@@ -6,7 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/internal/pb"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 )
 
 // FuzzEventsFromContent feeds arbitrary Content bytes (as a peer could send them, sealed

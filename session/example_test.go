@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/internal/pb"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/session"
 )
 

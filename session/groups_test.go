@@ -16,8 +16,8 @@ import (
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/groups"
-	"github.com/sessiongo/sdk/internal/pb"
 	"github.com/sessiongo/sdk/onion"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )

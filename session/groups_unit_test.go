@@ -9,7 +9,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/groups"
-	"github.com/sessiongo/sdk/internal/pb"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )

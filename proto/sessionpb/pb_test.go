@@ -1,4 +1,4 @@
-package pb
+package sessionpb
 
 import (
 	"encoding/hex"

@@ -1368,4 +1368,3 @@ func (x *sogsExchange) poll(req community.PollRequest) error {
 	}
 	return nil
 }
-

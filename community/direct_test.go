@@ -52,7 +52,7 @@ func TestReadsResentWhenOutcomeUnknown(t *testing.T) {
 	}
 
 	for name, call := range map[string]func(*community.Client) error{
-		"post": func(c *community.Client) error { _, err := c.Post(ctx, "lobby", []byte("x"), nil); return err },
+		"post":   func(c *community.Client) error { _, err := c.Post(ctx, "lobby", []byte("x"), nil); return err },
 		"delete": func(c *community.Client) error { return c.Delete(ctx, "lobby", 1) },
 		"batch with a write": func(c *community.Client) error {
 			_, err := c.Batch(ctx, []community.SubRequest{{Method: "GET", Path: "/capabilities"}, {Method: "PUT", Path: "/room/lobby/reaction/1/x", JSON: map[string]any{}}})

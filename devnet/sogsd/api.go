@@ -27,7 +27,6 @@ type call struct {
 	inSub bool // a subrequest of /batch or /sequence
 }
 
-
 // handle is the server's entry point: authentication (once, on the outermost request), then the
 // route.
 func (s *Server) handle(ctx context.Context, r *v4srv.Request) *v4srv.Response {

@@ -77,20 +77,20 @@ type roomFile struct {
 }
 
 type message struct {
-	id          int64
-	author      crypto.AccountID
-	posted      time.Time
-	edited      time.Time
+	id           int64
+	author       crypto.AccountID
+	posted       time.Time
+	edited       time.Time
 	seqno        int64 // last change of any kind
 	seqnoData    int64 // last change of the content (post, edit, delete)
 	seqnoCreated int64 // the post
-	data        []byte
-	sig         []byte
-	deleted     bool
-	whisperTo   *crypto.AccountID
-	whisperMods bool
-	reactions   []*reaction // in order of first use: their index
-	files       []int64
+	data         []byte
+	sig          []byte
+	deleted      bool
+	whisperTo    *crypto.AccountID
+	whisperMods  bool
+	reactions    []*reaction // in order of first use: their index
+	files        []int64
 }
 
 type reaction struct {

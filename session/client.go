@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -148,6 +147,9 @@ type Client struct {
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
 
+	// clock, when set (tests), replaces network time.
+	clock func() time.Time
+
 	running     atomic.Bool
 	polling     atomic.Bool                // a poll that dispatches events is under way
 	pollerFatal atomic.Pointer[chan error] // Run's channel for fatal errors of its pollers
@@ -197,8 +199,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, profile: cfg.profile}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
 	c.log = cfg.log.With("account", c.id.String())
+	if err := c.initProfile(ctx, cfg.profile); err != nil {
+		return nil, err
+	}
 	if cfg.network != nil {
 		c.net = cfg.network
 	} else {
@@ -258,6 +263,17 @@ func chooseKeys(ctx context.Context, cfg *config) (*crypto.Keys, error) {
 
 // AccountID returns the client's Account ID.
 func (c *Client) AccountID() crypto.AccountID { return c.id }
+
+// now is network time (local time corrected by what the nodes report).
+func (c *Client) now() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return c.net.Now()
+}
+
+// msNow is now with millisecond precision: a sent time identifies its message.
+func (c *Client) msNow() time.Time { return time.UnixMilli(c.now().UnixMilli()) }
 
 // Keys returns the client's keys.
 func (c *Client) Keys() *crypto.Keys { return c.keys }
@@ -415,7 +431,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		if time.Now().After(pruneAt) {
 			// Forget the hashes of handled messages that have expired from the swarms.
-			if err := c.store.Prune(ctx, c.net.Now()); err != nil {
+			if err := c.store.Prune(ctx, c.now()); err != nil {
 				return c.runEnd(ctx, &fatalError{fmt.Errorf("session: pruning: %w", err)})
 			}
 			pruneAt = time.Now().Add(time.Hour)
@@ -671,8 +687,8 @@ func (c *Client) handlePending(ctx context.Context) error {
 func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	// Store bookkeeping belongs to the message being handled: it must not be cut short by ctx.
 	bk := context.WithoutCancel(ctx)
-	// p.Data is the stored WebSocketMessage; DecodeMessage takes its base64 form.
-	in, err := DecodeMessage(c.keys, base64.StdEncoding.EncodeToString(p.Data))
+	// p.Data is the stored WebSocketMessage.
+	in, err := decodeWire(c.keys, p.Data)
 	if err != nil {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
@@ -682,7 +698,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	}
 	evts := eventsFromContent(in, p.Hash, c.id, c.net.files)
 	if len(evts) == 0 {
-		return c.dispatch(ctx, &UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
+		return c.dispatch(ctx, &UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt(), Content: in.Content})
 	}
 	delivered := true
 	for _, e := range evts {

@@ -147,6 +147,21 @@ func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *
 		r := c.MessageRequestResponse
 		return []any{&MessageRequestResponse{From: from, Approved: r.GetIsApproved(),
 			Profile: profileFromPB(r.Profile, r.ProfileKey)}}
+	case c.DataExtractionNotification != nil:
+		n := c.DataExtractionNotification
+		kind := DataExtractionKind(n.GetType())
+		if kind != ScreenshotTaken && kind != MediaSaved {
+			return nil
+		}
+		e := &DataExtraction{Hash: hash, From: from, Kind: kind, At: at}
+		if ts := n.GetTimestamp(); ts > 0 && ts <= maxTimestampMS {
+			e.Timestamp = msTime(ts)
+		}
+		return []any{e}
 	}
 	return nil
 }
+
+// maxTimestampMS bounds the millisecond timestamps taken from messages (year 9999): beyond it a
+// time.Time would overflow.
+const maxTimestampMS = 253402300799999

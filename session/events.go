@@ -1,9 +1,11 @@
 package session
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 )
 
 // Events are delivered to the handlers registered with Client.AddEventHandler (and to
@@ -145,10 +147,46 @@ type UndecryptableMessage struct {
 	Err  error
 }
 
-// UnknownContent reports a message that decrypted but carries nothing this SDK handles (a call
-// message, a data extraction notification, a config message…). It is skipped.
+// DataExtractionKind says what a DataExtraction notice reports.
+type DataExtractionKind int
+
+const (
+	// ScreenshotTaken: the sender took a screenshot of the conversation.
+	ScreenshotTaken DataExtractionKind = 1
+	// MediaSaved: the sender saved an attachment of the conversation.
+	MediaSaved DataExtractionKind = 2
+)
+
+func (k DataExtractionKind) String() string {
+	switch k {
+	case ScreenshotTaken:
+		return "screenshot taken"
+	case MediaSaved:
+		return "media saved"
+	}
+	return fmt.Sprintf("DataExtractionKind(%d)", int(k))
+}
+
+// DataExtraction is a data-extraction notice: From took a screenshot of the conversation or
+// saved media from it (official mobile clients send these; desktop shows them).
+type DataExtraction struct {
+	Hash string
+	From crypto.AccountID
+	Kind DataExtractionKind
+	// Timestamp is the time the notice carries (zero when absent): for MediaSaved, the sent
+	// time of the message whose attachment was saved. Clients differ: Session.js writes the
+	// notice's own sent time there.
+	Timestamp time.Time
+	// At is the notice's sent time.
+	At time.Time
+}
+
+// UnknownContent reports a message that decrypted but carries nothing this SDK handles (a
+// legacy configuration message, a content type added after this SDK…). Content is the whole
+// parsed Content, with unknown fields kept (read them with protowire or a newer .proto).
 type UnknownContent struct {
 	Hash      string
 	From      crypto.AccountID
 	Timestamp time.Time
+	Content   *pb.Content
 }

@@ -268,7 +268,7 @@ func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store
 		return c.handleGroupControl(ctx, st, p, from, int64(ts), dm)
 	}
 	if dm == nil || (dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil) {
-		return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at}}
+		return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at, Content: &content}}
 	}
 	gm := &GroupMessage{Hash: p.Hash, Group: st.id, From: from, Timestamp: at, Text: dm.GetBody(),
 		Attachments: attachmentsFromPB(dm.Attachments, c.net.files), Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(&content)}
@@ -351,7 +351,7 @@ func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store
 			Members: []crypto.AccountID{from}, Timestamp: at}}
 	}
 	// Content deletions, and updates that only travel 1:1 (invites, promotions).
-	return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at}}
+	return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at, Content: &pb.Content{DataMessage: dm}}}
 }
 
 // finishGroupJoin completes what waits for the group's state after a join or a promotion: the
@@ -427,18 +427,8 @@ func badUpdate(gid crypto.AccountID, hash string, err error) []any {
 // receiveInvite checks an invitation (the group key's signature over our ID and the message's
 // timestamp, and the credentials it carries) and records it until it is accepted.
 func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, inv *pb.GroupUpdateInviteMessage) []any {
-	gid, pk, err := groups.ParseID(inv.GetGroupSessionId())
+	gid, auth, err := c.checkInvite(in, inv)
 	if err != nil {
-		return badUpdate(crypto.AccountID{}, hash, err)
-	}
-	if err := groups.VerifyAdminSignature(pk, groups.InviteSigningMessage(c.id, int64(in.Timestamp)), inv.GetAdminSignature()); err != nil {
-		return badUpdate(gid, hash, err)
-	}
-	if len(inv.GetMemberAuthData()) != groups.AuthDataSize {
-		return badUpdate(gid, hash, fmt.Errorf("auth data of %d bytes", len(inv.GetMemberAuthData())))
-	}
-	auth := groups.AuthData(inv.GetMemberAuthData())
-	if err := groups.VerifyAuthData(pk, c.keys.Ed25519PublicKey(), auth); err != nil {
 		return badUpdate(gid, hash, err)
 	}
 	unlock := c.lockGroup(gid)
@@ -466,6 +456,26 @@ func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, i
 		return nil
 	}
 	return []any{&GroupInvite{Hash: hash, Group: gid, Name: inv.GetName(), From: in.Sender, Timestamp: in.SentAt()}}
+}
+
+// checkInvite checks an invitation: the group key's signature over our ID and the message's
+// timestamp, and the credentials it carries.
+func (c *Client) checkInvite(in *Incoming, inv *pb.GroupUpdateInviteMessage) (crypto.AccountID, groups.AuthData, error) {
+	gid, pk, err := groups.ParseID(inv.GetGroupSessionId())
+	if err != nil {
+		return crypto.AccountID{}, groups.AuthData{}, err
+	}
+	if err := groups.VerifyAdminSignature(pk, groups.InviteSigningMessage(c.id, int64(in.Timestamp)), inv.GetAdminSignature()); err != nil {
+		return gid, groups.AuthData{}, err
+	}
+	if len(inv.GetMemberAuthData()) != groups.AuthDataSize {
+		return gid, groups.AuthData{}, fmt.Errorf("auth data of %d bytes", len(inv.GetMemberAuthData()))
+	}
+	auth := groups.AuthData(inv.GetMemberAuthData())
+	if err := groups.VerifyAuthData(pk, c.keys.Ed25519PublicKey(), auth); err != nil {
+		return gid, groups.AuthData{}, err
+	}
+	return gid, auth, nil
 }
 
 // receivePromote takes the group key a promotion carries: for a group we are in we become an

@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"path"
 	"strconv"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -85,20 +82,9 @@ func attachmentFromPB(p *pb.AttachmentPointer) *Attachment {
 }
 
 // fileIDFromURL is what desktop writes into AttachmentPointer.id (its deprecated_id): the
-// numeric last path segment of the file's URL, 0 when that is not a number (content IDs) or the
-// URL does not parse. Clients that download by id (Session.js, session-python) need it.
-func fileIDFromURL(raw string) uint64 {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return 0
-	}
-	seg := path.Base(strings.TrimRight(u.Path, "/"))
-	n, err := strconv.ParseUint(seg, 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
-}
+// numeric last path segment of the file's URL, 0 when that is not a number (content IDs).
+// Clients that download by id (Session.js, session-python) need it.
+func fileIDFromURL(raw string) uint64 { return fileserver.NumericID(raw) }
 
 // attachmentsFromPB turns encrypted attachment pointers into attachments downloaded from files.
 // A pointer without a URL but with a file id (clients that download by id) is fetched by id from

@@ -655,9 +655,6 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 			if res.DMErr != nil {
 				errs = append(errs, fmt.Errorf("session: polling DMs of %s: %w", base, res.DMErr))
 			}
-			for _, s := range res.DMSkipped {
-				c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err})
-			}
 			dmKey := c.communityKey("dm", sk)
 			save := func() error {
 				if err := c.saveJSON(context.WithoutCancel(ctx), dmKey, dms); err != nil {
@@ -665,17 +662,31 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 				}
 				return nil
 			}
+			// DMs that did not parse are reported once: the cursors then move past them (to
+			// the largest id of each answer), so they do not come back.
+			for _, s := range res.DMSkipped {
+				if !c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err}) {
+					return nil
+				}
+			}
 			for _, box := range []struct {
 				dms      []community.DM
 				outgoing bool
 				last     *int64
-			}{{res.Inbox, false, &dms.Inbox}, {res.Outbox, true, &dms.Outbox}} {
+				answer   int64
+			}{{res.Inbox, false, &dms.Inbox, res.InboxLast}, {res.Outbox, true, &dms.Outbox, res.OutboxLast}} {
 				all, err := c.deliverDMs(ctx, cc, base, sk, box.dms, box.outgoing, box.last, save)
 				if err != nil {
 					return err
 				}
 				if !all {
 					return nil
+				}
+				if box.answer > *box.last {
+					*box.last = box.answer
+					if err := save(); err != nil {
+						return err
+					}
 				}
 			}
 			withDMs = false
@@ -736,6 +747,14 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 			if err := save(); err != nil {
 				return false, err
 			}
+		}
+	}
+	if rp.MaxSeqno > st.Seqno {
+		// The largest seqno of the answer, skipped rows included: nothing in it can hold the
+		// cursor back.
+		st.Seqno = rp.MaxSeqno
+		if err := save(); err != nil {
+			return false, err
 		}
 	}
 	return true, nil

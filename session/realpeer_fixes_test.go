@@ -267,6 +267,27 @@ func TestAttachmentPointerID(t *testing.T) {
 		t.Fatalf("group attachment id %d, URL %s", ga.ID, ga.URL)
 	}
 
+	// A file server with content IDs (its newer mode): id 0, fetched by URL.
+	cfs, err := filesd.Start(ctx, filesd.WithNetwork(dn), filesd.WithContentIDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfs.Close()
+	ccfg := cfg
+	ccfg.FileServer = cfs.OnionServer()
+	carol := gNewPeer(t, ccfg, "Carol")
+	dave := gNewPeer(t, ccfg, "Dave")
+	if _, err := carol.SendAttachments(ctx, dave.AccountID(), "content id", []AttachmentFile{{Data: bytes.NewReader(file)}}); err != nil {
+		t.Fatal(err)
+	}
+	m = gWait(t, dave, func(m *Message) bool { return m.Text == "content id" })
+	got.Reset()
+	if ca := m.Attachments[0]; ca.ID != 0 || ca.Pointer().GetId() != 0 {
+		t.Fatalf("content-id attachment id %d", ca.ID)
+	} else if _, err := ca.Download(ctx, &got); err != nil || !bytes.Equal(got.Bytes(), file) {
+		t.Fatalf("download by content id: %v", err)
+	}
+
 	for _, c := range []struct {
 		url string
 		id  uint64
@@ -510,5 +531,11 @@ func TestCommunitySkippedRowsReportedOnce(t *testing.T) {
 	}
 	if saves < 3 {
 		t.Fatalf("state saved %d times", saves)
+	}
+	// The answer's largest seqno (community reports it for skipped rows too) moves the cursor
+	// even when the row holding it did not parse.
+	poll(&community.RoomPoll{Skipped: []community.Skipped{{ID: 9, Err: bad}}, MaxSeqno: 20})
+	if st.Seqno != 20 {
+		t.Fatalf("cursor %d, the answer's largest seqno was 20", st.Seqno)
 	}
 }

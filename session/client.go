@@ -164,7 +164,7 @@ type handlerEntry struct {
 	id HandlerID
 	// fn reports false when it could not take the event because ctx ended (a Subscribe channel
 	// nobody read): the message is then left pending and delivered by the next poll.
-	fn func(context.Context, any) bool
+	fn func(context.Context, Event) bool
 }
 
 // NewClient returns a Client for an account chosen by the options: WithKeys, WithSeed or
@@ -293,14 +293,14 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// AddEventHandler registers fn to receive every event (see events.go for the types). Handlers
-// run one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
+// AddEventHandler registers fn to receive every event (see Event for the types). Handlers run
+// one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
 // handler that panics is logged and skipped. A handler may send, but must not call PollOnce.
-func (c *Client) AddEventHandler(fn func(evt any)) HandlerID {
-	return c.addHandler(func(_ context.Context, evt any) bool { fn(evt); return true })
+func (c *Client) AddEventHandler(fn func(evt Event)) HandlerID {
+	return c.addHandler(func(_ context.Context, evt Event) bool { fn(evt); return true })
 }
 
-func (c *Client) addHandler(fn func(context.Context, any) bool) HandlerID {
+func (c *Client) addHandler(fn func(context.Context, Event) bool) HandlerID {
 	id := HandlerID(c.nextID.Add(1))
 	c.handlersMu.Lock()
 	c.handlers = append(c.handlers, handlerEntry{id, fn})
@@ -325,12 +325,12 @@ func (c *Client) RemoveEventHandler(id HandlerID) bool {
 // callbacks. Delivery blocks the poll until the event is read (or stop is called, or the poll's
 // context ends: the message is then delivered again by the next poll), so read it promptly. stop
 // unsubscribes and closes the channel.
-func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
-	ch := make(chan any, buffer)
+func (c *Client) Subscribe(buffer int) (events <-chan Event, stop func()) {
+	ch := make(chan Event, buffer)
 	done := make(chan struct{})
 	var mu sync.Mutex
 	closed := false
-	id := c.addHandler(func(ctx context.Context, evt any) bool {
+	id := c.addHandler(func(ctx context.Context, evt Event) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if closed {
@@ -360,7 +360,7 @@ func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
 
 // dispatch runs the handlers on evt, one event at a time across the client's pollers. It
 // reports whether every handler took the event (see handlerEntry).
-func (c *Client) dispatch(ctx context.Context, evt any) bool {
+func (c *Client) dispatch(ctx context.Context, evt Event) bool {
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
 	c.handlersMu.RLock()

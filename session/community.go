@@ -720,11 +720,11 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 		if ctx.Err() != nil {
 			return false, nil // shutting down: the rest is delivered by the next poll
 		}
-		var evts []any
+		var evts []Event
 		recorded := false // a skip the cursor cannot pass was recorded as reported
 		if ch.skip != nil {
 			if st.reportSkip(ch.skip) {
-				evts = []any{&CommunitySkipped{Room: room, ID: ch.skip.ID, Err: ch.skip.Err}}
+				evts = []Event{&CommunitySkipped{Room: room, ID: ch.skip.ID, Err: ch.skip.Err}}
 				recorded = ch.seqno <= st.Seqno
 			}
 		} else {
@@ -761,16 +761,16 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 }
 
 // roomEvents returns the events of one message of a room.
-func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk string, self crypto.AccountID, m *community.Message) []any {
+func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk string, self crypto.AccountID, m *community.Message) []Event {
 	switch {
 	case m.Deleted:
-		return []any{&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno}}
+		return []Event{&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno}}
 	case m.ReactionsOnly:
-		return []any{&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions}}
+		return []Event{&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions}}
 	}
 	var content pb.Content
 	if err := proto.Unmarshal(m.Content(), &content); err != nil {
-		return []any{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
+		return []Event{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
 	}
 	dm := content.DataMessage
 	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0) {
@@ -790,7 +790,7 @@ func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk s
 	} else if id, ok := c.realID(ctx, sk, m.Author); ok {
 		evt.FromAccount = id
 	}
-	evts := []any{evt}
+	evts := []Event{evt}
 	if len(m.Reactions) > 0 {
 		evts = append(evts, &CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
 	}
@@ -822,7 +822,7 @@ func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk 
 }
 
 // dmEvent opens one blinded DM and returns its event (a CommunitySkipped when it cannot be read).
-func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk string, d *community.DM, outgoing bool) any {
+func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk string, d *community.DM, outgoing bool) Event {
 	content, sender, err := cc.OpenDM(d)
 	if err != nil {
 		return &CommunitySkipped{Room: base, ID: d.ID, Err: err}

@@ -14,7 +14,7 @@ import (
 // neither is recorded). It is for messages retrieved by other means, and for tools that inspect
 // stored messages. A message that does not decrypt or parse is an error (what Run reports as
 // UndecryptableMessage); one that carries nothing the SDK maps gives an UnknownContent.
-func (c *Client) DecodeEvents(hash string, data []byte) ([]any, error) {
+func (c *Client) DecodeEvents(hash string, data []byte) ([]Event, error) {
 	in, err := decodeWire(c.keys, data)
 	if err != nil {
 		return nil, err
@@ -27,18 +27,18 @@ func (c *Client) DecodeEvents(hash string, data []byte) ([]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidGroupUpdate, err)
 		}
-		return []any{&GroupInvite{Hash: hash, Group: gid, Name: inv.GetName(), From: in.Sender, Timestamp: in.SentAt()}}, nil
+		return []Event{&GroupInvite{Hash: hash, Group: gid, Name: inv.GetName(), From: in.Sender, Timestamp: in.SentAt()}}, nil
 	case gu.GetPromoteMessage() != nil:
 		pm := gu.GetPromoteMessage()
 		if len(pm.GetGroupIdentitySeed()) != 32 {
 			return nil, fmt.Errorf("%w: group seed of %d bytes", ErrInvalidGroupUpdate, len(pm.GetGroupIdentitySeed()))
 		}
 		gid := groups.NewAdminKey([32]byte(pm.GetGroupIdentitySeed())).ID()
-		return []any{&GroupInvite{Hash: hash, Group: gid, Name: pm.GetName(), From: in.Sender, Timestamp: in.SentAt(), Promoted: true}}, nil
+		return []Event{&GroupInvite{Hash: hash, Group: gid, Name: pm.GetName(), From: in.Sender, Timestamp: in.SentAt(), Promoted: true}}, nil
 	}
 	evts := eventsFromContent(in, hash, c.id, c.net.files)
 	if len(evts) == 0 {
-		return []any{&UnknownContent{Hash: hash, From: in.Sender, Timestamp: in.SentAt(), Content: in.Content}}, nil
+		return []Event{&UnknownContent{Hash: hash, From: in.Sender, Timestamp: in.SentAt(), Content: in.Content}}, nil
 	}
 	return evts, nil
 }

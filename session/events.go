@@ -8,10 +8,11 @@ import (
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
 )
 
-// Events are delivered to the handlers registered with Client.AddEventHandler (and to
-// Client.Subscribe channels) as pointers to the structs below; use a type switch:
+// Event is what the Client delivers to the handlers registered with AddEventHandler and to
+// Subscribe channels: a pointer to one of the event types below. The interface is sealed (only
+// this package's types implement it), so a type switch can cover every case:
 //
-//	client.AddEventHandler(func(evt any) {
+//	client.AddEventHandler(func(evt session.Event) {
 //		switch e := evt.(type) {
 //		case *session.Message:
 //			fmt.Println(e.From, e.Text)
@@ -19,6 +20,49 @@ import (
 //			log.Println(e.Err)
 //		}
 //	})
+//
+// The events, by conversation:
+//
+//   - 1:1: *Message, *MessageRequest, *MessageRequestResponse, *Typing, *ReadReceipt,
+//     *Reaction, *Unsend, *DataExtraction, *DisappearingChanged, *CommunityInvite, *Call,
+//     *UndecryptableMessage, *UnknownContent.
+//   - Groups: *GroupInvite, *GroupJoined, *GroupMessage, *GroupMemberChange,
+//     *GroupInfoChange, *GroupUpdated, *GroupRemoved, *GroupMessagesDeleted,
+//     *GroupHistoryCleared, *UndecryptableGroupMessage; reactions and unsends in a group are
+//     *Reaction and *Unsend with Group set, timer changes *DisappearingChanged.
+//   - Communities: *CommunityMessage, *CommunityMessageDeleted, *CommunityReaction,
+//     *CommunityDM, *CommunitySkipped.
+//   - Connection: *Connected, *Disconnected, *PollError.
+type Event interface {
+	isEvent()
+}
+
+func (*Message) isEvent()                   {}
+func (*MessageRequest) isEvent()            {}
+func (*MessageRequestResponse) isEvent()    {}
+func (*Typing) isEvent()                    {}
+func (*ReadReceipt) isEvent()               {}
+func (*Reaction) isEvent()                  {}
+func (*Unsend) isEvent()                    {}
+func (*DataExtraction) isEvent()            {}
+func (*UndecryptableMessage) isEvent()      {}
+func (*UnknownContent) isEvent()            {}
+func (*Connected) isEvent()                 {}
+func (*Disconnected) isEvent()              {}
+func (*PollError) isEvent()                 {}
+func (*GroupInvite) isEvent()               {}
+func (*GroupJoined) isEvent()               {}
+func (*GroupMessage) isEvent()              {}
+func (*GroupMemberChange) isEvent()         {}
+func (*GroupInfoChange) isEvent()           {}
+func (*GroupUpdated) isEvent()              {}
+func (*GroupRemoved) isEvent()              {}
+func (*UndecryptableGroupMessage) isEvent() {}
+func (*CommunityMessage) isEvent()          {}
+func (*CommunityMessageDeleted) isEvent()   {}
+func (*CommunityReaction) isEvent()         {}
+func (*CommunityDM) isEvent()               {}
+func (*CommunitySkipped) isEvent()          {}
 
 // MessageRef identifies a message the way Session does in quotes, reactions, receipts and unsend
 // requests: by its author and its sent time (millisecond precision).

@@ -488,7 +488,7 @@ func TestCommunitySkippedRowsReportedOnce(t *testing.T) {
 	defer c.Close()
 	var mu sync.Mutex
 	var skipped []int64
-	c.AddEventHandler(func(e any) {
+	c.AddEventHandler(func(e Event) {
 		if s, ok := e.(*CommunitySkipped); ok {
 			mu.Lock()
 			skipped = append(skipped, s.ID)

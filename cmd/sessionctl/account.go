@@ -369,7 +369,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer closeAll()
 	fmt.Fprintln(stdout, "listening as", client.AccountID())
-	client.AddEventHandler(func(evt any) {
+	client.AddEventHandler(func(evt session.Event) {
 		switch e := evt.(type) {
 		case *session.Message:
 			who := e.From.String()

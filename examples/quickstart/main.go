@@ -93,7 +93,7 @@ func run() error {
 	// The receipt and the reply may arrive in either order.
 	var got *session.Message
 	for receipt := false; !receipt || got == nil; {
-		e, err := next[any](ctx, aliceEvents)
+		e, err := next[session.Event](ctx, aliceEvents)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func run() error {
 }
 
 // next waits for the next event of type T, skipping others.
-func next[T any](ctx context.Context, events <-chan any) (T, error) {
+func next[T session.Event](ctx context.Context, events <-chan session.Event) (T, error) {
 	var zero T
 	for {
 		select {

@@ -15,18 +15,24 @@ import (
 	"github.com/sessiongo/sdk/store"
 )
 
-// Opener returns a new, empty store for one test; it registers the store's closing with
-// t.Cleanup.
-type Opener func(t *testing.T) store.Store
+// Opener returns a new, empty store for one test, made with opts; it registers the store's
+// closing with t.Cleanup.
+type Opener func(t *testing.T, opts ...store.Option) store.Store
 
 // Run runs every conformance test on stores made by open, each as a subtest.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
+	t.Run("AccountRedacted", func(t *testing.T) { testAccountRedacted(t, open(t)) })
 	t.Run("Inbox", func(t *testing.T) { testInbox(t, open(t)) })
+	t.Run("PruneBounds", func(t *testing.T) { testPruneBounds(t, open(t)) })
+	t.Run("SeenBound", func(t *testing.T) { testSeenBound(t, open(t, store.WithMaxSeenPerAccount(50))) })
 	t.Run("KV", func(t *testing.T) { testKV(t, open(t)) })
 	t.Run("ConcurrentUse", func(t *testing.T) { testConcurrentUse(t, open(t)) })
 	t.Run("ContextCancelled", func(t *testing.T) { testContextCancelled(t, open(t)) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, open(t)) })
+	t.Run("LeaseRace", func(t *testing.T) { testLeaseRace(t, open(t)) })
+	t.Run("Fencing", func(t *testing.T) { testFencing(t, open(t)) })
 }
 
 // TestAccount returns a deterministic account numbered n (its CreatedAt grows with n).
@@ -163,8 +169,14 @@ func testInbox(t *testing.T, s store.Store) {
 	if fresh, _ := s.SaveRetrieved(ctx, store.Cursor{Account: other, Swarm: other}, []store.Incoming{Msg("a", 0, exp)}, "a"); len(fresh) != 1 {
 		t.Fatal("hashes must be per account")
 	}
-	// Prune forgets handled, expired hashes only.
-	if err := s.Prune(ctx, exp.Add(time.Second)); err != nil {
+	// Prune forgets handled, expired hashes only (after the margin).
+	if err := s.Prune(ctx, exp.Add(store.PruneMargin-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, _ := s.SaveRetrieved(ctx, c0, []store.Incoming{Msg("a", 0, exp)}, ""); len(fresh) != 0 {
+		t.Fatal("a hash was pruned before its expiry plus the margin")
+	}
+	if err := s.Prune(ctx, exp.Add(store.PruneMargin+time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if fresh, _ := s.SaveRetrieved(ctx, c0, []store.Incoming{Msg("a", 0, exp)}, ""); len(fresh) != 1 {

@@ -220,7 +220,9 @@ func wrap(what string, err error) error {
 }
 
 // PutAccount implements store.AccountStore.
-func (s *Store) PutAccount(ctx context.Context, a store.Account) error { return s.putAccount(ctx, nil, a) }
+func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
+	return s.putAccount(ctx, nil, a)
+}
 
 func (s *Store) putAccount(ctx context.Context, fence *store.Lease, a store.Account) error {
 	if a.CreatedAt.IsZero() {

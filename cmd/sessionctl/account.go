@@ -19,6 +19,7 @@ import (
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 // The account and messaging commands. Accounts live in a SQLite file (-db); network commands
@@ -68,8 +69,8 @@ func addAccountFlags(fs *flag.FlagSet) accountFlags {
 	}
 }
 
-func (a accountFlags) open(ctx context.Context) (*store.SQLite, []session.Option, error) {
-	st, err := store.OpenSQLite(ctx, *a.db)
+func (a accountFlags) open(ctx context.Context) (*sqlite.Store, []session.Option, error) {
+	st, err := sqlite.Open(ctx, *a.db)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,7 +181,7 @@ func runNew(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := store.OpenSQLite(ctx, *db)
+	st, err := sqlite.Open(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -209,7 +210,7 @@ func runID(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*db); err != nil {
 		return fmt.Errorf("no account file %s: create one with 'sessionctl new'", *db)
 	}
-	st, err := store.OpenSQLite(ctx, *db)
+	st, err := sqlite.Open(ctx, *db)
 	if err != nil {
 		return err
 	}

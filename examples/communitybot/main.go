@@ -31,7 +31,7 @@ import (
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
-	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func main() {
@@ -96,7 +96,7 @@ func serve(bot *session.Client) {
 }
 
 func runReal(ctx context.Context, joinURL, dbPath string, verbose bool) error {
-	st, err := store.OpenSQLite(ctx, dbPath)
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}

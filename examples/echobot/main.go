@@ -26,7 +26,7 @@ import (
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
-	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func main() {
@@ -84,7 +84,7 @@ func echo(client *session.Client) {
 }
 
 func runReal(ctx context.Context, dbPath string, direct, verbose bool) error {
-	st, err := store.OpenSQLite(ctx, dbPath)
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}

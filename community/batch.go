@@ -64,11 +64,14 @@ type SubResponse struct {
 	Body json.RawMessage
 }
 
-// IsJSON reports whether the body is a JSON reply.
+// IsJSON reports whether the body is a JSON reply. pysogs carries every other body as a string
+// of base64, also when it sends no content type (the "" of a 304); a body without a content
+// type that is not a JSON string is taken as JSON.
 func (r *SubResponse) IsJSON() bool {
 	ct := header(r.Headers, "content-type")
 	if ct == "" {
-		return true
+		b := bytes.TrimSpace(r.Body)
+		return len(b) > 0 && b[0] != '"'
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "application/json"

@@ -3,10 +3,12 @@ package community
 import (
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinel errors. An *HTTPError matches the one for its status with errors.Is.
@@ -71,7 +73,7 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("community: %s %s: %d %s", e.Method, e.Endpoint, e.Status, http.StatusText(e.Status))
-	if b := strings.TrimSpace(string(e.Body)); b != "" && len(b) <= 200 {
+	if b := bodyText(e.Body); b != "" {
 		msg += ": " + strconv.Quote(b)
 	}
 	if e.RetryAfter > 0 {
@@ -113,6 +115,39 @@ func (e *HTTPError) Is(target error) bool {
 		return e.Status >= 500 && e.Status <= 599
 	}
 	return false
+}
+
+// bodyText is what an error body says, for messages: plain text as it is, the text of an HTML
+// page (pysogs answers 404 and 500 with Flask's error pages: their paragraph), at most 200
+// characters.
+func bodyText(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if strings.HasPrefix(s, "<") {
+		if _, p, ok := strings.Cut(s, "<p>"); ok {
+			s, _, _ = strings.Cut(p, "</p>")
+		}
+		var b strings.Builder
+		inTag := false
+		for _, r := range s {
+			switch {
+			case r == '<':
+				inTag = true
+			case r == '>' && inTag:
+				inTag = false
+				b.WriteByte(' ')
+			case !inTag:
+				b.WriteRune(r)
+			}
+		}
+		s = strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
+	}
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
 }
 
 // nonceProblem tells the two kinds of 425 apart by the server's message ("X-SOGS-Nonce cannot

@@ -34,6 +34,10 @@ type RoomPoll struct {
 	// left out.
 	Messages []Message
 	Skipped  []Skipped
+	// MaxSeqno is the largest seqno in the answer, skipped rows included: the room's cursor
+	// moves there (0 when the answer had no rows), so that no row that does not parse can hold
+	// it back.
+	MaxSeqno int64
 	// More is set when the page was full: poll the room again at once.
 	More bool
 	// Err is this room's failure (an *HTTPError: ErrNotFound when the room is gone,
@@ -50,6 +54,9 @@ type PollResult struct {
 	// DMErr is the failure of the inbox or outbox part, DMSkipped the DMs that did not parse.
 	DMErr     error
 	DMSkipped []Skipped
+	// InboxLast and OutboxLast are the largest DM ids in the inbox and outbox answers, skipped
+	// DMs included (0 when there were none): where the next poll continues.
+	InboxLast, OutboxLast int64
 }
 
 // Poll sends the recommended poll of the official clients in one signed /batch:
@@ -115,7 +122,7 @@ func (c *Client) Poll(ctx context.Context, req PollRequest) (*PollResult, error)
 			rp.Err = fmt.Errorf("%s: %w", msgReq.Path, err)
 			continue
 		}
-		rp.Messages, rp.Skipped = all, skipped
+		rp.Messages, rp.Skipped, rp.MaxSeqno = all, skipped, MaxSeqno(all, skipped)
 		rp.More = len(all)+len(skipped) >= limit
 		for _, s := range skipped {
 			c.log.Debug("community message skipped", "room", r.Token, "id", s.ID, "err", s.Err)
@@ -123,6 +130,7 @@ func (c *Client) Poll(ctx context.Context, req PollRequest) (*PollResult, error)
 	}
 	if req.DMs {
 		n := len(subs)
+		last := []*int64{&res.InboxLast, &res.OutboxLast}
 		for k, dst := range []*[]DM{&res.Inbox, &res.Outbox} {
 			sub, a := subs[n-2+k], answers[n-2+k]
 			if a.Code == 304 {
@@ -139,6 +147,12 @@ func (c *Client) Poll(ctx context.Context, req PollRequest) (*PollResult, error)
 			}
 			*dst = dms
 			res.DMSkipped = append(res.DMSkipped, skipped...)
+			for _, d := range dms {
+				*last[k] = max(*last[k], d.ID)
+			}
+			for _, s := range skipped {
+				*last[k] = max(*last[k], s.ID)
+			}
 		}
 	}
 	return res, nil

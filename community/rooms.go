@@ -122,6 +122,9 @@ func (o *MessageOptions) query(extra string) string {
 type Page struct {
 	Messages []Message
 	Skipped  []Skipped
+	// MaxSeqno is the largest seqno of the page, skipped rows included (MaxSeqno(Messages,
+	// Skipped)): where a poll of Since continues.
+	MaxSeqno int64
 }
 
 func (c *Client) listMessages(ctx context.Context, endpoint string) (*Page, error) {
@@ -136,7 +139,7 @@ func (c *Client) listMessages(ctx context.Context, endpoint string) (*Page, erro
 	for _, s := range skipped {
 		c.log.Debug("community message skipped", "endpoint", endpoint, "id", s.ID, "err", s.Err)
 	}
-	return &Page{Messages: msgs, Skipped: skipped}, nil
+	return &Page{Messages: msgs, Skipped: skipped, MaxSeqno: MaxSeqno(msgs, skipped)}, nil
 }
 
 // Recent returns the newest messages of a room, newest first (no deletions).
@@ -292,11 +295,11 @@ func (c *Client) React(ctx context.Context, token string, id int64, emoji string
 	}
 	r, _ := jsonRequest("PUT", fmt.Sprintf("/room/%s/reaction/%d/%s", token, id, emoji), struct{}{})
 	var out struct {
-		Added bool  `json:"added"`
-		Seqno int64 `json:"seqno"`
+		Added boolish `json:"added"`
+		Seqno int64   `json:"seqno"`
 	}
 	err = c.call(ctx, r, &out)
-	return out.Added, out.Seqno, err
+	return bool(out.Added), out.Seqno, err
 }
 
 // Unreact removes our reaction from a message. It reports whether there was one, and the
@@ -309,11 +312,11 @@ func (c *Client) Unreact(ctx context.Context, token string, id int64, emoji stri
 		return false, 0, err
 	}
 	var out struct {
-		Removed bool  `json:"removed"`
-		Seqno   int64 `json:"seqno"`
+		Removed boolish `json:"removed"`
+		Seqno   int64   `json:"seqno"`
 	}
 	err = c.call(ctx, request{method: "DELETE", endpoint: fmt.Sprintf("/room/%s/reaction/%d/%s", token, id, emoji)}, &out)
-	return out.Removed, out.Seqno, err
+	return bool(out.Removed), out.Seqno, err
 }
 
 // ClearReactions removes everyone's reactions from a message, or only emoji's when it is not
@@ -379,7 +382,9 @@ func (c *Client) Pin(ctx context.Context, token string, id int64) (int64, error)
 	return c.pinCall(ctx, token, fmt.Sprintf("pin/%d", id))
 }
 
-// Unpin unpins a message (admins only) and returns the room's new info_updates.
+// Unpin unpins a message (admins only) and returns the room's new info_updates. (The server
+// also says whether the message was pinned: a bool here, a count from UnpinAll; neither is
+// needed.)
 func (c *Client) Unpin(ctx context.Context, token string, id int64) (int64, error) {
 	return c.pinCall(ctx, token, fmt.Sprintf("unpin/%d", id))
 }

@@ -66,7 +66,7 @@ type reactionRowJSON struct {
 	Index    int      `json:"index"`
 	Count    int      `json:"count"`
 	Reactors []string `json:"reactors"`
-	You      bool     `json:"you"`
+	You      boolish  `json:"you"` // sent only when true
 }
 
 type messageJSON struct {
@@ -76,34 +76,36 @@ type messageJSON struct {
 	Edited      float64                    `json:"edited"`
 	Seqno       int64                      `json:"seqno"`
 	Data        json.RawMessage            `json:"data"`
-	Deleted     bool                       `json:"deleted"`
+	Deleted     boolish                    `json:"deleted"`
 	Signature   string                     `json:"signature"`
 	Reactions   map[string]reactionRowJSON `json:"reactions"`
-	Whisper     bool                       `json:"whisper"`
-	WhisperMods bool                       `json:"whisper_mods"`
+	Whisper     boolish                    `json:"whisper"`
+	WhisperMods boolish                    `json:"whisper_mods"` // 0/1 in rows, a bool in the post reply
 	WhisperTo   string                     `json:"whisper_to"`
 }
 
 var jsonNull = []byte("null")
 
-// parseRow decodes one message row, without checking its signature.
+// parseRow decodes one message row, without checking its signature. A row that does not parse
+// still gives its id and seqno, as far as they can be read, so that callers can move past it.
 func parseRow(raw json.RawMessage) (Message, error) {
 	var j messageJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
-		return Message{}, fmt.Errorf("%w: message row: %v", ErrMalformedReply, err)
+		id, seqno := rowKeys(raw)
+		return Message{ID: id, Seqno: seqno}, fmt.Errorf("%w: message row %d (seqno %d): %v", ErrMalformedReply, id, seqno, err)
 	}
 	if j.ID == nil {
-		return Message{}, fmt.Errorf("%w: message row without id", ErrMalformedReply)
+		return Message{Seqno: j.Seqno}, fmt.Errorf("%w: message row without id (seqno %d)", ErrMalformedReply, j.Seqno)
 	}
 	m := Message{ID: *j.ID, Seqno: j.Seqno, Posted: floatTime(j.Posted), Edited: floatTime(j.Edited),
-		Deleted: j.Deleted, Whisper: j.Whisper, WhisperMods: j.WhisperMods}
+		Deleted: bool(j.Deleted), Whisper: bool(j.Whisper), WhisperMods: bool(j.WhisperMods)}
 	bad := func(format string, args ...any) (Message, error) {
 		return Message{ID: m.ID, Seqno: m.Seqno}, fmt.Errorf("%w: message %d: %s", ErrMalformedReply, m.ID, fmt.Sprintf(format, args...))
 	}
 	if len(j.Reactions) > 0 {
 		m.Reactions = make(map[string]Reaction, len(j.Reactions))
 		for emoji, r := range j.Reactions {
-			out := Reaction{Index: r.Index, Count: r.Count, You: r.You}
+			out := Reaction{Index: r.Index, Count: r.Count, You: bool(r.You)}
 			for _, s := range r.Reactors {
 				id, err := crypto.ParseAccountID(s)
 				if err != nil {
@@ -206,7 +208,9 @@ func VerifyPost(author crypto.AccountID, data []byte, sig [64]byte) bool {
 
 // ParseMessages decodes a list of message rows (the body of messages/recent, since or before).
 // Rows that do not parse or whose signature does not verify are left out and reported in
-// skipped; only a body that is not a JSON list is an error (ErrMalformedReply).
+// skipped, with their id and seqno whenever the row carries them in any readable form (so that
+// a poller can always move its cursor past them; see MaxSeqno); only a body that is not a JSON
+// list is an error (ErrMalformedReply).
 func ParseMessages(body []byte) (msgs []Message, skipped []Skipped, err error) {
 	var rows []json.RawMessage
 	if err := json.Unmarshal(body, &rows); err != nil {
@@ -227,6 +231,19 @@ func ParseMessages(body []byte) (msgs []Message, skipped []Skipped, err error) {
 		msgs = append(msgs, m)
 	}
 	return msgs, skipped, nil
+}
+
+// MaxSeqno is the largest seqno among the messages and the skipped rows of a reply: where a
+// poll of messages/since continues, whatever did not parse.
+func MaxSeqno(msgs []Message, skipped []Skipped) int64 {
+	var n int64
+	for i := range msgs {
+		n = max(n, msgs[i].Seqno)
+	}
+	for i := range skipped {
+		n = max(n, skipped[i].Seqno)
+	}
+	return n
 }
 
 // parallelVerifyMin is the smallest page whose signatures are checked on several cores.
@@ -318,17 +335,17 @@ type roomJSON struct {
 	Admins            []string  `json:"admins"`
 	HiddenModerators  []string  `json:"hidden_moderators"`
 	HiddenAdmins      []string  `json:"hidden_admins"`
-	Read              bool      `json:"read"`
-	Write             bool      `json:"write"`
-	Upload            bool      `json:"upload"`
-	Moderator         bool      `json:"moderator"`
-	Admin             bool      `json:"admin"`
-	GlobalModerator   bool      `json:"global_moderator"`
-	GlobalAdmin       bool      `json:"global_admin"`
-	DefaultRead       bool      `json:"default_read"`
-	DefaultAccessible bool      `json:"default_accessible"`
-	DefaultWrite      bool      `json:"default_write"`
-	DefaultUpload     bool      `json:"default_upload"`
+	Read              boolish   `json:"read"`
+	Write             boolish   `json:"write"`
+	Upload            boolish   `json:"upload"`
+	Moderator         boolish   `json:"moderator"`
+	Admin             boolish   `json:"admin"`
+	GlobalModerator   boolish   `json:"global_moderator"`
+	GlobalAdmin       boolish   `json:"global_admin"`
+	DefaultRead       boolish   `json:"default_read"`
+	DefaultAccessible boolish   `json:"default_accessible"`
+	DefaultWrite      boolish   `json:"default_write"`
+	DefaultUpload     boolish   `json:"default_upload"`
 }
 
 func parseIDs(what string, in []string) ([]crypto.AccountID, error) {
@@ -349,10 +366,10 @@ func (j *roomJSON) info() (*RoomInfo, error) {
 	}
 	r := &RoomInfo{Token: *j.Token, Name: j.Name, Description: j.Description, InfoUpdates: j.InfoUpdates,
 		MessageSequence: j.MessageSequence, Created: floatTime(j.Created), ActiveUsers: j.ActiveUsers,
-		ImageID: j.ImageID, Read: j.Read, Write: j.Write, Upload: j.Upload, Moderator: j.Moderator,
-		Admin: j.Admin, GlobalModerator: j.GlobalModerator, GlobalAdmin: j.GlobalAdmin,
-		DefaultRead: j.DefaultRead, DefaultAccessible: j.DefaultAccessible, DefaultWrite: j.DefaultWrite,
-		DefaultUpload: j.DefaultUpload}
+		ImageID: j.ImageID, Read: bool(j.Read), Write: bool(j.Write), Upload: bool(j.Upload), Moderator: bool(j.Moderator),
+		Admin: bool(j.Admin), GlobalModerator: bool(j.GlobalModerator), GlobalAdmin: bool(j.GlobalAdmin),
+		DefaultRead: bool(j.DefaultRead), DefaultAccessible: bool(j.DefaultAccessible), DefaultWrite: bool(j.DefaultWrite),
+		DefaultUpload: bool(j.DefaultUpload)}
 	if j.ActiveUsersCutoff > 0 && j.ActiveUsersCutoff < 1<<32 {
 		r.ActiveUsersCutoff = time.Duration(j.ActiveUsersCutoff) * time.Second
 	}
@@ -407,11 +424,11 @@ func ParsePollInfo(body []byte) (*PollInfo, error) {
 	var j struct {
 		Token       *string   `json:"token"`
 		ActiveUsers int64     `json:"active_users"`
-		Read        bool      `json:"read"`
-		Write       bool      `json:"write"`
-		Upload      bool      `json:"upload"`
-		Moderator   bool      `json:"moderator"`
-		Admin       bool      `json:"admin"`
+		Read        boolish   `json:"read"`
+		Write       boolish   `json:"write"`
+		Upload      boolish   `json:"upload"`
+		Moderator   boolish   `json:"moderator"`
+		Admin       boolish   `json:"admin"`
 		Details     *roomJSON `json:"details"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
@@ -420,8 +437,8 @@ func ParsePollInfo(body []byte) (*PollInfo, error) {
 	if j.Token == nil || !ValidRoomToken(*j.Token) {
 		return nil, fmt.Errorf("%w: pollInfo without a valid token", ErrMalformedReply)
 	}
-	p := &PollInfo{Token: *j.Token, ActiveUsers: j.ActiveUsers, Read: j.Read, Write: j.Write, Upload: j.Upload,
-		Moderator: j.Moderator, Admin: j.Admin}
+	p := &PollInfo{Token: *j.Token, ActiveUsers: j.ActiveUsers, Read: bool(j.Read), Write: bool(j.Write), Upload: bool(j.Upload),
+		Moderator: bool(j.Moderator), Admin: bool(j.Admin)}
 	if j.Details != nil {
 		d, err := j.Details.info()
 		if err != nil {
@@ -455,7 +472,8 @@ type dmJSON struct {
 func parseDM(raw json.RawMessage) (DM, error) {
 	var j dmJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
-		return DM{}, fmt.Errorf("%w: DM: %v", ErrMalformedReply, err)
+		id, _ := rowKeys(raw)
+		return DM{ID: id}, fmt.Errorf("%w: DM %d: %v", ErrMalformedReply, id, err)
 	}
 	if j.ID == nil {
 		return DM{}, fmt.Errorf("%w: DM without id", ErrMalformedReply)
@@ -477,7 +495,8 @@ func parseDM(raw json.RawMessage) (DM, error) {
 }
 
 // ParseDMs decodes a list of DMs (the body of inbox or outbox). An empty body (the 304 of
-// inbox/since) is an empty list; DMs that do not parse are reported in skipped.
+// inbox/since) is an empty list; DMs that do not parse are reported in skipped, with their id
+// whenever it can be read.
 func ParseDMs(body []byte) (dms []DM, skipped []Skipped, err error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil, nil

@@ -113,7 +113,7 @@ func ctxT(t *testing.T) context.Context {
 // The whole life of an attachment through onion paths: encrypt and upload, info, extend,
 // download and decrypt by URL, and the errors for a missing file and a wrong pointer.
 func TestOnionAttachmentLifecycle(t *testing.T) {
-	s := newOnion(t)
+	s := newOnion(t, filesd.WithContentIDs()) // extend and dedupe need content IDs
 	ctx := ctxT(t)
 	data := randomData(1_500_000)
 
@@ -210,7 +210,7 @@ func (w *countingWriter) Write(b []byte) (int, error) { w.n += len(b); return le
 // Deterministic attachments (the newer scheme) go up with Upload and come back with
 // DownloadAttachment, whose pointer's key says the scheme; the URL carries "d".
 func TestOnionDeterministicAttachment(t *testing.T) {
-	s := newOnion(t)
+	s := newOnion(t, filesd.WithContentIDs()) // extend and dedupe need content IDs
 	ctx := ctxT(t)
 	data := randomData(100_000)
 	var blob bytes.Buffer

@@ -82,8 +82,29 @@ func (f FileURL) String() string {
 
 // NumericID is the ID as a number, for AttachmentPointer.id (desktop's deprecated_id): the
 // old server's decimal IDs, and 0 for content IDs.
-func (f FileURL) NumericID() uint64 {
-	n, err := strconv.ParseUint(f.ID, 10, 64)
+func (f FileURL) NumericID() uint64 { return decimalID(f.ID) }
+
+// NumericID returns the number that goes in AttachmentPointer.id for a file URL: the URL's last
+// path segment when it is a decimal number (the official file server's IDs, and community
+// room files: <server>/room/<token>/file/<id>), else 0 (content IDs, or anything that is not a
+// URL). Desktop fills the field the same way; Session.js and session-python download by it, so
+// a pointer with 0 for a numeric file cannot be fetched by them.
+func NumericID(fileURL string) uint64 {
+	u, err := url.Parse(fileURL)
+	if err != nil || u.Host == "" {
+		return 0
+	}
+	p := u.Path
+	return decimalID(p[strings.LastIndexByte(p, '/')+1:])
+}
+
+// decimalID reads an ID of decimal digits only (no sign, no exponent); anything else, or a
+// number that does not fit 64 bits, is 0.
+func decimalID(s string) uint64 {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
 		return 0
 	}

@@ -94,7 +94,8 @@ func WithAccount(id crypto.AccountID) Option { return func(c *config) { c.accoun
 
 // WithStore keeps the client's state (account keys, polling position, pending messages, node
 // pool) in s. The default is an in-memory store, which forgets everything when the process ends;
-// use store.OpenSQLite for a bot that must not lose or repeat messages across restarts.
+// use sqlite.Open (package store/sqlite) for a bot that must not lose or repeat messages across
+// restarts.
 func WithStore(s store.Store) Option { return func(c *config) { c.store = s } }
 
 // WithLogger sends the client's logs to l (default: discard). Secrets are never logged.

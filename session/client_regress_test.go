@@ -13,7 +13,7 @@ import (
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/session"
-	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 // A Subscribe channel that nobody reads does not keep Run from returning when ctx ends (the
@@ -96,7 +96,7 @@ func TestShutdownDuringHandlerDeliversOnce(t *testing.T) {
 	cfg := netConfig(dn, true)
 	path := filepath.Join(t.TempDir(), "bot.db")
 	bg := context.Background()
-	st, err := store.OpenSQLite(bg, path)
+	st, err := sqlite.Open(bg, path)
 	if err != nil {
 		t.Fatal(err)
 	}

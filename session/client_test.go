@@ -14,6 +14,7 @@ import (
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func startDevnet(t testing.TB, opts ...devnet.Option) *devnet.Network {
@@ -189,7 +190,7 @@ func TestRestartLosesAndRepeatsNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bot.db")
 	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
 
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func TestRestartLosesAndRepeatsNothing(t *testing.T) {
 	if _, err := alice.SendText(ctx, botID, "three"); err != nil {
 		t.Fatal(err)
 	}
-	st, err = store.OpenSQLite(ctx, path)
+	st, err = sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/sessiongo/sdk/onion"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -667,7 +668,7 @@ func TestGroupsRestart(t *testing.T) {
 	cfg := gDevnet(t)
 	alice := gNewPeer(t, cfg, "Alice")
 	path := t.TempDir() + "/bob.db"
-	db, err := store.OpenSQLite(ctx, path)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -699,7 +700,7 @@ func TestGroupsRestart(t *testing.T) {
 	bob.Close()
 	db.Close()
 
-	db2, err := store.OpenSQLite(ctx, path)
+	db2, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 // The account and messaging commands. Accounts live in a SQLite file (-db); network commands
@@ -77,7 +78,7 @@ func addDBFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", envOr(envDB, defaultDB), "SQLite file holding the accounts (default: $"+envDB+", else "+defaultDB+")")
 }
 
-func (a accountFlags) open(ctx context.Context) (*store.SQLite, []session.Option, error) {
+func (a accountFlags) open(ctx context.Context) (*sqlite.Store, []session.Option, error) {
 	st, err := openStore(ctx, *a.db, false)
 	if err != nil {
 		return nil, nil, err

@@ -16,7 +16,7 @@ import (
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/sns"
-	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 // Environment variables that give the flags their defaults, so that scripts need not repeat
@@ -101,7 +101,7 @@ func checkDBDir(path string) error {
 }
 
 // openStore opens the account file. With create false the file must exist.
-func openStore(ctx context.Context, path string, create bool) (*store.SQLite, error) {
+func openStore(ctx context.Context, path string, create bool) (*sqlite.Store, error) {
 	if err := checkDBDir(path); err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func openStore(ctx context.Context, path string, create bool) (*store.SQLite, er
 			return nil, fmt.Errorf("no account file %s: create one with 'sessionctl new -db %s' or import one with 'sessionctl import -db %s'", path, path, path)
 		}
 	}
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}

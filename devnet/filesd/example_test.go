@@ -14,9 +14,10 @@ import (
 
 // Start a file server, upload a file with a one-hour TTL and download it again, directly over
 // HTTP. Clients normally go through an onion path instead: give onion.Transport.Do the
-// server's OnionServer().
+// server's OnionServer(). (With content IDs, so that the ID printed is always the same; the
+// default is random numeric IDs, as on the official server.)
 func ExampleStart() {
-	fs, err := filesd.Start(context.Background())
+	fs, err := filesd.Start(context.Background(), filesd.WithContentIDs())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -15,9 +15,11 @@
 //   - GET /session_version?platform=desktop|android|ios: the latest client version, with
 //     optional X-FS-* version-blinded signature headers (see WithVersions).
 //
-// IDs are content IDs by default: urlsafe base64 of BLAKE2b-264 of the file with the salt
-// "SessionFileSvr\0\0" (ContentID); uploading the same bytes again refreshes the expiry and
-// returns the same ID. WithNumericIDs gives the old server's random decimal IDs instead.
+// IDs are random decimal numbers of up to 53 bits by default, as the official server issues
+// them (its BACKWARDS_COMPAT_IDS mode, on by default): clients that download by
+// AttachmentPointer.id need them. WithContentIDs gives the newer mode's content IDs instead:
+// urlsafe base64 of BLAKE2b-264 of the file with the salt "SessionFileSvr\0\0" (ContentID);
+// uploading the same bytes again refreshes the expiry and returns the same ID.
 //
 // Files expire after their TTL on the server's clock (WithClock); expired files are gone at
 // once and are swept on later uploads, so the server runs no goroutine besides its listener.
@@ -118,9 +120,14 @@ func WithMaxFileSize(n int) Option { return func(c *config) { c.maxSize = n } }
 // WithTTL sets the default and longest time to live of a file (default DefaultTTL).
 func WithTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
 
-// WithNumericIDs makes uploads get random decimal IDs of up to 53 bits, as the older server's
-// BACKWARDS_COMPAT_IDS mode does, instead of content IDs. Such files cannot be extended.
+// WithNumericIDs makes uploads get random decimal IDs of up to 53 bits: the default, as in
+// the official server (BACKWARDS_COMPAT_IDS). Such files cannot be extended.
 func WithNumericIDs() Option { return func(c *config) { c.numericID = true } }
+
+// WithContentIDs makes uploads get content IDs (ContentID) instead of random decimal ones: the
+// newer server's mode, where the same bytes get the same ID and only such files can be
+// extended.
+func WithContentIDs() Option { return func(c *config) { c.numericID = false } }
 
 // Server is a running file server. It is safe for concurrent use.
 type Server struct {
@@ -186,7 +193,7 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 }
 
 func newServer(opts ...Option) (*Server, error) {
-	c := config{now: time.Now, logger: slog.New(slog.DiscardHandler), maxSize: DefaultMaxFileSize, ttl: DefaultTTL}
+	c := config{now: time.Now, logger: slog.New(slog.DiscardHandler), maxSize: DefaultMaxFileSize, ttl: DefaultTTL, numericID: true}
 	for _, o := range opts {
 		o(&c)
 	}

@@ -81,7 +81,7 @@ func TestContentID(t *testing.T) {
 
 func TestUploadDownloadInfoExtendExpiry(t *testing.T) {
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
-	s := start(t, WithClock(clk.now), WithMaxFileSize(1000))
+	s := start(t, WithClock(clk.now), WithMaxFileSize(1000), WithContentIDs())
 	hc := &http.Client{}
 	data := []byte("attachment bytes")
 
@@ -176,8 +176,9 @@ func TestUploadLimitsAndBadInput(t *testing.T) {
 	}
 }
 
+// Numeric IDs are the default, as on the official server (issue 12 item 6).
 func TestNumericIDs(t *testing.T) {
-	s := start(t, WithNumericIDs())
+	s := start(t)
 	hc := &http.Client{}
 	st, body := do(t, hc, "POST", s.URL()+"/file", nil, []byte("old style"))
 	var up uploadReply
@@ -190,6 +191,24 @@ func TestNumericIDs(t *testing.T) {
 	// Only content ids can be extended.
 	if st, _ := do(t, hc, "POST", s.URL()+"/file/"+up.ID+"/extend", nil, nil); st != 404 {
 		t.Fatalf("extend numeric: %d", st)
+	}
+	// The same bytes again: another number (no deduplication in this mode).
+	_, body = do(t, hc, "POST", s.URL()+"/file", nil, []byte("old style"))
+	var again uploadReply
+	if json.Unmarshal(body, &again) != nil || again.ID == up.ID || strings.Trim(again.ID, "0123456789") != "" {
+		t.Fatalf("second upload: %s", body)
+	}
+	// WithNumericIDs says the same as the default; WithContentIDs switches.
+	for _, tc := range []struct {
+		opt     Option
+		numeric bool
+	}{{WithNumericIDs(), true}, {WithContentIDs(), false}} {
+		s := start(t, tc.opt)
+		_, body := do(t, hc, "POST", s.URL()+"/file", nil, []byte("mode"))
+		var up uploadReply
+		if json.Unmarshal(body, &up) != nil || (strings.Trim(up.ID, "0123456789") == "") != tc.numeric || (!tc.numeric && up.ID != ContentID([]byte("mode"))) {
+			t.Fatalf("numeric %v: %s", tc.numeric, body)
+		}
 	}
 }
 
@@ -223,7 +242,7 @@ func TestSeedingAPI(t *testing.T) {
 // enc types, a 1 MB file up and down, and an error status passing through.
 func TestOnionRoundTrip(t *testing.T) {
 	nw := v4srvtest.Network(t, 8)
-	s := start(t, WithNetwork(nw), WithHost("filev2.getsession.org"))
+	s := start(t, WithNetwork(nw), WithHost("filev2.getsession.org"), WithContentIDs())
 	if !strings.HasPrefix(s.URL(), "https://filev2.getsession.org:") {
 		t.Fatalf("URL %s", s.URL())
 	}

@@ -37,7 +37,7 @@ import (
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
-	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func main() {
@@ -122,7 +122,7 @@ func runReal(ctx context.Context, joinURL, dbPath, netFile string, verbose bool)
 	if joinURL == "" {
 		return errors.New("no room: give -url (the network file names none)")
 	}
-	st, err := store.OpenSQLite(ctx, dbPath)
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ import (
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
-	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func main() {
@@ -100,7 +100,7 @@ func runReal(ctx context.Context, dbPath, netFile string, direct, verbose bool) 
 		}
 	}
 	cfg.Direct = cfg.Direct || direct
-	st, err := store.OpenSQLite(ctx, dbPath)
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func TestEchobotOnDevnet(t *testing.T) {
@@ -45,7 +46,7 @@ func TestEchobotOnExternalDevnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenSQLite(ctx, db)
+	st, err := sqlite.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func main() {
@@ -61,7 +62,7 @@ func run(ctx context.Context, n int, netFile string) error {
 		return err
 	}
 	defer nw.Close()
-	st, err := store.OpenSQLite(ctx, ":memory:")
+	st, err := sqlite.Open(ctx, ":memory:")
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,8 @@
-package store
+// Package sqlite is a store.Store in one SQLite file (through the pure-Go modernc.org/sqlite
+// driver, no cgo), holding any number of accounts, with numbered migrations. It is the default
+// of the examples and sessionctl. It lives apart from package store so that programs keeping
+// their state in memory (or in PostgreSQL) never download or link SQLite.
+package sqlite
 
 import (
 	"context"
@@ -8,30 +12,38 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/store"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// SQLite is a Store in one SQLite file (through the pure-Go modernc.org/sqlite driver), holding
-// any number of accounts. Open it with OpenSQLite, or NewSQLite for a *sql.DB you manage.
-type SQLite struct {
+// Store is a store.Store in one SQLite file. Open it with Open, or New for a *sql.DB you manage.
+type Store struct {
 	db    *sql.DB
 	owned bool
 }
 
-var _ Store = (*SQLite)(nil)
+var _ store.Store = (*Store)(nil)
 
-// OpenSQLite opens (creating if needed) the database file at path and brings its schema up to
+// Open opens (creating if needed) the database file at path and brings its schema up to
 // date. Use ":memory:" for a private in-memory database.
-func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+//
+// The directory of path must exist: Open does not create directories, and says so rather than
+// leaving SQLite's "unable to open database file" for the first query.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -41,11 +53,11 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", path, err)
 	}
 	// One connection: SQLite serialises writers anyway, and ":memory:" is per connection.
 	db.SetMaxOpenConns(1)
-	s, err := NewSQLite(ctx, db)
+	s, err := New(ctx, db)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -54,10 +66,40 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
-// NewSQLite uses db, an open SQLite database (driver "sqlite" of modernc.org/sqlite), and applies
+// ErrBadPath reports a database path that cannot be a SQLite file: its directory is missing or
+// is not a directory, or the path is a directory.
+var ErrBadPath = errors.New("store/sqlite: bad database path")
+
+func checkPath(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	if path == "" {
+		return fmt.Errorf("%w: empty path (use \":memory:\" for a database in memory)", ErrBadPath)
+	}
+	if strings.ContainsAny(path, "?#") {
+		return fmt.Errorf("%w: %q contains '?' or '#', which SQLite would read as URI parameters; rename the file", ErrBadPath, path)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%w: %s is a directory; give a file name inside it (e.g. %s)", ErrBadPath, path, filepath.Join(path, "session.db"))
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: directory %s does not exist; create it first (mkdir -p %s): %w", ErrBadPath, dir, dir, fs.ErrNotExist)
+	case err != nil:
+		return fmt.Errorf("%w: %s: %w", ErrBadPath, dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: %s is not a directory", ErrBadPath, dir)
+	}
+	return nil
+}
+
+// New uses db, an open SQLite database (driver "sqlite" of modernc.org/sqlite), and applies
 // any migrations it lacks. Close does not close db.
-func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
-	s := &SQLite{db: db}
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	s := &Store{db: db}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -80,7 +122,7 @@ func loadMigrations() ([]migration, error) {
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
-			return nil, fmt.Errorf("store: migration file %q is not named NNNN_name.sql", e.Name())
+			return nil, fmt.Errorf("store/sqlite: migration file %q is not named NNNN_name.sql", e.Name())
 		}
 		b, err := fs.ReadFile(migrationFS, "migrations/"+e.Name())
 		if err != nil {
@@ -91,7 +133,7 @@ func loadMigrations() ([]migration, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	for i, m := range out {
 		if m.version != i+1 {
-			return nil, fmt.Errorf("store: migrations are not numbered 1..n (found %s)", m.name)
+			return nil, fmt.Errorf("store/sqlite: migrations are not numbered 1..n (found %s)", m.name)
 		}
 	}
 	return out, nil
@@ -106,44 +148,44 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
-func (s *SQLite) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
 	}
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return fmt.Errorf("store/sqlite: migrate: %w", err)
 	}
 	var cur int
 	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur)
 	if err != nil {
-		return fmt.Errorf("store: migrate: reading version: %w", err)
+		return fmt.Errorf("store/sqlite: migrate: reading version: %w", err)
 	}
 	if cur > len(ms) {
-		return fmt.Errorf("store: database schema version %d is newer than this SDK's %d", cur, len(ms))
+		return fmt.Errorf("store/sqlite: database schema version %d is newer than this SDK's %d", cur, len(ms))
 	}
 	for _, m := range ms[cur:] {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("store: migrate %s: %w", m.name, err)
+			return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("store: migrate %s: %w", m.name, err)
+			return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.version); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("store: migrate %s: %w", m.name, err)
+			return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("store: migrate %s: %w", m.name, err)
+			return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
 		}
 	}
 	return nil
 }
 
-// Close closes the database if OpenSQLite opened it.
-func (s *SQLite) Close() error {
+// Close closes the database if Open opened it.
+func (s *Store) Close() error {
 	if s.owned {
 		return s.db.Close()
 	}
@@ -164,8 +206,8 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v)
 }
 
-// PutAccount implements AccountStore.
-func (s *SQLite) PutAccount(ctx context.Context, a Account) error {
+// PutAccount implements store.AccountStore.
+func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = time.Now()
 	}
@@ -173,20 +215,20 @@ func (s *SQLite) PutAccount(ctx context.Context, a Account) error {
 		ON CONFLICT (id) DO UPDATE SET seed = excluded.seed, name = excluded.name`,
 		a.ID[:], a.Seed[:], a.Name, ms(a.CreatedAt))
 	if err != nil {
-		return fmt.Errorf("store: put account %s: %w", a.ID, err)
+		return fmt.Errorf("store/sqlite: put account %s: %w", a.ID, err)
 	}
 	return nil
 }
 
-func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
-	var a Account
+func scanAccount(sc interface{ Scan(...any) error }) (store.Account, error) {
+	var a store.Account
 	var id, seed []byte
 	var created int64
 	if err := sc.Scan(&id, &seed, &a.Name, &created); err != nil {
 		return a, err
 	}
 	if len(id) != crypto.AccountIDSize || len(seed) != 32 {
-		return a, fmt.Errorf("store: corrupt account row (id %d bytes, seed %d bytes)", len(id), len(seed))
+		return a, fmt.Errorf("store/sqlite: corrupt account row (id %d bytes, seed %d bytes)", len(id), len(seed))
 	}
 	a.ID = crypto.AccountID(id)
 	a.Seed = [32]byte(seed)
@@ -194,39 +236,39 @@ func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
 	return a, nil
 }
 
-// GetAccount implements AccountStore.
-func (s *SQLite) GetAccount(ctx context.Context, id crypto.AccountID) (Account, error) {
+// GetAccount implements store.AccountStore.
+func (s *Store) GetAccount(ctx context.Context, id crypto.AccountID) (store.Account, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT id, seed, name, created_at FROM accounts WHERE id = ?`, id[:])
 	a, err := scanAccount(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Account{}, ErrNotFound
+		return store.Account{}, store.ErrNotFound
 	}
 	if err != nil {
-		return Account{}, fmt.Errorf("store: get account %s: %w", id, err)
+		return store.Account{}, fmt.Errorf("store/sqlite: get account %s: %w", id, err)
 	}
 	return a, nil
 }
 
-// Accounts implements AccountStore.
-func (s *SQLite) Accounts(ctx context.Context) ([]Account, error) {
+// Accounts implements store.AccountStore.
+func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, seed, name, created_at FROM accounts ORDER BY created_at, hex(id)`)
 	if err != nil {
-		return nil, fmt.Errorf("store: list accounts: %w", err)
+		return nil, fmt.Errorf("store/sqlite: list accounts: %w", err)
 	}
 	defer rows.Close()
-	var out []Account
+	var out []store.Account
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: list accounts: %w", err)
+			return nil, fmt.Errorf("store/sqlite: list accounts: %w", err)
 		}
 		out = append(out, a)
 	}
 	return out, rows.Err()
 }
 
-// DeleteAccount implements AccountStore.
-func (s *SQLite) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
+// DeleteAccount implements store.AccountStore.
+func (s *Store) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM accounts WHERE id = ?`,
@@ -234,35 +276,35 @@ func (s *SQLite) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
 			`DELETE FROM messages WHERE account = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id[:]); err != nil {
-				return fmt.Errorf("store: delete account %s: %w", id, err)
+				return fmt.Errorf("store/sqlite: delete account %s: %w", id, err)
 			}
 		}
 		// substr rather than LIKE: the prefix is matched exactly, with no wildcards.
 		prefix := id.String() + "/"
 		if _, err := tx.ExecContext(ctx, `DELETE FROM kv WHERE substr(key, 1, ?) = ?`, len(prefix), prefix); err != nil {
-			return fmt.Errorf("store: delete account %s: %w", id, err)
+			return fmt.Errorf("store/sqlite: delete account %s: %w", id, err)
 		}
 		return nil
 	})
 }
 
-func (s *SQLite) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return fmt.Errorf("store/sqlite: begin: %w", err)
 	}
 	if err := f(tx); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return fmt.Errorf("store/sqlite: commit: %w", err)
 	}
 	return nil
 }
 
-// LastHash implements InboxStore.
-func (s *SQLite) LastHash(ctx context.Context, c Cursor) (string, error) {
+// LastHash implements store.InboxStore.
+func (s *Store) LastHash(ctx context.Context, c store.Cursor) (string, error) {
 	var h string
 	err := s.db.QueryRowContext(ctx, `SELECT last_hash FROM cursors WHERE account = ? AND swarm = ? AND namespace = ?`,
 		c.Account[:], c.Swarm[:], c.Namespace).Scan(&h)
@@ -270,14 +312,14 @@ func (s *SQLite) LastHash(ctx context.Context, c Cursor) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("store: last hash: %w", err)
+		return "", fmt.Errorf("store/sqlite: last hash: %w", err)
 	}
 	return h, nil
 }
 
-// SaveRetrieved implements InboxStore.
-func (s *SQLite) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error) {
-	var fresh []Incoming
+// SaveRetrieved implements store.InboxStore.
+func (s *Store) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
+	var fresh []store.Incoming
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		fresh = fresh[:0]
 		for _, in := range msgs {
@@ -285,7 +327,7 @@ func (s *SQLite) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, l
 				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, hash) DO NOTHING`,
 				c.Account[:], in.Hash, in.Namespace, in.Data, ms(in.Timestamp), ms(in.Expiry))
 			if err != nil {
-				return fmt.Errorf("store: save message: %w", err)
+				return fmt.Errorf("store/sqlite: save message: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
 				fresh = append(fresh, in)
@@ -296,7 +338,7 @@ func (s *SQLite) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, l
 				ON CONFLICT (account, swarm, namespace) DO UPDATE SET last_hash = excluded.last_hash`,
 				c.Account[:], c.Swarm[:], c.Namespace, lastHash)
 			if err != nil {
-				return fmt.Errorf("store: save last hash: %w", err)
+				return fmt.Errorf("store/sqlite: save last hash: %w", err)
 			}
 		}
 		return nil
@@ -307,20 +349,20 @@ func (s *SQLite) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, l
 	return fresh, nil
 }
 
-// Pending implements InboxStore.
-func (s *SQLite) Pending(ctx context.Context, account crypto.AccountID) ([]Incoming, error) {
+// Pending implements store.InboxStore.
+func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.Incoming, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT hash, namespace, data, ts, expiry FROM messages
 		WHERE account = ? AND handled = 0 ORDER BY seq`, account[:])
 	if err != nil {
-		return nil, fmt.Errorf("store: pending: %w", err)
+		return nil, fmt.Errorf("store/sqlite: pending: %w", err)
 	}
 	defer rows.Close()
-	var out []Incoming
+	var out []store.Incoming
 	for rows.Next() {
-		var in Incoming
+		var in store.Incoming
 		var ts, exp int64
 		if err := rows.Scan(&in.Hash, &in.Namespace, &in.Data, &ts, &exp); err != nil {
-			return nil, fmt.Errorf("store: pending: %w", err)
+			return nil, fmt.Errorf("store/sqlite: pending: %w", err)
 		}
 		in.Timestamp, in.Expiry = fromMS(ts), fromMS(exp)
 		out = append(out, in)
@@ -328,66 +370,66 @@ func (s *SQLite) Pending(ctx context.Context, account crypto.AccountID) ([]Incom
 	return out, rows.Err()
 }
 
-// MarkHandled implements InboxStore.
-func (s *SQLite) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
+// MarkHandled implements store.InboxStore.
+func (s *Store) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], hash)
 	if err != nil {
-		return fmt.Errorf("store: mark handled: %w", err)
+		return fmt.Errorf("store/sqlite: mark handled: %w", err)
 	}
 	return nil
 }
 
-// SaveHandled implements InboxStore.
-func (s *SQLite) SaveHandled(ctx context.Context, account crypto.AccountID, in Incoming) error {
+// SaveHandled implements store.InboxStore.
+func (s *Store) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, handled)
 		VALUES (?, ?, ?, NULL, ?, ?, 1) ON CONFLICT (account, hash) DO UPDATE SET handled = 1, data = NULL`,
 		account[:], in.Hash, in.Namespace, ms(in.Timestamp), ms(in.Expiry))
 	if err != nil {
-		return fmt.Errorf("store: save handled: %w", err)
+		return fmt.Errorf("store/sqlite: save handled: %w", err)
 	}
 	return nil
 }
 
-// Prune implements InboxStore.
-func (s *SQLite) Prune(ctx context.Context, t time.Time) error {
+// Prune implements store.InboxStore.
+func (s *Store) Prune(ctx context.Context, t time.Time) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM messages WHERE handled = 1 AND expiry != 0 AND expiry < ?`, ms(t))
 	if err != nil {
-		return fmt.Errorf("store: prune: %w", err)
+		return fmt.Errorf("store/sqlite: prune: %w", err)
 	}
 	return nil
 }
 
-// GetValue implements KVStore.
-func (s *SQLite) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
+// GetValue implements store.KVStore.
+func (s *Store) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
 	var v []byte
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE bucket = ? AND key = ?`, bucket, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: get %s/%s: %w", bucket, key, err)
+		return nil, fmt.Errorf("store/sqlite: get %s/%s: %w", bucket, key, err)
 	}
 	return v, nil
 }
 
-// PutValue implements KVStore.
-func (s *SQLite) PutValue(ctx context.Context, bucket, key string, value []byte) error {
+// PutValue implements store.KVStore.
+func (s *Store) PutValue(ctx context.Context, bucket, key string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO kv (bucket, key, value) VALUES (?, ?, ?)
 		ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, key, value)
 	if err != nil {
-		return fmt.Errorf("store: put %s/%s: %w", bucket, key, err)
+		return fmt.Errorf("store/sqlite: put %s/%s: %w", bucket, key, err)
 	}
 	return nil
 }
 
-// DeleteValue implements KVStore.
-func (s *SQLite) DeleteValue(ctx context.Context, bucket, key string) error {
+// DeleteValue implements store.KVStore.
+func (s *Store) DeleteValue(ctx context.Context, bucket, key string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM kv WHERE bucket = ? AND key = ?`, bucket, key)
 	if err != nil {
-		return fmt.Errorf("store: delete %s/%s: %w", bucket, key, err)
+		return fmt.Errorf("store/sqlite: delete %s/%s: %w", bucket, key, err)
 	}
 	return nil
 }

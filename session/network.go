@@ -83,6 +83,7 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 			tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
 		}
 		seedClient = &http.Client{Transport: tr, Timeout: 15 * time.Second}
+		n.closers = append(n.closers, func() error { tr.CloseIdleConnections(); return nil })
 	}
 	var ps swarm.PoolStore
 	if cfg.Store != nil {
@@ -104,6 +105,7 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		return nil, fmt.Errorf("session: network: %w", err)
 	}
 	n.pool = pool
+	n.closers = append(n.closers, func() error { pool.CloseIdleConnections(); return nil })
 	fwd.t = https
 	if !cfg.Direct {
 		ot, err := onion.New(onion.Config{Pool: pool, Proxy: cfg.Proxy, Diversity: cfg.PathDiversity, Logger: log})

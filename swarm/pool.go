@@ -195,6 +195,14 @@ func (p *Pool) transport() Transport {
 	return nil
 }
 
+// CloseIdleConnections closes the idle connections of the pool's own seed client (not of a
+// PoolConfig.SeedClient). Call it when the pool is no longer used.
+func (p *Pool) CloseIdleConnections() {
+	if p.cfg.SeedClient == nil {
+		p.seeds.CloseIdleConnections()
+	}
+}
+
 // Snapshot returns the nodes the pool holds now, without loading or refreshing (nil when it
 // has none yet). It never blocks on a fetch.
 func (p *Pool) Snapshot() []Node {

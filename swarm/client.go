@@ -185,7 +185,23 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 			}
 		}
 	}
-	wrongSwarm, failures, skewRetried := 0, 0, false
+	wrongSwarm, failures, skewRetried, failedOver := 0, 0, false, false
+	// failover is called when every try failed with no answer: when the pool went back to its
+	// seeds for new nodes, the request starts again (once) on the new swarm.
+	failover := func() bool {
+		if failedOver || !c.pool.nodesFailing(ctx) {
+			return false
+		}
+		failedOver = true
+		_, m, err := c.pool.Swarm(ctx, account)
+		if err != nil || len(m) == 0 {
+			return false
+		}
+		members, failures = m, 0
+		clear(tried)
+		node, _ = pick()
+		return true
+	}
 	for {
 		body, err := build(c.Now().UnixMilli())
 		if err != nil {
@@ -203,6 +219,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 		}
 		r.node = node
 		if err == nil {
+			c.pool.nodeAnswered()
 			c.learnFromBody(resp, sent, received)
 			r.body, r.err = resp, nil
 			return r
@@ -216,6 +233,9 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 		}
 		tried[node.Ed25519] = true
 		var ne *NodeError
+		if errors.As(err, &ne) && ne.Status != 0 {
+			c.pool.nodeAnswered()
+		}
 		switch {
 		case errors.As(err, &ne) && ne.Status == 421:
 			wrongSwarm++
@@ -257,11 +277,17 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 			failures++
 			c.log.Debug("swarm: node failed", "node", node, "err", err)
 			if failures >= c.attempts {
+				if failover() {
+					continue
+				}
 				return r
 			}
 		}
 		next, ok := pick()
 		if !ok {
+			if failures > 0 && failover() {
+				continue
+			}
 			return r
 		}
 		node = next

@@ -14,6 +14,7 @@ import (
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func startDevnet(t testing.TB, opts ...devnet.Option) *devnet.Network {
@@ -36,19 +37,19 @@ func netConfig(dn *devnet.Network, direct bool) session.NetworkConfig {
 // recorder collects a client's events.
 type recorder struct {
 	mu     sync.Mutex
-	events []any
+	events []session.Event
 }
 
-func (r *recorder) handle(evt any) {
+func (r *recorder) handle(evt session.Event) {
 	r.mu.Lock()
 	r.events = append(r.events, evt)
 	r.mu.Unlock()
 }
 
-func (r *recorder) all() []any {
+func (r *recorder) all() []session.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]any(nil), r.events...)
+	return append([]session.Event(nil), r.events...)
 }
 
 func newClient(t testing.TB, opts ...session.Option) (*session.Client, *recorder) {
@@ -189,7 +190,7 @@ func TestRestartLosesAndRepeatsNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bot.db")
 	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
 
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func TestRestartLosesAndRepeatsNothing(t *testing.T) {
 	if _, err := alice.SendText(ctx, botID, "three"); err != nil {
 		t.Fatal(err)
 	}
-	st, err = store.OpenSQLite(ctx, path)
+	st, err = sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

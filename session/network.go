@@ -49,6 +49,15 @@ type NetworkConfig struct {
 	// seed is a loopback address (a devnet). It guards the server requests of the Client and
 	// of Network.Servers and FileServer, not those sent on Network.Onion directly.
 	Isolated bool
+	// HTTPClient, in direct mode, is the HTTP client for requests to servers (communities, the
+	// file server), for example with a custom transport; it should not follow redirects. Nil:
+	// a client built from SeedRootCAs, Proxy and DisableKeepAlives.
+	HTTPClient *http.Client
+	// DisableKeepAlives, in direct mode, opens a new connection for every request to a server
+	// instead of reusing kept-alive ones. Some server fronts (pysogs under its standard uWSGI
+	// set-up) close idle connections without saying so, and a request sent on such a
+	// connection fails with EOF or "connection reset". Ignored when HTTPClient is set.
+	DisableKeepAlives bool
 	// Store persists the node pool so that a restart need not ask the seeds (optional).
 	Store store.KVStore
 	// Logger receives the network's logs (default: discard).
@@ -127,10 +136,11 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	if n.onion != nil {
 		n.servers = n.onion
 	} else {
-		direct := &onion.DirectServerTransport{}
-		if cfg.SeedRootCAs != nil || cfg.Proxy != nil {
+		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient}
+		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil || cfg.DisableKeepAlives) {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.Proxy = cfg.Proxy
+			tr.DisableKeepAlives = cfg.DisableKeepAlives
 			if cfg.SeedRootCAs != nil {
 				tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
 			}

@@ -96,6 +96,8 @@ type Pool struct {
 	// last asked (zero: not since the pool was loaded). See nodesFailing.
 	lastOK  time.Time
 	seedTry time.Time
+	// rep counts nodes' offenses; banned nodes are left out of answers (reputation.go).
+	rep reputation
 }
 
 // seedFailover is how long requests to every node may fail before the pool goes back to its
@@ -204,11 +206,12 @@ func (p *Pool) CloseIdleConnections() {
 }
 
 // Snapshot returns the nodes the pool holds now, without loading or refreshing (nil when it
-// has none yet). It never blocks on a fetch.
+// has none yet), banned nodes left out (see Report). It never blocks on a fetch.
 func (p *Pool) Snapshot() []Node {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Node(nil), p.nodes...)
+	nodes := append([]Node(nil), p.nodes...)
+	p.mu.Unlock()
+	return p.rep.filter(nodes)
 }
 
 // refreshingKey marks the contexts of requests the pool sends while it holds its fetch lock.
@@ -230,14 +233,16 @@ func (p *Pool) Len() int {
 	return len(p.nodes)
 }
 
-// Nodes returns a copy of the pool, loading or refreshing it first when needed.
+// Nodes returns a copy of the pool, loading or refreshing it first when needed. Banned nodes
+// are left out (see Report).
 func (p *Pool) Nodes(ctx context.Context) ([]Node, error) {
 	if err := p.ensure(ctx); err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Node(nil), p.nodes...), nil
+	nodes := append([]Node(nil), p.nodes...)
+	p.mu.Unlock()
+	return p.rep.filter(nodes), nil
 }
 
 // RandomNodes returns up to n distinct random nodes of the pool for which skip (if not nil)
@@ -314,8 +319,17 @@ func without(nodes []Node, drop Node) []Node {
 }
 
 // Swarm returns the ID and members of the swarm that stores account, computed locally from the
-// pool (and cached until the pool changes or a node says otherwise).
+// pool (and cached until the pool changes or a node says otherwise). Banned members are left
+// out unless all are (see Report).
 func (p *Pool) Swarm(ctx context.Context, account crypto.AccountID) (uint64, []Node, error) {
+	id, members, err := p.swarm(ctx, account)
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, p.rep.filter(members), nil
+}
+
+func (p *Pool) swarm(ctx context.Context, account crypto.AccountID) (uint64, []Node, error) {
 	if err := p.ensure(ctx); err != nil {
 		return 0, nil, err
 	}
@@ -617,6 +631,7 @@ func (p *Pool) refreshFromNodes(ctx context.Context) error {
 	cands := append([]Node(nil), p.nodes...)
 	min := p.minSize()
 	p.mu.Unlock()
+	cands = p.rep.filter(cands) // a banned node is not asked for the node list
 	if len(cands) < p.cfg.RefreshNodes {
 		return fmt.Errorf("refresh: %w: %d nodes for %d queries", ErrNoNodes, len(cands), p.cfg.RefreshNodes)
 	}

@@ -609,7 +609,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout, "listening as", client.AccountID())
 	}
 	p := &eventPrinter{w: stdout, errw: stderr, json: *asJSON, download: *download}
-	client.AddEventHandler(func(evt any) { p.print(ctx, evt) })
+	client.AddEventHandler(func(evt session.Event) { p.print(ctx, evt) })
 	if *runFor > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *runFor)

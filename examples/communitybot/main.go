@@ -70,7 +70,7 @@ func logger(verbose bool) *slog.Logger {
 
 // serve makes bot answer the commands posted in its rooms.
 func serve(bot *session.Client) {
-	bot.AddEventHandler(func(evt any) {
+	bot.AddEventHandler(func(evt session.Event) {
 		switch e := evt.(type) {
 		case *session.CommunityMessage:
 			if e.Self {

@@ -65,7 +65,7 @@ func logger(verbose bool) *slog.Logger {
 
 // echo makes client answer every incoming message.
 func echo(client *session.Client) {
-	client.AddEventHandler(func(evt any) {
+	client.AddEventHandler(func(evt session.Event) {
 		switch e := evt.(type) {
 		case *session.Message:
 			if e.Sync {

@@ -82,7 +82,7 @@ func run(ctx context.Context, n int, netFile string) error {
 		}
 		defer bot.Close()
 		id := i
-		bot.AddEventHandler(func(evt any) {
+		bot.AddEventHandler(func(evt session.Event) {
 			if m, ok := evt.(*session.Message); ok && !m.Sync {
 				reply := fmt.Sprintf("bot %d got %q", id, m.Text)
 				if _, err := bot.SendText(ctx, m.From, reply, session.WithoutSync()); err != nil {
@@ -101,7 +101,7 @@ func run(ctx context.Context, n int, netFile string) error {
 	answers := map[string]bool{}
 	var mu sync.Mutex
 	all := make(chan struct{})
-	driver.AddEventHandler(func(evt any) {
+	driver.AddEventHandler(func(evt session.Event) {
 		if m, ok := evt.(*session.Message); ok && strings.HasPrefix(m.Text, "bot ") {
 			mu.Lock()
 			answers[m.From.String()] = true

@@ -110,7 +110,7 @@ func run(netFile string) error {
 	// The receipt and the reply may arrive in either order.
 	var got *session.Message
 	for receipt := false; !receipt || got == nil; {
-		e, err := next[any](ctx, aliceEvents)
+		e, err := next[session.Event](ctx, aliceEvents)
 		if err != nil {
 			return err
 		}
@@ -119,6 +119,9 @@ func run(netFile string) error {
 			receipt = true
 			fmt.Printf("alice: bob read %d message(s)\n", len(e.Timestamps))
 		case *session.Message:
+			if e.Sync {
+				continue // the copy of alice's own message, for her other devices
+			}
 			got = e
 			fmt.Printf("alice received from %s: %q\n", name(got.Profile), got.Text)
 		}
@@ -140,7 +143,7 @@ func run(netFile string) error {
 }
 
 // next waits for the next event of type T, skipping others.
-func next[T any](ctx context.Context, events <-chan any) (T, error) {
+func next[T session.Event](ctx context.Context, events <-chan session.Event) (T, error) {
 	var zero T
 	for {
 		select {

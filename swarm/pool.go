@@ -92,12 +92,14 @@ type Pool struct {
 	when   time.Time // when nodes were fetched
 	gen    uint64    // increments on every pool change
 	seedSz int       // size of the last seed answer (0: none yet)
+
+	// rep counts nodes' offenses; banned nodes are left out of answers (reputation.go).
+	rep reputation
+
 	// lastOK is when a node of the pool last answered a request; seedTry when the seeds were
 	// last asked (zero: not since the pool was loaded). See nodesFailing.
 	lastOK  time.Time
 	seedTry time.Time
-	// rep counts nodes' offenses; banned nodes are left out of answers (reputation.go).
-	rep reputation
 }
 
 // seedFailover is how long requests to every node may fail before the pool goes back to its

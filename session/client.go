@@ -434,7 +434,7 @@ func (c *Client) Run(ctx context.Context) error {
 			}
 			pruneAt = time.Now().Add(time.Hour)
 		}
-		err := c.fetch(ctx)
+		err := c.fetchWatched(ctx, !connected && failures == 0)
 		var fatal *fatalError
 		if errors.As(err, &fatal) {
 			return c.runEnd(ctx, fatal.err)

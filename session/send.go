@@ -78,8 +78,8 @@ type sendOpts struct {
 	expirySet bool // WithExpiry was given: the conversation's setting does not apply
 	previews  []LinkPreview
 	ttl       time.Duration
-	profile *Profile
-	noSync  bool
+	profile   *Profile
+	noSync    bool
 	// at is the sent time when the content was built around it (read from the clock once: a
 	// TypingMessage's timestamp must equal the Envelope's); zero: now.
 	at time.Time

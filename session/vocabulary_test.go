@@ -568,9 +568,9 @@ func TestCheckContent(t *testing.T) {
 		nil,
 		{DataMessage: &pb.DataMessage{Flags: proto.Uint32(1)}},
 		{DataMessage: &pb.DataMessage{Attachments: many}},
-		{DataMessage: &pb.DataMessage{Attachments: []*pb.AttachmentPointer{{}}}},              // required id missing
-		{TypingMessage: &pb.TypingMessage{Timestamp: proto.Uint64(1)}},                           // required action missing
-		{DataMessage: &pb.DataMessage{Quote: &pb.DataMessage_Quote{Id: proto.Uint64(1)}}},        // required author missing
+		{DataMessage: &pb.DataMessage{Attachments: []*pb.AttachmentPointer{{}}}},          // required id missing
+		{TypingMessage: &pb.TypingMessage{Timestamp: proto.Uint64(1)}},                    // required action missing
+		{DataMessage: &pb.DataMessage{Quote: &pb.DataMessage_Quote{Id: proto.Uint64(1)}}}, // required author missing
 		{DataMessage: &pb.DataMessage{Preview: []*pb.DataMessage_Preview{{Url: proto.String("http://x.org/")}}}},
 		{DataMessage: &pb.DataMessage{CommunityInvitation: &pb.DataMessage_CommunityInvitation{Url: proto.String("nope"), Name: proto.String("n")}}},
 		{CallMessage: &pb.CallMessage{Type: pb.CallMessage_OFFER.Enum(), Uuid: proto.String("u")}}, // an offer without SDP

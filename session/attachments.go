@@ -143,6 +143,9 @@ func (c *Client) SendAttachments(ctx context.Context, to crypto.AccountID, text 
 	if err := c.checkRecipient(to); err != nil {
 		return nil, err
 	}
+	if err := checkText(text, false); err != nil {
+		return nil, err
+	}
 	ptrs, err := c.uploadAttachments(ctx, files)
 	if err != nil {
 		return nil, err
@@ -152,6 +155,9 @@ func (c *Client) SendAttachments(ctx context.Context, to crypto.AccountID, text 
 
 // uploadAttachments encrypts and uploads files and returns their pointers.
 func (c *Client) uploadAttachments(ctx context.Context, files []AttachmentFile) ([]*pb.AttachmentPointer, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, err
+	}
 	if len(files) == 0 {
 		return nil, errors.New("session: no attachment to send")
 	}
@@ -174,6 +180,9 @@ func (c *Client) uploadAttachments(ctx context.Context, files []AttachmentFile) 
 // attaches the new picture (with our display name) to the visible messages we send from now on.
 // The change is saved in the store with its time (see SetDisplayName).
 func (c *Client) SetProfilePicture(ctx context.Context, image []byte) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	var key [32]byte
 	if _, err := rand.Read(key[:]); err != nil {
 		return err

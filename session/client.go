@@ -510,6 +510,9 @@ const maxRetrievePages = 20
 // PollOnce retrieves new messages from every polled namespace once and delivers their events.
 // Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
 func (c *Client) PollOnce(ctx context.Context) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	if !c.polling.CompareAndSwap(false, true) {
 		return ErrPollInProgress
 	}

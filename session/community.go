@@ -230,6 +230,9 @@ func (c *Client) saveJSON(ctx context.Context, key string, v any) error {
 // or direct in direct mode). Use it for what the Client has no method for: room listings,
 // history, files, pins, moderation. The room need not be joined.
 func (c *Client) Community(joinURL string) (*community.Client, community.RoomURL, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, community.RoomURL{}, err
+	}
 	r, err := community.ParseURL(joinURL)
 	if err != nil {
 		return nil, community.RoomURL{}, err
@@ -239,7 +242,7 @@ func (c *Client) Community(joinURL string) (*community.Client, community.RoomURL
 }
 
 func (c *Client) communityClient(r community.RoomURL) (*community.Client, error) {
-	return community.New(community.Config{Keys: c.keys, Server: r.Server, Transport: c.net.Servers(), Logger: c.log})
+	return community.New(community.Config{Keys: c.keys, Server: r.Server, Transport: serverKeyCheck{c.net.Servers()}, Logger: c.log})
 }
 
 // JoinCommunity joins a community room by its join URL ("https://server/room?public_key=…"):
@@ -353,6 +356,9 @@ func (c *Client) communityContent(text string, attachments []*pb.AttachmentPoint
 // as the server stored it. WithQuote makes it a reply; other SendOptions do not apply to
 // communities.
 func (c *Client) SendCommunityMessage(ctx context.Context, joinURL, text string, opts ...SendOption) (*community.Message, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.postToCommunity(ctx, joinURL, text, nil, opts)
 }
 
@@ -361,6 +367,9 @@ func (c *Client) SendCommunityMessage(ctx context.Context, joinURL, text string,
 func (c *Client) SendCommunityAttachments(ctx context.Context, joinURL, text string, files []AttachmentFile, opts ...SendOption) (*community.Message, error) {
 	if len(files) == 0 {
 		return nil, errors.New("session: no attachment to send")
+	}
+	if err := checkText(text, false); err != nil {
+		return nil, err
 	}
 	return c.postToCommunity(ctx, joinURL, text, files, opts)
 }
@@ -470,6 +479,9 @@ func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	cc, _, err := c.Community(joinURL)
 	if err != nil {
 		return nil, err
@@ -578,6 +590,9 @@ const maxCommunityPages = 20
 // Run, PollOnce or another PollCommunities is active it returns ErrPollInProgress).
 // Failures of single servers or rooms are returned joined; the others are still polled.
 func (c *Client) PollCommunities(ctx context.Context) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	if !c.polling.CompareAndSwap(false, true) {
 		return ErrPollInProgress
 	}

@@ -431,6 +431,9 @@ func (c *Client) saveGroup(ctx context.Context, st *groupState) error {
 // updateGroup runs f on the group's state under the group's lock and saves the state, also when
 // f fails part way (what it did, a pushed key or a sent invite, happened).
 func (c *Client) updateGroup(ctx context.Context, gid crypto.AccountID, f func(st *groupState) error) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	unlock := c.lockGroup(gid)
 	defer unlock()
 	st, err := c.loadGroup(ctx, gid)
@@ -807,12 +810,18 @@ func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) 
 // SendGroupText sends a text message to a group we are in. Of the options, WithQuote,
 // WithExpiry and WithTTL apply.
 func (c *Client) SendGroupText(ctx context.Context, group crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.sendGroupData(ctx, group, text, nil, opts)
 }
 
 // SendGroupAttachments uploads files (encrypted) to the file server and sends them to a group
 // in one message with text (which may be empty).
 func (c *Client) SendGroupAttachments(ctx context.Context, group crypto.AccountID, text string, files []AttachmentFile, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, false); err != nil {
+		return nil, err
+	}
 	if _, err := c.loadJoinedGroup(ctx, group); err != nil {
 		return nil, err
 	}

@@ -110,6 +110,9 @@ func (c *Client) checkRecipient(to crypto.AccountID) error {
 
 // SendText sends a text message to a 05 Account ID.
 func (c *Client) SendText(ctx context.Context, to crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.sendData(ctx, to, text, nil, opts)
 }
 

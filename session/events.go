@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
@@ -76,13 +77,29 @@ type MessageRef struct {
 	Timestamp time.Time
 }
 
+// SecretBytes is key material (the key of a profile or group picture): fmt and encoding/json
+// show it as [redacted], so that logging an event or a Profile does not leak it. Use the bytes
+// directly (it is a []byte) when the key is needed.
+type SecretBytes []byte
+
+const redactedText = "[redacted]"
+
+// String returns "[redacted]".
+func (SecretBytes) String() string { return redactedText }
+
+// Format writes "[redacted]" under every verb.
+func (SecretBytes) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redactedText) }
+
+// MarshalJSON writes "[redacted]".
+func (SecretBytes) MarshalJSON() ([]byte, error) { return []byte(`"` + redactedText + `"`), nil }
+
 // Profile is the sender profile that official clients attach to visible messages.
 type Profile struct {
 	DisplayName string
 	// PictureURL is the file-server URL of the encrypted profile picture, and PictureKey the
 	// 32-byte key that decrypts it (nil when there is no picture).
 	PictureURL string
-	PictureKey []byte
+	PictureKey SecretBytes
 	// UpdatedAt is when the profile last changed (second precision; zero if not sent).
 	UpdatedAt time.Time
 }

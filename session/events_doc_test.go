@@ -1,6 +1,9 @@
 package session
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -52,5 +55,27 @@ func TestEventDocListsEveryEvent(t *testing.T) {
 		if !listed[e] {
 			t.Errorf("event %s is missing from the Event doc", e)
 		}
+	}
+}
+
+// Picture keys never show in logs or JSON.
+func TestPictureKeysRedacted(t *testing.T) {
+	key := SecretBytes(bytes.Repeat([]byte{0xab}, 32))
+	p := &Profile{DisplayName: "x", PictureURL: "https://f.example/file/1", PictureKey: key}
+	g := Group{PictureKey: key}
+	j, err := json.Marshal(struct {
+		P *Profile
+		G Group
+	}{p, g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprintf("%v %+v %#v %x %s %q", p, p, p, p, p, p), fmt.Sprintf("%v %+v %#v", g, g, g), string(j)} {
+		if strings.Contains(strings.ToLower(s), "abab") || strings.Contains(s, "171, 171") || strings.Contains(s, "q6ur") {
+			t.Fatalf("key leaked: %s", s)
+		}
+	}
+	if len(p.PictureKey) != 32 || [32]byte(p.PictureKey)[0] != 0xab {
+		t.Fatal("the key itself is still usable")
 	}
 }

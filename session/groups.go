@@ -84,7 +84,7 @@ type Group struct {
 	// PictureURL and PictureKey are the group's picture (encrypted on the file server; see
 	// Network.DownloadGroupPicture), empty when it has none.
 	PictureURL string
-	PictureKey []byte
+	PictureKey SecretBytes
 	// Disappearing is the group's disappearing-messages setting (after send, or off).
 	Disappearing Expiry
 	// DeleteBefore and DeleteAttachmentsBefore are the admins' requests to delete the messages

@@ -707,7 +707,19 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	delivered := true
 	for _, e := range evts {
 		switch e := e.(type) {
+		case *DisappearingChanged:
+			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, e.At.UnixMilli())
+			if err != nil {
+				c.log.Warn("saving a disappearing setting", "err", err)
+			}
+			if !recorded {
+				continue // an older change arriving after a newer one
+			}
 		case *Message:
+			e.ExpiresAt = expiresAt(e.Expiry, e.Timestamp, p.Expiry, c.now())
+			if !e.Sync && e.Expiry != nil && e.Expiry.Mode == ExpiryAfterRead && e.ExpiresAt.IsZero() {
+				c.noteAfterRead(bk, e)
+			}
 			if !e.Sync {
 				approved, err := c.isApproved(bk, e.From)
 				if err != nil {

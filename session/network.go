@@ -49,7 +49,9 @@ type NetworkConfig struct {
 	// DisableKeepAlives, in direct mode, opens a new connection for every request to a server
 	// instead of reusing kept-alive ones. Some server fronts (pysogs under its standard uWSGI
 	// set-up) close idle connections without saying so, and a request sent on such a
-	// connection fails with EOF or "connection reset". Ignored when HTTPClient is set.
+	// connection fails with EOF or "connection reset" (the direct transport already avoids
+	// kept-alive connections for requests that are not safe to send twice, and retries the
+	// others once; this turns reuse off altogether).
 	DisableKeepAlives bool
 	// Store persists the node pool so that a restart need not ask the seeds (optional).
 	Store store.KVStore
@@ -129,11 +131,10 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	if n.onion != nil {
 		n.servers = n.onion
 	} else {
-		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient}
-		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil || cfg.DisableKeepAlives) {
+		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient, DisableKeepAlives: cfg.DisableKeepAlives}
+		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil) {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.Proxy = cfg.Proxy
-			tr.DisableKeepAlives = cfg.DisableKeepAlives
 			if cfg.SeedRootCAs != nil {
 				tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
 			}

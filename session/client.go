@@ -60,6 +60,10 @@ type config struct {
 	namespaces   []swarm.Namespace
 	profile      *Profile
 	name         string
+	// maxDeliveries bounds redeliveries of events whose handlers fail (handlers.go); logSet
+	// says WithLogger was given (else handler panics go to slog.Default()).
+	maxDeliveries int
+	logSet        bool
 }
 
 // Option configures a Client.
@@ -98,7 +102,7 @@ func WithAccount(id crypto.AccountID) Option { return func(c *config) { c.accoun
 func WithStore(s store.Store) Option { return func(c *config) { c.store = s } }
 
 // WithLogger sends the client's logs to l (default: discard). Secrets are never logged.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log, c.logSet = l, l != nil } }
 
 // WithNetwork shares an existing Network (node pool, paths) with other clients. The client does
 // not close it.
@@ -141,6 +145,7 @@ type Client struct {
 	handlersMu sync.RWMutex
 	handlers   []handlerEntry
 	dispatchMu sync.Mutex // held while handlers run
+	deliveries deliveries // failed deliveries, under dispatchMu (handlers.go)
 
 	locks  keyedMutex // per group and community server: see groups.go, community.go
 	nextID atomic.Uint64
@@ -165,6 +170,8 @@ type handlerEntry struct {
 	// fn reports false when it could not take the event because ctx ended (a Subscribe channel
 	// nobody read): the message is then left pending and delivered by the next poll.
 	fn func(context.Context, Event) bool
+	// errFn, set instead of fn, is a handler that may fail (AddEventHandlerE).
+	errFn func(context.Context, Event) error
 }
 
 // NewClient returns a Client for an account chosen by the options: WithKeys, WithSeed or
@@ -294,16 +301,21 @@ func (c *Client) Close() error {
 }
 
 // AddEventHandler registers fn to receive every event (see Event for the types). Handlers run
-// one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
-// handler that panics is logged and skipped. A handler may send, but must not call PollOnce.
+// one event at a time, in order, on Run's goroutines: a slow handler slows polling. A handler
+// that panics is recovered, its stack logged and reported as a HandlerError event, and the event
+// is delivered again (see AddEventHandlerE, whose handlers can also ask for that with an error).
+// A handler may send, but must not call PollOnce. It panics if fn is nil.
 func (c *Client) AddEventHandler(fn func(evt Event)) HandlerID {
+	if fn == nil {
+		panic("session: AddEventHandler: nil handler")
+	}
 	return c.addHandler(func(_ context.Context, evt Event) bool { fn(evt); return true })
 }
 
 func (c *Client) addHandler(fn func(context.Context, Event) bool) HandlerID {
 	id := HandlerID(c.nextID.Add(1))
 	c.handlersMu.Lock()
-	c.handlers = append(c.handlers, handlerEntry{id, fn})
+	c.handlers = append(c.handlers, handlerEntry{id: id, fn: fn})
 	c.handlersMu.Unlock()
 	return id
 }
@@ -359,27 +371,12 @@ func (c *Client) Subscribe(buffer int) (events <-chan Event, stop func()) {
 }
 
 // dispatch runs the handlers on evt, one event at a time across the client's pollers. It
-// reports whether every handler took the event (see handlerEntry).
+// reports false when the event is to be delivered again: a handler could not take it (ctx
+// ended, see handlerEntry) or failed on it (see deliver).
 func (c *Client) dispatch(ctx context.Context, evt Event) bool {
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
-	c.handlersMu.RLock()
-	hs := append([]handlerEntry(nil), c.handlers...)
-	c.handlersMu.RUnlock()
-	delivered := true
-	for _, h := range hs {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					c.log.Error("event handler panicked", "event", fmt.Sprintf("%T", evt), "panic", r)
-				}
-			}()
-			if !h.fn(ctx, evt) {
-				delivered = false
-			}
-		}()
-	}
-	return delivered
+	return c.deliver(ctx, evt)
 }
 
 // Run polls the account's swarm through the network and delivers events until ctx ends (then it

@@ -34,6 +34,8 @@ import (
 //   - Communities: *CommunityMessage, *CommunityMessageDeleted, *CommunityReaction,
 //     *CommunityDM, *CommunitySkipped.
 //   - Connection: *Connected, *Disconnected, *PollError.
+//   - Handlers: *HandlerError (a handler failed or panicked; the event comes again),
+//     *DeadLetter (an event given up after its handlers kept failing).
 type Event interface {
 	isEvent()
 }

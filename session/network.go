@@ -42,6 +42,13 @@ type NetworkConfig struct {
 	// Proxy routes the HTTPS connections to nodes and seeds (e.g. http.ProxyURL of a
 	// "socks5://" URL for Tor); nil connects directly.
 	Proxy func(*http.Request) (*url.URL, error)
+	// Isolated keeps every request inside the configured network: servers (the file server,
+	// community rooms, the file URLs of received attachments and profile pictures) must be on
+	// a loopback address or on a host of the seeds or of FileServer, and requests to others
+	// fail with ErrOutsideNetwork before anything is resolved or sent. It is on whenever every
+	// seed is a loopback address (a devnet). It guards the server requests of the Client and
+	// of Network.Servers and FileServer, not those sent on Network.Onion directly.
+	Isolated bool
 	// HTTPClient, in direct mode, is the HTTP client for requests to servers (communities, the
 	// file server), for example with a custom transport; it should not follow redirects. Nil:
 	// a client built from SeedRootCAs, Proxy and DisableKeepAlives.
@@ -143,6 +150,9 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 			n.closers = append(n.closers, func() error { tr.CloseIdleConnections(); return nil })
 		}
 		n.servers = direct
+	}
+	if isolatedConfig(cfg) {
+		n.servers = newIsolation(cfg, n.servers)
 	}
 	files, err := fileserver.New(fileserver.Config{Transport: n.servers, Server: cfg.FileServer,
 		Ed25519: cfg.FileServerEd25519, Logger: log})

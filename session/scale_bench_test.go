@@ -92,7 +92,7 @@ func runAccounts(tb testing.TB, dn *childDevnet, n int, interval, watch time.Dur
 		if err != nil {
 			tb.Fatal(err)
 		}
-		c.AddEventHandler(func(evt any) {
+		c.AddEventHandler(func(evt session.Event) {
 			if _, ok := evt.(*session.Connected); ok && connected[j].CompareAndSwap(false, true) {
 				up.Add(1)
 			}
@@ -187,7 +187,7 @@ func BenchmarkClientCPUPerMessage(b *testing.B) {
 	alice, _ := newClient(b, session.WithNetworkConfig(dn.config(false)))
 	bob, _ := newClient(b, session.WithNetworkConfig(dn.config(false)))
 	got := make(chan string, 1)
-	bob.AddEventHandler(func(evt any) {
+	bob.AddEventHandler(func(evt session.Event) {
 		if m, ok := evt.(*session.Message); ok {
 			select {
 			case got <- m.Text:

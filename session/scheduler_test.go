@@ -106,7 +106,7 @@ func TestRunEndsOnStoreFailure(t *testing.T) {
 			c, _ := newClient(t, session.WithNetwork(nw), session.WithStore(st),
 				session.WithPollInterval(10*time.Millisecond), session.WithMaxBackoff(20*time.Millisecond))
 			var polls atomic.Int64
-			c.AddEventHandler(func(evt any) {
+			c.AddEventHandler(func(evt session.Event) {
 				if _, ok := evt.(*session.PollError); ok {
 					polls.Add(1)
 				}
@@ -231,7 +231,7 @@ func TestBlockedHandlerDoesNotStallOthers(t *testing.T) {
 	other, _ := newClient(t, append(opts, session.WithSeed(seedFor(2)))...)
 	release := make(chan struct{})
 	blocked := make(chan struct{}, 1)
-	stuck.AddEventHandler(func(any) {
+	stuck.AddEventHandler(func(session.Event) {
 		select {
 		case blocked <- struct{}{}:
 		default:
@@ -239,7 +239,7 @@ func TestBlockedHandlerDoesNotStallOthers(t *testing.T) {
 		<-release
 	})
 	var otherPolls atomic.Int64
-	other.AddEventHandler(func(evt any) {
+	other.AddEventHandler(func(evt session.Event) {
 		if _, ok := evt.(*session.PollError); ok {
 			otherPolls.Add(1)
 		}

@@ -914,16 +914,14 @@ func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk str
 	return evt
 }
 
-// startCommunityPolling starts the room poller of Run (see startPoller). A server that asks us
-// to slow down (429 with Retry-After) is obeyed.
-func (c *Client) startCommunityPolling(ctx context.Context) (stop func()) {
-	return c.startPoller(ctx, "community", c.pollCommunities, func(err error) time.Duration {
-		var he *community.HTTPError
-		if errors.As(err, &he) {
-			return he.RetryAfter
-		}
-		return 0
-	})
+// communityRetryAfter is the wait a community server asked for (429 with Retry-After), which
+// Run's community lane obeys (see scheduler).
+func communityRetryAfter(err error) time.Duration {
+	var he *community.HTTPError
+	if errors.As(err, &he) {
+		return he.RetryAfter
+	}
+	return 0
 }
 
 // roomAttachments turns a post's attachment pointers into downloadable attachments: room files

@@ -19,11 +19,6 @@ import (
 // This file polls the swarms of the groups we joined and turns what comes back into events;
 // it also receives the 1:1 invitations and promotions.
 
-// startGroupPolling starts the group poller of Run (see startPoller).
-func (c *Client) startGroupPolling(ctx context.Context) (stop func()) {
-	return c.startPoller(ctx, "group", c.pollGroups, nil)
-}
-
 // pollGroups polls every joined group once and handles what arrived.
 func (c *Client) pollGroups(ctx context.Context) error {
 	ids, err := c.groupIDs(ctx)

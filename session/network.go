@@ -64,6 +64,11 @@ type NetworkConfig struct {
 	Store store.KVStore
 	// Logger receives the network's logs (default: discard).
 	Logger *slog.Logger
+	// PollConcurrency bounds the polls of the Network's running clients in flight at once
+	// (default DefaultPollConcurrency). The polls one Network serves per second are about
+	// PollConcurrency divided by the round-trip time; raise it for many clients on a slow
+	// network.
+	PollConcurrency int
 }
 
 // Network is a connection to the Session network: the node pool, the swarm cache and the
@@ -77,6 +82,7 @@ type Network struct {
 	onion     *onion.Transport // nil in direct mode
 	servers   onion.ServerTransport
 	files     *fileserver.Client
+	sched     *scheduler // the poll loop of every running client (scheduler.go)
 	closeOnce sync.Once
 	closers   []func() error
 }
@@ -165,6 +171,9 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		return nil, fmt.Errorf("session: network: %w", err)
 	}
 	n.rpc = rpc
+	// Closed first (closers run in reverse): running clients stop before the transports go.
+	n.sched = newScheduler(cfg.PollConcurrency)
+	n.closers = append(n.closers, n.sched.close)
 	return n, nil
 }
 
@@ -205,7 +214,8 @@ func (n *Network) RPC() *swarm.Client { return n.rpc }
 // Now returns network time (local time corrected by what the nodes report).
 func (n *Network) Now() time.Time { return n.rpc.Now() }
 
-// Close releases the network's connections and paths. Clients using it must be stopped first.
+// Close releases the network's connections and paths. Clients using it should be stopped
+// first; a Run still active returns ErrClosed, after its polls in flight have returned.
 func (n *Network) Close() error {
 	var errs []error
 	n.closeOnce.Do(func() {

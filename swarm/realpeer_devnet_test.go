@@ -52,7 +52,9 @@ func TestDeleteBeforeAllUncertain(t *testing.T) {
 	}
 	store(0, "a")
 	store(swarm.NamespaceContacts, "b")
-	_, err := e.client.DeleteBefore(ctx, s, swarm.DeleteBeforeRequest{AllNamespaces: true, Before: e.client.Now()})
+	// Deletes reach a second ahead: the learned network clock may step back a few ms between a
+	// store and the delete that follows it.
+	_, err := e.client.DeleteBefore(ctx, s, swarm.DeleteBeforeRequest{AllNamespaces: true, Before: e.client.Now().Add(time.Second)})
 	var ue *swarm.UncertainError
 	if !errors.Is(err, swarm.ErrOutcomeUnknown) || !errors.As(err, &ue) || !errors.Is(err, swarm.ErrServer) {
 		t.Fatalf("delete_before all after a mid-delete failure: %v", err)
@@ -75,7 +77,7 @@ func TestDeleteBeforeAllUncertain(t *testing.T) {
 		n.SetFaults(devnet.Faults{DeleteBeforeAll: devnet.DeleteBeforeAllUnlisted})
 	}
 	store(0, "c")
-	got, err := e.client.DeleteBefore(ctx, s, swarm.DeleteBeforeRequest{AllNamespaces: true, Before: e.client.Now()})
+	got, err := e.client.DeleteBefore(ctx, s, swarm.DeleteBeforeRequest{AllNamespaces: true, Before: e.client.Now().Add(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +89,7 @@ func TestDeleteBeforeAllUncertain(t *testing.T) {
 		n.SetFaults(devnet.Faults{})
 	}
 	store(0, "d")
-	got, err = e.client.DeleteBefore(ctx, s, swarm.DeleteBeforeRequest{Before: e.client.Now()})
+	got, err = e.client.DeleteBefore(ctx, s, swarm.DeleteBeforeRequest{Before: e.client.Now().Add(time.Second)})
 	if err != nil || got.Unlisted || got.Succeeded() == 0 {
 		t.Fatalf("%+v %v", got, err)
 	}

@@ -504,9 +504,11 @@ func (c *Client) Store(ctx context.Context, s Signer, req StoreRequest) (*SwarmR
 
 // checkStore checks a store reply against the locally computed hash: every member that did not
 // fail must report that hash and sign it (the hash text) with its Ed25519 key; members that do
-// not are marked Failed. Only the entry node's own result and top-level hash are its word alone:
-// a wrong one is reported. The other members' results pass through the entry node, so a bad one
-// cannot be blamed on either (reporting the member would let an entry node frame honest ones).
+// not are marked Failed. The entry node's own result and top-level hash are its word alone: a
+// wrong one is reported. The other members' results pass through the entry node, so one bad
+// result cannot be blamed on either (reporting the member would let an entry node frame honest
+// ones, reporting the entry would let a member frame it); several bad ones are the entry's doing
+// (see blameEntry).
 func (c *Client) checkStore(res *SwarmResult, account crypto.AccountID, req StoreRequest, want string, entry Node, now int64) {
 	entryKey := hex.EncodeToString(entry.Ed25519[:])
 	lied := res.Hash != "" && res.Hash != want
@@ -520,11 +522,21 @@ func (c *Client) checkStore(res *SwarmResult, account crypto.AccountID, req Stor
 	if lied {
 		c.pool.Report(entry, OffenseBadReply)
 	}
-	for _, k := range res.CheckSignatures(account, req, now) {
+	if blameEntry(res.CheckSignatures(account, req, now), entryKey) {
+		c.pool.Report(entry, OffenseBadSignature)
+	}
+}
+
+// blameEntry reports whether the members' results whose signatures failed (bad) show that the
+// entry node lied: its own result is among them, or the results of two members or more (one
+// lying member can spoil only its own result).
+func blameEntry(bad []string, entryKey string) bool {
+	for _, k := range bad {
 		if k == entryKey {
-			c.pool.Report(entry, OffenseBadSignature)
+			return true
 		}
 	}
+	return len(bad) >= 2
 }
 
 // Retrieve reads messages from one namespace of the account.
@@ -588,11 +600,8 @@ func (c *Client) swarmOp(ctx context.Context, s Signer, req Request) (*SwarmResu
 			c.pool.Report(node, OffenseBadReply)
 			return err
 		}
-		entryKey := hex.EncodeToString(node.Ed25519[:])
-		for _, k := range got.CheckSignatures(account, req, now) {
-			if k == entryKey { // its own result: see checkStore
-				c.pool.Report(node, OffenseBadSignature)
-			}
+		if blameEntry(got.CheckSignatures(account, req, now), hex.EncodeToString(node.Ed25519[:])) {
+			c.pool.Report(node, OffenseBadSignature) // see checkStore
 		}
 		if got.Succeeded() == 0 && len(got.Swarm) > 0 {
 			return fmt.Errorf("%w: no member's result holds up", ErrInvalidResponse)

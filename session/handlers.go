@@ -53,7 +53,9 @@ type PanicError struct {
 	Stack []byte
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("session: event handler panicked: %v", e.Value) }
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("session: event handler panicked: %v", e.Value)
+}
 
 // errNotTaken: a handler could not take the event because ctx ended (a Subscribe channel
 // nobody read). It is delivered again by the next poll; that is not a failure.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -61,6 +62,7 @@ type config struct {
 	namespaces   []swarm.Namespace
 	profile      *Profile
 	name         string
+	sync         syncOptions // usersync.go
 }
 
 // Option configures a Client.
@@ -115,7 +117,8 @@ func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollI
 // WithMaxBackoff caps the wait between failed polls (default DefaultMaxBackoff).
 func WithMaxBackoff(d time.Duration) Option { return func(c *config) { c.maxBackoff = d } }
 
-// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages).
+// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages, and
+// 2 to 5, the account's configs, which keep it in step with its other devices).
 func WithNamespaces(ns ...swarm.Namespace) Option {
 	return func(c *config) { c.namespaces = append([]swarm.Namespace(nil), ns...) }
 }
@@ -145,6 +148,7 @@ type Client struct {
 
 	locks  keyedMutex // per group and community server: see groups.go, community.go
 	nextID atomic.Uint64
+	usync  userSync // the account's configs: usersync.go
 
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
@@ -171,7 +175,7 @@ type handlerEntry struct {
 // mainnet: it never fails for lack of configuration. It does no network I/O.
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{pollInterval: DefaultPollInterval, maxBackoff: DefaultMaxBackoff,
-		namespaces: []swarm.Namespace{swarm.NamespaceDefault}}
+		namespaces: defaultNamespaces()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -191,7 +195,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		cfg.maxBackoff = cfg.pollInterval
 	}
 	if len(cfg.namespaces) == 0 {
-		cfg.namespaces = []swarm.Namespace{swarm.NamespaceDefault}
+		cfg.namespaces = defaultNamespaces()
 	}
 	ctx := context.Background()
 	keys, err := chooseKeys(ctx, &cfg)
@@ -394,6 +398,8 @@ func (c *Client) Run(ctx context.Context) error {
 	defer stopCommunities()
 	stopGroups := c.startGroupPolling(ctx)
 	defer stopGroups()
+	stopSync := c.startConfigSync(ctx)
+	defer stopSync()
 
 	// Messages saved but not handled before a restart come first.
 	if err := c.handlePending(ctx); err != nil {
@@ -507,6 +513,9 @@ func (c *Client) PollOnce(ctx context.Context) error {
 		return perr
 	}
 	err = errors.Join(err, c.pollGroups(ctx))
+	if c.configsNeedPush(ctx) {
+		err = errors.Join(err, c.pushConfigs(ctx))
+	}
 	return err
 }
 
@@ -651,6 +660,10 @@ func (c *Client) handlePending(ctx context.Context) error {
 	if err != nil {
 		return &fatalError{fmt.Errorf("session: reading pending messages: %w", err)}
 	}
+	// The account's configs first: blocks and approvals apply to the messages after them.
+	if pending, err = c.takeConfigMessages(ctx, pending); err != nil {
+		return err
+	}
 	for _, p := range pending {
 		if ctx.Err() != nil {
 			return nil
@@ -678,6 +691,10 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
 	}
+	if c.isBlocked(bk, in.Sender) {
+		c.log.Debug("message from a blocked sender dropped", "hash", p.Hash)
+		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
+	}
 	if c.handleGroupUpdate(ctx, in, p.Hash) {
 		return true
 	}
@@ -704,6 +721,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		case *MessageRequestResponse:
 			if e.Approved {
 				c.approve(bk, e.From)
+				c.noteApprovedMe(bk, e.From)
 			}
 		}
 		delivered = c.dispatch(ctx, e) && delivered
@@ -718,6 +736,9 @@ const contactsBucket = "contacts"
 func (c *Client) contactKey(peer crypto.AccountID) string { return c.id.String() + "/" + peer.String() }
 
 func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, error) {
+	if c.configApproved(ctx, peer) {
+		return true, nil // approved on one of the account's devices
+	}
 	v, err := c.store.GetValue(ctx, contactsBucket, c.contactKey(peer))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -726,8 +747,9 @@ func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, e
 }
 
 func (c *Client) approve(ctx context.Context, peer crypto.AccountID) {
-	if err := c.store.PutValue(ctx, contactsBucket, c.contactKey(peer), []byte("approved")); err != nil {
-		c.log.Warn("saving contact state", "err", err)
+	c.approveLocal(ctx, peer)
+	if err := c.noteContact(ctx, peer, func(ct *groups.Contact) { ct.Approved = true }); err != nil {
+		c.log.Warn("recording an approval in the account's config", "err", err)
 	}
 }
 

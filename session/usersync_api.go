@@ -68,15 +68,15 @@ func (c *Client) Blocked(ctx context.Context) ([]crypto.AccountID, error) {
 	return out, err
 }
 
-// MarkRead records that the account read a conversation up to upTo (the sent time of the
+// MarkConversationRead records that the account read a conversation up to upTo (the sent time of the
 // newest message read), on every device: official apps clear its unread count. It also
 // clears a "marked unread" flag.
-func (c *Client) MarkRead(ctx context.Context, conv Conversation, upTo time.Time) error {
+func (c *Client) MarkConversationRead(ctx context.Context, conv Conversation, upTo time.Time) error {
 	return c.setRead(ctx, conv, upTo, false)
 }
 
-// MarkUnread sets a conversation's "marked unread" flag on every device of the account.
-func (c *Client) MarkUnread(ctx context.Context, conv Conversation) error {
+// MarkConversationUnread sets a conversation's "marked unread" flag on every device of the account.
+func (c *Client) MarkConversationUnread(ctx context.Context, conv Conversation) error {
 	pos, _, _, err := c.ReadPosition(ctx, conv)
 	if err != nil {
 		return err

@@ -152,7 +152,7 @@ func TestLinkedDevicesSync(t *testing.T) {
 		try(err)
 		_, err = a.JoinCommunity(ctx, room)
 		try(err)
-		try(a.MarkRead(ctx, Conversation{ID: bob.AccountID()}, readBob))
+		try(a.MarkConversationRead(ctx, Conversation{ID: bob.AccountID()}, readBob))
 	}()
 	go func() {
 		defer wg.Done()
@@ -161,7 +161,7 @@ func TestLinkedDevicesSync(t *testing.T) {
 		try(err)
 		gb, err = b.CreateGroup(ctx, "B's group")
 		try(err)
-		try(b.MarkRead(ctx, Conversation{ID: carol.AccountID()}, readCarol))
+		try(b.MarkConversationRead(ctx, Conversation{ID: carol.AccountID()}, readCarol))
 	}()
 	wg.Wait()
 	close(fail)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -153,6 +152,9 @@ type Client struct {
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
 
+	// clock, when set (tests), replaces network time.
+	clock func() time.Time
+
 	running     atomic.Bool
 	polling     atomic.Bool                // a poll that dispatches events is under way
 	pollerFatal atomic.Pointer[chan error] // Run's channel for fatal errors of its pollers
@@ -166,7 +168,7 @@ type handlerEntry struct {
 	id HandlerID
 	// fn reports false when it could not take the event because ctx ended (a Subscribe channel
 	// nobody read): the message is then left pending and delivered by the next poll.
-	fn func(context.Context, any) bool
+	fn func(context.Context, Event) bool
 }
 
 // NewClient returns a Client for an account chosen by the options: WithKeys, WithSeed or
@@ -202,8 +204,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, profile: cfg.profile}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
 	c.log = cfg.log.With("account", c.id.String())
+	if err := c.initProfile(ctx, cfg.profile); err != nil {
+		return nil, err
+	}
 	if cfg.network != nil {
 		c.net = cfg.network
 	} else {
@@ -264,6 +269,17 @@ func chooseKeys(ctx context.Context, cfg *config) (*crypto.Keys, error) {
 // AccountID returns the client's Account ID.
 func (c *Client) AccountID() crypto.AccountID { return c.id }
 
+// now is network time (local time corrected by what the nodes report).
+func (c *Client) now() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return c.net.Now()
+}
+
+// msNow is now with millisecond precision: a sent time identifies its message.
+func (c *Client) msNow() time.Time { return time.UnixMilli(c.now().UnixMilli()) }
+
 // Keys returns the client's keys.
 func (c *Client) Keys() *crypto.Keys { return c.keys }
 
@@ -281,14 +297,14 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// AddEventHandler registers fn to receive every event (see events.go for the types). Handlers
-// run one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
+// AddEventHandler registers fn to receive every event (see Event for the types). Handlers run
+// one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
 // handler that panics is logged and skipped. A handler may send, but must not call PollOnce.
-func (c *Client) AddEventHandler(fn func(evt any)) HandlerID {
-	return c.addHandler(func(_ context.Context, evt any) bool { fn(evt); return true })
+func (c *Client) AddEventHandler(fn func(evt Event)) HandlerID {
+	return c.addHandler(func(_ context.Context, evt Event) bool { fn(evt); return true })
 }
 
-func (c *Client) addHandler(fn func(context.Context, any) bool) HandlerID {
+func (c *Client) addHandler(fn func(context.Context, Event) bool) HandlerID {
 	id := HandlerID(c.nextID.Add(1))
 	c.handlersMu.Lock()
 	c.handlers = append(c.handlers, handlerEntry{id, fn})
@@ -313,12 +329,12 @@ func (c *Client) RemoveEventHandler(id HandlerID) bool {
 // callbacks. Delivery blocks the poll until the event is read (or stop is called, or the poll's
 // context ends: the message is then delivered again by the next poll), so read it promptly. stop
 // unsubscribes and closes the channel.
-func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
-	ch := make(chan any, buffer)
+func (c *Client) Subscribe(buffer int) (events <-chan Event, stop func()) {
+	ch := make(chan Event, buffer)
 	done := make(chan struct{})
 	var mu sync.Mutex
 	closed := false
-	id := c.addHandler(func(ctx context.Context, evt any) bool {
+	id := c.addHandler(func(ctx context.Context, evt Event) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if closed {
@@ -348,7 +364,7 @@ func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
 
 // dispatch runs the handlers on evt, one event at a time across the client's pollers. It
 // reports whether every handler took the event (see handlerEntry).
-func (c *Client) dispatch(ctx context.Context, evt any) bool {
+func (c *Client) dispatch(ctx context.Context, evt Event) bool {
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
 	c.handlersMu.RLock()
@@ -422,7 +438,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		if time.Now().After(pruneAt) {
 			// Forget the hashes of handled messages that have expired from the swarms.
-			if err := c.store.Prune(ctx, c.net.Now()); err != nil {
+			if err := c.store.Prune(ctx, c.now()); err != nil {
 				return c.runEnd(ctx, &fatalError{fmt.Errorf("session: pruning: %w", err)})
 			}
 			pruneAt = time.Now().Add(time.Hour)
@@ -500,6 +516,9 @@ const maxRetrievePages = 20
 // PollOnce retrieves new messages from every polled namespace once and delivers their events.
 // Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
 func (c *Client) PollOnce(ctx context.Context) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	if !c.polling.CompareAndSwap(false, true) {
 		return ErrPollInProgress
 	}
@@ -685,8 +704,8 @@ func (c *Client) handlePending(ctx context.Context) error {
 func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	// Store bookkeeping belongs to the message being handled: it must not be cut short by ctx.
 	bk := context.WithoutCancel(ctx)
-	// p.Data is the stored WebSocketMessage; DecodeMessage takes its base64 form.
-	in, err := DecodeMessage(c.keys, base64.StdEncoding.EncodeToString(p.Data))
+	// p.Data is the stored WebSocketMessage.
+	in, err := decodeWire(c.keys, p.Data)
 	if err != nil {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
@@ -700,7 +719,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	}
 	evts := eventsFromContent(in, p.Hash, c.id, c.net.files)
 	if len(evts) == 0 {
-		return c.dispatch(ctx, &UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
+		return c.dispatch(ctx, &UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt(), Content: in.Content})
 	}
 	delivered := true
 	for _, e := range evts {

@@ -10,6 +10,8 @@ package session
 //	<id>/room/<server key>/<token> JSON roomState: last seqno and info_updates
 //	<id>/dm/<server key>           JSON dmState: last inbox and outbox DM ids
 //	<id>/blinded/<server key>/<15> the real 05 Account ID behind a blinded ID, once known
+//	<id>/handover/<05>             "pending" once a blinded DM revealed that Account ID,
+//	                               "done" once it was sent a MessageRequestResponse
 
 import (
 	"cmp"
@@ -86,7 +88,9 @@ type CommunityDM struct {
 	ID     int64
 	// From and To are the blinded (15) IDs the server shows. FromAccount is the sender's real
 	// 05 Account ID, which the message proves: reply to it with SendText to move the
-	// conversation to ordinary 1:1 messages. ToAccount is the recipient's real ID when known.
+	// conversation to ordinary 1:1 messages (the first such message is preceded by a
+	// MessageRequestResponse, which official clients need to merge the two conversations).
+	// ToAccount is the recipient's real ID when known.
 	From, To               crypto.AccountID
 	FromAccount, ToAccount crypto.AccountID
 	Outgoing               bool
@@ -107,6 +111,37 @@ type CommunitySkipped struct {
 type roomState struct {
 	Seqno       int64 `json:"seqno"`
 	InfoUpdates int64 `json:"info_updates"`
+	// Reported are the skipped rows already reported whose seqno is unknown (or not after the
+	// cursor), so the cursor could not move past them and the server may send them again: each
+	// is reported once (keyed by id, or by the error when the row had no readable id).
+	Reported []string `json:"reported,omitempty"`
+}
+
+// maxReportedSkips bounds roomState.Reported.
+const maxReportedSkips = 64
+
+func skipKey(s *community.Skipped) string {
+	if s.ID != 0 {
+		return "id:" + strconv.FormatInt(s.ID, 10)
+	}
+	return "err:" + s.Err.Error()
+}
+
+// reportSkip reports whether a skipped row must be reported, recording it in st when the
+// cursor cannot move past it (the caller saves st).
+func (st *roomState) reportSkip(s *community.Skipped) bool {
+	if s.Seqno > st.Seqno {
+		return true // the cursor moves past it: it will not come back
+	}
+	k := skipKey(s)
+	if slices.Contains(st.Reported, k) {
+		return false
+	}
+	st.Reported = append(st.Reported, k)
+	if n := len(st.Reported); n > maxReportedSkips {
+		st.Reported = slices.Delete(st.Reported, 0, n-maxReportedSkips)
+	}
+	return true
 }
 
 type dmState struct {
@@ -192,6 +227,9 @@ func (c *Client) saveJSON(ctx context.Context, key string, v any) error {
 // or direct in direct mode). Use it for what the Client has no method for: room listings,
 // history, files, pins, moderation. The room need not be joined.
 func (c *Client) Community(joinURL string) (*community.Client, community.RoomURL, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, community.RoomURL{}, err
+	}
 	r, err := community.ParseURL(joinURL)
 	if err != nil {
 		return nil, community.RoomURL{}, err
@@ -201,7 +239,7 @@ func (c *Client) Community(joinURL string) (*community.Client, community.RoomURL
 }
 
 func (c *Client) communityClient(r community.RoomURL) (*community.Client, error) {
-	return community.New(community.Config{Keys: c.keys, Server: r.Server, Transport: c.net.Servers(), Logger: c.log})
+	return community.New(community.Config{Keys: c.keys, Server: r.Server, Transport: serverKeyCheck{c.net.Servers()}, Logger: c.log})
 }
 
 // JoinCommunity joins a community room by its join URL ("https://server/room?public_key=…"):
@@ -301,7 +339,7 @@ func (c *Client) Communities(ctx context.Context) ([]string, error) {
 func (c *Client) communityContent(text string, attachments []*pb.AttachmentPointer, o sendOpts) ([]byte, error) {
 	o.expiry, o.ttl = nil, 0 // communities have no disappearing messages
 	content := visibleContent(text, attachments, &o)
-	content.SigTimestamp = proto.Uint64(toMS(c.net.Now()))
+	content.SigTimestamp = proto.Uint64(toMS(c.now()))
 	b, err := proto.Marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
@@ -313,6 +351,9 @@ func (c *Client) communityContent(text string, attachments []*pb.AttachmentPoint
 // as the server stored it. WithQuote makes it a reply; other SendOptions do not apply to
 // communities.
 func (c *Client) SendCommunityMessage(ctx context.Context, joinURL, text string, opts ...SendOption) (*community.Message, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.postToCommunity(ctx, joinURL, text, nil, opts)
 }
 
@@ -321,6 +362,9 @@ func (c *Client) SendCommunityMessage(ctx context.Context, joinURL, text string,
 func (c *Client) SendCommunityAttachments(ctx context.Context, joinURL, text string, files []AttachmentFile, opts ...SendOption) (*community.Message, error) {
 	if len(files) == 0 {
 		return nil, errors.New("session: no attachment to send")
+	}
+	if err := checkText(text, false); err != nil {
+		return nil, err
 	}
 	return c.postToCommunity(ctx, joinURL, text, files, opts)
 }
@@ -394,6 +438,9 @@ func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	cc, _, err := c.Community(joinURL)
 	if err != nil {
 		return nil, err
@@ -435,6 +482,61 @@ func (c *Client) rememberRealID(ctx context.Context, serverKey string, blinded, 
 	if err := c.store.PutValue(ctx, communityBucket, c.communityKey("blinded", serverKey, blinded.String()), []byte(real.String())); err != nil {
 		c.log.Warn("saving a blinded ID's Account ID", "err", err)
 	}
+	c.markRevealed(ctx, real)
+}
+
+// The handover from a blinded DM conversation to 1:1 messages. Desktop merges its blinded
+// conversation with someone into the 1:1 one only when a MessageRequestResponse arrives from
+// the revealed Account ID; a plain message would show up there as a request from a stranger.
+// So the first 1:1 message to an Account ID that a blinded DM revealed is preceded, once, by a
+// MessageRequestResponse (as desktop itself does when it replies).
+
+const (
+	handoverPending = "pending"
+	handoverDone    = "done"
+)
+
+func (c *Client) handoverKey(peer crypto.AccountID) string {
+	return c.communityKey("handover", peer.String())
+}
+
+// markRevealed records that a blinded DM revealed peer's Account ID (unless handed over).
+func (c *Client) markRevealed(ctx context.Context, peer crypto.AccountID) {
+	if v, err := c.store.GetValue(ctx, communityBucket, c.handoverKey(peer)); err == nil && len(v) > 0 {
+		return
+	}
+	if err := c.store.PutValue(ctx, communityBucket, c.handoverKey(peer), []byte(handoverPending)); err != nil {
+		c.log.Warn("saving a pending handover", "err", err)
+	}
+}
+
+// markHandedOver records that peer was sent a MessageRequestResponse.
+func (c *Client) markHandedOver(ctx context.Context, peer crypto.AccountID) {
+	if v, err := c.store.GetValue(ctx, communityBucket, c.handoverKey(peer)); err == nil && string(v) == handoverDone {
+		return
+	}
+	if err := c.store.PutValue(context.WithoutCancel(ctx), communityBucket, c.handoverKey(peer), []byte(handoverDone)); err != nil {
+		c.log.Warn("saving a handover", "err", err)
+	}
+}
+
+// handOver sends the MessageRequestResponse that must precede our first 1:1 message to an
+// Account ID that a blinded DM revealed (once; nothing for anyone else).
+func (c *Client) handOver(ctx context.Context, to crypto.AccountID) error {
+	m := c.locks.get("handover/" + to.String())
+	m.Lock()
+	defer m.Unlock()
+	v, err := c.store.GetValue(ctx, communityBucket, c.handoverKey(to))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && string(v) != handoverPending) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("session: reading handover state: %w", err)
+	}
+	if err := c.sendRequestResponse(ctx, to); err != nil {
+		return fmt.Errorf("session: handing the blinded conversation over to 1:1 messages: %w", err)
+	}
+	return nil
 }
 
 // maxCommunityPages bounds the polls of one server in one PollCommunities when rooms have more
@@ -447,6 +549,9 @@ const maxCommunityPages = 20
 // Run, PollOnce or another PollCommunities is active it returns ErrPollInProgress).
 // Failures of single servers or rooms are returned joined; the others are still polled.
 func (c *Client) PollCommunities(ctx context.Context) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	if !c.polling.CompareAndSwap(false, true) {
 		return ErrPollInProgress
 	}
@@ -546,6 +651,7 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 					return err
 				}
 			}
+			before := st.Seqno
 			all, err := c.deliverRoom(ctx, r, sk, cc.ID(), rp, st, save)
 			if err != nil {
 				return err
@@ -553,16 +659,18 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 			if !all {
 				return nil // an event could not be taken before ctx ended
 			}
-			if rp.More {
+			switch {
+			case rp.More && st.Seqno > before:
 				next = append(next, i)
+			case rp.More:
+				// A full page that did not move the cursor (rows without a readable seqno):
+				// asking again now would return the same page.
+				c.log.Warn("community room page without progress", "room", r.Token, "seqno", st.Seqno)
 			}
 		}
 		if withDMs {
 			if res.DMErr != nil {
 				errs = append(errs, fmt.Errorf("session: polling DMs of %s: %w", base, res.DMErr))
-			}
-			for _, s := range res.DMSkipped {
-				c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err})
 			}
 			dmKey := c.communityKey("dm", sk)
 			save := func() error {
@@ -571,17 +679,31 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 				}
 				return nil
 			}
+			// DMs that did not parse are reported once: the cursors then move past them (to
+			// the largest id of each answer), so they do not come back.
+			for _, s := range res.DMSkipped {
+				if !c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err}) {
+					return nil
+				}
+			}
 			for _, box := range []struct {
 				dms      []community.DM
 				outgoing bool
 				last     *int64
-			}{{res.Inbox, false, &dms.Inbox}, {res.Outbox, true, &dms.Outbox}} {
+				answer   int64
+			}{{res.Inbox, false, &dms.Inbox, res.InboxLast}, {res.Outbox, true, &dms.Outbox, res.OutboxLast}} {
 				all, err := c.deliverDMs(ctx, cc, base, sk, box.dms, box.outgoing, box.last, save)
 				if err != nil {
 					return err
 				}
 				if !all {
 					return nil
+				}
+				if box.answer > *box.last {
+					*box.last = box.answer
+					if err := save(); err != nil {
+						return err
+					}
 				}
 			}
 			withDMs = false
@@ -615,12 +737,27 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 		if ctx.Err() != nil {
 			return false, nil // shutting down: the rest is delivered by the next poll
 		}
+		var evts []Event
+		recorded := false // a skip the cursor cannot pass was recorded as reported
+		if ch.skip != nil {
+			if st.reportSkip(ch.skip) {
+				evts = []Event{&CommunitySkipped{Room: room, ID: ch.skip.ID, Err: ch.skip.Err}}
+				recorded = ch.seqno <= st.Seqno
+			}
+		} else {
+			evts = c.roomEvents(ctx, r, room, sk, self, ch.msg)
+		}
 		delivered := true
-		for _, evt := range c.roomEvents(ctx, r, room, sk, self, ch.skip, ch.msg) {
+		for _, evt := range evts {
 			delivered = c.dispatch(ctx, evt) && delivered
 		}
 		if !delivered {
-			return false, nil
+			return false, nil // st is not saved: the next poll reports it again
+		}
+		if recorded {
+			if err := save(); err != nil {
+				return false, err
+			}
 		}
 		if ch.seqno > st.Seqno {
 			st.Seqno = ch.seqno
@@ -629,23 +766,28 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 			}
 		}
 	}
+	if rp.MaxSeqno > st.Seqno {
+		// The largest seqno of the answer, skipped rows included: nothing in it can hold the
+		// cursor back.
+		st.Seqno = rp.MaxSeqno
+		if err := save(); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 
-// roomEvents returns the events of one room change: a skipped row or a message.
-func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk string, self crypto.AccountID, s *community.Skipped, m *community.Message) []any {
-	if s != nil {
-		return []any{&CommunitySkipped{Room: room, ID: s.ID, Err: s.Err}}
-	}
+// roomEvents returns the events of one message of a room.
+func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk string, self crypto.AccountID, m *community.Message) []Event {
 	switch {
 	case m.Deleted:
-		return []any{&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno}}
+		return []Event{&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno}}
 	case m.ReactionsOnly:
-		return []any{&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions}}
+		return []Event{&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions}}
 	}
 	var content pb.Content
 	if err := proto.Unmarshal(m.Content(), &content); err != nil {
-		return []any{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
+		return []Event{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
 	}
 	dm := content.DataMessage
 	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0) {
@@ -665,7 +807,7 @@ func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk s
 	} else if id, ok := c.realID(ctx, sk, m.Author); ok {
 		evt.FromAccount = id
 	}
-	evts := []any{evt}
+	evts := []Event{evt}
 	if len(m.Reactions) > 0 {
 		evts = append(evts, &CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
 	}
@@ -697,7 +839,7 @@ func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk 
 }
 
 // dmEvent opens one blinded DM and returns its event (a CommunitySkipped when it cannot be read).
-func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk string, d *community.DM, outgoing bool) any {
+func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk string, d *community.DM, outgoing bool) Event {
 	content, sender, err := cc.OpenDM(d)
 	if err != nil {
 		return &CommunitySkipped{Room: base, ID: d.ID, Err: err}

@@ -88,7 +88,7 @@ func setExpiry(c *pb.Content, e *Expiry) {
 // eventsFromContent turns a decoded message into events. self is our Account ID; hash the storage
 // hash. It returns nil for content that carries nothing this SDK handles.
 // files is the file server that attachments are downloaded from.
-func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *fileserver.Client) []any {
+func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *fileserver.Client) []Event {
 	c := in.Content
 	at := in.SentAt()
 	from := in.Sender
@@ -100,7 +100,7 @@ func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *
 			if !ok {
 				return nil
 			}
-			return []any{&Reaction{From: from, Target: target, Emoji: r.GetEmoji(),
+			return []Event{&Reaction{From: from, Target: target, Emoji: r.GetEmoji(),
 				Removed: r.GetAction() == pb.DataMessage_Reaction_REMOVE, At: at}}
 		}
 		if dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil {
@@ -123,9 +123,9 @@ func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *
 			}
 			m.Sync, m.To = true, target
 		}
-		return []any{m}
+		return []Event{m}
 	case c.TypingMessage != nil:
-		return []any{&Typing{From: from, Started: c.TypingMessage.GetAction() == pb.TypingMessage_STARTED,
+		return []Event{&Typing{From: from, Started: c.TypingMessage.GetAction() == pb.TypingMessage_STARTED,
 			At: msTime(c.TypingMessage.GetTimestamp())}}
 	case c.ReceiptMessage != nil:
 		if c.ReceiptMessage.GetType() != pb.ReceiptMessage_READ {
@@ -135,18 +135,33 @@ func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *
 		for _, ts := range c.ReceiptMessage.Timestamp {
 			r.Timestamps = append(r.Timestamps, msTime(ts))
 		}
-		return []any{r}
+		return []Event{r}
 	case c.UnsendRequest != nil:
 		target, ok := refFromPB(c.UnsendRequest.GetTimestamp(), c.UnsendRequest.GetAuthor())
 		if !ok || target.Author != from {
 			// Only the author may unsend a message.
 			return nil
 		}
-		return []any{&Unsend{From: from, Target: target, At: at}}
+		return []Event{&Unsend{From: from, Target: target, At: at}}
 	case c.MessageRequestResponse != nil:
 		r := c.MessageRequestResponse
-		return []any{&MessageRequestResponse{From: from, Approved: r.GetIsApproved(),
+		return []Event{&MessageRequestResponse{From: from, Approved: r.GetIsApproved(),
 			Profile: profileFromPB(r.Profile, r.ProfileKey)}}
+	case c.DataExtractionNotification != nil:
+		n := c.DataExtractionNotification
+		kind := DataExtractionKind(n.GetType())
+		if kind != ScreenshotTaken && kind != MediaSaved {
+			return nil
+		}
+		e := &DataExtraction{Hash: hash, From: from, Kind: kind, At: at}
+		if ts := n.GetTimestamp(); ts > 0 && ts <= maxTimestampMS {
+			e.Timestamp = msTime(ts)
+		}
+		return []Event{e}
 	}
 	return nil
 }
+
+// maxTimestampMS bounds the millisecond timestamps taken from messages (year 9999): beyond it a
+// time.Time would overflow.
+const maxTimestampMS = 253402300799999

@@ -1,15 +1,18 @@
 package session
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 )
 
-// Events are delivered to the handlers registered with Client.AddEventHandler (and to
-// Client.Subscribe channels) as pointers to the structs below; use a type switch:
+// Event is what the Client delivers to the handlers registered with AddEventHandler and to
+// Subscribe channels: a pointer to one of the event types below. The interface is sealed (only
+// this package's types implement it), so a type switch can cover every case:
 //
-//	client.AddEventHandler(func(evt any) {
+//	client.AddEventHandler(func(evt session.Event) {
 //		switch e := evt.(type) {
 //		case *session.Message:
 //			fmt.Println(e.From, e.Text)
@@ -17,6 +20,49 @@ import (
 //			log.Println(e.Err)
 //		}
 //	})
+//
+// The events, by conversation:
+//
+//   - 1:1: *Message, *MessageRequest, *MessageRequestResponse, *Typing, *ReadReceipt,
+//     *Reaction, *Unsend, *DataExtraction, *DisappearingChanged, *CommunityInvite, *Call,
+//     *UndecryptableMessage, *UnknownContent.
+//   - Groups: *GroupInvite, *GroupJoined, *GroupMessage, *GroupMemberChange,
+//     *GroupInfoChange, *GroupUpdated, *GroupRemoved, *GroupMessagesDeleted,
+//     *GroupHistoryCleared, *UndecryptableGroupMessage; reactions and unsends in a group are
+//     *Reaction and *Unsend with Group set, timer changes *DisappearingChanged.
+//   - Communities: *CommunityMessage, *CommunityMessageDeleted, *CommunityReaction,
+//     *CommunityDM, *CommunitySkipped.
+//   - Connection: *Connected, *Disconnected, *PollError.
+type Event interface {
+	isEvent()
+}
+
+func (*Message) isEvent()                   {}
+func (*MessageRequest) isEvent()            {}
+func (*MessageRequestResponse) isEvent()    {}
+func (*Typing) isEvent()                    {}
+func (*ReadReceipt) isEvent()               {}
+func (*Reaction) isEvent()                  {}
+func (*Unsend) isEvent()                    {}
+func (*DataExtraction) isEvent()            {}
+func (*UndecryptableMessage) isEvent()      {}
+func (*UnknownContent) isEvent()            {}
+func (*Connected) isEvent()                 {}
+func (*Disconnected) isEvent()              {}
+func (*PollError) isEvent()                 {}
+func (*GroupInvite) isEvent()               {}
+func (*GroupJoined) isEvent()               {}
+func (*GroupMessage) isEvent()              {}
+func (*GroupMemberChange) isEvent()         {}
+func (*GroupInfoChange) isEvent()           {}
+func (*GroupUpdated) isEvent()              {}
+func (*GroupRemoved) isEvent()              {}
+func (*UndecryptableGroupMessage) isEvent() {}
+func (*CommunityMessage) isEvent()          {}
+func (*CommunityMessageDeleted) isEvent()   {}
+func (*CommunityReaction) isEvent()         {}
+func (*CommunityDM) isEvent()               {}
+func (*CommunitySkipped) isEvent()          {}
 
 // MessageRef identifies a message the way Session does in quotes, reactions, receipts and unsend
 // requests: by its author and its sent time (millisecond precision).
@@ -145,10 +191,46 @@ type UndecryptableMessage struct {
 	Err  error
 }
 
-// UnknownContent reports a message that decrypted but carries nothing this SDK handles (a call
-// message, a data extraction notification, a config message…). It is skipped.
+// DataExtractionKind says what a DataExtraction notice reports.
+type DataExtractionKind int
+
+const (
+	// ScreenshotTaken: the sender took a screenshot of the conversation.
+	ScreenshotTaken DataExtractionKind = 1
+	// MediaSaved: the sender saved an attachment of the conversation.
+	MediaSaved DataExtractionKind = 2
+)
+
+func (k DataExtractionKind) String() string {
+	switch k {
+	case ScreenshotTaken:
+		return "screenshot taken"
+	case MediaSaved:
+		return "media saved"
+	}
+	return fmt.Sprintf("DataExtractionKind(%d)", int(k))
+}
+
+// DataExtraction is a data-extraction notice: From took a screenshot of the conversation or
+// saved media from it (official mobile clients send these; desktop shows them).
+type DataExtraction struct {
+	Hash string
+	From crypto.AccountID
+	Kind DataExtractionKind
+	// Timestamp is the time the notice carries (zero when absent): for MediaSaved, the sent
+	// time of the message whose attachment was saved. Clients differ: Session.js writes the
+	// notice's own sent time there.
+	Timestamp time.Time
+	// At is the notice's sent time.
+	At time.Time
+}
+
+// UnknownContent reports a message that decrypted but carries nothing this SDK handles (a
+// legacy configuration message, a content type added after this SDK…). Content is the whole
+// parsed Content, with unknown fields kept (read them with protowire or a newer .proto).
 type UnknownContent struct {
 	Hash      string
 	From      crypto.AccountID
 	Timestamp time.Time
+	Content   *pb.Content
 }

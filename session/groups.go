@@ -394,6 +394,9 @@ func (c *Client) saveGroup(ctx context.Context, st *groupState) error {
 // updateGroup runs f on the group's state under the group's lock and saves the state, also when
 // f fails part way (what it did, a pushed key or a sent invite, happened).
 func (c *Client) updateGroup(ctx context.Context, gid crypto.AccountID, f func(st *groupState) error) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	unlock := c.lockGroup(gid)
 	defer unlock()
 	st, err := c.loadGroup(ctx, gid)
@@ -591,7 +594,7 @@ func (c *Client) CreateGroup(ctx context.Context, name string, members ...crypto
 	if err != nil {
 		return nil, err
 	}
-	now := c.net.Now()
+	now := c.now()
 	st := &groupState{id: admin.ID(), pk: admin.PublicKey(), admin: admin}
 	seed := admin.Seed()
 	st.rec = groupRecord{ID: st.id.String(), Name: name, Status: GroupStatusJoined, Seed: seed[:], Joined: now.Unix()}
@@ -748,7 +751,7 @@ func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) 
 			return fmt.Errorf("%w: %s (%v)", ErrGroupRemoved, st.id, st.rec.Status)
 		}
 		st.rec.Status, st.rec.Joining = GroupStatusJoined, true
-		st.rec.Joined = c.net.Now().Unix()
+		st.rec.Joined = c.now().Unix()
 		if st.admin != nil {
 			st.rec.ClaimAdmin = true
 		} else {
@@ -761,12 +764,18 @@ func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) 
 // SendGroupText sends a text message to a group we are in. Of the options, WithQuote,
 // WithExpiry and WithTTL apply.
 func (c *Client) SendGroupText(ctx context.Context, group crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.sendGroupData(ctx, group, text, nil, opts)
 }
 
 // SendGroupAttachments uploads files (encrypted) to the file server and sends them to a group
 // in one message with text (which may be empty).
 func (c *Client) SendGroupAttachments(ctx context.Context, group crypto.AccountID, text string, files []AttachmentFile, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, false); err != nil {
+		return nil, err
+	}
 	if _, err := c.loadJoinedGroup(ctx, group); err != nil {
 		return nil, err
 	}
@@ -988,9 +997,6 @@ func (c *Client) DeleteGroup(ctx context.Context, group crypto.AccountID) error 
 	})
 }
 
-// msNow is network time with millisecond precision (timestamps identify messages).
-func (c *Client) msNow() time.Time { return time.UnixMilli(c.net.Now().UnixMilli()) }
-
 // pushGroupState stores, as an admin, a new key message (if any) and then the group's info and
 // member list encrypted with the newest key.
 func (c *Client) pushGroupState(ctx context.Context, st *groupState, keyMsg []byte) error {
@@ -1048,7 +1054,7 @@ func (c *Client) extendGroupMessages(ctx context.Context, gid crypto.AccountID) 
 	if err != nil || st.admin == nil || st.rec.Status != GroupStatusJoined {
 		return err
 	}
-	now := c.net.Now()
+	now := c.now()
 	if now.Sub(time.Unix(st.rec.Extended, 0)) < groupExtendEvery {
 		return nil
 	}
@@ -1108,7 +1114,7 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
 	}
 	env, err := proto.Marshal(&pb.Envelope{Type: pb.Envelope_CLOSED_GROUP_MESSAGE.Enum(), Timestamp: proto.Uint64(ms),
-		SourceDevice: proto.Uint32(SourceDevice), Content: cb})
+		SourceDevice: proto.Uint32(SourceDevice), Content: cb, ProSig: decoyProSig()})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
 	}

@@ -42,6 +42,15 @@ type NetworkConfig struct {
 	// Proxy routes the HTTPS connections to nodes and seeds (e.g. http.ProxyURL of a
 	// "socks5://" URL for Tor); nil connects directly.
 	Proxy func(*http.Request) (*url.URL, error)
+	// HTTPClient, in direct mode, is the HTTP client for requests to servers (communities, the
+	// file server), for example with a custom transport; it should not follow redirects. Nil:
+	// a client built from SeedRootCAs, Proxy and DisableKeepAlives.
+	HTTPClient *http.Client
+	// DisableKeepAlives, in direct mode, opens a new connection for every request to a server
+	// instead of reusing kept-alive ones. Some server fronts (pysogs under its standard uWSGI
+	// set-up) close idle connections without saying so, and a request sent on such a
+	// connection fails with EOF or "connection reset". Ignored when HTTPClient is set.
+	DisableKeepAlives bool
 	// Store persists the node pool so that a restart need not ask the seeds (optional).
 	Store store.KVStore
 	// Logger receives the network's logs (default: discard).
@@ -83,10 +92,15 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 			tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
 		}
 		seedClient = &http.Client{Transport: tr, Timeout: 15 * time.Second}
+		n.closers = append(n.closers, func() error { tr.CloseIdleConnections(); return nil })
 	}
 	var ps swarm.PoolStore
 	if cfg.Store != nil {
-		ps = kvPoolStore{cfg.Store}
+		seeds := cfg.Seeds
+		if len(seeds) == 0 {
+			seeds = swarm.MainnetSeeds()
+		}
+		ps = kvPoolStore{kv: cfg.Store, key: poolKey + "/" + swarm.SeedsKey(seeds)}
 	}
 	pool, err := swarm.NewPool(swarm.PoolConfig{
 		Seeds:       cfg.Seeds,
@@ -100,6 +114,7 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		return nil, fmt.Errorf("session: network: %w", err)
 	}
 	n.pool = pool
+	n.closers = append(n.closers, func() error { pool.CloseIdleConnections(); return nil })
 	fwd.t = https
 	if !cfg.Direct {
 		ot, err := onion.New(onion.Config{Pool: pool, Proxy: cfg.Proxy, Diversity: cfg.PathDiversity, Logger: log})
@@ -114,10 +129,11 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	if n.onion != nil {
 		n.servers = n.onion
 	} else {
-		direct := &onion.DirectServerTransport{}
-		if cfg.SeedRootCAs != nil || cfg.Proxy != nil {
+		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient}
+		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil || cfg.DisableKeepAlives) {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.Proxy = cfg.Proxy
+			tr.DisableKeepAlives = cfg.DisableKeepAlives
 			if cfg.SeedRootCAs != nil {
 				tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
 			}
@@ -189,18 +205,25 @@ func (n *Network) Close() error {
 	return errors.Join(errs...)
 }
 
-// kvPoolStore keeps the node pool in a KVStore as JSON.
-type kvPoolStore struct{ kv store.KVStore }
+// kvPoolStore keeps the node pool in a KVStore as JSON, under a key made from the seeds it
+// came from: a store used on another network (a new devnet, or mainnet after a devnet) starts
+// from that network's seeds instead of sending to the nodes of the old one.
+type kvPoolStore struct {
+	kv  store.KVStore
+	key string
+}
 
 type savedPool struct {
 	Fetched time.Time    `json:"fetched"`
 	Nodes   []swarm.Node `json:"nodes"`
 }
 
+// The pool is saved under poolKey + "/" + swarm.SeedsKey(seeds); the unkeyed record of earlier
+// versions is never read (it may belong to any network).
 const poolBucket, poolKey = "swarm", "pool"
 
 func (s kvPoolStore) LoadPool(ctx context.Context) ([]swarm.Node, time.Time, error) {
-	b, err := s.kv.GetValue(ctx, poolBucket, poolKey)
+	b, err := s.kv.GetValue(ctx, poolBucket, s.key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, time.Time{}, nil
 	}
@@ -220,5 +243,5 @@ func (s kvPoolStore) SavePool(ctx context.Context, nodes []swarm.Node, fetched t
 	if err != nil {
 		return err
 	}
-	return s.kv.PutValue(ctx, poolBucket, poolKey, b)
+	return s.kv.PutValue(ctx, poolBucket, s.key, b)
 }

@@ -78,6 +78,9 @@ type sendOpts struct {
 	ttl     time.Duration
 	profile *Profile
 	noSync  bool
+	// at is the sent time when the content was built around it (read from the clock once: a
+	// TypingMessage's timestamp must equal the Envelope's); zero: now.
+	at time.Time
 }
 
 // WithQuote makes the message a reply to ref.
@@ -104,11 +107,20 @@ func (c *Client) checkRecipient(to crypto.AccountID) error {
 
 // SendText sends a text message to a 05 Account ID.
 func (c *Client) SendText(ctx context.Context, to crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.sendData(ctx, to, text, nil, opts)
 }
 
 // sendData sends a visible message: text and attachments, with our profile.
 func (c *Client) sendData(ctx context.Context, to crypto.AccountID, text string, attachments []*pb.AttachmentPointer, opts []SendOption) (*SendResult, error) {
+	if err := c.checkRecipient(to); err != nil {
+		return nil, err
+	}
+	if err := c.handOver(ctx, to); err != nil {
+		return nil, err
+	}
 	o := c.sendOptions(opts)
 	content := visibleContent(text, attachments, &o)
 	res, err := c.sendContent(ctx, to, content, o)
@@ -161,9 +173,11 @@ func (c *Client) SendTyping(ctx context.Context, to crypto.AccountID, started bo
 	if started {
 		action = pb.TypingMessage_STARTED
 	}
-	now := c.net.Now()
-	content := &pb.Content{TypingMessage: &pb.TypingMessage{Timestamp: proto.Uint64(toMS(now)), Action: action.Enum()}}
-	_, err := c.sendContent(ctx, to, content, sendOpts{ttl: typingTTL, noSync: true})
+	// One clock reading for the TypingMessage and the Envelope: desktop drops a typing
+	// indicator whose two timestamps differ.
+	at := c.msNow()
+	content := &pb.Content{TypingMessage: &pb.TypingMessage{Timestamp: proto.Uint64(toMS(at)), Action: action.Enum()}}
+	_, err := c.sendContent(ctx, to, content, sendOpts{ttl: typingTTL, noSync: true, at: at})
 	return err
 }
 
@@ -200,14 +214,22 @@ func (c *Client) reaction(ctx context.Context, to crypto.AccountID, target Messa
 
 // AcceptMessageRequest accepts a message request from `from`, so they see that we accepted.
 func (c *Client) AcceptMessageRequest(ctx context.Context, from crypto.AccountID) error {
+	if err := c.sendRequestResponse(ctx, from); err != nil {
+		return err
+	}
+	c.approve(ctx, from)
+	return nil
+}
+
+func (c *Client) sendRequestResponse(ctx context.Context, to crypto.AccountID) error {
 	r := &pb.MessageRequestResponse{IsApproved: proto.Bool(true)}
 	if p := c.currentProfile(); p != nil {
 		r.Profile, r.ProfileKey = profileToPB(p)
 	}
-	if _, err := c.sendContent(ctx, from, &pb.Content{MessageRequestResponse: r}, sendOpts{noSync: true}); err != nil {
+	if _, err := c.sendContent(ctx, to, &pb.Content{MessageRequestResponse: r}, sendOpts{noSync: true}); err != nil {
 		return err
 	}
-	c.approve(ctx, from)
+	c.markHandedOver(ctx, to)
 	return nil
 }
 
@@ -256,9 +278,11 @@ func (c *Client) sendContent(ctx context.Context, to crypto.AccountID, content *
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
-	now := c.net.Now()
 	// Millisecond precision: the timestamp identifies the message.
-	now = time.UnixMilli(now.UnixMilli())
+	now := time.UnixMilli(o.at.UnixMilli())
+	if o.at.IsZero() {
+		now = c.msNow()
+	}
 	ttl := o.ttl
 	if ttl == 0 {
 		ttl = DefaultMessageTTL

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -11,7 +12,8 @@ import (
 )
 
 // Memory is a Store that keeps everything in memory: for tests and bots that may forget
-// everything when they stop. The zero value is not usable; call NewMemory.
+// everything when they stop. Its leases work between the Clients of one process. The zero value
+// is not usable; call NewMemory.
 type Memory struct {
 	mu       sync.Mutex
 	accounts map[crypto.AccountID]Account
@@ -19,33 +21,57 @@ type Memory struct {
 	msgs     map[crypto.AccountID]map[string]*memMsg
 	seq      uint64
 	kv       map[[2]string][]byte
+	leases   map[string]Lease
+	history  map[string][]LeaseRecord
+	maxSeen  int
 }
 
 type memMsg struct {
-	in      Incoming
-	seq     uint64
-	handled bool
+	in        Incoming
+	seq       uint64
+	handled   bool
+	keepUntil time.Time
 }
 
 // NewMemory returns an empty in-memory store.
-func NewMemory() *Memory {
+func NewMemory(opts ...Option) *Memory {
 	return &Memory{
+		maxSeen:  ApplyOptions(opts).MaxSeenPerAccount,
 		accounts: map[crypto.AccountID]Account{},
 		cursors:  map[Cursor]string{},
 		msgs:     map[crypto.AccountID]map[string]*memMsg{},
 		kv:       map[[2]string][]byte{},
+		leases:   map[string]Lease{},
+		history:  map[string][]LeaseRecord{},
 	}
 }
 
 var _ Store = (*Memory)(nil)
 
-// PutAccount implements AccountStore.
-func (m *Memory) PutAccount(ctx context.Context, a Account) error {
+// lock takes the store's lock for a call under ctx and, for a fenced write, checks the lease.
+func (m *Memory) lock(ctx context.Context, fence *Lease) (unlock func(), err error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	if fence != nil {
+		if err := m.checkLeaseLocked(*fence, time.Now()); err != nil {
+			m.mu.Unlock()
+			return nil, err
+		}
+	}
+	return m.mu.Unlock, nil
+}
+
+// PutAccount implements AccountStore.
+func (m *Memory) PutAccount(ctx context.Context, a Account) error { return m.putAccount(ctx, nil, a) }
+
+func (m *Memory) putAccount(ctx context.Context, fence *Lease, a Account) error {
+	unlock, err := m.lock(ctx, fence)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if old, ok := m.accounts[a.ID]; ok && a.CreatedAt.IsZero() {
 		a.CreatedAt = old.CreatedAt
 	}
@@ -58,11 +84,11 @@ func (m *Memory) PutAccount(ctx context.Context, a Account) error {
 
 // GetAccount implements AccountStore.
 func (m *Memory) GetAccount(ctx context.Context, id crypto.AccountID) (Account, error) {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
 		return Account{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	a, ok := m.accounts[id]
 	if !ok {
 		return Account{}, ErrNotFound
@@ -72,11 +98,11 @@ func (m *Memory) GetAccount(ctx context.Context, id crypto.AccountID) (Account, 
 
 // Accounts implements AccountStore.
 func (m *Memory) Accounts(ctx context.Context) ([]Account, error) {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	out := make([]Account, 0, len(m.accounts))
 	for _, a := range m.accounts {
 		out = append(out, a)
@@ -92,11 +118,15 @@ func (m *Memory) Accounts(ctx context.Context) ([]Account, error) {
 
 // DeleteAccount implements AccountStore.
 func (m *Memory) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	if err := ctx.Err(); err != nil {
+	return m.deleteAccount(ctx, nil, id)
+}
+
+func (m *Memory) deleteAccount(ctx context.Context, fence *Lease, id crypto.AccountID) error {
+	unlock, err := m.lock(ctx, fence)
+	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	delete(m.accounts, id)
 	delete(m.msgs, id)
 	for c := range m.cursors {
@@ -115,26 +145,27 @@ func (m *Memory) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
 
 // LastHash implements InboxStore.
 func (m *Memory) LastHash(ctx context.Context, c Cursor) (string, error) {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
 		return "", err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	return m.cursors[c], nil
 }
 
 // SaveRetrieved implements InboxStore.
 func (m *Memory) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error) {
-	if err := ctx.Err(); err != nil {
+	return m.saveRetrieved(ctx, nil, c, msgs, lastHash)
+}
+
+func (m *Memory) saveRetrieved(ctx context.Context, fence *Lease, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error) {
+	unlock, err := m.lock(ctx, fence)
+	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	box := m.msgs[c.Account]
-	if box == nil {
-		box = map[string]*memMsg{}
-		m.msgs[c.Account] = box
-	}
+	defer unlock()
+	box := m.box(c.Account)
+	now := time.Now()
 	var fresh []Incoming
 	for _, in := range msgs {
 		if _, seen := box[in.Hash]; seen {
@@ -142,22 +173,51 @@ func (m *Memory) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, l
 		}
 		in.Data = append([]byte(nil), in.Data...)
 		m.seq++
-		box[in.Hash] = &memMsg{in: in, seq: m.seq}
+		box[in.Hash] = &memMsg{in: in, seq: m.seq, keepUntil: KeepUntil(in.Expiry, now)}
 		fresh = append(fresh, in)
 	}
 	if lastHash != "" {
 		m.cursors[c] = lastHash
 	}
+	m.boundLocked(box)
 	return fresh, nil
+}
+
+func (m *Memory) box(account crypto.AccountID) map[string]*memMsg {
+	box := m.msgs[account]
+	if box == nil {
+		box = map[string]*memMsg{}
+		m.msgs[account] = box
+	}
+	return box
+}
+
+// boundLocked keeps at most maxSeen records in box, forgetting the oldest handled ones (see
+// Evict).
+func (m *Memory) boundLocked(box map[string]*memMsg) {
+	excess := Evict(len(box), m.maxSeen)
+	if excess == 0 {
+		return
+	}
+	var handled []*memMsg
+	for _, mm := range box {
+		if mm.handled {
+			handled = append(handled, mm)
+		}
+	}
+	sort.Slice(handled, func(i, j int) bool { return handled[i].seq < handled[j].seq })
+	for _, mm := range handled[:min(excess, len(handled))] {
+		delete(box, mm.in.Hash)
+	}
 }
 
 // Pending implements InboxStore.
 func (m *Memory) Pending(ctx context.Context, account crypto.AccountID) ([]Incoming, error) {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	var list []*memMsg
 	for _, mm := range m.msgs[account] {
 		if !mm.handled {
@@ -175,11 +235,15 @@ func (m *Memory) Pending(ctx context.Context, account crypto.AccountID) ([]Incom
 
 // MarkHandled implements InboxStore.
 func (m *Memory) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	if err := ctx.Err(); err != nil {
+	return m.markHandled(ctx, nil, account, hash)
+}
+
+func (m *Memory) markHandled(ctx context.Context, fence *Lease, account crypto.AccountID, hash string) error {
+	unlock, err := m.lock(ctx, fence)
+	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	if mm, ok := m.msgs[account][hash]; ok {
 		mm.handled = true
 		mm.in.Data = nil
@@ -189,50 +253,63 @@ func (m *Memory) MarkHandled(ctx context.Context, account crypto.AccountID, hash
 
 // SaveHandled implements InboxStore.
 func (m *Memory) SaveHandled(ctx context.Context, account crypto.AccountID, in Incoming) error {
-	if err := ctx.Err(); err != nil {
+	return m.saveHandled(ctx, nil, account, in)
+}
+
+func (m *Memory) saveHandled(ctx context.Context, fence *Lease, account crypto.AccountID, in Incoming) error {
+	unlock, err := m.lock(ctx, fence)
+	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	box := m.msgs[account]
-	if box == nil {
-		box = map[string]*memMsg{}
-		m.msgs[account] = box
-	}
+	defer unlock()
+	box := m.box(account)
 	in.Data = nil
 	if mm, ok := box[in.Hash]; ok {
 		mm.handled, mm.in.Data = true, nil
 		return nil
 	}
 	m.seq++
-	box[in.Hash] = &memMsg{in: in, seq: m.seq, handled: true}
+	box[in.Hash] = &memMsg{in: in, seq: m.seq, handled: true, keepUntil: KeepUntil(in.Expiry, time.Now())}
+	m.boundLocked(box)
 	return nil
 }
 
 // Prune implements InboxStore.
-func (m *Memory) Prune(ctx context.Context, t time.Time) error {
-	if err := ctx.Err(); err != nil {
+func (m *Memory) Prune(ctx context.Context, now time.Time) error { return m.prune(ctx, nil, now) }
+
+func (m *Memory) prune(ctx context.Context, fence *Lease, now time.Time) error {
+	unlock, err := m.lock(ctx, fence)
+	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	for _, box := range m.msgs {
 		for h, mm := range box {
-			if mm.handled && !mm.in.Expiry.IsZero() && mm.in.Expiry.Before(t) {
+			if mm.handled && mm.keepUntil.Before(now) {
 				delete(box, h)
 			}
 		}
+	}
+	horizon := now.Add(-MaxMessageTTL)
+	for name, recs := range m.history {
+		keep := recs[:0]
+		for _, r := range recs {
+			if !r.Ended.Before(horizon) {
+				keep = append(keep, r)
+			}
+		}
+		m.history[name] = keep
 	}
 	return nil
 }
 
 // GetValue implements KVStore.
 func (m *Memory) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	v, ok := m.kv[[2]string{bucket, key}]
 	if !ok {
 		return nil, ErrNotFound
@@ -242,25 +319,231 @@ func (m *Memory) GetValue(ctx context.Context, bucket, key string) ([]byte, erro
 
 // PutValue implements KVStore.
 func (m *Memory) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	if err := ctx.Err(); err != nil {
+	return m.putValue(ctx, nil, bucket, key, value)
+}
+
+func (m *Memory) putValue(ctx context.Context, fence *Lease, bucket, key string, value []byte) error {
+	unlock, err := m.lock(ctx, fence)
+	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	m.kv[[2]string{bucket, key}] = append([]byte(nil), value...)
 	return nil
 }
 
 // DeleteValue implements KVStore.
 func (m *Memory) DeleteValue(ctx context.Context, bucket, key string) error {
-	if err := ctx.Err(); err != nil {
+	return m.deleteValue(ctx, nil, bucket, key)
+}
+
+func (m *Memory) deleteValue(ctx context.Context, fence *Lease, bucket, key string) error {
+	unlock, err := m.lock(ctx, fence)
+	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	delete(m.kv, [2]string{bucket, key})
 	return nil
 }
 
 // Close implements Store; a Memory store needs no closing.
 func (m *Memory) Close() error { return nil }
+
+// Leases: by this process's clock.
+
+func (m *Memory) checkLeaseLocked(l Lease, now time.Time) error {
+	cur, ok := m.leases[l.Name]
+	switch {
+	case !ok || cur.Generation != l.Generation || cur.Holder != l.Holder:
+		why := "never granted"
+		if ok {
+			why = "now generation " + strconv.FormatInt(cur.Generation, 10) + " of " + cur.Holder
+		}
+		return &LostError{Lease: l, Why: why}
+	case !cur.Expires.After(now):
+		return &LostError{Lease: l, Why: "expired at " + cur.Expires.Format(time.RFC3339Nano)}
+	}
+	return nil
+}
+
+// AcquireLease implements LeaseStore.
+func (m *Memory) AcquireLease(ctx context.Context, req LeaseRequest) (Lease, error) {
+	if err := CheckLeaseRequest(req); err != nil {
+		return Lease{}, err
+	}
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
+		return Lease{}, err
+	}
+	defer unlock()
+	now := time.Now()
+	cur, held := m.leases[req.Name]
+	if held && cur.Expires.After(now) && (req.Replace == 0 || req.Replace != cur.Generation) {
+		return Lease{}, &HeldError{Name: req.Name, Holder: cur.Holder, Expires: cur.Expires}
+	}
+	gen := int64(1)
+	if held {
+		// The current record keeps the generation even after the history is pruned.
+		gen = cur.Generation + 1
+		if cur.Expires.After(now) {
+			m.setEndedLocked(cur, now, false) // taken over (Replace) before it expired
+		}
+	}
+	l := Lease{Name: req.Name, Holder: req.Holder, Generation: gen, Acquired: now, Expires: now.Add(req.TTL)}
+	m.leases[req.Name] = l
+	m.history[req.Name] = append(m.history[req.Name], LeaseRecord{Name: l.Name, Holder: l.Holder,
+		Generation: gen, Acquired: now, Ended: l.Expires})
+	return l, nil
+}
+
+// RenewLease implements LeaseStore.
+func (m *Memory) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
+	if err := CheckLeaseTTL(ttl); err != nil {
+		return Lease{}, err
+	}
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
+		return Lease{}, err
+	}
+	defer unlock()
+	now := time.Now()
+	if err := m.checkLeaseLocked(l, now); err != nil {
+		return Lease{}, err
+	}
+	cur := m.leases[l.Name]
+	cur.Expires = now.Add(ttl)
+	m.leases[l.Name] = cur
+	m.setEndedLocked(cur, cur.Expires, false)
+	return cur, nil
+}
+
+func (m *Memory) setEndedLocked(l Lease, ended time.Time, released bool) {
+	recs := m.history[l.Name]
+	for i := len(recs) - 1; i >= 0; i-- {
+		if recs[i].Generation == l.Generation {
+			recs[i].Ended, recs[i].Released = ended, released
+			return
+		}
+	}
+}
+
+// ReleaseLease implements LeaseStore.
+func (m *Memory) ReleaseLease(ctx context.Context, l Lease) error {
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	now := time.Now()
+	if m.checkLeaseLocked(l, now) != nil {
+		return nil
+	}
+	cur := m.leases[l.Name]
+	cur.Expires = now
+	m.leases[l.Name] = cur
+	m.setEndedLocked(cur, now, true)
+	return nil
+}
+
+// Leases implements LeaseStore.
+func (m *Memory) Leases(ctx context.Context) ([]Lease, error) {
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	now := time.Now()
+	var out []Lease
+	for _, l := range m.leases {
+		if l.Expires.After(now) {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// LeaseHistory implements LeaseStore.
+func (m *Memory) LeaseHistory(ctx context.Context, name string) ([]LeaseRecord, error) {
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var out []LeaseRecord
+	for n, recs := range m.history {
+		if name == "" || n == name {
+			out = append(out, recs...)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Generation < out[j].Generation
+	})
+	return out, nil
+}
+
+// Fenced implements LeaseStore.
+func (m *Memory) Fenced(l Lease) Store { return &memFenced{m: m, l: l} }
+
+// memFenced is Memory's fenced view: every write checks the lease under the store's lock.
+type memFenced struct {
+	m *Memory
+	l Lease
+}
+
+func (f *memFenced) PutAccount(ctx context.Context, a Account) error {
+	return f.m.putAccount(ctx, &f.l, a)
+}
+func (f *memFenced) GetAccount(ctx context.Context, id crypto.AccountID) (Account, error) {
+	return f.m.GetAccount(ctx, id)
+}
+func (f *memFenced) Accounts(ctx context.Context) ([]Account, error) { return f.m.Accounts(ctx) }
+func (f *memFenced) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
+	return f.m.deleteAccount(ctx, &f.l, id)
+}
+func (f *memFenced) LastHash(ctx context.Context, c Cursor) (string, error) {
+	return f.m.LastHash(ctx, c)
+}
+func (f *memFenced) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error) {
+	return f.m.saveRetrieved(ctx, &f.l, c, msgs, lastHash)
+}
+func (f *memFenced) Pending(ctx context.Context, account crypto.AccountID) ([]Incoming, error) {
+	return f.m.Pending(ctx, account)
+}
+func (f *memFenced) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
+	return f.m.markHandled(ctx, &f.l, account, hash)
+}
+func (f *memFenced) SaveHandled(ctx context.Context, account crypto.AccountID, in Incoming) error {
+	return f.m.saveHandled(ctx, &f.l, account, in)
+}
+func (f *memFenced) Prune(ctx context.Context, now time.Time) error {
+	return f.m.prune(ctx, &f.l, now)
+}
+func (f *memFenced) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
+	return f.m.GetValue(ctx, bucket, key)
+}
+func (f *memFenced) PutValue(ctx context.Context, bucket, key string, value []byte) error {
+	return f.m.putValue(ctx, &f.l, bucket, key, value)
+}
+func (f *memFenced) DeleteValue(ctx context.Context, bucket, key string) error {
+	return f.m.deleteValue(ctx, &f.l, bucket, key)
+}
+func (f *memFenced) AcquireLease(ctx context.Context, req LeaseRequest) (Lease, error) {
+	return f.m.AcquireLease(ctx, req)
+}
+func (f *memFenced) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
+	return f.m.RenewLease(ctx, l, ttl)
+}
+func (f *memFenced) ReleaseLease(ctx context.Context, l Lease) error {
+	return f.m.ReleaseLease(ctx, l)
+}
+func (f *memFenced) Leases(ctx context.Context) ([]Lease, error) { return f.m.Leases(ctx) }
+func (f *memFenced) LeaseHistory(ctx context.Context, name string) ([]LeaseRecord, error) {
+	return f.m.LeaseHistory(ctx, name)
+}
+func (f *memFenced) Fenced(l Lease) Store { return f.m.Fenced(l) }
+func (f *memFenced) Close() error         { return nil }

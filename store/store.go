@@ -1,18 +1,23 @@
 // Package store persists what a Session client must not lose across restarts: account keys, the
 // last message hash per polled namespace, messages fetched but not yet handled, the node pool and
-// swarms, and later group and community state.
+// swarms, group and community state, and the account leases that keep each account in one
+// process at a time.
 //
 // Each concern is a small interface, so an application can keep some things in its own database
-// and let the SDK keep the rest. Two implementations come with the SDK: Memory (for tests and
-// short-lived bots) and SQLite (pure Go, one file for many accounts, numbered migrations), the
-// default of the examples and sessionctl.
+// and let the SDK keep the rest. Memory (for tests and short-lived bots) is here; SQLite (pure
+// Go, one file) is in store/sqlite and PostgreSQL (for fleets of processes sharing one database)
+// in store/postgres, apart so that a program links only the database it uses. Every
+// implementation passes the conformance suite in store/storetest.
 //
 // Every method takes a context first and is safe for concurrent use.
 package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
@@ -22,20 +27,68 @@ import (
 var ErrNotFound = errors.New("store: not found")
 
 // Account is an account kept in a store. Seed is secret: the store keeps it as given, so protect
-// the database file as you would the Recovery Password.
+// the database as you would the Recovery Password. An Account never shows its seed when
+// formatted (under any fmt verb) or marshalled to JSON.
 type Account struct {
 	ID   crypto.AccountID
-	Seed [32]byte // the Ed25519 seed (a 16-byte Session seed is zero-padded)
+	Seed Seed // the Ed25519 seed (a 16-byte Session seed is zero-padded)
 	// Name is an optional label chosen by the application (e.g. a bot's name).
 	Name      string
 	CreatedAt time.Time
 }
 
-// String never shows the seed.
-func (a Account) String() string { return "store.Account{" + a.ID.String() + " " + a.Name + "}" }
-
 // Keys derives the account's keys from its seed.
 func (a Account) Keys() (*crypto.Keys, error) { return crypto.KeysFromSeed(a.Seed[:]) }
+
+// String never shows the seed.
+func (a Account) String() string {
+	s := "store.Account{ID: " + a.ID.String()
+	if a.Name != "" {
+		s += ", Name: " + strconv.Quote(a.Name)
+	}
+	return s + ", Seed: " + redacted + "}"
+}
+
+// GoString (the %#v verb) never shows the seed.
+func (a Account) GoString() string { return a.String() }
+
+// Format prints the account as String does under every verb (%v, %+v, %#v, %s, %q, %x, ...), so
+// that the seed never reaches a log.
+func (a Account) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprint(f, strconv.Quote(a.String()))
+		return
+	}
+	fmt.Fprint(f, a.String())
+}
+
+// MarshalJSON writes the account without its seed.
+func (a Account) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID        string    `json:"id"`
+		Name      string    `json:"name,omitempty"`
+		CreatedAt time.Time `json:"created_at"`
+		Seed      string    `json:"seed"`
+	}{a.ID.String(), a.Name, a.CreatedAt, redacted})
+}
+
+const redacted = "[redacted]"
+
+// Seed is an account's secret Ed25519 seed. It formats as "[redacted]" under every verb and in
+// JSON; use Seed[:] for the bytes.
+type Seed [32]byte
+
+// String never shows the seed.
+func (Seed) String() string { return redacted }
+
+// GoString never shows the seed.
+func (Seed) GoString() string { return "store.Seed{" + redacted + "}" }
+
+// Format prints "[redacted]" under every verb.
+func (Seed) Format(f fmt.State, verb rune) { fmt.Fprint(f, redacted) }
+
+// MarshalJSON writes "[redacted]".
+func (Seed) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
 
 // AccountStore keeps accounts and their keys.
 type AccountStore interface {
@@ -67,18 +120,57 @@ type Cursor struct {
 	Namespace int16
 }
 
+// Bounds of the inbox bookkeeping: what a store keeps per account, whatever nodes send.
+const (
+	// MaxMessageTTL is the longest a storage server keeps a message (30 days; 1:1 inboxes 14
+	// days). A seen-message record is kept for at most this long after it was saved (plus
+	// PruneMargin), whatever expiry a node claims.
+	MaxMessageTTL = 30 * 24 * time.Hour
+	// PruneMargin is added to every record's bounded expiry before Prune may forget it, so that
+	// a local clock behind the network's, or a node's early expiry, does not make a message
+	// still in the swarm look new again.
+	PruneMargin = 48 * time.Hour
+	// MaxSeenPerAccount bounds the records (pending and handled) kept for one store account (an
+	// account's own inbox, or one of its group inboxes). Beyond it, the oldest handled records
+	// are forgotten first (a tenth more than needed, so that the cost is paid rarely); pending
+	// messages are never dropped. A record without data takes about 150 bytes, so a flood of
+	// junk costs at most ~30 MB per account before the oldest records go. Forgetting a record
+	// only matters if the same message is retrieved again from the start of a swarm member,
+	// which then delivers it again.
+	MaxSeenPerAccount = 200_000
+)
+
+// KeepUntil returns when a record of a message expiring at expiry, saved at savedAt (the
+// store's own clock), may be forgotten: the expiry bounded to [savedAt, savedAt+MaxMessageTTL]
+// (a zero expiry counts as the maximum), plus PruneMargin. Implementations store it with the
+// record; Prune compares it with the time it is given.
+func KeepUntil(expiry, savedAt time.Time) time.Time {
+	hi := savedAt.Add(MaxMessageTTL)
+	switch {
+	case expiry.IsZero() || expiry.After(hi):
+		expiry = hi
+	case expiry.Before(savedAt):
+		expiry = savedAt
+	}
+	return expiry.Add(PruneMargin)
+}
+
 // InboxStore keeps the polling position and the messages between "fetched" and "handled".
 //
 // A client saves every batch it retrieves with SaveRetrieved, which in one step records the new
 // messages as pending and moves the cursor's last hash. It then handles Pending messages and calls
 // MarkHandled for each. A crash at any point loses nothing (pending messages are handled after a
 // restart) and a message is never handed out twice once MarkHandled has returned.
+//
+// Records are bounded per account: each is kept until KeepUntil of its expiry and the time it
+// was saved (at most MaxMessageTTL+PruneMargin, whatever a node claims), and an account keeps at
+// most MaxSeenPerAccount of them.
 type InboxStore interface {
 	// LastHash returns the last hash saved for the cursor, or "" if none.
 	LastHash(ctx context.Context, c Cursor) (string, error)
 	// SaveRetrieved atomically records the messages whose hash the account has not seen (in any
 	// cursor) as pending and sets the cursor's last hash (unless lastHash is ""). It returns the
-	// messages that were new, in the order given.
+	// messages that were new, in the order given (a hash given twice counts once).
 	SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error)
 	// Pending returns the account's messages that are saved but not yet handled, oldest first.
 	Pending(ctx context.Context, account crypto.AccountID) ([]Incoming, error)
@@ -88,8 +180,11 @@ type InboxStore interface {
 	// SaveHandled records a message as already handled (never pending), e.g. a copy of a
 	// message we stored ourselves: retrieving it later yields nothing new.
 	SaveHandled(ctx context.Context, account crypto.AccountID, m Incoming) error
-	// Prune forgets handled hashes whose message expired before t.
-	Prune(ctx context.Context, t time.Time) error
+	// Prune forgets handled records kept until before now. Pass the local clock (time.Now(), or
+	// better a start time plus the monotonic time elapsed since, which no wall-clock jump
+	// moves), never a clock learned from the network: a node lying about the time must not
+	// make the client forget what it has seen.
+	Prune(ctx context.Context, now time.Time) error
 }
 
 // KVStore keeps small opaque records under a namespaced key: the node pool, swarm caches and other
@@ -109,6 +204,47 @@ type Store interface {
 	AccountStore
 	InboxStore
 	KVStore
-	// Close releases the store's resources.
+	LeaseStore
+	// Close releases the store's resources. Closing a fenced view (see Fence) does nothing.
 	Close() error
+}
+
+// Option configures a store implementation (NewMemory, store/sqlite, store/postgres).
+type Option func(*Options)
+
+// Options are the settings every implementation honours. Implementations read them with
+// ApplyOptions.
+type Options struct {
+	// MaxSeenPerAccount bounds the records kept per store account (default
+	// MaxSeenPerAccount).
+	MaxSeenPerAccount int
+}
+
+// WithMaxSeenPerAccount sets the bound on the records kept per account (n > 0; tests use small
+// ones).
+func WithMaxSeenPerAccount(n int) Option {
+	return func(o *Options) {
+		if n > 0 {
+			o.MaxSeenPerAccount = n
+		}
+	}
+}
+
+// ApplyOptions returns the options with defaults filled in.
+func ApplyOptions(opts []Option) Options {
+	o := Options{MaxSeenPerAccount: MaxSeenPerAccount}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// Evict returns how many of an account's oldest handled records to forget when it holds n
+// records under the bound max: none up to max, else the excess plus a tenth of max, so that
+// eviction runs rarely.
+func Evict(n, max int) int {
+	if n <= max {
+		return 0
+	}
+	return n - max + max/10
 }

@@ -78,16 +78,17 @@ func ContentID(data []byte) string {
 type Option func(*config)
 
 type config struct {
-	tlsCert   *tls.Certificate
-	host      string
-	nw        *devnet.Network
-	now       func() time.Time
-	logger    *slog.Logger
-	key       *[32]byte
-	maxSize   int
-	ttl       time.Duration
-	numericID bool
-	versions  map[string]string
+	dropKeptAlive bool
+	tlsCert       *tls.Certificate
+	host          string
+	nw            *devnet.Network
+	now           func() time.Time
+	logger        *slog.Logger
+	key           *[32]byte
+	maxSize       int
+	ttl           time.Duration
+	numericID     bool
+	versions      map[string]string
 }
 
 // WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
@@ -107,6 +108,12 @@ func WithTLSCertificate(cert tls.Certificate) Option {
 
 // WithClock sets the server's clock (default time.Now), for expiry tests.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithDroppedKeepAlive makes the server drop every request that arrives on a kept-alive
+// connection (the connection is reset, the request never served), as pysogs behind its standard
+// uWSGI front does to clients that reuse a connection it has closed: for tests of direct
+// clients.
+func WithDroppedKeepAlive() Option { return func(c *config) { c.dropKeptAlive = true } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -175,12 +182,13 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		certp = &cert
 	}
 	vc := v4srv.Config{
-		Key:     s.key,
-		TLS:     certp,
-		MaxBody: int64(s.cfg.maxSize) + 1<<20,
-		Logger:  s.cfg.logger,
-		Name:    "filesd",
-		Host:    s.cfg.host,
+		Key:           s.key,
+		TLS:           certp,
+		MaxBody:       int64(s.cfg.maxSize) + 1<<20,
+		Logger:        s.cfg.logger,
+		Name:          "filesd",
+		Host:          s.cfg.host,
+		DropKeptAlive: s.cfg.dropKeptAlive,
 	}
 	if s.cfg.nw != nil {
 		vc.Aliases = s.cfg.nw

@@ -28,9 +28,14 @@ import (
 var migrationFS embed.FS
 
 // Store is a store.Store in one SQLite file. Open it with Open, or New for a *sql.DB you manage.
+//
+// Several processes may open one file (leases keep each account in one of them): every write is
+// a BEGIN IMMEDIATE transaction, so writers queue on SQLite's lock (busy_timeout) instead of
+// failing, and lease times are read from the machine's clock, which those processes share.
 type Store struct {
-	db    *sql.DB
-	owned bool
+	db      *sql.DB
+	owned   bool
+	maxSeen int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -40,7 +45,7 @@ var _ store.Store = (*Store)(nil)
 //
 // The directory of path must exist: Open does not create directories, and says so rather than
 // leaving SQLite's "unable to open database file" for the first query.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
@@ -57,10 +62,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// One connection: SQLite serialises writers anyway, and ":memory:" is per connection.
 	db.SetMaxOpenConns(1)
-	s, err := New(ctx, db)
+	s, err := New(ctx, db, opts...)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("store/sqlite: open %s: %w", path, err)
 	}
 	s.owned = true
 	return s, nil
@@ -98,8 +103,8 @@ func checkPath(path string) error {
 
 // New uses db, an open SQLite database (driver "sqlite" of modernc.org/sqlite), and applies
 // any migrations it lacks. Close does not close db.
-func New(ctx context.Context, db *sql.DB) (*Store, error) {
-	s := &Store{db: db}
+func New(ctx context.Context, db *sql.DB, opts ...store.Option) (*Store, error) {
+	s := &Store{db: db, maxSeen: store.ApplyOptions(opts).MaxSeenPerAccount}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -148,40 +153,34 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
+// migrate applies the missing migrations in one immediate transaction, so that processes
+// opening the file at once apply each migration once.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store/sqlite: migrate: %w", err)
-	}
-	var cur int
-	err = s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur)
-	if err != nil {
-		return fmt.Errorf("store/sqlite: migrate: reading version: %w", err)
-	}
-	if cur > len(ms) {
-		return fmt.Errorf("store/sqlite: database schema version %d is newer than this SDK's %d", cur, len(ms))
-	}
-	for _, m := range ms[cur:] {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
+	return s.tx(ctx, nil, func(tx *sql.Conn) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+			return fmt.Errorf("store/sqlite: migrate: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
+		var cur int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
+			return fmt.Errorf("store/sqlite: migrate: reading version: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.version); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
+		if cur > len(ms) {
+			return fmt.Errorf("store/sqlite: database schema version %d is newer than this SDK's %d: upgrade the SDK", cur, len(ms))
 		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
+		for _, m := range ms[cur:] {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.version); err != nil {
+				return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Close closes the database if Open opened it.
@@ -206,12 +205,61 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v)
 }
 
+// tx runs f in a BEGIN IMMEDIATE transaction (the write lock taken at once: no deadlock between
+// two readers upgrading) after checking the fence, if any, in the same transaction.
+func (s *Store) tx(ctx context.Context, fence *store.Lease, f func(tx *sql.Conn) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("store/sqlite: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			// Roll back even when ctx ended: the connection goes back to the pool.
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+	}()
+	if fence != nil {
+		if err := checkLease(ctx, conn, *fence, time.Now()); err != nil {
+			return err
+		}
+	}
+	if err := f(conn); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return fmt.Errorf("store/sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what the statements run on: a connection inside a transaction, or the pool.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // PutAccount implements store.AccountStore.
 func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
+	return s.putAccount(ctx, nil, a)
+}
+
+func (s *Store) putAccount(ctx context.Context, fence *store.Lease, a store.Account) error {
+	return s.tx(ctx, fence, func(q *sql.Conn) error { return putAccount(ctx, q, a) })
+}
+
+func putAccount(ctx context.Context, q querier, a store.Account) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO accounts (id, seed, name, created_at) VALUES (?, ?, ?, ?)
+	_, err := q.ExecContext(ctx, `INSERT INTO accounts (id, seed, name, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET seed = excluded.seed, name = excluded.name`,
 		a.ID[:], a.Seed[:], a.Name, ms(a.CreatedAt))
 	if err != nil {
@@ -269,36 +317,28 @@ func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
 
 // DeleteAccount implements store.AccountStore.
 func (s *Store) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{
-			`DELETE FROM accounts WHERE id = ?`,
-			`DELETE FROM cursors WHERE account = ?`,
-			`DELETE FROM messages WHERE account = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, id[:]); err != nil {
-				return fmt.Errorf("store/sqlite: delete account %s: %w", id, err)
-			}
-		}
-		// substr rather than LIKE: the prefix is matched exactly, with no wildcards.
-		prefix := id.String() + "/"
-		if _, err := tx.ExecContext(ctx, `DELETE FROM kv WHERE substr(key, 1, ?) = ?`, len(prefix), prefix); err != nil {
-			return fmt.Errorf("store/sqlite: delete account %s: %w", id, err)
-		}
-		return nil
-	})
+	return s.deleteAccount(ctx, nil, id)
 }
 
-func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store/sqlite: begin: %w", err)
+func (s *Store) deleteAccount(ctx context.Context, fence *store.Lease, id crypto.AccountID) error {
+	return s.tx(ctx, fence, func(q *sql.Conn) error { return deleteAccount(ctx, q, id) })
+}
+
+func deleteAccount(ctx context.Context, q querier, id crypto.AccountID) error {
+	for _, stmt := range []string{
+		`DELETE FROM accounts WHERE id = ?`,
+		`DELETE FROM cursors WHERE account = ?`,
+		`DELETE FROM messages WHERE account = ?`,
+		`DELETE FROM inbox_sizes WHERE account = ?`,
+	} {
+		if _, err := q.ExecContext(ctx, stmt, id[:]); err != nil {
+			return fmt.Errorf("store/sqlite: delete account %s: %w", id, err)
+		}
 	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store/sqlite: commit: %w", err)
+	// substr rather than LIKE: the prefix is matched exactly, with no wildcards.
+	prefix := id.String() + "/"
+	if _, err := q.ExecContext(ctx, `DELETE FROM kv WHERE substr(key, 1, ?) = ?`, len(prefix), prefix); err != nil {
+		return fmt.Errorf("store/sqlite: delete account %s: %w", id, err)
 	}
 	return nil
 }
@@ -319,13 +359,18 @@ func (s *Store) LastHash(ctx context.Context, c store.Cursor) (string, error) {
 
 // SaveRetrieved implements store.InboxStore.
 func (s *Store) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
+	return s.saveRetrieved(ctx, nil, c, msgs, lastHash)
+}
+
+func (s *Store) saveRetrieved(ctx context.Context, fence *store.Lease, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
 	var fresh []store.Incoming
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, fence, func(q *sql.Conn) error {
 		fresh = fresh[:0]
+		now := time.Now()
 		for _, in := range msgs {
-			res, err := tx.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry)
-				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, hash) DO NOTHING`,
-				c.Account[:], in.Hash, in.Namespace, in.Data, ms(in.Timestamp), ms(in.Expiry))
+			res, err := q.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, keep_until)
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, hash) DO NOTHING`,
+				c.Account[:], in.Hash, in.Namespace, in.Data, ms(in.Timestamp), ms(in.Expiry), ms(store.KeepUntil(in.Expiry, now)))
 			if err != nil {
 				return fmt.Errorf("store/sqlite: save message: %w", err)
 			}
@@ -334,19 +379,46 @@ func (s *Store) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.
 			}
 		}
 		if lastHash != "" {
-			_, err := tx.ExecContext(ctx, `INSERT INTO cursors (account, swarm, namespace, last_hash) VALUES (?, ?, ?, ?)
+			_, err := q.ExecContext(ctx, `INSERT INTO cursors (account, swarm, namespace, last_hash) VALUES (?, ?, ?, ?)
 				ON CONFLICT (account, swarm, namespace) DO UPDATE SET last_hash = excluded.last_hash`,
 				c.Account[:], c.Swarm[:], c.Namespace, lastHash)
 			if err != nil {
 				return fmt.Errorf("store/sqlite: save last hash: %w", err)
 			}
 		}
-		return nil
+		return s.grew(ctx, q, c.Account, len(fresh))
 	})
 	if err != nil {
 		return nil, err
 	}
 	return fresh, nil
+}
+
+// grew counts added records of account and, past the bound, forgets its oldest handled ones.
+func (s *Store) grew(ctx context.Context, q querier, account crypto.AccountID, added int) error {
+	if added == 0 {
+		return nil
+	}
+	var n int
+	err := q.QueryRowContext(ctx, `INSERT INTO inbox_sizes (account, n) VALUES (?, ?)
+		ON CONFLICT (account) DO UPDATE SET n = n + excluded.n RETURNING n`, account[:], added).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: count records: %w", err)
+	}
+	evict := store.Evict(n, s.maxSeen)
+	if evict == 0 {
+		return nil
+	}
+	res, err := q.ExecContext(ctx, `DELETE FROM messages WHERE seq IN
+		(SELECT seq FROM messages WHERE account = ? AND handled = 1 ORDER BY seq LIMIT ?)`, account[:], evict)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: bound records: %w", err)
+	}
+	gone, _ := res.RowsAffected()
+	if _, err := q.ExecContext(ctx, `UPDATE inbox_sizes SET n = n - ? WHERE account = ?`, gone, account[:]); err != nil {
+		return fmt.Errorf("store/sqlite: count records: %w", err)
+	}
+	return nil
 }
 
 // Pending implements store.InboxStore.
@@ -372,31 +444,66 @@ func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.
 
 // MarkHandled implements store.InboxStore.
 func (s *Store) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], hash)
-	if err != nil {
-		return fmt.Errorf("store/sqlite: mark handled: %w", err)
-	}
-	return nil
+	return s.markHandled(ctx, nil, account, hash)
+}
+
+func (s *Store) markHandled(ctx context.Context, fence *store.Lease, account crypto.AccountID, hash string) error {
+	return s.tx(ctx, fence, func(q *sql.Conn) error {
+		_, err := q.ExecContext(ctx, `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], hash)
+		if err != nil {
+			return fmt.Errorf("store/sqlite: mark handled: %w", err)
+		}
+		return nil
+	})
 }
 
 // SaveHandled implements store.InboxStore.
 func (s *Store) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, handled)
-		VALUES (?, ?, ?, NULL, ?, ?, 1) ON CONFLICT (account, hash) DO UPDATE SET handled = 1, data = NULL`,
-		account[:], in.Hash, in.Namespace, ms(in.Timestamp), ms(in.Expiry))
-	if err != nil {
-		return fmt.Errorf("store/sqlite: save handled: %w", err)
-	}
-	return nil
+	return s.saveHandled(ctx, nil, account, in)
+}
+
+func (s *Store) saveHandled(ctx context.Context, fence *store.Lease, account crypto.AccountID, in store.Incoming) error {
+	return s.tx(ctx, fence, func(q *sql.Conn) error {
+		res, err := q.ExecContext(ctx, `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], in.Hash)
+		if err != nil {
+			return fmt.Errorf("store/sqlite: save handled: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		_, err = q.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, keep_until, handled)
+			VALUES (?, ?, ?, NULL, ?, ?, ?, 1)`,
+			account[:], in.Hash, in.Namespace, ms(in.Timestamp), ms(in.Expiry), ms(store.KeepUntil(in.Expiry, time.Now())))
+		if err != nil {
+			return fmt.Errorf("store/sqlite: save handled: %w", err)
+		}
+		return s.grew(ctx, q, account, 1)
+	})
 }
 
 // Prune implements store.InboxStore.
-func (s *Store) Prune(ctx context.Context, t time.Time) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM messages WHERE handled = 1 AND expiry != 0 AND expiry < ?`, ms(t))
-	if err != nil {
-		return fmt.Errorf("store/sqlite: prune: %w", err)
-	}
-	return nil
+func (s *Store) Prune(ctx context.Context, now time.Time) error { return s.prune(ctx, nil, now) }
+
+func (s *Store) prune(ctx context.Context, fence *store.Lease, now time.Time) error {
+	return s.tx(ctx, fence, func(q *sql.Conn) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM messages WHERE handled = 1 AND keep_until < ?`, ms(now))
+		if err != nil {
+			return fmt.Errorf("store/sqlite: prune: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if _, err := q.ExecContext(ctx, `UPDATE inbox_sizes SET n = (SELECT COUNT(*) FROM messages m WHERE m.account = inbox_sizes.account)`); err != nil {
+				return fmt.Errorf("store/sqlite: prune: %w", err)
+			}
+			if _, err := q.ExecContext(ctx, `DELETE FROM inbox_sizes WHERE n = 0`); err != nil {
+				return fmt.Errorf("store/sqlite: prune: %w", err)
+			}
+		}
+		// Lease generations that ended long ago; the current one stays in leases.
+		if _, err := q.ExecContext(ctx, `DELETE FROM lease_history WHERE ended_at < ?`, ms(now.Add(-store.MaxMessageTTL))); err != nil {
+			return fmt.Errorf("store/sqlite: prune lease history: %w", err)
+		}
+		return nil
+	})
 }
 
 // GetValue implements store.KVStore.
@@ -414,22 +521,33 @@ func (s *Store) GetValue(ctx context.Context, bucket, key string) ([]byte, error
 
 // PutValue implements store.KVStore.
 func (s *Store) PutValue(ctx context.Context, bucket, key string, value []byte) error {
+	return s.putValue(ctx, nil, bucket, key, value)
+}
+
+func (s *Store) putValue(ctx context.Context, fence *store.Lease, bucket, key string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO kv (bucket, key, value) VALUES (?, ?, ?)
-		ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, key, value)
-	if err != nil {
-		return fmt.Errorf("store/sqlite: put %s/%s: %w", bucket, key, err)
-	}
-	return nil
+	return s.tx(ctx, fence, func(q *sql.Conn) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO kv (bucket, key, value) VALUES (?, ?, ?)
+			ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, key, value)
+		if err != nil {
+			return fmt.Errorf("store/sqlite: put %s/%s: %w", bucket, key, err)
+		}
+		return nil
+	})
 }
 
 // DeleteValue implements store.KVStore.
 func (s *Store) DeleteValue(ctx context.Context, bucket, key string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM kv WHERE bucket = ? AND key = ?`, bucket, key)
-	if err != nil {
-		return fmt.Errorf("store/sqlite: delete %s/%s: %w", bucket, key, err)
-	}
-	return nil
+	return s.deleteValue(ctx, nil, bucket, key)
+}
+
+func (s *Store) deleteValue(ctx context.Context, fence *store.Lease, bucket, key string) error {
+	return s.tx(ctx, fence, func(q *sql.Conn) error {
+		if _, err := q.ExecContext(ctx, `DELETE FROM kv WHERE bucket = ? AND key = ?`, bucket, key); err != nil {
+			return fmt.Errorf("store/sqlite: delete %s/%s: %w", bucket, key, err)
+		}
+		return nil
+	})
 }

@@ -20,8 +20,8 @@ import (
 
 func TestConformance(t *testing.T) {
 	t.Run("file", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+		storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -30,8 +30,8 @@ func TestConformance(t *testing.T) {
 		})
 	})
 	t.Run("memory", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) store.Store {
-			s, err := sqlite.Open(context.Background(), ":memory:")
+		storetest.Run(t, func(t *testing.T, opts ...store.Option) store.Store {
+			s, err := sqlite.Open(context.Background(), ":memory:", opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,4 +152,101 @@ func ExampleOpen() {
 	accounts, _ := s.Accounts(ctx)
 	fmt.Println(len(accounts), accounts[0].Name)
 	// Output: 1 echo bot
+}
+
+// A database of schema 1 (before bounds and leases) is migrated with its data: every record gets
+// its bounded keep-until, the per-account counts are right, leases work.
+func TestMigrateFromV1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := storetest.TestAccount(t, 1)
+	now := time.Now()
+	for _, q := range []string{string(v1), `CREATE TABLE schema_version (version INTEGER NOT NULL)`, `INSERT INTO schema_version VALUES (1)`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, exp := range []int64{0, now.Add(time.Hour).UnixMilli(), time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()} {
+		if _, err := db.Exec(`INSERT INTO messages (account, hash, namespace, data, ts, expiry, handled) VALUES (?, ?, 0, NULL, 1, ?, 1)`,
+			acc.ID[:], fmt.Sprint("h", i), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s, err := sqlite.Open(ctx, path, store.WithMaxSeenPerAccount(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The hour-long message goes after its expiry plus the margin; the others are bounded.
+	if err := s.Prune(ctx, now.Add(time.Hour+store.PruneMargin+time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	c := store.Cursor{Account: acc.ID, Swarm: acc.ID}
+	fresh, err := s.SaveRetrieved(ctx, c, []store.Incoming{storetest.Msg("h0", 0, time.Time{}), storetest.Msg("h1", 0, time.Time{}), storetest.Msg("h2", 0, time.Time{})}, "")
+	if err != nil || len(fresh) != 1 || fresh[0].Hash != "h1" {
+		t.Fatalf("after migration and pruning: %v %v", fresh, err)
+	}
+	if err := s.Prune(ctx, now.Add(store.MaxMessageTTL+store.PruneMargin+time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, _ := s.SaveRetrieved(ctx, c, []store.Incoming{storetest.Msg("h0", 0, time.Time{}), storetest.Msg("h2", 0, time.Time{})}, ""); len(fresh) != 2 {
+		t.Fatalf("records with no or junk expiry outlived the bound: %v", fresh)
+	}
+	if _, err := s.AcquireLease(ctx, store.LeaseRequest{Name: "x", Holder: "h", TTL: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two handles on one file (as two processes have) share leases and fencing.
+func TestLeasesAcrossHandles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	la, err := a.AcquireLease(ctx, store.LeaseRequest{Name: "acct", Holder: "A", TTL: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AcquireLease(ctx, store.LeaseRequest{Name: "acct", Holder: "B", TTL: time.Minute}); !errors.Is(err, store.ErrAccountInUse) {
+		t.Fatalf("second handle acquired a held lease: %v", err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	lb, err := b.AcquireLease(ctx, store.LeaseRequest{Name: "acct", Holder: "B", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Fence(a, la).PutValue(ctx, "k", "v", []byte("stale")); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stale write through the other handle: %v", err)
+	}
+	if err := store.Fence(b, lb).PutValue(ctx, "k", "v", []byte("fresh")); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := a.GetValue(ctx, "k", "v"); string(v) != "fresh" {
+		t.Fatalf("value = %q", v)
+	}
+	h, err := a.LeaseHistory(ctx, "acct")
+	if err != nil || len(h) != 2 {
+		t.Fatalf("history %v %v", h, err)
+	}
+	if err := store.CheckLeaseHistory(h); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -15,18 +15,25 @@ import (
 	"github.com/sessiongo/sdk/store"
 )
 
-// Opener returns a new, empty store for one test; it registers the store's closing with
-// t.Cleanup.
-type Opener func(t *testing.T) store.Store
+// Opener returns a new, empty store for one test, made with opts; it registers the store's
+// closing with t.Cleanup.
+type Opener func(t *testing.T, opts ...store.Option) store.Store
 
 // Run runs every conformance test on stores made by open, each as a subtest.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
+	t.Run("AccountRedacted", func(t *testing.T) { testAccountRedacted(t, open(t)) })
 	t.Run("Inbox", func(t *testing.T) { testInbox(t, open(t)) })
+	t.Run("PruneBounds", func(t *testing.T) { testPruneBounds(t, open(t)) })
+	t.Run("SeenBound", func(t *testing.T) { testSeenBound(t, open(t, store.WithMaxSeenPerAccount(50))) })
 	t.Run("KV", func(t *testing.T) { testKV(t, open(t)) })
+	t.Run("AnyBytes", func(t *testing.T) { testAnyBytes(t, open(t)) })
 	t.Run("ConcurrentUse", func(t *testing.T) { testConcurrentUse(t, open(t)) })
 	t.Run("ContextCancelled", func(t *testing.T) { testContextCancelled(t, open(t)) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, open(t)) })
+	t.Run("LeaseRace", func(t *testing.T) { testLeaseRace(t, open(t)) })
+	t.Run("Fencing", func(t *testing.T) { testFencing(t, open(t)) })
 }
 
 // TestAccount returns a deterministic account numbered n (its CreatedAt grows with n).
@@ -163,8 +170,14 @@ func testInbox(t *testing.T, s store.Store) {
 	if fresh, _ := s.SaveRetrieved(ctx, store.Cursor{Account: other, Swarm: other}, []store.Incoming{Msg("a", 0, exp)}, "a"); len(fresh) != 1 {
 		t.Fatal("hashes must be per account")
 	}
-	// Prune forgets handled, expired hashes only.
-	if err := s.Prune(ctx, exp.Add(time.Second)); err != nil {
+	// Prune forgets handled, expired hashes only (after the margin).
+	if err := s.Prune(ctx, exp.Add(store.PruneMargin-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, _ := s.SaveRetrieved(ctx, c0, []store.Incoming{Msg("a", 0, exp)}, ""); len(fresh) != 0 {
+		t.Fatal("a hash was pruned before its expiry plus the margin")
+	}
+	if err := s.Prune(ctx, exp.Add(store.PruneMargin+time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if fresh, _ := s.SaveRetrieved(ctx, c0, []store.Incoming{Msg("a", 0, exp)}, ""); len(fresh) != 1 {
@@ -269,4 +282,54 @@ func mustPending(t *testing.T, s store.Store, acc crypto.AccountID) []store.Inco
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Hashes, cursors and KV keys are whatever a node or an application gives: NUL bytes and invalid
+// UTF-8 must round-trip, not fail a write (which would end a client's Run).
+func testAnyBytes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	acc := TestAccount(t, 30).ID
+	c := store.Cursor{Account: acc, Swarm: acc, Namespace: -10}
+	odd := []string{"nul\x00byte", "bad\xff\xfeutf8", "", "'; DROP TABLE kv; --", "%_\\"}
+	var msgs []store.Incoming
+	for i, h := range odd {
+		if h == "" {
+			continue
+		}
+		m := Msg(h, -10, time.Time{})
+		m.Data = []byte{0, byte(i), 0xff}
+		msgs = append(msgs, m)
+	}
+	fresh, err := s.SaveRetrieved(ctx, c, msgs, odd[1])
+	if err != nil || len(fresh) != len(msgs) {
+		t.Fatalf("save odd hashes: %d %v", len(fresh), err)
+	}
+	if h, err := s.LastHash(ctx, c); err != nil || h != odd[1] {
+		t.Fatalf("cursor = %q %v", h, err)
+	}
+	p, err := s.Pending(ctx, acc)
+	if err != nil || len(p) != len(msgs) {
+		t.Fatalf("pending %v %v", p, err)
+	}
+	for i := range p {
+		if p[i].Hash != msgs[i].Hash || string(p[i].Data) != string(msgs[i].Data) || p[i].Namespace != -10 {
+			t.Fatalf("pending[%d] = %+v, want %+v", i, p[i], msgs[i])
+		}
+		if err := s.MarkHandled(ctx, acc, p[i].Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fresh, _ := s.SaveRetrieved(ctx, c, msgs, ""); len(fresh) != 0 {
+		t.Fatal("odd hashes not recognised")
+	}
+	for _, k := range odd {
+		if err := s.PutValue(ctx, k, k, []byte(k)); err != nil {
+			t.Fatalf("put %q: %v", k, err)
+		}
+	}
+	for _, k := range odd {
+		if v, err := s.GetValue(ctx, k, k); err != nil || string(v) != k {
+			t.Fatalf("get %q = %q %v", k, v, err)
+		}
+	}
 }

@@ -1,0 +1,247 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/store"
+)
+
+// Leases in PostgreSQL: every time is the server's clock_timestamp(), so that processes on
+// machines whose clocks disagree still agree on who holds what. An acquisition locks the
+// lease's row FOR UPDATE; a fenced write locks it FOR SHARE for its whole transaction; so a
+// takeover waits for the writes under the old generation to commit, and no write under the old
+// generation can commit after it.
+
+// checkLease fails with a *store.LostError unless l is the current, unexpired generation, and
+// keeps the lease's row share-locked until the transaction ends.
+func checkLease(ctx context.Context, tx pgx.Tx, l store.Lease) error {
+	var holder string
+	var gen int64
+	var expires time.Time
+	var live bool
+	err := tx.QueryRow(ctx, `SELECT holder, generation, expires_at, expires_at > clock_timestamp()
+		FROM leases WHERE name = $1 FOR SHARE`, l.Name).Scan(&holder, &gen, &expires, &live)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) || err == nil && gen == 0:
+		return &store.LostError{Lease: l, Why: "never granted"}
+	case err != nil:
+		return err
+	case gen != l.Generation || holder != l.Holder:
+		return &store.LostError{Lease: l, Why: "now generation " + strconv.FormatInt(gen, 10) + " of " + holder}
+	case !live:
+		return &store.LostError{Lease: l, Why: "expired at " + expires.Format(time.RFC3339Nano)}
+	}
+	return nil
+}
+
+// AcquireLease implements store.LeaseStore.
+func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store.Lease, error) {
+	if err := store.CheckLeaseRequest(req); err != nil {
+		return store.Lease{}, err
+	}
+	var l store.Lease
+	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+		// A placeholder row first, so that there is a row to lock even for a lease never
+		// held (two first acquisitions then queue on it instead of colliding).
+		if _, err := tx.Exec(ctx, `INSERT INTO leases (name, holder, generation, acquired_at, expires_at)
+			VALUES ($1, '', 0, 'epoch', 'epoch') ON CONFLICT (name) DO NOTHING`, req.Name); err != nil {
+			return err
+		}
+		var holder string
+		var gen int64
+		var expires time.Time
+		var live bool
+		if err := tx.QueryRow(ctx, `SELECT holder, generation, expires_at, expires_at > clock_timestamp()
+			FROM leases WHERE name = $1 FOR UPDATE`, req.Name).Scan(&holder, &gen, &expires, &live); err != nil {
+			return err
+		}
+		if live && (req.Replace == 0 || req.Replace != gen) {
+			return &store.HeldError{Name: req.Name, Holder: holder, Expires: expires}
+		}
+		if live {
+			// Taken over (Replace) before it expired: that generation ends now.
+			if _, err := tx.Exec(ctx, `UPDATE lease_history SET ended_at = clock_timestamp() WHERE name = $1 AND generation = $2`,
+				req.Name, gen); err != nil {
+				return err
+			}
+		}
+		l = store.Lease{Name: req.Name, Holder: req.Holder, Generation: gen + 1}
+		if err := tx.QueryRow(ctx, `UPDATE leases SET holder = $2, generation = $3, acquired_at = clock_timestamp(),
+				expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+			WHERE name = $1 RETURNING acquired_at, expires_at`,
+			l.Name, l.Holder, l.Generation, req.TTL.Milliseconds()).Scan(&l.Acquired, &l.Expires); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO lease_history (name, generation, holder, acquired_at, ended_at) VALUES ($1, $2, $3, $4, $5)`,
+			l.Name, l.Generation, l.Holder, l.Acquired, l.Expires)
+		return err
+	})
+	if err != nil {
+		if isUniqueViolation(err) {
+			// A history row of this generation exists: the lease table was changed by hand.
+			return store.Lease{}, wrap("acquire lease "+req.Name+": lease tables disagree", err)
+		}
+		return store.Lease{}, wrap("acquire lease "+req.Name, err)
+	}
+	return l, nil
+}
+
+// RenewLease implements store.LeaseStore.
+func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
+	if err := store.CheckLeaseTTL(ttl); err != nil {
+		return store.Lease{}, err
+	}
+	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE leases SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+			WHERE name = $1 AND generation = $2 AND holder = $3 AND expires_at > clock_timestamp()
+			RETURNING expires_at`, l.Name, l.Generation, l.Holder, ttl.Milliseconds()).Scan(&l.Expires)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if err := checkLease(ctx, tx, l); err != nil {
+				return err // says why
+			}
+			return &store.LostError{Lease: l, Why: "expired"}
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE lease_history SET ended_at = $3 WHERE name = $1 AND generation = $2`, l.Name, l.Generation, l.Expires)
+		return err
+	})
+	if err != nil {
+		return store.Lease{}, wrap("renew lease "+l.Name, err)
+	}
+	return l, nil
+}
+
+// ReleaseLease implements store.LeaseStore.
+func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
+	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+		var end time.Time
+		err := tx.QueryRow(ctx, `UPDATE leases SET expires_at = clock_timestamp()
+			WHERE name = $1 AND generation = $2 AND holder = $3 AND expires_at > clock_timestamp()
+			RETURNING expires_at`, l.Name, l.Generation, l.Holder).Scan(&end)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // no longer current: nothing to release
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE lease_history SET ended_at = $3, released = true WHERE name = $1 AND generation = $2`,
+			l.Name, l.Generation, end)
+		return err
+	})
+	if err != nil {
+		return wrap("release lease "+l.Name, err)
+	}
+	return nil
+}
+
+// Leases implements store.LeaseStore.
+func (s *Store) Leases(ctx context.Context) ([]store.Lease, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, holder, generation, acquired_at, expires_at FROM leases
+		WHERE generation > 0 AND expires_at > clock_timestamp() ORDER BY name`)
+	if err != nil {
+		return nil, wrap("leases", err)
+	}
+	defer rows.Close()
+	var out []store.Lease
+	for rows.Next() {
+		var l store.Lease
+		if err := rows.Scan(&l.Name, &l.Holder, &l.Generation, &l.Acquired, &l.Expires); err != nil {
+			return nil, wrap("leases", err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("leases", err)
+	}
+	return out, nil
+}
+
+// LeaseHistory implements store.LeaseStore.
+func (s *Store) LeaseHistory(ctx context.Context, name string) ([]store.LeaseRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, generation, holder, acquired_at, ended_at, released FROM lease_history
+		WHERE $1 = '' OR name = $1 ORDER BY name, generation`, name)
+	if err != nil {
+		return nil, wrap("lease history", err)
+	}
+	defer rows.Close()
+	var out []store.LeaseRecord
+	for rows.Next() {
+		var r store.LeaseRecord
+		if err := rows.Scan(&r.Name, &r.Generation, &r.Holder, &r.Acquired, &r.Ended, &r.Released); err != nil {
+			return nil, wrap("lease history", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("lease history", err)
+	}
+	return out, nil
+}
+
+// Fenced implements store.LeaseStore.
+func (s *Store) Fenced(l store.Lease) store.Store { return &fenced{s: s, l: l} }
+
+// fenced is the view whose writes check the lease in their own transaction.
+type fenced struct {
+	s *Store
+	l store.Lease
+}
+
+func (f *fenced) PutAccount(ctx context.Context, a store.Account) error {
+	return f.s.putAccount(ctx, &f.l, a)
+}
+func (f *fenced) GetAccount(ctx context.Context, id crypto.AccountID) (store.Account, error) {
+	return f.s.GetAccount(ctx, id)
+}
+func (f *fenced) Accounts(ctx context.Context) ([]store.Account, error) { return f.s.Accounts(ctx) }
+func (f *fenced) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
+	return f.s.deleteAccount(ctx, &f.l, id)
+}
+func (f *fenced) LastHash(ctx context.Context, c store.Cursor) (string, error) {
+	return f.s.LastHash(ctx, c)
+}
+func (f *fenced) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
+	return f.s.saveRetrieved(ctx, &f.l, c, msgs, lastHash)
+}
+func (f *fenced) Pending(ctx context.Context, account crypto.AccountID) ([]store.Incoming, error) {
+	return f.s.Pending(ctx, account)
+}
+func (f *fenced) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
+	return f.s.markHandled(ctx, &f.l, account, hash)
+}
+func (f *fenced) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
+	return f.s.saveHandled(ctx, &f.l, account, in)
+}
+func (f *fenced) Prune(ctx context.Context, now time.Time) error { return f.s.prune(ctx, &f.l, now) }
+func (f *fenced) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
+	return f.s.GetValue(ctx, bucket, key)
+}
+func (f *fenced) PutValue(ctx context.Context, bucket, key string, value []byte) error {
+	return f.s.putValue(ctx, &f.l, bucket, key, value)
+}
+func (f *fenced) DeleteValue(ctx context.Context, bucket, key string) error {
+	return f.s.deleteValue(ctx, &f.l, bucket, key)
+}
+func (f *fenced) AcquireLease(ctx context.Context, req store.LeaseRequest) (store.Lease, error) {
+	return f.s.AcquireLease(ctx, req)
+}
+func (f *fenced) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
+	return f.s.RenewLease(ctx, l, ttl)
+}
+func (f *fenced) ReleaseLease(ctx context.Context, l store.Lease) error {
+	return f.s.ReleaseLease(ctx, l)
+}
+func (f *fenced) Leases(ctx context.Context) ([]store.Lease, error) { return f.s.Leases(ctx) }
+func (f *fenced) LeaseHistory(ctx context.Context, name string) ([]store.LeaseRecord, error) {
+	return f.s.LeaseHistory(ctx, name)
+}
+func (f *fenced) Fenced(l store.Lease) store.Store { return f.s.Fenced(l) }
+func (f *fenced) Close() error                     { return nil }

@@ -33,6 +33,9 @@ import (
 //   - Communities: *CommunityMessage, *CommunityMessageDeleted, *CommunityReaction,
 //     *CommunityDM, *CommunitySkipped.
 //   - Connection: *Connected, *Disconnected, *PollError.
+//   - The account's other devices (usersync_apply.go): *SyncedProfile, *SyncedContact,
+//     *SyncedRead, *SyncedGroup, *SyncedCommunity; *ConfigRejected, and *MessageDropped for a
+//     blocked sender.
 type Event interface {
 	isEvent()
 }

@@ -221,7 +221,7 @@ func (c *Client) takeConfigMessages(ctx context.Context, pending []store.Incomin
 		s.mu.Unlock()
 		return nil, err
 	}
-	var evts []any
+	var evts []Event
 	var changes []configChange
 	needPush := false
 	for _, d := range groups.UserDomains {
@@ -242,6 +242,10 @@ func (c *Client) takeConfigMessages(ctx context.Context, pending []store.Incomin
 		for _, r := range res.Rejected {
 			c.log.Warn("config message rejected", "config", d, "hash", r.Hash, "err", r.Err)
 			evts = append(evts, &ConfigRejected{Config: d, Hash: r.Hash, Err: r.Err})
+		}
+		for _, h := range res.Stale {
+			c.log.Debug("config message already included", "config", d, "hash", h)
+			evts = append(evts, &ConfigRejected{Config: d, Hash: h, Err: ErrStaleConfig})
 		}
 		if err != nil && len(res.Rejected) == 0 {
 			c.log.Warn("config merge failed", "config", d, "err", err)
@@ -322,6 +326,22 @@ func (c *Client) pushConfig(ctx context.Context, domain string) error {
 		s.mu.Unlock()
 		return c.deleteObsolete(ctx, domain, del)
 	}
+	if cur := u.CurrentHashes(); !u.NeedsPush() && len(cur) == 1 {
+		// A refresh: push the stored message's expiry back; store it again only if it is gone.
+		s.mu.Unlock()
+		if c.extendConfig(ctx, cur[0], now) {
+			s.mu.Lock()
+			rec.Stored = now.Unix()
+			del := slices.Clone(rec.Delete)
+			err := c.saveConfigLocked(ctx, domain)
+			s.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			return c.deleteObsolete(ctx, domain, del)
+		}
+		s.mu.Lock()
+	}
 	p, err := u.PrepareStore(now)
 	if err != nil {
 		s.mu.Unlock()
@@ -373,6 +393,24 @@ func (c *Client) pushConfig(ctx context.Context, domain string) error {
 		return err
 	}
 	return c.deleteObsolete(ctx, domain, del)
+}
+
+// extendConfig pushes a stored config message's expiry to the maximum and reports whether
+// a member of the swarm still holds it.
+func (c *Client) extendConfig(ctx context.Context, hash string, now time.Time) bool {
+	res, err := c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: []string{hash}, Expiry: now.Add(configTTL), Extend: true})
+	if err != nil {
+		return false
+	}
+	for _, m := range res.Swarm {
+		if m.Failed {
+			continue
+		}
+		if _, ok := m.Unchanged[hash]; ok || slices.Contains(m.Updated, hash) {
+			return true
+		}
+	}
+	return false
 }
 
 // deleteObsolete deletes superseded config messages from our swarm (never a current one).

@@ -20,8 +20,13 @@ import (
 // the account's configs and pushed by Run (see usersync.go), so the account's other devices,
 // official apps included, see it.
 
-// ErrConfirmation: DeleteAccount was not given the account's ID as its confirmation.
-var ErrConfirmation = errors.New("session: confirmation does not match the account")
+var (
+	// ErrConfirmation: DeleteAccount was not given the account's ID as its confirmation.
+	ErrConfirmation = errors.New("session: confirmation does not match the account")
+	// ErrStaleConfig: a config message older than, or already included in, the config held
+	// (ConfigRejected); it changed nothing.
+	ErrStaleConfig = errors.New("session: config message older than the one held")
+)
 
 // Contacts returns the account's contacts as its devices share them (approvals, blocks,
 // nicknames), sorted by ID.
@@ -223,35 +228,43 @@ func (c *Client) approveLocal(ctx context.Context, peer crypto.AccountID) {
 }
 
 // applyProfile takes over the profile another device set.
-func (c *Client) applyProfile(ctx context.Context, ch configChange) []any {
+func (c *Client) applyProfile(ctx context.Context, ch configChange) []Event {
 	before, after := groups.UserProfileFromData(ch.before), groups.UserProfileFromData(ch.after)
 	if before.Name == after.Name && before.PicURL == after.PicURL && string(before.PicKey) == string(after.PicKey) {
 		return nil
 	}
 	p := Profile{DisplayName: after.Name, PictureURL: after.PicURL, PictureKey: after.PicKey}
 	c.adoptProfile(ctx, p)
-	return []any{&SyncedProfile{Profile: c.currentProfileValue()}}
+	return []Event{&SyncedProfile{Profile: c.Profile()}}
 }
 
-func (c *Client) currentProfileValue() Profile {
-	p := c.currentProfile()
-	if p == nil {
-		return Profile{}
+// adoptProfile makes p (from another device) the profile we attach to our messages; it is
+// saved with its change time moved forward, as every change of ours is.
+func (c *Client) adoptProfile(ctx context.Context, p Profile) {
+	if err := c.changeProfile(ctx, func(q *Profile) {
+		q.DisplayName, q.PictureURL, q.PictureKey = p.DisplayName, p.PictureURL, p.PictureKey
+	}); err != nil {
+		c.log.Warn("saving the profile another device set", "err", err)
 	}
-	out := *p
-	out.PictureKey = append([]byte(nil), p.PictureKey...)
-	return out
 }
 
-// adoptProfile makes p (from another device) the profile we attach to our messages.
-func (c *Client) adoptProfile(_ context.Context, p Profile) {
-	c.profileMu.Lock()
-	defer c.profileMu.Unlock()
-	p.UpdatedAt = c.net.Now().Truncate(time.Second)
-	if c.profile != nil && !c.profile.UpdatedAt.Before(p.UpdatedAt) {
-		p.UpdatedAt = c.profile.UpdatedAt.Add(time.Second)
+// SetProfile changes the profile we attach to the visible messages we send: name and picture
+// (the file-server URL and key of a picture already uploaded; SetProfilePicture uploads one).
+// Like SetDisplayName it is saved with its change time, and the account's other devices get it
+// through the UserProfile config.
+func (c *Client) SetProfile(ctx context.Context, p Profile) error {
+	if c.closed.Load() {
+		return ErrClosed
 	}
-	c.profile = &p
+	if p.PictureURL != "" && len(p.PictureKey) != 32 {
+		return fmt.Errorf("session: set profile: a picture needs its 32-byte key")
+	}
+	return c.changeProfile(ctx, func(q *Profile) {
+		q.DisplayName, q.PictureURL, q.PictureKey = p.DisplayName, p.PictureURL, p.PictureKey
+		if p.PictureURL == "" {
+			q.PictureKey = nil
+		}
+	})
 }
 
 // noteProfile records our profile in the UserProfile config.

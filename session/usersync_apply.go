@@ -62,7 +62,8 @@ type SyncedCommunity struct {
 // ConfigRejected reports a message in one of the account's config namespaces that could not
 // be used: it does not decrypt with the account's key, was sealed by another account, is too
 // large, or does not parse (errors.Is with groups.ErrDecrypt, groups.ErrForeign,
-// groups.ErrTooLarge, groups.ErrMalformed). It is ignored; nothing held changes.
+// groups.ErrTooLarge, groups.ErrMalformed), or it is older than the config held
+// (ErrStaleConfig). It is ignored; nothing held changes.
 type ConfigRejected struct {
 	Config string // the config's domain, e.g. groups.DomainContacts
 	Hash   string
@@ -76,6 +77,14 @@ type MessageDropped struct {
 	From      crypto.AccountID
 	Timestamp time.Time
 }
+
+func (*SyncedProfile) isEvent()   {}
+func (*SyncedContact) isEvent()   {}
+func (*SyncedRead) isEvent()      {}
+func (*SyncedGroup) isEvent()     {}
+func (*SyncedCommunity) isEvent() {}
+func (*ConfigRejected) isEvent()  {}
+func (*MessageDropped) isEvent()  {}
 
 // Contact is an entry of the account's contact list, which its devices share.
 type Contact struct {
@@ -246,7 +255,7 @@ func (c *Client) noteCommunity(ctx context.Context, r community.RoomURL, joined 
 }
 
 // applyConfigChange applies what a merge changed in one config and returns the events.
-func (c *Client) applyConfigChange(ctx context.Context, ch configChange) []any {
+func (c *Client) applyConfigChange(ctx context.Context, ch configChange) []Event {
 	switch ch.domain {
 	case groups.DomainUserProfile:
 		return c.applyProfile(ctx, ch)
@@ -260,12 +269,12 @@ func (c *Client) applyConfigChange(ctx context.Context, ch configChange) []any {
 	return nil
 }
 
-func (c *Client) applyContacts(ctx context.Context, ch configChange) []any {
+func (c *Client) applyContacts(ctx context.Context, ch configChange) []Event {
 	before := map[crypto.AccountID]groups.Contact{}
 	for _, ct := range groups.ContactsFromData(ch.before) {
 		before[ct.ID] = ct
 	}
-	var evts []any
+	var evts []Event
 	for _, ct := range groups.ContactsFromData(ch.after) {
 		old, had := before[ct.ID]
 		delete(before, ct.ID)
@@ -292,12 +301,12 @@ func sameContact(a, b groups.Contact) bool {
 		a.ExpirationTimer == b.ExpirationTimer && a.Created == b.Created
 }
 
-func applyConvos(ch configChange) []any {
+func applyConvos(ch configChange) []Event {
 	before := map[Conversation]groups.Convo{}
 	for _, cv := range groups.ConvosFromData(ch.before) {
 		before[conversationOf(cv)] = cv
 	}
-	var evts []any
+	var evts []Event
 	for _, cv := range groups.ConvosFromData(ch.after) {
 		old, had := before[conversationOf(cv)]
 		if had && old.LastRead == cv.LastRead && old.Unread == cv.Unread {
@@ -311,8 +320,8 @@ func applyConvos(ch configChange) []any {
 // applyGroups follows another device's changes of the group list: groups it added are set up
 // here (and polled), groups it forgot are forgotten, and kicks, deletions, accepted invites
 // and promotions are taken over.
-func (c *Client) applyGroups(ctx context.Context, ch configChange) []any {
-	var evts []any
+func (c *Client) applyGroups(ctx context.Context, ch configChange) []Event {
+	var evts []Event
 	after := map[[32]byte]groups.UserGroup{}
 	for _, g := range groups.UserGroupsFromData(ch.after) {
 		after[g.PublicKey] = g
@@ -350,7 +359,7 @@ func sameUserGroup(a, b groups.UserGroup) bool {
 }
 
 // followGroup brings our record of a group in line with another device's entry.
-func (c *Client) followGroup(ctx context.Context, g groups.UserGroup) any {
+func (c *Client) followGroup(ctx context.Context, g groups.UserGroup) Event {
 	gid := g.ID()
 	unlock := c.lockGroup(gid)
 	defer unlock()
@@ -399,7 +408,7 @@ func (c *Client) followGroup(ctx context.Context, g groups.UserGroup) any {
 
 // applyCommunities reports (and with WithCommunityAutoJoin follows) the rooms another device
 // joined or left.
-func (c *Client) applyCommunities(ctx context.Context, ch configChange) []any {
+func (c *Client) applyCommunities(ctx context.Context, ch configChange) []Event {
 	key := func(cm groups.UserCommunity) string {
 		r, _ := groups.CanonicalRoom(cm.Room)
 		return cm.BaseURL + "/" + r
@@ -418,7 +427,7 @@ func (c *Client) applyCommunities(ctx context.Context, ch configChange) []any {
 		}
 		return roomURL(cm.BaseURL, cm.Room, cm.PubKey), false
 	}
-	var evts []any
+	var evts []Event
 	for _, cm := range groups.CommunitiesFromData(ch.after) {
 		if _, had := before[key(cm)]; had {
 			delete(before, key(cm))

@@ -3,8 +3,10 @@ package session
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,8 @@ import (
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/swarm"
 )
 
 // The account's configs end to end on devnet, through onion paths: linked devices of one
@@ -71,6 +75,7 @@ func runPeer(t testing.TB, p *gPeer) {
 
 // accountState is what a device knows of the account, for comparison.
 type accountState struct {
+	Name      string
 	Blocked   []crypto.AccountID
 	Approved  []crypto.AccountID
 	Groups    []string
@@ -85,6 +90,7 @@ func stateOf(t testing.TB, p *gPeer, bob, carol crypto.AccountID) accountState {
 	ctx := context.Background()
 	var s accountState
 	var err error
+	s.Name = p.Profile().DisplayName
 	if s.Blocked, err = p.Blocked(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +159,7 @@ func TestLinkedDevicesSync(t *testing.T) {
 		_, err = a.JoinCommunity(ctx, room)
 		try(err)
 		try(a.MarkConversationRead(ctx, Conversation{ID: bob.AccountID()}, readBob))
+		try(a.SetDisplayName(ctx, "Bot A"))
 	}()
 	go func() {
 		defer wg.Done()
@@ -171,7 +178,7 @@ func TestLinkedDevicesSync(t *testing.T) {
 	changed := time.Now()
 
 	want := func(s accountState) bool {
-		return len(s.Blocked) == 2 && len(s.Approved) == 2 && len(s.Groups) == 2 && len(s.Rooms) == 1 &&
+		return s.Name == "Bot A" && len(s.Blocked) == 2 && len(s.Approved) == 2 && len(s.Groups) == 2 && len(s.Rooms) == 1 &&
 			s.ReadBob.Equal(readBob) && s.ReadCarol.Equal(readCarol)
 	}
 	var sa, sb accountState
@@ -208,6 +215,19 @@ func TestLinkedDevicesSync(t *testing.T) {
 	if gCount(a, func(e *SyncedContact) bool { return e.Contact.ID == eve.AccountID() && e.Contact.Blocked }) == 0 ||
 		gCount(a, func(e *SyncedRead) bool { return e.Conversation.ID == carol.AccountID() && e.LastRead.Equal(readCarol) }) == 0 {
 		t.Fatalf("A events: %s", gDump(a.rec.all()))
+	}
+
+	// B took A's new name and sends it, newer than the one it sent before.
+	if e := waitEvent(t, b, func(e *SyncedProfile) bool { return e.Profile.DisplayName == "Bot A" }); e.Profile.UpdatedAt.IsZero() {
+		t.Fatalf("synced profile %+v", e.Profile)
+	}
+	before := b.Profile().UpdatedAt
+	if _, err := b.SendText(ctx, bob.AccountID(), "from B"); err != nil {
+		t.Fatal(err)
+	}
+	m := waitEvent(t, bob, func(e *Message) bool { return e.Text == "from B" })
+	if m.Profile == nil || m.Profile.DisplayName != "Bot A" || !m.Profile.UpdatedAt.Equal(before) {
+		t.Fatalf("B's message carries %+v", m.Profile)
 	}
 
 	// Blocked senders are dropped on both devices; Bob gets through.
@@ -293,5 +313,323 @@ func waitFor(t testing.TB, d time.Duration, ok func() bool) {
 			t.Fatalf("condition not met within %v", d)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestConfigBadInput stores what a malicious node or a broken client might leave in the
+// account's config namespaces: each is reported as ConfigRejected with a typed error and
+// nothing held changes.
+func TestConfigBadInput(t *testing.T) {
+	sn := startSyncNet(t)
+	ctx := context.Background()
+	words := newWords(t)
+	a := gNewPeer(t, sn.cfg, "Bot", WithRecoveryPassword(words))
+	mallory := gNewPeer(t, sn.cfg, "Mallory")
+	if err := a.Block(ctx, mallory.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SyncConfigs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// An old message of ours: the contacts config before the block.
+	a.usync.mu.Lock()
+	old := a.usync.cfgs[groups.DomainContacts]
+	a.usync.mu.Unlock()
+	oldPush, err := old.PrepareStore(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unwrapped (as some clients store it), so that it is not the very message we stored.
+	oldSer, err := groups.ReadUserConfig(a.Keys(), groups.DomainContacts, oldPush.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldBare, err := groups.EncodeConfigPayload(oldSer, a.Keys().Seed(), groups.DomainContacts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Block(ctx, a2(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := stateOf(t, a, mallory.AccountID(), mallory.AccountID())
+
+	keys := a.Keys()
+	seal := func(ser []byte, k *crypto.Keys) []byte {
+		p, err := groups.EncodeConfigPayload(ser, k.Seed(), groups.DomainContacts, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := groups.WrapUserConfig(k, groups.DomainContacts, 9, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	other, _ := crypto.GenerateKeys(nil)
+	forged := groups.NewUserConfig()
+	_ = forged.Update(func(d groups.Dict) { _ = groups.SetContact(d, groups.Contact{ID: mallory.AccountID(), Approved: true}) })
+	forgedSer, _, _ := forged.Push()
+	deep := []byte("d1:#i99e1:&d1:a" + strings.Repeat("d1:a", 200) + "i1e" + strings.Repeat("e", 200) + "e1:<le1:=dee")
+	cases := map[string]struct {
+		data []byte
+		err  error
+	}{
+		"garbage":       {[]byte("not a config at all"), groups.ErrDecrypt},
+		"not bencoded":  {seal([]byte("d1:#i99e1:&di1e"), keys), groups.ErrMalformed},
+		"deeply nested": {seal(deep, keys), groups.ErrMalformed},
+		"other account": {seal(forgedSer, other), groups.ErrDecrypt},
+		"older seqno":   {oldBare, ErrStaleConfig},
+	}
+	hashes := map[string]string{}
+	for name, tc := range cases {
+		res, err := a.net.rpc.Store(ctx, a.signer, swarm.StoreRequest{Namespace: swarm.NamespaceContacts, Data: tc.data, TTL: time.Hour, Timestamp: a.net.Now()})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		hashes[res.Hash] = name
+	}
+	t.Logf("stored %v", hashes)
+
+	_ = a.PollOnce(ctx)
+	pend, _ := a.store.Pending(ctx, a.id)
+	t.Logf("pending %d", len(pend))
+	for h, name := range hashes {
+		e := gWait(t, a, func(e *ConfigRejected) bool { return e.Hash == h })
+		if !errors.Is(e.Err, cases[name].err) || e.Config != groups.DomainContacts {
+			t.Errorf("%s: %v, want %v", name, e.Err, cases[name].err)
+		}
+	}
+	if after := stateOf(t, a, mallory.AccountID(), mallory.AccountID()); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("state changed:\n %+v\n %+v", before, after)
+	}
+}
+
+func a2(t testing.TB) crypto.AccountID {
+	k, err := crypto.GenerateKeys(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.AccountID()
+}
+
+// inSwarm reports whether our swarm holds a message with hash (namespace ns).
+func inSwarm(t testing.TB, p *gPeer, ns swarm.Namespace, hash string) bool {
+	t.Helper()
+	res, err := p.net.rpc.Retrieve(context.Background(), p.signer, swarm.RetrieveRequest{Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range res.Messages {
+		if m.Hash == hash {
+			return true
+		}
+	}
+	return false
+}
+
+// Deletions reach the account's other devices: Unsend (for everyone) and DeleteForMe (for
+// this account only) both leave an UnsendRequest in our swarm; DeleteForMe also deletes our
+// copy and tells nobody else.
+func TestLinkedDeviceDeletions(t *testing.T) {
+	sn := startSyncNet(t)
+	ctx := context.Background()
+	words := newWords(t)
+	a, b := gNewPeer(t, sn.cfg, "Bot", WithRecoveryPassword(words)), gNewPeer(t, sn.cfg, "Bot", WithRecoveryPassword(words))
+	bob := gNewPeer(t, sn.cfg, "Bob")
+	me := a.AccountID()
+
+	sent, err := a.SendText(ctx, bob.AccountID(), "oops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, bob, func(e *Message) bool { return e.Text == "oops" })
+	if err := a.Unsend(ctx, bob.AccountID(), sent.Ref); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, bob, func(e *Unsend) bool { return e.Target == sent.Ref })
+	gWait(t, b, func(e *Unsend) bool { return e.From == me && e.Target == sent.Ref })
+	if gCount(a, func(e *Unsend) bool { return true }) != 0 {
+		t.Fatal("the unsending device got its own request back")
+	}
+
+	// Delete for me a message Bob sent.
+	if _, err := bob.SendText(ctx, me, "delete me"); err != nil {
+		t.Fatal(err)
+	}
+	got := gWait(t, a, func(e *Message) bool { return e.Text == "delete me" })
+	if !inSwarm(t, a, swarm.NamespaceDefault, got.Hash) {
+		t.Fatal("message not in our swarm")
+	}
+	if err := a.DeleteForMe(ctx, bob.AccountID(), got.Ref(), got.Hash); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, b, func(e *Unsend) bool { return e.From == me && e.Target == got.Ref() })
+	if inSwarm(t, a, swarm.NamespaceDefault, got.Hash) {
+		t.Fatal("deleted for me but still in our swarm")
+	}
+	// And one we sent: our sync copy goes.
+	mine, err := a.SendText(ctx, bob.AccountID(), "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeleteForMe(ctx, bob.AccountID(), mine.Ref, ""); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, b, func(e *Unsend) bool { return e.From == me && e.Target == mine.Ref })
+	if inSwarm(t, a, swarm.NamespaceDefault, mine.SyncHash) {
+		t.Fatal("our sync copy is still in our swarm")
+	}
+	// Bob was told nothing of either.
+	gWait(t, bob, func(e *Message) bool { return e.Text == "mine" })
+	if n := gCount(bob, func(e *Unsend) bool { return e.Target == got.Ref() || e.Target == mine.Ref }); n != 0 {
+		t.Fatalf("bob got %d unsends for deletions for me", n)
+	}
+}
+
+func TestDeleteAccount(t *testing.T) {
+	sn := startSyncNet(t)
+	ctx := context.Background()
+	a := gNewPeer(t, sn.cfg, "Bot")
+	bob := gNewPeer(t, sn.cfg, "Bob")
+	if _, err := a.SendText(ctx, bob.AccountID(), "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Block(ctx, a2(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SyncConfigs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nonEmpty := func() int {
+		n := 0
+		for _, ns := range defaultNamespaces() {
+			res, err := a.net.rpc.Retrieve(ctx, a.signer, swarm.RetrieveRequest{Namespace: ns})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(res.Messages)
+		}
+		return n
+	}
+	if nonEmpty() < 3 {
+		t.Fatal("nothing to delete")
+	}
+	if err := a.DeleteAccount(ctx, "yes"); !errors.Is(err, ErrConfirmation) {
+		t.Fatalf("unconfirmed: %v", err)
+	}
+	if _, err := a.store.GetAccount(ctx, a.id); err != nil {
+		t.Fatal("an unconfirmed deletion touched the store")
+	}
+	if err := a.DeleteAccount(ctx, a.AccountID().String()); err != nil {
+		t.Fatal(err)
+	}
+	probe := gNewPeer(t, sn.cfg, "", WithKeys(a.Keys()))
+	nonEmpty = func() int {
+		n := 0
+		for _, ns := range defaultNamespaces() {
+			res, err := probe.net.rpc.Retrieve(ctx, probe.signer, swarm.RetrieveRequest{Namespace: ns})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(res.Messages)
+		}
+		return n
+	}
+	if n := nonEmpty(); n != 0 {
+		t.Fatalf("%d messages left in the swarm", n)
+	}
+	if accts, err := a.store.Accounts(ctx); err != nil || len(accts) != 0 {
+		t.Fatalf("accounts still stored: %v %v", accts, err)
+	}
+	if _, err := a.store.GetValue(ctx, userConfigBucket, a.configKey(groups.DomainContacts)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("config still stored: %v", err)
+	}
+	if _, err := a.SendText(ctx, bob.AccountID(), "again"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("client still usable: %v", err)
+	}
+}
+
+// A burst of changes is one push, and superseded config messages are deleted.
+func TestConfigPushBurst(t *testing.T) {
+	sn := startSyncNet(t)
+	ctx := context.Background()
+	a := gNewPeer(t, sn.cfg, "Bot", WithPollInterval(time.Hour), WithConfigPushDelay(300*time.Millisecond))
+	runPeer(t, a)
+	var ids []crypto.AccountID
+	for i := 0; i < 10; i++ {
+		ids = append(ids, a2(t))
+		if err := a.Block(ctx, ids[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current := func() []string {
+		a.usync.mu.Lock()
+		defer a.usync.mu.Unlock()
+		return a.usync.cfgs[groups.DomainContacts].CurrentHashes()
+	}
+	waitFor(t, 10*time.Second, func() bool { return len(current()) == 1 })
+	a.usync.mu.Lock()
+	seq := a.usync.cfgs[groups.DomainContacts].Seqno()
+	a.usync.mu.Unlock()
+	if seq != 1 {
+		t.Fatalf("10 changes in one burst made %d pushes", seq)
+	}
+	first := current()[0]
+	if err := a.Unblock(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { c := current(); return len(c) == 1 && c[0] != first })
+	waitFor(t, 10*time.Second, func() bool { return !inSwarm(t, a, swarm.NamespaceContacts, first) })
+	if !inSwarm(t, a, swarm.NamespaceContacts, current()[0]) {
+		t.Fatal("the current config is not in the swarm")
+	}
+}
+
+// Every config is stored again at least every 7 days, also when its message is gone.
+func TestConfigRefresh(t *testing.T) {
+	sn := startSyncNet(t)
+	ctx := context.Background()
+	a := gNewPeer(t, sn.cfg, "Bot")
+	if err := a.Block(ctx, a2(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SyncConfigs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.usync.mu.Lock()
+	h := a.usync.cfgs[groups.DomainContacts].CurrentHashes()[0]
+	a.usync.mu.Unlock()
+	age := func() {
+		a.usync.mu.Lock()
+		for _, d := range groups.UserDomains {
+			a.usync.recs[d].Stored -= int64(8 * 24 * time.Hour / time.Second)
+		}
+		a.usync.mu.Unlock()
+	}
+	// Its expiry is short now (as if it was stored long ago): a refresh extends it.
+	if _, err := a.net.rpc.Expire(ctx, a.signer, swarm.ExpireRequest{Hashes: []string{h}, Expiry: a.net.Now().Add(time.Hour), Shorten: true}); err != nil {
+		t.Fatal(err)
+	}
+	age()
+	if err := a.SyncConfigs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := a.net.rpc.GetExpiries(ctx, a.signer, swarm.GetExpiriesRequest{Hashes: []string{h}})
+	if err != nil || exp[h].Before(a.net.Now().Add(29*24*time.Hour)) {
+		t.Fatalf("expiry after refresh %v %v", exp[h], err)
+	}
+	// Gone from the swarm: a refresh stores it again.
+	if _, err := a.net.rpc.Delete(ctx, a.signer, swarm.DeleteRequest{Hashes: []string{h}}); err != nil {
+		t.Fatal(err)
+	}
+	age()
+	if err := a.SyncConfigs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !inSwarm(t, a, swarm.NamespaceContacts, h) {
+		t.Fatal("not stored again")
 	}
 }

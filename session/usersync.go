@@ -1,12 +1,14 @@
 package session
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
@@ -95,22 +97,54 @@ type userSync struct {
 	// From the Contacts config: whom the account blocked, and whom it approved.
 	blocked, approved map[crypto.AccountID]bool
 
-	pushMu sync.Mutex    // one push at a time
-	kick   chan struct{} // a change wants pushing (Run's pusher)
-	once   sync.Once
+	pushMu sync.Mutex   // one push at a time
+	burst  atomic.Int64 // unix ns of the first change not yet pushed (0: none)
 }
 
-func (s *userSync) kickChan() chan struct{} {
-	s.once.Do(func() { s.kick = make(chan struct{}, 1) })
-	return s.kick
-}
+// laneConfig is the index of Run's config lane in the scheduler's lanes.
+const laneConfig = 3
 
-// kickConfigPush asks Run's pusher to push the configs after the push delay.
-func (c *Client) kickConfigPush() {
-	select {
-	case c.usync.kickChan() <- struct{}{}:
-	default:
+// kickConfig brings c's config lane forward to delay from now, but at most five delays after
+// the first change of the burst, so that a steady stream of changes is still pushed.
+func (s *scheduler) kickConfig(c *Client, delay time.Duration) {
+	now := time.Now()
+	c.usync.burst.CompareAndSwap(0, now.UnixNano())
+	due := now.Add(delay)
+	if limit := time.Unix(0, c.usync.burst.Load()).Add(5 * delay); limit.Before(due) {
+		due = limit
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for r := range s.runs {
+		if r.c != c || r.stopping {
+			continue
+		}
+		l := &r.lanes[laneConfig]
+		if l.index < 0 { // polling now
+			l.soon = due
+			continue
+		}
+		l.due = due
+		heap.Fix(&s.queue, l.index)
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// kickConfigPush brings Run's config lane forward: it pushes once no change came for the push
+// delay (at most five delays after the first change of a burst). Without Run, PollOnce and
+// SyncConfigs push.
+func (c *Client) kickConfigPush() {
+	if c.net == nil || c.net.sched == nil {
+		return // NewClient is still setting up; Run pushes when it starts
+	}
+	delay := c.cfg.sync.pushDelay
+	if delay <= 0 {
+		delay = DefaultConfigPushDelay
+	}
+	c.net.sched.kickConfig(c, delay)
 }
 
 func (c *Client) configKey(domain string) string { return c.id.String() + "/" + domain }
@@ -467,83 +501,23 @@ func (c *Client) configsNeedPush(ctx context.Context) bool {
 	return false
 }
 
-// startConfigSync runs Run's config pusher: after a change (or a merge that must be pushed)
-// it waits for the push delay, collecting further changes, then pushes every config that
-// needs it; failures are retried with backoff; every hour it checks the 7-day refreshes.
-func (c *Client) startConfigSync(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	delay := c.cfg.sync.pushDelay
-	if delay <= 0 {
-		delay = DefaultConfigPushDelay
+// pollConfigs is the poll of Run's config lane (scheduler.go): it pushes what needs pushing
+// (changes, merges, deletions, refreshes). A change brings the lane forward (kickConfigPush),
+// so that a burst of changes is one push; otherwise it runs every poll interval and costs
+// nothing when there is nothing to push.
+func (c *Client) pollConfigs(ctx context.Context) error {
+	c.usync.burst.Store(0) // later changes are the next burst
+	if !c.configsNeedPush(ctx) {
+		return nil
 	}
-	kick := c.usync.kickChan()
-	go func() {
-		defer close(done)
-		check := time.NewTicker(time.Hour)
-		defer check.Stop()
-		retry := time.NewTimer(delay)
-		defer retry.Stop()
-		failures := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-kick:
-			case <-check.C:
-			case <-retry.C:
-			}
-			// One push per burst: wait until the changes settle (at most 5 delays).
-			settle := time.NewTimer(delay)
-			deadline := time.Now().Add(5 * delay)
-		burst:
-			for {
-				select {
-				case <-ctx.Done():
-					settle.Stop()
-					return
-				case <-kick:
-					if time.Now().Before(deadline) {
-						settle.Reset(delay)
-					}
-				case <-settle.C:
-					break burst
-				}
-			}
-			if !c.configsNeedPush(ctx) {
-				failures = 0
-				continue
-			}
-			err := c.pushConfigs(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			var fatal *fatalError
-			if errors.As(err, &fatal) {
-				c.log.Error("config push: store failure", "err", err)
-				if ch := c.pollerFatal.Load(); ch != nil {
-					select {
-					case *ch <- fatal.err:
-					default:
-					}
-				}
-				return
-			}
-			if err != nil {
-				failures++
-				wait := backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
-				c.log.Warn("config push failed", "err", err, "retry_in", wait)
-				c.dispatch(ctx, &PollError{Err: fmt.Errorf("session: pushing configs: %w", err), Backoff: wait})
-				retry.Reset(wait)
-				continue
-			}
-			failures = 0
+	if err := c.pushConfigs(ctx); err != nil {
+		var fatal *fatalError
+		if errors.As(err, &fatal) {
+			return err
 		}
-	}()
-	return func() {
-		cancel()
-		<-done
+		return fmt.Errorf("session: pushing the account's configs: %w", err)
 	}
+	return nil
 }
 
 // SyncConfigs pushes the account's config changes now (Run pushes them on its own, a moment

@@ -31,6 +31,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -367,7 +368,15 @@ func (s *Server) store(data []byte, ttl time.Duration) (FileInfo, error) {
 	return FileInfo{ID: id, Size: len(data), Uploaded: now, Expires: exp}, nil
 }
 
-func seconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+// seconds is a time as the (Python) file server writes it: float seconds, always with a
+// fraction, so that a whole second does not read as an integer.
+func seconds(t time.Time) json.Number {
+	s := strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return json.Number(s)
+}
 
 func statusJSON(code int) *v4srv.Response {
 	return v4srv.JSON(code, map[string]int{"status_code": code})

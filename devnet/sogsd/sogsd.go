@@ -16,6 +16,10 @@
 // delete-all; /batch and /sequence; and the blinded DM inbox and outbox (15 IDs only, 304 for an
 // empty since, 404 for an unknown recipient).
 //
+// Replies, error bodies included, have the shapes recorded from the real server (pysogs 9497ddb,
+// testdata/real/sogs; see replies.go): TestConformsToPysogs replays that recording against the
+// server and compares status, content type, error text and JSON shape.
+//
 // Rooms, users, moderators, bans and messages can also be set up through Go methods, so that a
 // client test starts from a known state (see Populate for a ready-made poll fixture).
 //

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -60,6 +61,7 @@ type config struct {
 	namespaces   []swarm.Namespace
 	profile      *Profile
 	name         string
+	sync         syncOptions // usersync.go
 	// maxDeliveries bounds redeliveries of events whose handlers fail (handlers.go); logSet
 	// says WithLogger was given (else handler panics go to slog.Default()).
 	maxDeliveries int
@@ -118,7 +120,8 @@ func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollI
 // WithMaxBackoff caps the wait between failed polls (default DefaultMaxBackoff).
 func WithMaxBackoff(d time.Duration) Option { return func(c *config) { c.maxBackoff = d } }
 
-// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages).
+// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages, and
+// 2 to 5, the account's configs, which keep it in step with its other devices).
 func WithNamespaces(ns ...swarm.Namespace) Option {
 	return func(c *config) { c.namespaces = append([]swarm.Namespace(nil), ns...) }
 }
@@ -149,6 +152,7 @@ type Client struct {
 
 	locks  keyedMutex // per group and community server: see groups.go, community.go
 	nextID atomic.Uint64
+	usync  userSync // the account's configs: usersync.go
 
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
@@ -182,7 +186,7 @@ type handlerEntry struct {
 // mainnet: it never fails for lack of configuration. It does no network I/O.
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{pollInterval: DefaultPollInterval, maxBackoff: DefaultMaxBackoff,
-		namespaces: []swarm.Namespace{swarm.NamespaceDefault}}
+		namespaces: defaultNamespaces()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -202,7 +206,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		cfg.maxBackoff = cfg.pollInterval
 	}
 	if len(cfg.namespaces) == 0 {
-		cfg.namespaces = []swarm.Namespace{swarm.NamespaceDefault}
+		cfg.namespaces = defaultNamespaces()
 	}
 	ctx := context.Background()
 	keys, err := chooseKeys(ctx, &cfg)
@@ -522,6 +526,9 @@ func (c *Client) PollOnce(ctx context.Context) error {
 		return perr
 	}
 	err = errors.Join(err, c.pollGroups(ctx))
+	if c.configsNeedPush(ctx) {
+		err = errors.Join(err, c.pushConfigs(ctx))
+	}
 	return err
 }
 
@@ -613,6 +620,10 @@ func (c *Client) handlePending(ctx context.Context) error {
 	if err != nil {
 		return &fatalError{fmt.Errorf("session: reading pending messages: %w", err)}
 	}
+	// The account's configs first: blocks and approvals apply to the messages after them.
+	if pending, err = c.takeConfigMessages(ctx, pending); err != nil {
+		return err
+	}
 	for _, p := range pending {
 		if ctx.Err() != nil {
 			return nil
@@ -639,6 +650,10 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	if err != nil {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
+	}
+	if c.isBlocked(bk, in.Sender) {
+		c.log.Debug("message from a blocked sender dropped", "hash", p.Hash)
+		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
 	}
 	if c.handleGroupUpdate(ctx, in, p.Hash) {
 		return true
@@ -678,6 +693,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		case *MessageRequestResponse:
 			if e.Approved {
 				c.approve(bk, e.From)
+				c.noteApprovedMe(bk, e.From)
 			}
 		}
 		delivered = c.dispatch(ctx, e) && delivered
@@ -692,6 +708,9 @@ const contactsBucket = "contacts"
 func (c *Client) contactKey(peer crypto.AccountID) string { return c.id.String() + "/" + peer.String() }
 
 func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, error) {
+	if c.configApproved(ctx, peer) {
+		return true, nil // approved on one of the account's devices
+	}
 	v, err := c.store.GetValue(ctx, contactsBucket, c.contactKey(peer))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -700,8 +719,9 @@ func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, e
 }
 
 func (c *Client) approve(ctx context.Context, peer crypto.AccountID) {
-	if err := c.store.PutValue(ctx, contactsBucket, c.contactKey(peer), []byte("approved")); err != nil {
-		c.log.Warn("saving contact state", "err", err)
+	c.approveLocal(ctx, peer)
+	if err := c.noteContact(ctx, peer, func(ct *groups.Contact) { ct.Approved = true }); err != nil {
+		c.log.Warn("recording an approval in the account's config", "err", err)
 	}
 }
 

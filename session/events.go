@@ -36,6 +36,9 @@ import (
 //   - Connection: *Connected, *Disconnected, *PollError.
 //   - Handlers: *HandlerError (a handler failed or panicked; the event comes again),
 //     *DeadLetter (an event given up after its handlers kept failing).
+//   - The account's other devices (usersync_apply.go): *SyncedProfile, *SyncedContact,
+//     *SyncedRead, *SyncedGroup, *SyncedCommunity; *ConfigRejected, and *MessageDropped for a
+//     blocked sender.
 type Event interface {
 	isEvent()
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -60,6 +61,11 @@ type config struct {
 	namespaces   []swarm.Namespace
 	profile      *Profile
 	name         string
+	sync         syncOptions // usersync.go
+	// maxDeliveries bounds redeliveries of events whose handlers fail (handlers.go); logSet
+	// says WithLogger was given (else handler panics go to slog.Default()).
+	maxDeliveries int
+	logSet        bool
 }
 
 // Option configures a Client.
@@ -98,7 +104,7 @@ func WithAccount(id crypto.AccountID) Option { return func(c *config) { c.accoun
 func WithStore(s store.Store) Option { return func(c *config) { c.store = s } }
 
 // WithLogger sends the client's logs to l (default: discard). Secrets are never logged.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log, c.logSet = l, l != nil } }
 
 // WithNetwork shares an existing Network (node pool, paths) with other clients. The client does
 // not close it.
@@ -114,7 +120,8 @@ func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollI
 // WithMaxBackoff caps the wait between failed polls (default DefaultMaxBackoff).
 func WithMaxBackoff(d time.Duration) Option { return func(c *config) { c.maxBackoff = d } }
 
-// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages).
+// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages, and
+// 2 to 5, the account's configs, which keep it in step with its other devices).
 func WithNamespaces(ns ...swarm.Namespace) Option {
 	return func(c *config) { c.namespaces = append([]swarm.Namespace(nil), ns...) }
 }
@@ -141,20 +148,24 @@ type Client struct {
 	handlersMu sync.RWMutex
 	handlers   []handlerEntry
 	dispatchMu sync.Mutex // held while handlers run
+	deliveries deliveries // failed deliveries, under dispatchMu (handlers.go)
 
 	locks  keyedMutex // per group and community server: see groups.go, community.go
 	nextID atomic.Uint64
+	usync  userSync // the account's configs: usersync.go
 
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
 
 	// clock, when set (tests), replaces network time.
 	clock func() time.Time
+	// localBase anchors localNow: the wall clock when the client was made, advanced by the
+	// monotonic clock, which no wall-clock jump (and no node) moves.
+	localBase time.Time
 
-	running     atomic.Bool
-	polling     atomic.Bool                // a poll that dispatches events is under way
-	pollerFatal atomic.Pointer[chan error] // Run's channel for fatal errors of its pollers
-	closed      atomic.Bool
+	running atomic.Bool
+	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
+	closed  atomic.Bool
 }
 
 // HandlerID identifies a registered event handler.
@@ -165,6 +176,8 @@ type handlerEntry struct {
 	// fn reports false when it could not take the event because ctx ended (a Subscribe channel
 	// nobody read): the message is then left pending and delivered by the next poll.
 	fn func(context.Context, Event) bool
+	// errFn, set instead of fn, is a handler that may fail (AddEventHandlerE).
+	errFn func(context.Context, Event) error
 }
 
 // NewClient returns a Client for an account chosen by the options: WithKeys, WithSeed or
@@ -173,7 +186,7 @@ type handlerEntry struct {
 // mainnet: it never fails for lack of configuration. It does no network I/O.
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{pollInterval: DefaultPollInterval, maxBackoff: DefaultMaxBackoff,
-		namespaces: []swarm.Namespace{swarm.NamespaceDefault}}
+		namespaces: defaultNamespaces()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -193,14 +206,14 @@ func NewClient(opts ...Option) (*Client, error) {
 		cfg.maxBackoff = cfg.pollInterval
 	}
 	if len(cfg.namespaces) == 0 {
-		cfg.namespaces = []swarm.Namespace{swarm.NamespaceDefault}
+		cfg.namespaces = defaultNamespaces()
 	}
 	ctx := context.Background()
 	keys, err := chooseKeys(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, localBase: time.Now()}
 	c.log = cfg.log.With("account", c.id.String())
 	if err := c.initProfile(ctx, cfg.profile); err != nil {
 		return nil, err
@@ -273,6 +286,16 @@ func (c *Client) now() time.Time {
 	return c.net.Now()
 }
 
+// localNow is local time that neither nodes nor wall-clock jumps move: the wall clock at
+// NewClient plus the monotonic time since. Pruning uses it, so that no clock learned from the
+// network can make the client forget what it has seen.
+func (c *Client) localNow() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return c.localBase.Round(0).Add(time.Since(c.localBase))
+}
+
 // msNow is now with millisecond precision: a sent time identifies its message.
 func (c *Client) msNow() time.Time { return time.UnixMilli(c.now().UnixMilli()) }
 
@@ -294,16 +317,21 @@ func (c *Client) Close() error {
 }
 
 // AddEventHandler registers fn to receive every event (see Event for the types). Handlers run
-// one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
-// handler that panics is logged and skipped. A handler may send, but must not call PollOnce.
+// one event at a time, in order, on Run's goroutines: a slow handler slows polling. A handler
+// that panics is recovered, its stack logged and reported as a HandlerError event, and the event
+// is delivered again (see AddEventHandlerE, whose handlers can also ask for that with an error).
+// A handler may send, but must not call PollOnce. It panics if fn is nil.
 func (c *Client) AddEventHandler(fn func(evt Event)) HandlerID {
+	if fn == nil {
+		panic("session: AddEventHandler: nil handler")
+	}
 	return c.addHandler(func(_ context.Context, evt Event) bool { fn(evt); return true })
 }
 
 func (c *Client) addHandler(fn func(context.Context, Event) bool) HandlerID {
 	id := HandlerID(c.nextID.Add(1))
 	c.handlersMu.Lock()
-	c.handlers = append(c.handlers, handlerEntry{id, fn})
+	c.handlers = append(c.handlers, handlerEntry{id: id, fn: fn})
 	c.handlersMu.Unlock()
 	return id
 }
@@ -359,115 +387,74 @@ func (c *Client) Subscribe(buffer int) (events <-chan Event, stop func()) {
 }
 
 // dispatch runs the handlers on evt, one event at a time across the client's pollers. It
-// reports whether every handler took the event (see handlerEntry).
+// reports false when the event is to be delivered again: a handler could not take it (ctx
+// ended, see handlerEntry) or failed on it (see deliver).
 func (c *Client) dispatch(ctx context.Context, evt Event) bool {
+	// A scheduled poll does not hold its slot while handlers run (see scheduler).
+	if l := laneOf(ctx); l != nil {
+		l.releaseSlot()
+		defer l.acquireSlot(ctx)
+	}
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
-	c.handlersMu.RLock()
-	hs := append([]handlerEntry(nil), c.handlers...)
-	c.handlersMu.RUnlock()
-	delivered := true
-	for _, h := range hs {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					c.log.Error("event handler panicked", "event", fmt.Sprintf("%T", evt), "panic", r)
-				}
-			}()
-			if !h.fn(ctx, evt) {
-				delivered = false
-			}
-		}()
-	}
-	return delivered
+	return c.deliver(ctx, evt)
 }
 
-// Run polls the account's swarm through the network and delivers events until ctx ends (then it
-// returns nil) or a fatal error occurs (a store failure). Network failures never end it: they
-// are reported as PollError (and Disconnected) events and retried with exponential backoff,
-// including wrong-swarm, clock-skew and path failures, which the network layer repairs.
+// Run polls the account's swarm, its groups and its communities through the network and
+// delivers events until ctx ends (then it returns nil) or a fatal error occurs (a store failure:
+// the error matches ErrStore). Network failures never end it: they are reported as PollError
+// (and Disconnected) events and retried with exponential backoff, including wrong-swarm,
+// clock-skew and path failures, which the network layer repairs.
 //
 // Messages are saved in the store before they are handled and marked handled after the handlers
 // return, so a crash loses nothing and, apart from an event whose handler was interrupted by the
 // crash, delivers nothing twice.
+//
+// Run is Start and a wait for its result: the polls run on the Network's scheduler, shared by
+// every client of the Network, and Run's own goroutine only waits.
 func (c *Client) Run(ctx context.Context) error {
+	return <-c.Start(ctx)
+}
+
+// Start is Run for processes with many clients: it starts the client on its Network's poll
+// scheduler and returns at once, without a goroutine of its own. The channel receives what Run
+// would return (nil when ctx ended, an error matching ErrStore on a store failure, ErrClosed
+// when the client or its Network was closed, ErrAlreadyRunning, ErrPollInProgress) once the
+// client has stopped and none of its polls is running; it receives exactly one value.
+//
+// Messages saved but not handled before a restart are delivered first, on the caller's
+// goroutine, before Start returns. Events then come from the scheduler's goroutines, one at a
+// time per client.
+func (c *Client) Start(ctx context.Context) <-chan error {
+	done := make(chan error, 1)
 	if c.closed.Load() {
-		return ErrClosed
+		done <- ErrClosed
+		return done
 	}
 	if !c.running.CompareAndSwap(false, true) {
-		return ErrAlreadyRunning
+		done <- ErrAlreadyRunning
+		return done
 	}
-	defer c.running.Store(false)
 	if !c.polling.CompareAndSwap(false, true) {
-		return ErrPollInProgress
+		c.running.Store(false)
+		done <- ErrPollInProgress
+		return done
 	}
-	defer c.polling.Store(false)
-	// A store failure in the group or community poller ends Run like one in the main loop.
-	fatalc := make(chan error, 2)
-	c.pollerFatal.Store(&fatalc)
-	defer c.pollerFatal.Store(nil)
-	stopCommunities := c.startCommunityPolling(ctx)
-	defer stopCommunities()
-	stopGroups := c.startGroupPolling(ctx)
-	defer stopGroups()
-
+	end := func(err error) <-chan error {
+		c.polling.Store(false)
+		c.running.Store(false)
+		done <- err
+		return done
+	}
 	// Messages saved but not handled before a restart come first.
 	if err := c.handlePending(ctx); err != nil {
-		return c.runEnd(ctx, err)
+		return end(c.runEnd(ctx, err))
 	}
-	connected := false
-	failures := 0
-	// Start at a random point of the first interval (at most 2 s in), so that many clients
-	// started together do not poll in step.
-	timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
-	defer timer.Stop()
-	pruneAt := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-fatalc:
-			return c.runEnd(ctx, err)
-		case <-timer.C:
-		}
-		if time.Now().After(pruneAt) {
-			// Forget the hashes of handled messages that have expired from the swarms.
-			if err := c.store.Prune(ctx, c.now()); err != nil {
-				return c.runEnd(ctx, &fatalError{fmt.Errorf("session: pruning: %w", err)})
-			}
-			pruneAt = time.Now().Add(time.Hour)
-		}
-		err := c.fetch(ctx)
-		var fatal *fatalError
-		if errors.As(err, &fatal) {
-			return c.runEnd(ctx, fatal.err)
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := jitter(c.cfg.pollInterval)
-		if err != nil {
-			failures++
-			wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
-			c.log.Warn("poll failed", "err", err, "retry_in", wait)
-			if connected {
-				connected = false
-				c.dispatch(ctx, &Disconnected{Err: err})
-			}
-			c.dispatch(ctx, &PollError{Err: err, Backoff: wait})
-		} else {
-			failures = 0
-			if !connected {
-				connected = true
-				c.dispatch(ctx, &Connected{})
-			}
-		}
-		// Messages fetched before a failure in another namespace are delivered too.
-		if err := c.handlePending(ctx); err != nil {
-			return c.runEnd(ctx, err.(*fatalError).err)
-		}
-		timer.Reset(wait)
+	r, err := c.net.sched.start(ctx, c)
+	if err != nil {
+		return end(err)
 	}
+	return r.done
 }
 
 func (c *Client) runEnd(ctx context.Context, err error) error {
@@ -475,6 +462,19 @@ func (c *Client) runEnd(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// pollSwarm is the poll of Run's swarm lane: it forgets the hashes of handled messages that
+// have expired from the swarms (hourly), then fetches every polled namespace.
+func (c *Client) pollSwarm(ctx context.Context, l *lane) error {
+	if time.Now().After(l.pruneAt) {
+		if err := c.store.Prune(ctx, c.localNow()); err != nil {
+			return &fatalError{fmt.Errorf("session: pruning: %w", err)}
+		}
+		l.pruneAt = time.Now().Add(time.Hour)
+	}
+	// Until the first poll has an outcome, a slow one is reported within seconds (slowpoll.go).
+	return c.fetchWatched(ctx, l.conn && !l.up && l.failures == 0)
 }
 
 // backoff returns the wait after n consecutive failures: base·2^(n−1), capped, with ±20 % jitter
@@ -526,6 +526,9 @@ func (c *Client) PollOnce(ctx context.Context) error {
 		return perr
 	}
 	err = errors.Join(err, c.pollGroups(ctx))
+	if c.configsNeedPush(ctx) {
+		err = errors.Join(err, c.pushConfigs(ctx))
+	}
 	return err
 }
 
@@ -575,7 +578,10 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 				continue // another member answered after our last hash: read it from the start
 			}
 		}
-		if len(res.Messages) == 0 {
+		// The swarm client verified every message: only genuine ones are here, and the resume
+		// point is the last genuine hash (never one a node made up). A page of messages dropped
+		// for being elsewhere or expired still moves the position past them.
+		if res.LastHash == "" || (len(res.Messages) == 0 && res.LastHash == last) {
 			return nil
 		}
 		in := make([]store.Incoming, 0, len(res.Messages))
@@ -583,7 +589,7 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 			in = append(in, store.Incoming{Hash: m.Hash, Namespace: cur.Namespace, Data: m.Data,
 				Timestamp: m.Timestamp, Expiry: m.Expiration})
 		}
-		last = res.Messages[len(res.Messages)-1].Hash
+		last = res.LastHash
 		if _, err := c.store.SaveRetrieved(ctx, cur, in, joinPosition(member, last)); err != nil {
 			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
 		}
@@ -609,66 +615,14 @@ func splitPosition(pos string) (member [32]byte, last string) {
 	return [32]byte(b), l
 }
 
-// startPoller runs poll on its own goroutine, for the parts of the account that Run polls besides
-// its own swarm (groups, communities): first within the first interval (at most 2 s), then every
-// poll interval ±10 %, backing off exponentially after failures (to at least retryAfter(err)
-// when that is given), each failure reported as a PollError. Events come from that goroutine,
-// serialised with the others by dispatch. stop cancels the poller and waits for it to end.
-func (c *Client) startPoller(ctx context.Context, name string, poll func(context.Context) error, retryAfter func(error) time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
-		defer timer.Stop()
-		failures := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			err := poll(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			wait := jitter(c.cfg.pollInterval)
-			if err != nil {
-				failures++
-				wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
-				if retryAfter != nil {
-					wait = max(wait, retryAfter(err))
-				}
-				var fatal *fatalError
-				if errors.As(err, &fatal) {
-					c.log.Error(name+" poll: store failure", "err", err)
-					if ch := c.pollerFatal.Load(); ch != nil {
-						select {
-						case *ch <- fatal.err:
-						default:
-						}
-					}
-					return
-				} else {
-					c.log.Warn(name+" poll failed", "err", err, "retry_in", wait)
-				}
-				c.dispatch(ctx, &PollError{Err: err, Backoff: wait})
-			} else {
-				failures = 0
-			}
-			timer.Reset(wait)
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
-}
-
 func (c *Client) handlePending(ctx context.Context) error {
 	pending, err := c.store.Pending(ctx, c.id)
 	if err != nil {
 		return &fatalError{fmt.Errorf("session: reading pending messages: %w", err)}
+	}
+	// The account's configs first: blocks and approvals apply to the messages after them.
+	if pending, err = c.takeConfigMessages(ctx, pending); err != nil {
+		return err
 	}
 	for _, p := range pending {
 		if ctx.Err() != nil {
@@ -697,6 +651,10 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
 	}
+	if c.isBlocked(bk, in.Sender) {
+		c.log.Debug("message from a blocked sender dropped", "hash", p.Hash)
+		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
+	}
 	if c.handleGroupUpdate(ctx, in, p.Hash) {
 		return true
 	}
@@ -707,7 +665,19 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	delivered := true
 	for _, e := range evts {
 		switch e := e.(type) {
+		case *DisappearingChanged:
+			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, e.At.UnixMilli())
+			if err != nil {
+				c.log.Warn("saving a disappearing setting", "err", err)
+			}
+			if !recorded {
+				continue // an older change arriving after a newer one
+			}
 		case *Message:
+			e.ExpiresAt = expiresAt(e.Expiry, e.Timestamp, p.Expiry, c.now())
+			if !e.Sync && e.Expiry != nil && e.Expiry.Mode == ExpiryAfterRead && e.ExpiresAt.IsZero() {
+				c.noteAfterRead(bk, e)
+			}
 			if !e.Sync {
 				approved, err := c.isApproved(bk, e.From)
 				if err != nil {
@@ -723,6 +693,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		case *MessageRequestResponse:
 			if e.Approved {
 				c.approve(bk, e.From)
+				c.noteApprovedMe(bk, e.From)
 			}
 		}
 		delivered = c.dispatch(ctx, e) && delivered
@@ -737,6 +708,9 @@ const contactsBucket = "contacts"
 func (c *Client) contactKey(peer crypto.AccountID) string { return c.id.String() + "/" + peer.String() }
 
 func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, error) {
+	if c.configApproved(ctx, peer) {
+		return true, nil // approved on one of the account's devices
+	}
 	v, err := c.store.GetValue(ctx, contactsBucket, c.contactKey(peer))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -745,8 +719,9 @@ func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, e
 }
 
 func (c *Client) approve(ctx context.Context, peer crypto.AccountID) {
-	if err := c.store.PutValue(ctx, contactsBucket, c.contactKey(peer), []byte("approved")); err != nil {
-		c.log.Warn("saving contact state", "err", err)
+	c.approveLocal(ctx, peer)
+	if err := c.noteContact(ctx, peer, func(ct *groups.Contact) { ct.Approved = true }); err != nil {
+		c.log.Warn("recording an approval in the account's config", "err", err)
 	}
 }
 

@@ -59,7 +59,10 @@ type CommunityMessage struct {
 	// Attachments are room files (not encrypted) or, from clients that encrypt them, files on
 	// the file server; Download fetches either.
 	Attachments []*Attachment
-	Whisper     bool
+	// Previews are the link previews of the text.
+	Previews []LinkPreview
+	Pro      *ProFeatures
+	Whisper  bool
 	// Self is true for our own posts.
 	Self bool
 }
@@ -281,6 +284,7 @@ func (c *Client) JoinCommunity(ctx context.Context, joinURL string) (*community.
 	if err := c.saveRooms(ctx, append(rooms, r)); err != nil {
 		return nil, err
 	}
+	c.noteCommunity(ctx, r, true)
 	c.log.Info("joined community room", "server", r.Server.URL.String(), "room", r.Token)
 	return info, nil
 }
@@ -314,6 +318,7 @@ func (c *Client) LeaveCommunity(ctx context.Context, joinURL string) error {
 	if err := c.saveRooms(ctx, kept); err != nil {
 		return err
 	}
+	c.noteCommunity(ctx, r, false)
 	if err := c.store.DeleteValue(ctx, communityBucket, c.communityKey("room", serverKeyHex(r), r.Token)); err != nil {
 		return fmt.Errorf("session: forgetting community state: %w", err)
 	}
@@ -334,10 +339,14 @@ func (c *Client) Communities(ctx context.Context) ([]string, error) {
 }
 
 // communityContent builds the Content of a community post or blinded DM.
-func (c *Client) communityContent(text string, attachments []*pb.AttachmentPointer, o sendOpts) ([]byte, error) {
+func (c *Client) communityContent(text string, attachments []*pb.AttachmentPointer, previews []*pb.DataMessage_Preview, o sendOpts) ([]byte, error) {
 	o.expiry, o.ttl = nil, 0 // communities have no disappearing messages
 	content := visibleContent(text, attachments, &o)
+	content.DataMessage.Preview = previews
 	content.SigTimestamp = proto.Uint64(toMS(c.now()))
+	if err := CheckContent(content); err != nil {
+		return nil, err
+	}
 	b, err := proto.Marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
@@ -375,11 +384,24 @@ func (c *Client) postToCommunity(ctx context.Context, joinURL, text string, file
 	if err != nil {
 		return nil, err
 	}
-	var ptrs []*pb.AttachmentPointer
+	data, ids, err := c.roomContent(ctx, cc, r, text, files, c.sendOptions(opts))
+	if err != nil {
+		return nil, err
+	}
+	var po *community.PostOptions
+	if len(ids) > 0 {
+		po = &community.PostOptions{Files: ids}
+	}
+	return cc.Post(ctx, r.Token, data, po)
+}
+
+// roomContent uploads a post's files and preview images to the room and builds its Content; ids
+// are the room files the post uses.
+func (c *Client) roomContent(ctx context.Context, cc *community.Client, r community.RoomURL, text string, files []AttachmentFile, o sendOpts) ([]byte, []int64, error) {
 	var ids []int64
-	for i, f := range files {
+	upload := func(ctx context.Context, f AttachmentFile) (*pb.AttachmentPointer, error) {
 		if f.Data == nil {
-			return nil, fmt.Errorf("session: attachment %d has no data", i)
+			return nil, fmt.Errorf("session: attachment %q has no data", f.FileName)
 		}
 		data, err := io.ReadAll(io.LimitReader(f.Data, maxCommunityFile+1))
 		if err != nil {
@@ -393,17 +415,40 @@ func (c *Client) postToCommunity(ctx context.Context, joinURL, text string, file
 			return nil, fmt.Errorf("session: uploading attachment %q: %w", f.FileName, err)
 		}
 		ids = append(ids, id)
-		ptrs = append(ptrs, attachmentPointer(f, uint64(id), cc.FileURL(r.Token, id), nil, nil, int64(len(data))))
+		return attachmentPointer(f, uint64(id), cc.FileURL(r.Token, id), nil, nil, int64(len(data))), nil
 	}
-	data, err := c.communityContent(text, ptrs, c.sendOptions(opts))
+	var ptrs []*pb.AttachmentPointer
+	for _, f := range files {
+		p, err := upload(ctx, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		ptrs = append(ptrs, p)
+	}
+	previews, err := c.uploadPreviews(ctx, o.previews, upload)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var po *community.PostOptions
-	if len(ids) > 0 {
-		po = &community.PostOptions{Files: ids}
+	data, err := c.communityContent(text, ptrs, previews, o)
+	return data, ids, err
+}
+
+// EditCommunityMessage replaces the text of one of our posts (message id of the room of joinURL)
+// with text; WithQuote and WithLinkPreview apply to the new version. Others see it as an edited
+// CommunityMessage.
+func (c *Client) EditCommunityMessage(ctx context.Context, joinURL string, id int64, text string, opts ...SendOption) error {
+	if c.closed.Load() {
+		return ErrClosed
 	}
-	return cc.Post(ctx, r.Token, data, po)
+	cc, r, err := c.Community(joinURL)
+	if err != nil {
+		return err
+	}
+	data, ids, err := c.roomContent(ctx, cc, r, text, nil, c.sendOptions(opts))
+	if err != nil {
+		return err
+	}
+	return cc.Edit(ctx, r.Token, id, data, ids)
 }
 
 // maxCommunityFile is the largest room file we upload (the community servers' usual limit).
@@ -443,7 +488,7 @@ func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.communityContent(text, nil, c.sendOptions(nil))
+	data, err := c.communityContent(text, nil, nil, c.sendOptions(nil))
 	if err != nil {
 		return nil, err
 	}
@@ -788,13 +833,20 @@ func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk s
 		return []Event{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
 	}
 	dm := content.DataMessage
-	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0) {
+	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0 && len(dm.Preview) == 0) {
 		c.log.Debug("community message without text skipped", "room", r.Token, "id", m.ID)
 		return nil
 	}
 	evt := &CommunityMessage{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno, From: m.Author,
 		Posted: m.Posted, Edited: m.Edited, Text: dm.GetBody(), Profile: profileFromPB(dm.Profile, dm.ProfileKey),
-		Whisper: m.Whisper, Self: m.Author == self, Attachments: c.roomAttachments(r, dm.Attachments)}
+		Whisper: m.Whisper, Self: m.Author == self, Attachments: c.roomAttachments(r, dm.Attachments),
+		Pro: proFromPB(&content),
+		Previews: previewsFromPB(dm.Preview, func(p *pb.AttachmentPointer) *Attachment {
+			if a := c.roomAttachments(r, []*pb.AttachmentPointer{p}); len(a) == 1 {
+				return a[0]
+			}
+			return nil
+		})}
 	if q := dm.Quote; q != nil {
 		if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
 			evt.Quote = &ref
@@ -864,16 +916,14 @@ func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk str
 	return evt
 }
 
-// startCommunityPolling starts the room poller of Run (see startPoller). A server that asks us
-// to slow down (429 with Retry-After) is obeyed.
-func (c *Client) startCommunityPolling(ctx context.Context) (stop func()) {
-	return c.startPoller(ctx, "community", c.pollCommunities, func(err error) time.Duration {
-		var he *community.HTTPError
-		if errors.As(err, &he) {
-			return he.RetryAfter
-		}
-		return 0
-	})
+// communityRetryAfter is the wait a community server asked for (429 with Retry-After), which
+// Run's community lane obeys (see scheduler).
+func communityRetryAfter(err error) time.Duration {
+	var he *community.HTTPError
+	if errors.As(err, &he) {
+		return he.RetryAfter
+	}
+	return 0
 }
 
 // roomAttachments turns a post's attachment pointers into downloadable attachments: room files

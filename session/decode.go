@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sessiongo/sdk/groups"
 )
@@ -37,6 +38,11 @@ func (c *Client) DecodeEvents(hash string, data []byte) ([]Event, error) {
 		return []Event{&GroupInvite{Hash: hash, Group: gid, Name: pm.GetName(), From: in.Sender, Timestamp: in.SentAt(), Promoted: true}}, nil
 	}
 	evts := eventsFromContent(in, hash, c.id, c.net.files)
+	for _, e := range evts {
+		if m, ok := e.(*Message); ok {
+			m.ExpiresAt = expiresAt(m.Expiry, m.Timestamp, time.Time{}, c.now())
+		}
+	}
 	if len(evts) == 0 {
 		return []Event{&UnknownContent{Hash: hash, From: in.Sender, Timestamp: in.SentAt(), Content: in.Content}}, nil
 	}

@@ -81,6 +81,16 @@ type Group struct {
 	// InvitedBy is who invited (or promoted) us, zero for a group we created.
 	InvitedBy crypto.AccountID
 	Members   []GroupMember
+	// PictureURL and PictureKey are the group's picture (encrypted on the file server; see
+	// Network.DownloadGroupPicture), empty when it has none.
+	PictureURL string
+	PictureKey SecretBytes
+	// Disappearing is the group's disappearing-messages setting (after send, or off).
+	Disappearing Expiry
+	// DeleteBefore and DeleteAttachmentsBefore are the admins' requests to delete the messages
+	// (or only the attachments) sent before them; zero when not set. The Client no longer
+	// delivers such messages (or their attachments).
+	DeleteBefore, DeleteAttachmentsBefore time.Time
 }
 
 // GroupMember is one entry of a group's member list.
@@ -124,7 +134,12 @@ type GroupMessage struct {
 	Attachments []*Attachment
 	Quote       *MessageRef
 	Profile     *Profile
-	Expiry      *Expiry
+	Previews    []LinkPreview
+	// Expiry is the message's disappearing setting and ExpiresAt when it disappears (its sent
+	// time plus the timer; groups only have "after send").
+	Expiry    *Expiry
+	ExpiresAt time.Time
+	Pro       *ProFeatures
 }
 
 // Ref returns the reference to quote or react to this message.
@@ -185,6 +200,29 @@ type GroupInfoChange struct {
 	// Name is the new name (name changes); ExpireTimer the new disappearing timer.
 	Name        string
 	ExpireTimer time.Duration
+}
+
+// GroupMessagesDeleted reports messages of a group deleted for everyone: by an admin (Admin,
+// the group key's signature checked), every message whose hash is in Hashes and every message
+// of the Members; by a member (not Admin), the messages among Hashes that By wrote (check the
+// author: a member may only delete its own). The SDK keeps no message history: delete them
+// where you keep it. Admins also deleted them from the group's swarm.
+type GroupMessagesDeleted struct {
+	Hash      string
+	Group     crypto.AccountID
+	By        crypto.AccountID
+	Admin     bool
+	Members   []crypto.AccountID
+	Hashes    []string
+	Timestamp time.Time
+}
+
+// GroupHistoryCleared reports that the group's admins asked every member to delete the
+// messages (or, AttachmentsOnly, the attachments of the messages) sent before Before.
+type GroupHistoryCleared struct {
+	Group           crypto.AccountID
+	Before          time.Time
+	AttachmentsOnly bool
 }
 
 // GroupUpdated reports that the group's info or member list changed (a new config from the
@@ -373,6 +411,7 @@ func (st *groupState) setAdmin(admin *groups.AdminKey) error {
 }
 
 func (c *Client) saveGroup(ctx context.Context, st *groupState) error {
+	defer c.noteGroup(ctx, st) // the account's other devices learn of it (usersync_apply.go)
 	if st.forget {
 		if err := c.store.DeleteValue(ctx, groupBucket, c.groupKey(st.id)); err != nil {
 			return fmt.Errorf("session: deleting group %s: %w", st.id, err)
@@ -481,9 +520,18 @@ func (st *groupState) member(id crypto.AccountID) (groups.Member, bool) {
 func (st *groupState) snapshot() Group {
 	info := groups.InfoFromData(st.info.Data())
 	g := Group{ID: st.id, Name: st.name(), Description: info.Description, Status: st.rec.Status,
-		Admin: st.admin != nil, Generation: st.keys.CurrentGeneration()}
+		Admin: st.admin != nil, Generation: st.keys.CurrentGeneration(), Disappearing: st.disappearing()}
 	if info.Created > 0 {
 		g.Created = time.Unix(info.Created, 0)
+	}
+	if info.PicURL != "" && len(info.PicKey) == 32 {
+		g.PictureURL, g.PictureKey = info.PicURL, append([]byte(nil), info.PicKey...)
+	}
+	if info.DeleteBefore > 0 {
+		g.DeleteBefore = time.Unix(info.DeleteBefore, 0)
+	}
+	if info.DeleteAttachmentsBefore > 0 {
+		g.DeleteAttachmentsBefore = time.Unix(info.DeleteAttachmentsBefore, 0)
 	}
 	if st.rec.Inviter != "" {
 		g.InvitedBy, _ = crypto.ParseAccountID(st.rec.Inviter)
@@ -805,7 +853,22 @@ func (c *Client) sendGroupData(ctx context.Context, group crypto.AccountID, text
 		return nil, err
 	}
 	o := c.sendOptions(opts)
+	if !o.expirySet {
+		if e := st.disappearing(); !e.Off() {
+			o.expiry = &e
+		}
+	} else if o.expiry != nil && o.expiry.Off() {
+		o.expiry = nil
+	}
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterRead {
+		return nil, fmt.Errorf("%w: groups only have delete after send", ErrInvalidExpiry)
+	}
+	previews, err := c.uploadPreviews(ctx, o.previews, nil)
+	if err != nil {
+		return nil, err
+	}
 	content := visibleContent(text, attachments, &o)
+	content.DataMessage.Preview = previews
 	ttl := o.ttl
 	if ttl == 0 {
 		ttl = groupMessageTTL
@@ -1108,6 +1171,9 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 	ms := uint64(at.UnixMilli())
 	content := build(int64(ms))
 	content.SigTimestamp = proto.Uint64(ms)
+	if err := CheckContent(content); err != nil {
+		return nil, err
+	}
 	cb, err := proto.Marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
@@ -1128,6 +1194,12 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 	// Our poll of the group will retrieve it: mark it handled so it is not delivered back.
 	if err := c.store.SaveHandled(ctx, c.groupInbox(st.id), store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceGroupMessages), Timestamp: at, Expiry: at.Add(ttl)}); err != nil {
 		c.log.Warn("recording our group message", "err", err)
+	}
+	if dm := content.GetDataMessage(); dm != nil && dm.GroupUpdateMessage == nil {
+		// Unsend finds our visible messages' hashes here.
+		if err := c.store.PutValue(ctx, sentBucket, c.sentKey(st.id, at), []byte(res.Hash)); err != nil {
+			c.log.Warn("recording sent group message", "err", err)
+		}
 	}
 	return &SendResult{Hash: res.Hash, Timestamp: at, Ref: MessageRef{Author: c.id, Timestamp: at}, Stored: res.Succeeded()}, nil
 }

@@ -19,11 +19,6 @@ import (
 // This file polls the swarms of the groups we joined and turns what comes back into events;
 // it also receives the 1:1 invitations and promotions.
 
-// startGroupPolling starts the group poller of Run (see startPoller).
-func (c *Client) startGroupPolling(ctx context.Context) (stop func()) {
-	return c.startPoller(ctx, "group", c.pollGroups, nil)
-}
-
 // pollGroups polls every joined group once and handles what arrived.
 func (c *Client) pollGroups(ctx context.Context) error {
 	ids, err := c.groupIDs(ctx)
@@ -221,6 +216,7 @@ func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.
 		return undecryptable(st, p, err)
 	}
 	before := cfg.Hash()
+	infoBefore := groups.InfoFromData(st.info.Data())
 	if n, err := cfg.Merge(ser); err != nil || n == 0 {
 		if err == nil {
 			err = fmt.Errorf("%w: config rejected (unsigned or malformed)", groups.ErrMalformed)
@@ -239,7 +235,11 @@ func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.
 		st.rec.Status = GroupStatusDestroyed
 		return []Event{&GroupRemoved{Group: st.id, Destroyed: true}}
 	}
-	return []Event{&GroupUpdated{Group: st.snapshot()}}
+	evts := []Event{&GroupUpdated{Group: st.snapshot()}}
+	if domain == groups.DomainGroupInfo {
+		evts = append(evts, infoChangeEvents(st, infoBefore, groups.InfoFromData(st.info.Data()))...)
+	}
+	return evts
 }
 
 func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store.Incoming) []Event {
@@ -265,13 +265,47 @@ func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store
 	at, from := msTime(ts), m.Sender
 	dm := content.GetDataMessage()
 	if gu := dm.GetGroupUpdateMessage(); gu != nil {
-		return c.handleGroupControl(ctx, st, p, from, int64(ts), dm)
+		return c.handleGroupControl(ctx, st, p, from, int64(ts), &content)
 	}
-	if dm == nil || (dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil) {
+	info := groups.InfoFromData(st.info.Data())
+	if info.DeleteBefore > 0 && at.Before(time.Unix(info.DeleteBefore, 0)) {
+		return nil // the admins cleared the history before it
+	}
+	if r := dm.GetReaction(); r != nil {
+		target, ok := refFromPB(r.GetId(), r.GetAuthor())
+		if !ok {
+			return nil
+		}
+		return []Event{&Reaction{From: from, Group: st.id, Target: target, Emoji: r.GetEmoji(),
+			Removed: r.GetAction() == pb.DataMessage_Reaction_REMOVE, At: at}}
+	}
+	if dm.GetFlags()&uint32(pb.DataMessage_EXPIRATION_TIMER_UPDATE) != 0 {
+		// A group's timer is its info config's, which admins change; a member's timer update is
+		// not theirs to make.
+		if mem, ok := st.member(from); !ok || !mem.Admin {
+			return undecryptable(st, p, fmt.Errorf("%w: timer update in %s from %s", ErrNotInConversation, st.id, from))
+		}
+		return nil
+	}
+	if dm == nil || (dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil && len(dm.Preview) == 0) {
 		return []Event{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at, Content: &content}}
 	}
+	attach := func(ps []*pb.AttachmentPointer) []*Attachment {
+		if info.DeleteAttachmentsBefore > 0 && at.Before(time.Unix(info.DeleteAttachmentsBefore, 0)) {
+			return nil // the admins cleared the attachments before it
+		}
+		return attachmentsFromPB(ps, c.net.files)
+	}
 	gm := &GroupMessage{Hash: p.Hash, Group: st.id, From: from, Timestamp: at, Text: dm.GetBody(),
-		Attachments: attachmentsFromPB(dm.Attachments, c.net.files), Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(&content)}
+		Attachments: attach(dm.Attachments), Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(&content),
+		Pro: proFromPB(&content),
+		Previews: previewsFromPB(dm.Preview, func(ptr *pb.AttachmentPointer) *Attachment {
+			if a := attach([]*pb.AttachmentPointer{ptr}); len(a) == 1 {
+				return a[0]
+			}
+			return nil
+		})}
+	gm.ExpiresAt = expiresAt(gm.Expiry, at, p.Expiry, c.now())
 	if q := dm.Quote; q != nil {
 		if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
 			gm.Quote = &ref
@@ -290,10 +324,13 @@ func parseIDs(ss []string) []crypto.AccountID {
 	return out
 }
 
-func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store.Incoming, from crypto.AccountID, ts int64, dm *pb.DataMessage) []Event {
+func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store.Incoming, from crypto.AccountID, ts int64, content *pb.Content) []Event {
 	at := time.UnixMilli(ts)
+	dm := content.GetDataMessage()
 	gu := dm.GetGroupUpdateMessage()
 	switch {
+	case gu.DeleteMemberContent != nil:
+		return groupDeletion(st, p, from, ts, gu.DeleteMemberContent)
 	case gu.MemberChangeMessage != nil:
 		mc := gu.MemberChangeMessage
 		if err := groups.VerifyAdminSignature(st.pk, groups.MemberChangeSigningMessage(int(mc.GetType()), ts), mc.GetAdminSignature()); err != nil {
@@ -350,8 +387,8 @@ func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store
 		return []Event{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: MemberJoined,
 			Members: []crypto.AccountID{from}, Timestamp: at}}
 	}
-	// Content deletions, and updates that only travel 1:1 (invites, promotions).
-	return []Event{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at, Content: &pb.Content{DataMessage: dm}}}
+	// Updates that only travel 1:1 (invites, promotions), and any added later.
+	return []Event{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at, Content: content}}
 }
 
 // finishGroupJoin completes what waits for the group's state after a join or a promotion: the

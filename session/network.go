@@ -42,6 +42,13 @@ type NetworkConfig struct {
 	// Proxy routes the HTTPS connections to nodes and seeds (e.g. http.ProxyURL of a
 	// "socks5://" URL for Tor); nil connects directly.
 	Proxy func(*http.Request) (*url.URL, error)
+	// Isolated keeps every request inside the configured network: servers (the file server,
+	// community rooms, the file URLs of received attachments and profile pictures) must be on
+	// a loopback address or on a host of the seeds or of FileServer, and requests to others
+	// fail with ErrOutsideNetwork before anything is resolved or sent. It is on whenever every
+	// seed is a loopback address (a devnet). It guards the server requests of the Client and
+	// of Network.Servers and FileServer, not those sent on Network.Onion directly.
+	Isolated bool
 	// HTTPClient, in direct mode, is the HTTP client for requests to servers (communities, the
 	// file server), for example with a custom transport; it should not follow redirects. Nil:
 	// a client built from SeedRootCAs, Proxy and DisableKeepAlives.
@@ -49,12 +56,19 @@ type NetworkConfig struct {
 	// DisableKeepAlives, in direct mode, opens a new connection for every request to a server
 	// instead of reusing kept-alive ones. Some server fronts (pysogs under its standard uWSGI
 	// set-up) close idle connections without saying so, and a request sent on such a
-	// connection fails with EOF or "connection reset". Ignored when HTTPClient is set.
+	// connection fails with EOF or "connection reset" (the direct transport already avoids
+	// kept-alive connections for requests that are not safe to send twice, and retries the
+	// others once; this turns reuse off altogether).
 	DisableKeepAlives bool
 	// Store persists the node pool so that a restart need not ask the seeds (optional).
 	Store store.KVStore
 	// Logger receives the network's logs (default: discard).
 	Logger *slog.Logger
+	// PollConcurrency bounds the polls of the Network's running clients in flight at once
+	// (default DefaultPollConcurrency). The polls one Network serves per second are about
+	// PollConcurrency divided by the round-trip time; raise it for many clients on a slow
+	// network.
+	PollConcurrency int
 }
 
 // Network is a connection to the Session network: the node pool, the swarm cache and the
@@ -68,6 +82,7 @@ type Network struct {
 	onion     *onion.Transport // nil in direct mode
 	servers   onion.ServerTransport
 	files     *fileserver.Client
+	sched     *scheduler // the poll loop of every running client (scheduler.go)
 	closeOnce sync.Once
 	closers   []func() error
 }
@@ -129,11 +144,10 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	if n.onion != nil {
 		n.servers = n.onion
 	} else {
-		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient}
-		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil || cfg.DisableKeepAlives) {
+		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient, DisableKeepAlives: cfg.DisableKeepAlives}
+		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil) {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.Proxy = cfg.Proxy
-			tr.DisableKeepAlives = cfg.DisableKeepAlives
 			if cfg.SeedRootCAs != nil {
 				tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
 			}
@@ -142,6 +156,9 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 			n.closers = append(n.closers, func() error { tr.CloseIdleConnections(); return nil })
 		}
 		n.servers = direct
+	}
+	if isolatedConfig(cfg) {
+		n.servers = newIsolation(cfg, n.servers)
 	}
 	files, err := fileserver.New(fileserver.Config{Transport: n.servers, Server: cfg.FileServer,
 		Ed25519: cfg.FileServerEd25519, Logger: log})
@@ -154,6 +171,9 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		return nil, fmt.Errorf("session: network: %w", err)
 	}
 	n.rpc = rpc
+	// Closed first (closers run in reverse): running clients stop before the transports go.
+	n.sched = newScheduler(cfg.PollConcurrency)
+	n.closers = append(n.closers, n.sched.close)
 	return n, nil
 }
 
@@ -194,7 +214,8 @@ func (n *Network) RPC() *swarm.Client { return n.rpc }
 // Now returns network time (local time corrected by what the nodes report).
 func (n *Network) Now() time.Time { return n.rpc.Now() }
 
-// Close releases the network's connections and paths. Clients using it must be stopped first.
+// Close releases the network's connections and paths. Clients using it should be stopped
+// first; a Run still active returns ErrClosed, after its polls in flight have returned.
 func (n *Network) Close() error {
 	var errs []error
 	n.closeOnce.Do(func() {

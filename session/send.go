@@ -73,11 +73,13 @@ func (e *SendError) Unwrap() error { return e.Err }
 type SendOption func(*sendOpts)
 
 type sendOpts struct {
-	quote   *MessageRef
-	expiry  *Expiry
-	ttl     time.Duration
-	profile *Profile
-	noSync  bool
+	quote     *MessageRef
+	expiry    *Expiry
+	expirySet bool // WithExpiry was given: the conversation's setting does not apply
+	previews  []LinkPreview
+	ttl       time.Duration
+	profile   *Profile
+	noSync    bool
 	// at is the sent time when the content was built around it (read from the clock once: a
 	// TypingMessage's timestamp must equal the Envelope's); zero: now.
 	at time.Time
@@ -86,10 +88,11 @@ type sendOpts struct {
 // WithQuote makes the message a reply to ref.
 func WithQuote(ref MessageRef) SendOption { return func(o *sendOpts) { o.quote = &ref } }
 
-// WithExpiry makes the message disappear (after it is read or sent) once d has passed. The
-// swarm copy's TTL is shortened to match for ExpiryAfterSend.
+// WithExpiry makes the message disappear (after it is read or sent) once d has passed, instead
+// of following the conversation's setting (see SetDisappearing); WithExpiry(ExpiryNone, 0)
+// sends it without one. The swarm copy's TTL is shortened to match for ExpiryAfterSend.
 func WithExpiry(mode ExpiryMode, d time.Duration) SendOption {
-	return func(o *sendOpts) { o.expiry = &Expiry{Mode: mode, Timer: d} }
+	return func(o *sendOpts) { o.expiry, o.expirySet = &Expiry{Mode: mode, Timer: d}, true }
 }
 
 // WithTTL sets how long the swarm keeps the message (default DefaultMessageTTL, at least 10 s).
@@ -122,7 +125,13 @@ func (c *Client) sendData(ctx context.Context, to crypto.AccountID, text string,
 		return nil, err
 	}
 	o := c.sendOptions(opts)
+	c.applyConversationExpiry(ctx, to, &o)
+	previews, err := c.uploadPreviews(ctx, o.previews, nil)
+	if err != nil {
+		return nil, err
+	}
 	content := visibleContent(text, attachments, &o)
+	content.DataMessage.Preview = previews
 	res, err := c.sendContent(ctx, to, content, o)
 	if err == nil {
 		c.approve(ctx, to)
@@ -181,7 +190,8 @@ func (c *Client) SendTyping(ctx context.Context, to crypto.AccountID, started bo
 	return err
 }
 
-// SendReadReceipt tells the author of the messages that we read them.
+// SendReadReceipt tells the author of the messages that we read them, and starts the timers of
+// those that disappear after reading (see MarkRead).
 func (c *Client) SendReadReceipt(ctx context.Context, to crypto.AccountID, read ...MessageRef) error {
 	if len(read) == 0 {
 		return nil
@@ -190,11 +200,15 @@ func (c *Client) SendReadReceipt(ctx context.Context, to crypto.AccountID, read 
 	for _, m := range read {
 		r.Timestamp = append(r.Timestamp, toMS(m.Timestamp))
 	}
-	_, err := c.sendContent(ctx, to, &pb.Content{ReceiptMessage: r}, sendOpts{noSync: true})
-	return err
+	if _, err := c.sendContent(ctx, to, &pb.Content{ReceiptMessage: r}, sendOpts{noSync: true}); err != nil {
+		return err
+	}
+	// Reading starts the timers of after-read disappearing messages.
+	return c.MarkRead(ctx, to, read...)
 }
 
-// React adds an emoji reaction to a message of the conversation with `to`.
+// React adds an emoji reaction to a message of the conversation with `to` (a 05 Account ID, or a
+// group's 03 ID).
 func (c *Client) React(ctx context.Context, to crypto.AccountID, target MessageRef, emoji string) (*SendResult, error) {
 	return c.reaction(ctx, to, target, emoji, pb.DataMessage_Reaction_REACT)
 }
@@ -205,12 +219,29 @@ func (c *Client) RemoveReaction(ctx context.Context, to crypto.AccountID, target
 }
 
 func (c *Client) reaction(ctx context.Context, to crypto.AccountID, target MessageRef, emoji string, action pb.DataMessage_Reaction_Action) (*SendResult, error) {
+	if emoji == "" || len(emoji) > maxEmoji {
+		return nil, fmt.Errorf("%w: a reaction needs an emoji (at most %d bytes)", ErrInvalidContent, maxEmoji)
+	}
 	dm := &pb.DataMessage{Reaction: &pb.DataMessage_Reaction{
 		Id: proto.Uint64(toMS(target.Timestamp)), Author: proto.String(target.Author.String()),
 		Emoji: proto.String(emoji), Action: action.Enum(),
 	}}
-	return c.sendContent(ctx, to, &pb.Content{DataMessage: dm}, sendOpts{})
+	content := &pb.Content{DataMessage: dm}
+	var o sendOpts
+	c.applyConversationExpiry(ctx, to, &o)
+	setExpiry(content, o.expiry)
+	if to.Prefix() == crypto.PrefixGroup {
+		st, err := c.loadJoinedGroup(ctx, to)
+		if err != nil {
+			return nil, err
+		}
+		return c.sendGroupContent(ctx, st, content, groupMessageTTL)
+	}
+	return c.sendContent(ctx, to, content, o)
 }
+
+// maxEmoji bounds a reaction's emoji (bytes): a few code points with modifiers.
+const maxEmoji = 64
 
 // AcceptMessageRequest accepts a message request from `from`, so they see that we accepted.
 func (c *Client) AcceptMessageRequest(ctx context.Context, from crypto.AccountID) error {
@@ -235,14 +266,23 @@ func (c *Client) sendRequestResponse(ctx context.Context, to crypto.AccountID) e
 
 // Unsend deletes a message we sent, for everyone: it asks the recipient's clients to delete it
 // and deletes our own (sync) copy from our swarm. The recipient's swarm copy expires on its own:
-// only its owner may delete it.
+// only its owner may delete it. In a group (`to` a group's 03 ID) it sends the group a deletion
+// of the message (GroupMessagesDeleted for the members) and, as an admin, deletes it from the
+// group's swarm.
 func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRef) error {
 	if sent.Author != c.id {
 		return fmt.Errorf("session: unsend: only our own messages can be unsent (author %s)", sent.Author)
 	}
+	if to.Prefix() == crypto.PrefixGroup {
+		return c.unsendInGroup(ctx, to, sent)
+	}
 	u := &pb.UnsendRequest{Timestamp: proto.Uint64(toMS(sent.Timestamp)), Author: proto.String(c.id.String())}
 	if _, err := c.sendContent(ctx, to, &pb.Content{UnsendRequest: u}, sendOpts{}); err != nil {
 		return err
+	}
+	// Our other devices delete it too (usersync_api.go).
+	if err := c.storeOwnCopy(ctx, &pb.Content{UnsendRequest: u}); err != nil {
+		c.log.Warn("unsend: telling our other devices", "err", err)
 	}
 	key := c.sentKey(to, sent.Timestamp)
 	h, err := c.store.GetValue(ctx, sentBucket, key)
@@ -273,6 +313,9 @@ func (c *Client) sendContent(ctx context.Context, to crypto.AccountID, content *
 	}
 	if c.closed.Load() {
 		return nil, ErrClosed
+	}
+	if err := CheckContent(content); err != nil {
+		return nil, err
 	}
 	// Millisecond precision: the timestamp identifies the message.
 	now := time.UnixMilli(o.at.UnixMilli())

@@ -44,6 +44,10 @@ type Incoming struct {
 	Timestamp uint64
 	// Content is the decrypted message.
 	Content *pb.Content
+	// ProSig is the Envelope's Session Pro signature: a real one, or the random decoy that
+	// senders without Pro write (they cannot be told apart without the Pro proof in Content);
+	// nil when absent (older clients).
+	ProSig []byte
 }
 
 // SentAt returns Timestamp as a time.Time.
@@ -183,5 +187,5 @@ func decodeWire(keys *crypto.Keys, wire []byte) (*Incoming, error) {
 	if st := content.GetSigTimestamp(); st != 0 && st != ts {
 		return nil, fmt.Errorf("%w: sigTimestamp %d, envelope %d", ErrTimestampMismatch, st, ts)
 	}
-	return &Incoming{Sender: sender, SenderEd25519: senderEd, Timestamp: ts, Content: &content}, nil
+	return &Incoming{Sender: sender, SenderEd25519: senderEd, Timestamp: ts, Content: &content, ProSig: env.GetProSig()}, nil
 }

@@ -292,6 +292,10 @@ func toJSON(evt any) eventJSON {
 		at(v.Posted)
 	case *session.CommunitySkipped:
 		e.Room, e.ID, e.Error = v.Room, v.ID, errString(v.Err)
+	case *session.HandlerError:
+		e.Kind, e.Error = typeName(v.Event), errString(v.Err)
+	case *session.DeadLetter:
+		e.Kind, e.Error = typeName(v.Event), errString(v.Err)
 	}
 	return e
 }

@@ -119,6 +119,9 @@ func run(netFile string) error {
 			receipt = true
 			fmt.Printf("alice: bob read %d message(s)\n", len(e.Timestamps))
 		case *session.Message:
+			if e.Sync {
+				continue // the copy of alice's own message, for her other devices
+			}
 			got = e
 			fmt.Printf("alice received from %s: %q\n", name(got.Profile), got.Text)
 		}

@@ -61,6 +61,7 @@ type config struct {
 	namespaces   []swarm.Namespace
 	profile      *Profile
 	name         string
+	lease        leaseConfig // see lease.go
 }
 
 // Option configures a Client.
@@ -153,6 +154,7 @@ type Client struct {
 	polling     atomic.Bool                // a poll that dispatches events is under way
 	pollerFatal atomic.Pointer[chan error] // Run's channel for fatal errors of its pollers
 	closed      atomic.Bool
+	lease       *leaseKeeper // the account's lease while polling: see lease.go
 }
 
 // HandlerID identifies a registered event handler.
@@ -200,6 +202,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, profile: cfg.profile}
 	c.log = cfg.log.With("account", c.id.String())
+	c.initLease(cfg.store) // c.store becomes the lease-fenced view of cfg.store
 	if cfg.network != nil {
 		c.net = cfg.network
 	} else {
@@ -268,7 +271,8 @@ func (c *Client) Network() *Network { return c.net }
 
 // Close stops using the network (closing it if the client created it). Run must have returned.
 func (c *Client) Close() error {
-	if !c.closed.CompareAndSwap(false, true) {
+	closedByLoss := c.closeLease()
+	if !c.closed.CompareAndSwap(false, true) && !closedByLoss {
 		return nil
 	}
 	if c.ownNet {
@@ -374,7 +378,7 @@ func (c *Client) dispatch(ctx context.Context, evt any) bool {
 // Messages are saved in the store before they are handled and marked handled after the handlers
 // return, so a crash loses nothing and, apart from an event whose handler was interrupted by the
 // crash, delivers nothing twice.
-func (c *Client) Run(ctx context.Context) error {
+func (c *Client) Run(ctx context.Context) (err error) {
 	if c.closed.Load() {
 		return ErrClosed
 	}
@@ -386,6 +390,12 @@ func (c *Client) Run(ctx context.Context) error {
 		return ErrPollInProgress
 	}
 	defer c.polling.Store(false)
+	// The account's lease, held while Run polls (lease.go); its loss ends Run.
+	ctx, endLease, err := c.holdLease(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = endLease(err) }()
 	// A store failure in the group or community poller ends Run like one in the main loop.
 	fatalc := make(chan error, 2)
 	c.pollerFatal.Store(&fatalc)
@@ -406,6 +416,9 @@ func (c *Client) Run(ctx context.Context) error {
 	timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
 	defer timer.Stop()
 	pruneAt := time.Now()
+	// Pruning goes by the local clock, advanced by the monotonic clock: neither a clock learned
+	// from nodes nor a wall-clock jump can make the client forget what it has seen.
+	runStart := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -416,7 +429,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		if time.Now().After(pruneAt) {
 			// Forget the hashes of handled messages that have expired from the swarms.
-			if err := c.store.Prune(ctx, c.net.Now()); err != nil {
+			if err := c.store.Prune(ctx, runStart.Add(time.Since(runStart))); err != nil {
 				return c.runEnd(ctx, &fatalError{fmt.Errorf("session: pruning: %w", err)})
 			}
 			pruneAt = time.Now().Add(time.Hour)
@@ -458,6 +471,12 @@ func (c *Client) runEnd(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
+	// Every error that ends Run is a store failure: it must match ErrStore (and the cause,
+	// e.g. ErrLeaseLost, through Unwrap).
+	var fatal *fatalError
+	if err != nil && !errors.As(err, &fatal) {
+		err = &fatalError{err}
+	}
 	return err
 }
 
@@ -493,12 +512,17 @@ const maxRetrievePages = 20
 
 // PollOnce retrieves new messages from every polled namespace once and delivers their events.
 // Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
-func (c *Client) PollOnce(ctx context.Context) error {
+func (c *Client) PollOnce(ctx context.Context) (err error) {
 	if !c.polling.CompareAndSwap(false, true) {
 		return ErrPollInProgress
 	}
 	defer c.polling.Store(false)
-	err := c.fetch(ctx)
+	ctx, endLease, err := c.holdLease(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = endLease(err) }()
+	err = c.fetch(ctx)
 	var fatal *fatalError
 	if errors.As(err, &fatal) {
 		return err

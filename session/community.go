@@ -444,11 +444,16 @@ const maxCommunityPages = 20
 // finds as events. Run does this on its own schedule; call it yourself to poll without Run (while
 // Run, PollOnce or another PollCommunities is active it returns ErrPollInProgress).
 // Failures of single servers or rooms are returned joined; the others are still polled.
-func (c *Client) PollCommunities(ctx context.Context) error {
+func (c *Client) PollCommunities(ctx context.Context) (err error) {
 	if !c.polling.CompareAndSwap(false, true) {
 		return ErrPollInProgress
 	}
 	defer c.polling.Store(false)
+	ctx, endLease, err := c.holdLease(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = endLease(err) }()
 	return c.pollCommunities(ctx)
 }
 

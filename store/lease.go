@@ -114,9 +114,10 @@ func Fence(st Store, l Lease) Store { return st.Fenced(l) }
 
 // HeldError reports a lease held by someone else. It matches ErrAccountInUse.
 type HeldError struct {
-	Name    string
-	Holder  string
-	Expires time.Time // by the store's clock
+	Name       string
+	Holder     string
+	Generation int64     // the holder's generation (for LeaseRequest.Replace)
+	Expires    time.Time // by the store's clock
 }
 
 func (e *HeldError) Error() string {

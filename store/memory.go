@@ -380,7 +380,7 @@ func (m *Memory) AcquireLease(ctx context.Context, req LeaseRequest) (Lease, err
 	now := time.Now()
 	cur, held := m.leases[req.Name]
 	if held && cur.Expires.After(now) && (req.Replace == 0 || req.Replace != cur.Generation) {
-		return Lease{}, &HeldError{Name: req.Name, Holder: cur.Holder, Expires: cur.Expires}
+		return Lease{}, &HeldError{Name: req.Name, Holder: cur.Holder, Generation: cur.Generation, Expires: cur.Expires}
 	}
 	gen := int64(1)
 	if held {

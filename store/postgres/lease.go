@@ -62,7 +62,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			return err
 		}
 		if live && (req.Replace == 0 || req.Replace != gen) {
-			return &store.HeldError{Name: req.Name, Holder: holder, Expires: expires}
+			return &store.HeldError{Name: req.Name, Holder: holder, Generation: gen, Expires: expires}
 		}
 		if live {
 			// Taken over (Replace) before it expired: that generation ends now.

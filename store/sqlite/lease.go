@@ -50,7 +50,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			return fmt.Errorf("store/sqlite: acquire lease: %w", err)
 		}
 		if held && expires > now && (req.Replace == 0 || req.Replace != gen) {
-			return &store.HeldError{Name: req.Name, Holder: holder, Expires: fromMS(expires)}
+			return &store.HeldError{Name: req.Name, Holder: holder, Generation: gen, Expires: fromMS(expires)}
 		}
 		if held && expires > now {
 			// Taken over (Replace) before it expired: that generation ends now.

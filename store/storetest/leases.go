@@ -38,7 +38,7 @@ func testLeases(t *testing.T, s store.Store) {
 	for _, h := range []string{"host-b/2/bb/", a.Holder} {
 		_, err := s.AcquireLease(ctx, store.LeaseRequest{Name: name, Holder: h, TTL: ttl})
 		var held *store.HeldError
-		if !errors.Is(err, store.ErrAccountInUse) || !errors.As(err, &held) || held.Holder != a.Holder || !strings.Contains(err.Error(), "host-a") {
+		if !errors.Is(err, store.ErrAccountInUse) || !errors.As(err, &held) || held.Holder != a.Holder || held.Generation != a.Generation || !strings.Contains(err.Error(), "host-a") {
 			t.Fatalf("second acquire by %s: %v", h, err)
 		}
 	}

@@ -123,9 +123,9 @@ type leaseKeeper struct {
 	onLost func()
 
 	mu     sync.Mutex
-	lease  *store.Lease // the held lease; nil when not held
-	lost   error        // set when the held lease was lost; sticky until the next hold
-	closed bool         // the Client was closed by a loss, not yet by Close
+	lease  *store.Lease            // the held lease; nil when not held
+	lost   error                   // set when the held lease was lost; sticky until the next hold
+	closed bool                    // the Client was closed by a loss, not yet by Close
 	cancel context.CancelCauseFunc // ends the hold's context
 	stop   chan struct{}           // closed by release: the renewer stops
 	done   chan struct{}           // closed when the renewer has stopped

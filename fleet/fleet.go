@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
@@ -82,9 +83,11 @@ type Fleet struct {
 }
 
 type running struct {
-	client *session.Client
-	cancel context.CancelFunc
-	done   chan error
+	client  *session.Client
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when Run has returned (and OnStop was called for a failure)
+	stopped atomic.Bool   // stopped by the fleet (rebalance, shutdown), not by itself
+	err     error         // Run's error, once done
 }
 
 // New checks cfg and returns a member; it does no I/O.
@@ -176,7 +179,11 @@ func (f *Fleet) Run(ctx context.Context) error {
 	for {
 		member = f.heartbeat(ctx, member)
 		if member != nil {
-			f.rebalance(ctx)
+			// Database calls are bounded: an unreachable database must not stall the
+			// loop (the Clients stop by themselves; reaping goes on).
+			rctx, cancel := context.WithTimeout(ctx, f.cfg.LeaseTTL)
+			f.rebalance(ctx, rctx)
+			cancel()
 		} else {
 			// Without our member lease the others may already be taking our accounts:
 			// the Clients stop by themselves when their own leases cannot be renewed.
@@ -218,9 +225,9 @@ func (f *Fleet) heartbeat(ctx context.Context, l *store.Lease) *store.Lease {
 
 // rebalance reads the members and the accounts, stops the accounts no longer ours and starts
 // the ones that are.
-func (f *Fleet) rebalance(ctx context.Context) {
+func (f *Fleet) rebalance(ctx, io context.Context) {
 	f.reap()
-	members, err := Members(ctx, f.cfg.Store, f.cfg.Name)
+	members, err := Members(io, f.cfg.Store, f.cfg.Name)
 	if err != nil {
 		f.log.Warn("reading the members failed", "err", err)
 		return
@@ -231,7 +238,7 @@ func (f *Fleet) rebalance(ctx context.Context) {
 	}
 	accounts := f.cfg.Accounts
 	if accounts == nil {
-		all, err := f.cfg.Store.Accounts(ctx)
+		all, err := f.cfg.Store.Accounts(io)
 		if err != nil {
 			f.log.Warn("listing the accounts failed", "err", err)
 			return
@@ -293,41 +300,42 @@ func (f *Fleet) start(ctx context.Context, account crypto.AccountID) {
 		}
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &running{client: c, cancel: cancel, done: make(chan error, 1)}
+	r := &running{client: c, cancel: cancel, done: make(chan struct{})}
 	f.mu.Lock()
 	f.serving[account] = r
 	f.mu.Unlock()
-	go func() { r.done <- c.Run(rctx) }()
+	go func() {
+		defer close(r.done)
+		r.err = c.Run(rctx)
+		if r.stopped.Load() || errors.Is(r.err, session.ErrAccountInUse) {
+			return
+		}
+		// Stopped by itself (lease lost, store failure): say so now, not at the next
+		// rebalance, which may wait for the database.
+		f.log.Warn("client stopped", "account", account, "err", r.err)
+		if f.cfg.OnStop != nil {
+			f.cfg.OnStop(account, r.err)
+		}
+	}()
 }
 
 // reap forgets the Clients whose Run ended by itself (lease held by another member, lease lost,
 // store failure): the next rebalance starts them again if the account is still ours.
 func (f *Fleet) reap() {
 	f.mu.Lock()
-	var ended []crypto.AccountID
-	errs := map[crypto.AccountID]error{}
+	var ended []*running
 	for a, r := range f.serving {
 		select {
-		case err := <-r.done:
-			ended = append(ended, a)
-			errs[a] = err
-			r.cancel()
-			r.client.Close()
+		case <-r.done:
+			ended = append(ended, r)
 			delete(f.serving, a)
 		default:
 		}
 	}
 	f.mu.Unlock()
-	for _, a := range ended {
-		err := errs[a]
-		if errors.Is(err, session.ErrAccountInUse) {
-			f.log.Debug("account still held by another member", "account", a)
-			continue
-		}
-		f.log.Warn("client stopped", "account", a, "err", err)
-		if f.cfg.OnStop != nil && err != nil {
-			f.cfg.OnStop(a, err)
-		}
+	for _, r := range ended {
+		r.cancel()
+		r.client.Close()
 	}
 }
 
@@ -347,14 +355,15 @@ func (f *Fleet) stop(accounts []crypto.AccountID) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			r.stopped.Store(true)
 			r.cancel()
-			err := <-r.done
+			<-r.done
 			r.client.Close()
-			if errors.Is(err, session.ErrAccountInUse) {
+			if errors.Is(r.err, session.ErrAccountInUse) {
 				return // it never served
 			}
 			if f.cfg.OnStop != nil {
-				f.cfg.OnStop(a, err)
+				f.cfg.OnStop(a, r.err)
 			}
 		}()
 	}

@@ -351,6 +351,9 @@ func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
 func (c *Client) dispatch(ctx context.Context, evt any) bool {
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
+	if !c.lease.valid() {
+		return false // past the lease's deadline: left for the account's next holder (lease.go)
+	}
 	c.handlersMu.RLock()
 	hs := append([]handlerEntry(nil), c.handlers...)
 	c.handlersMu.RUnlock()

@@ -56,7 +56,8 @@ func WithLeaseHolder(holder string) Option { return func(c *config) { c.lease.ho
 // store.MinLeaseTTL).
 func WithLeaseTTL(ttl time.Duration) Option { return func(c *config) { c.lease.ttl = ttl } }
 
-// Lease returns the account lease the Client holds while it polls, if any.
+// Lease returns the account lease the Client holds, or held last, and whether it holds it now
+// (while it polls).
 func (c *Client) Lease() (store.Lease, bool) { return c.lease.current() }
 
 // initLease sets up the Client's lease keeper and its fenced view of the store.
@@ -124,6 +125,8 @@ type leaseKeeper struct {
 
 	mu     sync.Mutex
 	lease  *store.Lease            // the held lease; nil when not held
+	last   store.Lease             // the lease held last
+	until  time.Time               // while held: when to stop at the latest (monotonic)
 	lost   error                   // set when the held lease was lost; sticky until the next hold
 	closed bool                    // the Client was closed by a loss, not yet by Close
 	cancel context.CancelCauseFunc // ends the hold's context
@@ -134,10 +137,20 @@ type leaseKeeper struct {
 func (k *leaseKeeper) current() (store.Lease, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.lease == nil {
-		return store.Lease{}, false
+	return k.last, k.lease != nil
+}
+
+// valid reports whether the Client may act for the account now: it holds no lease (it is not
+// polling), or holds one whose local deadline has not passed. Events are dispatched only
+// while valid, so that a process paused past its deadline (before the renewer could stop it)
+// leaves the message pending for the next holder instead of handling it late.
+func (k *leaseKeeper) valid() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.lost != nil {
+		return false
 	}
-	return *k.lease, true
+	return k.lease == nil || time.Now().Before(k.until)
 }
 
 // hold acquires the lease and starts renewing it.
@@ -160,7 +173,7 @@ func (k *leaseKeeper) hold(ctx context.Context) (context.Context, error) {
 	lctx, cancel := context.WithCancelCause(ctx)
 	stop, done := make(chan struct{}), make(chan struct{})
 	k.mu.Lock()
-	k.lease, k.lost, k.cancel, k.stop, k.done = &l, nil, cancel, stop, done
+	k.lease, k.last, k.until, k.lost, k.cancel, k.stop, k.done = &l, l, start.Add(k.ttl*9/10), nil, cancel, stop, done
 	k.mu.Unlock()
 	go k.renew(l, start, stop, done)
 	return lctx, nil
@@ -195,7 +208,7 @@ func (k *leaseKeeper) renew(l store.Lease, began time.Time, stop <-chan struct{}
 			l, deadline = nl, start.Add(k.ttl*9/10)
 			k.mu.Lock()
 			if k.lease != nil {
-				k.lease = &nl
+				k.lease, k.last, k.until = &nl, nl, deadline
 			}
 			k.mu.Unlock()
 		case errors.Is(err, store.ErrLeaseLost):

@@ -46,7 +46,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 		return store.Lease{}, err
 	}
 	var l store.Lease
-	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
 		// A placeholder row first, so that there is a row to lock even for a lease never
 		// held (two first acquisitions then queue on it instead of colliding).
 		if _, err := tx.Exec(ctx, `INSERT INTO leases (name, holder, generation, acquired_at, expires_at)
@@ -97,7 +97,7 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 	if err := store.CheckLeaseTTL(ttl); err != nil {
 		return store.Lease{}, err
 	}
-	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE leases SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
 			WHERE name = $1 AND generation = $2 AND holder = $3 AND expires_at > clock_timestamp()
 			RETURNING expires_at`, l.Name, l.Generation, l.Holder, ttl.Milliseconds()).Scan(&l.Expires)
@@ -121,7 +121,7 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 
 // ReleaseLease implements store.LeaseStore.
 func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
-	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
 		var end time.Time
 		err := tx.QueryRow(ctx, `UPDATE leases SET expires_at = clock_timestamp()
 			WHERE name = $1 AND generation = $2 AND holder = $3 AND expires_at > clock_timestamp()
@@ -144,7 +144,7 @@ func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
 
 // Leases implements store.LeaseStore.
 func (s *Store) Leases(ctx context.Context) ([]store.Lease, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, holder, generation, acquired_at, expires_at FROM leases
+	rows, err := s.leases.Query(ctx, `SELECT name, holder, generation, acquired_at, expires_at FROM leases
 		WHERE generation > 0 AND expires_at > clock_timestamp() ORDER BY name`)
 	if err != nil {
 		return nil, wrap("leases", err)
@@ -166,7 +166,7 @@ func (s *Store) Leases(ctx context.Context) ([]store.Lease, error) {
 
 // LeaseHistory implements store.LeaseStore.
 func (s *Store) LeaseHistory(ctx context.Context, name string) ([]store.LeaseRecord, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, generation, holder, acquired_at, ended_at, released FROM lease_history
+	rows, err := s.leases.Query(ctx, `SELECT name, generation, holder, acquired_at, ended_at, released FROM lease_history
 		WHERE $1 = '' OR name = $1 ORDER BY name, generation`, name)
 	if err != nil {
 		return nil, wrap("lease history", err)

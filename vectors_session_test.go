@@ -80,7 +80,7 @@ func init() {
 			}
 			expectHex(t, "ciphertext", det, c.str("ciphertext_hex", "ciphertext"))
 		}
-		wire, err := session.EncodeEnvelope(ct, ts)
+		wire, err := session.EncodeEnvelope(ct, ts, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

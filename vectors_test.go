@@ -25,13 +25,6 @@ var skipOps = map[string]string{
 	// sogs.json
 	// onion_swarm.json and storage.json
 	// groups.json and libsession_generated.json
-	// libsession_config.json (issue 13, in progress)
-	"config_user_profile_push":        "issue 13: typed user configs being built",
-	"config_contacts_push":            "issue 13: typed user configs being built",
-	"config_convo_info_volatile_push": "issue 13: typed user configs being built",
-	"config_user_groups_push":         "issue 13: typed user configs being built",
-	"config_user_merge":               "issue 13: merge fixes being built",
-	"config_user_merge_reject":        "issue 13: merge fixes being built",
 }
 
 // vectorHandler checks one case of an op. Ops with the same name in different files may use

@@ -156,6 +156,10 @@ func (c *Client) multi(ctx context.Context, endpoint string, reqs []SubRequest) 
 	if err != nil {
 		return nil, err
 	}
+	r.readOnly = true
+	for _, s := range reqs {
+		r.readOnly = r.readOnly && s.Method == "GET"
+	}
 	resp, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err

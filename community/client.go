@@ -109,7 +109,13 @@ type request struct {
 	body        []byte // nil: none
 	contentType string
 	headers     map[string]string
+	// readOnly marks a POST that only reads (a batch of GETs), which may be sent again.
+	readOnly bool
 }
+
+// resendable reports whether r only reads, so that it can be signed and sent again when its
+// first copy's fate is unknown.
+func (r *request) resendable() bool { return r.method == "GET" || r.readOnly }
 
 func jsonRequest(method, endpoint string, v any) (request, error) {
 	b, err := json.Marshal(v)
@@ -120,8 +126,20 @@ func jsonRequest(method, endpoint string, v any) (request, error) {
 }
 
 // do signs and sends r, and returns the reply when its status is 2xx; other statuses are
-// *HTTPError.
+// *HTTPError. A read whose first copy reached the server without an answer
+// (onion.ErrRequestOutcomeUnknown: a direct connection closed under it, and the transport's
+// replay was refused for its spent nonce) is signed again with a fresh nonce and sent once
+// more; anything that changes state is not, since it may have taken effect.
 func (c *Client) do(ctx context.Context, r request) (*onion.Response, error) {
+	resp, err := c.send(ctx, r)
+	if err != nil && r.resendable() && errors.Is(err, onion.ErrRequestOutcomeUnknown) && ctx.Err() == nil {
+		c.log.Debug("community request resent", "method", r.method, "endpoint", r.endpoint, "err", err)
+		return c.send(ctx, r)
+	}
+	return resp, err
+}
+
+func (c *Client) send(ctx context.Context, r request) (*onion.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func parseSig(s string) ([]byte, error) {
 		err = parseError("bad length")
 	}
 	if err != nil || len(b) != 64 {
-		return nil, plainError("invalid signature: expected base64 encoded Ed25519 signature")
+		return nil, perr("invalid signature: expected base64 encoded Ed25519 signature")
 	}
 	return b, nil
 }
@@ -81,7 +81,7 @@ func (p params) parseAuth(acct account, required, withSub bool) (auth, error) {
 		return a, err
 	} else if ok {
 		if acct[0] != 0x05 {
-			return a, plainError("pubkey_ed25519 is only permitted for 05[...] pubkeys")
+			return a, perr("pubkey_ed25519 is only permitted for 05[...] pubkeys")
 		}
 		b, err := hex.DecodeString(e)
 		if err != nil || len(b) != 32 {

@@ -198,7 +198,7 @@ func TestRetrievePaging(t *testing.T) {
 		t.Fatalf("ns 42: %v", r)
 	}
 	tn.expectText(n, "retrieve", u.auth(obj{"timestamp": ts, "last_hash": "short"}, "retrieve"+itoa(ts)),
-		400, "Invalid last_hash: expected base64 (43 chars)")
+		400, "invalid request: Invalid last_hash: expected base64 (43 chars)")
 }
 
 func TestBigRetrieve(t *testing.T) {
@@ -348,13 +348,13 @@ func TestExactErrors(t *testing.T) {
 		{"expire_expiry_min", n, "expire", u.auth(obj{"messages": []string{strings.Repeat("A", 43)}, "expiry": []int64{math.MinInt64}}, "x"), 401, "expire: timestamp should be >= current time"},
 		{"store_clock_future", n, "store", obj{"pubkey": u.hex(), "timestamp": now + 11000, "ttl": 60000, "data": d}, 406, "Timestamp error: check your clock"},
 		{"store_clock_expired", n, "store", obj{"pubkey": u.hex(), "timestamp": now - 100000, "ttl": 60000, "data": d}, 406, "Timestamp error: check your clock"},
-		{"store_data_not_b64", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": 60000, "data": "!!!"}, 400, "Invalid 'data' value: not base64 encoded"},
-		{"store_data_too_big", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": 60000, "data": b64(make([]byte, maxData+1))}, 400, "Message body exceeds maximum allowed length of 76800 bytes"},
-		{"store_bad_pubkey", n, "store", obj{"pubkey": "05abcd", "timestamp": now, "ttl": 60000, "data": d}, 400, "Pubkey must be 66 hex digits (33 bytes) long"},
-		{"store_seconds_timestamp", n, "store", obj{"pubkey": u.hex(), "timestamp": 999_999_999, "ttl": 60000, "data": d}, 400, "invalid request: Invalid 'timestamp': timestamp must be in milliseconds"},
+		{"store_data_not_b64", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": 60000, "data": "!!!"}, 400, "invalid request: Invalid 'data' value: not base64 encoded"},
+		{"store_data_too_big", n, "store", obj{"pubkey": u.hex(), "timestamp": now, "ttl": 60000, "data": b64(make([]byte, maxData+1))}, 400, "invalid request: Message body exceeds maximum allowed length of 76800 bytes"},
+		{"store_bad_pubkey", n, "store", obj{"pubkey": "05abcd", "timestamp": now, "ttl": 60000, "data": d}, 400, "invalid request: Pubkey must be 66 hex digits (33 bytes) long"},
+		{"store_seconds_timestamp", n, "store", obj{"pubkey": u.hex(), "timestamp": 999_999_999, "ttl": 60000, "data": d}, 400, "invalid request: Invalid timestamp for 'timestamp': timestamp must be in milliseconds"},
 		{"store_ns_out_of_range", n, "store", obj{"pubkey": u.hex(), "namespace": 40000, "timestamp": now, "ttl": 60000, "data": d}, 400, "value out of range"},
-		{"store_bad_sig_encoding", ng, "store", obj{"pubkey": g.hex(), "namespace": 42, "timestamp": now, "ttl": 60000, "data": d, "signature": "abc"}, 400, "invalid signature: expected base64 encoded Ed25519 signature"},
-		{"ed25519_with_03", ng, "retrieve", obj{"pubkey": g.hex(), "pubkey_ed25519": hex.EncodeToString(g.pub[:]), "timestamp": now, "signature": g.sign("retrieve" + itoa(now))}, 400, "pubkey_ed25519 is only permitted for 05[...] pubkeys"},
+		{"store_bad_sig_encoding", ng, "store", obj{"pubkey": g.hex(), "namespace": 42, "timestamp": now, "ttl": 60000, "data": d, "signature": "abc"}, 400, "invalid request: invalid signature: expected base64 encoded Ed25519 signature"},
+		{"ed25519_with_03", ng, "retrieve", obj{"pubkey": g.hex(), "pubkey_ed25519": hex.EncodeToString(g.pub[:]), "timestamp": now, "signature": g.sign("retrieve" + itoa(now))}, 400, "invalid request: pubkey_ed25519 is only permitted for 05[...] pubkeys"},
 		{"delete_all_session_id_without_ed25519", n, "delete_all", obj{"pubkey": u.hex(), "timestamp": now, "signature": u.sign("delete_all" + itoa(now))}, 401, "delete_all signature verification failed"},
 		{"delete_all_skew", n, "delete_all", u.auth(obj{"timestamp": now - 61000}, "delete_all"+itoa(now-61000)), 406, "delete_all timestamp too far from current time"},
 		{"expire_all_past", n, "expire_all", u.auth(obj{"expiry": now - 61000}, "expire_all"+itoa(now-61000)), 406, "expire_all timestamp should be >= current time"},
@@ -367,9 +367,9 @@ func TestExactErrors(t *testing.T) {
 		{"get_expiries_skew", n, "get_expiries", u.auth(obj{"messages": []string{strings.Repeat("A", 43)}, "timestamp": now + 61000}, "get_expiries"), 406, "get_expiries timestamp too far from current time"},
 		{"get_expiries_bad_sig", n, "get_expiries", u.auth(obj{"messages": []string{strings.Repeat("A", 43)}, "timestamp": now}, "get_expiries"), 401, "get_expiries signature verification failed"},
 		{"unknown_method", n, "frobnicate", obj{}, 400, "no method frobnicate"},
-		{"oxend_bad_endpoint", n, "oxend_request", obj{"endpoint": "get_info"}, 400, "Invalid oxend endpoint 'get_info'"},
-		{"expire_shorten_and_extend", n, "expire", u.auth(obj{"messages": []string{strings.Repeat("A", 43)}, "expiry": now, "shorten": true, "extend": true}, "x"), 400, "invalid request: shorten and extend are mutually exclusive"},
-		{"delete_empty", n, "delete", u.auth(obj{"messages": []string{}}, "delete"), 400, "invalid request: messages: at least one message hash is required"},
+		{"oxend_bad_endpoint", n, "oxend_request", obj{"endpoint": "get_info"}, 400, "invalid request: Invalid oxend endpoint 'get_info'"},
+		{"expire_shorten_and_extend", n, "expire", u.auth(obj{"messages": []string{strings.Repeat("A", 43)}, "expiry": now, "shorten": true, "extend": true}, "x"), 400, "invalid request: cannot specify both 'shorten' and 'extend'"},
+		{"delete_empty", n, "delete", u.auth(obj{"messages": []string{}}, "delete"), 400, "invalid request: messages does not contain any message hashes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -287,8 +287,12 @@ func TestInteropOnionTransport(t *testing.T) {
 			t.Fatalf("store %d over onion: %v", i, err)
 		}
 	}
-	// One path's guard drops every connection: requests fail over to the other path.
+	// One path's guard drops every connection: requests fail over to the other path. The
+	// second path is built in the background: wait for it.
 	paths := tr.Paths()
+	for deadline := time.Now().Add(10 * time.Second); len(paths) < 2 && time.Now().Before(deadline); paths = tr.Paths() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if len(paths) < 2 {
 		t.Fatalf("%d paths", len(paths))
 	}

@@ -45,7 +45,30 @@ type Faults struct {
 	//     /storage_rpc/v1.
 	// Zero (or anything else) means none.
 	Status int
+	// DeleteBeforeAll reproduces, when this node is the entry node, a bug of storage servers
+	// v2.6.2 to v2.8.0 with delete_before over all namespaces ("namespace": "all"): see
+	// DeleteBeforeAllBug. The zero value answers as documented.
+	DeleteBeforeAll DeleteBeforeAllBug
 }
+
+// DeleteBeforeAllBug is how a node answers a delete_before over all namespaces that matches
+// messages. Storage servers v2.6.2 to v2.8.0 read the deleted rows back with a query that lacks
+// their namespace: the real transcript shows them delete every matching message (on every swarm
+// member) and then either fail or report nothing. Which of the two a real node gives for a
+// given request was not determined; when nothing matches, both answer 200 with nothing deleted,
+// so a retry after a failure also reports an empty deletion.
+type DeleteBeforeAllBug uint8
+
+const (
+	// DeleteBeforeAllListed is the documented reply: every member lists the hashes it deleted
+	// per namespace.
+	DeleteBeforeAllListed DeleteBeforeAllBug = iota
+	// DeleteBeforeAllFails deletes, then answers 500 "request failed" (recorded three times).
+	DeleteBeforeAllFails
+	// DeleteBeforeAllUnlisted deletes, then answers 200 with every member's "deleted" empty
+	// ({}), signed as if nothing was deleted (recorded once).
+	DeleteBeforeAllUnlisted
+)
 
 // Node is one storage node of a devnet.
 type Node struct {

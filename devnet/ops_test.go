@@ -258,8 +258,13 @@ func TestBatchSequenceIfElse(t *testing.T) {
 	for i := range many {
 		many[i] = obj{"method": "info", "params": obj{}}
 	}
-	tn.expectText(n, "batch", obj{"requests": many}, 400, "Invalid batch request: subrequest limit exceeded")
-	tn.expectText(n, "batch", obj{"requests": []obj{{"method": "batch", "params": obj{"requests": []obj{}}}}}, 400, "Invalid batch request: batch cannot be nested")
+	tn.expectText(n, "batch", obj{"requests": many}, 400, "invalid request: Invalid batch request: subrequest limit exceeded")
+	// A nested batch is parsed first (recorded: an empty one fails on its own "requests"), then
+	// refused as a meta-request.
+	tn.expectText(n, "batch", obj{"requests": []obj{{"method": "batch", "params": obj{"requests": []obj{}}}}}, 400, `invalid request: Invalid batch request: no valid "requests" field`)
+	tn.expectText(n, "batch", obj{"requests": []obj{{"method": "sequence", "params": obj{"requests": []obj{sub("n")}}}}}, 400, "invalid request: Invalid batch subrequest: subrequests may not contain meta-requests")
+	tn.expectText(n, "batch", obj{"requests": []obj{{"method": "frobnicate", "params": obj{}}}}, 400, `invalid request: Invalid batch subrequest: invalid method "frobnicate"`)
+	tn.expectText(n, "batch", obj{"requests": []obj{{"method": "info"}}}, 400, "invalid request: Invalid batch request: subrequests must have method/params keys")
 	// A sub-request parse error fails the whole batch.
 	st, _ := tn.rpc(n, "batch", obj{"requests": []obj{sub("ok"), {"method": "store", "params": obj{"pubkey": "zz"}}}})
 	if st != 400 {

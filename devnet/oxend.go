@@ -269,7 +269,7 @@ func parseOxendRequest(p params) (handler, error) {
 	switch endpoint {
 	case "get_service_nodes", "ons_resolve":
 	default:
-		return nil, plainError("Invalid oxend endpoint '" + endpoint + "'")
+		return nil, perr("Invalid oxend endpoint '%s'", endpoint)
 	}
 	sub := params{}
 	if raw, ok := p["params"]; ok && !isNull(raw) {

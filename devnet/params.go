@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -121,7 +122,7 @@ func (p params) timestampOf(k string) (int64, bool, error) {
 		return n, ok, err
 	}
 	if n < 1_000_000_000 {
-		return 0, true, perr("Invalid '%s': timestamp must be in milliseconds", k)
+		return 0, true, perr("Invalid timestamp for '%s': timestamp must be in milliseconds", k)
 	}
 	return n, true, nil
 }
@@ -244,7 +245,7 @@ func (p params) accountOf(allowAlias bool) (account, error) {
 			return a, err
 		}
 		if ok && ok2 {
-			return a, perr("Only one of 'pubkey' and 'pubKey' may be given")
+			return a, perr("Cannot specify both 'pubkey' and 'pubKey'")
 		}
 		if ok2 {
 			s, ok = s2, true
@@ -255,10 +256,21 @@ func (p params) accountOf(allowAlias bool) (account, error) {
 	}
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != 33 {
-		return a, plainError("Pubkey must be 66 hex digits (33 bytes) long")
+		return a, perr("Pubkey must be 66 hex digits (33 bytes) long")
 	}
 	copy(a[:], b)
 	return a, nil
+}
+
+// swarmAccountOf is accountOf for get_swarm, whose length error reads differently (as recorded
+// from the real server).
+func (p params) swarmAccountOf() (account, error) {
+	a, err := p.accountOf(true)
+	var pe parseError
+	if errors.As(err, &pe) && strings.HasPrefix(string(pe), "Pubkey must be") {
+		return a, perr("Pubkey must be 66 hex digits/33 bytes long")
+	}
+	return a, err
 }
 
 // messageHashes reads a non-empty list of 43-character base64 message hashes.
@@ -271,7 +283,7 @@ func (p params) messageHashes(k string) ([]string, error) {
 		return nil, perr("Required field '%s' missing", k)
 	}
 	if len(l) == 0 {
-		return nil, perr("%s: at least one message hash is required", k)
+		return nil, perr("%s does not contain any message hashes", k)
 	}
 	for _, h := range l {
 		if !validHash(h) {

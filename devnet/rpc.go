@@ -150,7 +150,7 @@ func parseCall(method string, p params) (handler, error) {
 	case "unrevoke_subaccount":
 		return parseRevoke(p, false)
 	case "get_swarm", "get_snodes_for_pubkey":
-		acct, err := p.accountOf(true)
+		acct, err := p.swarmAccountOf()
 		if err != nil {
 			return nil, err
 		}
@@ -351,26 +351,24 @@ func parseStore(p params) (handler, error) {
 	}
 	switch {
 	case hasTTL && hasExp:
-		return nil, perr("Only one of 'ttl' and 'expiry' may be given")
+		return nil, perr("Cannot specify both 'expiry' and 'ttl'")
 	case hasTTL:
 		r.exp = r.ts + ttl
 	case hasExp:
 		r.exp = exp
 	default:
-		return nil, perr("Required field 'ttl' or 'expiry' missing")
+		return nil, perr("Required field 'expiry' or 'ttl' missing")
 	}
 	data, err := p.reqStr("data")
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxDataB64 {
-		return nil, plainError("Message body exceeds maximum allowed length of 76800 bytes")
-	}
+	// base64 is checked before the size, as the storage server does.
 	if r.data, err = decodeB64(data); err != nil {
-		return nil, plainError("Invalid 'data' value: not base64 encoded")
+		return nil, perr("Invalid 'data' value: not base64 encoded")
 	}
-	if len(r.data) > maxData {
-		return nil, plainError("Message body exceeds maximum allowed length of 76800 bytes")
+	if len(data) > maxDataB64 || len(r.data) > maxData {
+		return nil, perr("Message body exceeds maximum allowed length of 76800 bytes")
 	}
 	sigTS, ok, err := p.timestampOf("sig_timestamp")
 	if err != nil {
@@ -436,7 +434,13 @@ func (r *storeReq) local(n *Node, fwd bool) (obj, *reply) {
 	exp, already := n.store.put(message{owner: r.acct, ns: r.ns, hash: hash, timestamp: r.ts, expiry: r.exp, data: r.data}, now)
 	res := obj{"hash": hash, "signature": n.sign([]byte(hash)), "expiry": exp}
 	if already {
-		res["already"] = true
+		// The entry node writes its own result as JSON (true); the other members' results
+		// reach it through bencode, which has no booleans, and say 1 (see the real transcript).
+		if fwd {
+			res["already"] = 1
+		} else {
+			res["already"] = true
+		}
 	}
 	return res, nil
 }
@@ -461,8 +465,12 @@ func parseRetrieve(p params) (handler, error) {
 			return nil, err
 		}
 	}
-	if last != "" && !validHash(last) {
-		return nil, plainError("Invalid last_hash: expected base64 (43 chars)")
+	switch {
+	case last == "":
+	case len(last) != 43:
+		return nil, perr("Invalid last_hash: expected base64 (43 chars)")
+	case !validHash(last):
+		return nil, perr("Invalid last_hash: not base64")
 	}
 	maxCount, _, err := p.int64Of("max_count", true)
 	if err != nil {
@@ -637,6 +645,8 @@ type nsAllReq struct {
 	all    bool
 	value  int64 // timestamp, before or expiry
 	a      auth
+	// unlisted reproduces DeleteBeforeAllUnlisted: members report nothing deleted.
+	unlisted bool
 }
 
 func (r *nsAllReq) owner() account { return r.acct }
@@ -686,7 +696,25 @@ func parseDeleteBefore(p params) (handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return recursiveHandler(r), nil
+	if !r.all {
+		return recursiveHandler(r), nil
+	}
+	return func(ctx context.Context, n *Node) reply {
+		bug := n.Faults().DeleteBeforeAll
+		req := *r
+		req.unlisted = bug == DeleteBeforeAllUnlisted
+		rep, results := n.runRecursive(ctx, &req, nil)
+		matched := len(results) > 0 && results[0]["matched"] == true
+		for _, res := range results {
+			delete(res, "matched")
+		}
+		if rep.code == http.StatusOK && bug == DeleteBeforeAllFails && matched {
+			// The rows are deleted (here, and by every member the request was forwarded
+			// to), then the entry node fails reading them back.
+			return textR(http.StatusInternalServerError, "request failed")
+		}
+		return rep
+	}, nil
 }
 
 func parseExpireAll(p params) (handler, error) {
@@ -739,8 +767,16 @@ func (r *nsAllReq) local(n *Node, fwd bool) (obj, *reply) {
 			}
 		})
 	}
+	matched := len(changed) > 0
+	if r.unlisted {
+		changed = map[int16][]string{}
+	}
 	sig := hex.EncodeToString(r.acct[:]) + val + strings.Join(flatten(changed), "")
-	return obj{key: perNamespace(changed, r.all), "signature": n.sign([]byte(sig))}, nil
+	res := obj{key: perNamespace(changed, r.all), "signature": n.sign([]byte(sig))}
+	if r.method == "delete_before" && r.all && matched {
+		res["matched"] = true // internal, for DeleteBeforeAllFails; removed before replying
+	}
+	return res, nil
 }
 
 // ---- expire ----
@@ -786,7 +822,7 @@ func parseExpire(p params) (handler, error) {
 		return nil, err
 	}
 	if shorten && extend {
-		return nil, perr("shorten and extend are mutually exclusive")
+		return nil, perr("cannot specify both 'shorten' and 'extend'")
 	}
 	switch {
 	case shorten:
@@ -1000,55 +1036,76 @@ func (r *revokeReq) local(n *Node, _ bool) (obj, *reply) {
 
 // ---- batch / sequence / ifelse ----
 
-func parseSubrequest(raw json.RawMessage) (string, params, error) {
+func parseSubrequest(raw json.RawMessage, key string) (string, params, error) {
 	var sub map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &sub); err != nil || sub == nil {
-		return "", nil, plainError("Invalid batch request: subrequest is not an object")
+		return "", nil, perr("Invalid ifelse request: branch is not an object")
 	}
 	var method string
 	if m, ok := sub["method"]; !ok || json.Unmarshal(m, &method) != nil {
-		return "", nil, plainError("Invalid batch request: subrequest has no method")
+		return "", nil, perr("Invalid ifelse request: branch has no method")
 	}
 	pr, ok := sub["params"]
-	if !ok {
-		pr = json.RawMessage(`{}`)
-	}
-	p, ok := decodeParams(pr)
-	if !ok {
-		return "", nil, plainError("Invalid batch request: subrequest params must be an object")
+	p, isObj := decodeParams(pr)
+	if !ok || !isObj {
+		return "", nil, perr("Invalid ifelse request: %s missing params", key)
 	}
 	return method, p, nil
 }
 
-func (n *Node) batch(ctx context.Context, sequence bool, p params) reply {
-	raw, ok := p["requests"]
-	if !ok {
-		return errReply(perr("Required field 'requests' missing"))
-	}
+// parseBatch parses the subrequests of a batch or sequence, with the storage server's checks
+// and error texts (all parse errors: 400 "invalid request: ...").
+func parseBatch(p params) ([]handler, error) {
 	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return errReply(plainError("Invalid batch request: requests must be a list"))
-	}
-	if len(list) == 0 {
-		return errReply(plainError("Invalid batch request: no subrequests"))
+	if raw, ok := p["requests"]; !ok || json.Unmarshal(raw, &list) != nil || len(list) == 0 {
+		return nil, perr(`Invalid batch request: no valid "requests" field`)
 	}
 	if len(list) > maxSubrequests {
-		return errReply(plainError("Invalid batch request: subrequest limit exceeded"))
+		return nil, perr("Invalid batch request: subrequest limit exceeded")
 	}
 	hs := make([]handler, 0, len(list))
 	for _, raw := range list {
-		method, sp, err := parseSubrequest(raw)
-		if err != nil {
-			return errReply(err)
+		var sub map[string]json.RawMessage
+		if json.Unmarshal(raw, &sub) != nil || sub == nil {
+			return nil, perr("Invalid batch request: requests must be objects")
 		}
-		if method == "batch" || method == "sequence" || method == "ifelse" {
-			return errReply(plainError("Invalid batch request: " + method + " cannot be nested"))
+		var method string
+		mr, okM := sub["method"]
+		pr, okP := sub["params"]
+		sp, okObj := decodeParams(pr)
+		if !okM || !okP || json.Unmarshal(mr, &method) != nil || !okObj {
+			return nil, perr("Invalid batch request: subrequests must have method/params keys")
+		}
+		switch method {
+		case "batch", "sequence":
+			// The subrequest is parsed (its own errors come first), then refused.
+			if _, err := parseBatch(sp); err != nil {
+				return nil, err
+			}
+			return nil, perr("Invalid batch subrequest: subrequests may not contain meta-requests")
+		case "ifelse":
+			if _, err := parseIfelse(sp); err != nil {
+				return nil, err
+			}
+			return nil, perr("Invalid batch subrequest: subrequests may not contain meta-requests")
 		}
 		h, err := parseCall(method, sp)
 		if err != nil {
-			return errReply(err)
+			var pl plainError
+			if errors.As(err, &pl) && strings.HasPrefix(string(pl), "no method ") {
+				return nil, perr(`Invalid batch subrequest: invalid method "%s"`, method)
+			}
+			return nil, err
 		}
 		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+func (n *Node) batch(ctx context.Context, sequence bool, p params) reply {
+	hs, err := parseBatch(p)
+	if err != nil {
+		return errReply(err)
 	}
 	results := make([]obj, 0, len(hs))
 	for _, h := range hs {
@@ -1075,47 +1132,50 @@ func versionAtLeast(have []int, want []int) bool {
 }
 
 func (n *Node) ifelse(ctx context.Context, p params) reply {
-	var cond map[string]json.RawMessage
-	if raw, ok := p["if"]; !ok || json.Unmarshal(raw, &cond) != nil || len(cond) == 0 {
-		return errReply(plainError("Invalid ifelse request: 'if' must be a non-empty object"))
+	h, err := parseIfelse(p)
+	if err != nil {
+		return errReply(err)
 	}
-	height := int64(n.nw.Height())
-	v := storageServerVersion[:]
-	result := true
+	return h(ctx, n)
+}
+
+// parseIfelse parses an ifelse request; the handler evaluates its condition on the node.
+func parseIfelse(p params) (handler, error) {
+	var cond map[string]json.RawMessage
+	if raw, ok := p["if"]; !ok || json.Unmarshal(raw, &cond) != nil || cond == nil {
+		return nil, perr(`Invalid ifelse request: no valid "if" field`)
+	}
+	if len(cond) == 0 {
+		return nil, perr("Invalid ifelse request: at least one condition is required")
+	}
+	type check struct {
+		key  string
+		ints []int
+		h    int64
+	}
+	var checks []check
 	for k, raw := range cond {
 		switch k {
 		case "hf_at_least", "hf_before", "v_at_least", "v_before":
 			var want []int
 			if json.Unmarshal(raw, &want) != nil || len(want) == 0 {
-				return errReply(plainError("Invalid ifelse request: bad '" + k + "'"))
+				return nil, perr("Invalid value given for '%s': expected integer list", k)
 			}
-			have := hf()
-			if strings.HasPrefix(k, "v_") {
-				have = v
-			}
-			ok := versionAtLeast(have, want)
-			if strings.HasSuffix(k, "_before") {
-				ok = !ok
-			}
-			result = result && ok
+			checks = append(checks, check{key: k, ints: want})
 		case "height_at_least", "height_before":
 			h, err := parseJSONInt(raw)
 			if err != nil {
-				return errReply(plainError("Invalid ifelse request: bad '" + k + "'"))
+				return nil, perr("Invalid value given for '%s': expected integer", k)
 			}
-			if k == "height_at_least" {
-				result = result && height >= h
-			} else {
-				result = result && height < h
-			}
+			checks = append(checks, check{key: k, h: h})
 		default:
-			return errReply(plainError("Invalid ifelse request: unknown condition '" + k + "'"))
+			return nil, perr("Invalid ifelse request: unknown condition '%s'", k)
 		}
 	}
 	_, hasThen := p["then"]
 	_, hasElse := p["else"]
 	if !hasThen && !hasElse {
-		return errReply(plainError("Invalid ifelse request: at least one of 'then' and 'else' is required"))
+		return nil, perr(`Invalid ifelse request: at least one of "then"/"else" required`)
 	}
 	branches := map[string][2]any{}
 	for _, k := range []string{"then", "else"} {
@@ -1123,22 +1183,45 @@ func (n *Node) ifelse(ctx context.Context, p params) reply {
 		if !ok {
 			continue
 		}
-		method, sp, err := parseSubrequest(raw)
+		method, sp, err := parseSubrequest(raw, k)
 		if err != nil {
-			return errReply(err)
+			return nil, err
 		}
 		branches[k] = [2]any{method, sp}
 	}
-	out := obj{"hf": hf(), "v": v, "height": height, "condition": result}
-	pick := "else"
-	if result {
-		pick = "then"
-	}
-	if b, ok := branches[pick]; ok {
-		r := n.call(ctx, b[0].(string), b[1].(params))
-		out["result"] = obj{"code": r.code, "body": r.bodyValue()}
-	}
-	return jsonR(http.StatusOK, out)
+	return func(ctx context.Context, n *Node) reply {
+		height := int64(n.nw.Height())
+		v := storageServerVersion[:]
+		result := true
+		for _, c := range checks {
+			switch c.key {
+			case "hf_at_least", "hf_before", "v_at_least", "v_before":
+				have := hf()
+				if strings.HasPrefix(c.key, "v_") {
+					have = v
+				}
+				ok := versionAtLeast(have, c.ints)
+				if strings.HasSuffix(c.key, "_before") {
+					ok = !ok
+				}
+				result = result && ok
+			case "height_at_least":
+				result = result && height >= c.h
+			case "height_before":
+				result = result && height < c.h
+			}
+		}
+		out := obj{"hf": hf(), "v": v, "height": height, "condition": result}
+		pick := "else"
+		if result {
+			pick = "then"
+		}
+		if b, ok := branches[pick]; ok {
+			r := n.call(ctx, b[0].(string), b[1].(params))
+			out["result"] = obj{"code": r.code, "body": r.bodyValue()}
+		}
+		return jsonR(http.StatusOK, out)
+	}, nil
 }
 
 // base32z is the z-base-32 encoding used for .snode addresses.

@@ -107,7 +107,7 @@ func TestFleetRebalances(t *testing.T) {
 		f, err := fleet.New(fleet.Config{Store: openStore(), Name: "test", Member: name, LeaseTTL: ttl,
 			ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(200 * time.Millisecond)},
 			Setup: func(_ context.Context, c *session.Client) error {
-				c.AddEventHandler(func(evt any) {
+				c.AddEventHandler(func(evt session.Event) {
 					if m, ok := evt.(*session.Message); ok {
 						l, _ := c.Lease()
 						mu.Lock()

@@ -93,7 +93,7 @@ func childMain(raw string) int {
 		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(cfg.Poll)},
 		Setup: func(_ context.Context, c *session.Client) error {
 			id := c.AccountID()
-			c.AddEventHandler(func(evt any) {
+			c.AddEventHandler(func(evt session.Event) {
 				var text string
 				switch e := evt.(type) {
 				case *session.Message:
@@ -374,7 +374,7 @@ func TestFleetProcesses(t *testing.T) {
 			defer setup.Done()
 			asAccount(id, func(c *session.Client) error {
 				invited := make(chan struct{}, 1)
-				c.AddEventHandler(func(evt any) {
+				c.AddEventHandler(func(evt session.Event) {
 					if inv, ok := evt.(*session.GroupInvite); ok && inv.Group == g.ID {
 						select {
 						case invited <- struct{}{}:

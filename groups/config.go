@@ -1,9 +1,7 @@
 package groups
 
 import (
-	"bytes"
 	"cmp"
-	"crypto/ed25519"
 	"fmt"
 	"slices"
 	"sort"
@@ -22,9 +20,6 @@ type Set []any
 
 // configLags is how many seqnos of lagged diffs a config message keeps (libsession config_lags).
 const configLags = 5
-
-// maxConfigValue is the size limit of a string value in config data.
-const maxConfigValue = 4096
 
 // compareSetElem orders set elements as libsession does: integers before strings. Elements of
 // other types (which NewSet refuses) sort last and compare equal, so nothing panics on them.
@@ -198,7 +193,8 @@ func (d Dict) setOrDelete(key string, v any) {
 	d[key] = v
 }
 
-// appendDict appends the bencoding of d with sorted keys, pruning empty sets and dicts.
+// appendDict appends the bencoding of d with sorted keys, leaving out empty sets and dicts
+// (libsession prunes them before serializing).
 func appendDict(dst []byte, d Dict) []byte {
 	keys := make([]string, 0, len(d))
 	for k, v := range d {
@@ -256,114 +252,132 @@ func appendConfigValue(dst []byte, v any) []byte {
 	return dst
 }
 
-// parseDict converts a bencoded dict of config data.
-func parseDict(v bencode.Value, depth int) (Dict, error) {
+// maxDataDepth bounds the nesting of config data. libsession's configs nest at most four
+// levels ("o" → server → "R" → room); the bound only keeps recursion finite.
+const maxDataDepth = 32
+
+// parseData converts a bencoded dict of config data with libsession's rules: values are ints,
+// strings, dicts or sets; nested dicts and sets are never empty (an unpruned empty value
+// means the message was not made by a conforming writer); sets hold unique scalars in order
+// (ints before strings).
+func parseData(v bencode.Value, depth int) (Dict, error) {
 	if v.Kind != bencode.KindDict {
-		return nil, malformed("config", "", "data is not a dict", nil)
+		return nil, malformed("config", "&", "data is not a dict", nil)
 	}
-	if depth > 32 {
-		return nil, malformed("config", "", "data nested too deep", nil)
+	if depth > maxDataDepth {
+		return nil, malformed("config", "&", "data nested too deep", nil)
+	}
+	if depth > 0 && len(v.Dict) == 0 {
+		return nil, malformed("config", "&", "data contains an unpruned empty dict", nil)
 	}
 	d := make(Dict, len(v.Dict))
 	for _, e := range v.Dict {
+		k := string(e.Key)
 		switch e.Value.Kind {
 		case bencode.KindInt:
 			n, err := e.Value.Int64()
 			if err != nil {
-				return nil, malformed("config", string(e.Key), "integer out of range", err)
+				return nil, malformed("config", k, "integer out of range", err)
 			}
-			d[string(e.Key)] = n
+			d[k] = n
 		case bencode.KindString:
-			if len(e.Value.Str) > maxConfigValue {
-				return nil, malformed("config", string(e.Key), "string value too long", nil)
-			}
-			d[string(e.Key)] = string(e.Value.Str)
+			d[k] = string(e.Value.Str)
 		case bencode.KindList:
-			s := make(Set, 0, len(e.Value.List))
-			for _, x := range e.Value.List {
-				switch x.Kind {
-				case bencode.KindInt:
-					n, err := x.Int64()
-					if err != nil {
-						return nil, malformed("config", string(e.Key), "set integer out of range", err)
-					}
-					s = append(s, n)
-				case bencode.KindString:
-					s = append(s, string(x.Str))
-				default:
-					return nil, malformed("config", string(e.Key), "set element is not a scalar", nil)
-				}
-			}
-			for i := 1; i < len(s); i++ {
-				if compareSetElem(s[i-1], s[i]) >= 0 {
-					return nil, malformed("config", string(e.Key), "set not sorted", nil)
-				}
-			}
-			d[string(e.Key)] = s
-		case bencode.KindDict:
-			sub, err := parseDict(e.Value, depth+1)
+			s, err := parseSet(e.Value.List, k)
 			if err != nil {
 				return nil, err
 			}
-			d[string(e.Key)] = sub
+			if len(s) == 0 {
+				return nil, malformed("config", k, "data contains an unpruned empty set", nil)
+			}
+			d[k] = s
+		case bencode.KindDict:
+			sub, err := parseData(e.Value, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			d[k] = sub
 		}
 	}
 	return d, nil
 }
 
-// diffDicts computes libsession's diff from old to cur: "" for an assigned value, "-" for a
-// removed one, a nested dict for a changed dict, and [added, removed] for a changed set.
-func diffDicts(old, cur Dict) Dict {
-	out := Dict{}
-	for k, v := range cur {
+// parseSet reads a list of unique, ordered scalars (a set or one half of a set diff).
+func parseSet(l []bencode.Value, key string) (Set, error) {
+	s := make(Set, 0, len(l))
+	for _, x := range l {
+		el, ok := scalarOf(x)
+		if !ok {
+			return nil, malformed("config", key, "set element is not an int or string", nil)
+		}
+		if len(s) > 0 && compareSetElem(s[len(s)-1], el) >= 0 {
+			return nil, malformed("config", key, "set elements unsorted or duplicated", nil)
+		}
+		s = append(s, el)
+	}
+	return s, nil
+}
+
+func scalarOf(v bencode.Value) (any, bool) {
+	switch v.Kind {
+	case bencode.KindInt:
+		n, err := v.Int64()
+		return n, err == nil
+	case bencode.KindString:
+		return string(v.Str), true
+	}
+	return nil, false
+}
+
+// valueClass is libsession's fundamental type of a config value: dict, set or scalar.
+func valueClass(v any) int {
+	switch v.(type) {
+	case Dict:
+		return 0
+	case Set:
+		return 1
+	case int64, string:
+		return 2
+	}
+	return -1
+}
+
+// equalValues reports whether two config values are equal (deeply).
+func equalValues(a, b any) bool {
+	switch x := a.(type) {
+	case int64, string:
+		return scalarEqual(a, b)
+	case Set:
+		y, ok := b.(Set)
+		return ok && slices.EqualFunc(x, y, func(p, q any) bool { return compareSetElem(p, q) == 0 && scalarEqual(p, q) })
+	case Dict:
+		y, ok := b.(Dict)
+		return ok && equalDicts(x, y)
+	}
+	return false
+}
+
+// equalDicts compares two dicts as libsession would after pruning.
+func equalDicts(a, b Dict) bool {
+	n := 0
+	for k, v := range a {
 		if isEmptyValue(v) {
 			continue
 		}
-		o, had := old[k]
-		if had && isEmptyValue(o) {
-			had = false
-		}
-		switch x := v.(type) {
-		case Dict:
-			od, _ := o.(Dict)
-			if sub := diffDicts(od, x); len(sub) > 0 {
-				out[k] = sub
-			}
-		case Set:
-			os, _ := o.(Set)
-			var added, removed []any
-			for _, e := range x {
-				if !os.Contains(e) {
-					added = append(added, e)
-				}
-			}
-			for _, e := range os {
-				if !x.Contains(e) {
-					removed = append(removed, e)
-				}
-			}
-			if len(added)+len(removed) > 0 {
-				out[k] = setDiff{added, removed}
-			}
-		default:
-			if !had || !scalarEqual(o, v) {
-				out[k] = ""
-			}
+		n++
+		w, ok := b[k]
+		if !ok || !equalValues(v, w) {
+			return false
 		}
 	}
-	for k, o := range old {
-		if isEmptyValue(o) {
-			continue
-		}
-		if v, ok := cur[k]; !ok || isEmptyValue(v) {
-			out[k] = "-"
+	m := 0
+	for _, v := range b {
+		if !isEmptyValue(v) {
+			m++
 		}
 	}
-	return out
+	return n == m
 }
-
-// setDiff is the [added, removed] pair of a set's diff.
-type setDiff [2][]any
 
 func scalarEqual(a, b any) bool {
 	switch x := a.(type) {
@@ -377,30 +391,26 @@ func scalarEqual(a, b any) bool {
 	return false
 }
 
-func appendDiff(dst []byte, d Dict) []byte {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case Dict:
+		return x.Clone()
+	case Set:
+		return slices.Clone(x)
 	}
-	sort.Strings(keys)
-	dst = append(dst, 'd')
-	for _, k := range keys {
-		dst = bencode.AppendString(dst, k)
-		switch x := d[k].(type) {
-		case string:
-			dst = bencode.AppendString(dst, x)
-		case Dict:
-			dst = appendDiff(dst, x)
-		case setDiff:
-			dst = append(dst, 'l')
-			for _, part := range x {
-				s, _ := NewSet(part...)
-				dst = appendConfigValue(dst, s) // "le" when empty
-			}
-			dst = append(dst, 'e')
+	return v
+}
+
+// pruneEmpty removes empty sets and dicts (recursively) and values of unsupported types.
+func pruneEmpty(d Dict) {
+	for k, v := range d {
+		if sub, ok := v.(Dict); ok {
+			pruneEmpty(sub)
+		}
+		if isEmptyValue(v) {
+			delete(d, k)
 		}
 	}
-	return append(dst, 'e')
 }
 
 // LaggedDiff is one entry of a config message's "<" list: an earlier message's seqno, hash
@@ -423,133 +433,29 @@ type ConfigMessage struct {
 	Hash [32]byte
 	// Raw is the serialized message.
 	Raw []byte
-
-	unknown []bencode.Entry // top-level keys we do not know, passed on unchanged
-	merged  bool            // made locally by Merge and not pushed yet
 }
 
-// ParseConfigMessage parses a serialized config message. When verifyKey is not nil (group
-// Info and Members), the message must end with a "~" signature by that Ed25519 key over the
-// bytes before "1:~"; otherwise a "~" entry is ignored.
+// ParseConfigMessage parses a serialized config message with libsession's rules. When
+// verifyKey is not nil (group Info and Members), the message must end with a "~" signature by
+// that Ed25519 key over the bytes before "1:~". Lagged diffs too old to matter (5 or more
+// seqnos behind) are dropped, as libsession does.
 func ParseConfigMessage(serialized []byte, verifyKey *[32]byte) (*ConfigMessage, error) {
-	serialized = bytes.Clone(serialized) // the message keeps slices of it
-	v, err := bencode.Options{MaxDepth: 40}.Decode(serialized)
+	m, err := parseMessage(serialized, verifyKey, false)
 	if err != nil {
-		return nil, malformed("config message", "", "not bencoded", err)
+		return nil, err
 	}
-	if v.Kind != bencode.KindDict || len(v.Dict) == 0 {
-		return nil, malformed("config message", "", "not a non-empty dict", nil)
+	out := &ConfigMessage{
+		Seqno:  m.id.seqno,
+		Data:   m.data,
+		Diff:   m.diff.Raw,
+		Signed: verifyKey != nil,
+		Hash:   m.id.hash,
+		Raw:    m.raw,
 	}
-	if string(v.Dict[0].Key) != "#" {
-		if bytes.Compare(v.Dict[0].Key, []byte("#")) < 0 {
-			return nil, fmt.Errorf("%w: config message from a newer major version", ErrUnsupported)
-		}
-		return nil, malformed("config message", "#", "missing seqno", nil)
+	for _, l := range m.lags {
+		out.Lagged = append(out.Lagged, LaggedDiff{Seqno: l.id.seqno, Hash: l.id.hash, Diff: l.diff.Raw})
 	}
-	m := &ConfigMessage{Raw: serialized, Hash: ConfigMessageHash(serialized)}
-	seq, err := v.Dict[0].Value.Int64()
-	if err != nil || seq < 0 {
-		return nil, malformed("config message", "#", "bad seqno", err)
-	}
-	m.Seqno = seq
-	for i, e := range v.Dict[1:] {
-		switch string(e.Key) {
-		case "&":
-			if m.Data, err = parseDict(e.Value, 0); err != nil {
-				return nil, err
-			}
-		case "=":
-			if e.Value.Kind != bencode.KindDict {
-				return nil, malformed("config message", "=", "diff is not a dict", nil)
-			}
-			m.Diff = e.Value.Raw
-		case "<":
-			if e.Value.Kind != bencode.KindList {
-				return nil, malformed("config message", "<", "not a list", nil)
-			}
-			for _, l := range e.Value.List {
-				if l.Kind != bencode.KindList || len(l.List) != 3 {
-					return nil, malformed("config message", "<", "entry is not [seqno, hash, diff]", nil)
-				}
-				s, err := l.List[0].Int64()
-				if err != nil || s < 0 || l.List[1].Kind != bencode.KindString || len(l.List[1].Str) != 32 || l.List[2].Kind != bencode.KindDict {
-					return nil, malformed("config message", "<", "entry is not [seqno, hash32, diff]", err)
-				}
-				m.Lagged = append(m.Lagged, LaggedDiff{Seqno: s, Hash: [32]byte(l.List[1].Str), Diff: l.List[2].Raw})
-			}
-		case "~":
-			if i+2 != len(v.Dict) {
-				return nil, malformed("config message", "~", "signature is not the last key", nil)
-			}
-			if verifyKey != nil {
-				if e.Value.Kind != bencode.KindString || len(e.Value.Str) != 64 {
-					return nil, malformed("config message", "~", "signature is not 64 bytes", nil)
-				}
-				if !ed25519.Verify(verifyKey[:], v.Raw[:e.Offset], e.Value.Str) {
-					return nil, fmt.Errorf("%w: config message signature", ErrBadSignature)
-				}
-				m.Signed = true
-			}
-		default:
-			m.unknown = append(m.unknown, e)
-		}
-	}
-	if m.Data == nil {
-		m.Data = Dict{}
-	}
-	if m.Diff == nil {
-		m.Diff = []byte("de")
-	}
-	if verifyKey != nil && !m.Signed {
-		return nil, fmt.Errorf("%w: config message is not signed", ErrBadSignature)
-	}
-	return m, nil
-}
-
-// serializeConfig builds a config message; sign, if not nil, signs it (group configs).
-func serializeConfig(seqno int64, data Dict, lagged []LaggedDiff, diff []byte, unknown []bencode.Entry, sign func([]byte) [64]byte) []byte {
-	type kv struct {
-		k string
-		v []byte
-	}
-	entries := []kv{
-		{"#", bencode.AppendInt(nil, seqno)},
-		{"&", appendDict(nil, data)},
-		{"=", diff},
-	}
-	l := []byte{'l'}
-	for _, x := range lagged {
-		l = append(l, 'l')
-		l = bencode.AppendInt(l, x.Seqno)
-		l = bencode.AppendBytes(l, x.Hash[:])
-		l = append(l, x.Diff...)
-		l = append(l, 'e')
-	}
-	entries = append(entries, kv{"<", append(l, 'e')})
-	for _, u := range unknown {
-		entries = append(entries, kv{string(u.Key), u.Value.Raw})
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].k < entries[j].k })
-	out := []byte{'d'}
-	for _, e := range entries {
-		out = bencode.AppendString(out, e.k)
-		out = append(out, e.v...)
-	}
-	if sign != nil {
-		sig := sign(out)
-		out = bencode.AppendString(out, "~")
-		out = bencode.AppendBytes(out, sig[:])
-	}
-	return append(out, 'e')
-}
-
-func sortLagged(l []LaggedDiff) {
-	slices.SortFunc(l, func(a, b LaggedDiff) int {
-		if c := cmp.Compare(a.Seqno, b.Seqno); c != 0 {
-			return c
-		}
-		return bytes.Compare(a.Hash[:], b.Hash[:])
-	})
+	return out, nil
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -249,7 +249,7 @@ func TestConfigNormalizesAndNeverPanics(t *testing.T) {
 	}
 	// Sets compare without panicking whatever they hold.
 	_ = Set{1.5, struct{}{}}.Contains("x")
-	_ = diffDicts(Dict{"s": Set{1.5}}, Dict{"s": Set{struct{}{}}})
+	_, _ = appendDataDiff(nil, Dict{"s": Set{1.5}}, Dict{"s": Set{struct{}{}}})
 }
 
 func TestConfigFreshAdoptsWithoutMerge(t *testing.T) {

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -113,6 +114,9 @@ func zstdCompress(b []byte) []byte { return zstdEncoder().EncodeAll(b, nil) }
 
 func zstdDecompress(b []byte) ([]byte, error) {
 	out, err := zstdDecoder().DecodeAll(b, nil)
+	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return nil, fmt.Errorf("%w: decompressed size over %d bytes: %w", ErrTooLarge, maxDecompressed, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: zstd: %w", ErrMalformed, err)
 	}

@@ -1,12 +1,9 @@
 package groups
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"sync"
-
-	"github.com/sessiongo/sdk/internal/bencode"
 )
 
 // Config domains (the encryption domain of each config type).
@@ -19,26 +16,38 @@ const (
 	DomainGroupMembers      = "groups::Members"
 )
 
+// configState is where a config stands with the swarm (libsession's ConfigState).
+type configState uint8
+
+const (
+	stateClean   configState = 0 // the current message is stored in the swarm (or nothing to store)
+	stateDirty   configState = 1 // local changes or a merge result need pushing
+	stateWaiting configState = 2 // pushed; waiting for ConfirmPushed
+)
+
 // Config is the state of one config object (a user config, or a group's Info or Members): the
-// newest message known and local changes not yet pushed. It implements libsession's seqno and
-// merge rules. A Config is safe for concurrent use.
+// current message, local changes not yet pushed, and the swarm hashes of the messages it
+// knows. It implements libsession's seqno, merge and push rules, so that every device of an
+// account (and every admin of a group) converges on the same bytes. A Config is safe for
+// concurrent use.
+//
+// The life of a change: Update (the config becomes dirty at the next seqno), PreparePush (the
+// message to store, and the hashes of the swarm messages it supersedes), store it, then
+// ConfirmPushed with its swarm hash. Messages from other devices go through MergeInputs.
 type Config struct {
 	mu     sync.Mutex
 	verify *[32]byte // group configs: the group key every message must be signed by
 	signer *AdminKey // group configs: nil for non-admins (read-only)
-	cur    *ConfigMessage
-	data   Dict // cur.Data plus local changes
-	dirty  bool // data differs from cur, or cur is an unpushed merge
+	msg    *message
+	state  configState
+	// currHash is the swarm hash of the current message once it is known to be stored;
+	// oldHashes are the swarm hashes of messages the current one supersedes.
+	currHash  string
+	oldHashes map[string]struct{}
 }
 
-var emptyConfig = []byte("d1:#i0e1:&de1:<le1:=dee")
-
 func newConfig(verify *[32]byte, signer *AdminKey) *Config {
-	m, err := ParseConfigMessage(emptyConfig, nil)
-	if err != nil {
-		panic(err) // unreachable: constant
-	}
-	return &Config{verify: verify, signer: signer, cur: m, data: Dict{}}
+	return &Config{verify: verify, signer: signer, msg: newEmptyMessage(), oldHashes: map[string]struct{}{}}
 }
 
 // NewUserConfig returns an empty, unsigned config (the user configs).
@@ -56,290 +65,280 @@ func NewGroupConfig(groupPK [32]byte, admin *AdminKey) (*Config, error) {
 	return newConfig(&pk, admin), nil
 }
 
-// Seqno returns the seqno of the current message.
+func (c *Config) readOnly() bool { return c.verify != nil && c.signer == nil }
+
+func (c *Config) sign() func([]byte) [64]byte {
+	if c.signer == nil {
+		return nil
+	}
+	return c.signer.Sign
+}
+
+// setState moves to state s. Leaving a clean state makes the stored message obsolete.
+func (c *Config) setState(s configState) {
+	if c.state == stateClean && c.currHash != "" {
+		c.oldHashes[c.currHash] = struct{}{}
+		c.currHash = ""
+	}
+	c.state = s
+}
+
+// dirty makes the current message mutable at the next seqno, once per round of changes.
+func (c *Config) dirty() {
+	if c.state != stateDirty || !c.msg.mutable {
+		c.msg = c.msg.increment(c.sign())
+	}
+	c.setState(stateDirty)
+}
+
+// ReadOnly reports a group config without the admin key: it can merge but not change.
+func (c *Config) ReadOnly() bool { return c.readOnly() }
+
+// Seqno returns the seqno of the current message (the next one to push while there are
+// unpushed changes).
 func (c *Config) Seqno() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.cur.Seqno
+	return c.msg.id.seqno
 }
 
-// Hash returns the hash of the current message.
+// Hash returns the hash (ConfigMessageHash) of the current message.
 func (c *Config) Hash() [32]byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.cur.Hash
+	return c.msg.hash(c.sign())
 }
 
 // Data returns a copy of the config's data, including local changes.
 func (c *Config) Data() Dict {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.data.Clone()
+	return c.msg.data.Clone()
 }
 
-// Update changes the config's data: f gets a copy and its changes are kept. It fails on a
-// read-only group config.
+// Update changes the config's data: f gets a copy and its changes are kept. A change makes
+// the config dirty (NeedsPush). It fails on a read-only group config.
 func (c *Config) Update(f func(d Dict)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.verify != nil && c.signer == nil {
+	if c.readOnly() {
 		return ErrNotAdmin
 	}
-	d := c.data.Clone()
+	d := c.msg.data.Clone()
 	f(d)
 	normalizeDict(d, 0)
-	c.data = d
-	if !c.dirty {
-		c.dirty = len(diffDicts(c.cur.Data, d)) > 0
+	pruneEmpty(d)
+	if equalDicts(d, c.msg.data) {
+		return nil
 	}
+	c.dirty()
+	c.msg.data = d
 	return nil
 }
 
-// NeedsPush reports whether there are local changes or a merge result to push.
+// NeedsPush reports whether there are local changes or a merge result not yet confirmed as
+// stored.
 func (c *Config) NeedsPush() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.dirty
+	return c.state != stateClean
 }
 
-// Push returns the serialized message to push (encrypt it with EncodeConfigPayload) and its
-// seqno. If there are changes, it first makes the next message: seqno + 1, the current
-// message's diff moved into the lagged diffs, and the diff of the changes; that message
-// becomes the current one. Without changes it returns the current message.
-func (c *Config) Push() ([]byte, int64, error) {
+// CurrentHashes returns the swarm hash of the current message when it is known to be stored
+// (empty otherwise).
+func (c *Config) CurrentHashes() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.verify != nil && c.signer == nil {
-		return nil, 0, ErrNotAdmin
+	if c.currHash == "" {
+		return nil
 	}
-	if !c.dirty {
-		return slices.Clone(c.cur.Raw), c.cur.Seqno, nil
+	return []string{c.currHash}
+}
+
+// ConfigPush is a message to store, from PreparePush.
+type ConfigPush struct {
+	Seqno      int64
+	Serialized []byte // the serialized message (encrypt it for storage)
+	// Obsolete are the swarm hashes of messages this one supersedes: delete them once it is
+	// stored.
+	Obsolete []string
+}
+
+// PreparePush returns the current message to store. A dirty config then waits for
+// ConfirmPushed; the obsolete hashes are handed out once (read-only configs own no messages
+// and hand out none).
+func (c *Config) PreparePush() (ConfigPush, error) {
+	return c.preparePush(nil)
+}
+
+// preparePush is PreparePush with check run on the serialized message before anything
+// changes (the encryption of a user config, which may find it too large).
+func (c *Config) preparePush(check func(ConfigPush) error) (ConfigPush, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := ConfigPush{Seqno: c.msg.id.seqno, Serialized: c.msg.serialize(c.sign())}
+	if !c.readOnly() {
+		for h := range c.oldHashes {
+			p.Obsolete = append(p.Obsolete, h)
+		}
+		slices.Sort(p.Obsolete)
 	}
-	if bytes.Equal(c.cur.Raw, c.pendingMergeRaw()) {
-		c.dirty = false
-		return slices.Clone(c.cur.Raw), c.cur.Seqno, nil
+	if check != nil {
+		if err := check(p); err != nil {
+			return ConfigPush{}, err
+		}
 	}
-	seq := c.cur.Seqno + 1
-	lagged := append(slices.Clone(c.cur.Lagged), LaggedDiff{Seqno: c.cur.Seqno, Hash: c.cur.Hash, Diff: c.cur.Diff})
-	diff := appendDiff(nil, diffDicts(c.cur.Data, c.data))
-	m, err := c.build(seq, c.data, lagged, diff, c.cur.unknown)
+	if c.state == stateDirty {
+		c.setState(stateWaiting)
+	}
+	clear(c.oldHashes)
+	return p, nil
+}
+
+// ConfirmPushed records that the message of seqno was stored under hash. It is ignored when
+// the config changed since PreparePush (that change needs its own push).
+func (c *Config) ConfirmPushed(seqno int64, hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == stateWaiting && seqno == c.msg.id.seqno {
+		c.setState(stateClean)
+		c.currHash = hash
+	}
+}
+
+// Push returns the serialized current message and its seqno, and considers it stored (for
+// callers that do not track swarm hashes; see PreparePush and ConfirmPushed).
+func (c *Config) Push() ([]byte, int64, error) {
+	p, err := c.PreparePush()
 	if err != nil {
 		return nil, 0, err
 	}
-	c.cur = m
-	c.data = m.Data.Clone()
-	c.dirty = false
-	return slices.Clone(m.Raw), m.Seqno, nil
+	c.ConfirmPushed(p.Seqno, "")
+	return p.Serialized, p.Seqno, nil
 }
 
-// pendingMergeRaw is the current message when it is itself an unpushed merge result (nil
-// otherwise); Push then sends it as is.
-func (c *Config) pendingMergeRaw() []byte {
-	if c.cur != nil && c.cur.merged && len(diffDicts(c.cur.Data, c.data)) == 0 {
-		return c.cur.Raw
-	}
-	return nil
+// ConfigInput is one config message received from the swarm: the hash it is stored under
+// and its data. For Config.MergeInputs the data is the serialized message (decrypted); for
+// UserConfig.MergeStored it is what the swarm returned.
+type ConfigInput struct {
+	Hash string
+	Data []byte
 }
 
-func (c *Config) build(seq int64, data Dict, lagged []LaggedDiff, diff []byte, unknown []bencode.Entry) (*ConfigMessage, error) {
-	kept := lagged[:0:0]
-	for _, l := range lagged {
-		if l.Seqno+configLags > seq && l.Seqno < seq {
-			kept = append(kept, l)
-		}
-	}
-	sortLagged(kept)
-	kept = slices.CompactFunc(kept, func(a, b LaggedDiff) bool { return a.Seqno == b.Seqno && a.Hash == b.Hash })
-	var sign func([]byte) [64]byte
-	if c.signer != nil {
-		sign = c.signer.Sign
-	}
-	raw := serializeConfig(seq, data, kept, diff, unknown, sign)
-	return ParseConfigMessage(raw, c.verify)
+// InputError is an input that a merge could not use, and why (errors.Is with ErrDecrypt,
+// ErrMalformed, ErrTooLarge, ErrBadSignature, ErrUnsupported, ErrForeign).
+type InputError struct {
+	Hash string
+	Err  error
 }
 
-// Merge merges received serialized config messages (already decrypted with
-// DecodeConfigPayload) into the config and returns how many of them were valid. Invalid ones
-// (bad structure or signature) are skipped. Rules (libsession): messages already included in
-// another's lagged diffs, duplicates and those 5 or more seqnos behind the newest are dropped;
-// if one message is left it is adopted; otherwise the result is a merge at seqno max+1 that
-// replays every diff in (seqno, hash) order and must be pushed. Read-only group configs never
-// merge: they keep the highest (seqno, hash).
-func (c *Config) Merge(messages ...[]byte) (int, error) {
+func (e InputError) Error() string { return fmt.Sprintf("config message %s: %v", e.Hash, e.Err) }
+func (e InputError) Unwrap() error { return e.Err }
+
+// MergeResult reports what a merge did.
+type MergeResult struct {
+	// Accepted are the hashes of the inputs that were understood (libsession's merge result).
+	Accepted []string
+	// Rejected are the inputs that could not be used; nothing held changed because of them.
+	Rejected []InputError
+	// Stale are accepted inputs that contributed nothing: already included in, or too far
+	// behind, the messages kept.
+	Stale []string
+	// Changed reports that the config's seqno or data changed.
+	Changed bool
+}
+
+// MergeInputs merges received (decrypted, serialized) messages into the config with
+// libsession's rules: messages already included in another's lagged diffs, duplicates and
+// those 5 or more seqnos behind the newest are dropped; if one message is left it is adopted;
+// otherwise the result is a merge at the newest seqno + 1 that must be pushed. Unpushed local
+// changes take part as a message of their own, so they survive. Read-only group configs never
+// merge: they keep the highest (seqno, hash). Inputs that fail to parse (or to verify) are
+// reported in Rejected and change nothing; the error is non-nil only when inputs were given
+// and none was usable (it is then the first rejection's).
+func (c *Config) MergeInputs(in []ConfigInput) (MergeResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// A fresh, untouched config (seqno 0, no data) is not a rival of what we receive.
-	fresh := c.cur.Seqno == 0 && len(c.cur.Data) == 0 && !c.dirty
-	cands := []*ConfigMessage{c.cur}
-	if fresh {
-		cands = cands[:0]
+	var res MergeResult
+	if len(in) == 0 {
+		return res, nil
 	}
-	accepted := 0
-	var firstErr error
-	for _, raw := range messages {
-		m, err := ParseConfigMessage(raw, c.verify)
+	oldSeq := c.msg.id.seqno
+	before := c.msg.hash(c.sign())
+	hashes := make([]string, 0, len(in)+1)
+	confs := make([]*message, 0, len(in)+1)
+	mine := oldSeq != 0 || c.state == stateDirty
+	if mine {
+		m, err := parseMessage(c.msg.serialize(c.sign()), c.verify, false)
+		switch {
+		case err == nil:
+			hashes = append(hashes, c.currHash)
+			confs = append(confs, m)
+		case c.readOnly():
+			// A member restored an unsigned message from a dump: it cannot take part, so
+			// whatever valid message arrives replaces it.
+			mine = false
+		default:
+			return res, fmt.Errorf("groups: the current config does not parse: %w", err)
+		}
+	}
+	first := len(confs)
+	for _, x := range in {
+		m, err := parseMessage(x.Data, c.verify, false)
 		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
+			res.Rejected = append(res.Rejected, InputError{Hash: x.Hash, Err: err})
 		}
-		accepted++
-		cands = append(cands, m)
+		hashes = append(hashes, x.Hash)
+		confs = append(confs, m)
 	}
-	if accepted == 0 && firstErr != nil {
-		return 0, firstErr
-	}
-	if len(cands) == 0 {
-		return 0, nil
-	}
-	// Deduplicate by hash.
-	slices.SortFunc(cands, compareMsgs)
-	cands = slices.CompactFunc(cands, func(a, b *ConfigMessage) bool { return a.Hash == b.Hash })
-	maxSeq := cands[len(cands)-1].Seqno
-	contained := map[[32]byte]bool{}
-	for _, m := range cands {
-		for _, l := range m.Lagged {
-			contained[l.Hash] = true
+	for i := first; i < len(confs); i++ {
+		if confs[i] != nil {
+			res.Accepted = append(res.Accepted, hashes[i])
 		}
 	}
-	live := cands[:0:0]
-	for _, m := range cands {
-		if m.Seqno+configLags <= maxSeq || contained[m.Hash] {
-			continue
-		}
-		live = append(live, m)
+	if len(res.Accepted) == 0 {
+		return res, res.Rejected[0].Err // nothing usable: nothing changes
 	}
-	if len(live) == 0 { // cannot happen (the top message is never contained), but be safe
-		live = cands[len(cands)-1:]
-	}
-	top := live[len(live)-1]
-	if len(live) == 1 || (c.verify != nil && c.signer == nil) {
-		if top != c.cur {
-			// Adopting a newer message replaces unpushed local changes; callers push before
-			// merging, as with libsession.
-			c.cur = top
-			c.data = top.Data.Clone()
-			c.dirty = false
-		}
-		return accepted, nil
-	}
-	// A real merge.
-	data := top.Data.Clone()
-	var lagged []LaggedDiff
-	for _, m := range live {
-		diff, err := bencode.Decode(m.Diff)
-		if err == nil {
-			applyDiff(data, diff, m.Data, 0)
-		}
-		lagged = append(lagged, m.Lagged...)
-		lagged = append(lagged, LaggedDiff{Seqno: m.Seqno, Hash: m.Hash, Diff: m.Diff})
-	}
-	pruneEmpty(data)
-	m, err := c.build(maxSeq+1, data, lagged, appendDiff(nil, diffDicts(top.Data, data)), top.unknown)
+	result, chosen, redundant, err := combine(confs, c.readOnly())
 	if err != nil {
-		return accepted, err
+		return res, err // unreachable: at least one input parsed
 	}
-	m.merged = true
-	c.cur = m
-	c.data = m.Data.Clone()
-	c.dirty = true
-	return accepted, nil
-}
-
-func compareMsgs(a, b *ConfigMessage) int {
-	if a.Seqno != b.Seqno {
-		if a.Seqno < b.Seqno {
-			return -1
+	fromDirty := c.state == stateDirty
+	if fromDirty && !result.merged {
+		result = result.increment(c.sign())
+	}
+	for i, h := range hashes {
+		if i != chosen && confs[i] != nil && h != "" {
+			c.oldHashes[h] = struct{}{}
 		}
-		return 1
-	}
-	return bytes.Compare(a.Hash[:], b.Hash[:])
-}
-
-// applyDiff replays diff onto data, taking assigned values from src (the data of the message
-// the diff belongs to).
-func applyDiff(data Dict, diff bencode.Value, src Dict, depth int) {
-	if diff.Kind != bencode.KindDict || depth > 32 {
-		return
-	}
-	for _, e := range diff.Dict {
-		k := string(e.Key)
-		switch e.Value.Kind {
-		case bencode.KindString:
-			switch string(e.Value.Str) {
-			case "":
-				if v, ok := src[k]; ok {
-					data[k] = cloneValue(v)
-				} else {
-					delete(data, k)
-				}
-			case "-":
-				delete(data, k)
-			}
-		case bencode.KindDict:
-			sub := data.Dict(k)
-			if sub == nil {
-				sub = Dict{}
-			}
-			applyDiff(sub, e.Value, src.Dict(k), depth+1)
-			data.setOrDelete(k, sub)
-		case bencode.KindList:
-			if len(e.Value.List) != 2 {
-				continue
-			}
-			cur := slices.Clone(data.Set(k))
-			for _, x := range e.Value.List[0].List { // added
-				if el, ok := scalarOf(x); ok && !cur.Contains(el) {
-					cur = append(cur, el)
-				}
-			}
-			var out Set
-			for _, el := range cur {
-				removed := false
-				for _, x := range e.Value.List[1].List {
-					if r, ok := scalarOf(x); ok && compareSetElem(r, el) == 0 {
-						removed = true
-					}
-				}
-				if !removed {
-					out = append(out, el)
-				}
-			}
-			s, _ := NewSet(out...)
-			data.setOrDelete(k, s)
+		if i >= first && confs[i] != nil && i != chosen && (chosen >= 0 || redundant[i]) {
+			res.Stale = append(res.Stale, h)
 		}
 	}
-}
-
-func scalarOf(v bencode.Value) (any, bool) {
-	switch v.Kind {
-	case bencode.KindInt:
-		n, err := v.Int64()
-		return n, err == nil
-	case bencode.KindString:
-		return string(v.Str), true
-	}
-	return nil, false
-}
-
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case Dict:
-		return x.Clone()
-	case Set:
-		return slices.Clone(x)
-	}
-	return v
-}
-
-func pruneEmpty(d Dict) {
-	for k, v := range d {
-		if sub, ok := v.(Dict); ok {
-			pruneEmpty(sub)
-		}
-		if isEmptyValue(v) {
-			delete(d, k)
+	if result.id.seqno != oldSeq {
+		switch {
+		case result.merged:
+			c.msg = result
+			c.setState(stateDirty)
+		case fromDirty && chosen == 0 && result.id.seqno == oldSeq+1:
+			// Our own unpushed changes include everything: keep them as they are.
+		default:
+			c.msg = result
+			c.setState(stateClean)
+			c.currHash = hashes[chosen]
 		}
 	}
+	res.Changed = c.msg.id.seqno != oldSeq || c.msg.hash(c.sign()) != before
+	return res, nil
+}
+
+// Merge merges received serialized config messages (already decrypted) into the config and
+// returns how many of them were valid; see MergeInputs. It returns an error when none was.
+func (c *Config) Merge(messages ...[]byte) (int, error) {
+	in := make([]ConfigInput, len(messages))
+	for i, m := range messages {
+		in[i] = ConfigInput{Data: m}
+	}
+	res, err := c.MergeInputs(in)
+	return len(res.Accepted), err
 }

@@ -9,34 +9,37 @@ import (
 	"github.com/sessiongo/sdk/internal/bencode"
 )
 
-// Dump serializes the config's state (current message and unpushed changes) for storage; see
-// RestoreConfig. Group configs dump only their messages; the group key and admin key are
-// given again on restore.
+// Dump serializes the config's state for storage, in libsession's dump format (so a dump
+// made by libsession restores here too): {"!": state, "$": the current message (signed when
+// we hold the admin key, unlike libsession, so that it restores byte for byte), "(": the swarm
+// hash of the current message, ")": hashes it supersedes, "+": {}}. Group configs dump only their messages; the group key and admin
+// key are given again on restore.
 func (c *Config) Dump() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := []byte("d1:d")
-	out = appendDict(out, c.data)
-	out = append(out, "1:g"...)
-	out = bencode.AppendInt(out, boolInt(c.cur.merged))
-	out = append(out, "1:m"...)
-	out = bencode.AppendBytes(out, c.cur.Raw)
-	out = append(out, "1:x"...)
-	out = bencode.AppendInt(out, boolInt(c.dirty))
-	return append(out, 'e')
-}
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
+	out := []byte("d1:!")
+	out = bencode.AppendInt(out, int64(c.state))
+	out = append(out, "1:$"...)
+	out = bencode.AppendBytes(out, c.msg.serialize(c.sign()))
+	out = append(out, "1:("...)
+	out = bencode.AppendString(out, c.currHash)
+	out = append(out, "1:)l"...)
+	old := make([]string, 0, len(c.oldHashes))
+	for h := range c.oldHashes {
+		old = append(old, h)
 	}
-	return 0
+	slices.Sort(old)
+	for _, h := range old {
+		out = bencode.AppendString(out, h)
+	}
+	return append(out, "e1:+dee"...)
 }
 
-// RestoreConfig rebuilds a config from Dump. verify and admin are as for NewGroupConfig
-// (both nil for user configs).
+// RestoreConfig rebuilds a config from Dump (or from a libsession dump of the same config
+// type). groupPK and admin are as for NewGroupConfig (both nil for user configs). A dump
+// taken with unpushed changes restores them at the next seqno, as libsession does.
 func RestoreConfig(dump []byte, groupPK *[32]byte, admin *AdminKey) (*Config, error) {
-	v, err := bencode.Options{MaxDepth: 40}.Decode(dump)
+	v, err := bencode.Options{MaxDepth: 8}.Decode(dump)
 	if err != nil || v.Kind != bencode.KindDict {
 		return nil, malformed("config dump", "", "not a bencoded dict", err)
 	}
@@ -48,30 +51,105 @@ func RestoreConfig(dump []byte, groupPK *[32]byte, admin *AdminKey) (*Config, er
 	} else {
 		c = NewUserConfig()
 	}
-	mv, ok := v.Get("m")
-	if !ok || mv.Kind != bencode.KindString {
-		return nil, malformed("config dump", "m", "missing message", nil)
+	if _, ok := v.Get("$"); !ok {
+		if err := c.restoreV1(v); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
-	verify := c.verify
-	if bytes.Equal(mv.Str, emptyConfig) {
-		verify = nil // the unsigned initial message every config starts from
+	sv, _ := v.Get("!")
+	state, err := sv.Int64()
+	if err != nil || state < int64(stateClean) || state > int64(stateWaiting) {
+		return nil, malformed("config dump", "!", "bad state", err)
 	}
-	m, err := ParseConfigMessage(mv.Str, verify)
+	mv, _ := v.Get("$")
+	if mv.Kind != bencode.KindString {
+		return nil, malformed("config dump", "$", "missing message", nil)
+	}
+	m, err := parseMessage(mv.Str, nil, true)
 	if err != nil {
 		return nil, err
 	}
-	dv, _ := v.Get("d")
-	data := Dict{}
-	if dv.Kind == bencode.KindDict {
-		if data, err = parseDict(dv, 0); err != nil {
-			return nil, err
+	if err := c.checkDumpedSignature(m); err != nil {
+		return nil, err
+	}
+	c.state = configState(state)
+	c.msg = m
+	if c.state == stateDirty {
+		if c.readOnly() {
+			return nil, malformed("config dump", "!", "unpushed changes in a read-only config", nil)
+		}
+		c.msg = m.increment(c.sign())
+	}
+	if h, ok := v.Get("("); ok {
+		if h.Kind != bencode.KindString {
+			return nil, malformed("config dump", "(", "not a string", nil)
+		}
+		c.currHash = string(h.Str)
+	}
+	if l, ok := v.Get(")"); ok {
+		if l.Kind != bencode.KindList {
+			return nil, malformed("config dump", ")", "not a list", nil)
+		}
+		for _, h := range l.List {
+			if h.Kind != bencode.KindString {
+				return nil, malformed("config dump", ")", "hash is not a string", nil)
+			}
+			c.oldHashes[string(h.Str)] = struct{}{}
+		}
+	}
+	return c, nil
+}
+
+// checkDumpedSignature makes sure a group config restored from a dump belongs to the group:
+// a signed message must verify under the group key (an unsigned one is our own unpushed
+// state, signed again when pushed).
+func (c *Config) checkDumpedSignature(m *message) error {
+	if c.verify == nil || m.sig == nil {
+		return nil
+	}
+	if _, err := parseMessage(m.raw, c.verify, false); err != nil {
+		return err
+	}
+	return nil
+}
+
+// restoreV1 reads the dump format of earlier releases: {"d": data with local changes, "g":
+// the message is an unpushed merge, "m": the current message, "x": there are unpushed
+// changes}.
+func (c *Config) restoreV1(v bencode.Value) error {
+	mv, ok := v.Get("m")
+	if !ok || mv.Kind != bencode.KindString {
+		return malformed("config dump", "m", "missing message", nil)
+	}
+	verify := c.verify
+	if bytes.Equal(mv.Str, c.msg.raw) {
+		verify = nil // the unsigned initial message every config starts from
+	}
+	m, err := parseMessage(mv.Str, verify, true)
+	if err != nil {
+		return err
+	}
+	data := m.data.Clone()
+	if dv, ok := v.Get("d"); ok {
+		if data, err = parseData(dv, 0); err != nil {
+			return err
 		}
 	}
 	g, _ := v.Get("g")
 	x, _ := v.Get("x")
-	m.merged = g.Int == 1
-	c.cur, c.data, c.dirty = m, data, x.Int == 1
-	return c, nil
+	c.msg = m
+	switch {
+	case c.readOnly():
+	case g.Int == 1:
+		c.msg = &message{id: m.id, data: data, orig: Dict{}, lags: m.lags, unknown: m.unknown, mutable: true, merged: true}
+		c.state = stateDirty
+	case x.Int == 1 && !equalDicts(data, m.data):
+		c.msg = m.increment(c.sign())
+		c.msg.data = data
+		c.state = stateDirty
+	}
+	return nil
 }
 
 // Dump serializes the key state for storage: it contains the group encryption keys (and the

@@ -25,6 +25,9 @@ var (
 	// ErrUnsupported: a valid but unsupported format (e.g. multipart configs, a newer config
 	// version).
 	ErrUnsupported = errors.New("groups: unsupported format")
+	// ErrForeign: a config message was sealed by another account (a forgery, or a message
+	// meant for someone else).
+	ErrForeign = errors.New("groups: config message from another account")
 )
 
 // FormatError describes why received data was rejected. It matches ErrMalformed (or the

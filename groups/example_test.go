@@ -3,6 +3,7 @@ package groups_test
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/groups"
@@ -89,4 +90,28 @@ func ExampleMultiEncrypt() {
 	pt, ok := groups.MultiDecrypt(cts, nonce, bob.X25519PrivateKey(), bob.X25519PublicKey(), sender.X25519PublicKey(), "example domain")
 	fmt.Println(string(pt), ok)
 	// Output: hi true
+}
+
+// Two devices of one account change their contacts at the same time; each merges the
+// other's push and both end up with the same message, holding both changes.
+func ExampleUserConfig() {
+	account := mustKeys(5)
+	bob, carol := mustKeys(6).AccountID(), mustKeys(7).AccountID()
+	phone, _ := groups.OpenUserConfig(account, groups.DomainContacts, nil)
+	bot, _ := groups.OpenUserConfig(account, groups.DomainContacts, nil)
+	now := time.Unix(1_800_000_000, 0)
+
+	_ = phone.Update(func(d groups.Dict) { _ = groups.SetContact(d, groups.Contact{ID: bob, Approved: true}) })
+	_ = bot.Update(func(d groups.Dict) { _ = groups.SetContact(d, groups.Contact{ID: carol, Blocked: true}) })
+	fromPhone, _ := phone.PrepareStore(now)
+	phone.ConfirmPushed(fromPhone.Seqno, "hash-phone") // the swarm's hash of the stored message
+	fromBot, _ := bot.PrepareStore(now)
+	bot.ConfirmPushed(fromBot.Seqno, "hash-bot")
+
+	_, _ = phone.MergeStored([]groups.ConfigInput{{Hash: "hash-bot", Data: fromBot.Data}})
+	_, _ = bot.MergeStored([]groups.ConfigInput{{Hash: "hash-phone", Data: fromPhone.Data}})
+	a, _ := phone.PrepareStore(now)
+	b, _ := bot.PrepareStore(now)
+	fmt.Println(len(groups.ContactsFromData(bot.Data())), a.Seqno, bytes.Equal(a.Data, b.Data), b.Obsolete)
+	// Output: 2 2 true [hash-bot hash-phone]
 }

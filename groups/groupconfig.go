@@ -70,13 +70,6 @@ func (i Info) Apply(d Dict) {
 	}
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
 // Member invite, promotion and removal states (Members "I", "P", "R").
 const (
 	InviteSent     = 1

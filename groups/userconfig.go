@@ -1,10 +1,9 @@
 package groups
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"slices"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -55,20 +54,23 @@ func WrapUserConfig(keys *crypto.Keys, domain string, seqno int64, payload []byt
 	})
 }
 
-// unwrapUserConfig removes one layer of protobuf wrapping, or reports false if data is not a
-// wrapped config.
-func unwrapUserConfig(keys *crypto.Keys, data []byte) ([]byte, bool) {
+// unwrapUserConfig removes one layer of protobuf wrapping. It reports false if data is not a
+// wrapped config of ours, with ErrForeign when it is one sealed by another account.
+func unwrapUserConfig(keys *crypto.Keys, data []byte) ([]byte, bool, error) {
 	var ws pb.WebSocketMessage
 	if err := proto.Unmarshal(data, &ws); err != nil || ws.GetRequest() == nil {
-		return nil, false
+		return nil, false, nil
 	}
 	var env pb.Envelope
 	if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(ws.GetRequest().GetBody(), &env); err != nil || len(env.GetContent()) == 0 {
-		return nil, false
+		return nil, false, nil
 	}
 	msg, _, sender, err := crypto.DecryptIncoming(keys, env.GetContent())
-	if err != nil || sender != keys.AccountID() {
-		return nil, false
+	if err != nil {
+		return nil, false, nil
+	}
+	if sender != keys.AccountID() {
+		return nil, false, fmt.Errorf("%w: sealed by %s", ErrForeign, sender)
 	}
 	// Strip the 0x80 ‖ 0x00* padding.
 	n := len(msg)
@@ -76,13 +78,13 @@ func unwrapUserConfig(keys *crypto.Keys, data []byte) ([]byte, bool) {
 		n--
 	}
 	if n == 0 || msg[n-1] != 0x80 {
-		return nil, false
+		return nil, false, nil
 	}
 	var content pb.Content
 	if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(msg[:n-1], &content); err != nil || content.GetSharedConfigMessage() == nil {
-		return nil, false
+		return nil, false, nil
 	}
-	return content.GetSharedConfigMessage().GetData(), true
+	return content.GetSharedConfigMessage().GetData(), true, nil
 }
 
 // ReadUserConfig turns a message retrieved from a user config namespace into the serialized
@@ -95,13 +97,19 @@ func ReadUserConfig(keys *crypto.Keys, domain string, data []byte) ([]byte, erro
 	if _, ok := userConfigKinds[domain]; !ok {
 		return nil, fmt.Errorf("%w: %q is not a user config domain", ErrInvalidInput, domain)
 	}
+	if len(data) > MaxConfigSize {
+		return nil, fmt.Errorf("%w: config message is %d bytes (max %d)", ErrTooLarge, len(data), MaxConfigSize)
+	}
 	seed := keys.Seed()
 	for depth := 0; depth < 3; depth++ {
 		out, err := DecodeConfigPayload(data, seed, domain)
 		if err == nil || !errors.Is(err, ErrDecrypt) {
 			return out, err
 		}
-		inner, ok := unwrapUserConfig(keys, data)
+		inner, ok, werr := unwrapUserConfig(keys, data)
+		if werr != nil {
+			return nil, werr
+		}
 		if !ok {
 			return nil, err
 		}
@@ -125,215 +133,116 @@ func PushUserConfig(keys *crypto.Keys, c *Config, domain string) ([]byte, int64,
 	return out, seq, err
 }
 
-// UserProfile is the content of the UserProfile config (namespace 2).
-type UserProfile struct {
-	Name   string // "n"
-	PicURL string // "p"
-	PicKey []byte // "q", 32 bytes
-	// NoteToSelfPriority ("+") pins (>0) or hides (<0) Note to Self; NoteToSelfExpiry ("e")
-	// is its disappearing timer in seconds.
-	NoteToSelfPriority int64
-	NoteToSelfExpiry   int64
-	// BlindedMsgRequests ("M"): 1 allow, 0 deny, -1 unset (default).
-	BlindedMsgRequests int64
+// User config namespaces.
+const (
+	NamespaceUserProfile       = 2
+	NamespaceContacts          = 3
+	NamespaceConvoInfoVolatile = 4
+	NamespaceUserGroups        = 5
+)
+
+var userConfigNamespaces = map[string]int{
+	DomainUserProfile:       NamespaceUserProfile,
+	DomainContacts:          NamespaceContacts,
+	DomainConvoInfoVolatile: NamespaceConvoInfoVolatile,
+	DomainUserGroups:        NamespaceUserGroups,
 }
 
-// UserProfileFromData reads a UserProfile config's data.
-func UserProfileFromData(d Dict) UserProfile {
-	p := UserProfile{
-		Name:               d.String("n"),
-		PicURL:             d.String("p"),
-		NoteToSelfPriority: d.Int("+"),
-		NoteToSelfExpiry:   d.Int("e"),
-		BlindedMsgRequests: -1,
-	}
-	if q := d.String("q"); len(q) == 32 && p.PicURL != "" {
-		p.PicKey = []byte(q)
-	}
-	if m, ok := d["M"].(int64); ok {
-		p.BlindedMsgRequests = m
-	}
-	return p
+// UserDomains lists the four user config domains in namespace order.
+var UserDomains = []string{DomainUserProfile, DomainContacts, DomainConvoInfoVolatile, DomainUserGroups}
+
+// UserConfig is one of an account's four configs (UserProfile, Contacts, ConvoInfoVolatile,
+// UserGroups) together with the account keys that encrypt it: it reads messages as the swarm
+// stores them and makes the bytes to store. The embedded Config holds the state; the typed
+// models (UserProfileFromData, ContactsFromData, ConvosFromData, UserGroupsFromData, ...)
+// read and change its data through Data and Update.
+type UserConfig struct {
+	*Config
+	keys   *crypto.Keys
+	domain string
 }
 
-// Apply writes p into a UserProfile config's data.
-func (p UserProfile) Apply(d Dict) {
-	d.setOrDelete("n", truncate(p.Name, 100))
-	if p.PicURL != "" && len(p.PicKey) == 32 {
-		d["p"], d["q"] = p.PicURL, string(p.PicKey)
-	} else {
-		delete(d, "p")
-		delete(d, "q")
+// OpenUserConfig returns the user config of domain for the account keys, restored from dump
+// (a Dump of it; nil for an empty config).
+func OpenUserConfig(keys *crypto.Keys, domain string, dump []byte) (*UserConfig, error) {
+	if keys == nil {
+		return nil, fmt.Errorf("%w: nil keys", ErrInvalidInput)
 	}
-	d.setOrDelete("+", p.NoteToSelfPriority)
-	d.setOrDelete("e", p.NoteToSelfExpiry)
-	if p.BlindedMsgRequests >= 0 {
-		d["M"] = p.BlindedMsgRequests
-	} else {
-		delete(d, "M")
+	if _, ok := userConfigKinds[domain]; !ok {
+		return nil, fmt.Errorf("%w: %q is not a user config domain", ErrInvalidInput, domain)
 	}
+	c := NewUserConfig()
+	if dump != nil {
+		var err error
+		if c, err = RestoreConfig(dump, nil, nil); err != nil {
+			return nil, err
+		}
+	}
+	return &UserConfig{Config: c, keys: keys, domain: domain}, nil
 }
 
-// Contact is one entry of the Contacts config (namespace 3).
-type Contact struct {
-	ID         crypto.AccountID
-	Name       string // "n"
-	Nickname   string // "N"
-	PicURL     string // "p"
-	PicKey     []byte // "q"
-	Approved   bool   // "a"
-	ApprovedMe bool   // "A"
-	Blocked    bool   // "b"
-	Priority   int64  // "+": >0 pinned, <0 hidden
-	Created    int64  // "j", unix seconds
-	// ExpirationMode ("e": 1 after send, 2 after read) and ExpirationTimer ("E", seconds).
-	ExpirationMode  int64
-	ExpirationTimer int64
-}
+// Domain returns the config's domain.
+func (u *UserConfig) Domain() string { return u.domain }
 
-// ContactsFromData reads the contacts of a Contacts config's data, sorted by ID.
-func ContactsFromData(d Dict) []Contact {
-	c := d.Dict("c")
-	out := make([]Contact, 0, len(c))
-	for k, v := range c {
-		e, ok := v.(Dict)
-		if !ok || len(k) != crypto.AccountIDSize || k[0] != byte(crypto.PrefixStandard) {
+// Namespace returns the swarm namespace the config lives in (2 to 5).
+func (u *UserConfig) Namespace() int { return userConfigNamespaces[u.domain] }
+
+// MergeStored merges messages retrieved from the config's namespace (as the swarm returned
+// them: wrapped or bare, encrypted). Messages that do not decrypt with the account's key,
+// were sealed by another account, are too large or do not parse are reported in Rejected
+// and change nothing; the error is the first rejection's when no message was usable.
+func (u *UserConfig) MergeStored(in []ConfigInput) (MergeResult, error) {
+	var rejected []InputError
+	plain := make([]ConfigInput, 0, len(in))
+	for _, x := range in {
+		ser, err := ReadUserConfig(u.keys, u.domain, x.Data)
+		if err != nil {
+			rejected = append(rejected, InputError{Hash: x.Hash, Err: err})
 			continue
 		}
-		ct := Contact{
-			ID:              crypto.AccountID([]byte(k)),
-			Name:            e.String("n"),
-			Nickname:        e.String("N"),
-			PicURL:          e.String("p"),
-			Approved:        e.Int("a") != 0,
-			ApprovedMe:      e.Int("A") != 0,
-			Blocked:         e.Int("b") != 0,
-			Priority:        e.Int("+"),
-			Created:         e.Int("j"),
-			ExpirationMode:  e.Int("e"),
-			ExpirationTimer: e.Int("E"),
-		}
-		if q := e.String("q"); len(q) == 32 && ct.PicURL != "" {
-			ct.PicKey = []byte(q)
-		}
-		out = append(out, ct)
+		plain = append(plain, ConfigInput{Hash: x.Hash, Data: ser})
 	}
-	slices.SortFunc(out, func(a, b Contact) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-	return out
+	res, err := u.Config.MergeInputs(plain)
+	res.Rejected = append(rejected, res.Rejected...)
+	if len(res.Accepted) == 0 && len(res.Rejected) > 0 {
+		err = res.Rejected[0].Err
+	}
+	return res, err
 }
 
-// SetContact adds or replaces a contact in a Contacts config's data.
-func SetContact(d Dict, c Contact) error {
-	if c.ID.Prefix() != crypto.PrefixStandard {
-		return fmt.Errorf("%w: contact %s is not a 05 ID", ErrInvalidInput, c.ID)
-	}
-	cs := d.Dict("c")
-	if cs == nil {
-		cs = Dict{}
-		d["c"] = cs
-	}
-	e := Dict{}
-	e.setOrDelete("n", truncate(c.Name, 100))
-	e.setOrDelete("N", truncate(c.Nickname, 100))
-	if c.PicURL != "" && len(c.PicKey) == 32 {
-		e["p"], e["q"] = c.PicURL, string(c.PicKey)
-	}
-	for k, b := range map[string]bool{"a": c.Approved, "A": c.ApprovedMe, "b": c.Blocked} {
-		if b {
-			e[k] = int64(1)
-		}
-	}
-	e.setOrDelete("+", c.Priority)
-	e.setOrDelete("j", c.Created)
-	e.setOrDelete("e", c.ExpirationMode)
-	e.setOrDelete("E", c.ExpirationTimer)
-	cs[string(c.ID[:])] = e
-	return nil
+// UserConfigPush is a message to store in the config's namespace, from PrepareStore.
+type UserConfigPush struct {
+	Seqno int64
+	Data  []byte // encrypted and wrapped, ready to store
+	// Obsolete are the swarm hashes of the messages this one supersedes: delete them once it
+	// is stored, then call ConfirmPushed with the new message's hash.
+	Obsolete []string
 }
 
-// UserGroup is one 03 group of the UserGroups config (namespace 5, dict "g"), which tells the
-// user's other devices (and a restart without local state) which groups they are in.
-type UserGroup struct {
-	PublicKey [32]byte  // the group's Ed25519 key (the dict key, without the 03 prefix)
-	Seed      []byte    // "K": the group seed for admins (32 bytes), empty otherwise
-	AuthData  *AuthData // "s": the member's subaccount auth data (non-admins)
-	Name      string    // "n": the name from the invite
-	Removed   int64     // "r": we were kicked (1) or the group was destroyed (2)
-	Notify    int64     // "@": notification mode
-	MuteUntil int64     // "!": muted until (unix seconds)
-	Priority  int64     // "+": >0 pinned, <0 hidden
-	Invited   bool      // "i": invite not yet accepted
-	Joined    int64     // "j": join time (unix seconds)
-}
-
-// ID returns the group's 03 Account ID.
-func (g UserGroup) ID() crypto.AccountID { return IDFromPublicKey(g.PublicKey) }
-
-// UserGroupsFromData reads the 03 groups of a UserGroups config's data, sorted by key.
-func UserGroupsFromData(d Dict) []UserGroup {
-	gs := d.Dict("g")
-	out := make([]UserGroup, 0, len(gs))
-	for k, v := range gs {
-		e, ok := v.(Dict)
-		if !ok || len(k) != 32 {
-			continue
+// PrepareStore returns the current message encrypted and wrapped for storage (libsession's
+// push): compressed when smaller, padded, encrypted with the account's seed and wrapped for
+// protobuf readers. ConvoInfoVolatile first drops entries read more than ConvoPruneHigh
+// before now. A message over MaxConfigSize is an error and changes nothing.
+func (u *UserConfig) PrepareStore(now time.Time) (UserConfigPush, error) {
+	if u.domain == DomainConvoInfoVolatile {
+		if err := u.Update(func(d Dict) { PruneConvos(d, now) }); err != nil {
+			return UserConfigPush{}, err
 		}
-		g := UserGroup{
-			PublicKey: [32]byte([]byte(k)),
-			Name:      e.String("n"),
-			Removed:   e.Int("r"),
-			Notify:    e.Int("@"),
-			MuteUntil: e.Int("!"),
-			Priority:  e.Int("+"),
-			Invited:   e.Int("i") != 0,
-			Joined:    e.Int("j"),
+	}
+	var data []byte
+	p, err := u.preparePush(func(p ConfigPush) error {
+		payload, err := EncodeConfigPayload(p.Serialized, u.keys.Seed(), u.domain, true)
+		if err != nil {
+			return err
 		}
-		if seed := e.String("K"); len(seed) == 32 {
-			g.Seed = []byte(seed)
+		data, err = WrapUserConfig(u.keys, u.domain, p.Seqno, payload)
+		if err == nil && len(data) > MaxConfigSize {
+			err = fmt.Errorf("%w: config message is %d bytes (max %d)", ErrTooLarge, len(data), MaxConfigSize)
 		}
-		if s := e.String("s"); len(s) == AuthDataSize {
-			a := AuthData([]byte(s))
-			g.AuthData = &a
-		}
-		out = append(out, g)
+		return err
+	})
+	if err != nil {
+		return UserConfigPush{}, err
 	}
-	slices.SortFunc(out, func(a, b UserGroup) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
-	return out
-}
-
-// SetUserGroup adds or replaces a group in a UserGroups config's data.
-func SetUserGroup(d Dict, g UserGroup) error {
-	if len(g.Seed) != 0 && len(g.Seed) != 32 {
-		return fmt.Errorf("%w: group seed must be 32 bytes", ErrInvalidInput)
-	}
-	if len(g.Seed) == 32 && NewAdminKey([32]byte(g.Seed)).PublicKey() != g.PublicKey {
-		return fmt.Errorf("%w: group seed does not match the group key", ErrInvalidInput)
-	}
-	gs := d.Dict("g")
-	if gs == nil {
-		gs = Dict{}
-		d["g"] = gs
-	}
-	e := Dict{"K": string(g.Seed)} // "K" is always present
-	if g.AuthData != nil && len(g.Seed) == 0 {
-		e["s"] = string(g.AuthData[:])
-	}
-	e.setOrDelete("n", truncate(g.Name, MaxGroupNameLength))
-	e.setOrDelete("r", g.Removed)
-	e.setOrDelete("@", g.Notify)
-	e.setOrDelete("!", g.MuteUntil)
-	e.setOrDelete("+", g.Priority)
-	if g.Invited {
-		e["i"] = int64(1)
-	}
-	e.setOrDelete("j", g.Joined)
-	gs[string(g.PublicKey[:])] = e
-	return nil
-}
-
-// EraseUserGroup removes a group from a UserGroups config's data.
-func EraseUserGroup(d Dict, groupPK [32]byte) {
-	if gs := d.Dict("g"); gs != nil {
-		delete(gs, string(groupPK[:]))
-	}
+	return UserConfigPush{Seqno: p.Seqno, Data: data, Obsolete: p.Obsolete}, nil
 }

@@ -3,29 +3,123 @@ package onion
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
+
+// ErrRequestOutcomeUnknown: a direct request reached the server, which then closed the
+// connection without answering, and a replay of it was refused because its X-SOGS-Nonce was
+// already spent. The server may or may not have carried it out: check (for example read the
+// room) before sending it again with a fresh signature.
+var ErrRequestOutcomeUnknown = errors.New("onion: the server received the request but closed the connection without answering; its outcome is unknown")
 
 // DirectServerTransport sends server requests as plain HTTP(S), without onion routing: the
 // server sees the caller's IP address. It is the "direct mode" for users who choose it; the
 // server's TLS certificate is verified as usual (the X25519 key is not used).
+//
+// Some servers close kept-alive connections without saying so (pysogs behind its standard
+// uWSGI front answers HTTP/1.1 without "Connection: close" and then closes): a request sent on
+// such a connection fails with EOF or "connection reset", and the client cannot tell whether
+// the server ran it. The transport therefore
+//   - sends requests that are not safe to send twice (POST without a nonce: uploads) on a new
+//     connection that is closed after the answer, so that they never ride a kept-alive
+//     connection;
+//   - retries once, on a new connection, a request that failed that way on a kept-alive
+//     connection when sending it twice is harmless: idempotent methods (GET, HEAD, OPTIONS,
+//     TRACE, PUT, DELETE), and requests carrying an X-SOGS-Nonce, which a community server
+//     refuses to run twice (it records the nonce before anything else). If such a replay is
+//     refused for its nonce (425), the first copy reached the server: the result is an error
+//     matching ErrRequestOutcomeUnknown, not the 425;
+//   - retries once any request that failed before it was completely written (a server never
+//     runs an incomplete HTTP request).
+//
+// Timeouts and cancellation are never retried.
 type DirectServerTransport struct {
 	// Client is the HTTP client to use; nil means a client with a 30 s timeout that does not
-	// follow redirects.
+	// follow redirects. Requests that must not ride a kept-alive connection are sent through a
+	// copy of its *http.Transport with keep-alives off (through the client itself, with
+	// Request.Close, when its RoundTripper is something else).
 	Client *http.Client
 	// MaxResponseSize bounds reply bodies (default MaxResponseSize).
 	MaxResponseSize int64
+	// DisableKeepAlives sends every request on a new connection, closed after the answer.
+	DisableKeepAlives bool
+
+	once  sync.Once
+	keep  *http.Client // the client for requests that may use kept-alive connections
+	fresh *http.Client // the same, with keep-alives off (nil: use keep with Request.Close)
 }
 
 var _ ServerTransport = (*DirectServerTransport)(nil)
 
-var defaultDirectClient = &http.Client{
-	Timeout:       30 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// clients sets up the keep-alive and the fresh-connection clients once.
+func (d *DirectServerTransport) clients() (keep, fresh *http.Client) {
+	d.once.Do(func() {
+		d.keep = d.Client
+		if d.keep == nil {
+			d.keep = &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect,
+				Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		}
+		rt := d.keep.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		if ht, ok := rt.(*http.Transport); ok {
+			nt := ht.Clone()
+			nt.DisableKeepAlives = true
+			c := *d.keep
+			c.Transport = nt
+			d.fresh = &c
+		}
+	})
+	return d.keep, d.fresh
+}
+
+// replaySafe reports whether sending req twice is harmless: an idempotent method, or a
+// community request whose nonce makes the server refuse a second copy.
+func replaySafe(req *ServerRequest, method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return hasNonce(req)
+}
+
+func hasNonce(req *ServerRequest) bool {
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, "X-SOGS-Nonce") && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// attempt is what one try of a request saw of its connection.
+type attempt struct {
+	reused bool // the connection had carried a request before
+	wrote  bool // the whole request was written
+}
+
+// dropped reports whether err is the connection closing under the request (EOF, reset,
+// broken pipe), as opposed to a timeout, a cancellation or a refused dial.
+func dropped(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
+		strings.Contains(err.Error(), "server closed idle connection")
 }
 
 // Do sends req to server.URL's scheme, host and port plus req.Endpoint and returns the
@@ -39,13 +133,40 @@ func (d *DirectServerTransport) Do(ctx context.Context, server Server, req *Serv
 	if method == "" {
 		method = http.MethodGet
 	}
+	keep, fresh := d.clients()
+	safe := replaySafe(req, method)
+	newConn := d.DisableKeepAlives || !safe
+	out, a, err := d.try(ctx, keep, fresh, newConn, base, method, req)
+	if err == nil || ctx.Err() != nil || !dropped(err) || (a.wrote && !(a.reused && safe)) {
+		return out, err
+	}
+	// The connection closed under a request that provably did not reach the server (not
+	// completely written), or that is safe to send twice: once more, on a new connection.
+	first := err
+	out, _, err = d.try(ctx, keep, fresh, true, base, method, req)
+	if err != nil {
+		return nil, err
+	}
+	if a.wrote && out.Status == http.StatusTooEarly && hasNonce(req) && bytes.Contains(bytes.ToLower(out.Body), []byte("nonce")) {
+		return nil, fmt.Errorf("%w (%s %s: %v; the replay was refused: %s)", ErrRequestOutcomeUnknown, method, base.Host, first, bytes.TrimSpace(out.Body))
+	}
+	return out, nil
+}
+
+// try sends the request once; newConn sends it on a connection of its own.
+func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Client, newConn bool, base ServerURL, method string, req *ServerRequest) (*Response, attempt, error) {
+	var a attempt
+	trace := &httptrace.ClientTrace{
+		GotConn:      func(i httptrace.GotConnInfo) { a.reused, a.wrote = i.Reused, false },
+		WroteRequest: func(i httptrace.WroteRequestInfo) { a.wrote = i.Err == nil },
+	}
 	var body io.Reader
 	if req.Body != nil {
 		body = bytes.NewReader(req.Body)
 	}
-	hr, err := http.NewRequestWithContext(ctx, method, base.String()+req.Endpoint, body)
+	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, base.String()+req.Endpoint, body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrURLNotAllowed, err)
+		return nil, a, fmt.Errorf("%w: %v", ErrURLNotAllowed, err)
 	}
 	for k, v := range req.Headers {
 		hr.Header.Set(k, v)
@@ -53,13 +174,20 @@ func (d *DirectServerTransport) Do(ctx context.Context, server Server, req *Serv
 	if req.Body != nil && hr.Header.Get("Content-Type") == "" {
 		hr.Header.Set("Content-Type", "application/json")
 	}
-	c := d.Client
-	if c == nil {
-		c = defaultDirectClient
+	c := keep
+	if newConn {
+		if fresh != nil {
+			c = fresh
+		} else {
+			// A RoundTripper we cannot copy: close its idle connections so that this request
+			// dials, and the connection after it.
+			keep.CloseIdleConnections()
+			hr.Close = true
+		}
 	}
 	res, err := c.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("onion: direct %s %s: %w", method, base.Host, err)
+		return nil, a, fmt.Errorf("onion: direct %s %s: %w", method, base.Host, err)
 	}
 	defer res.Body.Close()
 	max := d.MaxResponseSize
@@ -68,14 +196,16 @@ func (d *DirectServerTransport) Do(ctx context.Context, server Server, req *Serv
 	}
 	data, err := io.ReadAll(io.LimitReader(res.Body, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("onion: direct %s %s: %w", method, base.Host, err)
+		// Part of an answer came: the server ran the request. Not retried.
+		a.wrote, a.reused = true, false
+		return nil, a, fmt.Errorf("onion: direct %s %s: reading the answer: %w", method, base.Host, err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%w: reply larger than %d bytes", ErrMalformed, max)
+		return nil, a, fmt.Errorf("%w: reply larger than %d bytes", ErrMalformed, max)
 	}
 	out := &Response{Status: res.StatusCode, Headers: make(map[string]string, len(res.Header)), Body: data}
 	for k := range res.Header {
 		out.Headers[strings.ToLower(k)] = res.Header.Get(k)
 	}
-	return out, nil
+	return out, a, nil
 }

@@ -65,6 +65,18 @@ func (e *PathError) Error() string {
 
 func (e *PathError) Unwrap() error { return e.Err }
 
+// NotDelivered reports whether the request certainly never reached its destination: a hop
+// answered that it cannot find the next node, or the guard could not be connected to. Other
+// path failures (timeouts, undecryptable replies) leave it unknown whether the destination
+// handled the request (see swarm.UncertainError).
+func (e *PathError) NotDelivered() bool {
+	if _, ok := nextNodeNotFound(e.Body); ok && e.Status == http.StatusBadGateway {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(e.Err, &op) && op.Op == "dial"
+}
+
 // Config configures a Transport. Only Pool is required.
 type Config struct {
 	// Pool supplies the nodes paths are built from (required).
@@ -490,11 +502,18 @@ func (t *Transport) pathFor(ctx context.Context, destNode *swarm.Node, tried map
 			t.mu.Unlock()
 			return nil, nil, ErrClosed
 		}
-		var fits []*path
+		var fits, banned []*path
 		for _, p := range t.paths {
+			if !p.dropped && t.hasBannedLocked(p) {
+				banned = append(banned, p) // a node of it was banned from the pool since it was built
+				continue
+			}
 			if !p.dropped && !tried[p] && (destNode == nil || !p.conflicts(t.cfg.Diversity, *destNode)) {
 				fits = append(fits, p)
 			}
+		}
+		for _, p := range banned {
+			t.dropLocked(p)
 		}
 		t.maybeTopUpLocked()
 		if len(fits) > 0 {
@@ -603,6 +622,19 @@ func (t *Transport) maybeTopUpLocked() {
 			t.topUpFails = 0
 		}
 	}()
+}
+
+// hasBannedLocked reports whether a node of p is banned from the pool (see swarm.Pool.Report).
+func (t *Transport) hasBannedLocked(p *path) bool {
+	if t.cfg.Pool == nil {
+		return false
+	}
+	for _, n := range p.nodes {
+		if t.cfg.Pool.Banned(n) {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Transport) livePathsLocked() []*path {
@@ -799,6 +831,7 @@ func (t *Transport) testPath(ctx context.Context, p *path, dest swarm.Node) erro
 	if status != http.StatusOK {
 		if ed, ok := nextNodeNotFound(resp); ok {
 			t.setNodeFailure(swarm.Node{Ed25519: ed}, NodeFailureThreshold)
+			t.cfg.Pool.Report(t.poolNode(ed), swarm.OffenseNotFound)
 		} else {
 			t.blame(p.nodes...)
 		}
@@ -872,11 +905,12 @@ func (t *Transport) dropLocked(p *path) {
 	t.log.Debug("onion: path dropped", "path", p.nodes)
 }
 
-// nodeNotFound handles a "Next node not found: <ed>" reply: the node is marked bad; if it is
-// not the guard and an unused node exists, it is replaced in the path, otherwise the path is
-// dropped.
+// nodeNotFound handles a "Next node not found: <ed>" reply: the node is marked bad and reported
+// to the pool (which bans it from its answers when hops keep saying so); if it is not the guard
+// and an unused node exists, it is replaced in the path, otherwise the path is dropped.
 func (t *Transport) nodeNotFound(ctx context.Context, p *path, ed [32]byte) {
 	t.setNodeFailure(swarm.Node{Ed25519: ed}, NodeFailureThreshold)
+	t.cfg.Pool.Report(t.poolNode(ed), swarm.OffenseNotFound)
 	t.mu.Lock()
 	idx := -1
 	for i, n := range p.nodes {
@@ -922,6 +956,16 @@ func (t *Transport) nodeNotFound(ctx context.Context, p *path, ed [32]byte) {
 // a refresh it starts sends through this transport.
 func (t *Transport) poolNodes(ctx context.Context) ([]swarm.Node, error) {
 	return t.cfg.Pool.Nodes(ctx)
+}
+
+// poolNode returns the pool's node with Ed25519 key ed (for logs), or a node with only that key.
+func (t *Transport) poolNode(ed [32]byte) swarm.Node {
+	for _, n := range t.cfg.Pool.Snapshot() {
+		if n.Ed25519 == ed {
+			return n
+		}
+	}
+	return swarm.Node{Ed25519: ed}
 }
 
 func hexPrefix(k [32]byte) string { return fmt.Sprintf("%x", k[:4]) }

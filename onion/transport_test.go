@@ -335,6 +335,57 @@ func TestTransportNextNodeNotFound(t *testing.T) {
 	}
 }
 
+// A node that hops keep answering "Next node not found" for (issue 12 item 4) is dropped from
+// the pool, not only from paths: the pool stops offering it, so it is neither a swarm choice
+// nor in any new path, even after the transport forgets failure counts.
+func TestTransportNextNodeNotFoundEvictsFromPool(t *testing.T) {
+	tn := startTestNet(t, 8, Config{Paths: 2})
+	if err := sendInfo(t, tn.tr, tn.swarmNode(t, tn.nw.Nodes()[0])); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(tn.tr.Paths()) >= 2 })
+	gone := tn.freeNode(t)
+	if err := tn.nw.RemoveNode(context.Background(), tn.devnetNode(t, gone)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		err := sendInfo(t, tn.tr, gone)
+		var pe *PathError
+		if !errors.As(err, &pe) || pe.Status != http.StatusBadGateway {
+			t.Fatalf("send to a removed node: %v", err)
+		}
+		if !pe.NotDelivered() {
+			t.Fatalf("a request that never reached its destination says it may have: %v", pe)
+		}
+	}
+	if !tn.pool.Banned(gone) {
+		t.Fatal("node reported missing again and again is not banned from the pool")
+	}
+	nodes, err := tn.pool.Nodes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n.Ed25519 == gone.Ed25519 {
+			t.Fatal("node reported missing again and again is still in the pool")
+		}
+	}
+	// Forgotten failure counts (too few good nodes) do not bring it back into paths.
+	for _, n := range nodes {
+		tn.tr.setNodeFailure(n, NodeFailureThreshold)
+	}
+	for i := 0; i < 10; i++ {
+		if err := sendInfo(t, tn.tr, nodes[i%len(nodes)]); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range tn.tr.Paths() {
+			if p.conflictsWithAll([]swarm.Node{gone}) {
+				t.Fatalf("evicted node in a path: %v", p.Nodes)
+			}
+		}
+	}
+}
+
 // freeNode returns a node in no live path.
 func (tn *testNet) freeNode(t *testing.T) swarm.Node {
 	t.Helper()

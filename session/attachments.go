@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 
@@ -38,7 +38,10 @@ type AttachmentFile struct {
 // Attachment is a file attached to a received message. Download fetches, verifies and decrypts
 // it.
 type Attachment struct {
+	// URL is where the file is; ID the file id that the sender put in the pointer (the numeric
+	// last segment of URL for current clients, 0 when the server's IDs are not numeric).
 	URL           string
+	ID            uint64
 	ContentType   string
 	FileName      string
 	Caption       string
@@ -46,7 +49,17 @@ type Attachment struct {
 	Width, Height uint32
 	VoiceNote     bool
 
+	pointer  *pb.AttachmentPointer
 	download func(ctx context.Context, dst io.Writer) (int64, error)
+}
+
+// Pointer returns a copy of the AttachmentPointer the message carried (with the file's key and
+// digest: keep it as secret as the file).
+func (a *Attachment) Pointer() *pb.AttachmentPointer {
+	if a.pointer == nil {
+		return nil
+	}
+	return proto.Clone(a.pointer).(*pb.AttachmentPointer)
 }
 
 // Download fetches the attachment (from the file server, or for a community room file from the
@@ -61,22 +74,36 @@ func (a *Attachment) Download(ctx context.Context, dst io.Writer) (int64, error)
 // attachmentFromPB copies a pointer's description (not how to fetch it).
 func attachmentFromPB(p *pb.AttachmentPointer) *Attachment {
 	return &Attachment{
-		URL: p.GetUrl(), ContentType: p.GetContentType(), FileName: p.GetFileName(), Caption: p.GetCaption(),
+		URL: p.GetUrl(), ID: p.GetId(), ContentType: p.GetContentType(), FileName: p.GetFileName(), Caption: p.GetCaption(),
 		Size: int64(p.GetSize()), Width: p.GetWidth(), Height: p.GetHeight(),
 		VoiceNote: p.GetFlags()&uint32(pb.AttachmentPointer_VOICE_MESSAGE) != 0,
+		pointer:   p,
 	}
 }
 
+// fileIDFromURL is what desktop writes into AttachmentPointer.id (its deprecated_id): the
+// numeric last path segment of the file's URL, 0 when that is not a number (content IDs).
+// Clients that download by id (Session.js, session-python) need it.
+func fileIDFromURL(raw string) uint64 { return fileserver.NumericID(raw) }
+
 // attachmentsFromPB turns encrypted attachment pointers into attachments downloaded from files.
-// Pointers without a usable key or URL are left out rather than failing the message.
+// A pointer without a URL but with a file id (clients that download by id) is fetched by id from
+// files' server. Pointers without a usable key, or with neither URL nor id, are left out rather
+// than failing the message.
 func attachmentsFromPB(ps []*pb.AttachmentPointer, files *fileserver.Client) []*Attachment {
 	var out []*Attachment
 	for _, p := range ps {
 		key, err := attachment.ParseKey(p.GetKey())
-		if err != nil || p.GetUrl() == "" {
+		if err != nil {
 			continue
 		}
 		a := attachmentFromPB(p)
+		if a.URL == "" {
+			if a.ID == 0 || files == nil {
+				continue
+			}
+			a.URL = files.URL(strconv.FormatUint(a.ID, 10), false)
+		}
 		ptr := attachment.Pointer{Key: key, Digest: append([]byte(nil), p.GetDigest()...), Size: int64(p.GetSize())}
 		a.download = func(ctx context.Context, dst io.Writer) (int64, error) {
 			if files == nil {
@@ -116,6 +143,9 @@ func (c *Client) SendAttachments(ctx context.Context, to crypto.AccountID, text 
 	if err := c.checkRecipient(to); err != nil {
 		return nil, err
 	}
+	if err := checkText(text, false); err != nil {
+		return nil, err
+	}
 	ptrs, err := c.uploadAttachments(ctx, files)
 	if err != nil {
 		return nil, err
@@ -125,6 +155,9 @@ func (c *Client) SendAttachments(ctx context.Context, to crypto.AccountID, text 
 
 // uploadAttachments encrypts and uploads files and returns their pointers.
 func (c *Client) uploadAttachments(ctx context.Context, files []AttachmentFile) ([]*pb.AttachmentPointer, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, err
+	}
 	if len(files) == 0 {
 		return nil, errors.New("session: no attachment to send")
 	}
@@ -137,8 +170,7 @@ func (c *Client) uploadAttachments(ctx context.Context, files []AttachmentFile) 
 		if err != nil {
 			return nil, fmt.Errorf("session: uploading attachment %q: %w", f.FileName, err)
 		}
-		// Id is desktop's numeric file id; content IDs are not numeric, so 0.
-		p := attachmentPointer(f, 0, up.URL, up.Pointer.Key.Bytes(), up.Pointer.Digest, up.Pointer.Size)
+		p := attachmentPointer(f, fileIDFromURL(up.URL), up.URL, up.Pointer.Key.Bytes(), up.Pointer.Digest, up.Pointer.Size)
 		ptrs = append(ptrs, p)
 	}
 	return ptrs, nil
@@ -146,7 +178,11 @@ func (c *Client) uploadAttachments(ctx context.Context, files []AttachmentFile) 
 
 // SetProfilePicture encrypts image with a new profile key, uploads it to the file server and
 // attaches the new picture (with our display name) to the visible messages we send from now on.
+// The change is saved in the store with its time (see SetDisplayName).
 func (c *Client) SetProfilePicture(ctx context.Context, image []byte) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	var key [32]byte
 	if _, err := rand.Read(key[:]); err != nil {
 		return err
@@ -159,17 +195,11 @@ func (c *Client) SetProfilePicture(ctx context.Context, image []byte) error {
 	if err != nil {
 		return fmt.Errorf("session: uploading profile picture: %w", err)
 	}
-	c.profileMu.Lock()
-	defer c.profileMu.Unlock()
-	p := Profile{}
-	if c.profile != nil {
-		p = *c.profile
-	}
-	p.PictureURL = c.net.files.URL(info.ID, false)
-	p.PictureKey = key[:]
-	p.UpdatedAt = time.Now()
-	c.profile = &p
-	return nil
+	url := c.net.files.URL(info.ID, false)
+	return c.changeProfile(ctx, func(p *Profile) {
+		p.PictureURL = url
+		p.PictureKey = key[:]
+	})
 }
 
 // DownloadProfilePicture fetches and decrypts the picture of a profile received with a message.

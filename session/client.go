@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -61,7 +60,11 @@ type config struct {
 	namespaces   []swarm.Namespace
 	profile      *Profile
 	name         string
-	lease        leaseConfig // see lease.go
+	// maxDeliveries bounds redeliveries of events whose handlers fail (handlers.go); logSet
+	// says WithLogger was given (else handler panics go to slog.Default()).
+	maxDeliveries int
+	logSet        bool
+	lease         leaseConfig // see lease.go
 }
 
 // Option configures a Client.
@@ -100,7 +103,7 @@ func WithAccount(id crypto.AccountID) Option { return func(c *config) { c.accoun
 func WithStore(s store.Store) Option { return func(c *config) { c.store = s } }
 
 // WithLogger sends the client's logs to l (default: discard). Secrets are never logged.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log, c.logSet = l, l != nil } }
 
 // WithNetwork shares an existing Network (node pool, paths) with other clients. The client does
 // not close it.
@@ -143,6 +146,7 @@ type Client struct {
 	handlersMu sync.RWMutex
 	handlers   []handlerEntry
 	dispatchMu sync.Mutex // held while handlers run
+	deliveries deliveries // failed deliveries, under dispatchMu (handlers.go)
 
 	locks  keyedMutex // per group and community server: see groups.go, community.go
 	nextID atomic.Uint64
@@ -150,11 +154,13 @@ type Client struct {
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
 
-	running     atomic.Bool
-	polling     atomic.Bool                // a poll that dispatches events is under way
-	pollerFatal atomic.Pointer[chan error] // Run's channel for fatal errors of its pollers
-	closed      atomic.Bool
-	lease       *leaseKeeper // the account's lease while polling: see lease.go
+	// clock, when set (tests), replaces network time.
+	clock func() time.Time
+
+	running atomic.Bool
+	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
+	closed  atomic.Bool
+	lease   *leaseKeeper // the account's lease while polling: see lease.go
 }
 
 // HandlerID identifies a registered event handler.
@@ -164,7 +170,9 @@ type handlerEntry struct {
 	id HandlerID
 	// fn reports false when it could not take the event because ctx ended (a Subscribe channel
 	// nobody read): the message is then left pending and delivered by the next poll.
-	fn func(context.Context, any) bool
+	fn func(context.Context, Event) bool
+	// errFn, set instead of fn, is a handler that may fail (AddEventHandlerE).
+	errFn func(context.Context, Event) error
 }
 
 // NewClient returns a Client for an account chosen by the options: WithKeys, WithSeed or
@@ -200,9 +208,12 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, profile: cfg.profile}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
 	c.log = cfg.log.With("account", c.id.String())
 	c.initLease(cfg.store) // c.store becomes the lease-fenced view of cfg.store
+	if err := c.initProfile(ctx, cfg.profile); err != nil {
+		return nil, err
+	}
 	if cfg.network != nil {
 		c.net = cfg.network
 	} else {
@@ -263,6 +274,17 @@ func chooseKeys(ctx context.Context, cfg *config) (*crypto.Keys, error) {
 // AccountID returns the client's Account ID.
 func (c *Client) AccountID() crypto.AccountID { return c.id }
 
+// now is network time (local time corrected by what the nodes report).
+func (c *Client) now() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return c.net.Now()
+}
+
+// msNow is now with millisecond precision: a sent time identifies its message.
+func (c *Client) msNow() time.Time { return time.UnixMilli(c.now().UnixMilli()) }
+
 // Keys returns the client's keys.
 func (c *Client) Keys() *crypto.Keys { return c.keys }
 
@@ -281,17 +303,22 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// AddEventHandler registers fn to receive every event (see events.go for the types). Handlers
-// run one event at a time, in order, on Run's goroutines: a slow handler slows polling, and a
-// handler that panics is logged and skipped. A handler may send, but must not call PollOnce.
-func (c *Client) AddEventHandler(fn func(evt any)) HandlerID {
-	return c.addHandler(func(_ context.Context, evt any) bool { fn(evt); return true })
+// AddEventHandler registers fn to receive every event (see Event for the types). Handlers run
+// one event at a time, in order, on Run's goroutines: a slow handler slows polling. A handler
+// that panics is recovered, its stack logged and reported as a HandlerError event, and the event
+// is delivered again (see AddEventHandlerE, whose handlers can also ask for that with an error).
+// A handler may send, but must not call PollOnce. It panics if fn is nil.
+func (c *Client) AddEventHandler(fn func(evt Event)) HandlerID {
+	if fn == nil {
+		panic("session: AddEventHandler: nil handler")
+	}
+	return c.addHandler(func(_ context.Context, evt Event) bool { fn(evt); return true })
 }
 
-func (c *Client) addHandler(fn func(context.Context, any) bool) HandlerID {
+func (c *Client) addHandler(fn func(context.Context, Event) bool) HandlerID {
 	id := HandlerID(c.nextID.Add(1))
 	c.handlersMu.Lock()
-	c.handlers = append(c.handlers, handlerEntry{id, fn})
+	c.handlers = append(c.handlers, handlerEntry{id: id, fn: fn})
 	c.handlersMu.Unlock()
 	return id
 }
@@ -313,12 +340,12 @@ func (c *Client) RemoveEventHandler(id HandlerID) bool {
 // callbacks. Delivery blocks the poll until the event is read (or stop is called, or the poll's
 // context ends: the message is then delivered again by the next poll), so read it promptly. stop
 // unsubscribes and closes the channel.
-func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
-	ch := make(chan any, buffer)
+func (c *Client) Subscribe(buffer int) (events <-chan Event, stop func()) {
+	ch := make(chan Event, buffer)
 	done := make(chan struct{})
 	var mu sync.Mutex
 	closed := false
-	id := c.addHandler(func(ctx context.Context, evt any) bool {
+	id := c.addHandler(func(ctx context.Context, evt Event) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if closed {
@@ -347,140 +374,102 @@ func (c *Client) Subscribe(buffer int) (events <-chan any, stop func()) {
 }
 
 // dispatch runs the handlers on evt, one event at a time across the client's pollers. It
-// reports whether every handler took the event (see handlerEntry).
-func (c *Client) dispatch(ctx context.Context, evt any) bool {
+// reports false when the event is to be delivered again: a handler could not take it (ctx
+// ended, see handlerEntry) or failed on it (see deliver).
+func (c *Client) dispatch(ctx context.Context, evt Event) bool {
+	// A scheduled poll does not hold its slot while handlers run (see scheduler).
+	if l := laneOf(ctx); l != nil {
+		l.releaseSlot()
+		defer l.acquireSlot(ctx)
+	}
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
 	if !c.lease.valid() {
 		return false // past the lease's deadline: left for the account's next holder (lease.go)
 	}
-	c.handlersMu.RLock()
-	hs := append([]handlerEntry(nil), c.handlers...)
-	c.handlersMu.RUnlock()
-	delivered := true
-	for _, h := range hs {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					c.log.Error("event handler panicked", "event", fmt.Sprintf("%T", evt), "panic", r)
-				}
-			}()
-			if !h.fn(ctx, evt) {
-				delivered = false
-			}
-		}()
-	}
-	return delivered
+	return c.deliver(ctx, evt)
 }
 
-// Run polls the account's swarm through the network and delivers events until ctx ends (then it
-// returns nil) or a fatal error occurs (a store failure). Network failures never end it: they
-// are reported as PollError (and Disconnected) events and retried with exponential backoff,
-// including wrong-swarm, clock-skew and path failures, which the network layer repairs.
+// Run polls the account's swarm, its groups and its communities through the network and
+// delivers events until ctx ends (then it returns nil) or a fatal error occurs (a store failure:
+// the error matches ErrStore). Network failures never end it: they are reported as PollError
+// (and Disconnected) events and retried with exponential backoff, including wrong-swarm,
+// clock-skew and path failures, which the network layer repairs.
 //
 // Messages are saved in the store before they are handled and marked handled after the handlers
 // return, so a crash loses nothing and, apart from an event whose handler was interrupted by the
 // crash, delivers nothing twice.
-func (c *Client) Run(ctx context.Context) (err error) {
+//
+// Run is Start and a wait for its result: the polls run on the Network's scheduler, shared by
+// every client of the Network, and Run's own goroutine only waits.
+func (c *Client) Run(ctx context.Context) error {
+	return <-c.Start(ctx)
+}
+
+// Start is Run for processes with many clients: it starts the client on its Network's poll
+// scheduler and returns at once, without a goroutine of its own. The channel receives what Run
+// would return (nil when ctx ended, an error matching ErrStore on a store failure, ErrClosed
+// when the client or its Network was closed, ErrAlreadyRunning, ErrPollInProgress) once the
+// client has stopped and none of its polls is running; it receives exactly one value.
+//
+// Messages saved but not handled before a restart are delivered first, on the caller's
+// goroutine, before Start returns. Events then come from the scheduler's goroutines, one at a
+// time per client.
+func (c *Client) Start(ctx context.Context) <-chan error {
+	done := make(chan error, 1)
 	if c.closed.Load() {
-		return ErrClosed
+		done <- ErrClosed
+		return done
 	}
 	if !c.running.CompareAndSwap(false, true) {
-		return ErrAlreadyRunning
+		done <- ErrAlreadyRunning
+		return done
 	}
-	defer c.running.Store(false)
 	if !c.polling.CompareAndSwap(false, true) {
-		return ErrPollInProgress
+		c.running.Store(false)
+		done <- ErrPollInProgress
+		return done
 	}
-	defer c.polling.Store(false)
-	// The account's lease, held while Run polls (lease.go); its loss ends Run.
-	ctx, endLease, err := c.holdLease(ctx)
+	end := func(err error) <-chan error {
+		err = c.finishLease(err)
+		c.polling.Store(false)
+		c.running.Store(false)
+		done <- err
+		return done
+	}
+	// The account's lease, held while the client runs (lease.go): its loss ends the run.
+	ctx, err := c.startLease(ctx)
 	if err != nil {
-		return err
+		return end(c.runEnd(ctx, err))
 	}
-	defer func() { err = endLease(err) }()
-	// A store failure in the group or community poller ends Run like one in the main loop.
-	fatalc := make(chan error, 2)
-	c.pollerFatal.Store(&fatalc)
-	defer c.pollerFatal.Store(nil)
-	stopCommunities := c.startCommunityPolling(ctx)
-	defer stopCommunities()
-	stopGroups := c.startGroupPolling(ctx)
-	defer stopGroups()
-
 	// Messages saved but not handled before a restart come first.
 	if err := c.handlePending(ctx); err != nil {
-		return c.runEnd(ctx, err)
+		return end(c.runEnd(ctx, err))
 	}
-	connected := false
-	failures := 0
-	// Start at a random point of the first interval (at most 2 s in), so that many clients
-	// started together do not poll in step.
-	timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
-	defer timer.Stop()
-	pruneAt := time.Now()
-	// Pruning goes by the local clock, advanced by the monotonic clock: neither a clock learned
-	// from nodes nor a wall-clock jump can make the client forget what it has seen.
-	runStart := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-fatalc:
-			return c.runEnd(ctx, err)
-		case <-timer.C:
-		}
-		if time.Now().After(pruneAt) {
-			// Forget the hashes of handled messages that have expired from the swarms.
-			if err := c.store.Prune(ctx, runStart.Add(time.Since(runStart))); err != nil {
-				return c.runEnd(ctx, &fatalError{fmt.Errorf("session: pruning: %w", err)})
-			}
-			pruneAt = time.Now().Add(time.Hour)
-		}
-		err := c.fetch(ctx)
-		var fatal *fatalError
-		if errors.As(err, &fatal) {
-			return c.runEnd(ctx, fatal.err)
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := jitter(c.cfg.pollInterval)
-		if err != nil {
-			failures++
-			wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
-			c.log.Warn("poll failed", "err", err, "retry_in", wait)
-			if connected {
-				connected = false
-				c.dispatch(ctx, &Disconnected{Err: err})
-			}
-			c.dispatch(ctx, &PollError{Err: err, Backoff: wait})
-		} else {
-			failures = 0
-			if !connected {
-				connected = true
-				c.dispatch(ctx, &Connected{})
-			}
-		}
-		// Messages fetched before a failure in another namespace are delivered too.
-		if err := c.handlePending(ctx); err != nil {
-			return c.runEnd(ctx, err.(*fatalError).err)
-		}
-		timer.Reset(wait)
+	r, err := c.net.sched.start(ctx, c)
+	if err != nil {
+		return end(err)
 	}
+	return r.done
 }
 
 func (c *Client) runEnd(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	// Every error that ends Run is a store failure: it must match ErrStore (and the cause,
-	// e.g. ErrLeaseLost, through Unwrap).
-	var fatal *fatalError
-	if err != nil && !errors.As(err, &fatal) {
-		err = &fatalError{err}
-	}
 	return err
+}
+
+// pollSwarm is the poll of Run's swarm lane: it forgets the hashes of handled messages that
+// have expired from the swarms (hourly), then fetches every polled namespace.
+func (c *Client) pollSwarm(ctx context.Context, l *lane) error {
+	if time.Now().After(l.pruneAt) {
+		if err := c.store.Prune(ctx, c.localNow()); err != nil {
+			return &fatalError{fmt.Errorf("session: pruning: %w", err)}
+		}
+		l.pruneAt = time.Now().Add(time.Hour)
+	}
+	return c.fetch(ctx)
 }
 
 // backoff returns the wait after n consecutive failures: base·2^(n−1), capped, with ±20 % jitter
@@ -516,15 +505,18 @@ const maxRetrievePages = 20
 // PollOnce retrieves new messages from every polled namespace once and delivers their events.
 // Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
 func (c *Client) PollOnce(ctx context.Context) (err error) {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	if !c.polling.CompareAndSwap(false, true) {
 		return ErrPollInProgress
 	}
 	defer c.polling.Store(false)
-	ctx, endLease, err := c.holdLease(ctx)
+	ctx, err = c.startLease(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { err = endLease(err) }()
+	defer func() { err = c.finishLease(err) }()
 	err = c.fetch(ctx)
 	var fatal *fatalError
 	if errors.As(err, &fatal) {
@@ -617,62 +609,6 @@ func splitPosition(pos string) (member [32]byte, last string) {
 	return [32]byte(b), l
 }
 
-// startPoller runs poll on its own goroutine, for the parts of the account that Run polls besides
-// its own swarm (groups, communities): first within the first interval (at most 2 s), then every
-// poll interval ±10 %, backing off exponentially after failures (to at least retryAfter(err)
-// when that is given), each failure reported as a PollError. Events come from that goroutine,
-// serialised with the others by dispatch. stop cancels the poller and waits for it to end.
-func (c *Client) startPoller(ctx context.Context, name string, poll func(context.Context) error, retryAfter func(error) time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		timer := time.NewTimer(time.Duration(rand.Int64N(int64(min(c.cfg.pollInterval, 2*time.Second)))))
-		defer timer.Stop()
-		failures := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			err := poll(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			wait := jitter(c.cfg.pollInterval)
-			if err != nil {
-				failures++
-				wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, failures)
-				if retryAfter != nil {
-					wait = max(wait, retryAfter(err))
-				}
-				var fatal *fatalError
-				if errors.As(err, &fatal) {
-					c.log.Error(name+" poll: store failure", "err", err)
-					if ch := c.pollerFatal.Load(); ch != nil {
-						select {
-						case *ch <- fatal.err:
-						default:
-						}
-					}
-					return
-				} else {
-					c.log.Warn(name+" poll failed", "err", err, "retry_in", wait)
-				}
-				c.dispatch(ctx, &PollError{Err: err, Backoff: wait})
-			} else {
-				failures = 0
-			}
-			timer.Reset(wait)
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
-}
-
 func (c *Client) handlePending(ctx context.Context) error {
 	pending, err := c.store.Pending(ctx, c.id)
 	if err != nil {
@@ -699,8 +635,8 @@ func (c *Client) handlePending(ctx context.Context) error {
 func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	// Store bookkeeping belongs to the message being handled: it must not be cut short by ctx.
 	bk := context.WithoutCancel(ctx)
-	// p.Data is the stored WebSocketMessage; DecodeMessage takes its base64 form.
-	in, err := DecodeMessage(c.keys, base64.StdEncoding.EncodeToString(p.Data))
+	// p.Data is the stored WebSocketMessage.
+	in, err := decodeWire(c.keys, p.Data)
 	if err != nil {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
@@ -710,12 +646,24 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	}
 	evts := eventsFromContent(in, p.Hash, c.id, c.net.files)
 	if len(evts) == 0 {
-		return c.dispatch(ctx, &UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
+		return c.dispatch(ctx, &UnknownContent{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt(), Content: in.Content})
 	}
 	delivered := true
 	for _, e := range evts {
 		switch e := e.(type) {
+		case *DisappearingChanged:
+			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, e.At.UnixMilli())
+			if err != nil {
+				c.log.Warn("saving a disappearing setting", "err", err)
+			}
+			if !recorded {
+				continue // an older change arriving after a newer one
+			}
 		case *Message:
+			e.ExpiresAt = expiresAt(e.Expiry, e.Timestamp, p.Expiry, c.now())
+			if !e.Sync && e.Expiry != nil && e.Expiry.Mode == ExpiryAfterRead && e.ExpiresAt.IsZero() {
+				c.noteAfterRead(bk, e)
+			}
 			if !e.Sync {
 				approved, err := c.isApproved(bk, e.From)
 				if err != nil {

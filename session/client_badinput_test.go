@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
@@ -44,7 +45,10 @@ func TestBadMessagesAreSkipped(t *testing.T) {
 	junk := put([]byte("\x00\x01 not a protobuf"))
 	// Sealed to Eve, stored in Bob's swarm: Bob cannot open it.
 	notForBob := put(wire(alice, eve, &pb.Content{DataMessage: &pb.DataMessage{Body: proto.String("for eve")}}))
-	call := put(wire(alice, bob, &pb.Content{CallMessage: &pb.CallMessage{Type: pb.CallMessage_PRE_OFFER.Enum(), Uuid: proto.String("u")}}))
+	// A content type this SDK does not know (desktop's retired configurationMessage, field 7).
+	legacy := &pb.Content{}
+	legacy.ProtoReflect().SetUnknown(protowire.AppendBytes(protowire.AppendTag(nil, 7, protowire.BytesType), []byte{0x1a, 0x01, 'x'}))
+	unknownHash := put(wire(alice, bob, legacy))
 	good := wire(alice, bob, &pb.Content{DataMessage: &pb.DataMessage{Body: proto.String("still works")}})
 	goodHash := put(good)
 	if put(good) != goodHash { // a replay of the same bytes is the same message
@@ -74,7 +78,7 @@ func TestBadMessagesAreSkipped(t *testing.T) {
 	if undecryptable[notForBob] == nil {
 		t.Error("a message for someone else was not reported")
 	}
-	if len(unknown) != 1 || unknown[0] != call {
+	if len(unknown) != 1 || unknown[0] != unknownHash {
 		t.Errorf("unknown content events: %v", unknown)
 	}
 	// Polling again (and a replay stored again) delivers nothing twice.

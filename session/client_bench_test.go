@@ -31,7 +31,7 @@ func BenchmarkDevnetSendReceive(b *testing.B) {
 	}
 	var received atomic.Int64
 	all := make(chan struct{})
-	bob.AddEventHandler(func(evt any) {
+	bob.AddEventHandler(func(evt session.Event) {
 		if m, ok := evt.(*session.Message); ok && m.Text != "warm-up" {
 			if received.Add(1) == int64(b.N) {
 				close(all)
@@ -111,7 +111,7 @@ func BenchmarkIdleClients(b *testing.B) {
 					b.Fatal(err)
 				}
 				var once sync.Once
-				c.AddEventHandler(func(evt any) {
+				c.AddEventHandler(func(evt session.Event) {
 					if _, ok := evt.(*session.Connected); ok {
 						once.Do(func() { polled.Add(1) })
 					}

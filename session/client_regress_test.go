@@ -59,7 +59,7 @@ func TestPollFromHandlerIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fired atomic.Bool
-	bob.AddEventHandler(func(e any) {
+	bob.AddEventHandler(func(e session.Event) {
 		if _, ok := e.(*session.Message); ok && fired.CompareAndSwap(false, true) {
 			hctx, hc := context.WithTimeout(context.Background(), 10*time.Second)
 			defer hc()
@@ -108,7 +108,7 @@ func TestShutdownDuringHandlerDeliversOnce(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(bg)
 	var n atomic.Int32
-	bot.AddEventHandler(func(e any) {
+	bot.AddEventHandler(func(e session.Event) {
 		if m, ok := e.(*session.Message); ok && m.Text == "one" {
 			n.Add(1)
 			cancel() // shutdown requested while the handler runs
@@ -137,7 +137,7 @@ func TestConcurrentPollOnceDeliversOnce(t *testing.T) {
 	bot, _ := newClient(t, session.WithNetworkConfig(cfg))
 	var mu sync.Mutex
 	seen := map[string]int{}
-	bot.AddEventHandler(func(e any) {
+	bot.AddEventHandler(func(e session.Event) {
 		if m, ok := e.(*session.Message); ok {
 			mu.Lock()
 			seen[m.Text]++

@@ -37,19 +37,19 @@ func netConfig(dn *devnet.Network, direct bool) session.NetworkConfig {
 // recorder collects a client's events.
 type recorder struct {
 	mu     sync.Mutex
-	events []any
+	events []session.Event
 }
 
-func (r *recorder) handle(evt any) {
+func (r *recorder) handle(evt session.Event) {
 	r.mu.Lock()
 	r.events = append(r.events, evt)
 	r.mu.Unlock()
 }
 
-func (r *recorder) all() []any {
+func (r *recorder) all() []session.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]any(nil), r.events...)
+	return append([]session.Event(nil), r.events...)
 }
 
 func newClient(t testing.TB, opts ...session.Option) (*session.Client, *recorder) {

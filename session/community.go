@@ -10,6 +10,8 @@ package session
 //	<id>/room/<server key>/<token> JSON roomState: last seqno and info_updates
 //	<id>/dm/<server key>           JSON dmState: last inbox and outbox DM ids
 //	<id>/blinded/<server key>/<15> the real 05 Account ID behind a blinded ID, once known
+//	<id>/handover/<05>             "pending" once a blinded DM revealed that Account ID,
+//	                               "done" once it was sent a MessageRequestResponse
 
 import (
 	"cmp"
@@ -57,7 +59,10 @@ type CommunityMessage struct {
 	// Attachments are room files (not encrypted) or, from clients that encrypt them, files on
 	// the file server; Download fetches either.
 	Attachments []*Attachment
-	Whisper     bool
+	// Previews are the link previews of the text.
+	Previews []LinkPreview
+	Pro      *ProFeatures
+	Whisper  bool
 	// Self is true for our own posts.
 	Self bool
 }
@@ -86,7 +91,9 @@ type CommunityDM struct {
 	ID     int64
 	// From and To are the blinded (15) IDs the server shows. FromAccount is the sender's real
 	// 05 Account ID, which the message proves: reply to it with SendText to move the
-	// conversation to ordinary 1:1 messages. ToAccount is the recipient's real ID when known.
+	// conversation to ordinary 1:1 messages (the first such message is preceded by a
+	// MessageRequestResponse, which official clients need to merge the two conversations).
+	// ToAccount is the recipient's real ID when known.
 	From, To               crypto.AccountID
 	FromAccount, ToAccount crypto.AccountID
 	Outgoing               bool
@@ -107,6 +114,37 @@ type CommunitySkipped struct {
 type roomState struct {
 	Seqno       int64 `json:"seqno"`
 	InfoUpdates int64 `json:"info_updates"`
+	// Reported are the skipped rows already reported whose seqno is unknown (or not after the
+	// cursor), so the cursor could not move past them and the server may send them again: each
+	// is reported once (keyed by id, or by the error when the row had no readable id).
+	Reported []string `json:"reported,omitempty"`
+}
+
+// maxReportedSkips bounds roomState.Reported.
+const maxReportedSkips = 64
+
+func skipKey(s *community.Skipped) string {
+	if s.ID != 0 {
+		return "id:" + strconv.FormatInt(s.ID, 10)
+	}
+	return "err:" + s.Err.Error()
+}
+
+// reportSkip reports whether a skipped row must be reported, recording it in st when the
+// cursor cannot move past it (the caller saves st).
+func (st *roomState) reportSkip(s *community.Skipped) bool {
+	if s.Seqno > st.Seqno {
+		return true // the cursor moves past it: it will not come back
+	}
+	k := skipKey(s)
+	if slices.Contains(st.Reported, k) {
+		return false
+	}
+	st.Reported = append(st.Reported, k)
+	if n := len(st.Reported); n > maxReportedSkips {
+		st.Reported = slices.Delete(st.Reported, 0, n-maxReportedSkips)
+	}
+	return true
 }
 
 type dmState struct {
@@ -192,6 +230,9 @@ func (c *Client) saveJSON(ctx context.Context, key string, v any) error {
 // or direct in direct mode). Use it for what the Client has no method for: room listings,
 // history, files, pins, moderation. The room need not be joined.
 func (c *Client) Community(joinURL string) (*community.Client, community.RoomURL, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, community.RoomURL{}, err
+	}
 	r, err := community.ParseURL(joinURL)
 	if err != nil {
 		return nil, community.RoomURL{}, err
@@ -201,7 +242,7 @@ func (c *Client) Community(joinURL string) (*community.Client, community.RoomURL
 }
 
 func (c *Client) communityClient(r community.RoomURL) (*community.Client, error) {
-	return community.New(community.Config{Keys: c.keys, Server: r.Server, Transport: c.net.Servers(), Logger: c.log})
+	return community.New(community.Config{Keys: c.keys, Server: r.Server, Transport: serverKeyCheck{c.net.Servers()}, Logger: c.log})
 }
 
 // JoinCommunity joins a community room by its join URL ("https://server/room?public_key=…"):
@@ -296,10 +337,14 @@ func (c *Client) Communities(ctx context.Context) ([]string, error) {
 }
 
 // communityContent builds the Content of a community post or blinded DM.
-func (c *Client) communityContent(text string, attachments []*pb.AttachmentPointer, o sendOpts) ([]byte, error) {
+func (c *Client) communityContent(text string, attachments []*pb.AttachmentPointer, previews []*pb.DataMessage_Preview, o sendOpts) ([]byte, error) {
 	o.expiry, o.ttl = nil, 0 // communities have no disappearing messages
 	content := visibleContent(text, attachments, &o)
-	content.SigTimestamp = proto.Uint64(toMS(c.net.Now()))
+	content.DataMessage.Preview = previews
+	content.SigTimestamp = proto.Uint64(toMS(c.now()))
+	if err := CheckContent(content); err != nil {
+		return nil, err
+	}
 	b, err := proto.Marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
@@ -311,6 +356,9 @@ func (c *Client) communityContent(text string, attachments []*pb.AttachmentPoint
 // as the server stored it. WithQuote makes it a reply; other SendOptions do not apply to
 // communities.
 func (c *Client) SendCommunityMessage(ctx context.Context, joinURL, text string, opts ...SendOption) (*community.Message, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.postToCommunity(ctx, joinURL, text, nil, opts)
 }
 
@@ -319,6 +367,9 @@ func (c *Client) SendCommunityMessage(ctx context.Context, joinURL, text string,
 func (c *Client) SendCommunityAttachments(ctx context.Context, joinURL, text string, files []AttachmentFile, opts ...SendOption) (*community.Message, error) {
 	if len(files) == 0 {
 		return nil, errors.New("session: no attachment to send")
+	}
+	if err := checkText(text, false); err != nil {
+		return nil, err
 	}
 	return c.postToCommunity(ctx, joinURL, text, files, opts)
 }
@@ -331,11 +382,24 @@ func (c *Client) postToCommunity(ctx context.Context, joinURL, text string, file
 	if err != nil {
 		return nil, err
 	}
-	var ptrs []*pb.AttachmentPointer
+	data, ids, err := c.roomContent(ctx, cc, r, text, files, c.sendOptions(opts))
+	if err != nil {
+		return nil, err
+	}
+	var po *community.PostOptions
+	if len(ids) > 0 {
+		po = &community.PostOptions{Files: ids}
+	}
+	return cc.Post(ctx, r.Token, data, po)
+}
+
+// roomContent uploads a post's files and preview images to the room and builds its Content; ids
+// are the room files the post uses.
+func (c *Client) roomContent(ctx context.Context, cc *community.Client, r community.RoomURL, text string, files []AttachmentFile, o sendOpts) ([]byte, []int64, error) {
 	var ids []int64
-	for i, f := range files {
+	upload := func(ctx context.Context, f AttachmentFile) (*pb.AttachmentPointer, error) {
 		if f.Data == nil {
-			return nil, fmt.Errorf("session: attachment %d has no data", i)
+			return nil, fmt.Errorf("session: attachment %q has no data", f.FileName)
 		}
 		data, err := io.ReadAll(io.LimitReader(f.Data, maxCommunityFile+1))
 		if err != nil {
@@ -349,17 +413,40 @@ func (c *Client) postToCommunity(ctx context.Context, joinURL, text string, file
 			return nil, fmt.Errorf("session: uploading attachment %q: %w", f.FileName, err)
 		}
 		ids = append(ids, id)
-		ptrs = append(ptrs, attachmentPointer(f, uint64(id), cc.FileURL(r.Token, id), nil, nil, int64(len(data))))
+		return attachmentPointer(f, uint64(id), cc.FileURL(r.Token, id), nil, nil, int64(len(data))), nil
 	}
-	data, err := c.communityContent(text, ptrs, c.sendOptions(opts))
+	var ptrs []*pb.AttachmentPointer
+	for _, f := range files {
+		p, err := upload(ctx, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		ptrs = append(ptrs, p)
+	}
+	previews, err := c.uploadPreviews(ctx, o.previews, upload)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var po *community.PostOptions
-	if len(ids) > 0 {
-		po = &community.PostOptions{Files: ids}
+	data, err := c.communityContent(text, ptrs, previews, o)
+	return data, ids, err
+}
+
+// EditCommunityMessage replaces the text of one of our posts (message id of the room of joinURL)
+// with text; WithQuote and WithLinkPreview apply to the new version. Others see it as an edited
+// CommunityMessage.
+func (c *Client) EditCommunityMessage(ctx context.Context, joinURL string, id int64, text string, opts ...SendOption) error {
+	if c.closed.Load() {
+		return ErrClosed
 	}
-	return cc.Post(ctx, r.Token, data, po)
+	cc, r, err := c.Community(joinURL)
+	if err != nil {
+		return err
+	}
+	data, ids, err := c.roomContent(ctx, cc, r, text, nil, c.sendOptions(opts))
+	if err != nil {
+		return err
+	}
+	return cc.Edit(ctx, r.Token, id, data, ids)
 }
 
 // maxCommunityFile is the largest room file we upload (the community servers' usual limit).
@@ -392,11 +479,14 @@ func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	cc, _, err := c.Community(joinURL)
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.communityContent(text, nil, c.sendOptions(nil))
+	data, err := c.communityContent(text, nil, nil, c.sendOptions(nil))
 	if err != nil {
 		return nil, err
 	}
@@ -433,6 +523,61 @@ func (c *Client) rememberRealID(ctx context.Context, serverKey string, blinded, 
 	if err := c.store.PutValue(ctx, communityBucket, c.communityKey("blinded", serverKey, blinded.String()), []byte(real.String())); err != nil {
 		c.log.Warn("saving a blinded ID's Account ID", "err", err)
 	}
+	c.markRevealed(ctx, real)
+}
+
+// The handover from a blinded DM conversation to 1:1 messages. Desktop merges its blinded
+// conversation with someone into the 1:1 one only when a MessageRequestResponse arrives from
+// the revealed Account ID; a plain message would show up there as a request from a stranger.
+// So the first 1:1 message to an Account ID that a blinded DM revealed is preceded, once, by a
+// MessageRequestResponse (as desktop itself does when it replies).
+
+const (
+	handoverPending = "pending"
+	handoverDone    = "done"
+)
+
+func (c *Client) handoverKey(peer crypto.AccountID) string {
+	return c.communityKey("handover", peer.String())
+}
+
+// markRevealed records that a blinded DM revealed peer's Account ID (unless handed over).
+func (c *Client) markRevealed(ctx context.Context, peer crypto.AccountID) {
+	if v, err := c.store.GetValue(ctx, communityBucket, c.handoverKey(peer)); err == nil && len(v) > 0 {
+		return
+	}
+	if err := c.store.PutValue(ctx, communityBucket, c.handoverKey(peer), []byte(handoverPending)); err != nil {
+		c.log.Warn("saving a pending handover", "err", err)
+	}
+}
+
+// markHandedOver records that peer was sent a MessageRequestResponse.
+func (c *Client) markHandedOver(ctx context.Context, peer crypto.AccountID) {
+	if v, err := c.store.GetValue(ctx, communityBucket, c.handoverKey(peer)); err == nil && string(v) == handoverDone {
+		return
+	}
+	if err := c.store.PutValue(context.WithoutCancel(ctx), communityBucket, c.handoverKey(peer), []byte(handoverDone)); err != nil {
+		c.log.Warn("saving a handover", "err", err)
+	}
+}
+
+// handOver sends the MessageRequestResponse that must precede our first 1:1 message to an
+// Account ID that a blinded DM revealed (once; nothing for anyone else).
+func (c *Client) handOver(ctx context.Context, to crypto.AccountID) error {
+	m := c.locks.get("handover/" + to.String())
+	m.Lock()
+	defer m.Unlock()
+	v, err := c.store.GetValue(ctx, communityBucket, c.handoverKey(to))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && string(v) != handoverPending) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("session: reading handover state: %w", err)
+	}
+	if err := c.sendRequestResponse(ctx, to); err != nil {
+		return fmt.Errorf("session: handing the blinded conversation over to 1:1 messages: %w", err)
+	}
+	return nil
 }
 
 // maxCommunityPages bounds the polls of one server in one PollCommunities when rooms have more
@@ -445,15 +590,18 @@ const maxCommunityPages = 20
 // Run, PollOnce or another PollCommunities is active it returns ErrPollInProgress).
 // Failures of single servers or rooms are returned joined; the others are still polled.
 func (c *Client) PollCommunities(ctx context.Context) (err error) {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	if !c.polling.CompareAndSwap(false, true) {
 		return ErrPollInProgress
 	}
 	defer c.polling.Store(false)
-	ctx, endLease, err := c.holdLease(ctx)
+	ctx, err = c.startLease(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { err = endLease(err) }()
+	defer func() { err = c.finishLease(err) }()
 	return c.pollCommunities(ctx)
 }
 
@@ -549,6 +697,7 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 					return err
 				}
 			}
+			before := st.Seqno
 			all, err := c.deliverRoom(ctx, r, sk, cc.ID(), rp, st, save)
 			if err != nil {
 				return err
@@ -556,16 +705,18 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 			if !all {
 				return nil // an event could not be taken before ctx ended
 			}
-			if rp.More {
+			switch {
+			case rp.More && st.Seqno > before:
 				next = append(next, i)
+			case rp.More:
+				// A full page that did not move the cursor (rows without a readable seqno):
+				// asking again now would return the same page.
+				c.log.Warn("community room page without progress", "room", r.Token, "seqno", st.Seqno)
 			}
 		}
 		if withDMs {
 			if res.DMErr != nil {
 				errs = append(errs, fmt.Errorf("session: polling DMs of %s: %w", base, res.DMErr))
-			}
-			for _, s := range res.DMSkipped {
-				c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err})
 			}
 			dmKey := c.communityKey("dm", sk)
 			save := func() error {
@@ -574,17 +725,31 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 				}
 				return nil
 			}
+			// DMs that did not parse are reported once: the cursors then move past them (to
+			// the largest id of each answer), so they do not come back.
+			for _, s := range res.DMSkipped {
+				if !c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err}) {
+					return nil
+				}
+			}
 			for _, box := range []struct {
 				dms      []community.DM
 				outgoing bool
 				last     *int64
-			}{{res.Inbox, false, &dms.Inbox}, {res.Outbox, true, &dms.Outbox}} {
+				answer   int64
+			}{{res.Inbox, false, &dms.Inbox, res.InboxLast}, {res.Outbox, true, &dms.Outbox, res.OutboxLast}} {
 				all, err := c.deliverDMs(ctx, cc, base, sk, box.dms, box.outgoing, box.last, save)
 				if err != nil {
 					return err
 				}
 				if !all {
 					return nil
+				}
+				if box.answer > *box.last {
+					*box.last = box.answer
+					if err := save(); err != nil {
+						return err
+					}
 				}
 			}
 			withDMs = false
@@ -618,12 +783,27 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 		if ctx.Err() != nil {
 			return false, nil // shutting down: the rest is delivered by the next poll
 		}
+		var evts []Event
+		recorded := false // a skip the cursor cannot pass was recorded as reported
+		if ch.skip != nil {
+			if st.reportSkip(ch.skip) {
+				evts = []Event{&CommunitySkipped{Room: room, ID: ch.skip.ID, Err: ch.skip.Err}}
+				recorded = ch.seqno <= st.Seqno
+			}
+		} else {
+			evts = c.roomEvents(ctx, r, room, sk, self, ch.msg)
+		}
 		delivered := true
-		for _, evt := range c.roomEvents(ctx, r, room, sk, self, ch.skip, ch.msg) {
+		for _, evt := range evts {
 			delivered = c.dispatch(ctx, evt) && delivered
 		}
 		if !delivered {
-			return false, nil
+			return false, nil // st is not saved: the next poll reports it again
+		}
+		if recorded {
+			if err := save(); err != nil {
+				return false, err
+			}
 		}
 		if ch.seqno > st.Seqno {
 			st.Seqno = ch.seqno
@@ -632,32 +812,44 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 			}
 		}
 	}
+	if rp.MaxSeqno > st.Seqno {
+		// The largest seqno of the answer, skipped rows included: nothing in it can hold the
+		// cursor back.
+		st.Seqno = rp.MaxSeqno
+		if err := save(); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 
-// roomEvents returns the events of one room change: a skipped row or a message.
-func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk string, self crypto.AccountID, s *community.Skipped, m *community.Message) []any {
-	if s != nil {
-		return []any{&CommunitySkipped{Room: room, ID: s.ID, Err: s.Err}}
-	}
+// roomEvents returns the events of one message of a room.
+func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk string, self crypto.AccountID, m *community.Message) []Event {
 	switch {
 	case m.Deleted:
-		return []any{&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno}}
+		return []Event{&CommunityMessageDeleted{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno}}
 	case m.ReactionsOnly:
-		return []any{&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions}}
+		return []Event{&CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions}}
 	}
 	var content pb.Content
 	if err := proto.Unmarshal(m.Content(), &content); err != nil {
-		return []any{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
+		return []Event{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
 	}
 	dm := content.DataMessage
-	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0) {
+	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0 && len(dm.Preview) == 0) {
 		c.log.Debug("community message without text skipped", "room", r.Token, "id", m.ID)
 		return nil
 	}
 	evt := &CommunityMessage{Room: room, Token: r.Token, ID: m.ID, Seqno: m.Seqno, From: m.Author,
 		Posted: m.Posted, Edited: m.Edited, Text: dm.GetBody(), Profile: profileFromPB(dm.Profile, dm.ProfileKey),
-		Whisper: m.Whisper, Self: m.Author == self, Attachments: c.roomAttachments(r, dm.Attachments)}
+		Whisper: m.Whisper, Self: m.Author == self, Attachments: c.roomAttachments(r, dm.Attachments),
+		Pro: proFromPB(&content),
+		Previews: previewsFromPB(dm.Preview, func(p *pb.AttachmentPointer) *Attachment {
+			if a := c.roomAttachments(r, []*pb.AttachmentPointer{p}); len(a) == 1 {
+				return a[0]
+			}
+			return nil
+		})}
 	if q := dm.Quote; q != nil {
 		if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
 			evt.Quote = &ref
@@ -668,7 +860,7 @@ func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk s
 	} else if id, ok := c.realID(ctx, sk, m.Author); ok {
 		evt.FromAccount = id
 	}
-	evts := []any{evt}
+	evts := []Event{evt}
 	if len(m.Reactions) > 0 {
 		evts = append(evts, &CommunityReaction{Room: room, Token: r.Token, MessageID: m.ID, Seqno: m.Seqno, Reactions: m.Reactions})
 	}
@@ -700,7 +892,7 @@ func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk 
 }
 
 // dmEvent opens one blinded DM and returns its event (a CommunitySkipped when it cannot be read).
-func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk string, d *community.DM, outgoing bool) any {
+func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk string, d *community.DM, outgoing bool) Event {
 	content, sender, err := cc.OpenDM(d)
 	if err != nil {
 		return &CommunitySkipped{Room: base, ID: d.ID, Err: err}
@@ -727,16 +919,14 @@ func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk str
 	return evt
 }
 
-// startCommunityPolling starts the room poller of Run (see startPoller). A server that asks us
-// to slow down (429 with Retry-After) is obeyed.
-func (c *Client) startCommunityPolling(ctx context.Context) (stop func()) {
-	return c.startPoller(ctx, "community", c.pollCommunities, func(err error) time.Duration {
-		var he *community.HTTPError
-		if errors.As(err, &he) {
-			return he.RetryAfter
-		}
-		return 0
-	})
+// communityRetryAfter is the wait a community server asked for (429 with Retry-After), which
+// Run's community lane obeys (see scheduler).
+func communityRetryAfter(err error) time.Duration {
+	var he *community.HTTPError
+	if errors.As(err, &he) {
+		return he.RetryAfter
+	}
+	return 0
 }
 
 // roomAttachments turns a post's attachment pointers into downloadable attachments: room files

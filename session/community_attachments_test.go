@@ -79,7 +79,7 @@ func TestCommunityShutdownMidPageDeliversOnce(t *testing.T) {
 	seen := map[string]int{}
 	var mu sync.Mutex
 	ctx, cancel := context.WithCancel(bg)
-	bob.AddEventHandler(func(e any) {
+	bob.AddEventHandler(func(e session.Event) {
 		if m, ok := e.(*session.CommunityMessage); ok {
 			mu.Lock()
 			seen[m.Text]++
@@ -94,7 +94,7 @@ func TestCommunityShutdownMidPageDeliversOnce(t *testing.T) {
 	}
 	bob.Close()
 	bob2, _ := newClient(t, opts...)
-	bob2.AddEventHandler(func(e any) {
+	bob2.AddEventHandler(func(e session.Event) {
 		if m, ok := e.(*session.CommunityMessage); ok {
 			mu.Lock()
 			seen[m.Text]++

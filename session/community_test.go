@@ -302,7 +302,7 @@ func ExampleClient_JoinCommunity() {
 		panic(err)
 	}
 	defer bot.Close()
-	bot.AddEventHandler(func(evt any) {
+	bot.AddEventHandler(func(evt session.Event) {
 		if m, ok := evt.(*session.CommunityMessage); ok && !m.Self {
 			fmt.Printf("%s in %s: %q\n", m.From.Prefix(), m.Token, m.Text)
 		}
@@ -381,7 +381,7 @@ func BenchmarkCommunityPoll(b *testing.B) {
 		}
 	}
 	n := 0
-	bot.AddEventHandler(func(evt any) {
+	bot.AddEventHandler(func(evt session.Event) {
 		if _, ok := evt.(*session.CommunityMessage); ok {
 			n++
 		}

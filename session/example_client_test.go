@@ -29,7 +29,7 @@ func ExampleClient() {
 		panic(err)
 	}
 	defer bot.Close()
-	bot.AddEventHandler(func(evt any) {
+	bot.AddEventHandler(func(evt session.Event) {
 		if m, ok := evt.(*session.Message); ok {
 			bot.SendText(ctx, m.From, "you said: "+m.Text, session.WithQuote(m.Ref()))
 		}

@@ -95,7 +95,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	wire, err := EncodeEnvelope(ct, 1700000000000)
+	wire, err := EncodeEnvelope(ct, 1700000000000, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

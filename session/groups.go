@@ -81,6 +81,16 @@ type Group struct {
 	// InvitedBy is who invited (or promoted) us, zero for a group we created.
 	InvitedBy crypto.AccountID
 	Members   []GroupMember
+	// PictureURL and PictureKey are the group's picture (encrypted on the file server; see
+	// Network.DownloadGroupPicture), empty when it has none.
+	PictureURL string
+	PictureKey SecretBytes
+	// Disappearing is the group's disappearing-messages setting (after send, or off).
+	Disappearing Expiry
+	// DeleteBefore and DeleteAttachmentsBefore are the admins' requests to delete the messages
+	// (or only the attachments) sent before them; zero when not set. The Client no longer
+	// delivers such messages (or their attachments).
+	DeleteBefore, DeleteAttachmentsBefore time.Time
 }
 
 // GroupMember is one entry of a group's member list.
@@ -124,7 +134,12 @@ type GroupMessage struct {
 	Attachments []*Attachment
 	Quote       *MessageRef
 	Profile     *Profile
-	Expiry      *Expiry
+	Previews    []LinkPreview
+	// Expiry is the message's disappearing setting and ExpiresAt when it disappears (its sent
+	// time plus the timer; groups only have "after send").
+	Expiry    *Expiry
+	ExpiresAt time.Time
+	Pro       *ProFeatures
 }
 
 // Ref returns the reference to quote or react to this message.
@@ -185,6 +200,29 @@ type GroupInfoChange struct {
 	// Name is the new name (name changes); ExpireTimer the new disappearing timer.
 	Name        string
 	ExpireTimer time.Duration
+}
+
+// GroupMessagesDeleted reports messages of a group deleted for everyone: by an admin (Admin,
+// the group key's signature checked), every message whose hash is in Hashes and every message
+// of the Members; by a member (not Admin), the messages among Hashes that By wrote (check the
+// author: a member may only delete its own). The SDK keeps no message history: delete them
+// where you keep it. Admins also deleted them from the group's swarm.
+type GroupMessagesDeleted struct {
+	Hash      string
+	Group     crypto.AccountID
+	By        crypto.AccountID
+	Admin     bool
+	Members   []crypto.AccountID
+	Hashes    []string
+	Timestamp time.Time
+}
+
+// GroupHistoryCleared reports that the group's admins asked every member to delete the
+// messages (or, AttachmentsOnly, the attachments of the messages) sent before Before.
+type GroupHistoryCleared struct {
+	Group           crypto.AccountID
+	Before          time.Time
+	AttachmentsOnly bool
 }
 
 // GroupUpdated reports that the group's info or member list changed (a new config from the
@@ -393,6 +431,9 @@ func (c *Client) saveGroup(ctx context.Context, st *groupState) error {
 // updateGroup runs f on the group's state under the group's lock and saves the state, also when
 // f fails part way (what it did, a pushed key or a sent invite, happened).
 func (c *Client) updateGroup(ctx context.Context, gid crypto.AccountID, f func(st *groupState) error) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
 	unlock := c.lockGroup(gid)
 	defer unlock()
 	st, err := c.loadGroup(ctx, gid)
@@ -478,9 +519,18 @@ func (st *groupState) member(id crypto.AccountID) (groups.Member, bool) {
 func (st *groupState) snapshot() Group {
 	info := groups.InfoFromData(st.info.Data())
 	g := Group{ID: st.id, Name: st.name(), Description: info.Description, Status: st.rec.Status,
-		Admin: st.admin != nil, Generation: st.keys.CurrentGeneration()}
+		Admin: st.admin != nil, Generation: st.keys.CurrentGeneration(), Disappearing: st.disappearing()}
 	if info.Created > 0 {
 		g.Created = time.Unix(info.Created, 0)
+	}
+	if info.PicURL != "" && len(info.PicKey) == 32 {
+		g.PictureURL, g.PictureKey = info.PicURL, append([]byte(nil), info.PicKey...)
+	}
+	if info.DeleteBefore > 0 {
+		g.DeleteBefore = time.Unix(info.DeleteBefore, 0)
+	}
+	if info.DeleteAttachmentsBefore > 0 {
+		g.DeleteAttachmentsBefore = time.Unix(info.DeleteAttachmentsBefore, 0)
 	}
 	if st.rec.Inviter != "" {
 		g.InvitedBy, _ = crypto.ParseAccountID(st.rec.Inviter)
@@ -590,7 +640,7 @@ func (c *Client) CreateGroup(ctx context.Context, name string, members ...crypto
 	if err != nil {
 		return nil, err
 	}
-	now := c.net.Now()
+	now := c.now()
 	st := &groupState{id: admin.ID(), pk: admin.PublicKey(), admin: admin}
 	seed := admin.Seed()
 	st.rec = groupRecord{ID: st.id.String(), Name: name, Status: GroupStatusJoined, Seed: seed[:], Joined: now.Unix()}
@@ -747,7 +797,7 @@ func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) 
 			return fmt.Errorf("%w: %s (%v)", ErrGroupRemoved, st.id, st.rec.Status)
 		}
 		st.rec.Status, st.rec.Joining = GroupStatusJoined, true
-		st.rec.Joined = c.net.Now().Unix()
+		st.rec.Joined = c.now().Unix()
 		if st.admin != nil {
 			st.rec.ClaimAdmin = true
 		} else {
@@ -760,12 +810,18 @@ func (c *Client) AcceptGroupInvite(ctx context.Context, group crypto.AccountID) 
 // SendGroupText sends a text message to a group we are in. Of the options, WithQuote,
 // WithExpiry and WithTTL apply.
 func (c *Client) SendGroupText(ctx context.Context, group crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.sendGroupData(ctx, group, text, nil, opts)
 }
 
 // SendGroupAttachments uploads files (encrypted) to the file server and sends them to a group
 // in one message with text (which may be empty).
 func (c *Client) SendGroupAttachments(ctx context.Context, group crypto.AccountID, text string, files []AttachmentFile, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, false); err != nil {
+		return nil, err
+	}
 	if _, err := c.loadJoinedGroup(ctx, group); err != nil {
 		return nil, err
 	}
@@ -796,7 +852,22 @@ func (c *Client) sendGroupData(ctx context.Context, group crypto.AccountID, text
 		return nil, err
 	}
 	o := c.sendOptions(opts)
+	if !o.expirySet {
+		if e := st.disappearing(); !e.Off() {
+			o.expiry = &e
+		}
+	} else if o.expiry != nil && o.expiry.Off() {
+		o.expiry = nil
+	}
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterRead {
+		return nil, fmt.Errorf("%w: groups only have delete after send", ErrInvalidExpiry)
+	}
+	previews, err := c.uploadPreviews(ctx, o.previews, nil)
+	if err != nil {
+		return nil, err
+	}
 	content := visibleContent(text, attachments, &o)
+	content.DataMessage.Preview = previews
 	ttl := o.ttl
 	if ttl == 0 {
 		ttl = groupMessageTTL
@@ -987,9 +1058,6 @@ func (c *Client) DeleteGroup(ctx context.Context, group crypto.AccountID) error 
 	})
 }
 
-// msNow is network time with millisecond precision (timestamps identify messages).
-func (c *Client) msNow() time.Time { return time.UnixMilli(c.net.Now().UnixMilli()) }
-
 // pushGroupState stores, as an admin, a new key message (if any) and then the group's info and
 // member list encrypted with the newest key.
 func (c *Client) pushGroupState(ctx context.Context, st *groupState, keyMsg []byte) error {
@@ -1047,7 +1115,7 @@ func (c *Client) extendGroupMessages(ctx context.Context, gid crypto.AccountID) 
 	if err != nil || st.admin == nil || st.rec.Status != GroupStatusJoined {
 		return err
 	}
-	now := c.net.Now()
+	now := c.now()
 	if now.Sub(time.Unix(st.rec.Extended, 0)) < groupExtendEvery {
 		return nil
 	}
@@ -1102,12 +1170,15 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 	ms := uint64(at.UnixMilli())
 	content := build(int64(ms))
 	content.SigTimestamp = proto.Uint64(ms)
+	if err := CheckContent(content); err != nil {
+		return nil, err
+	}
 	cb, err := proto.Marshal(content)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
 	}
 	env, err := proto.Marshal(&pb.Envelope{Type: pb.Envelope_CLOSED_GROUP_MESSAGE.Enum(), Timestamp: proto.Uint64(ms),
-		SourceDevice: proto.Uint32(SourceDevice), Content: cb})
+		SourceDevice: proto.Uint32(SourceDevice), Content: cb, ProSig: decoyProSig()})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
 	}
@@ -1122,6 +1193,12 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 	// Our poll of the group will retrieve it: mark it handled so it is not delivered back.
 	if err := c.store.SaveHandled(ctx, c.groupInbox(st.id), store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceGroupMessages), Timestamp: at, Expiry: at.Add(ttl)}); err != nil {
 		c.log.Warn("recording our group message", "err", err)
+	}
+	if dm := content.GetDataMessage(); dm != nil && dm.GroupUpdateMessage == nil {
+		// Unsend finds our visible messages' hashes here.
+		if err := c.store.PutValue(ctx, sentBucket, c.sentKey(st.id, at), []byte(res.Hash)); err != nil {
+			c.log.Warn("recording sent group message", "err", err)
+		}
 	}
 	return &SendResult{Hash: res.Hash, Timestamp: at, Ref: MessageRef{Author: c.id, Timestamp: at}, Stored: res.Succeeded()}, nil
 }

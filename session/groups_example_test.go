@@ -35,7 +35,7 @@ func ExampleClient_CreateGroup() {
 	}
 	defer user.Close()
 
-	bot.AddEventHandler(func(evt any) {
+	bot.AddEventHandler(func(evt session.Event) {
 		if m, ok := evt.(*session.GroupMessage); ok && m.From != bot.AccountID() {
 			bot.SendGroupText(ctx, m.Group, "echo: "+m.Text, session.WithQuote(m.Ref()))
 		}

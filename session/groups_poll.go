@@ -19,11 +19,6 @@ import (
 // This file polls the swarms of the groups we joined and turns what comes back into events;
 // it also receives the 1:1 invitations and promotions.
 
-// startGroupPolling starts the group poller of Run (see startPoller).
-func (c *Client) startGroupPolling(ctx context.Context) (stop func()) {
-	return c.startPoller(ctx, "group", c.pollGroups, nil)
-}
-
 // pollGroups polls every joined group once and handles what arrived.
 func (c *Client) pollGroups(ctx context.Context) error {
 	ids, err := c.groupIDs(ctx)
@@ -124,7 +119,7 @@ func (c *Client) handleGroupPending(ctx context.Context, gid, inbox crypto.Accou
 		if ctx.Err() != nil {
 			return nil
 		}
-		var evts []any
+		var evts []Event
 		err := c.updateGroup(ctx, gid, func(st *groupState) error {
 			evts = c.handleGroupIncoming(ctx, st, p)
 			return nil
@@ -146,12 +141,12 @@ func (c *Client) handleGroupPending(ctx context.Context, gid, inbox crypto.Accou
 	return nil
 }
 
-func undecryptable(st *groupState, p store.Incoming, err error) []any {
-	return []any{&UndecryptableGroupMessage{Group: st.id, Namespace: p.Namespace, Hash: p.Hash, Err: err}}
+func undecryptable(st *groupState, p store.Incoming, err error) []Event {
+	return []Event{&UndecryptableGroupMessage{Group: st.id, Namespace: p.Namespace, Hash: p.Hash, Err: err}}
 }
 
 // handleGroupIncoming applies one retrieved message to the group's state and returns its events.
-func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p store.Incoming) []any {
+func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p store.Incoming) []Event {
 	if st.rec.Status != GroupStatusJoined {
 		return nil // left, removed or destroyed while the message waited
 	}
@@ -161,7 +156,7 @@ func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p stor
 		if err != nil {
 			return undecryptable(st, p, err)
 		}
-		var evts []any
+		var evts []Event
 		if newKey && len(st.rec.Retry) > 0 {
 			retry := st.rec.Retry
 			st.rec.Retry = nil
@@ -195,7 +190,7 @@ func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p stor
 		if _, kicked := groups.ReadKickedMessage(c.keys, st.pk, p.Data, st.keys.CurrentGeneration()); kicked {
 			st.rec.Status = GroupStatusRemoved
 			st.rec.SendResponse, st.rec.ClaimAdmin, st.rec.Joining = false, false, false
-			return []any{&GroupRemoved{Group: st.id}}
+			return []Event{&GroupRemoved{Group: st.id}}
 		}
 		return nil // a notice for someone else
 	}
@@ -204,7 +199,7 @@ func (c *Client) handleGroupIncoming(ctx context.Context, st *groupState, p stor
 
 // handleGroupConfig merges a group config; retry is set when it is tried again after a new key
 // (its failure to decrypt was already reported).
-func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.Incoming, cfg *groups.Config, domain string, retry bool) []any {
+func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.Incoming, cfg *groups.Config, domain string, retry bool) []Event {
 	ser, err := groups.DecryptGroupConfig(p.Data, st.keys.GroupKeys(), domain)
 	if errors.Is(err, groups.ErrDecrypt) {
 		// Encrypted with a key we never had (before we joined), or with one whose key message
@@ -221,6 +216,7 @@ func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.
 		return undecryptable(st, p, err)
 	}
 	before := cfg.Hash()
+	infoBefore := groups.InfoFromData(st.info.Data())
 	if n, err := cfg.Merge(ser); err != nil || n == 0 {
 		if err == nil {
 			err = fmt.Errorf("%w: config rejected (unsigned or malformed)", groups.ErrMalformed)
@@ -237,12 +233,16 @@ func (c *Client) handleGroupConfig(ctx context.Context, st *groupState, p store.
 	}
 	if domain == groups.DomainGroupInfo && groups.InfoFromData(st.info.Data()).Destroyed {
 		st.rec.Status = GroupStatusDestroyed
-		return []any{&GroupRemoved{Group: st.id, Destroyed: true}}
+		return []Event{&GroupRemoved{Group: st.id, Destroyed: true}}
 	}
-	return []any{&GroupUpdated{Group: st.snapshot()}}
+	evts := []Event{&GroupUpdated{Group: st.snapshot()}}
+	if domain == groups.DomainGroupInfo {
+		evts = append(evts, infoChangeEvents(st, infoBefore, groups.InfoFromData(st.info.Data()))...)
+	}
+	return evts
 }
 
-func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store.Incoming) []any {
+func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store.Incoming) []Event {
 	m, err := st.keys.DecryptMessage(p.Data)
 	if err != nil {
 		return undecryptable(st, p, err)
@@ -265,19 +265,53 @@ func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store
 	at, from := msTime(ts), m.Sender
 	dm := content.GetDataMessage()
 	if gu := dm.GetGroupUpdateMessage(); gu != nil {
-		return c.handleGroupControl(ctx, st, p, from, int64(ts), dm)
+		return c.handleGroupControl(ctx, st, p, from, int64(ts), &content)
 	}
-	if dm == nil || (dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil) {
-		return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at}}
+	info := groups.InfoFromData(st.info.Data())
+	if info.DeleteBefore > 0 && at.Before(time.Unix(info.DeleteBefore, 0)) {
+		return nil // the admins cleared the history before it
+	}
+	if r := dm.GetReaction(); r != nil {
+		target, ok := refFromPB(r.GetId(), r.GetAuthor())
+		if !ok {
+			return nil
+		}
+		return []Event{&Reaction{From: from, Group: st.id, Target: target, Emoji: r.GetEmoji(),
+			Removed: r.GetAction() == pb.DataMessage_Reaction_REMOVE, At: at}}
+	}
+	if dm.GetFlags()&uint32(pb.DataMessage_EXPIRATION_TIMER_UPDATE) != 0 {
+		// A group's timer is its info config's, which admins change; a member's timer update is
+		// not theirs to make.
+		if mem, ok := st.member(from); !ok || !mem.Admin {
+			return undecryptable(st, p, fmt.Errorf("%w: timer update in %s from %s", ErrNotInConversation, st.id, from))
+		}
+		return nil
+	}
+	if dm == nil || (dm.Body == nil && len(dm.Attachments) == 0 && dm.Quote == nil && len(dm.Preview) == 0) {
+		return []Event{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at, Content: &content}}
+	}
+	attach := func(ps []*pb.AttachmentPointer) []*Attachment {
+		if info.DeleteAttachmentsBefore > 0 && at.Before(time.Unix(info.DeleteAttachmentsBefore, 0)) {
+			return nil // the admins cleared the attachments before it
+		}
+		return attachmentsFromPB(ps, c.net.files)
 	}
 	gm := &GroupMessage{Hash: p.Hash, Group: st.id, From: from, Timestamp: at, Text: dm.GetBody(),
-		Attachments: attachmentsFromPB(dm.Attachments, c.net.files), Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(&content)}
+		Attachments: attach(dm.Attachments), Profile: profileFromPB(dm.Profile, dm.ProfileKey), Expiry: expiryFromPB(&content),
+		Pro: proFromPB(&content),
+		Previews: previewsFromPB(dm.Preview, func(ptr *pb.AttachmentPointer) *Attachment {
+			if a := attach([]*pb.AttachmentPointer{ptr}); len(a) == 1 {
+				return a[0]
+			}
+			return nil
+		})}
+	gm.ExpiresAt = expiresAt(gm.Expiry, at, p.Expiry, c.now())
 	if q := dm.Quote; q != nil {
 		if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
 			gm.Quote = &ref
 		}
 	}
-	return []any{gm}
+	return []Event{gm}
 }
 
 func parseIDs(ss []string) []crypto.AccountID {
@@ -290,10 +324,13 @@ func parseIDs(ss []string) []crypto.AccountID {
 	return out
 }
 
-func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store.Incoming, from crypto.AccountID, ts int64, dm *pb.DataMessage) []any {
+func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store.Incoming, from crypto.AccountID, ts int64, content *pb.Content) []Event {
 	at := time.UnixMilli(ts)
+	dm := content.GetDataMessage()
 	gu := dm.GetGroupUpdateMessage()
 	switch {
+	case gu.DeleteMemberContent != nil:
+		return groupDeletion(st, p, from, ts, gu.DeleteMemberContent)
 	case gu.MemberChangeMessage != nil:
 		mc := gu.MemberChangeMessage
 		if err := groups.VerifyAdminSignature(st.pk, groups.MemberChangeSigningMessage(int(mc.GetType()), ts), mc.GetAdminSignature()); err != nil {
@@ -307,14 +344,14 @@ func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store
 		if kind == 0 {
 			return undecryptable(st, p, fmt.Errorf("%w: member change of type %d", ErrInvalidGroupUpdate, mc.GetType()))
 		}
-		return []any{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: kind,
+		return []Event{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: kind,
 			Members: parseIDs(mc.GetMemberSessionIds()), Timestamp: at, HistoryShared: mc.GetHistoryShared()}}
 	case gu.InfoChangeMessage != nil:
 		ic := gu.InfoChangeMessage
 		if err := groups.VerifyAdminSignature(st.pk, groups.InfoChangeSigningMessage(int(ic.GetType()), ts), ic.GetAdminSignature()); err != nil {
 			return undecryptable(st, p, fmt.Errorf("%w: info change: %w", ErrInvalidGroupUpdate, err))
 		}
-		return []any{&GroupInfoChange{Hash: p.Hash, Group: st.id, By: from, Timestamp: at, Name: ic.GetUpdatedName(),
+		return []Event{&GroupInfoChange{Hash: p.Hash, Group: st.id, By: from, Timestamp: at, Name: ic.GetUpdatedName(),
 			ExpireTimer: time.Duration(ic.GetUpdatedExpiration()) * time.Second}}
 	case gu.MemberLeftMessage != nil:
 		// Admins finish the departure: the member is erased, its credentials revoked and the
@@ -328,7 +365,7 @@ func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store
 		}
 		return nil
 	case gu.MemberLeftNotificationMessage != nil:
-		return []any{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: MemberLeft,
+		return []Event{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: MemberLeft,
 			Members: []crypto.AccountID{from}, Timestamp: at}}
 	case gu.InviteResponse != nil:
 		if !gu.InviteResponse.GetIsApproved() {
@@ -347,21 +384,21 @@ func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store
 				}
 			}
 		}
-		return []any{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: MemberJoined,
+		return []Event{&GroupMemberChange{Hash: p.Hash, Group: st.id, By: from, Kind: MemberJoined,
 			Members: []crypto.AccountID{from}, Timestamp: at}}
 	}
-	// Content deletions, and updates that only travel 1:1 (invites, promotions).
-	return []any{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at}}
+	// Updates that only travel 1:1 (invites, promotions), and any added later.
+	return []Event{&UnknownContent{Hash: p.Hash, From: from, Timestamp: at, Content: content}}
 }
 
 // finishGroupJoin completes what waits for the group's state after a join or a promotion: the
 // invite response (once we hold a key) and, for a promoted member, its admin flag in Members.
-func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) ([]any, error) {
+func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) ([]Event, error) {
 	st, err := c.loadGroup(ctx, gid)
 	if err != nil || st.rec.Status != GroupStatusJoined || (!st.rec.SendResponse && !st.rec.ClaimAdmin && !st.rec.Joining) {
 		return nil, err
 	}
-	var evts []any
+	var evts []Event
 	err = c.updateGroup(ctx, gid, func(st *groupState) error {
 		if st.rec.Status != GroupStatusJoined {
 			return nil
@@ -405,7 +442,7 @@ func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) ([]a
 // whether it did; other group updates are not 1:1 messages and are left to the caller.
 func (c *Client) handleGroupUpdate(ctx context.Context, in *Incoming, hash string) bool {
 	gu := in.Content.GetDataMessage().GetGroupUpdateMessage()
-	var evts []any
+	var evts []Event
 	switch {
 	case gu.GetInviteMessage() != nil:
 		evts = c.receiveInvite(ctx, in, hash, gu.GetInviteMessage())
@@ -420,25 +457,15 @@ func (c *Client) handleGroupUpdate(ctx context.Context, in *Incoming, hash strin
 	return true
 }
 
-func badUpdate(gid crypto.AccountID, hash string, err error) []any {
-	return []any{&UndecryptableGroupMessage{Group: gid, Hash: hash, Err: fmt.Errorf("%w: %w", ErrInvalidGroupUpdate, err)}}
+func badUpdate(gid crypto.AccountID, hash string, err error) []Event {
+	return []Event{&UndecryptableGroupMessage{Group: gid, Hash: hash, Err: fmt.Errorf("%w: %w", ErrInvalidGroupUpdate, err)}}
 }
 
 // receiveInvite checks an invitation (the group key's signature over our ID and the message's
 // timestamp, and the credentials it carries) and records it until it is accepted.
-func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, inv *pb.GroupUpdateInviteMessage) []any {
-	gid, pk, err := groups.ParseID(inv.GetGroupSessionId())
+func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, inv *pb.GroupUpdateInviteMessage) []Event {
+	gid, auth, err := c.checkInvite(in, inv)
 	if err != nil {
-		return badUpdate(crypto.AccountID{}, hash, err)
-	}
-	if err := groups.VerifyAdminSignature(pk, groups.InviteSigningMessage(c.id, int64(in.Timestamp)), inv.GetAdminSignature()); err != nil {
-		return badUpdate(gid, hash, err)
-	}
-	if len(inv.GetMemberAuthData()) != groups.AuthDataSize {
-		return badUpdate(gid, hash, fmt.Errorf("auth data of %d bytes", len(inv.GetMemberAuthData())))
-	}
-	auth := groups.AuthData(inv.GetMemberAuthData())
-	if err := groups.VerifyAuthData(pk, c.keys.Ed25519PublicKey(), auth); err != nil {
 		return badUpdate(gid, hash, err)
 	}
 	unlock := c.lockGroup(gid)
@@ -465,12 +492,32 @@ func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, i
 		c.log.Warn("group: saving an invite", "err", err)
 		return nil
 	}
-	return []any{&GroupInvite{Hash: hash, Group: gid, Name: inv.GetName(), From: in.Sender, Timestamp: in.SentAt()}}
+	return []Event{&GroupInvite{Hash: hash, Group: gid, Name: inv.GetName(), From: in.Sender, Timestamp: in.SentAt()}}
+}
+
+// checkInvite checks an invitation: the group key's signature over our ID and the message's
+// timestamp, and the credentials it carries.
+func (c *Client) checkInvite(in *Incoming, inv *pb.GroupUpdateInviteMessage) (crypto.AccountID, groups.AuthData, error) {
+	gid, pk, err := groups.ParseID(inv.GetGroupSessionId())
+	if err != nil {
+		return crypto.AccountID{}, groups.AuthData{}, err
+	}
+	if err := groups.VerifyAdminSignature(pk, groups.InviteSigningMessage(c.id, int64(in.Timestamp)), inv.GetAdminSignature()); err != nil {
+		return gid, groups.AuthData{}, err
+	}
+	if len(inv.GetMemberAuthData()) != groups.AuthDataSize {
+		return gid, groups.AuthData{}, fmt.Errorf("auth data of %d bytes", len(inv.GetMemberAuthData()))
+	}
+	auth := groups.AuthData(inv.GetMemberAuthData())
+	if err := groups.VerifyAuthData(pk, c.keys.Ed25519PublicKey(), auth); err != nil {
+		return gid, groups.AuthData{}, err
+	}
+	return gid, auth, nil
 }
 
 // receivePromote takes the group key a promotion carries: for a group we are in we become an
 // admin; otherwise it is an invitation as an admin.
-func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, pm *pb.GroupUpdatePromoteMessage) []any {
+func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, pm *pb.GroupUpdatePromoteMessage) []Event {
 	seed := pm.GetGroupIdentitySeed()
 	if len(seed) != 32 {
 		return badUpdate(crypto.AccountID{}, hash, fmt.Errorf("group seed of %d bytes", len(seed)))
@@ -492,7 +539,7 @@ func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, 
 			return badUpdate(gid, hash, err)
 		}
 	}
-	var evt any = &GroupMemberChange{Hash: hash, Group: gid, By: in.Sender, Kind: MembersPromoted,
+	var evt Event = &GroupMemberChange{Hash: hash, Group: gid, By: in.Sender, Kind: MembersPromoted,
 		Members: []crypto.AccountID{c.id}, Timestamp: in.SentAt()}
 	switch st.rec.Status {
 	case GroupStatusJoined:
@@ -505,5 +552,5 @@ func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, 
 		c.log.Warn("group: saving a promotion", "err", err)
 		return nil
 	}
-	return []any{evt}
+	return []Event{evt}
 }

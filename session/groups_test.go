@@ -28,19 +28,19 @@ import (
 
 type gRecorder struct {
 	mu     sync.Mutex
-	events []any
+	events []Event
 }
 
-func (r *gRecorder) handle(evt any) {
+func (r *gRecorder) handle(evt Event) {
 	r.mu.Lock()
 	r.events = append(r.events, evt)
 	r.mu.Unlock()
 }
 
-func (r *gRecorder) all() []any {
+func (r *gRecorder) all() []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]any(nil), r.events...)
+	return append([]Event(nil), r.events...)
 }
 
 type gPeer struct {
@@ -108,7 +108,7 @@ func gWait[T any](t testing.TB, p *gPeer, ok func(T) bool) T {
 	}
 }
 
-func gDump(evts []any) string {
+func gDump(evts []Event) string {
 	var b strings.Builder
 	for _, e := range evts {
 		fmt.Fprintf(&b, "\n\t%T %+v", e, e)
@@ -435,7 +435,7 @@ func TestGroupsDeleteAndRun(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	bob.AddEventHandler(func(evt any) {
+	bob.AddEventHandler(func(evt Event) {
 		if inv, ok := evt.(*GroupInvite); ok {
 			if err := bob.AcceptGroupInvite(ctx, inv.Group); err != nil {
 				t.Errorf("accept: %v", err)
@@ -456,7 +456,7 @@ func TestGroupsDeleteAndRun(t *testing.T) {
 	if _, err := alice.SendGroupText(ctx, g.ID, "bye"); err != nil {
 		t.Fatal(err)
 	}
-	waitRec := func(ok func(any) bool) {
+	waitRec := func(ok func(Event) bool) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
@@ -467,11 +467,11 @@ func TestGroupsDeleteAndRun(t *testing.T) {
 		}
 		t.Fatalf("event not received; events: %s", gDump(bob.rec.all()))
 	}
-	waitRec(func(e any) bool { m, ok := e.(*GroupMessage); return ok && m.Text == "bye" })
+	waitRec(func(e Event) bool { m, ok := e.(*GroupMessage); return ok && m.Text == "bye" })
 	if err := alice.DeleteGroup(ctx, g.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitRec(func(e any) bool { r, ok := e.(*GroupRemoved); return ok && r.Destroyed && r.Group == g.ID })
+	waitRec(func(e Event) bool { r, ok := e.(*GroupRemoved); return ok && r.Destroyed && r.Group == g.ID })
 	if gs, _ := alice.Groups(ctx); len(gs) != 0 {
 		t.Fatalf("alice still lists %+v", gs)
 	}

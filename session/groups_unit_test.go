@@ -64,7 +64,7 @@ func (l *gLocalGroup) members() []crypto.AccountID {
 	return []crypto.AccountID{l.adminUser.AccountID(), l.member.AccountID()}
 }
 
-func (l *gLocalGroup) handle(ns swarm.Namespace, hash string, data []byte) []any {
+func (l *gLocalGroup) handle(ns swarm.Namespace, hash string, data []byte) []Event {
 	return l.member.handleGroupIncoming(context.Background(), l.st, store.Incoming{Hash: hash, Namespace: int16(ns), Data: data})
 }
 

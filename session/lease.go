@@ -69,7 +69,8 @@ func (c *Client) initLease(raw store.Store) {
 	if cfg.ttl == 0 {
 		cfg.ttl = DefaultLeaseTTL
 	}
-	c.lease = &leaseKeeper{raw: raw, name: store.AccountLease(c.id), account: c.id, holder: cfg.holder, ttl: cfg.ttl, log: c.log,
+	c.lease = &leaseKeeper{raw: raw, name: store.AccountLease(c.id), account: c.id, holder: cfg.holder, ttl: cfg.ttl, log: c.log, born: time.Now(),
+		renewer: func() *leaseRenewer { return c.net.leases },
 		onLost: func() {
 			// Stop sending at once: every send checks closed. Close still releases what
 			// the Client owns.
@@ -78,30 +79,34 @@ func (c *Client) initLease(raw store.Store) {
 	c.store = &leasedStore{Store: raw, k: c.lease}
 }
 
-// holdLease takes the account's lease for a poll (Run, PollOnce, PollCommunities): the
-// returned context ends if the lease is lost, and end releases the lease and turns a loss into
-// the poll's error.
-func (c *Client) holdLease(ctx context.Context) (context.Context, func(error) error, error) {
-	lctx, err := c.lease.hold(ctx)
-	if err != nil {
-		return ctx, nil, err
-	}
-	return lctx, func(err error) error {
-		if errors.Is(err, store.ErrLeaseLost) {
-			// A write refused by the store: the lease is gone, as if not renewed.
-			c.lease.lose(err)
-		}
-		lost := c.lease.release()
-		if lost != nil {
-			var fatal *fatalError
-			if errors.As(err, &fatal) && errors.Is(err, store.ErrLeaseLost) {
-				return err
-			}
-			return &fatalError{fmt.Errorf("session: account %s: %w", c.id, lost)}
-		}
-		return err
-	}, nil
+// startLease takes the account's lease for a poll (Run/Start, PollOnce, PollCommunities): the
+// returned context ends if the lease is lost. finishLease ends the hold.
+func (c *Client) startLease(ctx context.Context) (context.Context, error) {
+	return c.lease.hold(ctx)
 }
+
+// finishLease releases the lease held for a poll and turns its loss into the poll's error
+// (matching ErrLeaseLost and ErrStore). Without a hold it returns err unchanged.
+func (c *Client) finishLease(err error) error {
+	if errors.Is(err, store.ErrLeaseLost) {
+		// A write refused by the store: the lease is gone, as if not renewed.
+		c.lease.lose(err)
+	}
+	lost := c.lease.release()
+	if lost == nil {
+		return err
+	}
+	var fatal *fatalError
+	if errors.As(err, &fatal) && errors.Is(err, store.ErrLeaseLost) {
+		return err
+	}
+	return &fatalError{fmt.Errorf("session: account %s: %w", c.id, lost)}
+}
+
+// localNow is the local clock advanced by the monotonic clock since the Client was made: what
+// pruning goes by, so that neither a clock learned from nodes nor a wall-clock jump can make
+// the client forget what it has seen.
+func (c *Client) localNow() time.Time { return c.lease.born.Add(time.Since(c.lease.born)) }
 
 // closeLease releases the lease and stops the keeper; it reports whether the Client was closed
 // by a lost lease (so that Close still closes what it owns).
@@ -110,7 +115,7 @@ func (c *Client) closeLease() bool {
 	return c.lease.closedByLoss()
 }
 
-// leaseKeeper holds and renews one account's lease.
+// leaseKeeper holds one account's lease; the Network's leaseRenewer renews it.
 type leaseKeeper struct {
 	raw     store.Store
 	name    string
@@ -121,17 +126,18 @@ type leaseKeeper struct {
 		Warn(string, ...any)
 		Error(string, ...any)
 	}
-	onLost func()
+	onLost  func()
+	born    time.Time            // when the Client was made (for localNow)
+	renewer func() *leaseRenewer // the Client's Network's
 
 	mu     sync.Mutex
 	lease  *store.Lease            // the held lease; nil when not held
 	last   store.Lease             // the lease held last
 	until  time.Time               // while held: when to stop at the latest (monotonic)
+	next   time.Time               // while held: when to renew next
 	lost   error                   // set when the held lease was lost; sticky until the next hold
 	closed bool                    // the Client was closed by a loss, not yet by Close
 	cancel context.CancelCauseFunc // ends the hold's context
-	stop   chan struct{}           // closed by release: the renewer stops
-	done   chan struct{}           // closed when the renewer has stopped
 }
 
 func (k *leaseKeeper) current() (store.Lease, bool) {
@@ -153,7 +159,7 @@ func (k *leaseKeeper) valid() bool {
 	return k.lease == nil || time.Now().Before(k.until)
 }
 
-// hold acquires the lease and starts renewing it.
+// hold acquires the lease and hands it to the renewer.
 func (k *leaseKeeper) hold(ctx context.Context) (context.Context, error) {
 	start := time.Now()
 	l, err := k.raw.AcquireLease(ctx, store.LeaseRequest{Name: k.name, Holder: k.holder, TTL: k.ttl})
@@ -171,53 +177,21 @@ func (k *leaseKeeper) hold(ctx context.Context) (context.Context, error) {
 		return ctx, &fatalError{fmt.Errorf("session: taking the account's lease: %w", err)}
 	}
 	lctx, cancel := context.WithCancelCause(ctx)
-	stop, done := make(chan struct{}), make(chan struct{})
 	k.mu.Lock()
-	k.lease, k.last, k.until, k.lost, k.cancel, k.stop, k.done = &l, l, start.Add(k.ttl*9/10), nil, cancel, stop, done
+	k.lease, k.last, k.lost, k.cancel = &l, l, nil, cancel
+	k.renewedLocked(l, start)
 	k.mu.Unlock()
-	go k.renew(l, start, stop, done)
+	k.renewer().add(k)
 	return lctx, nil
 }
 
-// renew keeps the lease until release or loss. deadline is when the lease may be taken by the
-// store's clock at the earliest, measured locally and conservatively: 9/10 of the TTL after the
-// last successful renewal began.
-func (k *leaseKeeper) renew(l store.Lease, began time.Time, stop <-chan struct{}, done chan struct{}) {
-	defer close(done)
-	deadline := began.Add(k.ttl * 9 / 10)
-	for {
-		wait := k.ttl / 3
-		if left := time.Until(deadline); left < wait*2 {
-			wait = max(k.ttl/20, time.Millisecond) // behind: retry often
-		}
-		select {
-		case <-stop:
-			return
-		case <-time.After(wait):
-		}
-		if !time.Now().Before(deadline) {
-			k.lose(&store.LostError{Lease: l, Why: "not renewed in time: the store was unreachable"})
-			return
-		}
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		start := time.Now()
-		nl, err := k.raw.RenewLease(ctx, l, k.ttl)
-		cancel()
-		switch {
-		case err == nil:
-			l, deadline = nl, start.Add(k.ttl*9/10)
-			k.mu.Lock()
-			if k.lease != nil {
-				k.lease, k.last, k.until = &nl, nl, deadline
-			}
-			k.mu.Unlock()
-		case errors.Is(err, store.ErrLeaseLost):
-			k.lose(err)
-			return
-		default:
-			k.log.Warn("renewing the account's lease failed", "err", err, "stop_in", time.Until(deadline).Round(time.Millisecond))
-		}
-	}
+// renewedLocked records a lease granted or renewed by a request that began at start. The
+// deadline is when the lease may be taken by the store's clock at the earliest, measured
+// locally and conservatively: 9/10 of the TTL after the request began.
+func (k *leaseKeeper) renewedLocked(l store.Lease, start time.Time) {
+	k.lease, k.last = &l, l
+	k.until = start.Add(k.ttl * 9 / 10)
+	k.next = start.Add(k.ttl / 3)
 }
 
 func (k *leaseKeeper) lose(err error) {
@@ -237,13 +211,10 @@ func (k *leaseKeeper) lose(err error) {
 // release ends the hold (releasing the lease if still held) and returns the loss, if any.
 func (k *leaseKeeper) release() error {
 	k.mu.Lock()
-	l, cancel, stop, done, lost := k.lease, k.cancel, k.stop, k.done, k.lost
-	k.lease, k.cancel, k.stop, k.done = nil, nil, nil, nil
+	l, cancel, lost := k.lease, k.cancel, k.lost
+	k.lease, k.cancel = nil, nil
 	k.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-done
-	}
+	k.renewer().remove(k)
 	if cancel != nil {
 		cancel(context.Canceled)
 	}
@@ -256,6 +227,191 @@ func (k *leaseKeeper) release() error {
 		stop()
 	}
 	return lost
+}
+
+// leaseRenewer renews the leases of every Client of a Network: one goroutine (while any lease
+// is held) that renews, per store and TTL, all the leases due in one RenewLeases call, and
+// stops a Client whose lease was not renewed before its local deadline. Goroutines: the loop
+// plus one renewal in flight per store, whatever the number of accounts.
+type leaseRenewer struct {
+	mu      sync.Mutex
+	held    map[*leaseKeeper]struct{}
+	busy    map[renewGroup]bool // a renewal of the group is in flight
+	looping bool
+	closed  bool
+	wake    chan struct{}
+	quit    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type renewGroup struct {
+	st  store.Store
+	ttl time.Duration
+}
+
+func newLeaseRenewer() *leaseRenewer {
+	return &leaseRenewer{held: map[*leaseKeeper]struct{}{}, busy: map[renewGroup]bool{},
+		wake: make(chan struct{}, 1), quit: make(chan struct{})}
+}
+
+func (r *leaseRenewer) add(k *leaseKeeper) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held[k] = struct{}{}
+	if !r.looping && !r.closed {
+		r.looping = true
+		r.wg.Add(1)
+		go r.loop()
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *leaseRenewer) remove(k *leaseKeeper) {
+	r.mu.Lock()
+	delete(r.held, k)
+	r.mu.Unlock()
+}
+
+// close stops the loop and waits for it and the renewals in flight (Network.Close).
+func (r *leaseRenewer) close() error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.quit)
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	return nil
+}
+
+// tick is the loop's resolution: a twentieth of the shortest TTL (a deadline is noticed well
+// before the lease can be taken), at least 5 ms.
+func (r *leaseRenewer) tickLocked() time.Duration {
+	d := time.Second
+	for k := range r.held {
+		d = min(d, k.ttl/20)
+	}
+	return max(d, 5*time.Millisecond)
+}
+
+func (r *leaseRenewer) loop() {
+	defer r.wg.Done()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-r.quit:
+			return
+		case <-r.wake:
+		case <-timer.C:
+		}
+		r.mu.Lock()
+		if len(r.held) == 0 {
+			r.looping = false
+			r.mu.Unlock()
+			return
+		}
+		now := time.Now()
+		due := map[renewGroup][]*leaseKeeper{}
+		var late []*leaseKeeper
+		for k := range r.held {
+			k.mu.Lock()
+			switch {
+			case k.lease == nil:
+			case !now.Before(k.until):
+				late = append(late, k)
+			case !now.Before(k.next):
+				g := renewGroup{k.raw, k.ttl}
+				if !r.busy[g] {
+					due[g] = append(due[g], k)
+				}
+			}
+			k.mu.Unlock()
+		}
+		for g, ks := range due {
+			r.busy[g] = true
+			r.wg.Add(1)
+			go r.renew(g, ks)
+		}
+		tick := r.tickLocked()
+		r.mu.Unlock()
+		for _, k := range late {
+			k.mu.Lock()
+			l := k.last
+			k.mu.Unlock()
+			r.remove(k)
+			k.lose(&store.LostError{Lease: l, Why: "not renewed in time: the store was unreachable"})
+		}
+		timer.Reset(tick)
+	}
+}
+
+// renew renews the leases of ks, all due, in one call bounded by the earliest deadline.
+func (r *leaseRenewer) renew(g renewGroup, ks []*leaseKeeper) {
+	defer r.wg.Done()
+	defer func() {
+		r.mu.Lock()
+		delete(r.busy, g)
+		r.mu.Unlock()
+	}()
+	var ls []store.Lease
+	var deadline time.Time
+	var hold []*leaseKeeper
+	for _, k := range ks {
+		k.mu.Lock()
+		if k.lease != nil {
+			ls = append(ls, *k.lease)
+			hold = append(hold, k)
+			if deadline.IsZero() || k.until.Before(deadline) {
+				deadline = k.until
+			}
+		}
+		k.mu.Unlock()
+	}
+	if len(ls) == 0 {
+		return
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	start := time.Now()
+	got, err := g.st.RenewLeases(ctx, ls, g.ttl)
+	if err != nil {
+		// Nothing known: try again soon; the deadlines stop the Clients if it lasts.
+		for _, k := range hold {
+			k.mu.Lock()
+			k.next = time.Now().Add(g.ttl / 20)
+			k.mu.Unlock()
+		}
+		hold[0].log.Warn("renewing account leases failed", "leases", len(ls), "err", err)
+		return
+	}
+	renewed := map[string]store.Lease{}
+	for _, l := range got {
+		renewed[l.Name] = l
+	}
+	for i, k := range hold {
+		nl, ok := renewed[ls[i].Name]
+		k.mu.Lock()
+		current := k.lease != nil && k.lease.Generation == ls[i].Generation
+		if ok && current {
+			k.renewedLocked(nl, start)
+		}
+		k.mu.Unlock()
+		if !ok && current {
+			r.remove(k)
+			k.lose(&store.LostError{Lease: ls[i], Why: "not current any more (expired, or taken by another holder)"})
+		}
+	}
 }
 
 func (k *leaseKeeper) closedByLoss() bool {

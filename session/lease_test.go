@@ -124,6 +124,17 @@ func (f flakyStore) RenewLease(ctx context.Context, l store.Lease, ttl time.Dura
 	}
 	return nl, err
 }
+func (f flakyStore) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	if f.down.Load() {
+		<-ctx.Done()
+		return nil, errUnreachable
+	}
+	got, err := f.Store.RenewLeases(ctx, ls, ttl)
+	if err == nil {
+		f.renew.Add(int64(len(got)))
+	}
+	return got, err
+}
 func (f flakyStore) ReleaseLease(ctx context.Context, l store.Lease) error {
 	if f.down.Load() {
 		return errUnreachable
@@ -172,8 +183,10 @@ func TestPartitionedClientStopsBeforeLeaseExpires(t *testing.T) {
 				session.WithLeaseTTL(ttl), session.WithPollInterval(100*time.Millisecond))
 			done := runAsync(ctx, bot)
 			waitLease(t, bot)
-			for fs.renew.Load() < 2 {
-				time.Sleep(10 * time.Millisecond)
+			for deadline := time.Now().Add(10 * time.Second); fs.renew.Load() < 2; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the lease is not being renewed")
+				}
 			}
 			fs.down.Store(true)
 			var err error

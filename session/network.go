@@ -42,10 +42,33 @@ type NetworkConfig struct {
 	// Proxy routes the HTTPS connections to nodes and seeds (e.g. http.ProxyURL of a
 	// "socks5://" URL for Tor); nil connects directly.
 	Proxy func(*http.Request) (*url.URL, error)
+	// Isolated keeps every request inside the configured network: servers (the file server,
+	// community rooms, the file URLs of received attachments and profile pictures) must be on
+	// a loopback address or on a host of the seeds or of FileServer, and requests to others
+	// fail with ErrOutsideNetwork before anything is resolved or sent. It is on whenever every
+	// seed is a loopback address (a devnet). It guards the server requests of the Client and
+	// of Network.Servers and FileServer, not those sent on Network.Onion directly.
+	Isolated bool
+	// HTTPClient, in direct mode, is the HTTP client for requests to servers (communities, the
+	// file server), for example with a custom transport; it should not follow redirects. Nil:
+	// a client built from SeedRootCAs, Proxy and DisableKeepAlives.
+	HTTPClient *http.Client
+	// DisableKeepAlives, in direct mode, opens a new connection for every request to a server
+	// instead of reusing kept-alive ones. Some server fronts (pysogs under its standard uWSGI
+	// set-up) close idle connections without saying so, and a request sent on such a
+	// connection fails with EOF or "connection reset" (the direct transport already avoids
+	// kept-alive connections for requests that are not safe to send twice, and retries the
+	// others once; this turns reuse off altogether).
+	DisableKeepAlives bool
 	// Store persists the node pool so that a restart need not ask the seeds (optional).
 	Store store.KVStore
 	// Logger receives the network's logs (default: discard).
 	Logger *slog.Logger
+	// PollConcurrency bounds the polls of the Network's running clients in flight at once
+	// (default DefaultPollConcurrency). The polls one Network serves per second are about
+	// PollConcurrency divided by the round-trip time; raise it for many clients on a slow
+	// network.
+	PollConcurrency int
 }
 
 // Network is a connection to the Session network: the node pool, the swarm cache and the
@@ -59,6 +82,8 @@ type Network struct {
 	onion     *onion.Transport // nil in direct mode
 	servers   onion.ServerTransport
 	files     *fileserver.Client
+	sched     *scheduler    // the poll loop of every running client (scheduler.go)
+	leases    *leaseRenewer // renews the account leases of its clients (lease.go)
 	closeOnce sync.Once
 	closers   []func() error
 }
@@ -83,10 +108,15 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 			tr.TLSClientConfig = newTLSConfig(cfg.SeedRootCAs)
 		}
 		seedClient = &http.Client{Transport: tr, Timeout: 15 * time.Second}
+		n.closers = append(n.closers, func() error { tr.CloseIdleConnections(); return nil })
 	}
 	var ps swarm.PoolStore
 	if cfg.Store != nil {
-		ps = kvPoolStore{cfg.Store}
+		seeds := cfg.Seeds
+		if len(seeds) == 0 {
+			seeds = swarm.MainnetSeeds()
+		}
+		ps = kvPoolStore{kv: cfg.Store, key: poolKey + "/" + swarm.SeedsKey(seeds)}
 	}
 	pool, err := swarm.NewPool(swarm.PoolConfig{
 		Seeds:       cfg.Seeds,
@@ -100,6 +130,7 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		return nil, fmt.Errorf("session: network: %w", err)
 	}
 	n.pool = pool
+	n.closers = append(n.closers, func() error { pool.CloseIdleConnections(); return nil })
 	fwd.t = https
 	if !cfg.Direct {
 		ot, err := onion.New(onion.Config{Pool: pool, Proxy: cfg.Proxy, Diversity: cfg.PathDiversity, Logger: log})
@@ -114,8 +145,8 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	if n.onion != nil {
 		n.servers = n.onion
 	} else {
-		direct := &onion.DirectServerTransport{}
-		if cfg.SeedRootCAs != nil || cfg.Proxy != nil {
+		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient, DisableKeepAlives: cfg.DisableKeepAlives}
+		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil) {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.Proxy = cfg.Proxy
 			if cfg.SeedRootCAs != nil {
@@ -126,6 +157,9 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 			n.closers = append(n.closers, func() error { tr.CloseIdleConnections(); return nil })
 		}
 		n.servers = direct
+	}
+	if isolatedConfig(cfg) {
+		n.servers = newIsolation(cfg, n.servers)
 	}
 	files, err := fileserver.New(fileserver.Config{Transport: n.servers, Server: cfg.FileServer,
 		Ed25519: cfg.FileServerEd25519, Logger: log})
@@ -138,6 +172,11 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		return nil, fmt.Errorf("session: network: %w", err)
 	}
 	n.rpc = rpc
+	// Closed first (closers run in reverse): running clients stop before the transports go.
+	n.sched = newScheduler(cfg.PollConcurrency)
+	n.closers = append(n.closers, n.sched.close)
+	n.leases = newLeaseRenewer()
+	n.closers = append(n.closers, n.leases.close)
 	return n, nil
 }
 
@@ -178,7 +217,8 @@ func (n *Network) RPC() *swarm.Client { return n.rpc }
 // Now returns network time (local time corrected by what the nodes report).
 func (n *Network) Now() time.Time { return n.rpc.Now() }
 
-// Close releases the network's connections and paths. Clients using it must be stopped first.
+// Close releases the network's connections and paths. Clients using it should be stopped
+// first; a Run still active returns ErrClosed, after its polls in flight have returned.
 func (n *Network) Close() error {
 	var errs []error
 	n.closeOnce.Do(func() {
@@ -189,18 +229,25 @@ func (n *Network) Close() error {
 	return errors.Join(errs...)
 }
 
-// kvPoolStore keeps the node pool in a KVStore as JSON.
-type kvPoolStore struct{ kv store.KVStore }
+// kvPoolStore keeps the node pool in a KVStore as JSON, under a key made from the seeds it
+// came from: a store used on another network (a new devnet, or mainnet after a devnet) starts
+// from that network's seeds instead of sending to the nodes of the old one.
+type kvPoolStore struct {
+	kv  store.KVStore
+	key string
+}
 
 type savedPool struct {
 	Fetched time.Time    `json:"fetched"`
 	Nodes   []swarm.Node `json:"nodes"`
 }
 
+// The pool is saved under poolKey + "/" + swarm.SeedsKey(seeds); the unkeyed record of earlier
+// versions is never read (it may belong to any network).
 const poolBucket, poolKey = "swarm", "pool"
 
 func (s kvPoolStore) LoadPool(ctx context.Context) ([]swarm.Node, time.Time, error) {
-	b, err := s.kv.GetValue(ctx, poolBucket, poolKey)
+	b, err := s.kv.GetValue(ctx, poolBucket, s.key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, time.Time{}, nil
 	}
@@ -220,5 +267,5 @@ func (s kvPoolStore) SavePool(ctx context.Context, nodes []swarm.Node, fetched t
 	if err != nil {
 		return err
 	}
-	return s.kv.PutValue(ctx, poolBucket, poolKey, b)
+	return s.kv.PutValue(ctx, poolBucket, s.key, b)
 }

@@ -73,20 +73,26 @@ func (e *SendError) Unwrap() error { return e.Err }
 type SendOption func(*sendOpts)
 
 type sendOpts struct {
-	quote   *MessageRef
-	expiry  *Expiry
-	ttl     time.Duration
-	profile *Profile
-	noSync  bool
+	quote     *MessageRef
+	expiry    *Expiry
+	expirySet bool // WithExpiry was given: the conversation's setting does not apply
+	previews  []LinkPreview
+	ttl       time.Duration
+	profile   *Profile
+	noSync    bool
+	// at is the sent time when the content was built around it (read from the clock once: a
+	// TypingMessage's timestamp must equal the Envelope's); zero: now.
+	at time.Time
 }
 
 // WithQuote makes the message a reply to ref.
 func WithQuote(ref MessageRef) SendOption { return func(o *sendOpts) { o.quote = &ref } }
 
-// WithExpiry makes the message disappear (after it is read or sent) once d has passed. The
-// swarm copy's TTL is shortened to match for ExpiryAfterSend.
+// WithExpiry makes the message disappear (after it is read or sent) once d has passed, instead
+// of following the conversation's setting (see SetDisappearing); WithExpiry(ExpiryNone, 0)
+// sends it without one. The swarm copy's TTL is shortened to match for ExpiryAfterSend.
 func WithExpiry(mode ExpiryMode, d time.Duration) SendOption {
-	return func(o *sendOpts) { o.expiry = &Expiry{Mode: mode, Timer: d} }
+	return func(o *sendOpts) { o.expiry, o.expirySet = &Expiry{Mode: mode, Timer: d}, true }
 }
 
 // WithTTL sets how long the swarm keeps the message (default DefaultMessageTTL, at least 10 s).
@@ -104,13 +110,28 @@ func (c *Client) checkRecipient(to crypto.AccountID) error {
 
 // SendText sends a text message to a 05 Account ID.
 func (c *Client) SendText(ctx context.Context, to crypto.AccountID, text string, opts ...SendOption) (*SendResult, error) {
+	if err := checkText(text, true); err != nil {
+		return nil, err
+	}
 	return c.sendData(ctx, to, text, nil, opts)
 }
 
 // sendData sends a visible message: text and attachments, with our profile.
 func (c *Client) sendData(ctx context.Context, to crypto.AccountID, text string, attachments []*pb.AttachmentPointer, opts []SendOption) (*SendResult, error) {
+	if err := c.checkRecipient(to); err != nil {
+		return nil, err
+	}
+	if err := c.handOver(ctx, to); err != nil {
+		return nil, err
+	}
 	o := c.sendOptions(opts)
+	c.applyConversationExpiry(ctx, to, &o)
+	previews, err := c.uploadPreviews(ctx, o.previews, nil)
+	if err != nil {
+		return nil, err
+	}
 	content := visibleContent(text, attachments, &o)
+	content.DataMessage.Preview = previews
 	res, err := c.sendContent(ctx, to, content, o)
 	if err == nil {
 		c.approve(ctx, to)
@@ -161,13 +182,16 @@ func (c *Client) SendTyping(ctx context.Context, to crypto.AccountID, started bo
 	if started {
 		action = pb.TypingMessage_STARTED
 	}
-	now := c.net.Now()
-	content := &pb.Content{TypingMessage: &pb.TypingMessage{Timestamp: proto.Uint64(toMS(now)), Action: action.Enum()}}
-	_, err := c.sendContent(ctx, to, content, sendOpts{ttl: typingTTL, noSync: true})
+	// One clock reading for the TypingMessage and the Envelope: desktop drops a typing
+	// indicator whose two timestamps differ.
+	at := c.msNow()
+	content := &pb.Content{TypingMessage: &pb.TypingMessage{Timestamp: proto.Uint64(toMS(at)), Action: action.Enum()}}
+	_, err := c.sendContent(ctx, to, content, sendOpts{ttl: typingTTL, noSync: true, at: at})
 	return err
 }
 
-// SendReadReceipt tells the author of the messages that we read them.
+// SendReadReceipt tells the author of the messages that we read them, and starts the timers of
+// those that disappear after reading (see MarkRead).
 func (c *Client) SendReadReceipt(ctx context.Context, to crypto.AccountID, read ...MessageRef) error {
 	if len(read) == 0 {
 		return nil
@@ -176,11 +200,15 @@ func (c *Client) SendReadReceipt(ctx context.Context, to crypto.AccountID, read 
 	for _, m := range read {
 		r.Timestamp = append(r.Timestamp, toMS(m.Timestamp))
 	}
-	_, err := c.sendContent(ctx, to, &pb.Content{ReceiptMessage: r}, sendOpts{noSync: true})
-	return err
+	if _, err := c.sendContent(ctx, to, &pb.Content{ReceiptMessage: r}, sendOpts{noSync: true}); err != nil {
+		return err
+	}
+	// Reading starts the timers of after-read disappearing messages.
+	return c.MarkRead(ctx, to, read...)
 }
 
-// React adds an emoji reaction to a message of the conversation with `to`.
+// React adds an emoji reaction to a message of the conversation with `to` (a 05 Account ID, or a
+// group's 03 ID).
 func (c *Client) React(ctx context.Context, to crypto.AccountID, target MessageRef, emoji string) (*SendResult, error) {
 	return c.reaction(ctx, to, target, emoji, pb.DataMessage_Reaction_REACT)
 }
@@ -191,32 +219,62 @@ func (c *Client) RemoveReaction(ctx context.Context, to crypto.AccountID, target
 }
 
 func (c *Client) reaction(ctx context.Context, to crypto.AccountID, target MessageRef, emoji string, action pb.DataMessage_Reaction_Action) (*SendResult, error) {
+	if emoji == "" || len(emoji) > maxEmoji {
+		return nil, fmt.Errorf("%w: a reaction needs an emoji (at most %d bytes)", ErrInvalidContent, maxEmoji)
+	}
 	dm := &pb.DataMessage{Reaction: &pb.DataMessage_Reaction{
 		Id: proto.Uint64(toMS(target.Timestamp)), Author: proto.String(target.Author.String()),
 		Emoji: proto.String(emoji), Action: action.Enum(),
 	}}
-	return c.sendContent(ctx, to, &pb.Content{DataMessage: dm}, sendOpts{})
+	content := &pb.Content{DataMessage: dm}
+	var o sendOpts
+	c.applyConversationExpiry(ctx, to, &o)
+	setExpiry(content, o.expiry)
+	if to.Prefix() == crypto.PrefixGroup {
+		st, err := c.loadJoinedGroup(ctx, to)
+		if err != nil {
+			return nil, err
+		}
+		return c.sendGroupContent(ctx, st, content, groupMessageTTL)
+	}
+	return c.sendContent(ctx, to, content, o)
 }
+
+// maxEmoji bounds a reaction's emoji (bytes): a few code points with modifiers.
+const maxEmoji = 64
 
 // AcceptMessageRequest accepts a message request from `from`, so they see that we accepted.
 func (c *Client) AcceptMessageRequest(ctx context.Context, from crypto.AccountID) error {
-	r := &pb.MessageRequestResponse{IsApproved: proto.Bool(true)}
-	if p := c.currentProfile(); p != nil {
-		r.Profile, r.ProfileKey = profileToPB(p)
-	}
-	if _, err := c.sendContent(ctx, from, &pb.Content{MessageRequestResponse: r}, sendOpts{noSync: true}); err != nil {
+	if err := c.sendRequestResponse(ctx, from); err != nil {
 		return err
 	}
 	c.approve(ctx, from)
 	return nil
 }
 
+func (c *Client) sendRequestResponse(ctx context.Context, to crypto.AccountID) error {
+	r := &pb.MessageRequestResponse{IsApproved: proto.Bool(true)}
+	if p := c.currentProfile(); p != nil {
+		r.Profile, r.ProfileKey = profileToPB(p)
+	}
+	if _, err := c.sendContent(ctx, to, &pb.Content{MessageRequestResponse: r}, sendOpts{noSync: true}); err != nil {
+		return err
+	}
+	c.markHandedOver(ctx, to)
+	return nil
+}
+
 // Unsend deletes a message we sent, for everyone: it asks the recipient's clients to delete it
 // and deletes our own (sync) copy from our swarm. The recipient's swarm copy expires on its own:
-// only its owner may delete it.
+// only its owner may delete it. In a group (`to` a group's 03 ID) it sends the group a deletion
+// of the message (GroupMessagesDeleted for the members) and, as an admin, deletes it from the
+// group's swarm.
 func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRef) error {
 	if sent.Author != c.id {
 		return fmt.Errorf("session: unsend: only our own messages can be unsent (author %s)", sent.Author)
+	}
+	if to.Prefix() == crypto.PrefixGroup {
+		return c.unsendInGroup(ctx, to, sent)
 	}
 	u := &pb.UnsendRequest{Timestamp: proto.Uint64(toMS(sent.Timestamp)), Author: proto.String(c.id.String())}
 	if _, err := c.sendContent(ctx, to, &pb.Content{UnsendRequest: u}, sendOpts{}); err != nil {
@@ -252,9 +310,14 @@ func (c *Client) sendContent(ctx context.Context, to crypto.AccountID, content *
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
-	now := c.net.Now()
+	if err := CheckContent(content); err != nil {
+		return nil, err
+	}
 	// Millisecond precision: the timestamp identifies the message.
-	now = time.UnixMilli(now.UnixMilli())
+	now := time.UnixMilli(o.at.UnixMilli())
+	if o.at.IsZero() {
+		now = c.msNow()
+	}
 	ttl := o.ttl
 	if ttl == 0 {
 		ttl = DefaultMessageTTL

@@ -1,10 +1,12 @@
 package session
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"time"
 
+	"filippo.io/edwards25519"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sessiongo/sdk/crypto"
@@ -13,6 +15,22 @@ import (
 
 // SourceDevice is the Envelope sourceDevice that current clients write.
 const SourceDevice = 1
+
+// ProSigSize is the size of Envelope.proSig: an Ed25519 signature.
+const ProSigSize = 64
+
+// decoyProSig returns what libsession puts in Envelope.proSig for a sender without Session Pro:
+// a validly encoded Ed25519 signature that verifies against nothing (R = r·B for a random
+// scalar r, S another random scalar), so that it cannot be told from a real one.
+func decoyProSig() []byte {
+	var seed [128]byte
+	_, _ = rand.Read(seed[:]) // never fails since Go 1.24
+	r, _ := edwards25519.NewScalar().SetUniformBytes(seed[:64])
+	s, _ := edwards25519.NewScalar().SetUniformBytes(seed[64:])
+	out := make([]byte, 0, ProSigSize)
+	out = append(out, new(edwards25519.Point).ScalarBaseMult(r).Bytes()...)
+	return append(out, s.Bytes()...)
+}
 
 // Incoming is a decoded 1:1 message.
 type Incoming struct {
@@ -26,6 +44,10 @@ type Incoming struct {
 	Timestamp uint64
 	// Content is the decrypted message.
 	Content *pb.Content
+	// ProSig is the Envelope's Session Pro signature: a real one, or the random decoy that
+	// senders without Pro write (they cannot be told apart without the Pro proof in Content);
+	// nil when absent (older clients).
+	ProSig []byte
 }
 
 // SentAt returns Timestamp as a time.Time.
@@ -35,7 +57,10 @@ func (m *Incoming) SentAt() time.Time { return time.UnixMilli(int64(m.Timestamp)
 // sentAt: Content with sigTimestamp set to sentAt in ms (content is not modified; a sigTimestamp
 // already set must be equal), serialized, padded and sealed from sender to recipient, wrapped in
 // an Envelope and a WebSocketMessage, base64-encoded. It writes the current form of
-// libsession-based clients: sourceDevice 1, empty verb and path, 160-multiple padding.
+// libsession-based clients: sourceDevice 1, empty verb and path, 160-multiple padding, and a
+// random 64-byte decoy in Envelope.proSig, as libsession writes for senders without Session Pro
+// (so that Pro and non-Pro messages look alike, and because its decoder will stop accepting
+// envelopes without one).
 func EncodeMessage(sender *crypto.Keys, recipient crypto.AccountID, content *pb.Content, sentAt time.Time) (string, error) {
 	if content == nil {
 		return "", fmt.Errorf("%w: nil content", ErrInvalidContent)
@@ -59,7 +84,7 @@ func EncodeMessage(sender *crypto.Keys, recipient crypto.AccountID, content *pb.
 	if err != nil {
 		return "", err
 	}
-	wire, err := EncodeEnvelope(ct, ts)
+	wire, err := EncodeEnvelope(ct, ts, decoyProSig())
 	if err != nil {
 		return "", err
 	}
@@ -67,14 +92,17 @@ func EncodeMessage(sender *crypto.Keys, recipient crypto.AccountID, content *pb.
 }
 
 // EncodeEnvelope wraps a sealed Content (see Seal) sent at timestampMs in an Envelope
-// (SESSION_MESSAGE, sourceDevice 1) and a WebSocketMessage request with empty verb and path, and
-// returns the serialized WebSocketMessage: the bytes that are base64-encoded for storage.
-func EncodeEnvelope(sealed []byte, timestampMs uint64) ([]byte, error) {
+// (SESSION_MESSAGE, sourceDevice 1, proSig when not nil) and a WebSocketMessage request with
+// empty verb and path, and returns the serialized WebSocketMessage: the bytes that are
+// base64-encoded for storage. EncodeMessage passes a decoy proSig (see there); nil leaves the
+// field out, the form of older clients.
+func EncodeEnvelope(sealed []byte, timestampMs uint64, proSig []byte) ([]byte, error) {
 	env, err := proto.Marshal(&pb.Envelope{
 		Type:         pb.Envelope_SESSION_MESSAGE.Enum(),
 		Timestamp:    proto.Uint64(timestampMs),
 		SourceDevice: proto.Uint32(SourceDevice),
 		Content:      sealed,
+		ProSig:       proSig,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
@@ -128,6 +156,11 @@ func DecodeMessage(keys *crypto.Keys, data string) (*Incoming, error) {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidEncoding, err)
 		}
 	}
+	return decodeWire(keys, wire)
+}
+
+// decodeWire is DecodeMessage for the stored bytes after base64 decoding.
+func decodeWire(keys *crypto.Keys, wire []byte) (*Incoming, error) {
 	env, err := DecodeEnvelope(wire)
 	if err != nil {
 		return nil, err
@@ -154,5 +187,5 @@ func DecodeMessage(keys *crypto.Keys, data string) (*Incoming, error) {
 	if st := content.GetSigTimestamp(); st != 0 && st != ts {
 		return nil, fmt.Errorf("%w: sigTimestamp %d, envelope %d", ErrTimestampMismatch, st, ts)
 	}
-	return &Incoming{Sender: sender, SenderEd25519: senderEd, Timestamp: ts, Content: &content}, nil
+	return &Incoming{Sender: sender, SenderEd25519: senderEd, Timestamp: ts, Content: &content, ProSig: env.GetProSig()}, nil
 }

@@ -201,7 +201,7 @@ func rawSealed(t *testing.T, from, to *crypto.Keys, padded []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wire, err := EncodeEnvelope(ct, 1650000000000)
+	wire, err := EncodeEnvelope(ct, 1650000000000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -418,6 +418,31 @@ func (m *Memory) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Le
 	return cur, nil
 }
 
+// RenewLeases implements LeaseStore.
+func (m *Memory) RenewLeases(ctx context.Context, ls []Lease, ttl time.Duration) ([]Lease, error) {
+	if err := CheckLeaseTTL(ttl); err != nil {
+		return nil, err
+	}
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	now := time.Now()
+	var out []Lease
+	for _, l := range ls {
+		if m.checkLeaseLocked(l, now) != nil {
+			continue
+		}
+		cur := m.leases[l.Name]
+		cur.Expires = now.Add(ttl)
+		m.leases[l.Name] = cur
+		m.setEndedLocked(cur, cur.Expires, false)
+		out = append(out, cur)
+	}
+	return out, nil
+}
+
 func (m *Memory) setEndedLocked(l Lease, ended time.Time, released bool) {
 	recs := m.history[l.Name]
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -537,6 +562,9 @@ func (f *memFenced) AcquireLease(ctx context.Context, req LeaseRequest) (Lease, 
 }
 func (f *memFenced) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
 	return f.m.RenewLease(ctx, l, ttl)
+}
+func (f *memFenced) RenewLeases(ctx context.Context, ls []Lease, ttl time.Duration) ([]Lease, error) {
+	return f.m.RenewLeases(ctx, ls, ttl)
 }
 func (f *memFenced) ReleaseLease(ctx context.Context, l Lease) error {
 	return f.m.ReleaseLease(ctx, l)

@@ -124,22 +124,41 @@ func (c *Client) doFrom(ctx context.Context, s Signer, req Request, prefer Node)
 	if s == nil || req == nil {
 		return nil, Node{}, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
 	}
-	body, node, err := c.send(ctx, s.AccountID(), prefer, func(now int64) ([]byte, error) {
+	r := c.send(ctx, s.AccountID(), prefer, false, func(now int64) ([]byte, error) {
 		return EncodeRequest(req, s, now)
 	})
-	if err != nil {
-		return nil, node, fmt.Errorf("swarm: %s: %w", req.Method(), err)
+	if r.err != nil {
+		return nil, r.node, fmt.Errorf("swarm: %s: %w", req.Method(), r.err)
 	}
-	return body, node, nil
+	return r.body, r.node, nil
+}
+
+// sendResult is the outcome of send.
+type sendResult struct {
+	body []byte
+	node Node  // the node that answered (or the last one tried)
+	err  error // the final error
+	// uncertain is the first failed attempt that may have been carried out anyway (only
+	// tracked for requests that change data).
+	uncertain     error
+	uncertainNode Node
 }
 
 // send runs the node-choice and retry policy for one request to account's swarm, starting with
 // prefer when it is a member of the swarm. build encodes the request at a network time (ms); it
 // is called again for every attempt.
-func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node, build func(now int64) ([]byte, error)) ([]byte, Node, error) {
+//
+// When mutating is set (a request that changes stored data), the first failed attempt that the
+// node may have carried out anyway is kept in the result (see UncertainError).
+func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node, mutating bool, build func(now int64) ([]byte, error)) (r sendResult) {
+	defer func() {
+		if r.err != nil {
+			r.body = nil
+		}
+	}()
 	_, members, err := c.pool.Swarm(ctx, account)
 	if err != nil {
-		return nil, Node{}, err
+		return sendResult{err: err}
 	}
 	tried := map[[32]byte]bool{}
 	pick := func() (Node, bool) {
@@ -156,7 +175,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 	}
 	node, ok := pick()
 	if !ok {
-		return nil, Node{}, ErrNoNodes
+		return sendResult{err: ErrNoNodes}
 	}
 	if prefer.Ed25519 != ([32]byte{}) {
 		for _, n := range members {
@@ -166,11 +185,28 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 			}
 		}
 	}
-	wrongSwarm, failures, skewRetried := 0, 0, false
+	wrongSwarm, failures, skewRetried, failedOver := 0, 0, false, false
+	// failover is called when every try failed with no answer: when the pool went back to its
+	// seeds for new nodes, the request starts again (once) on the new swarm.
+	failover := func() bool {
+		if failedOver || !c.pool.nodesFailing(ctx) {
+			return false
+		}
+		failedOver = true
+		_, m, err := c.pool.Swarm(ctx, account)
+		if err != nil || len(m) == 0 {
+			return false
+		}
+		members, failures = m, 0
+		clear(tried)
+		node, _ = pick()
+		return true
+	}
 	for {
 		body, err := build(c.Now().UnixMilli())
 		if err != nil {
-			return nil, node, err
+			r.node, r.err = node, err
+			return r
 		}
 		sent := time.Now()
 		resp, err := c.tr.Send(ctx, node, body)
@@ -181,15 +217,25 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 				err = ne
 			}
 		}
+		r.node = node
 		if err == nil {
+			c.pool.nodeAnswered()
 			c.learnFromBody(resp, sent, received)
-			return resp, node, nil
+			r.body, r.err = resp, nil
+			return r
+		}
+		r.err = err
+		if mutating && r.uncertain == nil && mayHaveApplied(err) {
+			r.uncertain, r.uncertainNode = err, node
 		}
 		if ctx.Err() != nil {
-			return nil, node, err
+			return r
 		}
 		tried[node.Ed25519] = true
 		var ne *NodeError
+		if errors.As(err, &ne) && ne.Status != 0 {
+			c.pool.nodeAnswered()
+		}
 		switch {
 		case errors.As(err, &ne) && ne.Status == 421:
 			wrongSwarm++
@@ -209,33 +255,40 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 					c.log.Debug("swarm: pool refresh after 421 failed", "err", rerr)
 				}
 				if _, members, err = c.pool.Swarm(ctx, account); err != nil {
-					return nil, node, err
+					r.err = err
+					return r
 				}
 			default:
-				return nil, node, ne
+				return r
 			}
 		case errors.As(err, &ne) && (ne.Status == 406 || ne.Status == 425):
 			if skewRetried {
-				return nil, node, ne
+				return r
 			}
 			skewRetried = true
 			if _, ierr := c.Info(ctx, node); ierr != nil {
-				return nil, node, ne
+				return r
 			}
 			c.log.Debug("swarm: clock offset updated after a clock error", "offset", c.ClockOffset())
 			continue // same node, new timestamp
 		case errors.As(err, &ne) && (ne.Status == 400 || ne.Status == 401 || ne.Status == 403 || ne.Status == 404 || ne.Status == 413):
-			return nil, node, ne
+			return r
 		default:
 			failures++
 			c.log.Debug("swarm: node failed", "node", node, "err", err)
 			if failures >= c.attempts {
-				return nil, node, err
+				if failover() {
+					continue
+				}
+				return r
 			}
 		}
 		next, ok := pick()
 		if !ok {
-			return nil, node, err
+			if failures > 0 && failover() {
+				continue
+			}
+			return r
 		}
 		node = next
 	}
@@ -354,14 +407,33 @@ func (c *Client) RetrieveFrom(ctx context.Context, s Signer, req RetrieveRequest
 	return res, node, nil
 }
 
+// swarmOp sends a recursive request that changes stored data. When a member failed after it may
+// have applied it, the result is an *UncertainError, even if a later member answered: that
+// member's lists leave out what the failed attempt already changed.
 func (c *Client) swarmOp(ctx context.Context, s Signer, req Request) (*SwarmResult, error) {
-	body, err := c.Do(ctx, s, req)
-	if err != nil {
-		return nil, err
+	if s == nil || req == nil {
+		return nil, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
 	}
-	res, err := ParseSwarmResult(body)
-	if err != nil {
-		return nil, fmt.Errorf("swarm: %s: %w", req.Method(), err)
+	r := c.send(ctx, s.AccountID(), Node{}, true, func(now int64) ([]byte, error) {
+		return EncodeRequest(req, s, now)
+	})
+	var res *SwarmResult
+	if r.err == nil {
+		var err error
+		if res, err = ParseSwarmResult(r.body); err != nil {
+			r.err = err
+		}
+	}
+	if r.uncertain != nil {
+		ue := &UncertainError{Method: req.Method(), Node: r.uncertainNode, Err: r.uncertain, Later: res}
+		if r.err != nil {
+			ue.Later, ue.LaterErr = nil, r.err
+		}
+		c.log.Warn("swarm: a node failed after it may have applied a change", "method", req.Method(), "node", r.uncertainNode, "err", r.uncertain)
+		return nil, ue
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("swarm: %s: %w", req.Method(), r.err)
 	}
 	return res, nil
 }
@@ -377,8 +449,34 @@ func (c *Client) DeleteAll(ctx context.Context, s Signer, req DeleteAllRequest) 
 }
 
 // DeleteBefore deletes the messages stored at or before req.Before.
+//
+// With AllNamespaces, storage servers v2.6.2 to v2.8.0 delete without reporting what: a node
+// answers 500 after deleting (an *UncertainError matching ErrOutcomeUnknown, whose Later result
+// is the retry on another member), or 200 with every list empty; either way the result's
+// Unlisted is set when no member listed anything.
 func (c *Client) DeleteBefore(ctx context.Context, s Signer, req DeleteBeforeRequest) (*SwarmResult, error) {
-	return c.swarmOp(ctx, s, req)
+	res, err := c.swarmOp(ctx, s, req)
+	if !req.AllNamespaces {
+		return res, err
+	}
+	var ue *UncertainError
+	switch {
+	case err == nil:
+		markUnlisted(res)
+	case errors.As(err, &ue) && ue.Later != nil:
+		markUnlisted(ue.Later)
+	}
+	return res, err
+}
+
+// markUnlisted sets Unlisted when no member that answered listed a deletion.
+func markUnlisted(res *SwarmResult) {
+	for _, m := range res.Swarm {
+		if !m.Failed && (len(m.Deleted) > 0 || len(m.DeletedByNamespace) > 0) {
+			return
+		}
+	}
+	res.Unlisted = true
 }
 
 // Expire changes the expiry of messages.
@@ -456,13 +554,13 @@ func (c *Client) batch(ctx context.Context, method string, s Signer, reqs []Requ
 	if _, err := EncodeBatch(method, s, 0, reqs...); err != nil {
 		return nil, err
 	}
-	body, _, err := c.send(ctx, s.AccountID(), Node{}, func(now int64) ([]byte, error) {
+	r := c.send(ctx, s.AccountID(), Node{}, false, func(now int64) ([]byte, error) {
 		return EncodeBatch(method, s, now, reqs...)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("swarm: %s: %w", method, err)
+	if r.err != nil {
+		return nil, fmt.Errorf("swarm: %s: %w", method, r.err)
 	}
-	res, err := ParseBatch(body)
+	res, err := ParseBatch(r.body)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: %s: %w", method, err)
 	}

@@ -187,10 +187,12 @@ func TestPoolRefreshFromNodes(t *testing.T) {
 	if found != 2 {
 		t.Fatal("refreshed pool not persisted")
 	}
-	// A node that answers garbage makes the refresh fail and the old pool stay.
+	// Nodes that answer garbage, with the seed offline (else the pool goes back to it), make
+	// the refresh fail and the old pool stay.
 	for _, n := range e.nw.Nodes() {
 		n.SetFaults(devnet.Faults{CorruptRate: 1})
 	}
+	e.nw.StopSeed()
 	if err := e.pool.Refresh(ctx); err == nil {
 		t.Fatal("refresh from corrupt nodes succeeded")
 	}

@@ -3,7 +3,9 @@ package swarm
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -99,4 +101,69 @@ func (e *NodeError) Is(target error) bool {
 		return e.Status >= 500 && e.Status != 503
 	}
 	return false
+}
+
+// ErrOutcomeUnknown: a node failed while handling a request that changes stored messages
+// (delete, delete_all, delete_before, expire, expire_all) after it may already have carried it
+// out. Storage servers v2.6.2 to v2.8.0 do this to every delete_before over all namespaces that
+// matches something: they delete, then answer 500. Matched by *UncertainError.
+var ErrOutcomeUnknown = errors.New("swarm: outcome unknown")
+
+// UncertainError reports a change request whose outcome is only partly known: Node failed
+// (Err: a 5xx answer, or a transport failure after the request may have reached it) and may
+// have applied the request first, replicating it to its swarm. Later holds the reply of a later
+// attempt on another member when one succeeded: its lists (deleted, updated) leave out
+// whatever the failed attempt already changed, so an empty list there means "nothing was
+// left to change", not "nothing was changed". LaterErr is the last failure when no later
+// attempt succeeded.
+//
+// It matches ErrOutcomeUnknown and unwraps to Err (a *NodeError for a 5xx answer).
+type UncertainError struct {
+	Method   string
+	Node     Node
+	Err      error
+	Later    *SwarmResult
+	LaterErr error
+}
+
+func (e *UncertainError) Error() string {
+	what := "changed expiries"
+	if strings.HasPrefix(e.Method, "delete") {
+		what = "deleted messages"
+	}
+	s := fmt.Sprintf("swarm: %s: node %s failed after it may have %s (which ones is unknown): %v", e.Method, e.Node, what, e.Err)
+	switch {
+	case e.Later != nil:
+		s += fmt.Sprintf("; a later attempt succeeded on %d member(s), whose lists leave out what was already done", e.Later.Succeeded())
+	case e.LaterErr != nil:
+		s += "; later attempts failed too: " + e.LaterErr.Error()
+	}
+	return s
+}
+
+// Is matches ErrOutcomeUnknown.
+func (e *UncertainError) Is(target error) bool { return target == ErrOutcomeUnknown }
+
+// Unwrap returns the failure after which the outcome is unknown.
+func (e *UncertainError) Unwrap() error { return e.Err }
+
+// mayHaveApplied reports whether a failed attempt may still have been carried out: a 5xx
+// answer other than 503 (which nodes send before handling anything), or a transport failure,
+// unless the transport says the request never reached the node (a refused connection, or a
+// transport error with NotDelivered() true, such as an onion hop that could not find the next
+// node).
+func mayHaveApplied(err error) bool {
+	var ne *NodeError
+	if errors.As(err, &ne) {
+		return ne.Status >= 500 && ne.Status != 503
+	}
+	var nd interface{ NotDelivered() bool }
+	if errors.As(err, &nd) && nd.NotDelivered() {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return true
 }

@@ -2,14 +2,17 @@ package swarm
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +34,10 @@ func MainnetSeeds() []string {
 }
 
 // PoolStore persists the node pool so that a restart does not have to ask the seeds. The
-// Client's store implements it; methods must be safe for concurrent use.
+// Client's store implements it; methods must be safe for concurrent use. A pool belongs to the
+// network of its seeds: a store shared by pools of different seeds (a devnet and mainnet, or
+// two devnets) must keep one saved pool per set of seeds (see SeedsKey), so that a pool saved
+// for one network is never used on another.
 type PoolStore interface {
 	// LoadPool returns the saved nodes and when they were fetched; no saved pool is (nil,
 	// zero time, nil).
@@ -86,6 +92,34 @@ type Pool struct {
 	when   time.Time // when nodes were fetched
 	gen    uint64    // increments on every pool change
 	seedSz int       // size of the last seed answer (0: none yet)
+
+	// rep counts nodes' offenses; banned nodes are left out of answers (reputation.go).
+	rep reputation
+
+	// lastOK is when a node of the pool last answered a request; seedTry when the seeds were
+	// last asked (zero: not since the pool was loaded). See nodesFailing.
+	lastOK  time.Time
+	seedTry time.Time
+}
+
+// seedFailover is how long requests to every node may fail before the pool goes back to its
+// seeds (and how often at most it does so while they keep failing): the saved or refreshed
+// nodes may belong to a network that is gone or was replaced.
+const seedFailover = 30 * time.Second
+
+// SeedsKey identifies a set of seed URLs (order, case and a trailing "/" or "/json_rpc" do
+// not matter): the key under which a PoolStore keeps the pool fetched through them.
+func SeedsKey(seeds []string) string {
+	norm := make([]string, 0, len(seeds))
+	for _, s := range seeds {
+		s = strings.ToLower(strings.TrimSpace(s))
+		s = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(s, "/"), "/json_rpc"), "/")
+		norm = append(norm, s)
+	}
+	slices.Sort(norm)
+	norm = slices.Compact(norm)
+	sum := sha256.Sum256([]byte(strings.Join(norm, "\n")))
+	return hex.EncodeToString(sum[:12])
 }
 
 type cachedSwarm struct {
@@ -99,11 +133,15 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	if len(cfg.Seeds) == 0 {
 		cfg.Seeds = MainnetSeeds()
 	}
+	seeds := make([]string, 0, len(cfg.Seeds))
 	for _, s := range cfg.Seeds {
 		if !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
 			return nil, fmt.Errorf("swarm: seed %q: want an http(s) URL", s)
 		}
+		// The seed's JSON-RPC URL, as seeds are often written, names the seed too.
+		seeds = append(seeds, strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(s, "/"), "/json_rpc"), "/"))
 	}
+	cfg.Seeds = seeds
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = 2 * time.Hour
 	}
@@ -161,12 +199,21 @@ func (p *Pool) transport() Transport {
 	return nil
 }
 
+// CloseIdleConnections closes the idle connections of the pool's own seed client (not of a
+// PoolConfig.SeedClient). Call it when the pool is no longer used.
+func (p *Pool) CloseIdleConnections() {
+	if p.cfg.SeedClient == nil {
+		p.seeds.CloseIdleConnections()
+	}
+}
+
 // Snapshot returns the nodes the pool holds now, without loading or refreshing (nil when it
-// has none yet). It never blocks on a fetch.
+// has none yet), banned nodes left out (see Report). It never blocks on a fetch.
 func (p *Pool) Snapshot() []Node {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Node(nil), p.nodes...)
+	nodes := append([]Node(nil), p.nodes...)
+	p.mu.Unlock()
+	return p.rep.filter(nodes)
 }
 
 // refreshingKey marks the contexts of requests the pool sends while it holds its fetch lock.
@@ -188,14 +235,16 @@ func (p *Pool) Len() int {
 	return len(p.nodes)
 }
 
-// Nodes returns a copy of the pool, loading or refreshing it first when needed.
+// Nodes returns a copy of the pool, loading or refreshing it first when needed. Banned nodes
+// are left out (see Report).
 func (p *Pool) Nodes(ctx context.Context) ([]Node, error) {
 	if err := p.ensure(ctx); err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Node(nil), p.nodes...), nil
+	nodes := append([]Node(nil), p.nodes...)
+	p.mu.Unlock()
+	return p.rep.filter(nodes), nil
 }
 
 // RandomNodes returns up to n distinct random nodes of the pool for which skip (if not nil)
@@ -272,8 +321,17 @@ func without(nodes []Node, drop Node) []Node {
 }
 
 // Swarm returns the ID and members of the swarm that stores account, computed locally from the
-// pool (and cached until the pool changes or a node says otherwise).
+// pool (and cached until the pool changes or a node says otherwise). Banned members are left
+// out unless all are (see Report).
 func (p *Pool) Swarm(ctx context.Context, account crypto.AccountID) (uint64, []Node, error) {
+	id, members, err := p.swarm(ctx, account)
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, p.rep.filter(members), nil
+}
+
+func (p *Pool) swarm(ctx context.Context, account crypto.AccountID) (uint64, []Node, error) {
 	if err := p.ensure(ctx); err != nil {
 		return 0, nil, err
 	}
@@ -326,9 +384,58 @@ func (p *Pool) Refresh(ctx context.Context) error {
 	usable := len(p.nodes) >= p.minSize()
 	p.mu.Unlock()
 	if usable && p.transport() != nil {
-		return p.refreshFromNodes(ctx)
+		err := p.refreshFromNodes(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		// The nodes did not answer: back to the seeds (the old pool stays if they fail too).
+		p.log.Debug("swarm: pool refresh from nodes failed; asking the seeds", "err", err)
+		if serr := p.refreshFromSeeds(ctx); serr != nil {
+			return errors.Join(err, serr)
+		}
+		return nil
 	}
 	return p.refreshFromSeeds(ctx)
+}
+
+// nodeAnswered records that a node of the pool answered a request.
+func (p *Pool) nodeAnswered() {
+	p.mu.Lock()
+	p.lastOK = time.Now()
+	p.mu.Unlock()
+}
+
+// nodesFailing is told that a request failed on every node it tried, none answering. When no
+// node has answered for seedFailover (or at all since the pool was loaded from the store), and
+// the seeds were not asked in that time, the pool is fetched from the seeds again: the nodes
+// may belong to a network that is gone or was replaced under a saved store. While the seeds
+// fail too, the pool is kept. It reports whether the pool was replaced.
+func (p *Pool) nodesFailing(ctx context.Context) bool {
+	if ctx.Value(refreshingKey{}) != nil || ctx.Err() != nil {
+		return false
+	}
+	p.mu.Lock()
+	due := time.Since(p.lastOK) >= seedFailover && time.Since(p.seedTry) >= seedFailover
+	p.mu.Unlock()
+	if !due {
+		return false
+	}
+	if err := p.lock(ctx); err != nil {
+		return false
+	}
+	defer p.unlock()
+	p.mu.Lock()
+	due = time.Since(p.lastOK) >= seedFailover && time.Since(p.seedTry) >= seedFailover
+	p.mu.Unlock()
+	if !due {
+		return false // another request went to the seeds while we waited
+	}
+	p.log.Debug("swarm: no node of the pool answers; asking the seeds")
+	if err := p.refreshFromSeeds(ctx); err != nil {
+		p.log.Debug("swarm: seeds failed too; keeping the pool", "err", err)
+		return false
+	}
+	return true
 }
 
 func (p *Pool) lock(ctx context.Context) error {
@@ -392,8 +499,13 @@ func (p *Pool) ensure(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		// Keep using the old pool.
-		p.log.Debug("swarm: pool refresh from nodes failed; keeping the old pool", "err", err)
+		// The nodes did not answer: back to the seeds, keeping the old pool if they fail too.
+		if serr := p.refreshFromSeeds(ctx); serr != nil {
+			if ctx.Err() != nil {
+				return serr
+			}
+			p.log.Debug("swarm: pool refresh from nodes and seeds failed; keeping the old pool", "err", err, "seeds", serr)
+		}
 		return nil
 	}
 	if err := p.refreshFromSeeds(ctx); err != nil {
@@ -447,6 +559,9 @@ const nodeRefreshBody = `{"method":"oxend_request","params":{"endpoint":"get_ser
 
 // refreshFromSeeds asks the seeds in random order; the first usable answer is trusted as is.
 func (p *Pool) refreshFromSeeds(ctx context.Context) error {
+	p.mu.Lock()
+	p.seedTry = time.Now()
+	p.mu.Unlock()
 	seeds := append([]string(nil), p.cfg.Seeds...)
 	rand.Shuffle(len(seeds), func(i, j int) { seeds[i], seeds[j] = seeds[j], seeds[i] })
 	var errs []error
@@ -518,6 +633,7 @@ func (p *Pool) refreshFromNodes(ctx context.Context) error {
 	cands := append([]Node(nil), p.nodes...)
 	min := p.minSize()
 	p.mu.Unlock()
+	cands = p.rep.filter(cands) // a banned node is not asked for the node list
 	if len(cands) < p.cfg.RefreshNodes {
 		return fmt.Errorf("refresh: %w: %d nodes for %d queries", ErrNoNodes, len(cands), p.cfg.RefreshNodes)
 	}

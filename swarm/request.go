@@ -12,11 +12,13 @@ import (
 
 // Limits the storage server enforces; checking them here gives a clear local error.
 const (
-	MaxBatchRequests = 20               // subrequests in one batch or sequence
-	MaxMessageSize   = 76800            // bytes of data in one store
-	MinTTL           = 10 * time.Second // shortest TTL a store may have
-	MaxRevokeTokens  = 50               // tokens in one revoke_subaccount
-	messageHashLen   = 43               // base64 characters of a message hash
+	MaxBatchRequests = 20                  // subrequests in one batch or sequence
+	MaxMessageSize   = 76800               // bytes of data in one store
+	MinTTL           = 10 * time.Second    // shortest TTL a store may have
+	MaxTTL           = 30 * 24 * time.Hour // longest TTL (and expiry from now) of any message
+	MaxPublicTTL     = 14 * 24 * time.Hour // longest TTL of a store to a public inbox (namespace % 10 == 0)
+	MaxRevokeTokens  = 50                  // tokens in one revoke_subaccount
+	messageHashLen   = 43                  // base64 characters of a message hash
 )
 
 // Request is one typed storage RPC for an account's swarm: StoreRequest, RetrieveRequest,
@@ -62,9 +64,15 @@ func signedParams(req Request, s Signer, now int64) (map[string]any, error) {
 		if needAuth || !errors.Is(err, ErrCannotSign) {
 			return nil, fmt.Errorf("%s for %s: %w", req.Method(), id, err)
 		}
-		// Unsigned store to a public inbox or read of a public outbox: timestamps stay (store
-		// needs them), signature fields are left out.
+		// Unsigned store to a public inbox or read of a namespace that needs no auth: the
+		// request carries none of the auth fields. The storage server checks a signature as
+		// soon as any of pubkey_ed25519, signature or timestamp is present, so an unsigned
+		// retrieve with a timestamp is refused (400 "Required field 'signature' missing").
+		// A store keeps its timestamp, which is the message's, not the signature's.
 		delete(p, "sig_timestamp")
+		if a, ok := req.(authTimestamped); ok {
+			delete(p, a.authTimestampField())
+		}
 		return p, nil
 	}
 	p["signature"] = base64.StdEncoding.EncodeToString(auth.Signature[:])
@@ -80,6 +88,14 @@ func signedParams(req Request, s Signer, now int64) (map[string]any, error) {
 	}
 	return p, nil
 }
+
+// authTimestamped is a request whose timestamp only serves its signature (retrieve): it is
+// left out when the request goes unsigned.
+type authTimestamped interface {
+	authTimestampField() string
+}
+
+func (RetrieveRequest) authTimestampField() string { return "timestamp" }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -128,7 +144,7 @@ func appendStrings(b []byte, ss []string) []byte {
 type StoreRequest struct {
 	Namespace Namespace
 	Data      []byte        // at most MaxMessageSize bytes
-	TTL       time.Duration // at least MinTTL; at most 14 days for public inboxes, 30 otherwise
+	TTL       time.Duration // at least MinTTL; at most MaxPublicTTL for public inboxes, MaxTTL otherwise
 	// Timestamp is the message timestamp; zero means the send time. The signature always
 	// covers the send time (sig_timestamp).
 	Timestamp time.Time
@@ -147,6 +163,14 @@ func (r StoreRequest) params(now int64) (map[string]any, bool, error) {
 	}
 	if r.TTL < MinTTL {
 		return nil, false, fmt.Errorf("%w: store: TTL %v is below %v", ErrInvalidRequest, r.TTL, MinTTL)
+	}
+	maxTTL := MaxTTL
+	if r.Namespace.IsPublicInbox() {
+		maxTTL = MaxPublicTTL
+	}
+	if r.TTL > maxTTL {
+		// The node would answer 403 "Provided expiry/TTL is not valid."
+		return nil, false, fmt.Errorf("%w: store: TTL %v is above %v, the longest namespace %d allows", ErrInvalidRequest, r.TTL, maxTTL, r.Namespace)
 	}
 	ts := now
 	if !r.Timestamp.IsZero() {

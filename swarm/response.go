@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -35,7 +36,7 @@ func ParseRetrieve(body []byte) (*RetrieveResult, error) {
 			Expiration json.RawMessage `json:"expiration"`
 			Data       string          `json:"data"`
 		} `json:"messages"`
-		More bool            `json:"more"`
+		More nodeBool        `json:"more"`
 		T    json.RawMessage `json:"t"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
@@ -44,7 +45,7 @@ func ParseRetrieve(body []byte) (*RetrieveResult, error) {
 	if j.Messages == nil && !strings.Contains(string(body), `"messages"`) {
 		return nil, fmt.Errorf("%w: retrieve: no messages field", ErrInvalidResponse)
 	}
-	res := &RetrieveResult{More: j.More, T: parseT(j.T), Messages: make([]Message, 0, len(j.Messages))}
+	res := &RetrieveResult{More: bool(j.More), T: parseT(j.T), Messages: make([]Message, 0, len(j.Messages))}
 	for i, m := range j.Messages {
 		data, err := base64.StdEncoding.DecodeString(m.Data)
 		if err != nil {
@@ -61,6 +62,23 @@ func ParseRetrieve(body []byte) (*RetrieveResult, error) {
 		res.Messages = append(res.Messages, Message{Hash: m.Hash, Timestamp: ts, Expiration: exp, Data: data})
 	}
 	return res, nil
+}
+
+// nodeBool reads a boolean a storage node sent: JSON true/false, or 1/0. Results that crossed
+// between nodes in bencode (the other swarm members' parts of a recursive reply) have no
+// booleans and say 1 and 0; the entry node's own part says true. null reads as false.
+type nodeBool bool
+
+func (b *nodeBool) UnmarshalJSON(raw []byte) error {
+	switch string(bytes.TrimSpace(raw)) {
+	case "true", "1":
+		*b = true
+	case "false", "0", "null":
+		*b = false
+	default:
+		return fmt.Errorf("not a boolean: %s", shorten(string(raw)))
+	}
+	return nil
 }
 
 func parseMs(raw json.RawMessage) (time.Time, error) {
@@ -104,6 +122,12 @@ type SwarmResult struct {
 	Swarm map[string]NodeResult
 	Hash  string // store: the top-level copy of the hash
 	T     int64  // the entry node's clock, ms
+	// Unlisted is set when the members may have changed messages that their lists leave out.
+	// Storage servers v2.6.2 to v2.8.0 delete the messages matched by a delete_before over
+	// all namespaces without listing them (they answer 500, or 200 with every list empty), so
+	// a DeleteBefore with AllNamespaces whose lists are all empty is Unlisted: the messages
+	// before Before are gone, but which ones were deleted is unknown.
+	Unlisted bool
 }
 
 // Succeeded returns the number of members that did not fail.
@@ -153,12 +177,12 @@ func ParseSwarmResult(body []byte) (*SwarmResult, error) {
 
 func parseNodeResult(raw json.RawMessage) (NodeResult, error) {
 	var j struct {
-		Failed    bool             `json:"failed"`
-		Timeout   bool             `json:"timeout"`
+		Failed    nodeBool         `json:"failed"`
+		Timeout   nodeBool         `json:"timeout"`
 		Code      json.RawMessage  `json:"code"`
 		Reason    string           `json:"reason"`
 		Hash      string           `json:"hash"`
-		Already   bool             `json:"already"`
+		Already   nodeBool         `json:"already"`
 		Signature string           `json:"signature"`
 		Expiry    json.RawMessage  `json:"expiry"`
 		Deleted   json.RawMessage  `json:"deleted"`
@@ -169,8 +193,8 @@ func parseNodeResult(raw json.RawMessage) (NodeResult, error) {
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return NodeResult{}, err
 	}
-	nr := NodeResult{Failed: j.Failed, Timeout: j.Timeout, Reason: j.Reason, Hash: j.Hash,
-		Already: j.Already, Unchanged: j.Unchanged, Count: j.Count, Raw: append(json.RawMessage(nil), raw...)}
+	nr := NodeResult{Failed: bool(j.Failed), Timeout: bool(j.Timeout), Reason: j.Reason, Hash: j.Hash,
+		Already: bool(j.Already), Unchanged: j.Unchanged, Count: j.Count, Raw: append(json.RawMessage(nil), raw...)}
 	if len(j.Code) > 0 {
 		// The code may be a number or a string.
 		c, err := strconv.Atoi(strings.Trim(string(j.Code), `"`))

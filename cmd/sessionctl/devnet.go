@@ -14,9 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/filesd"
 	"github.com/sessiongo/sdk/devnet/sogsd"
+	"github.com/sessiongo/sdk/session"
 )
 
 // nameFlags collects repeated -name NAME=SESSIONID flags.
@@ -35,12 +37,16 @@ func (n nameFlags) Set(v string) error {
 
 // devnetInfo is what `sessionctl devnet -json` prints.
 type devnetInfo struct {
-	SeedURL   string       `json:"seed_url"`
-	CACert    string       `json:"ca_cert_file"`
-	Nodes     []devnetNode `json:"nodes"`
-	Swarms    []string     `json:"swarms"`
-	Height    uint64       `json:"height"`
-	Protocols []string     `json:"endpoints"`
+	SeedURL string `json:"seed_url"`
+	CACert  string `json:"ca_cert_file"`
+	// NetworkFile is the network file (see session.LoadNetworkFile) and Env the line that
+	// points programs and sessionctl at it.
+	NetworkFile string       `json:"network_file"`
+	Env         string       `json:"env"`
+	Nodes       []devnetNode `json:"nodes"`
+	Swarms      []string     `json:"swarms"`
+	Height      uint64       `json:"height"`
+	Protocols   []string     `json:"endpoints"`
 	// Community is the devnet community server (SOGS) and FileServer the file server, both
 	// reachable directly and as onion v4 destinations.
 	Community  *serverInfo `json:"community,omitempty"`
@@ -69,6 +75,7 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	nodes := fs.Int("nodes", 20, "number of storage nodes (14 or more give several swarms)")
 	seed := fs.Uint64("seed", 0, "make identities and swarm assignment deterministic (0: random)")
 	caOut := fs.String("ca-out", "", "write the devnet CA certificate (PEM) here (default: a file in the temp dir)")
+	netOut := fs.String("out", "", "write the network file (seeds, CA, file server, community) here (default: a file in the temp dir,\nremoved when the devnet stops)")
 	asJSON := fs.Bool("json", false, "print the connection details as JSON")
 	runFor := fs.Duration("for", 0, "stop after this long (default: until interrupted)")
 	servers := fs.Bool("servers", true, "also run a community server (room \"lobby\") and a file server")
@@ -77,8 +84,12 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(names, "name", "register an ONS name: NAME=SESSIONID (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sessionctl devnet [flags]")
-		fmt.Fprintln(stderr, "\nRuns a local Session storage network on 127.0.0.1 until interrupted, and prints the seed URL,")
-		fmt.Fprintln(stderr, "the CA certificate to trust, and every node.")
+		fmt.Fprintln(stderr, "\nRuns a local Session storage network on 127.0.0.1 until interrupted, writes its network file")
+		fmt.Fprintln(stderr, "(everything a client needs: seeds, CA, path rules, file server, community) and prints the line")
+		fmt.Fprintln(stderr, "that points programs at it:")
+		fmt.Fprintln(stderr, "\n  export "+session.EnvNetwork+"=/path/to/devnet.json")
+		fmt.Fprintln(stderr, "\nsessionctl commands, the examples and session.NetworkConfigFromEnv() then use the devnet.")
+		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -139,15 +150,45 @@ func runDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	info := describe(nw, caPath)
+	nf := session.NetworkFile{Seeds: []string{nw.SeedURL()}, CACertPEM: string(nw.CACertPEM()), PathDiversity: "nodes"}
 	if community != nil {
 		pk := community.PublicKey()
 		info.Community = &serverInfo{URL: community.URL(), X25519: hex.EncodeToString(pk[:]),
 			JoinURL: community.JoinURL("lobby"), RoomToken: "lobby"}
+		nf.Communities = []string{info.Community.JoinURL}
 	}
 	if files != nil {
 		fsrv := files.OnionServer()
 		info.FileServer = &serverInfo{URL: files.URL(), X25519: hex.EncodeToString(fsrv.X25519[:])}
+		nf.FileServer = &session.FileServerInfo{URL: files.URL(), X25519: info.FileServer.X25519}
+		// The file server's Ed25519 key, written into file URLs, is the one that converts
+		// back to its X25519 key.
+		if ed, err := crypto.XEd25519PublicKey(fsrv.X25519); err == nil {
+			nf.FileServer.Ed25519 = hex.EncodeToString(ed[:])
+		}
 	}
+	netPath := *netOut
+	if netPath == "" {
+		f, err := os.CreateTemp("", "sessiongo-devnet-*.json")
+		if err != nil {
+			return err
+		}
+		netPath = f.Name()
+		f.Close()
+		defer os.Remove(netPath)
+	}
+	if abs, err := filepath.Abs(netPath); err == nil {
+		netPath = abs
+	}
+	b, err := json.MarshalIndent(nf, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(netPath, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing the network file: %w", err)
+	}
+	info.NetworkFile = netPath
+	info.Env = session.EnvNetwork + "=" + netPath
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -196,10 +237,12 @@ func describe(nw *devnet.Network, caPath string) devnetInfo {
 
 func printText(w io.Writer, info devnetInfo) {
 	fmt.Fprintf(w, "devnet running: %d storage nodes in %d swarms (height %d)\n\n", len(info.Nodes), len(info.Swarms), info.Height)
-	fmt.Fprintf(w, "seed:     %s/json_rpc\n", info.SeedURL)
-	fmt.Fprintf(w, "trust:    %s (CA of the seed and of every node)\n\n", info.CACert)
-	fmt.Fprintln(w, "Bootstrap a client from the seed (POST get_n_service_nodes, trusting the CA above), or use")
-	fmt.Fprintln(w, "the nodes directly (POST /storage_rpc/v1, /onion_req/v2):")
+	fmt.Fprintln(w, "Connect programs and sessionctl to it (session.NetworkConfigFromEnv reads it):")
+	fmt.Fprintf(w, "\n  export %s\n\n", info.Env)
+	fmt.Fprintf(w, "seed:     %s   (for -seed; its oxend JSON-RPC is at /json_rpc)\n", info.SeedURL)
+	fmt.Fprintf(w, "trust:    %s   (for -ca: CA of the seed and of every node)\n", info.CACert)
+	fmt.Fprintf(w, "network:  %s\n\n", info.NetworkFile)
+	fmt.Fprintln(w, "Nodes (POST /storage_rpc/v1, /onion_req/v2):")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-24s %-16s %s\n", "url", "swarm", "pubkey_ed25519")
 	for _, n := range info.Nodes {

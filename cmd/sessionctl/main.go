@@ -4,13 +4,22 @@
 //
 //	sessionctl <command> [flags]
 //
-// Commands:
+// Commands (run 'sessionctl' for the list and 'sessionctl <command> -h' for a command's flags):
 //
-//	devnet   run a local Session network on 127.0.0.1 and print how to connect to it
+//	new, import, id      create, import and list accounts (kept in a SQLite file, -db)
+//	send, attach, listen send texts and files, receive and print messages
+//	group, community     closed groups and community rooms
+//	blind, swarm, resolve  blinded IDs, the swarm of an Account ID, Session names
+//	devnet               run a local Session network on 127.0.0.1 and write its network file
+//
+// Every command takes -json for output that scripts can read. The SESSIONGO_* environment
+// variables give -db, -account, -network, -seed, -ca and -direct their defaults, and
+// SESSIONGO_NETWORK (printed by 'sessionctl devnet') connects every command to a devnet.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -25,15 +35,17 @@ import (
 type command struct {
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// runInput, set instead of run, also reads standard input.
+	runInput func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
 var commands = map[string]command{
-	"devnet": {summary: "run a local Session network on 127.0.0.1 and print how to connect to it", run: runDevnet},
+	"devnet": {summary: "run a local Session network on 127.0.0.1 and write the network file that connects to it", run: runDevnet},
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := runWithInput(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -49,11 +61,19 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'sessionctl <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'sessionctl <command> -h' for a command's flags. Every command takes -json.")
+	fmt.Fprintln(w, envHelp)
 }
 
-// run executes the command line and returns the exit code (0 ok, 1 failure, 2 usage).
+// run executes the command line with no standard input and returns the exit code (0 ok, 1
+// failure, 2 usage).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWithInput(ctx, args, strings.NewReader(""), stdout, stderr)
+}
+
+// runWithInput executes the command line and returns the exit code (0 ok, 1 failure, 2 usage).
+// With -json, a failure is also reported as a JSON object on stderr: {"error": ..., "exit": n}.
+func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -67,19 +87,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	if err := cmd.run(ctx, args[1:], stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "sessionctl %s: %v\n", args[0], err)
-			return 2
-		}
-		fmt.Fprintf(stderr, "sessionctl %s: %v\n", args[0], err)
-		return 1
+	var err error
+	if cmd.runInput != nil {
+		err = cmd.runInput(ctx, args[1:], stdin, stdout, stderr)
+	} else {
+		err = cmd.run(ctx, args[1:], stdout, stderr)
 	}
-	return 0
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	code := 1
+	var ue usageError
+	if errors.As(err, &ue) {
+		code = 2
+	}
+	if wantsJSON(args[1:]) {
+		_ = json.NewEncoder(stderr).Encode(struct {
+			Command string `json:"command"`
+			Error   string `json:"error"`
+			Exit    int    `json:"exit"`
+		}{args[0], err.Error(), code})
+		return code
+	}
+	fmt.Fprintf(stderr, "sessionctl %s: %v\n", args[0], err)
+	return code
 }
 
 // usageError is a bad command line.

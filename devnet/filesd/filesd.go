@@ -31,6 +31,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,16 +79,17 @@ func ContentID(data []byte) string {
 type Option func(*config)
 
 type config struct {
-	tlsCert   *tls.Certificate
-	host      string
-	nw        *devnet.Network
-	now       func() time.Time
-	logger    *slog.Logger
-	key       *[32]byte
-	maxSize   int
-	ttl       time.Duration
-	numericID bool
-	versions  map[string]string
+	dropKeptAlive bool
+	tlsCert       *tls.Certificate
+	host          string
+	nw            *devnet.Network
+	now           func() time.Time
+	logger        *slog.Logger
+	key           *[32]byte
+	maxSize       int
+	ttl           time.Duration
+	numericID     bool
+	versions      map[string]string
 }
 
 // WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
@@ -107,6 +109,12 @@ func WithTLSCertificate(cert tls.Certificate) Option {
 
 // WithClock sets the server's clock (default time.Now), for expiry tests.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithDroppedKeepAlive makes the server drop every request that arrives on a kept-alive
+// connection (the connection is reset, the request never served), as pysogs behind its standard
+// uWSGI front does to clients that reuse a connection it has closed: for tests of direct
+// clients.
+func WithDroppedKeepAlive() Option { return func(c *config) { c.dropKeptAlive = true } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -175,12 +183,13 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		certp = &cert
 	}
 	vc := v4srv.Config{
-		Key:     s.key,
-		TLS:     certp,
-		MaxBody: int64(s.cfg.maxSize) + 1<<20,
-		Logger:  s.cfg.logger,
-		Name:    "filesd",
-		Host:    s.cfg.host,
+		Key:           s.key,
+		TLS:           certp,
+		MaxBody:       int64(s.cfg.maxSize) + 1<<20,
+		Logger:        s.cfg.logger,
+		Name:          "filesd",
+		Host:          s.cfg.host,
+		DropKeptAlive: s.cfg.dropKeptAlive,
 	}
 	if s.cfg.nw != nil {
 		vc.Aliases = s.cfg.nw
@@ -359,7 +368,15 @@ func (s *Server) store(data []byte, ttl time.Duration) (FileInfo, error) {
 	return FileInfo{ID: id, Size: len(data), Uploaded: now, Expires: exp}, nil
 }
 
-func seconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+// seconds is a time as the (Python) file server writes it: float seconds, always with a
+// fraction, so that a whole second does not read as an integer.
+func seconds(t time.Time) json.Number {
+	s := strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return json.Number(s)
+}
 
 func statusJSON(code int) *v4srv.Response {
 	return v4srv.JSON(code, map[string]int{"status_code": code})

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -26,18 +27,6 @@ type call struct {
 	inSub bool // a subrequest of /batch or /sequence
 }
 
-func jsonErr(status int, msg string) *v4srv.Response { return v4srv.Text(status, msg) }
-
-var (
-	respNotFound   = func() *v4srv.Response { return jsonErr(http.StatusNotFound, "Not found") }
-	respForbidden  = func() *v4srv.Response { return jsonErr(http.StatusForbidden, "Permission denied") }
-	respBadRequest = func(msg string) *v4srv.Response { return jsonErr(http.StatusBadRequest, msg) }
-	respAuthNeeded = func() *v4srv.Response {
-		return jsonErr(http.StatusUnauthorized, "X-SOGS-* request authentication required")
-	}
-	respEmpty = func() *v4srv.Response { return v4srv.JSON(http.StatusOK, map[string]any{}) }
-)
-
 // handle is the server's entry point: authentication (once, on the outermost request), then the
 // route.
 func (s *Server) handle(ctx context.Context, r *v4srv.Request) *v4srv.Response {
@@ -51,23 +40,13 @@ func (s *Server) handle(ctx context.Context, r *v4srv.Request) *v4srv.Response {
 		s.touchLocked(id, c.now)
 		s.mu.Unlock()
 	case errors.Is(err, blinding.ErrNoAuth):
-		// Headers that are present but empty count as present (pysogs): 400, not anonymous.
-		for _, name := range []string{blinding.HeaderPubkey, blinding.HeaderNonce, blinding.HeaderTimestamp, blinding.HeaderSignature} {
-			if _, ok := r.Header[http.CanonicalHeaderKey(name)]; !ok {
-				continue
-			}
-			return respBadRequest("Invalid authentication headers: missing 4/4 required X-SOGS-* headers")
-		}
+		// No header, or all four empty (pysogs counts an empty header as missing): anonymous.
 	default:
 		var re *blinding.RequestError
 		if errors.As(err, &re) {
-			msg := re.Reason.String()
-			if re.Reason == blinding.ReasonMissingHeaders {
-				msg = re.Detail
-			}
-			return jsonErr(re.Status(), msg)
+			return authRefusal(re, h)
 		}
-		return respBadRequest("Invalid authentication headers")
+		return respBadRequestPage()
 	}
 	return s.route(ctx, c)
 }
@@ -91,7 +70,7 @@ func (s *Server) route(ctx context.Context, c *call) *v4srv.Response {
 	case "batch", "sequence":
 		if n == 1 && m == http.MethodPost {
 			if c.inSub {
-				return respBadRequest("batch requests cannot be nested")
+				return respBadRequestPage() // pysogs: the nested request is not a list
 			}
 			return s.batch(ctx, c, seg[0] == "sequence")
 		}
@@ -166,7 +145,9 @@ func (s *Server) listRooms(c *call) *v4srv.Response {
 	return v4srv.JSON(http.StatusOK, out)
 }
 
-// routeRoom serves /room/<token>/...; rest is what follows the token.
+// routeRoom serves /room/<token>/...; rest is what follows the token. An unknown room does not
+// match pysogs's routes (its Room converter refuses the token): Flask's 404 page. Each endpoint
+// then checks what its pysogs route checks.
 func (s *Server) routeRoom(c *call, token string, rest []string) *v4srv.Response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -175,13 +156,7 @@ func (s *Server) routeRoom(c *call, token string, rest []string) *v4srv.Response
 		return respNotFound()
 	}
 	p := s.permsLocked(r, c.user, c.now)
-	if !p.Accessible {
-		if p.banned {
-			return respForbidden()
-		}
-		return respNotFound()
-	}
-	if c.user != nil {
+	if c.user != nil && p.Accessible {
 		r.active[*c.user] = c.now
 	}
 	m := c.r.Method
@@ -189,16 +164,23 @@ func (s *Server) routeRoom(c *call, token string, rest []string) *v4srv.Response
 	if n == 0 {
 		switch m {
 		case http.MethodGet:
+			if !p.Accessible {
+				return respNotFound() // accessible_required
+			}
 			return v4srv.JSON(http.StatusOK, s.roomInfoLocked(r, c.user, p, c.now))
 		case http.MethodPut:
 			return s.updateRoomLocked(c, r, p)
 		}
 		return respNotFound()
 	}
+	id, isID := int64(0), false
+	if n >= 2 {
+		id, isID = parseID(rest[1])
+	}
 	switch rest[0] {
 	case "pollInfo":
-		if n == 2 && m == http.MethodGet {
-			return s.pollInfoLocked(c, r, p, rest[1])
+		if n == 2 && isID && m == http.MethodGet {
+			return s.pollInfoLocked(c, r, p, id)
 		}
 	case "messages":
 		if m == http.MethodGet && n >= 2 {
@@ -208,11 +190,7 @@ func (s *Server) routeRoom(c *call, token string, rest []string) *v4srv.Response
 		if n == 1 && m == http.MethodPost {
 			return s.postMessageLocked(c, r, p)
 		}
-		if n == 2 {
-			id, ok := parseID(rest[1])
-			if !ok {
-				return respNotFound()
-			}
+		if n == 2 && isID {
 			switch m {
 			case http.MethodGet:
 				return s.getMessageLocked(c, r, p, id)
@@ -223,47 +201,31 @@ func (s *Server) routeRoom(c *call, token string, rest []string) *v4srv.Response
 			}
 		}
 	case "reaction":
-		if n == 3 && (m == http.MethodPut || m == http.MethodDelete) {
-			id, ok := parseID(rest[1])
-			if !ok {
-				return respNotFound()
-			}
+		if n == 3 && isID && (m == http.MethodPut || m == http.MethodDelete) {
 			return s.reactionLocked(c, r, p, id, rest[2], m == http.MethodPut)
 		}
 	case "reactions":
-		if (n == 2 || n == 3) && m == http.MethodDelete {
-			id, ok := parseID(rest[1])
-			if !ok {
-				return respNotFound()
-			}
+		if (n == 2 || n == 3) && isID && m == http.MethodDelete {
 			emoji := ""
 			if n == 3 {
 				emoji = rest[2]
 			}
-			return s.clearReactionsLocked(c, r, p, id, emoji)
+			return s.clearReactionsLocked(c, r, p, id, emoji, n == 3)
 		}
 	case "reactors":
-		if n == 3 && m == http.MethodGet {
-			id, ok := parseID(rest[1])
-			if !ok {
-				return respNotFound()
-			}
+		if n == 3 && isID && m == http.MethodGet {
 			return s.reactorsLocked(c, r, p, id, rest[2])
 		}
 	case "pin", "unpin":
-		if n == 2 && m == http.MethodPost {
+		if n == 2 && m == http.MethodPost && (isID || (rest[0] == "unpin" && rest[1] == "all")) {
 			return s.pinLocked(c, r, p, rest[0] == "pin", rest[1])
 		}
 	case "file":
 		if n == 1 && m == http.MethodPost {
 			return s.uploadLocked(c, r, p)
 		}
-		if (n == 2 || n == 3) && m == http.MethodGet {
-			id, ok := parseID(rest[1])
-			if !ok {
-				return respNotFound()
-			}
-			return s.downloadLocked(r, p, id, c.now)
+		if (n == 2 || n == 3) && isID && m == http.MethodGet {
+			return s.downloadLocked(p, r, id, c.now)
 		}
 	case "permissions":
 		return s.permissionsLocked(c, r, p, rest[1:])
@@ -271,7 +233,7 @@ func (s *Server) routeRoom(c *call, token string, rest []string) *v4srv.Response
 		return s.futurePermissionsLocked(c, r, p, rest[1:])
 	case "all":
 		if n == 2 && m == http.MethodDelete {
-			return s.deleteAllLocked(c, r, p, rest[1])
+			return s.deleteAllLocked(c, r, rest[1])
 		}
 	}
 	return respNotFound()
@@ -291,36 +253,43 @@ func intParam(q url.Values, name string, def, lo, hi int) int {
 	return max(lo, min(hi, v))
 }
 
-func (s *Server) pollInfoLocked(c *call, r *room, p perms, since string) *v4srv.Response {
+func (s *Server) pollInfoLocked(c *call, r *room, p perms, since int64) *v4srv.Response {
 	if !p.Read {
-		return respForbidden()
+		return respReadNeeded()
 	}
 	o := map[string]any{"token": r.token, "active_users": r.activeUsers(c.now), "read": p.Read, "write": p.Write, "upload": p.Upload}
-	addFlags(o, p)
-	if n, err := strconv.ParseInt(since, 10, 64); err != nil || n != r.infoUpdates {
+	if since != r.infoUpdates {
 		o["details"] = s.roomInfoLocked(r, c.user, p, c.now)
 	}
+	addRoleFields(o, r, p)
 	return v4srv.JSON(http.StatusOK, o)
 }
 
 func (s *Server) listMessagesLocked(c *call, r *room, p perms, rest []string) *v4srv.Response {
+	var before, since int64
+	switch {
+	case rest[0] == "recent" && len(rest) == 1:
+	case (rest[0] == "before" || rest[0] == "since") && len(rest) == 2:
+		n, ok := parseID(rest[1])
+		if !ok {
+			return respNotFound()
+		}
+		before, since = n, n
+	default:
+		return respNotFound()
+	}
 	if !p.Read {
-		return respForbidden()
+		return respReadNeeded()
 	}
 	q := c.r.Query()
 	limit := intParam(q, "limit", 100, 1, 256)
 	reactors := intParam(q, "reactors", 4, 0, 20)
-	mod := c.user != nil && s.isModLocked(r, *c.user)
+	mod := p.moderator
 	out := []any{}
-	switch {
-	case rest[0] == "recent" && len(rest) == 1, rest[0] == "before" && len(rest) == 2:
-		before := int64(1<<63 - 1)
-		if rest[0] == "before" {
-			id, ok := parseID(rest[1])
-			if !ok {
-				return respNotFound()
-			}
-			before = id
+	switch rest[0] {
+	case "recent", "before":
+		if rest[0] == "recent" {
+			before = 1<<63 - 1
 		}
 		for i := len(r.msgs) - 1; i >= 0 && len(out) < limit; i-- {
 			m := r.msgs[i]
@@ -329,11 +298,7 @@ func (s *Server) listMessagesLocked(c *call, r *room, p perms, rest []string) *v
 			}
 			out = append(out, messageJSON(m, m.seqno, c.user, reactors))
 		}
-	case rest[0] == "since" && len(rest) == 2:
-		since, ok := parseID(rest[1])
-		if !ok {
-			return respNotFound()
-		}
+	case "since":
 		withReactions := q.Get("t") == "r"
 		var rows []*message
 		for _, m := range r.msgs {
@@ -341,37 +306,29 @@ func (s *Server) listMessagesLocked(c *call, r *room, p perms, rest []string) *v
 			if withReactions {
 				seq = m.seqno
 			}
-			if seq > since && m.visibleTo(c.user, mod) {
+			// Deletions only of messages the poller can know (created at or before since).
+			if seq > since && m.visibleTo(c.user, mod) && (!m.deleted || m.seqnoCreated <= since) && (withReactions || m.seqnoData > since) {
 				rows = append(rows, m)
 			}
 		}
-		if withReactions {
-			sort.Slice(rows, func(i, j int) bool { return rows[i].seqno < rows[j].seqno })
-		} else {
-			sort.Slice(rows, func(i, j int) bool { return rows[i].seqnoData < rows[j].seqnoData })
-		}
+		sort.Slice(rows, func(i, j int) bool { return rows[i].seqno < rows[j].seqno })
 		for _, m := range rows[:min(limit, len(rows))] {
-			switch {
-			case !withReactions:
-				out = append(out, messageJSON(m, m.seqnoData, c.user, reactors))
-			case m.seqnoData > since:
-				out = append(out, messageJSON(m, m.seqno, c.user, reactors))
-			default:
+			if withReactions && m.seqnoData <= since {
 				out = append(out, reactionRow{ID: m.id, Seqno: m.seqno, Reactions: reactionsJSON(m, c.user, reactors)})
+				continue
 			}
+			out = append(out, messageJSON(m, m.seqno, c.user, reactors))
 		}
-	default:
-		return respNotFound()
 	}
 	return v4srv.JSON(http.StatusOK, out)
 }
 
 func (s *Server) getMessageLocked(c *call, r *room, p perms, id int64) *v4srv.Response {
 	if !p.Read {
-		return respForbidden()
+		return respReadNeeded()
 	}
 	m := r.liveMessage(id)
-	if m == nil || !m.visibleTo(c.user, c.user != nil && s.isModLocked(r, *c.user)) {
+	if m == nil || !m.visibleTo(c.user, p.moderator) {
 		return respNotFound()
 	}
 	reactors := intParam(c.r.Query(), "reactors", 4, 0, 20)
@@ -380,7 +337,7 @@ func (s *Server) getMessageLocked(c *call, r *room, p perms, id int64) *v4srv.Re
 
 // decodeJSON reads a JSON body. As in pysogs (Flask's request.json), the request must say
 // Content-Type: application/json; over onion v4 there is no default, so a client that leaves
-// it out gets 400 here as it would from the real server (spec gotcha G5).
+// it out is refused here as it would be live (spec gotcha G5).
 func decodeJSON(r *v4srv.Request, v any) bool {
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/json" {
@@ -389,33 +346,53 @@ func decodeJSON(r *v4srv.Request, v any) bool {
 	return len(r.Body) > 0 && json.Unmarshal(r.Body, v) == nil
 }
 
+// decodeB64 reads base64 as pysogs's decode_base64 does: padded or not, nothing else.
 func decodeB64(s string) ([]byte, bool) {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			return b, true
-		}
+	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil || (strings.Contains(s, "=") && len(s)%4 != 0) {
+		return nil, false
 	}
-	return nil, false
+	return b, true
 }
 
 type postBody struct {
-	Data        *string `json:"data"`
-	Signature   *string `json:"signature"`
-	WhisperTo   *string `json:"whisper_to"`
-	WhisperMods bool    `json:"whisper_mods"`
-	Files       []int64 `json:"files"`
+	Data        *string         `json:"data"`
+	Signature   *string         `json:"signature"`
+	WhisperTo   *string         `json:"whisper_to"`
+	WhisperMods json.RawMessage `json:"whisper_mods"`
+	Files       []json.Number   `json:"files"`
 }
 
-func (b *postBody) decode() (data, sig []byte, ok bool) {
+// decode reads a post or edit body the way pysogs's route does before the model sees it: data
+// and signature that are missing or not base64, or file ids that are not integers, raise in
+// the route (500); a signature that is not 64 bytes is InvalidData (400).
+func (b *postBody) decode() (data, sig []byte, files []int64, fail *v4srv.Response) {
 	if b.Data == nil || b.Signature == nil {
-		return nil, nil, false
+		return nil, nil, nil, respServerError()
 	}
 	data, ok1 := decodeB64(*b.Data)
 	sig, ok2 := decodeB64(*b.Signature)
-	if !ok1 || !ok2 || len(data) == 0 || len(sig) != 64 {
-		return nil, nil, false
+	if !ok1 || !ok2 {
+		return nil, nil, nil, respServerError()
 	}
-	return data, sig, true
+	for _, f := range b.Files {
+		id, err := f.Int64()
+		if err != nil {
+			return nil, nil, nil, respServerError()
+		}
+		files = append(files, id)
+	}
+	return data, sig, files, nil
+}
+
+// whisperMods is Python's bool(whisper_mods): false for a missing, null, false, 0 or empty
+// value.
+func (b *postBody) whisperMods() bool {
+	switch strings.TrimSpace(string(b.WhisperMods)) {
+	case "", "null", "false", "0", "0.0", `""`, "[]", "{}":
+		return false
+	}
+	return true
 }
 
 func (s *Server) isAdminLocked(r *room, u crypto.AccountID) bool {
@@ -445,55 +422,65 @@ func (s *Server) postMessageLocked(c *call, r *room, p perms) *v4srv.Response {
 	if c.user == nil {
 		return respAuthNeeded()
 	}
-	if !p.Write {
-		return respForbidden()
-	}
 	var b postBody
 	if !decodeJSON(c.r, &b) {
-		return respBadRequest("Invalid request body")
+		return respBadRequestPage()
 	}
-	data, sig, ok := b.decode()
-	if !ok {
-		return respBadRequest("Message data and a 64-byte signature are required")
+	data, sig, files, fail := b.decode()
+	if fail != nil {
+		return fail
 	}
-	post := Post{Author: *c.user, Data: data, Signature: sig, Files: b.Files, WhisperMods: b.WhisperMods}
-	if b.WhisperTo != nil {
+	if !p.Write {
+		return respPermission()
+	}
+	if len(sig) != 64 || len(data) == 0 {
+		return respInvalidData()
+	}
+	post := Post{Author: *c.user, Data: data, Signature: sig, Files: files, WhisperMods: b.whisperMods()}
+	if b.WhisperTo != nil && *b.WhisperTo != "" {
 		to, err := crypto.ParseAccountID(*b.WhisperTo)
 		if err != nil {
-			return respBadRequest("Invalid whisper_to")
+			return respInvalidData()
 		}
 		post.WhisperTo = &to
 	}
 	if (post.WhisperTo != nil || post.WhisperMods) && !p.moderator {
-		return respForbidden()
+		return respPermission()
 	}
 	if s.rateLimitedLocked(r, *c.user, c.now) {
-		return jsonErr(http.StatusTooManyRequests, "Rate limit exceeded")
+		return respRateLimited()
 	}
 	m := s.postLocked(r, post, c.now)
-	return v4srv.JSON(http.StatusCreated, messageJSON(m, m.seqno, c.user, 0))
+	return v4srv.JSON(http.StatusCreated, postReplyJSON(m))
 }
 
 func (s *Server) editMessageLocked(c *call, r *room, p perms, id int64) *v4srv.Response {
 	if c.user == nil {
 		return respAuthNeeded()
 	}
-	m := r.liveMessage(id)
-	if m == nil {
-		return respNotFound()
-	}
-	if !p.Write || m.author != *c.user {
-		return respForbidden()
-	}
 	var b postBody
 	if !decodeJSON(c.r, &b) {
-		return respBadRequest("Invalid request body")
+		return respBadRequestPage()
 	}
-	data, sig, ok := b.decode()
-	if !ok {
-		return respBadRequest("Message data and a 64-byte signature are required")
+	data, sig, files, fail := b.decode()
+	if fail != nil {
+		return fail
 	}
-	s.editLocked(r, m, data, sig, b.Files)
+	if !p.Write {
+		return respPermission()
+	}
+	if len(sig) != 64 || len(data) == 0 {
+		return respInvalidData()
+	}
+	m := r.liveMessage(id)
+	if m == nil {
+		// pysogs raises NoSuchPost() without its argument here: a TypeError, so a 500.
+		return respServerError()
+	}
+	if m.author != *c.user {
+		return respPermission()
+	}
+	s.editLocked(r, m, data, sig, files)
 	return respEmpty()
 }
 
@@ -501,15 +488,38 @@ func (s *Server) deleteMessageLocked(c *call, r *room, p perms, id int64) *v4srv
 	if c.user == nil {
 		return respAuthNeeded()
 	}
+	if !p.Write {
+		return respForbiddenPage()
+	}
 	m := r.liveMessage(id)
 	if m == nil {
 		return respNotFound()
 	}
-	if !p.moderator && (!p.Write || m.author != *c.user) {
-		return respForbidden()
+	if !p.moderator && m.author != *c.user {
+		return respPermission()
 	}
 	s.deleteLocked(r, m)
 	return respEmpty()
+}
+
+// reactionTarget is pysogs's check of a reaction request: the reaction is 1 to 12 code points
+// (InvalidData), the user may read (BadPermission, or moderate when mod), and the message is a
+// regular one: live, not a whisper (NoSuchPost).
+func (s *Server) reactionTarget(c *call, r *room, p perms, id int64, emoji string, needUser, mod, allowNone bool) (*message, *v4srv.Response) {
+	if emoji == "" && !allowNone || emoji != "" && !validReaction(emoji) {
+		return nil, respInvalidData()
+	}
+	if needUser && c.user == nil {
+		return nil, respPermission()
+	}
+	if mod && !p.moderator || !mod && !p.Read {
+		return nil, respPermission()
+	}
+	m := r.liveMessage(id)
+	if m == nil || m.whisperTo != nil || m.whisperMods {
+		return nil, respNoSuchPost(id)
+	}
+	return m, nil
 }
 
 func (s *Server) reactionLocked(c *call, r *room, p perms, id int64, emoji string, add bool) *v4srv.Response {
@@ -517,14 +527,11 @@ func (s *Server) reactionLocked(c *call, r *room, p perms, id int64, emoji strin
 		return respAuthNeeded()
 	}
 	if !p.Read {
-		return respForbidden()
+		return respReadNeeded()
 	}
-	if !validReaction(emoji) {
-		return respBadRequest("Invalid reaction")
-	}
-	m := r.liveMessage(id)
-	if m == nil || !m.visibleTo(c.user, p.moderator) {
-		return respNotFound()
+	m, fail := s.reactionTarget(c, r, p, id, emoji, true, false, false)
+	if fail != nil {
+		return fail
 	}
 	if add {
 		added := s.reactLocked(r, m, *c.user, emoji)
@@ -534,19 +541,19 @@ func (s *Server) reactionLocked(c *call, r *room, p perms, id int64, emoji strin
 	return v4srv.JSON(http.StatusOK, map[string]any{"removed": removed, "seqno": m.seqno})
 }
 
-func (s *Server) clearReactionsLocked(c *call, r *room, p perms, id int64, emoji string) *v4srv.Response {
+func (s *Server) clearReactionsLocked(c *call, r *room, p perms, id int64, emoji string, one bool) *v4srv.Response {
 	if c.user == nil {
 		return respAuthNeeded()
 	}
 	if !p.moderator {
-		return respForbidden()
+		return respModNeeded(false)
 	}
-	if emoji != "" && !validReaction(emoji) {
-		return respBadRequest("Invalid reaction")
+	if one && emoji == "" {
+		return respInvalidData()
 	}
-	m := r.liveMessage(id)
-	if m == nil {
-		return respNotFound()
+	m, fail := s.reactionTarget(c, r, p, id, emoji, true, true, true)
+	if fail != nil {
+		return fail
 	}
 	n := s.unreactLocked(r, m, nil, emoji)
 	return v4srv.JSON(http.StatusOK, map[string]any{"removed": n, "seqno": m.seqno})
@@ -554,48 +561,47 @@ func (s *Server) clearReactionsLocked(c *call, r *room, p perms, id int64, emoji
 
 func (s *Server) reactorsLocked(c *call, r *room, p perms, id int64, emoji string) *v4srv.Response {
 	if !p.Read {
-		return respForbidden()
+		return respReadNeeded()
 	}
-	if !validReaction(emoji) {
-		return respBadRequest("Invalid reaction")
+	m, fail := s.reactionTarget(c, r, p, id, emoji, false, false, false)
+	if fail != nil {
+		return fail
 	}
-	m := r.liveMessage(id)
-	if m == nil || !m.visibleTo(c.user, p.moderator) {
-		return respNotFound()
-	}
-	limit := intParam(c.r.Query(), "limit", 100, 1, 10000)
+	limit := intParam(c.r.Query(), "limit", 0, 0, 1<<30) // 0: all
 	out := [][]any{}
 	for _, re := range m.reactions {
 		if re.emoji != emoji {
 			continue
 		}
-		for _, x := range re.reactors[:min(limit, len(re.reactors))] {
+		n := len(re.reactors)
+		if limit > 0 {
+			n = min(n, limit)
+		}
+		for _, x := range re.reactors[:n] {
 			out = append(out, []any{x.id.String(), ts(x.at)})
 		}
 	}
 	return v4srv.JSON(http.StatusOK, out)
 }
 
+// pinLocked serves pin/<id>, unpin/<id> and unpin/all, which pysogs leaves to the model: an
+// anonymous caller is refused as any non-admin is (BadPermission).
 func (s *Server) pinLocked(c *call, r *room, p perms, pinning bool, arg string) *v4srv.Response {
-	if c.user == nil {
-		return respAuthNeeded()
-	}
-	if !p.admin {
-		return respForbidden()
+	if c.user == nil || !p.admin {
+		return respPermission()
 	}
 	if !pinning && arg == "all" {
 		n := len(r.pins)
 		r.pins = nil
-		r.infoUpdates++
+		if n > 0 {
+			r.infoUpdates++
+		}
 		return v4srv.JSON(http.StatusOK, map[string]any{"info_updates": r.infoUpdates, "unpinned": n})
 	}
-	id, ok := parseID(arg)
-	if !ok {
-		return respNotFound()
-	}
+	id, _ := parseID(arg)
 	if pinning {
-		if r.liveMessage(id) == nil {
-			return respNotFound()
+		if m := r.liveMessage(id); m == nil || m.whisperTo != nil || m.whisperMods {
+			return respNoSuchPost(id)
 		}
 		for i, pn := range r.pins {
 			if pn.id == id {
@@ -607,18 +613,16 @@ func (s *Server) pinLocked(c *call, r *room, p perms, pinning bool, arg string) 
 		r.infoUpdates++
 		return v4srv.JSON(http.StatusOK, map[string]any{"info_updates": r.infoUpdates})
 	}
-	n := 0
+	unpinned := false
 	for i, pn := range r.pins {
 		if pn.id == id {
 			r.pins = append(r.pins[:i], r.pins[i+1:]...)
-			n = 1
+			unpinned = true
+			r.infoUpdates++
 			break
 		}
 	}
-	if n > 0 {
-		r.infoUpdates++
-	}
-	return v4srv.JSON(http.StatusOK, map[string]any{"info_updates": r.infoUpdates, "unpinned": n})
+	return v4srv.JSON(http.StatusOK, map[string]any{"info_updates": r.infoUpdates, "unpinned": unpinned})
 }
 
 func (s *Server) updateRoomLocked(c *call, r *room, p perms) *v4srv.Response {
@@ -626,33 +630,48 @@ func (s *Server) updateRoomLocked(c *call, r *room, p perms) *v4srv.Response {
 		return respAuthNeeded()
 	}
 	if !p.admin {
-		return respForbidden()
+		return respModNeeded(true)
 	}
 	var b struct {
-		Name              *string `json:"name"`
-		Description       *string `json:"description"`
-		DefaultRead       *bool   `json:"default_read"`
-		DefaultAccessible *bool   `json:"default_accessible"`
-		DefaultWrite      *bool   `json:"default_write"`
-		DefaultUpload     *bool   `json:"default_upload"`
-		Image             *int64  `json:"image"`
+		Name              *string          `json:"name"`
+		Description       *json.RawMessage `json:"description"`
+		DefaultRead       *bool            `json:"default_read"`
+		DefaultAccessible *bool            `json:"default_accessible"`
+		DefaultWrite      *bool            `json:"default_write"`
+		DefaultUpload     *bool            `json:"default_upload"`
+		Image             *int64           `json:"image"`
 	}
 	if !decodeJSON(c.r, &b) {
-		return respBadRequest("Invalid request body")
+		return respBadRequestPage()
+	}
+	var desc *string
+	if b.Description != nil {
+		var d *string
+		if json.Unmarshal(*b.Description, &d) != nil {
+			return respBadRequestPage()
+		}
+		desc = d
+	}
+	if b.Name == nil && b.Description == nil && b.Image == nil && b.DefaultRead == nil && b.DefaultAccessible == nil &&
+		b.DefaultWrite == nil && b.DefaultUpload == nil {
+		return respBadRequestPage() // nothing to update
 	}
 	if b.Image != nil {
 		f := r.liveFile(*b.Image, c.now)
 		if f == nil {
-			return jsonErr(http.StatusNotAcceptable, "Invalid image")
+			return page(http.StatusNotAcceptable)
 		}
 		f.expires = time.Time{}
 		r.imageID = f.id
 	}
 	if b.Name != nil {
-		r.name = *b.Name
+		r.name = strings.Map(dropControl(false), *b.Name)
 	}
 	if b.Description != nil {
-		r.description = *b.Description
+		r.description = ""
+		if desc != nil {
+			r.description = strings.Map(dropControl(true), *desc)
+		}
 	}
 	set := func(dst *bool, v *bool) {
 		if v != nil {
@@ -665,6 +684,17 @@ func (s *Server) updateRoomLocked(c *call, r *room, p perms) *v4srv.Response {
 	set(&r.defaults.Upload, b.DefaultUpload)
 	r.infoUpdates++
 	return v4srv.JSON(http.StatusOK, map[string]any{"info_updates": r.infoUpdates})
+}
+
+// dropControl strips control characters, as pysogs does from room names (all below U+0020)
+// and descriptions (keeping tab and newline).
+func dropControl(keepTabNewline bool) func(rune) rune {
+	return func(r rune) rune {
+		if r < 0x20 && !(keepTabNewline && (r == '\t' || r == '\n')) {
+			return -1
+		}
+		return r
+	}
 }
 
 func (r *room) liveFile(id int64, now time.Time) *roomFile {
@@ -683,14 +713,14 @@ func (s *Server) uploadLocked(c *call, r *room, p perms) *v4srv.Response {
 	if c.user == nil {
 		return respAuthNeeded()
 	}
-	if !p.Write || !p.Upload {
-		return respForbidden()
+	if !p.Upload {
+		return respForbiddenPage()
 	}
 	if len(c.r.Body) == 0 {
-		return respBadRequest("No file data")
+		return respBadRequestPage()
 	}
 	if len(c.r.Body) > s.cfg.maxUpload {
-		return jsonErr(http.StatusRequestEntityTooLarge, "File too large")
+		return page(http.StatusRequestEntityTooLarge)
 	}
 	name := ""
 	if cd := c.r.Header.Get("Content-Disposition"); cd != "" {
@@ -710,9 +740,9 @@ func (s *Server) uploadLocked(c *call, r *room, p perms) *v4srv.Response {
 	return v4srv.JSON(http.StatusCreated, map[string]any{"id": f.id})
 }
 
-func (s *Server) downloadLocked(r *room, p perms, id int64, now time.Time) *v4srv.Response {
+func (s *Server) downloadLocked(p perms, r *room, id int64, now time.Time) *v4srv.Response {
 	if !p.Read {
-		return respForbidden()
+		return respReadNeeded()
 	}
 	f := r.liveFile(id, now)
 	if f == nil {
@@ -721,14 +751,30 @@ func (s *Server) downloadLocked(r *room, p perms, id int64, now time.Time) *v4sr
 	resp := v4srv.Bytes(http.StatusOK, "application/octet-stream", append([]byte(nil), f.data...))
 	cd := "attachment"
 	if f.name != "" {
-		cd = mime.FormatMediaType("attachment", map[string]string{"filename": f.name})
+		// pysogs: filename*=UTF-8'' and urllib.parse.quote of the UTF-8 name.
+		cd = "attachment; filename*=UTF-8''" + pyQuote(f.name)
 	}
 	resp.Header.Set("Content-Disposition", cd)
-	resp.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+	resp.Header.Set("Date", f.uploaded.UTC().Format(http.TimeFormat))
 	if !f.expires.IsZero() {
 		resp.Header.Set("Expires", f.expires.UTC().Format(http.TimeFormat))
 	}
 	return resp
+}
+
+// pyQuote is Python's urllib.parse.quote: every byte but letters, digits, "_.-~" and "/"
+// percent-encoded.
+func pyQuote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.-~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 // RoomFile returns a live room file's name and bytes.

@@ -30,6 +30,7 @@ type DM struct {
 }
 
 func (d *dm) json(withMessage bool) map[string]any {
+	// (Timestamps as Python floats, see ts.)
 	o := map[string]any{
 		"id": d.id, "posted_at": ts(d.posted), "expires_at": ts(d.expires),
 		"sender": d.sender.String(), "recipient": d.recipient.String(),
@@ -87,17 +88,29 @@ func (s *Server) Inbox(id crypto.AccountID) []DM {
 	return out
 }
 
-// routeDM serves /inbox and /outbox: seg is the path split at "/".
+// routeDM serves /inbox and /outbox: seg is the path split at "/". Sending needs any user;
+// reading and clearing a box need a blinded one (pysogs: 401 with its reason either way).
 func (s *Server) routeDM(c *call, seg []string) *v4srv.Response {
-	if c.user == nil || c.user.Prefix() != crypto.PrefixBlinded15 {
-		return respAuthNeeded()
-	}
-	me := *c.user
 	m := c.r.Method
 	inbox := seg[0] == "inbox"
+	if inbox && len(seg) == 2 && m == http.MethodPost {
+		if c.user == nil {
+			return respAuthNeeded()
+		}
+		return s.postDM(c, *c.user, seg[1])
+	}
+	reading := m == http.MethodGet && (len(seg) == 1 || (len(seg) == 3 && seg[1] == "since"))
+	if !reading && !(inbox && len(seg) == 1 && m == http.MethodDelete) {
+		return respNotFound()
+	}
+	if c.user == nil {
+		return respAuthNeeded()
+	}
+	if c.user.Prefix() != crypto.PrefixBlinded15 {
+		return respBlindNeeded()
+	}
+	me := *c.user
 	switch {
-	case inbox && len(seg) == 2 && m == http.MethodPost:
-		return s.postDM(c, me, seg[1])
 	case inbox && len(seg) == 1 && m == http.MethodDelete:
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -149,29 +162,32 @@ func (s *Server) routeDM(c *call, seg []string) *v4srv.Response {
 	return respNotFound()
 }
 
+// postDM serves POST /inbox/<15 id>, in pysogs's order: the recipient must be a 15 ID (else
+// the route does not match) the server knows and has not banned (404), then the body has a
+// message (400) of base64 (500 otherwise).
 func (s *Server) postDM(c *call, me crypto.AccountID, to string) *v4srv.Response {
 	recipient, err := crypto.ParseAccountID(to)
-	if err != nil {
+	if err != nil || recipient.Prefix() != crypto.PrefixBlinded15 {
 		return respNotFound()
-	}
-	if recipient.Prefix() != crypto.PrefixBlinded15 {
-		return respBadRequest("Recipient must be a blinded (15) Session ID")
-	}
-	var b struct {
-		Message *string `json:"message"`
-	}
-	if !decodeJSON(c.r, &b) || b.Message == nil {
-		return respBadRequest("Invalid request body")
-	}
-	msg, ok := decodeB64(*b.Message)
-	if !ok || len(msg) == 0 {
-		return respBadRequest("Invalid message")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.users[recipient]
 	if u == nil || u.bannedAt(c.now) {
 		return respNotFound()
+	}
+	var b struct {
+		Message *string `json:"message"`
+	}
+	if !decodeJSON(c.r, &b) {
+		return respBadRequestPage()
+	}
+	if b.Message == nil {
+		return respBadRequestPage()
+	}
+	msg, ok := decodeB64(*b.Message)
+	if !ok {
+		return respServerError()
 	}
 	d := s.sendDMLocked(me, recipient, msg, c.now)
 	return v4srv.JSON(http.StatusCreated, d.json(false))

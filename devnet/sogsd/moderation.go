@@ -1,7 +1,10 @@
 package sogsd
 
 import (
+	"encoding/json"
 	"net/http"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
@@ -24,112 +27,136 @@ func (s *Server) parseSID(str string) (crypto.AccountID, bool) {
 	return id, false
 }
 
-// permissionsLocked serves GET/POST /room/<t>/permissions[/<sid>] (moderators only).
+// permissionsLocked serves GET /room/<t>/permissions and GET/POST /room/<t>/permissions/<sid>
+// (moderators only).
 func (s *Server) permissionsLocked(c *call, r *room, p perms, rest []string) *v4srv.Response {
+	m := c.r.Method
+	if len(rest) > 1 || (len(rest) == 0 && m != http.MethodGet) || (m != http.MethodGet && m != http.MethodPost) {
+		return respNotFound()
+	}
+	var id crypto.AccountID
+	if len(rest) == 1 {
+		var ok bool
+		if id, ok = s.parseSID(rest[0]); !ok {
+			return respNotFound()
+		}
+	}
 	if c.user == nil {
 		return respAuthNeeded()
 	}
 	if !p.moderator {
-		return respForbidden()
+		return respModNeeded(false)
 	}
-	m := c.r.Method
-	if len(rest) == 0 && m == http.MethodGet {
+	if len(rest) == 0 {
 		out := map[string]any{}
-		for id, o := range r.overrides {
-			out[id.String()] = overrideJSON(o)
+		for uid, o := range r.overrides {
+			out[uid.String()] = s.userPermsLocked(r, uid, o)
 		}
 		return v4srv.JSON(http.StatusOK, out)
 	}
-	if len(rest) != 1 {
-		return respNotFound()
+	if m == http.MethodGet {
+		return v4srv.JSON(http.StatusOK, s.userPermsLocked(r, id, r.overrides[id]))
 	}
-	id, ok := s.parseSID(rest[0])
-	if !ok {
-		return respNotFound()
+	var b map[string]json.RawMessage
+	if !decodeJSON(c.r, &b) {
+		return respBadRequestPage()
 	}
-	switch m {
-	case http.MethodGet:
-		eff := s.permsLocked(r, &id, c.now)
-		out := map[string]any{"read": eff.Read, "accessible": eff.Accessible, "write": eff.Write, "upload": eff.Upload, "banned": eff.banned}
-		if eff.moderator {
-			out["moderator"] = true
-		}
-		if eff.admin {
-			out["admin"] = true
-		}
-		return v4srv.JSON(http.StatusOK, out)
-	case http.MethodPost:
-		var b map[string]*bool
-		if !decodeJSON(c.r, &b) {
-			return respBadRequest("Invalid request body")
-		}
-		o := r.overrides[id]
-		if o == nil {
-			o = &override{}
-		}
-		fields := map[string]**bool{"read": &o.read, "accessible": &o.accessible, "write": &o.write, "upload": &o.upload}
-		for k, v := range b {
-			if dst, ok := fields[k]; ok {
-				if v != nil {
-					x := *v
-					*dst = &x
-				}
-				continue
-			}
-			if k == "unschedule" {
-				if v != nil && *v {
-					r.unscheduleLocked(id)
-				}
-				continue
-			}
-			if len(k) > 8 && k[:8] == "default_" {
-				if dst, ok := fields[k[8:]]; ok {
-					if v != nil && *v {
-						*dst = nil
-					}
-					continue
-				}
-			}
-			return respBadRequest("Unknown permission " + k)
-		}
-		s.touchLocked(id, c.now)
-		if o.read == nil && o.accessible == nil && o.write == nil && o.upload == nil {
-			delete(r.overrides, id)
-		} else {
-			r.overrides[id] = o
-		}
-		return respEmpty()
+	o := r.overrides[id]
+	if o == nil {
+		o = &override{}
 	}
-	return respNotFound()
+	fields := map[string]**bool{"read": &o.read, "accessible": &o.accessible, "write": &o.write, "upload": &o.upload}
+	changed := map[string]bool{}
+	for k, dst := range fields {
+		var v, def *bool
+		_ = json.Unmarshal(b[k], &v)
+		_ = json.Unmarshal(b["default_"+k], &def)
+		switch {
+		case v != nil && def != nil && *def:
+			return respBadRequestPage() // a permission and its default at once
+		case v != nil:
+			x := *v
+			*dst = &x
+			changed[k] = true
+		case def != nil && *def:
+			*dst = nil
+			changed[k] = true
+		}
+	}
+	var unschedule *bool
+	_ = json.Unmarshal(b["unschedule"], &unschedule)
+	if (unschedule == nil || *unschedule) && (changed["read"] || changed["write"] || changed["upload"]) {
+		r.unscheduleLocked(id)
+	}
+	s.touchLocked(id, c.now)
+	if o.read == nil && o.accessible == nil && o.write == nil && o.upload == nil {
+		delete(r.overrides, id)
+	} else {
+		r.overrides[id] = o
+	}
+	// The answer is the user's assigned permissions, as GET gives them.
+	return v4srv.JSON(http.StatusOK, s.userPermsLocked(r, id, r.overrides[id]))
 }
 
-func overrideJSON(o *override) map[string]any {
+// userPermsLocked is what pysogs tells of a user's permissions in a room: the overrides that
+// are set, plus moderator or admin (one of them), hidden, and banned, each only when true.
+func (s *Server) userPermsLocked(r *room, id crypto.AccountID, o *override) map[string]any {
 	out := map[string]any{}
-	for k, v := range map[string]*bool{"read": o.read, "accessible": o.accessible, "write": o.write, "upload": o.upload} {
-		if v != nil {
-			out[k] = *v
+	if o != nil {
+		for k, v := range map[string]*bool{"read": o.read, "accessible": o.accessible, "write": o.write, "upload": o.upload} {
+			if v != nil {
+				out[k] = *v
+			}
 		}
+	}
+	if role, ok := r.mods[id]; ok {
+		if role.admin {
+			out["admin"] = true
+		} else {
+			out["moderator"] = true
+		}
+		if !role.visible {
+			out["hidden"] = true
+		}
+	}
+	if until, ok := r.bans[id]; ok && (until.IsZero() || s.cfg.now().Before(until)) {
+		out["banned"] = true
 	}
 	return out
 }
 
-// deleteAllLocked serves DELETE /room/<t>/all/<sid>: a moderator, or the user themself, deletes
-// all of the user's posts in the room.
-func (s *Server) deleteAllLocked(c *call, r *room, p perms, sid string) *v4srv.Response {
-	if c.user == nil {
-		return respAuthNeeded()
-	}
+// deleteAllLocked serves DELETE /room/<t>/all/<sid> as pysogs does: an unknown user is 404
+// "No such user", an anonymous caller fails (500), then a moderator, or the user themself,
+// deletes all of the user's posts (only an admin those of an admin); none is 404.
+func (s *Server) deleteAllLocked(c *call, r *room, sid string) *v4srv.Response {
 	id, ok := s.parseSID(sid)
 	if !ok {
 		return respNotFound()
 	}
-	if !p.moderator && id != *c.user {
-		return respForbidden()
+	if _, known := s.users[id]; !known {
+		return respNoSuchUser(sid)
+	}
+	if c.user == nil {
+		return respServerError()
+	}
+	if !s.mayDeleteAllLocked(r, *c.user, id) {
+		return respPermission()
 	}
 	if s.deleteAllInRoomLocked(r, id) == 0 {
 		return respNotFound()
 	}
 	return respEmpty()
+}
+
+func (s *Server) mayDeleteAllLocked(r *room, deleter, poster crypto.AccountID) bool {
+	if poster != deleter && !s.isModLocked(r, deleter) {
+		return false
+	}
+	return !s.isAdminOfLocked(r, poster) || s.isAdminOfLocked(r, deleter)
+}
+
+func (s *Server) isAdminOfLocked(r *room, u crypto.AccountID) bool {
+	return s.globalMods[u].admin || r.mods[u].admin
 }
 
 func (s *Server) deleteAllInRoomLocked(r *room, id crypto.AccountID) int {
@@ -144,30 +171,32 @@ func (s *Server) deleteAllInRoomLocked(r *room, id crypto.AccountID) int {
 }
 
 // deleteAllEverywhere serves DELETE /rooms/all/<sid>: the user's posts in every room the caller
-// moderates.
+// can access and may delete them in (rooms where the caller may not are left out, not
+// refused).
 func (s *Server) deleteAllEverywhere(c *call, sid string) *v4srv.Response {
-	if c.user == nil {
-		return respAuthNeeded()
-	}
 	id, ok := s.parseSID(sid)
 	if !ok {
 		return respNotFound()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	total, rooms, modAnywhere := 0, map[string]int{}, false
+	if _, known := s.users[id]; !known {
+		return respNoSuchUser(sid)
+	}
+	total, rooms := 0, map[string]int{}
 	for _, r := range s.roomList {
-		if !s.isModLocked(r, *c.user) {
+		if !s.permsLocked(r, c.user, c.now).Accessible {
 			continue
 		}
-		modAnywhere = true
-		if n := s.deleteAllInRoomLocked(r, id); n > 0 {
-			rooms[r.token] = n
-			total += n
+		if c.user == nil {
+			return respServerError()
 		}
-	}
-	if !modAnywhere {
-		return respForbidden()
+		if !s.mayDeleteAllLocked(r, *c.user, id) {
+			continue
+		}
+		n := s.deleteAllInRoomLocked(r, id)
+		rooms[r.token] = n
+		total += n
 	}
 	return v4srv.JSON(http.StatusOK, map[string]any{"total": total, "rooms": rooms})
 }
@@ -187,14 +216,17 @@ func (s *Server) targetsLocked(c *call, b *targetBody, needAdmin bool) (rooms []
 	hasRooms := len(b.Rooms) > 0
 	hasGlobal := b.Global != nil && *b.Global
 	if hasRooms == hasGlobal {
-		return nil, false, respBadRequest("Exactly one of rooms or global is required")
+		return nil, false, respBadRequestPage() // exactly one of rooms or global
 	}
 	g, isGlobal := s.globalMods[*c.user]
 	if hasGlobal {
 		if !isGlobal || (needAdmin && !g.admin) {
-			return nil, false, respForbidden()
+			return nil, false, respForbiddenPage()
 		}
 		return nil, true, nil
+	}
+	if len(b.Rooms) > 1 && slices.Contains(b.Rooms, "*") {
+		return nil, false, respBadRequestPage()
 	}
 	can := func(r *room) bool {
 		if isGlobal && (!needAdmin || g.admin) {
@@ -210,69 +242,95 @@ func (s *Server) targetsLocked(c *call, b *targetBody, needAdmin bool) (rooms []
 			}
 		}
 		if len(rooms) == 0 {
-			return nil, false, respForbidden()
+			return nil, false, respForbiddenPage()
 		}
 		return rooms, false, nil
 	}
+	// pysogs looks the rooms up with the permission: unknown rooms and rooms without it both
+	// leave the list short, which is 403.
 	for _, tok := range b.Rooms {
 		r, ok := s.rooms[tok]
-		if !ok {
-			return nil, false, respNotFound()
-		}
-		if !can(r) {
-			return nil, false, respForbidden()
+		if !ok || !can(r) {
+			return nil, false, respForbiddenPage()
 		}
 		rooms = append(rooms, r)
 	}
 	return rooms, false, nil
 }
 
-// banUser serves POST /user/<sid>/ban and /unban.
-func (s *Server) banUser(c *call, sid string, ban bool) *v4srv.Response {
-	if c.user == nil {
-		return respAuthNeeded()
+// parseAnySID reads the Session ID of a /user/<sid> path, which pysogs accepts 05 or 15 on
+// any server.
+func parseAnySID(str string) (crypto.AccountID, bool) {
+	id, err := crypto.ParseAccountID(str)
+	if err != nil {
+		return id, false
 	}
-	id, ok := s.parseSID(sid)
+	p := id.Prefix()
+	return id, p == crypto.PrefixBlinded15 || p == crypto.PrefixStandard
+}
+
+// userBody decodes the body of a /user/<sid>/… request: a JSON object (else 400).
+func userBody(c *call) (*targetBody, *v4srv.Response) {
+	var b targetBody
+	if !decodeJSON(c.r, &b) {
+		return nil, respBadRequestPage()
+	}
+	return &b, nil
+}
+
+// banUser serves POST /user/<sid>/ban and /unban. A room ban needs a moderator; nobody bans
+// themself or a global moderator, and only admins ban room moderators (BadPermission).
+func (s *Server) banUser(c *call, sid string, ban bool) *v4srv.Response {
+	id, ok := parseAnySID(sid)
 	if !ok {
 		return respNotFound()
 	}
-	var b targetBody
-	if !decodeJSON(c.r, &b) {
-		return respBadRequest("Invalid request body")
+	if c.user == nil {
+		return respAuthNeeded()
 	}
-	var d time.Duration
-	if b.Timeout != nil {
-		if *b.Timeout <= 0 || *b.Timeout > 1e10 {
-			return respBadRequest("Invalid timeout")
-		}
-		d = time.Duration(*b.Timeout * float64(time.Second))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rooms, global, fail := s.targetsLocked(c, &b, false)
+	b, fail := userBody(c)
 	if fail != nil {
 		return fail
 	}
+	var d time.Duration
+	expired := false
+	if b.Timeout != nil {
+		// Zero or negative bans and lifts the ban at once (pysogs: at the next cleanup).
+		d, expired = time.Duration(*b.Timeout*float64(time.Second)), *b.Timeout <= 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rooms, global, fail := s.targetsLocked(c, b, false)
+	if fail != nil {
+		return fail
+	}
+	_, targetGlobal := s.globalMods[id]
 	if global {
-		if _, isMod := s.globalMods[id]; isMod && ban {
-			return respForbidden()
+		if ban && (targetGlobal || id == *c.user) {
+			return respPermission()
 		}
-		if ban {
+		switch {
+		case ban && !expired:
 			s.banGlobalLocked(id, d)
-		} else if u := s.users[id]; u != nil {
-			u.banned = false
+		case !ban:
+			if u := s.users[id]; u != nil {
+				u.banned = false
+			}
 		}
 		return respEmpty()
 	}
 	for _, r := range rooms {
-		if ban && s.isModLocked(r, id) {
-			return respForbidden()
+		if ban && (id == *c.user || targetGlobal || (s.isModLocked(r, id) && !s.isAdminOfLocked(r, *c.user))) {
+			return respPermission()
 		}
 	}
+	s.touchLocked(id, c.now)
 	for _, r := range rooms {
-		if ban {
+		switch {
+		case ban && !expired:
+			delete(r.mods, id) // a ban takes moderation away
 			s.banLocked(r, id, d)
-		} else {
+		case !ban:
 			delete(r.bans, id)
 		}
 	}
@@ -281,30 +339,27 @@ func (s *Server) banUser(c *call, sid string, ban bool) *v4srv.Response {
 
 // setModerator serves POST /user/<sid>/moderator.
 func (s *Server) setModerator(c *call, sid string) *v4srv.Response {
-	if c.user == nil {
-		return respAuthNeeded()
-	}
-	id, ok := s.parseSID(sid)
+	id, ok := parseAnySID(sid)
 	if !ok {
 		return respNotFound()
 	}
-	var b targetBody
-	if !decodeJSON(c.r, &b) {
-		return respBadRequest("Invalid request body")
+	if c.user == nil {
+		return respAuthNeeded()
 	}
-	admin := b.Admin != nil && *b.Admin
-	mod := b.Moderator != nil && *b.Moderator
-	if b.Admin == nil && b.Moderator == nil {
-		return respBadRequest("One of moderator or admin is required")
-	}
-	if admin && b.Moderator != nil && !*b.Moderator {
-		return respBadRequest("admin requires moderator")
+	b, fail := userBody(c)
+	if fail != nil {
+		return fail
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rooms, global, fail := s.targetsLocked(c, &b, true)
+	rooms, global, fail := s.targetsLocked(c, b, true)
 	if fail != nil {
 		return fail
+	}
+	admin := b.Admin != nil && *b.Admin
+	mod := b.Moderator != nil && *b.Moderator
+	if b.Admin == nil && b.Moderator == nil || admin && b.Moderator != nil && !*b.Moderator {
+		return respBadRequestPage() // neither given, or admin without moderator
 	}
 	s.touchLocked(id, c.now)
 	updates := map[string]int64{}
@@ -383,45 +438,56 @@ func (r *room) unscheduleLocked(id crypto.AccountID) {
 }
 
 // futurePermissionsLocked serves GET /room/<t>/futurePermissions and POST
-// /room/<t>/futurePermissions/<sid> {read?, write?, upload?, in: seconds} (moderators only).
+// /room/<t>/futurePermissions/<sid> {read?, write?, upload?, in: seconds} (moderators only). The
+// POST answers the user's scheduled changes, as pysogs does.
 func (s *Server) futurePermissionsLocked(c *call, r *room, p perms, rest []string) *v4srv.Response {
+	m := c.r.Method
+	if !(len(rest) == 0 && m == http.MethodGet) && !(len(rest) == 1 && (m == http.MethodPost || m == http.MethodGet)) {
+		return respNotFound()
+	}
+	var id crypto.AccountID
+	if len(rest) == 1 {
+		var ok bool
+		if id, ok = s.parseSID(rest[0]); !ok {
+			return respNotFound()
+		}
+	}
 	if c.user == nil {
 		return respAuthNeeded()
 	}
 	if !p.moderator {
-		return respForbidden()
+		return respModNeeded(false)
 	}
-	if len(rest) == 0 && c.r.Method == http.MethodGet {
-		out := []map[string]any{}
-		for _, f := range r.future {
-			o := map[string]any{"session_id": f.user.String(), "at": ts(f.at)}
-			for k, v := range map[string]*bool{"read": f.read, "write": f.write, "upload": f.upload} {
-				if v != nil {
-					o[k] = *v
-				}
-			}
-			out = append(out, o)
+	if m == http.MethodPost {
+		var b struct {
+			Read   *bool    `json:"read"`
+			Write  *bool    `json:"write"`
+			Upload *bool    `json:"upload"`
+			In     *float64 `json:"in"`
 		}
-		return v4srv.JSON(http.StatusOK, out)
+		if !decodeJSON(c.r, &b) || b.In == nil || *b.In <= 0 || *b.In >= 1e9 || (b.Read == nil && b.Write == nil && b.Upload == nil) {
+			return respBadRequestPage()
+		}
+		s.touchLocked(id, c.now)
+		r.future = append(r.future, &futurePerm{user: id, at: c.now.Add(time.Duration(*b.In * float64(time.Second))),
+			read: b.Read, write: b.Write, upload: b.Upload})
 	}
-	if len(rest) != 1 || c.r.Method != http.MethodPost {
-		return respNotFound()
+	sort.SliceStable(r.future, func(i, j int) bool { return r.future[i].at.Before(r.future[j].at) })
+	out := []map[string]any{}
+	for _, f := range r.future {
+		if len(rest) == 1 && f.user != id {
+			continue
+		}
+		o := map[string]any{"at": ts(f.at)}
+		if len(rest) == 0 {
+			o["session_id"] = f.user.String()
+		}
+		for k, v := range map[string]*bool{"read": f.read, "write": f.write, "upload": f.upload} {
+			if v != nil {
+				o[k] = *v
+			}
+		}
+		out = append(out, o)
 	}
-	id, ok := s.parseSID(rest[0])
-	if !ok {
-		return respNotFound()
-	}
-	var b struct {
-		Read   *bool    `json:"read"`
-		Write  *bool    `json:"write"`
-		Upload *bool    `json:"upload"`
-		In     *float64 `json:"in"`
-	}
-	if !decodeJSON(c.r, &b) || b.In == nil || *b.In <= 0 || *b.In >= 1e9 || (b.Read == nil && b.Write == nil && b.Upload == nil) {
-		return respBadRequest("Invalid future permissions: need in (0 < in < 1e9) and one of read, write, upload")
-	}
-	s.touchLocked(id, c.now)
-	r.future = append(r.future, &futurePerm{user: id, at: c.now.Add(time.Duration(*b.In * float64(time.Second))),
-		read: b.Read, write: b.Write, upload: b.Upload})
-	return respEmpty()
+	return v4srv.JSON(http.StatusOK, out)
 }

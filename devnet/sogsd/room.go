@@ -77,19 +77,20 @@ type roomFile struct {
 }
 
 type message struct {
-	id          int64
-	author      crypto.AccountID
-	posted      time.Time
-	edited      time.Time
-	seqno       int64 // last change of any kind
-	seqnoData   int64 // last change of the content (post, edit, delete)
-	data        []byte
-	sig         []byte
-	deleted     bool
-	whisperTo   *crypto.AccountID
-	whisperMods bool
-	reactions   []*reaction // in order of first use: their index
-	files       []int64
+	id           int64
+	author       crypto.AccountID
+	posted       time.Time
+	edited       time.Time
+	seqno        int64 // last change of any kind
+	seqnoData    int64 // last change of the content (post, edit, delete)
+	seqnoCreated int64 // the post
+	data         []byte
+	sig          []byte
+	deleted      bool
+	whisperTo    *crypto.AccountID
+	whisperMods  bool
+	reactions    []*reaction // in order of first use: their index
+	files        []int64
 }
 
 type reaction struct {
@@ -302,7 +303,7 @@ func (s *Server) PostAs(token string, keys *crypto.Keys, data []byte) (Message, 
 func (s *Server) postLocked(r *room, p Post, now time.Time) *message {
 	s.nextMsg++
 	r.seq++
-	m := &message{id: s.nextMsg, author: p.Author, posted: now, seqno: r.seq, seqnoData: r.seq,
+	m := &message{id: s.nextMsg, author: p.Author, posted: now, seqno: r.seq, seqnoData: r.seq, seqnoCreated: r.seq,
 		data: append([]byte(nil), p.Data...), sig: append([]byte(nil), p.Signature...),
 		whisperMods: p.WhisperMods, files: append([]int64(nil), p.Files...)}
 	if p.WhisperTo != nil {
@@ -396,6 +397,7 @@ func (s *Server) deleteLocked(r *room, m *message) {
 	r.seq++
 	m.seqno, m.seqnoData = r.seq, r.seq
 	m.deleted = true
+	m.edited = s.cfg.now() // pysogs's deletion rows carry the time as edited
 	m.data, m.sig, m.reactions = nil, nil, nil
 	for i, p := range r.pins {
 		if p.id == m.id {
@@ -598,7 +600,8 @@ func (m *message) visibleTo(viewer *crypto.AccountID, mod bool) bool {
 	return m.whisperMods && mod
 }
 
-func ts(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+// ts is a time as pysogs writes it: float seconds.
+func ts(t time.Time) pyFloat { return pyFloat(float64(t.UnixMilli()) / 1000) }
 
 type reactionJSON struct {
 	Index    int      `json:"index"`
@@ -632,21 +635,23 @@ func reactionsJSON(m *message, viewer *crypto.AccountID, reactors int) map[strin
 	return out
 }
 
-// msgJSON is a message row. Data is null for a deleted message, which then has no signature or
-// reactions.
+// msgJSON is a message row as pysogs sends it. Data is null for a deleted message, which then
+// has no signature or reactions (but edited: the time of the deletion). Whisper fields appear
+// only on whispers: whisper true, whisper_mods as SQLite gives it (0 or 1) in rows read back,
+// a bool in the reply to the post.
 type msgJSON struct {
-	ID          int64   `json:"id"`
-	SessionID   string  `json:"session_id"`
-	Posted      float64 `json:"posted"`
-	Edited      float64 `json:"edited,omitempty"`
-	Seqno       int64   `json:"seqno"`
-	Data        *string `json:"data"`
-	Deleted     bool    `json:"deleted,omitempty"`
-	Signature   string  `json:"signature,omitempty"`
-	Reactions   any     `json:"reactions,omitempty"`
-	Whisper     bool    `json:"whisper,omitempty"`
-	WhisperMods bool    `json:"whisper_mods,omitempty"`
-	WhisperTo   string  `json:"whisper_to,omitempty"`
+	ID          int64    `json:"id"`
+	SessionID   string   `json:"session_id"`
+	Posted      pyFloat  `json:"posted"`
+	Seqno       int64    `json:"seqno"`
+	Data        *string  `json:"data"`
+	Deleted     bool     `json:"deleted,omitempty"`
+	Signature   string   `json:"signature,omitempty"`
+	Edited      *pyFloat `json:"edited,omitempty"`
+	Whisper     bool     `json:"whisper,omitempty"`
+	WhisperMods any      `json:"whisper_mods,omitempty"`
+	WhisperTo   string   `json:"whisper_to,omitempty"`
+	Reactions   any      `json:"reactions,omitempty"`
 }
 
 // reactionRow is a reaction-only row of messages/since?t=r: no data key at all.
@@ -660,7 +665,8 @@ type reactionRow struct {
 func messageJSON(m *message, seqno int64, viewer *crypto.AccountID, reactors int) msgJSON {
 	o := msgJSON{ID: m.id, SessionID: m.author.String(), Posted: ts(m.posted), Seqno: seqno}
 	if !m.edited.IsZero() {
-		o.Edited = ts(m.edited)
+		e := ts(m.edited)
+		o.Edited = &e
 	}
 	if m.deleted {
 		o.Deleted = true
@@ -670,10 +676,24 @@ func messageJSON(m *message, seqno int64, viewer *crypto.AccountID, reactors int
 	o.Data = &d
 	o.Signature = base64.StdEncoding.EncodeToString(m.sig)
 	o.Reactions = reactionsJSON(m, viewer, reactors)
-	o.Whisper = m.whisperTo != nil || m.whisperMods
-	o.WhisperMods = m.whisperMods
-	if m.whisperTo != nil {
-		o.WhisperTo = m.whisperTo.String()
+	if m.whisperTo != nil || m.whisperMods {
+		o.Whisper = true
+		o.WhisperMods = 0
+		if m.whisperMods {
+			o.WhisperMods = 1
+		}
+		if m.whisperTo != nil {
+			o.WhisperTo = m.whisperTo.String()
+		}
+	}
+	return o
+}
+
+// postReplyJSON is the 201 reply to a post: the row, with whisper_mods as a bool.
+func postReplyJSON(m *message) msgJSON {
+	o := messageJSON(m, m.seqno, nil, 0)
+	if o.Whisper {
+		o.WhisperMods = m.whisperMods
 	}
 	return o
 }
@@ -698,11 +718,13 @@ func (s *Server) roomInfoLocked(r *room, viewer *crypto.AccountID, p perms, now 
 	if r.imageID != 0 {
 		o["image_id"] = r.imageID
 	}
-	pins := make([]map[string]any, 0, len(r.pins))
-	for _, pn := range r.pins {
-		pins = append(pins, map[string]any{"id": pn.id, "pinned_at": ts(pn.pinnedAt), "pinned_by": pn.pinnedBy.String()})
+	if len(r.pins) > 0 { // omitted when there are none
+		pins := make([]map[string]any, 0, len(r.pins))
+		for _, pn := range r.pins {
+			pins = append(pins, map[string]any{"id": pn.id, "pinned_at": ts(pn.pinnedAt), "pinned_by": pn.pinnedBy.String()})
+		}
+		o["pinned_messages"] = pins
 	}
-	o["pinned_messages"] = pins
 	var mods, admins, hmods, hadmins []string
 	add := func(id crypto.AccountID, role modRole) {
 		switch {
@@ -739,22 +761,27 @@ func (s *Server) roomInfoLocked(r *room, viewer *crypto.AccountID, p perms, now 
 	}
 	o["moderators"] = sorted(mods)
 	o["admins"] = sorted(admins)
-	if p.moderator {
+	// Hidden moderators and admins: to moderators only, and only when there are some.
+	if p.moderator && len(hmods) > 0 {
 		o["hidden_moderators"] = sorted(hmods)
+	}
+	if p.moderator && len(hadmins) > 0 {
 		o["hidden_admins"] = sorted(hadmins)
+	}
+	addRoleFields(o, r, p)
+	return o
+}
+
+// addRoleFields adds what room info and pollInfo tell about the caller's roles: for moderators
+// moderator and the room's default permissions, then admin, global_moderator, global_admin,
+// each only when true.
+func addRoleFields(o map[string]any, r *room, p perms) {
+	if p.moderator {
 		o["moderator"] = true
 		o["default_read"] = r.defaults.Read
 		o["default_accessible"] = r.defaults.Accessible
 		o["default_write"] = r.defaults.Write
 		o["default_upload"] = r.defaults.Upload
-	}
-	addFlags(o, p)
-	return o
-}
-
-func addFlags(o map[string]any, p perms) {
-	if p.moderator {
-		o["moderator"] = true
 	}
 	if p.admin {
 		o["admin"] = true

@@ -16,6 +16,10 @@
 // delete-all; /batch and /sequence; and the blinded DM inbox and outbox (15 IDs only, 304 for an
 // empty since, 404 for an unknown recipient).
 //
+// Replies, error bodies included, have the shapes recorded from the real server (pysogs 9497ddb,
+// testdata/real/sogs; see replies.go): TestConformsToPysogs replays that recording against the
+// server and compares status, content type, error text and JSON shape.
+//
 // Rooms, users, moderators, bans and messages can also be set up through Go methods, so that a
 // client test starts from a known state (see Populate for a ready-made poll fixture).
 //
@@ -82,17 +86,18 @@ var tokenRE = regexp.MustCompile(`^[\w-]{1,64}$`)
 type Option func(*config)
 
 type config struct {
-	tlsCert      *tls.Certificate
-	host         string
-	nw           *devnet.Network
-	now          func() time.Time
-	logger       *slog.Logger
-	key          *[32]byte
-	maxUpload    int
-	unblinded    bool
-	postLimit    int
-	postWindow   time.Duration
-	reactionsCap bool
+	dropKeptAlive bool
+	tlsCert       *tls.Certificate
+	host          string
+	nw            *devnet.Network
+	now           func() time.Time
+	logger        *slog.Logger
+	key           *[32]byte
+	maxUpload     int
+	unblinded     bool
+	postLimit     int
+	postWindow    time.Duration
+	reactionsCap  bool
 }
 
 // WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
@@ -113,6 +118,12 @@ func WithTLSCertificate(cert tls.Certificate) Option {
 // WithClock sets the server's clock (default time.Now): the signature window, expiries,
 // timestamps and the rate limit all read it.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithDroppedKeepAlive makes the server drop every request that arrives on a kept-alive
+// connection (the connection is reset, the request never served), as pysogs behind its standard
+// uWSGI front does to clients that reuse a connection it has closed: for tests of direct
+// clients.
+func WithDroppedKeepAlive() Option { return func(c *config) { c.dropKeptAlive = true } }
 
 // WithLogger sets the logger (default: discard). Keys and message contents are never logged.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -181,7 +192,7 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 }
 
 func (s *Server) v4Config(cert *tls.Certificate) v4srv.Config {
-	c := v4srv.Config{Key: s.key, TLS: cert, MaxBody: int64(s.cfg.maxUpload) + 1<<20, Logger: s.cfg.logger, Name: "sogsd", Host: s.cfg.host}
+	c := v4srv.Config{Key: s.key, TLS: cert, MaxBody: int64(s.cfg.maxUpload) + 1<<20, Logger: s.cfg.logger, Name: "sogsd", Host: s.cfg.host, DropKeptAlive: s.cfg.dropKeptAlive}
 	if s.cfg.nw != nil {
 		c.Aliases = s.cfg.nw
 	}

@@ -13,6 +13,12 @@
 // room state in a SQLite file so that it neither repeats nor misses messages across restarts:
 //
 //	go run ./examples/communitybot -url 'https://open.getsession.org/session?public_key=…' -db bot.db
+//
+// On a devnet started with `sessionctl devnet`, the network file it writes names the devnet's
+// room, so the line that command prints is all it takes:
+//
+//	export SESSIONGO_NETWORK=/tmp/sessiongo-devnet-….json
+//	go run ./examples/communitybot -db bot.db   # or: -network /tmp/sessiongo-devnet-….json
 package main
 
 import (
@@ -37,16 +43,17 @@ import (
 func main() {
 	joinURL := flag.String("url", "", "community room join URL (empty: an in-process devnet demo)")
 	dbPath := flag.String("db", "communitybot.db", "SQLite file for the bot's account and state (real network)")
+	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: Session mainnet)")
 	verbose := flag.Bool("v", false, "log to stderr")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if *joinURL == "" {
+	if *joinURL == "" && *netFile == "" {
 		err = runDevnet(ctx, os.Stdout, *verbose)
 	} else {
-		err = runReal(ctx, *joinURL, *dbPath, *verbose)
+		err = runReal(ctx, *joinURL, *dbPath, *netFile, *verbose)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "communitybot:", err)
@@ -63,7 +70,7 @@ func logger(verbose bool) *slog.Logger {
 
 // serve makes bot answer the commands posted in its rooms.
 func serve(bot *session.Client) {
-	bot.AddEventHandler(func(evt any) {
+	bot.AddEventHandler(func(evt session.Event) {
 		switch e := evt.(type) {
 		case *session.CommunityMessage:
 			if e.Self {
@@ -95,14 +102,33 @@ func serve(bot *session.Client) {
 	})
 }
 
-func runReal(ctx context.Context, joinURL, dbPath string, verbose bool) error {
+// runReal runs the bot in the room of joinURL until ctx ends, on the network of netFile (a
+// network file from `sessionctl devnet`, whose first room is the default joinURL) or, without
+// one, on Session's mainnet.
+func runReal(ctx context.Context, joinURL, dbPath, netFile string, verbose bool) error {
+	var cfg session.NetworkConfig
+	if netFile != "" {
+		nf, err := session.LoadNetworkFile(netFile)
+		if err != nil {
+			return err
+		}
+		if cfg, err = nf.Config(); err != nil {
+			return err
+		}
+		if joinURL == "" && len(nf.Communities) > 0 {
+			joinURL = nf.Communities[0]
+		}
+	}
+	if joinURL == "" {
+		return errors.New("no room: give -url (the network file names none)")
+	}
 	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	bot, err := session.NewClient(session.WithStore(st), session.WithLogger(logger(verbose)), session.WithName("communitybot"),
-		session.WithProfile(session.Profile{DisplayName: "Community Bot"}))
+		session.WithProfile(session.Profile{DisplayName: "Community Bot"}), session.WithNetworkConfig(cfg))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,11 @@
 // It prints its Account ID (message it from any Session app) and, the first time, its Recovery
 // Password. SESSION_RECOVERY_PASSWORD restores an existing account instead.
 //
+// On a devnet started with `sessionctl devnet`, the line that command prints is all it takes:
+//
+//	export SESSIONGO_NETWORK=/tmp/sessiongo-devnet-….json
+//	go run ./examples/echobot -db echobot.db   # or: -network /tmp/sessiongo-devnet-….json
+//
 // With -devnet it runs offline: it starts a devnet in-process, plus a user who sends it a few
 // messages and prints the echoes, then exits.
 package main
@@ -31,6 +36,7 @@ import (
 
 func main() {
 	dbPath := flag.String("db", "echobot.db", "SQLite file for the bot's account and state")
+	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: Session mainnet)")
 	useDevnet := flag.Bool("devnet", false, "run on an in-process devnet with a demo user, then exit")
 	direct := flag.Bool("direct", false, "talk to storage nodes directly instead of through onion paths")
 	verbose := flag.Bool("v", false, "log to stderr")
@@ -42,7 +48,7 @@ func main() {
 	if *useDevnet {
 		err = runDevnet(ctx, *verbose)
 	} else {
-		err = runReal(ctx, *dbPath, *direct, *verbose)
+		err = runReal(ctx, *dbPath, *netFile, *direct, *verbose)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echobot:", err)
@@ -59,7 +65,7 @@ func logger(verbose bool) *slog.Logger {
 
 // echo makes client answer every incoming message.
 func echo(client *session.Client) {
-	client.AddEventHandler(func(evt any) {
+	client.AddEventHandler(func(evt session.Event) {
 		switch e := evt.(type) {
 		case *session.Message:
 			if e.Sync {
@@ -83,7 +89,17 @@ func echo(client *session.Client) {
 	})
 }
 
-func runReal(ctx context.Context, dbPath string, direct, verbose bool) error {
+// runReal runs the bot until ctx ends, on the network of netFile (a network file from
+// `sessionctl devnet`) or, without one, on Session's mainnet.
+func runReal(ctx context.Context, dbPath, netFile string, direct, verbose bool) error {
+	var cfg session.NetworkConfig
+	if netFile != "" {
+		var err error
+		if cfg, err = session.LoadNetworkConfig(netFile); err != nil {
+			return err
+		}
+	}
+	cfg.Direct = cfg.Direct || direct
 	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
@@ -91,7 +107,7 @@ func runReal(ctx context.Context, dbPath string, direct, verbose bool) error {
 	defer st.Close()
 	opts := []session.Option{session.WithStore(st), session.WithLogger(logger(verbose)),
 		session.WithProfile(session.Profile{DisplayName: "Echo Bot"}), session.WithName("echobot"),
-		session.WithNetworkConfig(session.NetworkConfig{Direct: direct})}
+		session.WithNetworkConfig(cfg)}
 	if pw := os.Getenv("SESSION_RECOVERY_PASSWORD"); pw != "" {
 		opts = append(opts, session.WithRecoveryPassword(pw))
 	}

@@ -138,7 +138,7 @@ func newMember(st store.Store, nw *session.Network, name, id string, ttl time.Du
 	f, err := fleet.New(fleet.Config{Store: st, Name: name, Member: id, LeaseTTL: ttl,
 		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(time.Second)},
 		Setup: func(ctx context.Context, c *session.Client) error {
-			c.AddEventHandler(func(evt any) {
+			c.AddEventHandler(func(evt session.Event) {
 				m, ok := evt.(*session.Message)
 				if !ok || m.Sync {
 					return

@@ -3,6 +3,9 @@
 // own swarm. A driver account messages every bot and waits for every answer.
 //
 //	go run ./examples/multibot -bots 300
+//
+// With -network (default $SESSIONGO_NETWORK) the bots run on a running network instead, such as
+// the devnet of `sessionctl devnet`, whose network file that names.
 package main
 
 import (
@@ -25,24 +28,36 @@ import (
 
 func main() {
 	n := flag.Int("bots", 200, "number of bots")
+	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: an in-process devnet)")
 	flag.Parse()
-	if err := run(context.Background(), *n); err != nil {
+	if err := run(context.Background(), *n, *netFile); err != nil {
 		fmt.Fprintln(os.Stderr, "multibot:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, n int) error {
+// run runs n bots on the network of netFile, or on an in-process devnet when it is "".
+func run(ctx context.Context, n int, netFile string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	net, err := devnet.Start(ctx)
-	if err != nil {
-		return err
+	var cfg session.NetworkConfig
+	where := "the network of " + netFile
+	if netFile != "" {
+		var err error
+		if cfg, err = session.LoadNetworkConfig(netFile); err != nil {
+			return err
+		}
+	} else {
+		net, err := devnet.Start(ctx)
+		if err != nil {
+			return err
+		}
+		defer net.Close()
+		cfg = session.NetworkConfig{Seeds: []string{net.SeedURL()}, SeedRootCAs: net.CertPool(), PathDiversity: onion.DistinctNodes}
+		where = fmt.Sprintf("a %d-node devnet", len(net.Nodes()))
 	}
-	defer net.Close()
 	// One network and one store for everyone: that is what keeps a bot cheap.
-	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{net.SeedURL()}, SeedRootCAs: net.CertPool(),
-		PathDiversity: onion.DistinctNodes})
+	nw, err := session.NewNetwork(cfg)
 	if err != nil {
 		return err
 	}
@@ -67,7 +82,7 @@ func run(ctx context.Context, n int) error {
 		}
 		defer bot.Close()
 		id := i
-		bot.AddEventHandler(func(evt any) {
+		bot.AddEventHandler(func(evt session.Event) {
 			if m, ok := evt.(*session.Message); ok && !m.Sync {
 				reply := fmt.Sprintf("bot %d got %q", id, m.Text)
 				if _, err := bot.SendText(ctx, m.From, reply, session.WithoutSync()); err != nil {
@@ -86,7 +101,7 @@ func run(ctx context.Context, n int) error {
 	answers := map[string]bool{}
 	var mu sync.Mutex
 	all := make(chan struct{})
-	driver.AddEventHandler(func(evt any) {
+	driver.AddEventHandler(func(evt session.Event) {
 		if m, ok := evt.(*session.Message); ok && strings.HasPrefix(m.Text, "bot ") {
 			mu.Lock()
 			answers[m.From.String()] = true
@@ -107,7 +122,7 @@ func run(ctx context.Context, n int) error {
 		}()
 	}
 	defer func() { stopRun(); wg.Wait() }()
-	fmt.Printf("%d bots running on a %d-node devnet (started in %v)\n", n, len(net.Nodes()), time.Since(start).Round(time.Millisecond))
+	fmt.Printf("%d bots running on %s (started in %v)\n", n, where, time.Since(start).Round(time.Millisecond))
 
 	sendStart := time.Now()
 	sem := make(chan struct{}, 16)

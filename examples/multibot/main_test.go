@@ -6,7 +6,7 @@ import (
 )
 
 func TestMultibot(t *testing.T) {
-	if err := run(context.Background(), 50); err != nil {
+	if err := run(context.Background(), 50, ""); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,10 +3,14 @@
 // onion paths, with a reply, a read receipt and a reaction. It prints a short transcript.
 //
 //	go run ./examples/quickstart
+//
+// With -network (default $SESSIONGO_NETWORK) it runs the same exchange on a running network
+// instead, such as the devnet of `sessionctl devnet`, whose network file that names.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -17,28 +21,41 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: an in-process devnet)")
+	flag.Parse()
+	if err := run(*netFile); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+// run runs the exchange on the network of netFile, or on an in-process devnet when it is "".
+func run(netFile string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	net, err := devnet.Start(ctx)
-	if err != nil {
-		return fmt.Errorf("starting devnet: %w", err)
-	}
-	defer net.Close()
-	fmt.Printf("devnet: %d storage nodes in %d swarms, seed %s\n", len(net.Nodes()), len(net.Swarms()), net.SeedURL())
+	var cfg session.NetworkConfig
+	if netFile != "" {
+		var err error
+		if cfg, err = session.LoadNetworkConfig(netFile); err != nil {
+			return err
+		}
+		fmt.Printf("network: %s (seed %s)\n", netFile, cfg.Seeds[0])
+	} else {
+		net, err := devnet.Start(ctx)
+		if err != nil {
+			return fmt.Errorf("starting devnet: %w", err)
+		}
+		defer net.Close()
+		fmt.Printf("devnet: %d storage nodes in %d swarms, seed %s\n", len(net.Nodes()), len(net.Swarms()), net.SeedURL())
 
-	// On the real network, leave out NetworkConfig: mainnet seeds and onion paths are the default.
-	cfg := session.NetworkConfig{
-		Seeds:         []string{net.SeedURL()},
-		SeedRootCAs:   net.CertPool(),
-		PathDiversity: onion.DistinctNodes, // every devnet node lives on 127.0.0.1
+		// On the real network, leave out NetworkConfig: mainnet seeds and onion paths are the
+		// default.
+		cfg = session.NetworkConfig{
+			Seeds:         []string{net.SeedURL()},
+			SeedRootCAs:   net.CertPool(),
+			PathDiversity: onion.DistinctNodes, // every devnet node lives on 127.0.0.1
+		}
 	}
 	alice, err := session.NewClient(session.WithNetworkConfig(cfg), session.WithProfile(session.Profile{DisplayName: "Alice"}),
 		session.WithPollInterval(100*time.Millisecond))
@@ -93,7 +110,7 @@ func run() error {
 	// The receipt and the reply may arrive in either order.
 	var got *session.Message
 	for receipt := false; !receipt || got == nil; {
-		e, err := next[any](ctx, aliceEvents)
+		e, err := next[session.Event](ctx, aliceEvents)
 		if err != nil {
 			return err
 		}
@@ -102,6 +119,9 @@ func run() error {
 			receipt = true
 			fmt.Printf("alice: bob read %d message(s)\n", len(e.Timestamps))
 		case *session.Message:
+			if e.Sync {
+				continue // the copy of alice's own message, for her other devices
+			}
 			got = e
 			fmt.Printf("alice received from %s: %q\n", name(got.Profile), got.Text)
 		}
@@ -118,12 +138,12 @@ func run() error {
 		return fmt.Errorf("reaction targets %v, want %v", re.Target, reply.Ref)
 	}
 	fmt.Printf("bob saw alice's reaction %s on his reply\n", re.Emoji)
-	fmt.Println("done: a full exchange through onion paths on a local devnet")
+	fmt.Println("done: a full exchange through onion paths")
 	return nil
 }
 
 // next waits for the next event of type T, skipping others.
-func next[T any](ctx context.Context, events <-chan any) (T, error) {
+func next[T session.Event](ctx context.Context, events <-chan session.Event) (T, error) {
 	var zero T
 	for {
 		select {

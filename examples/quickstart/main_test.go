@@ -1,10 +1,39 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/session"
+)
 
 // TestQuickstart runs the README's main command in-process: it must finish the exchange.
 func TestQuickstart(t *testing.T) {
-	if err := run(); err != nil {
+	if err := run(""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The same exchange on a running devnet named by a network file.
+func TestQuickstartOnNetworkFile(t *testing.T) {
+	dn, err := devnet.Start(context.Background(), devnet.WithNodes(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dn.Close()
+	b, err := json.Marshal(session.NetworkFile{Seeds: []string{dn.SeedURL()}, CACertPEM: string(dn.CACertPEM()), PathDiversity: "nodes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "devnet.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(path); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -253,7 +253,7 @@ func (x *DataMessage_Flags) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use DataMessage_Flags.Descriptor instead.
 func (DataMessage_Flags) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{6, 0}
+	return file_session_proto_rawDescGZIP(), []int{8, 0}
 }
 
 type DataMessage_Reaction_Action int32
@@ -309,7 +309,7 @@ func (x *DataMessage_Reaction_Action) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use DataMessage_Reaction_Action.Descriptor instead.
 func (DataMessage_Reaction_Action) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{6, 2, 0}
+	return file_session_proto_rawDescGZIP(), []int{8, 2, 0}
 }
 
 type AttachmentPointer_Flags int32
@@ -362,7 +362,7 @@ func (x *AttachmentPointer_Flags) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use AttachmentPointer_Flags.Descriptor instead.
 func (AttachmentPointer_Flags) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{7, 0}
+	return file_session_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type TypingMessage_Action int32
@@ -418,7 +418,7 @@ func (x *TypingMessage_Action) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use TypingMessage_Action.Descriptor instead.
 func (TypingMessage_Action) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{8, 0}
+	return file_session_proto_rawDescGZIP(), []int{10, 0}
 }
 
 type ReceiptMessage_Type int32
@@ -474,7 +474,7 @@ func (x *ReceiptMessage_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ReceiptMessage_Type.Descriptor instead.
 func (ReceiptMessage_Type) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{9, 0}
+	return file_session_proto_rawDescGZIP(), []int{11, 0}
 }
 
 type DataExtractionNotification_Type int32
@@ -530,7 +530,7 @@ func (x *DataExtractionNotification_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use DataExtractionNotification_Type.Descriptor instead.
 func (DataExtractionNotification_Type) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{12, 0}
+	return file_session_proto_rawDescGZIP(), []int{14, 0}
 }
 
 type CallMessage_Type int32
@@ -598,7 +598,7 @@ func (x *CallMessage_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use CallMessage_Type.Descriptor instead.
 func (CallMessage_Type) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{13, 0}
+	return file_session_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type SharedConfigMessage_Kind int32
@@ -660,7 +660,7 @@ func (x *SharedConfigMessage_Kind) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use SharedConfigMessage_Kind.Descriptor instead.
 func (SharedConfigMessage_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{14, 0}
+	return file_session_proto_rawDescGZIP(), []int{16, 0}
 }
 
 type GroupUpdateInfoChangeMessage_Type int32
@@ -719,7 +719,7 @@ func (x *GroupUpdateInfoChangeMessage_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use GroupUpdateInfoChangeMessage_Type.Descriptor instead.
 func (GroupUpdateInfoChangeMessage_Type) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{18, 0}
+	return file_session_proto_rawDescGZIP(), []int{20, 0}
 }
 
 type GroupUpdateMemberChangeMessage_Type int32
@@ -778,7 +778,7 @@ func (x *GroupUpdateMemberChangeMessage_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use GroupUpdateMemberChangeMessage_Type.Descriptor instead.
 func (GroupUpdateMemberChangeMessage_Type) EnumDescriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{19, 0}
+	return file_session_proto_rawDescGZIP(), []int{21, 0}
 }
 
 // Envelope carries one encrypted Content. For 1:1 messages source is empty: the sender comes from
@@ -791,7 +791,7 @@ type Envelope struct {
 	SourceDevice    *uint32                `protobuf:"varint,7,opt,name=sourceDevice" json:"sourceDevice,omitempty"` // libsession writes 1
 	Content         []byte                 `protobuf:"bytes,8,opt,name=content" json:"content,omitempty"`
 	ServerTimestamp *uint64                `protobuf:"varint,10,opt,name=serverTimestamp" json:"serverTimestamp,omitempty"`
-	ProSig          []byte                 `protobuf:"bytes,11,opt,name=proSig" json:"proSig,omitempty"` // Session Pro; unsettled, not written
+	ProSig          []byte                 `protobuf:"bytes,11,opt,name=proSig" json:"proSig,omitempty"` // Session Pro signature, or a random 64-byte decoy
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1100,8 +1100,11 @@ type Content struct {
 	ExpirationType             *Content_ExpirationType     `protobuf:"varint,12,opt,name=expirationType,enum=sessiongo.protos.Content_ExpirationType" json:"expirationType,omitempty"`
 	ExpirationTimer            *uint32                     `protobuf:"varint,13,opt,name=expirationTimer" json:"expirationTimer,omitempty"` // seconds
 	SigTimestamp               *uint64                     `protobuf:"varint,15,opt,name=sigTimestamp" json:"sigTimestamp,omitempty"`       // ms; equals Envelope.timestamp
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	// Session Pro (received and kept read-only; this SDK sends neither).
+	ProMessage                    *ProMessage `protobuf:"bytes,16,opt,name=proMessage" json:"proMessage,omitempty"`
+	ProSigForCommunityMessageOnly []byte      `protobuf:"bytes,17,opt,name=proSigForCommunityMessageOnly" json:"proSigForCommunityMessageOnly,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
 }
 
 func (x *Content) Reset() {
@@ -1211,6 +1214,161 @@ func (x *Content) GetSigTimestamp() uint64 {
 	return 0
 }
 
+func (x *Content) GetProMessage() *ProMessage {
+	if x != nil {
+		return x.ProMessage
+	}
+	return nil
+}
+
+func (x *Content) GetProSigForCommunityMessageOnly() []byte {
+	if x != nil {
+		return x.ProSigForCommunityMessageOnly
+	}
+	return nil
+}
+
+// ProProof is a Session Pro proof, as libsession's proto declares it. Desktop's older proto
+// named fields 2 and 4 differently (genIndexHash/revocationTag, expiry in ms or s); the wire
+// types agree.
+type ProProof struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Version           *uint32                `protobuf:"varint,1,opt,name=version" json:"version,omitempty"`
+	GenIndexHash      []byte                 `protobuf:"bytes,2,opt,name=genIndexHash" json:"genIndexHash,omitempty"`
+	RotatingPublicKey []byte                 `protobuf:"bytes,3,opt,name=rotatingPublicKey" json:"rotatingPublicKey,omitempty"`
+	ExpiryUnixTs      *uint64                `protobuf:"varint,4,opt,name=expiryUnixTs" json:"expiryUnixTs,omitempty"`
+	Sig               []byte                 `protobuf:"bytes,5,opt,name=sig" json:"sig,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ProProof) Reset() {
+	*x = ProProof{}
+	mi := &file_session_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProProof) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProProof) ProtoMessage() {}
+
+func (x *ProProof) ProtoReflect() protoreflect.Message {
+	mi := &file_session_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProProof.ProtoReflect.Descriptor instead.
+func (*ProProof) Descriptor() ([]byte, []int) {
+	return file_session_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ProProof) GetVersion() uint32 {
+	if x != nil && x.Version != nil {
+		return *x.Version
+	}
+	return 0
+}
+
+func (x *ProProof) GetGenIndexHash() []byte {
+	if x != nil {
+		return x.GenIndexHash
+	}
+	return nil
+}
+
+func (x *ProProof) GetRotatingPublicKey() []byte {
+	if x != nil {
+		return x.RotatingPublicKey
+	}
+	return nil
+}
+
+func (x *ProProof) GetExpiryUnixTs() uint64 {
+	if x != nil && x.ExpiryUnixTs != nil {
+		return *x.ExpiryUnixTs
+	}
+	return 0
+}
+
+func (x *ProProof) GetSig() []byte {
+	if x != nil {
+		return x.Sig
+	}
+	return nil
+}
+
+// ProMessage carries a sender's Session Pro proof and the Pro features of its profile (badge)
+// and of the message.
+type ProMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proof         *ProProof              `protobuf:"bytes,1,opt,name=proof" json:"proof,omitempty"`
+	ProfileBitset *uint64                `protobuf:"varint,2,opt,name=profileBitset" json:"profileBitset,omitempty"`
+	MsgBitset     *uint64                `protobuf:"varint,3,opt,name=msgBitset" json:"msgBitset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProMessage) Reset() {
+	*x = ProMessage{}
+	mi := &file_session_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProMessage) ProtoMessage() {}
+
+func (x *ProMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_session_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProMessage.ProtoReflect.Descriptor instead.
+func (*ProMessage) Descriptor() ([]byte, []int) {
+	return file_session_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ProMessage) GetProof() *ProProof {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+func (x *ProMessage) GetProfileBitset() uint64 {
+	if x != nil && x.ProfileBitset != nil {
+		return *x.ProfileBitset
+	}
+	return 0
+}
+
+func (x *ProMessage) GetMsgBitset() uint64 {
+	if x != nil && x.MsgBitset != nil {
+		return *x.MsgBitset
+	}
+	return 0
+}
+
 type LokiProfile struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	DisplayName       *string                `protobuf:"bytes,1,opt,name=displayName" json:"displayName,omitempty"`
@@ -1222,7 +1380,7 @@ type LokiProfile struct {
 
 func (x *LokiProfile) Reset() {
 	*x = LokiProfile{}
-	mi := &file_session_proto_msgTypes[5]
+	mi := &file_session_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1392,7 @@ func (x *LokiProfile) String() string {
 func (*LokiProfile) ProtoMessage() {}
 
 func (x *LokiProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[5]
+	mi := &file_session_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1405,7 @@ func (x *LokiProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LokiProfile.ProtoReflect.Descriptor instead.
 func (*LokiProfile) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{5}
+	return file_session_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LokiProfile) GetDisplayName() string {
@@ -1291,7 +1449,7 @@ type DataMessage struct {
 
 func (x *DataMessage) Reset() {
 	*x = DataMessage{}
-	mi := &file_session_proto_msgTypes[6]
+	mi := &file_session_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1461,7 @@ func (x *DataMessage) String() string {
 func (*DataMessage) ProtoMessage() {}
 
 func (x *DataMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[6]
+	mi := &file_session_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1474,7 @@ func (x *DataMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataMessage.ProtoReflect.Descriptor instead.
 func (*DataMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{6}
+	return file_session_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DataMessage) GetBody() string {
@@ -1422,7 +1580,7 @@ type AttachmentPointer struct {
 
 func (x *AttachmentPointer) Reset() {
 	*x = AttachmentPointer{}
-	mi := &file_session_proto_msgTypes[7]
+	mi := &file_session_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1592,7 @@ func (x *AttachmentPointer) String() string {
 func (*AttachmentPointer) ProtoMessage() {}
 
 func (x *AttachmentPointer) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[7]
+	mi := &file_session_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1605,7 @@ func (x *AttachmentPointer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentPointer.ProtoReflect.Descriptor instead.
 func (*AttachmentPointer) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{7}
+	return file_session_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AttachmentPointer) GetId() uint64 {
@@ -1537,7 +1695,7 @@ type TypingMessage struct {
 
 func (x *TypingMessage) Reset() {
 	*x = TypingMessage{}
-	mi := &file_session_proto_msgTypes[8]
+	mi := &file_session_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1707,7 @@ func (x *TypingMessage) String() string {
 func (*TypingMessage) ProtoMessage() {}
 
 func (x *TypingMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[8]
+	mi := &file_session_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1720,7 @@ func (x *TypingMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypingMessage.ProtoReflect.Descriptor instead.
 func (*TypingMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{8}
+	return file_session_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TypingMessage) GetTimestamp() uint64 {
@@ -1589,7 +1747,7 @@ type ReceiptMessage struct {
 
 func (x *ReceiptMessage) Reset() {
 	*x = ReceiptMessage{}
-	mi := &file_session_proto_msgTypes[9]
+	mi := &file_session_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1601,7 +1759,7 @@ func (x *ReceiptMessage) String() string {
 func (*ReceiptMessage) ProtoMessage() {}
 
 func (x *ReceiptMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[9]
+	mi := &file_session_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1614,7 +1772,7 @@ func (x *ReceiptMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptMessage.ProtoReflect.Descriptor instead.
 func (*ReceiptMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{9}
+	return file_session_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReceiptMessage) GetType() ReceiptMessage_Type {
@@ -1642,7 +1800,7 @@ type UnsendRequest struct {
 
 func (x *UnsendRequest) Reset() {
 	*x = UnsendRequest{}
-	mi := &file_session_proto_msgTypes[10]
+	mi := &file_session_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +1812,7 @@ func (x *UnsendRequest) String() string {
 func (*UnsendRequest) ProtoMessage() {}
 
 func (x *UnsendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[10]
+	mi := &file_session_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +1825,7 @@ func (x *UnsendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsendRequest.ProtoReflect.Descriptor instead.
 func (*UnsendRequest) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{10}
+	return file_session_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UnsendRequest) GetTimestamp() uint64 {
@@ -1695,7 +1853,7 @@ type MessageRequestResponse struct {
 
 func (x *MessageRequestResponse) Reset() {
 	*x = MessageRequestResponse{}
-	mi := &file_session_proto_msgTypes[11]
+	mi := &file_session_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +1865,7 @@ func (x *MessageRequestResponse) String() string {
 func (*MessageRequestResponse) ProtoMessage() {}
 
 func (x *MessageRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[11]
+	mi := &file_session_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +1878,7 @@ func (x *MessageRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageRequestResponse.ProtoReflect.Descriptor instead.
 func (*MessageRequestResponse) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{11}
+	return file_session_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MessageRequestResponse) GetIsApproved() bool {
@@ -1754,7 +1912,7 @@ type DataExtractionNotification struct {
 
 func (x *DataExtractionNotification) Reset() {
 	*x = DataExtractionNotification{}
-	mi := &file_session_proto_msgTypes[12]
+	mi := &file_session_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1924,7 @@ func (x *DataExtractionNotification) String() string {
 func (*DataExtractionNotification) ProtoMessage() {}
 
 func (x *DataExtractionNotification) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[12]
+	mi := &file_session_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1937,7 @@ func (x *DataExtractionNotification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataExtractionNotification.ProtoReflect.Descriptor instead.
 func (*DataExtractionNotification) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{12}
+	return file_session_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DataExtractionNotification) GetType() DataExtractionNotification_Type {
@@ -1809,7 +1967,7 @@ type CallMessage struct {
 
 func (x *CallMessage) Reset() {
 	*x = CallMessage{}
-	mi := &file_session_proto_msgTypes[13]
+	mi := &file_session_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +1979,7 @@ func (x *CallMessage) String() string {
 func (*CallMessage) ProtoMessage() {}
 
 func (x *CallMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[13]
+	mi := &file_session_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +1992,7 @@ func (x *CallMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallMessage.ProtoReflect.Descriptor instead.
 func (*CallMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{13}
+	return file_session_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CallMessage) GetType() CallMessage_Type {
@@ -1884,7 +2042,7 @@ type SharedConfigMessage struct {
 
 func (x *SharedConfigMessage) Reset() {
 	*x = SharedConfigMessage{}
-	mi := &file_session_proto_msgTypes[14]
+	mi := &file_session_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1896,7 +2054,7 @@ func (x *SharedConfigMessage) String() string {
 func (*SharedConfigMessage) ProtoMessage() {}
 
 func (x *SharedConfigMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[14]
+	mi := &file_session_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1909,7 +2067,7 @@ func (x *SharedConfigMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharedConfigMessage.ProtoReflect.Descriptor instead.
 func (*SharedConfigMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{14}
+	return file_session_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SharedConfigMessage) GetKind() SharedConfigMessage_Kind {
@@ -1950,7 +2108,7 @@ type GroupUpdateMessage struct {
 
 func (x *GroupUpdateMessage) Reset() {
 	*x = GroupUpdateMessage{}
-	mi := &file_session_proto_msgTypes[15]
+	mi := &file_session_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2120,7 @@ func (x *GroupUpdateMessage) String() string {
 func (*GroupUpdateMessage) ProtoMessage() {}
 
 func (x *GroupUpdateMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[15]
+	mi := &file_session_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +2133,7 @@ func (x *GroupUpdateMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdateMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdateMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{15}
+	return file_session_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GroupUpdateMessage) GetInviteMessage() *GroupUpdateInviteMessage {
@@ -2047,7 +2205,7 @@ type GroupUpdateInviteMessage struct {
 
 func (x *GroupUpdateInviteMessage) Reset() {
 	*x = GroupUpdateInviteMessage{}
-	mi := &file_session_proto_msgTypes[16]
+	mi := &file_session_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2059,7 +2217,7 @@ func (x *GroupUpdateInviteMessage) String() string {
 func (*GroupUpdateInviteMessage) ProtoMessage() {}
 
 func (x *GroupUpdateInviteMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[16]
+	mi := &file_session_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2072,7 +2230,7 @@ func (x *GroupUpdateInviteMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdateInviteMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdateInviteMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{16}
+	return file_session_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GroupUpdateInviteMessage) GetGroupSessionId() string {
@@ -2113,7 +2271,7 @@ type GroupUpdatePromoteMessage struct {
 
 func (x *GroupUpdatePromoteMessage) Reset() {
 	*x = GroupUpdatePromoteMessage{}
-	mi := &file_session_proto_msgTypes[17]
+	mi := &file_session_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2283,7 @@ func (x *GroupUpdatePromoteMessage) String() string {
 func (*GroupUpdatePromoteMessage) ProtoMessage() {}
 
 func (x *GroupUpdatePromoteMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[17]
+	mi := &file_session_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2296,7 @@ func (x *GroupUpdatePromoteMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdatePromoteMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdatePromoteMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{17}
+	return file_session_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GroupUpdatePromoteMessage) GetGroupIdentitySeed() []byte {
@@ -2168,7 +2326,7 @@ type GroupUpdateInfoChangeMessage struct {
 
 func (x *GroupUpdateInfoChangeMessage) Reset() {
 	*x = GroupUpdateInfoChangeMessage{}
-	mi := &file_session_proto_msgTypes[18]
+	mi := &file_session_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2180,7 +2338,7 @@ func (x *GroupUpdateInfoChangeMessage) String() string {
 func (*GroupUpdateInfoChangeMessage) ProtoMessage() {}
 
 func (x *GroupUpdateInfoChangeMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[18]
+	mi := &file_session_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2193,7 +2351,7 @@ func (x *GroupUpdateInfoChangeMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdateInfoChangeMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdateInfoChangeMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{18}
+	return file_session_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GroupUpdateInfoChangeMessage) GetType() GroupUpdateInfoChangeMessage_Type {
@@ -2237,7 +2395,7 @@ type GroupUpdateMemberChangeMessage struct {
 
 func (x *GroupUpdateMemberChangeMessage) Reset() {
 	*x = GroupUpdateMemberChangeMessage{}
-	mi := &file_session_proto_msgTypes[19]
+	mi := &file_session_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2249,7 +2407,7 @@ func (x *GroupUpdateMemberChangeMessage) String() string {
 func (*GroupUpdateMemberChangeMessage) ProtoMessage() {}
 
 func (x *GroupUpdateMemberChangeMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[19]
+	mi := &file_session_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2262,7 +2420,7 @@ func (x *GroupUpdateMemberChangeMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdateMemberChangeMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdateMemberChangeMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{19}
+	return file_session_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GroupUpdateMemberChangeMessage) GetType() GroupUpdateMemberChangeMessage_Type {
@@ -2301,7 +2459,7 @@ type GroupUpdateMemberLeftMessage struct {
 
 func (x *GroupUpdateMemberLeftMessage) Reset() {
 	*x = GroupUpdateMemberLeftMessage{}
-	mi := &file_session_proto_msgTypes[20]
+	mi := &file_session_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2471,7 @@ func (x *GroupUpdateMemberLeftMessage) String() string {
 func (*GroupUpdateMemberLeftMessage) ProtoMessage() {}
 
 func (x *GroupUpdateMemberLeftMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[20]
+	mi := &file_session_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2484,7 @@ func (x *GroupUpdateMemberLeftMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdateMemberLeftMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdateMemberLeftMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{20}
+	return file_session_proto_rawDescGZIP(), []int{22}
 }
 
 type GroupUpdateMemberLeftNotificationMessage struct {
@@ -2337,7 +2495,7 @@ type GroupUpdateMemberLeftNotificationMessage struct {
 
 func (x *GroupUpdateMemberLeftNotificationMessage) Reset() {
 	*x = GroupUpdateMemberLeftNotificationMessage{}
-	mi := &file_session_proto_msgTypes[21]
+	mi := &file_session_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2507,7 @@ func (x *GroupUpdateMemberLeftNotificationMessage) String() string {
 func (*GroupUpdateMemberLeftNotificationMessage) ProtoMessage() {}
 
 func (x *GroupUpdateMemberLeftNotificationMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[21]
+	mi := &file_session_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2520,7 @@ func (x *GroupUpdateMemberLeftNotificationMessage) ProtoReflect() protoreflect.M
 
 // Deprecated: Use GroupUpdateMemberLeftNotificationMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdateMemberLeftNotificationMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{21}
+	return file_session_proto_rawDescGZIP(), []int{23}
 }
 
 type GroupUpdateInviteResponseMessage struct {
@@ -2374,7 +2532,7 @@ type GroupUpdateInviteResponseMessage struct {
 
 func (x *GroupUpdateInviteResponseMessage) Reset() {
 	*x = GroupUpdateInviteResponseMessage{}
-	mi := &file_session_proto_msgTypes[22]
+	mi := &file_session_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2544,7 @@ func (x *GroupUpdateInviteResponseMessage) String() string {
 func (*GroupUpdateInviteResponseMessage) ProtoMessage() {}
 
 func (x *GroupUpdateInviteResponseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[22]
+	mi := &file_session_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2557,7 @@ func (x *GroupUpdateInviteResponseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdateInviteResponseMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdateInviteResponseMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{22}
+	return file_session_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GroupUpdateInviteResponseMessage) GetIsApproved() bool {
@@ -2422,7 +2580,7 @@ type GroupUpdateDeleteMemberContentMessage struct {
 
 func (x *GroupUpdateDeleteMemberContentMessage) Reset() {
 	*x = GroupUpdateDeleteMemberContentMessage{}
-	mi := &file_session_proto_msgTypes[23]
+	mi := &file_session_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2592,7 @@ func (x *GroupUpdateDeleteMemberContentMessage) String() string {
 func (*GroupUpdateDeleteMemberContentMessage) ProtoMessage() {}
 
 func (x *GroupUpdateDeleteMemberContentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[23]
+	mi := &file_session_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +2605,7 @@ func (x *GroupUpdateDeleteMemberContentMessage) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use GroupUpdateDeleteMemberContentMessage.ProtoReflect.Descriptor instead.
 func (*GroupUpdateDeleteMemberContentMessage) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{23}
+	return file_session_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GroupUpdateDeleteMemberContentMessage) GetMemberSessionIds() []string {
@@ -2481,7 +2639,7 @@ type DataMessage_Quote struct {
 
 func (x *DataMessage_Quote) Reset() {
 	*x = DataMessage_Quote{}
-	mi := &file_session_proto_msgTypes[24]
+	mi := &file_session_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2493,7 +2651,7 @@ func (x *DataMessage_Quote) String() string {
 func (*DataMessage_Quote) ProtoMessage() {}
 
 func (x *DataMessage_Quote) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[24]
+	mi := &file_session_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2506,7 +2664,7 @@ func (x *DataMessage_Quote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataMessage_Quote.ProtoReflect.Descriptor instead.
 func (*DataMessage_Quote) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{6, 0}
+	return file_session_proto_rawDescGZIP(), []int{8, 0}
 }
 
 func (x *DataMessage_Quote) GetId() uint64 {
@@ -2534,7 +2692,7 @@ type DataMessage_Preview struct {
 
 func (x *DataMessage_Preview) Reset() {
 	*x = DataMessage_Preview{}
-	mi := &file_session_proto_msgTypes[25]
+	mi := &file_session_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2546,7 +2704,7 @@ func (x *DataMessage_Preview) String() string {
 func (*DataMessage_Preview) ProtoMessage() {}
 
 func (x *DataMessage_Preview) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[25]
+	mi := &file_session_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2559,7 +2717,7 @@ func (x *DataMessage_Preview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataMessage_Preview.ProtoReflect.Descriptor instead.
 func (*DataMessage_Preview) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{6, 1}
+	return file_session_proto_rawDescGZIP(), []int{8, 1}
 }
 
 func (x *DataMessage_Preview) GetUrl() string {
@@ -2595,7 +2753,7 @@ type DataMessage_Reaction struct {
 
 func (x *DataMessage_Reaction) Reset() {
 	*x = DataMessage_Reaction{}
-	mi := &file_session_proto_msgTypes[26]
+	mi := &file_session_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2607,7 +2765,7 @@ func (x *DataMessage_Reaction) String() string {
 func (*DataMessage_Reaction) ProtoMessage() {}
 
 func (x *DataMessage_Reaction) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[26]
+	mi := &file_session_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2620,7 +2778,7 @@ func (x *DataMessage_Reaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataMessage_Reaction.ProtoReflect.Descriptor instead.
 func (*DataMessage_Reaction) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{6, 2}
+	return file_session_proto_rawDescGZIP(), []int{8, 2}
 }
 
 func (x *DataMessage_Reaction) GetId() uint64 {
@@ -2662,7 +2820,7 @@ type DataMessage_CommunityInvitation struct {
 
 func (x *DataMessage_CommunityInvitation) Reset() {
 	*x = DataMessage_CommunityInvitation{}
-	mi := &file_session_proto_msgTypes[27]
+	mi := &file_session_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2674,7 +2832,7 @@ func (x *DataMessage_CommunityInvitation) String() string {
 func (*DataMessage_CommunityInvitation) ProtoMessage() {}
 
 func (x *DataMessage_CommunityInvitation) ProtoReflect() protoreflect.Message {
-	mi := &file_session_proto_msgTypes[27]
+	mi := &file_session_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2687,7 +2845,7 @@ func (x *DataMessage_CommunityInvitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataMessage_CommunityInvitation.ProtoReflect.Descriptor instead.
 func (*DataMessage_CommunityInvitation) Descriptor() ([]byte, []int) {
-	return file_session_proto_rawDescGZIP(), []int{6, 3}
+	return file_session_proto_rawDescGZIP(), []int{8, 3}
 }
 
 func (x *DataMessage_CommunityInvitation) GetUrl() string {
@@ -2740,7 +2898,7 @@ const file_session_proto_rawDesc = "" +
 	"\x04Type\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\v\n" +
 	"\aREQUEST\x10\x01\x12\f\n" +
-	"\bRESPONSE\x10\x02\"\x85\a\n" +
+	"\bRESPONSE\x10\x02\"\x89\b\n" +
 	"\aContent\x12?\n" +
 	"\vdataMessage\x18\x01 \x01(\v2\x1d.sessiongo.protos.DataMessageR\vdataMessage\x12?\n" +
 	"\vcallMessage\x18\x03 \x01(\v2\x1d.sessiongo.protos.CallMessageR\vcallMessage\x12H\n" +
@@ -2753,11 +2911,26 @@ const file_session_proto_rawDesc = "" +
 	"\x13sharedConfigMessage\x18\v \x01(\v2%.sessiongo.protos.SharedConfigMessageR\x13sharedConfigMessage\x12P\n" +
 	"\x0eexpirationType\x18\f \x01(\x0e2(.sessiongo.protos.Content.ExpirationTypeR\x0eexpirationType\x12(\n" +
 	"\x0fexpirationTimer\x18\r \x01(\rR\x0fexpirationTimer\x12\"\n" +
-	"\fsigTimestamp\x18\x0f \x01(\x04R\fsigTimestamp\"K\n" +
+	"\fsigTimestamp\x18\x0f \x01(\x04R\fsigTimestamp\x12<\n" +
+	"\n" +
+	"proMessage\x18\x10 \x01(\v2\x1c.sessiongo.protos.ProMessageR\n" +
+	"proMessage\x12D\n" +
+	"\x1dproSigForCommunityMessageOnly\x18\x11 \x01(\fR\x1dproSigForCommunityMessageOnly\"K\n" +
 	"\x0eExpirationType\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x15\n" +
 	"\x11DELETE_AFTER_READ\x10\x01\x12\x15\n" +
-	"\x11DELETE_AFTER_SEND\x10\x02J\x04\b\a\x10\bJ\x04\b\x0e\x10\x0f\"\x85\x01\n" +
+	"\x11DELETE_AFTER_SEND\x10\x02J\x04\b\a\x10\bJ\x04\b\x0e\x10\x0f\"\xac\x01\n" +
+	"\bProProof\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\"\n" +
+	"\fgenIndexHash\x18\x02 \x01(\fR\fgenIndexHash\x12,\n" +
+	"\x11rotatingPublicKey\x18\x03 \x01(\fR\x11rotatingPublicKey\x12\"\n" +
+	"\fexpiryUnixTs\x18\x04 \x01(\x04R\fexpiryUnixTs\x12\x10\n" +
+	"\x03sig\x18\x05 \x01(\fR\x03sig\"\x82\x01\n" +
+	"\n" +
+	"ProMessage\x120\n" +
+	"\x05proof\x18\x01 \x01(\v2\x1a.sessiongo.protos.ProProofR\x05proof\x12$\n" +
+	"\rprofileBitset\x18\x02 \x01(\x04R\rprofileBitset\x12\x1c\n" +
+	"\tmsgBitset\x18\x03 \x01(\x04R\tmsgBitset\"\x85\x01\n" +
 	"\vLokiProfile\x12 \n" +
 	"\vdisplayName\x18\x01 \x01(\tR\vdisplayName\x12&\n" +
 	"\x0eprofilePicture\x18\x02 \x01(\tR\x0eprofilePicture\x12,\n" +
@@ -2929,7 +3102,7 @@ func file_session_proto_rawDescGZIP() []byte {
 }
 
 var file_session_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_session_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_session_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_session_proto_goTypes = []any{
 	(Envelope_Type)(0),                               // 0: sessiongo.protos.Envelope.Type
 	(WebSocketMessage_Type)(0),                       // 1: sessiongo.protos.WebSocketMessage.Type
@@ -2949,74 +3122,78 @@ var file_session_proto_goTypes = []any{
 	(*WebSocketResponseMessage)(nil),                 // 15: sessiongo.protos.WebSocketResponseMessage
 	(*WebSocketMessage)(nil),                         // 16: sessiongo.protos.WebSocketMessage
 	(*Content)(nil),                                  // 17: sessiongo.protos.Content
-	(*LokiProfile)(nil),                              // 18: sessiongo.protos.LokiProfile
-	(*DataMessage)(nil),                              // 19: sessiongo.protos.DataMessage
-	(*AttachmentPointer)(nil),                        // 20: sessiongo.protos.AttachmentPointer
-	(*TypingMessage)(nil),                            // 21: sessiongo.protos.TypingMessage
-	(*ReceiptMessage)(nil),                           // 22: sessiongo.protos.ReceiptMessage
-	(*UnsendRequest)(nil),                            // 23: sessiongo.protos.UnsendRequest
-	(*MessageRequestResponse)(nil),                   // 24: sessiongo.protos.MessageRequestResponse
-	(*DataExtractionNotification)(nil),               // 25: sessiongo.protos.DataExtractionNotification
-	(*CallMessage)(nil),                              // 26: sessiongo.protos.CallMessage
-	(*SharedConfigMessage)(nil),                      // 27: sessiongo.protos.SharedConfigMessage
-	(*GroupUpdateMessage)(nil),                       // 28: sessiongo.protos.GroupUpdateMessage
-	(*GroupUpdateInviteMessage)(nil),                 // 29: sessiongo.protos.GroupUpdateInviteMessage
-	(*GroupUpdatePromoteMessage)(nil),                // 30: sessiongo.protos.GroupUpdatePromoteMessage
-	(*GroupUpdateInfoChangeMessage)(nil),             // 31: sessiongo.protos.GroupUpdateInfoChangeMessage
-	(*GroupUpdateMemberChangeMessage)(nil),           // 32: sessiongo.protos.GroupUpdateMemberChangeMessage
-	(*GroupUpdateMemberLeftMessage)(nil),             // 33: sessiongo.protos.GroupUpdateMemberLeftMessage
-	(*GroupUpdateMemberLeftNotificationMessage)(nil), // 34: sessiongo.protos.GroupUpdateMemberLeftNotificationMessage
-	(*GroupUpdateInviteResponseMessage)(nil),         // 35: sessiongo.protos.GroupUpdateInviteResponseMessage
-	(*GroupUpdateDeleteMemberContentMessage)(nil),    // 36: sessiongo.protos.GroupUpdateDeleteMemberContentMessage
-	(*DataMessage_Quote)(nil),                        // 37: sessiongo.protos.DataMessage.Quote
-	(*DataMessage_Preview)(nil),                      // 38: sessiongo.protos.DataMessage.Preview
-	(*DataMessage_Reaction)(nil),                     // 39: sessiongo.protos.DataMessage.Reaction
-	(*DataMessage_CommunityInvitation)(nil),          // 40: sessiongo.protos.DataMessage.CommunityInvitation
+	(*ProProof)(nil),                                 // 18: sessiongo.protos.ProProof
+	(*ProMessage)(nil),                               // 19: sessiongo.protos.ProMessage
+	(*LokiProfile)(nil),                              // 20: sessiongo.protos.LokiProfile
+	(*DataMessage)(nil),                              // 21: sessiongo.protos.DataMessage
+	(*AttachmentPointer)(nil),                        // 22: sessiongo.protos.AttachmentPointer
+	(*TypingMessage)(nil),                            // 23: sessiongo.protos.TypingMessage
+	(*ReceiptMessage)(nil),                           // 24: sessiongo.protos.ReceiptMessage
+	(*UnsendRequest)(nil),                            // 25: sessiongo.protos.UnsendRequest
+	(*MessageRequestResponse)(nil),                   // 26: sessiongo.protos.MessageRequestResponse
+	(*DataExtractionNotification)(nil),               // 27: sessiongo.protos.DataExtractionNotification
+	(*CallMessage)(nil),                              // 28: sessiongo.protos.CallMessage
+	(*SharedConfigMessage)(nil),                      // 29: sessiongo.protos.SharedConfigMessage
+	(*GroupUpdateMessage)(nil),                       // 30: sessiongo.protos.GroupUpdateMessage
+	(*GroupUpdateInviteMessage)(nil),                 // 31: sessiongo.protos.GroupUpdateInviteMessage
+	(*GroupUpdatePromoteMessage)(nil),                // 32: sessiongo.protos.GroupUpdatePromoteMessage
+	(*GroupUpdateInfoChangeMessage)(nil),             // 33: sessiongo.protos.GroupUpdateInfoChangeMessage
+	(*GroupUpdateMemberChangeMessage)(nil),           // 34: sessiongo.protos.GroupUpdateMemberChangeMessage
+	(*GroupUpdateMemberLeftMessage)(nil),             // 35: sessiongo.protos.GroupUpdateMemberLeftMessage
+	(*GroupUpdateMemberLeftNotificationMessage)(nil), // 36: sessiongo.protos.GroupUpdateMemberLeftNotificationMessage
+	(*GroupUpdateInviteResponseMessage)(nil),         // 37: sessiongo.protos.GroupUpdateInviteResponseMessage
+	(*GroupUpdateDeleteMemberContentMessage)(nil),    // 38: sessiongo.protos.GroupUpdateDeleteMemberContentMessage
+	(*DataMessage_Quote)(nil),                        // 39: sessiongo.protos.DataMessage.Quote
+	(*DataMessage_Preview)(nil),                      // 40: sessiongo.protos.DataMessage.Preview
+	(*DataMessage_Reaction)(nil),                     // 41: sessiongo.protos.DataMessage.Reaction
+	(*DataMessage_CommunityInvitation)(nil),          // 42: sessiongo.protos.DataMessage.CommunityInvitation
 }
 var file_session_proto_depIdxs = []int32{
 	0,  // 0: sessiongo.protos.Envelope.type:type_name -> sessiongo.protos.Envelope.Type
 	1,  // 1: sessiongo.protos.WebSocketMessage.type:type_name -> sessiongo.protos.WebSocketMessage.Type
 	14, // 2: sessiongo.protos.WebSocketMessage.request:type_name -> sessiongo.protos.WebSocketRequestMessage
 	15, // 3: sessiongo.protos.WebSocketMessage.response:type_name -> sessiongo.protos.WebSocketResponseMessage
-	19, // 4: sessiongo.protos.Content.dataMessage:type_name -> sessiongo.protos.DataMessage
-	26, // 5: sessiongo.protos.Content.callMessage:type_name -> sessiongo.protos.CallMessage
-	22, // 6: sessiongo.protos.Content.receiptMessage:type_name -> sessiongo.protos.ReceiptMessage
-	21, // 7: sessiongo.protos.Content.typingMessage:type_name -> sessiongo.protos.TypingMessage
-	25, // 8: sessiongo.protos.Content.dataExtractionNotification:type_name -> sessiongo.protos.DataExtractionNotification
-	23, // 9: sessiongo.protos.Content.unsendRequest:type_name -> sessiongo.protos.UnsendRequest
-	24, // 10: sessiongo.protos.Content.messageRequestResponse:type_name -> sessiongo.protos.MessageRequestResponse
-	27, // 11: sessiongo.protos.Content.sharedConfigMessage:type_name -> sessiongo.protos.SharedConfigMessage
+	21, // 4: sessiongo.protos.Content.dataMessage:type_name -> sessiongo.protos.DataMessage
+	28, // 5: sessiongo.protos.Content.callMessage:type_name -> sessiongo.protos.CallMessage
+	24, // 6: sessiongo.protos.Content.receiptMessage:type_name -> sessiongo.protos.ReceiptMessage
+	23, // 7: sessiongo.protos.Content.typingMessage:type_name -> sessiongo.protos.TypingMessage
+	27, // 8: sessiongo.protos.Content.dataExtractionNotification:type_name -> sessiongo.protos.DataExtractionNotification
+	25, // 9: sessiongo.protos.Content.unsendRequest:type_name -> sessiongo.protos.UnsendRequest
+	26, // 10: sessiongo.protos.Content.messageRequestResponse:type_name -> sessiongo.protos.MessageRequestResponse
+	29, // 11: sessiongo.protos.Content.sharedConfigMessage:type_name -> sessiongo.protos.SharedConfigMessage
 	2,  // 12: sessiongo.protos.Content.expirationType:type_name -> sessiongo.protos.Content.ExpirationType
-	20, // 13: sessiongo.protos.DataMessage.attachments:type_name -> sessiongo.protos.AttachmentPointer
-	37, // 14: sessiongo.protos.DataMessage.quote:type_name -> sessiongo.protos.DataMessage.Quote
-	38, // 15: sessiongo.protos.DataMessage.preview:type_name -> sessiongo.protos.DataMessage.Preview
-	39, // 16: sessiongo.protos.DataMessage.reaction:type_name -> sessiongo.protos.DataMessage.Reaction
-	18, // 17: sessiongo.protos.DataMessage.profile:type_name -> sessiongo.protos.LokiProfile
-	40, // 18: sessiongo.protos.DataMessage.communityInvitation:type_name -> sessiongo.protos.DataMessage.CommunityInvitation
-	28, // 19: sessiongo.protos.DataMessage.groupUpdateMessage:type_name -> sessiongo.protos.GroupUpdateMessage
-	6,  // 20: sessiongo.protos.TypingMessage.action:type_name -> sessiongo.protos.TypingMessage.Action
-	7,  // 21: sessiongo.protos.ReceiptMessage.type:type_name -> sessiongo.protos.ReceiptMessage.Type
-	18, // 22: sessiongo.protos.MessageRequestResponse.profile:type_name -> sessiongo.protos.LokiProfile
-	8,  // 23: sessiongo.protos.DataExtractionNotification.type:type_name -> sessiongo.protos.DataExtractionNotification.Type
-	9,  // 24: sessiongo.protos.CallMessage.type:type_name -> sessiongo.protos.CallMessage.Type
-	10, // 25: sessiongo.protos.SharedConfigMessage.kind:type_name -> sessiongo.protos.SharedConfigMessage.Kind
-	29, // 26: sessiongo.protos.GroupUpdateMessage.inviteMessage:type_name -> sessiongo.protos.GroupUpdateInviteMessage
-	31, // 27: sessiongo.protos.GroupUpdateMessage.infoChangeMessage:type_name -> sessiongo.protos.GroupUpdateInfoChangeMessage
-	32, // 28: sessiongo.protos.GroupUpdateMessage.memberChangeMessage:type_name -> sessiongo.protos.GroupUpdateMemberChangeMessage
-	30, // 29: sessiongo.protos.GroupUpdateMessage.promoteMessage:type_name -> sessiongo.protos.GroupUpdatePromoteMessage
-	33, // 30: sessiongo.protos.GroupUpdateMessage.memberLeftMessage:type_name -> sessiongo.protos.GroupUpdateMemberLeftMessage
-	35, // 31: sessiongo.protos.GroupUpdateMessage.inviteResponse:type_name -> sessiongo.protos.GroupUpdateInviteResponseMessage
-	36, // 32: sessiongo.protos.GroupUpdateMessage.deleteMemberContent:type_name -> sessiongo.protos.GroupUpdateDeleteMemberContentMessage
-	34, // 33: sessiongo.protos.GroupUpdateMessage.memberLeftNotificationMessage:type_name -> sessiongo.protos.GroupUpdateMemberLeftNotificationMessage
-	11, // 34: sessiongo.protos.GroupUpdateInfoChangeMessage.type:type_name -> sessiongo.protos.GroupUpdateInfoChangeMessage.Type
-	12, // 35: sessiongo.protos.GroupUpdateMemberChangeMessage.type:type_name -> sessiongo.protos.GroupUpdateMemberChangeMessage.Type
-	20, // 36: sessiongo.protos.DataMessage.Preview.image:type_name -> sessiongo.protos.AttachmentPointer
-	4,  // 37: sessiongo.protos.DataMessage.Reaction.action:type_name -> sessiongo.protos.DataMessage.Reaction.Action
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	19, // 13: sessiongo.protos.Content.proMessage:type_name -> sessiongo.protos.ProMessage
+	18, // 14: sessiongo.protos.ProMessage.proof:type_name -> sessiongo.protos.ProProof
+	22, // 15: sessiongo.protos.DataMessage.attachments:type_name -> sessiongo.protos.AttachmentPointer
+	39, // 16: sessiongo.protos.DataMessage.quote:type_name -> sessiongo.protos.DataMessage.Quote
+	40, // 17: sessiongo.protos.DataMessage.preview:type_name -> sessiongo.protos.DataMessage.Preview
+	41, // 18: sessiongo.protos.DataMessage.reaction:type_name -> sessiongo.protos.DataMessage.Reaction
+	20, // 19: sessiongo.protos.DataMessage.profile:type_name -> sessiongo.protos.LokiProfile
+	42, // 20: sessiongo.protos.DataMessage.communityInvitation:type_name -> sessiongo.protos.DataMessage.CommunityInvitation
+	30, // 21: sessiongo.protos.DataMessage.groupUpdateMessage:type_name -> sessiongo.protos.GroupUpdateMessage
+	6,  // 22: sessiongo.protos.TypingMessage.action:type_name -> sessiongo.protos.TypingMessage.Action
+	7,  // 23: sessiongo.protos.ReceiptMessage.type:type_name -> sessiongo.protos.ReceiptMessage.Type
+	20, // 24: sessiongo.protos.MessageRequestResponse.profile:type_name -> sessiongo.protos.LokiProfile
+	8,  // 25: sessiongo.protos.DataExtractionNotification.type:type_name -> sessiongo.protos.DataExtractionNotification.Type
+	9,  // 26: sessiongo.protos.CallMessage.type:type_name -> sessiongo.protos.CallMessage.Type
+	10, // 27: sessiongo.protos.SharedConfigMessage.kind:type_name -> sessiongo.protos.SharedConfigMessage.Kind
+	31, // 28: sessiongo.protos.GroupUpdateMessage.inviteMessage:type_name -> sessiongo.protos.GroupUpdateInviteMessage
+	33, // 29: sessiongo.protos.GroupUpdateMessage.infoChangeMessage:type_name -> sessiongo.protos.GroupUpdateInfoChangeMessage
+	34, // 30: sessiongo.protos.GroupUpdateMessage.memberChangeMessage:type_name -> sessiongo.protos.GroupUpdateMemberChangeMessage
+	32, // 31: sessiongo.protos.GroupUpdateMessage.promoteMessage:type_name -> sessiongo.protos.GroupUpdatePromoteMessage
+	35, // 32: sessiongo.protos.GroupUpdateMessage.memberLeftMessage:type_name -> sessiongo.protos.GroupUpdateMemberLeftMessage
+	37, // 33: sessiongo.protos.GroupUpdateMessage.inviteResponse:type_name -> sessiongo.protos.GroupUpdateInviteResponseMessage
+	38, // 34: sessiongo.protos.GroupUpdateMessage.deleteMemberContent:type_name -> sessiongo.protos.GroupUpdateDeleteMemberContentMessage
+	36, // 35: sessiongo.protos.GroupUpdateMessage.memberLeftNotificationMessage:type_name -> sessiongo.protos.GroupUpdateMemberLeftNotificationMessage
+	11, // 36: sessiongo.protos.GroupUpdateInfoChangeMessage.type:type_name -> sessiongo.protos.GroupUpdateInfoChangeMessage.Type
+	12, // 37: sessiongo.protos.GroupUpdateMemberChangeMessage.type:type_name -> sessiongo.protos.GroupUpdateMemberChangeMessage.Type
+	22, // 38: sessiongo.protos.DataMessage.Preview.image:type_name -> sessiongo.protos.AttachmentPointer
+	4,  // 39: sessiongo.protos.DataMessage.Reaction.action:type_name -> sessiongo.protos.DataMessage.Reaction.Action
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_session_proto_init() }
@@ -3030,7 +3207,7 @@ func file_session_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_session_proto_rawDesc), len(file_session_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -119,6 +119,65 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 	return l, nil
 }
 
+// RenewLeases implements store.LeaseStore: one UPDATE for all, in one transaction.
+func (s *Store) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	if err := store.CheckLeaseTTL(ttl); err != nil {
+		return nil, err
+	}
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	names, gens, holders := make([]string, len(ls)), make([]int64, len(ls)), make([]string, len(ls))
+	for i, l := range ls {
+		names[i], gens[i], holders[i] = l.Name, l.Generation, l.Holder
+	}
+	renewed := map[string]time.Time{}
+	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
+		clear(renewed)
+		rows, err := tx.Query(ctx, `UPDATE leases l SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+			FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(name, generation, holder)
+			WHERE l.name = u.name AND l.generation = u.generation AND l.holder = u.holder AND l.expires_at > clock_timestamp()
+			RETURNING l.name, l.expires_at`, names, gens, holders, ttl.Milliseconds())
+		if err != nil {
+			return err
+		}
+		var rn []string
+		var re []time.Time
+		for rows.Next() {
+			var n string
+			var e time.Time
+			if err := rows.Scan(&n, &e); err != nil {
+				rows.Close()
+				return err
+			}
+			renewed[n] = e
+			rn, re = append(rn, n), append(re, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(rn) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE lease_history h SET ended_at = u.ended
+			FROM unnest($1::text[], $2::timestamptz[]) AS u(name, ended), leases l
+			WHERE h.name = u.name AND l.name = u.name AND h.generation = l.generation`, rn, re)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("renew leases", err)
+	}
+	var out []store.Lease
+	for _, l := range ls {
+		if e, ok := renewed[l.Name]; ok {
+			l.Expires = e
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
 // ReleaseLease implements store.LeaseStore.
 func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
 	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
@@ -235,6 +294,9 @@ func (f *fenced) AcquireLease(ctx context.Context, req store.LeaseRequest) (stor
 }
 func (f *fenced) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
 	return f.s.RenewLease(ctx, l, ttl)
+}
+func (f *fenced) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	return f.s.RenewLeases(ctx, ls, ttl)
 }
 func (f *fenced) ReleaseLease(ctx context.Context, l store.Lease) error {
 	return f.s.ReleaseLease(ctx, l)

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessiongo/sdk/onion"
@@ -124,7 +125,16 @@ type Config struct {
 	// Aliases, when set with Host, is told to route Host to the listener while it runs (a
 	// *devnet.Network: SetHostAlias).
 	Aliases interface{ SetHostAlias(host, addr string) }
+	// DropKeptAlive makes the listener behave like pysogs's standard uWSGI front: it answers
+	// HTTP/1.1 without "Connection: close" but does not honour keep-alive, so a request that
+	// arrives on a connection that already carried one is dropped unseen by the handler, the
+	// connection reset. (uWSGI closes the connection after the answer; a client that sends
+	// before it notices gets the same EOF or reset. Here it happens every time.)
+	DropKeptAlive bool
 }
+
+// connRequests counts the requests a connection has carried (DropKeptAlive).
+type connRequests struct{}
 
 // Server is a running listener on 127.0.0.1.
 type Server struct {
@@ -175,6 +185,9 @@ func Start(ctx context.Context, cfg Config, h Handler) (*Server, error) {
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connRequests{}, new(atomic.Int64))
+		},
 	}
 	go func() {
 		defer close(s.done)
@@ -231,6 +244,10 @@ func (s *Server) Close() error {
 // ServeHTTP serves one HTTP request: POST /oxen/v4/lsrpc as an onion request, anything else
 // directly.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if n, ok := r.Context().Value(connRequests{}).(*atomic.Int64); ok && n.Add(1) > 1 && s.cfg.DropKeptAlive {
+		resetConn(w)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -253,6 +270,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Path = "/"
 	}
 	writeResponse(w, s.serve(r.Context(), req))
+}
+
+// resetConn drops the connection of w without an answer, with a TCP reset (what closing a
+// socket with unread data gives).
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	c, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	nc := c
+	if tc, ok := c.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if tcp, ok := nc.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = c.Close()
 }
 
 func writeResponse(w http.ResponseWriter, resp *Response) {

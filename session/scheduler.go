@@ -1,0 +1,398 @@
+package session
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultPollConcurrency is how many polls of a Network's clients may be in flight at once
+// unless NetworkConfig.PollConcurrency says otherwise.
+const DefaultPollConcurrency = 64
+
+// This file is the poll loop of every running Client: one scheduler per Network serves the
+// polls of all the clients running on it (their own swarm, their groups, their communities)
+// instead of goroutines per client.
+//
+// Each running client (a run: one Run or Start) has three lanes: "swarm" (its own swarm's
+// namespaces, then the pending messages), "group" (the groups it joined) and "community" (the
+// rooms and DM inboxes of its communities). Every lane keeps its own schedule: first within the
+// first interval (at most 2 s in), then every poll interval ±10 %, backing off exponentially
+// after failures (to at least the server's Retry-After when it gives one).
+//
+// The scheduler keeps the waiting lanes in a heap by due time (ties by arrival), so the lane
+// that has waited longest past its time is served first and no account starves when polls
+// cannot keep up. One goroutine (the loop) sleeps until the earliest lane is due, takes one of
+// PollConcurrency slots and starts the poll on a goroutine of its own, which ends with the
+// poll: the goroutines are the loop plus the polls in flight, whatever the number of clients.
+// A poll gives its slot back while event handlers run (see dispatch), so slow handlers of one
+// client hold nothing that other clients need.
+//
+// A run ends like an errgroup: the first fatal error (a store failure) of any lane cancels the
+// run's context, the other lanes stop at their next check, and Run returns that error once the
+// last poll of the run has returned. The loop ends when no client runs, and Network.Close ends
+// the runs still registered and waits for their polls.
+type scheduler struct {
+	slots chan struct{} // one token per poll in flight; its capacity is the bound
+
+	mu      sync.Mutex
+	queue   laneQueue // lanes waiting for their time
+	runs    map[*runState]struct{}
+	looping bool // the loop goroutine runs
+	closed  bool
+	seq     uint64
+	wake    chan struct{} // capacity 1: the queue changed
+	quit    chan struct{} // closed by close
+	wg      sync.WaitGroup
+
+	observe atomic.Pointer[func(lane string, late, interval time.Duration)] // tests
+}
+
+func newScheduler(concurrency int) *scheduler {
+	if concurrency <= 0 {
+		concurrency = DefaultPollConcurrency
+	}
+	return &scheduler{slots: make(chan struct{}, concurrency), runs: map[*runState]struct{}{},
+		wake: make(chan struct{}, 1), quit: make(chan struct{})}
+}
+
+// runState is one Run (or Start) of a client on the scheduler.
+type runState struct {
+	c      *Client
+	s      *scheduler
+	parent context.Context
+	ctx    context.Context // ended by the parent, by a fatal error or by Network.Close
+	cancel context.CancelFunc
+	lanes  [3]lane
+	done   chan error // Run's result, sent once
+
+	// Guarded by s.mu.
+	active   int // lanes polling now
+	stopping bool
+	finished bool
+	err      error // the first fatal error (or ErrClosed)
+
+	unregister func() bool // context.AfterFunc's stop
+}
+
+// lane is one schedule of a run: a poll function and its failure count.
+type lane struct {
+	run      *runState
+	name     string
+	poll     func(context.Context) error
+	after    func(context.Context) error // the swarm lane: deliver what was fetched
+	retry    func(error) time.Duration   // a server's Retry-After, if it gave one
+	conn     bool                        // the lane reports Connected and Disconnected
+	due      time.Time
+	seq      uint64
+	index    int // in the queue; -1 when not queued
+	failures int
+	up       bool        // the last poll succeeded (conn lanes)
+	held     atomic.Bool // holds a slot of the scheduler
+	pruneAt  time.Time   // the swarm lane: when to forget expired hashes next
+}
+
+type laneKey struct{}
+
+// laneOf returns the lane whose poll ctx belongs to, or nil outside the scheduler's polls.
+func laneOf(ctx context.Context) *lane {
+	l, _ := ctx.Value(laneKey{}).(*lane)
+	return l
+}
+
+// releaseSlot gives the lane's slot back (while event handlers run); acquireSlot takes one
+// again, waiting for it, unless ctx ends first.
+func (l *lane) releaseSlot() {
+	if l != nil && l.held.CompareAndSwap(true, false) {
+		<-l.run.s.slots
+	}
+}
+
+func (l *lane) acquireSlot(ctx context.Context) {
+	if l == nil || l.held.Load() {
+		return
+	}
+	select {
+	case l.run.s.slots <- struct{}{}:
+		if !l.held.CompareAndSwap(false, true) {
+			<-l.run.s.slots
+		}
+	case <-ctx.Done():
+	}
+}
+
+// start registers a run of c (ErrClosed after close). The caller has checked and set the
+// client's flags; the run's result comes on r.done.
+func (s *scheduler) start(ctx context.Context, c *Client) (*runState, error) {
+	r := &runState{c: c, s: s, parent: ctx, done: make(chan error, 1)}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.lanes[0] = lane{name: "swarm", after: c.handlePending, conn: true}
+	r.lanes[0].poll = func(ctx context.Context) error { return c.pollSwarm(ctx, &r.lanes[0]) }
+	r.lanes[1] = lane{name: "group", poll: c.pollGroups}
+	r.lanes[2] = lane{name: "community", poll: c.pollCommunities, retry: communityRetryAfter}
+	now := time.Now()
+	first := int64(min(c.cfg.pollInterval, 2*time.Second))
+	for i := range r.lanes {
+		l := &r.lanes[i]
+		l.run, l.index = r, -1
+		// Start at a random point of the first interval (at most 2 s in), so that many
+		// clients started together do not poll in step.
+		l.due = now.Add(time.Duration(rand.Int64N(first)))
+	}
+	r.lanes[0].pruneAt = now
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		r.cancel()
+		return nil, ErrClosed
+	}
+	s.runs[r] = struct{}{}
+	for i := range r.lanes {
+		s.pushLocked(&r.lanes[i])
+	}
+	// Registered under s.mu: a run cannot finish before it is set. When ctx has already ended,
+	// the function runs at once on a goroutine, which waits for s.mu.
+	r.unregister = context.AfterFunc(r.ctx, func() { s.stop(r, nil) })
+	if !s.looping {
+		s.looping = true
+		s.wg.Add(1)
+		go s.loop()
+	}
+	return r, nil
+}
+
+func (s *scheduler) pushLocked(l *lane) {
+	s.seq++
+	l.seq = s.seq
+	heap.Push(&s.queue, l)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends a run: its waiting lanes leave the queue, its context is cancelled (so polls in
+// flight return), and it finishes once none is left. The first err is kept.
+func (s *scheduler) stop(r *runState, err error) {
+	s.mu.Lock()
+	fin := s.stopLocked(r, err)
+	s.mu.Unlock()
+	if fin {
+		r.finish()
+	}
+}
+
+// stopLocked reports whether the caller must finish the run.
+func (s *scheduler) stopLocked(r *runState, err error) bool {
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	if !r.stopping {
+		r.stopping = true
+		for i := range r.lanes {
+			if l := &r.lanes[i]; l.index >= 0 {
+				heap.Remove(&s.queue, l.index)
+			}
+		}
+		r.cancel()
+	}
+	if r.active > 0 || r.finished {
+		return false
+	}
+	r.finished = true
+	delete(s.runs, r)
+	return true
+}
+
+// finish delivers the run's result: nil when the caller's ctx ended (even after a failure, as
+// Run always did), else the fatal error.
+func (r *runState) finish() {
+	r.unregister()
+	r.cancel()
+	err := r.err
+	if r.parent.Err() != nil {
+		err = nil
+	}
+	err = r.c.finishLease(err) // releases the account's lease; its loss is the run's error (lease.go)
+	r.c.polling.Store(false)
+	r.c.running.Store(false)
+	r.done <- err
+}
+
+// loop starts the polls that are due, at most cap(slots) at a time.
+func (s *scheduler) loop() {
+	defer s.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		if s.closed || len(s.runs) == 0 {
+			s.looping = false
+			s.mu.Unlock()
+			return
+		}
+		wait := time.Duration(-1) // nothing queued: every lane is polling
+		if len(s.queue) > 0 {
+			wait = max(0, time.Until(s.queue[0].due))
+		}
+		s.mu.Unlock()
+		switch {
+		case wait < 0:
+			select {
+			case <-s.wake:
+			case <-s.quit:
+			}
+			continue
+		case wait > 0:
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-s.wake:
+				timer.Stop()
+			case <-s.quit:
+			}
+			continue
+		}
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.quit:
+			continue
+		}
+		s.mu.Lock()
+		if len(s.queue) == 0 || time.Now().Before(s.queue[0].due) {
+			s.mu.Unlock()
+			<-s.slots
+			continue
+		}
+		l := heap.Pop(&s.queue).(*lane)
+		l.held.Store(true)
+		l.run.active++
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.exec(l)
+	}
+}
+
+// exec runs one poll of a lane and schedules its next one.
+func (s *scheduler) exec(l *lane) {
+	defer s.wg.Done()
+	r := l.run
+	if f := s.observe.Load(); f != nil {
+		(*f)(l.name, time.Since(l.due), r.c.cfg.pollInterval)
+	}
+	wait, fatal := l.step(context.WithValue(r.ctx, laneKey{}, l))
+	l.releaseSlot()
+	s.mu.Lock()
+	r.active--
+	var fin bool
+	if fatal != nil || r.ctx.Err() != nil || r.stopping {
+		fin = s.stopLocked(r, fatal)
+	} else {
+		l.due = time.Now().Add(wait)
+		s.pushLocked(l)
+	}
+	s.mu.Unlock()
+	if fin {
+		r.finish()
+	}
+}
+
+// step polls once and returns the wait before the next poll: the interval ±10 % after a
+// success, exponential backoff after failures (at least the Retry-After the server gave). A
+// failure is logged and reported as a PollError (after Disconnected when the lane reports the
+// connection); a fatal error (the store failed) is returned and ends the run.
+func (l *lane) step(ctx context.Context) (time.Duration, error) {
+	c := l.run.c
+	err := l.poll(ctx)
+	var fatal *fatalError
+	if errors.As(err, &fatal) {
+		c.log.Error(l.name+" poll: store failure", "err", err)
+		return 0, fatal
+	}
+	if ctx.Err() != nil {
+		return 0, nil
+	}
+	wait := jitter(c.cfg.pollInterval)
+	if err != nil {
+		l.failures++
+		wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, l.failures)
+		if l.retry != nil {
+			wait = max(wait, l.retry(err))
+		}
+		c.log.Warn(l.name+" poll failed", "err", err, "retry_in", wait)
+		if l.conn && l.up {
+			l.up = false
+			c.dispatch(ctx, &Disconnected{Err: err})
+		}
+		c.dispatch(ctx, &PollError{Err: err, Backoff: wait})
+	} else {
+		l.failures = 0
+		if l.conn && !l.up {
+			l.up = true
+			c.dispatch(ctx, &Connected{})
+		}
+	}
+	if l.after != nil {
+		// Messages fetched before a failure in another namespace are delivered too.
+		if err := l.after(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return wait, nil
+}
+
+// close ends every run (Run returns ErrClosed) and waits for the polls in flight and the loop.
+func (s *scheduler) close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.quit)
+	var fin []*runState
+	for r := range s.runs {
+		if s.stopLocked(r, ErrClosed) {
+			fin = append(fin, r)
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range fin {
+		r.finish()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// laneQueue is a min-heap of lanes by due time, then arrival.
+type laneQueue []*lane
+
+func (q laneQueue) Len() int { return len(q) }
+func (q laneQueue) Less(i, j int) bool {
+	if !q[i].due.Equal(q[j].due) {
+		return q[i].due.Before(q[j].due)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q laneQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *laneQueue) Push(x any) {
+	l := x.(*lane)
+	l.index = len(*q)
+	*q = append(*q, l)
+}
+func (q *laneQueue) Pop() any {
+	old := *q
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	l.index = -1
+	return l
+}

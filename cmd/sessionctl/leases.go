@@ -181,4 +181,3 @@ func openLeaseStore(ctx context.Context, db, dsn string) (store.Store, error) {
 	}
 	return st, nil
 }
-

@@ -99,6 +99,7 @@ type userSync struct {
 
 	pushMu sync.Mutex   // one push at a time
 	burst  atomic.Int64 // unix ns of the first change not yet pushed (0: none)
+	pulled atomic.Bool  // a fetch of our swarm succeeded: what other devices pushed is merged
 }
 
 // laneConfig is the index of Run's config lane in the scheduler's lanes.
@@ -501,11 +502,21 @@ func (c *Client) configsNeedPush(ctx context.Context) bool {
 	return false
 }
 
+// notePulled records a successful fetch of our swarm: changes made before it are pushed now.
+func (c *Client) notePulled() {
+	if !c.usync.pulled.Swap(true) {
+		c.kickConfigPush()
+	}
+}
+
 // pollConfigs is the poll of Run's config lane (scheduler.go): it pushes what needs pushing
 // (changes, merges, deletions, refreshes). A change brings the lane forward (kickConfigPush),
 // so that a burst of changes is one push; otherwise it runs every poll interval and costs
 // nothing when there is nothing to push.
 func (c *Client) pollConfigs(ctx context.Context) error {
+	if !c.usync.pulled.Load() {
+		return nil // merge what other devices pushed first: fewer conflicting messages
+	}
 	c.usync.burst.Store(0) // later changes are the next burst
 	if !c.configsNeedPush(ctx) {
 		return nil

@@ -240,6 +240,14 @@ func TestLinkedDevicesSync(t *testing.T) {
 	if _, err := bob.SendText(ctx, a.AccountID(), "hello bot"); err != nil {
 		t.Fatal(err)
 	}
+	hello := waitEvent(t, a, func(e *Message) bool { return e.From == bob.AccountID() && e.Text == "hello bot" })
+	// Marking it read on A moves the read position on B.
+	if err := a.MarkRead(ctx, bob.AccountID(), hello.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, b, func(e *SyncedRead) bool {
+		return e.Conversation.ID == bob.AccountID() && e.LastRead.Equal(hello.Timestamp)
+	})
 	for _, p := range []*gPeer{a, b} {
 		waitEvent(t, p, func(e *Message) bool { return e.From == bob.AccountID() && e.Text == "hello bot" && !e.Request })
 		waitEvent(t, p, func(e *MessageDropped) bool { return e.From == mallory.AccountID() })

@@ -100,6 +100,7 @@ type userSync struct {
 	pushMu sync.Mutex   // one push at a time
 	burst  atomic.Int64 // unix ns of the first change not yet pushed (0: none)
 	pulled atomic.Bool  // a fetch of our swarm succeeded: what other devices pushed is merged
+	listed atomic.Bool  // the groups and rooms of the store were recorded in the configs
 }
 
 // laneConfig is the index of Run's config lane in the scheduler's lanes.
@@ -330,6 +331,9 @@ type configChange struct {
 // swarm, confirms it, and deletes the messages it superseded.
 func (c *Client) pushConfigs(ctx context.Context) error {
 	s := &c.usync
+	if !s.listed.Swap(true) {
+		c.recordLocalState(ctx)
+	}
 	s.pushMu.Lock()
 	defer s.pushMu.Unlock()
 	var errs []error
@@ -487,6 +491,9 @@ func appendNew(list []string, hs ...string) []string {
 // configsNeedPush reports whether any config waits for a push or a refresh.
 func (c *Client) configsNeedPush(ctx context.Context) bool {
 	s := &c.usync
+	if !s.listed.Load() {
+		return true // the first push records the store's groups and rooms (recordLocalState)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.loadConfigsLocked(ctx) != nil {

@@ -159,6 +159,9 @@ type Client struct {
 
 	// clock, when set (tests), replaces network time.
 	clock func() time.Time
+	// localBase anchors localNow: the wall clock when the client was made, advanced by the
+	// monotonic clock, which no wall-clock jump (and no node) moves.
+	localBase time.Time
 
 	running atomic.Bool
 	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
@@ -210,7 +213,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, localBase: time.Now()}
 	c.log = cfg.log.With("account", c.id.String())
 	if err := c.initProfile(ctx, cfg.profile); err != nil {
 		return nil, err
@@ -281,6 +284,16 @@ func (c *Client) now() time.Time {
 		return c.clock()
 	}
 	return c.net.Now()
+}
+
+// localNow is local time that neither nodes nor wall-clock jumps move: the wall clock at
+// NewClient plus the monotonic time since. Pruning uses it, so that no clock learned from the
+// network can make the client forget what it has seen.
+func (c *Client) localNow() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return c.localBase.Round(0).Add(time.Since(c.localBase))
 }
 
 // msNow is now with millisecond precision: a sent time identifies its message.
@@ -455,12 +468,13 @@ func (c *Client) runEnd(ctx context.Context, err error) error {
 // have expired from the swarms (hourly), then fetches every polled namespace.
 func (c *Client) pollSwarm(ctx context.Context, l *lane) error {
 	if time.Now().After(l.pruneAt) {
-		if err := c.store.Prune(ctx, c.now()); err != nil {
+		if err := c.store.Prune(ctx, c.localNow()); err != nil {
 			return &fatalError{fmt.Errorf("session: pruning: %w", err)}
 		}
 		l.pruneAt = time.Now().Add(time.Hour)
 	}
-	return c.fetch(ctx)
+	// Until the first poll has an outcome, a slow one is reported within seconds (slowpoll.go).
+	return c.fetchWatched(ctx, l.conn && !l.up && l.failures == 0)
 }
 
 // backoff returns the wait after n consecutive failures: base·2^(n−1), capped, with ±20 % jitter
@@ -567,7 +581,10 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 				continue // another member answered after our last hash: read it from the start
 			}
 		}
-		if len(res.Messages) == 0 {
+		// The swarm client verified every message: only genuine ones are here, and the resume
+		// point is the last genuine hash (never one a node made up). A page of messages dropped
+		// for being elsewhere or expired still moves the position past them.
+		if res.LastHash == "" || (len(res.Messages) == 0 && res.LastHash == last) {
 			return nil
 		}
 		in := make([]store.Incoming, 0, len(res.Messages))
@@ -575,7 +592,7 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 			in = append(in, store.Incoming{Hash: m.Hash, Namespace: cur.Namespace, Data: m.Data,
 				Timestamp: m.Timestamp, Expiry: m.Expiration})
 		}
-		last = res.Messages[len(res.Messages)-1].Hash
+		last = res.LastHash
 		if _, err := c.store.SaveRetrieved(ctx, cur, in, joinPosition(member, last)); err != nil {
 			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
 		}

@@ -322,7 +322,9 @@ type Connected struct{}
 // Disconnected is sent when polling starts failing after it succeeded; Err is the first error.
 type Disconnected struct{ Err error }
 
-// PollError reports a failed poll; Run retries after Backoff.
+// PollError reports a failed poll; Run retries after Backoff. A first poll that has had no
+// answer for a few seconds is reported too, with Err matching ErrNoAnswerYet and Backoff 0,
+// while it goes on.
 type PollError struct {
 	Err     error
 	Backoff time.Duration

@@ -562,6 +562,9 @@ func (c *Client) fetch(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("namespace %d: %w", ns, err))
 		}
 	}
+	if len(errs) == 0 {
+		c.notePulled() // Run's config lane pushes only after a pull (usersync.go)
+	}
 	return errors.Join(errs...)
 }
 

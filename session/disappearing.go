@@ -260,6 +260,7 @@ func (c *Client) noteAfterRead(ctx context.Context, m *Message) {
 // expire RPC, shortening only). Messages that do not disappear after reading are ignored. It
 // sends nothing to the sender; SendReadReceipt does both.
 func (c *Client) MarkRead(ctx context.Context, from crypto.AccountID, read ...MessageRef) error {
+	c.noteRead(ctx, from, read) // the account's read position, for its other devices (usersync_api.go)
 	now := c.now()
 	byExpiry := map[time.Time][]string{}
 	var keys []string

@@ -291,3 +291,19 @@ func (c *Client) noteApprovedMe(ctx context.Context, peer crypto.AccountID) {
 		c.log.Warn("recording an approval in the account's config", "err", err)
 	}
 }
+
+// noteRead records, for MarkRead, how far the conversation with from was read.
+func (c *Client) noteRead(ctx context.Context, from crypto.AccountID, read []MessageRef) {
+	var latest time.Time
+	for _, r := range read {
+		if r.Author == from && r.Timestamp.After(latest) {
+			latest = r.Timestamp
+		}
+	}
+	if latest.IsZero() || from.Prefix() != crypto.PrefixStandard {
+		return
+	}
+	if err := c.setRead(ctx, Conversation{ID: from}, latest, false); err != nil {
+		c.log.Warn("recording a read position", "err", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -88,17 +89,23 @@ func (c *Client) learnTime(t int64, sent, received time.Time) {
 	c.offset.Store(t - mid.UnixMilli())
 }
 
-func (c *Client) learnFromBody(body []byte, sent, received time.Time) {
+// inspectReply reads a reply once for what send needs from it: the node's clock ("t", or the
+// first batch result's that has one) and, for a batch, batchFailure's verdict.
+func inspectReply(body []byte) (t int64, fail *NodeError) {
+	if len(body) == 0 || body[0] != '{' {
+		return 0, nil
+	}
 	var j struct {
 		T       json.RawMessage `json:"t"`
 		Results []struct {
+			Code json.RawMessage `json:"code"` // a number; anything else is no failure
 			Body json.RawMessage `json:"body"`
 		} `json:"results"`
 	}
 	if json.Unmarshal(body, &j) != nil {
-		return
+		return 0, nil
 	}
-	t := parseT(j.T)
+	t = parseT(j.T)
 	for i := 0; t == 0 && i < len(j.Results); i++ {
 		var sub struct {
 			T json.RawMessage `json:"t"`
@@ -107,7 +114,18 @@ func (c *Client) learnFromBody(body []byte, sent, received time.Time) {
 			t = parseT(sub.T)
 		}
 	}
-	c.learnTime(t, sent, received)
+	if len(j.Results) == 0 {
+		return t, nil
+	}
+	results := make([]SubResult, len(j.Results))
+	for i, r := range j.Results {
+		code, err := strconv.Atoi(string(r.Code))
+		if err != nil {
+			return t, nil
+		}
+		results[i] = SubResult{Code: code, Body: r.Body}
+	}
+	return t, batchFailureOf(results)
 }
 
 // Do sends one request to the swarm of s's account and returns the raw result JSON.
@@ -211,8 +229,10 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 		sent := time.Now()
 		resp, err := c.tr.Send(ctx, node, body)
 		received := time.Now()
+		var nodeT int64
 		if err == nil {
-			if ne := batchFailure(resp); ne != nil {
+			var ne *NodeError
+			if nodeT, ne = inspectReply(resp); ne != nil {
 				ne.Node = node
 				err = ne
 			}
@@ -220,7 +240,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 		r.node = node
 		if err == nil {
 			c.pool.nodeAnswered()
-			c.learnFromBody(resp, sent, received)
+			c.learnTime(nodeT, sent, received)
 			r.body, r.err = resp, nil
 			return r
 		}
@@ -297,25 +317,24 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 // batchFailure treats a batch reply whose every result has the same wrong-swarm or clock
 // error as that error, so the retry rules apply to it.
 func batchFailure(resp []byte) *NodeError {
-	if len(resp) == 0 || resp[0] != '{' {
+	_, ne := inspectReply(resp)
+	return ne
+}
+
+func batchFailureOf(results []SubResult) *NodeError {
+	if len(results) == 0 {
 		return nil
 	}
-	var j struct {
-		Results []SubResult `json:"results"`
-	}
-	if json.Unmarshal(resp, &j) != nil || len(j.Results) == 0 {
-		return nil
-	}
-	code := j.Results[0].Code
+	code := results[0].Code
 	if code != 421 && code != 406 {
 		return nil
 	}
-	for _, r := range j.Results {
+	for _, r := range results {
 		if r.Code != code {
 			return nil
 		}
 	}
-	ne := j.Results[0].Err().(*NodeError)
+	ne := results[0].Err().(*NodeError)
 	return ne
 }
 

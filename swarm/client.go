@@ -133,22 +133,23 @@ func (c *Client) Do(ctx context.Context, s Signer, req Request) ([]byte, error) 
 	if s == nil || req == nil {
 		return nil, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
 	}
-	body, _, err := c.doFrom(ctx, s, req, Node{})
-	return body, err
+	r, err := c.doFrom(ctx, s, req, Node{}, false)
+	return r.body, err
 }
 
-// doFrom is Do with a preferred node, returning the node that answered.
-func (c *Client) doFrom(ctx context.Context, s Signer, req Request, prefer Node) ([]byte, Node, error) {
+// doFrom is Do with a preferred node; the result names the node that answered. With parsed set,
+// the caller parses the reply and learns the clock from it (see send).
+func (c *Client) doFrom(ctx context.Context, s Signer, req Request, prefer Node, parsed bool) (sendResult, error) {
 	if s == nil || req == nil {
-		return nil, Node{}, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
+		return sendResult{}, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
 	}
-	r := c.send(ctx, s.AccountID(), prefer, false, func(now int64) ([]byte, error) {
+	r := c.send(ctx, s.AccountID(), prefer, false, parsed, func(now int64) ([]byte, error) {
 		return EncodeRequest(req, s, now)
 	})
 	if r.err != nil {
-		return nil, r.node, fmt.Errorf("swarm: %s: %w", req.Method(), r.err)
+		return r, fmt.Errorf("swarm: %s: %w", req.Method(), r.err)
 	}
-	return r.body, r.node, nil
+	return r, nil
 }
 
 // sendResult is the outcome of send.
@@ -156,6 +157,8 @@ type sendResult struct {
 	body []byte
 	node Node  // the node that answered (or the last one tried)
 	err  error // the final error
+	// sent and received frame the answered attempt, for learnTime.
+	sent, received time.Time
 	// uncertain is the first failed attempt that may have been carried out anyway (only
 	// tracked for requests that change data).
 	uncertain     error
@@ -168,7 +171,12 @@ type sendResult struct {
 //
 // When mutating is set (a request that changes stored data), the first failed attempt that the
 // node may have carried out anyway is kept in the result (see UncertainError).
-func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node, mutating bool, build func(now int64) ([]byte, error)) (r sendResult) {
+//
+// When parsed is set (a single request whose caller parses the reply: retrieve, store and the
+// other recursive requests), the caller learns the clock from the reply's "t" with the result's
+// sent and received times, and the reply is not read here a second time; otherwise send reads
+// the clock, and a batch's verdict (batchFailure), from it.
+func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node, mutating, parsed bool, build func(now int64) ([]byte, error)) (r sendResult) {
 	defer func() {
 		if r.err != nil {
 			r.body = nil
@@ -230,7 +238,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 		resp, err := c.tr.Send(ctx, node, body)
 		received := time.Now()
 		var nodeT int64
-		if err == nil {
+		if err == nil && !parsed {
 			var ne *NodeError
 			if nodeT, ne = inspectReply(resp); ne != nil {
 				ne.Node = node
@@ -240,8 +248,10 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 		r.node = node
 		if err == nil {
 			c.pool.nodeAnswered()
-			c.learnTime(nodeT, sent, received)
-			r.body, r.err = resp, nil
+			if !parsed {
+				c.learnTime(nodeT, sent, received)
+			}
+			r.body, r.sent, r.received, r.err = resp, sent, received, nil
 			return r
 		}
 		r.err = err
@@ -356,14 +366,15 @@ func (r *SubResult) UnmarshalJSON(b []byte) error {
 // verified (a member whose signature fails is marked Failed); the reply's Hash is the local
 // one. It fails when no member confirmed the store.
 func (c *Client) Store(ctx context.Context, s Signer, req StoreRequest) (*SwarmResult, error) {
-	body, err := c.Do(ctx, s, req)
+	r, err := c.doFrom(ctx, s, req, Node{}, true)
 	if err != nil {
 		return nil, err
 	}
-	res, err := ParseSwarmResult(body)
+	res, err := ParseSwarmResult(r.body)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: store: %w", err)
 	}
+	c.learnTime(res.T, r.sent, r.received)
 	if err := checkStore(res, MessageHash(s.AccountID(), req.Namespace, req.Data), c.verifySigs); err != nil {
 		return nil, fmt.Errorf("swarm: store: %w", err)
 	}
@@ -415,15 +426,16 @@ func (c *Client) Retrieve(ctx context.Context, s Signer, req RetrieveRequest) (*
 // poller should therefore keep asking the same member, and when it must change member, retrieve
 // without a last hash and drop the messages it has already seen.
 func (c *Client) RetrieveFrom(ctx context.Context, s Signer, req RetrieveRequest, prefer Node) (*RetrieveResult, Node, error) {
-	body, node, err := c.doFrom(ctx, s, req, prefer)
+	r, err := c.doFrom(ctx, s, req, prefer, true)
 	if err != nil {
-		return nil, node, err
+		return nil, r.node, err
 	}
-	res, err := ParseRetrieve(body)
+	res, err := ParseRetrieve(r.body)
 	if err != nil {
-		return nil, node, fmt.Errorf("swarm: retrieve: %w", err)
+		return nil, r.node, fmt.Errorf("swarm: retrieve: %w", err)
 	}
-	return res, node, nil
+	c.learnTime(res.T, r.sent, r.received)
+	return res, r.node, nil
 }
 
 // swarmOp sends a recursive request that changes stored data. When a member failed after it may
@@ -433,7 +445,7 @@ func (c *Client) swarmOp(ctx context.Context, s Signer, req Request) (*SwarmResu
 	if s == nil || req == nil {
 		return nil, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
 	}
-	r := c.send(ctx, s.AccountID(), Node{}, true, func(now int64) ([]byte, error) {
+	r := c.send(ctx, s.AccountID(), Node{}, true, true, func(now int64) ([]byte, error) {
 		return EncodeRequest(req, s, now)
 	})
 	var res *SwarmResult
@@ -441,6 +453,8 @@ func (c *Client) swarmOp(ctx context.Context, s Signer, req Request) (*SwarmResu
 		var err error
 		if res, err = ParseSwarmResult(r.body); err != nil {
 			r.err = err
+		} else {
+			c.learnTime(res.T, r.sent, r.received)
 		}
 	}
 	if r.uncertain != nil {
@@ -573,7 +587,7 @@ func (c *Client) batch(ctx context.Context, method string, s Signer, reqs []Requ
 	if _, err := EncodeBatch(method, s, 0, reqs...); err != nil {
 		return nil, err
 	}
-	r := c.send(ctx, s.AccountID(), Node{}, false, func(now int64) ([]byte, error) {
+	r := c.send(ctx, s.AccountID(), Node{}, false, false, func(now int64) ([]byte, error) {
 		return EncodeBatch(method, s, now, reqs...)
 	})
 	if r.err != nil {

@@ -100,6 +100,20 @@ func (d *DirectServerTransport) clients() (keep, fresh *http.Client) {
 	return d.keep, d.fresh
 }
 
+// CloseIdleConnections closes the idle kept-alive connections of the HTTP client the transport
+// made for itself (when Client is nil), ending their goroutines; call it when the transport is
+// no longer used. A caller's own Client is left alone. It does not stop the transport from
+// being used again.
+func (d *DirectServerTransport) CloseIdleConnections() {
+	keep, fresh := d.clients()
+	if d.Client == nil {
+		keep.CloseIdleConnections()
+	}
+	if fresh != nil {
+		fresh.CloseIdleConnections() // always the transport's own copy (keep-alives off)
+	}
+}
+
 // replaySafe reports whether sending req twice is harmless: an idempotent method, or a
 // community request whose nonce makes the server refuse a second copy.
 func replaySafe(req *ServerRequest, method string) bool {

@@ -4,9 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/sessiongo/sdk/community"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -81,5 +88,56 @@ func TestChangeDoneAfterUncertainFirstAttempt(t *testing.T) {
 	}
 	if d.dropped.Load() == 0 {
 		t.Fatal("the delete_all was never sent")
+	}
+}
+
+// In direct mode without a client of the caller's (NetworkConfig.HTTPClient) or one built for
+// SeedRootCAs/Proxy, server requests go through the direct transport's own HTTP client: its
+// kept-alive connections (and their goroutines) must not outlive Close.
+func TestDirectServerConnectionsClosedOnClose(t *testing.T) {
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NotFound(w, r)
+	}))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			open[c] = true
+		case http.StateClosed, http.StateHijacked:
+			delete(open, c)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c, err := NewClient(WithNetworkConfig(NetworkConfig{Seeds: []string{"https://127.0.0.1:1"}, Direct: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL + "/lobby?public_key=" + strings.Repeat("ab", 32)
+	if _, err := c.JoinCommunity(context.Background(), url); !errors.Is(err, community.ErrNotFound) {
+		t.Fatalf("join: %v", err)
+	}
+	mu.Lock()
+	n := len(open)
+	mu.Unlock()
+	if n == 0 {
+		t.Fatal("no connection was kept alive")
+	}
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n = len(open)
+		mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d server connection(s) still open after Close", n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

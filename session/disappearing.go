@@ -286,7 +286,7 @@ func (c *Client) MarkRead(ctx context.Context, from crypto.AccountID, read ...Me
 		keys = append(keys, key)
 	}
 	for exp, hashes := range byExpiry {
-		if _, err := c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: hashes, Expiry: exp, Shorten: true}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: hashes, Expiry: exp, Shorten: true})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			return fmt.Errorf("session: mark read: starting disappearing timers: %w", err)
 		}
 	}

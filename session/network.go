@@ -146,6 +146,7 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		n.servers = n.onion
 	} else {
 		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient, DisableKeepAlives: cfg.DisableKeepAlives}
+		n.closers = append(n.closers, func() error { direct.CloseIdleConnections(); return nil })
 		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil) {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.Proxy = cfg.Proxy

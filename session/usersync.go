@@ -437,7 +437,7 @@ func (c *Client) pushConfig(ctx context.Context, domain string) error {
 // extendConfig pushes a stored config message's expiry to the maximum and reports whether
 // a member of the swarm still holds it.
 func (c *Client) extendConfig(ctx context.Context, hash string, now time.Time) bool {
-	res, err := c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: []string{hash}, Expiry: now.Add(configTTL), Extend: true})
+	res, err := applied(c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: []string{hash}, Expiry: now.Add(configTTL), Extend: true}))
 	if err != nil {
 		return false
 	}
@@ -460,7 +460,7 @@ func (c *Client) deleteObsolete(ctx context.Context, domain string, hashes []str
 	s.mu.Unlock()
 	hashes = slices.DeleteFunc(hashes, func(h string) bool { return slices.Contains(cur, h) || !validHash(h) })
 	if len(hashes) > 0 {
-		if _, err := c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: hashes}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: hashes})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			return fmt.Errorf("deleting superseded config messages: %w", err)
 		}
 	}

@@ -339,7 +339,13 @@ func (c *Client) sendContent(ctx context.Context, to crypto.AccountID, content *
 	}
 	out := &SendResult{Hash: res.Hash, Timestamp: now, Ref: MessageRef{Author: c.id, Timestamp: now}, Stored: res.Succeeded()}
 	if !o.noSync && content.DataMessage != nil && to != c.id {
-		out.SyncHash, out.SyncErr = c.storeSyncCopy(ctx, to, content, now, ttl)
+		// We read what we write: the timer of an after-read message starts at once for our own
+		// copy, which (as desktop stores it) lives only that long.
+		syncTTL := ttl
+		if e := expiryFromPB(content); e != nil && e.Mode == ExpiryAfterRead && e.Timer >= swarm.MinTTL && e.Timer < syncTTL {
+			syncTTL = e.Timer
+		}
+		out.SyncHash, out.SyncErr = c.storeSyncCopy(ctx, to, content, now, syncTTL)
 		if out.SyncErr != nil {
 			c.log.Warn("sync copy not stored", "err", out.SyncErr)
 		}

@@ -546,6 +546,13 @@ func stCheckRetrieve(t *testing.T, l stLine, res *swarm.RetrieveResult, body []b
 			t.Fatalf("message %d expires before it was stored", i)
 		}
 	}
+	// At the node's time, every message holds up: nothing is dropped, the resume point is the
+	// last message.
+	n := len(res.Messages)
+	last := res.Messages[n-1].Hash
+	if o := res.Verify(account, ns, time.UnixMilli(raw.T)); o != 0 || len(res.Messages) != n || len(res.Dropped) != 0 || res.LastHash != last {
+		t.Fatalf("verification at the recorded time: offense %v, dropped %v, last %s", o, res.Dropped, res.LastHash)
+	}
 }
 
 // stCheckSwarmResult checks a recursive reply: members are the recorded swarm's, every member's
@@ -862,7 +869,7 @@ func stRequest(t *testing.T, k *stKeys, l stLine, exp stExpectation) {
 	}
 	_, sdk := stParams(t, body)
 	stCompare(t, params, sdk, exp, r.SignatureMessage(now))
-	stClientReplay(t, k, l, signer, r)
+	stClientReplay(t, k, l, signer, r, now)
 }
 
 // stRefused handles an SDK refusal to build a request; it reports whether there was one.
@@ -1196,19 +1203,35 @@ func stPubkey(req json.RawMessage) string {
 	return r.Params.Pubkey
 }
 
-// stClientReplay sends a store the recorded reply answered through the SDK's Client (a
-// transport that answers with that reply): a 200 must come out as a result, anything else as a
-// *swarm.NodeError with the recorded status.
-func stClientReplay(t *testing.T, k *stKeys, l stLine, signer swarm.Signer, r swarm.Request) {
+// stClientReplay sends a store or retrieve the recorded reply answered through the SDK's Client
+// (a transport that answers with that reply, a local clock at the recorded time): a 200 must come
+// out as a result that holds up, anything else as a *swarm.NodeError with the recorded status.
+func stClientReplay(t *testing.T, k *stKeys, l stLine, signer swarm.Signer, r swarm.Request, now int64) {
 	t.Helper()
+	tr := &stCapture{status: l.Status, reply: l.replyBytes()}
+	clock := func() time.Time { return time.UnixMilli(now) }
+	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: stPool(t, k, tr), MaxAttempts: 1, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ne *swarm.NodeError
+	if rr, ok := r.(swarm.RetrieveRequest); ok {
+		res, err := c.Retrieve(context.Background(), signer, rr)
+		switch {
+		case l.Status != http.StatusOK:
+			if !errors.As(err, &ne) || ne.Status != l.Status {
+				t.Fatalf("Client.Retrieve with the recorded %d: %v", l.Status, err)
+			}
+		case err != nil:
+			t.Fatalf("Client.Retrieve with the recorded reply: %v", err)
+		case len(res.Dropped) != 0:
+			t.Fatalf("Client.Retrieve dropped recorded messages: %v", res.Dropped)
+		}
+		return
+	}
 	sr, ok := r.(swarm.StoreRequest)
 	if !ok {
 		return
-	}
-	tr := &stCapture{status: l.Status, reply: l.replyBytes()}
-	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: stPool(t, k, tr), MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
 	}
 	res, err := c.Store(context.Background(), signer, sr)
 	if l.Status == http.StatusOK {
@@ -1220,7 +1243,6 @@ func stClientReplay(t *testing.T, k *stKeys, l stLine, signer swarm.Signer, r sw
 		}
 		return
 	}
-	var ne *swarm.NodeError
 	if !errors.As(err, &ne) || ne.Status != l.Status {
 		t.Fatalf("Client.Store with the recorded %d: %v", l.Status, err)
 	}

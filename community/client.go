@@ -163,10 +163,9 @@ func (c *Client) send(ctx context.Context, r request) (*onion.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("community: %s %s: %w", r.method, r.endpoint, err)
 	}
-	if resp.Status < 200 || resp.Status > 299 {
-		e := newHTTPError(r.method, r.endpoint, resp.Status, resp.Headers, resp.Body, c.now())
+	if err := resp.Err(domain, r.method, r.endpoint, c.now()); err != nil {
 		c.log.Debug("community request refused", "method", r.method, "endpoint", r.endpoint, "status", resp.Status)
-		return resp, e
+		return resp, err
 	}
 	return resp, nil
 }
@@ -207,11 +206,4 @@ func (c *Client) Capabilities(ctx context.Context, required ...string) ([]string
 		return nil, err
 	}
 	return out.Capabilities, nil
-}
-
-// errorsAsHTTP returns the *HTTPError in err, if any.
-func errorsAsHTTP(err error) (*HTTPError, bool) {
-	var he *HTTPError
-	ok := errors.As(err, &he)
-	return he, ok
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/httperr"
 )
 
 // Rooms lists the rooms we can access.
@@ -448,7 +449,7 @@ func (c *Client) DownloadFile(ctx context.Context, token string, id int64) (data
 	if err != nil {
 		return nil, "", err
 	}
-	if cd := header(resp.Headers, "content-disposition"); cd != "" {
+	if cd := httperr.Header(resp.Headers, "content-disposition"); cd != "" {
 		if _, params, err := mime.ParseMediaType(cd); err == nil {
 			name = params["filename"]
 		}

@@ -71,6 +71,8 @@ type Config struct {
 	MaxFileSize int64
 	// Logger receives debug logs (default: discard). File contents and keys are never logged.
 	Logger *slog.Logger
+	// Now is the clock that Retry-After dates are read against (nil: time.Now).
+	Now func() time.Time
 }
 
 // Client talks to one file server. It is safe for concurrent use and holds no goroutines.
@@ -81,6 +83,7 @@ type Client struct {
 	ed      [32]byte
 	maxSize int64
 	log     *slog.Logger
+	now     func() time.Time
 }
 
 // New makes a Client.
@@ -88,7 +91,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Transport == nil {
 		return nil, errors.New("fileserver: Config.Transport is required")
 	}
-	c := &Client{tr: cfg.Transport, server: cfg.Server, ed: cfg.Ed25519, maxSize: cfg.MaxFileSize, log: cfg.Logger}
+	c := &Client{tr: cfg.Transport, server: cfg.Server, ed: cfg.Ed25519, maxSize: cfg.MaxFileSize, log: cfg.Logger, now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if c.server.URL.Host == "" {
 		c.server = DefaultServer()
 		if c.ed == ([32]byte{}) {
@@ -478,10 +484,8 @@ func (c *Client) doTo(ctx context.Context, server onion.Server, method, endpoint
 		return nil, fmt.Errorf("%w: %s %s: no response", ErrMalformedReply, method, endpoint)
 	}
 	c.log.Debug("fileserver: reply", "method", method, "endpoint", endpoint, "status", resp.Status, "bytes", len(resp.Body))
-	if resp.Status < 200 || resp.Status > 299 {
-		e := &HTTPError{Method: method, Endpoint: endpoint, Status: resp.Status}
-		e.Body = bytes.Clone(resp.Body[:min(len(resp.Body), maxErrorBody)])
-		return nil, e
+	if err := resp.Err(domain, method, endpoint, c.now()); err != nil {
+		return nil, err
 	}
 	return resp.Body, nil
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sessiongo/sdk/internal/httperr"
 )
 
 // ErrRequestOutcomeUnknown: a direct request reached the server, which then closed the
@@ -20,6 +22,19 @@ import (
 // already spent. The server may or may not have carried it out: check (for example read the
 // room) before sending it again with a fresh signature.
 var ErrRequestOutcomeUnknown = errors.New("onion: the server received the request but closed the connection without answering; its outcome is unknown")
+
+// StatusError is a server's answer outside 2xx as an error (see Response.Err). The community
+// and file-server clients return it (as community.HTTPError and fileserver.HTTPError), each
+// matching its own package's sentinels.
+type StatusError = httperr.StatusError
+
+// Err returns nil when the answer's status is 2xx, and otherwise the answer as a *StatusError
+// of domain (the package reporting it, whose sentinels it then matches) for the request's
+// method and endpoint, keeping the start of the body and reading Retry-After at now. Answers of
+// both server transports (Transport.Do, DirectServerTransport.Do) are checked with it.
+func (r *Response) Err(domain, method, endpoint string, now time.Time) error {
+	return httperr.Check(domain, method, endpoint, r.Status, r.Headers, r.Body, now)
+}
 
 // DirectServerTransport sends server requests as plain HTTP(S), without onion routing: the
 // server sees the caller's IP address. It is the "direct mode" for users who choose it; the

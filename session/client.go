@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -60,6 +61,7 @@ type config struct {
 	namespaces   []swarm.Namespace
 	profile      *Profile
 	name         string
+	sync         syncOptions // usersync.go
 	// maxDeliveries bounds redeliveries of events whose handlers fail (handlers.go); logSet
 	// says WithLogger was given (else handler panics go to slog.Default()).
 	maxDeliveries int
@@ -118,7 +120,8 @@ func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollI
 // WithMaxBackoff caps the wait between failed polls (default DefaultMaxBackoff).
 func WithMaxBackoff(d time.Duration) Option { return func(c *config) { c.maxBackoff = d } }
 
-// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages).
+// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages, and
+// 2 to 5, the account's configs, which keep it in step with its other devices).
 func WithNamespaces(ns ...swarm.Namespace) Option {
 	return func(c *config) { c.namespaces = append([]swarm.Namespace(nil), ns...) }
 }
@@ -149,12 +152,16 @@ type Client struct {
 
 	locks  keyedMutex // per group and community server: see groups.go, community.go
 	nextID atomic.Uint64
+	usync  userSync // the account's configs: usersync.go
 
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
 
 	// clock, when set (tests), replaces network time.
 	clock func() time.Time
+	// localBase anchors localNow: the wall clock when the client was made, advanced by the
+	// monotonic clock, which no wall-clock jump (and no node) moves.
+	localBase time.Time
 
 	running atomic.Bool
 	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
@@ -179,7 +186,7 @@ type handlerEntry struct {
 // mainnet: it never fails for lack of configuration. It does no network I/O.
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{pollInterval: DefaultPollInterval, maxBackoff: DefaultMaxBackoff,
-		namespaces: []swarm.Namespace{swarm.NamespaceDefault}}
+		namespaces: defaultNamespaces()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -199,14 +206,14 @@ func NewClient(opts ...Option) (*Client, error) {
 		cfg.maxBackoff = cfg.pollInterval
 	}
 	if len(cfg.namespaces) == 0 {
-		cfg.namespaces = []swarm.Namespace{swarm.NamespaceDefault}
+		cfg.namespaces = defaultNamespaces()
 	}
 	ctx := context.Background()
 	keys, err := chooseKeys(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, localBase: time.Now()}
 	c.log = cfg.log.With("account", c.id.String())
 	if err := c.initProfile(ctx, cfg.profile); err != nil {
 		return nil, err
@@ -277,6 +284,16 @@ func (c *Client) now() time.Time {
 		return c.clock()
 	}
 	return c.net.Now()
+}
+
+// localNow is local time that neither nodes nor wall-clock jumps move: the wall clock at
+// NewClient plus the monotonic time since. Pruning uses it, so that no clock learned from the
+// network can make the client forget what it has seen.
+func (c *Client) localNow() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return c.localBase.Round(0).Add(time.Since(c.localBase))
 }
 
 // msNow is now with millisecond precision: a sent time identifies its message.
@@ -451,12 +468,13 @@ func (c *Client) runEnd(ctx context.Context, err error) error {
 // have expired from the swarms (hourly), then fetches every polled namespace.
 func (c *Client) pollSwarm(ctx context.Context, l *lane) error {
 	if time.Now().After(l.pruneAt) {
-		if err := c.store.Prune(ctx, c.now()); err != nil {
+		if err := c.store.Prune(ctx, c.localNow()); err != nil {
 			return &fatalError{fmt.Errorf("session: pruning: %w", err)}
 		}
 		l.pruneAt = time.Now().Add(time.Hour)
 	}
-	return c.fetch(ctx)
+	// Until the first poll has an outcome, a slow one is reported within seconds (slowpoll.go).
+	return c.fetchWatched(ctx, l.conn && !l.up && l.failures == 0)
 }
 
 // backoff returns the wait after n consecutive failures: base·2^(n−1), capped, with ±20 % jitter
@@ -508,6 +526,9 @@ func (c *Client) PollOnce(ctx context.Context) error {
 		return perr
 	}
 	err = errors.Join(err, c.pollGroups(ctx))
+	if c.configsNeedPush(ctx) {
+		err = errors.Join(err, c.pushConfigs(ctx))
+	}
 	return err
 }
 
@@ -557,7 +578,10 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 				continue // another member answered after our last hash: read it from the start
 			}
 		}
-		if len(res.Messages) == 0 {
+		// The swarm client verified every message: only genuine ones are here, and the resume
+		// point is the last genuine hash (never one a node made up). A page of messages dropped
+		// for being elsewhere or expired still moves the position past them.
+		if res.LastHash == "" || (len(res.Messages) == 0 && res.LastHash == last) {
 			return nil
 		}
 		in := make([]store.Incoming, 0, len(res.Messages))
@@ -565,7 +589,7 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 			in = append(in, store.Incoming{Hash: m.Hash, Namespace: cur.Namespace, Data: m.Data,
 				Timestamp: m.Timestamp, Expiry: m.Expiration})
 		}
-		last = res.Messages[len(res.Messages)-1].Hash
+		last = res.LastHash
 		if _, err := c.store.SaveRetrieved(ctx, cur, in, joinPosition(member, last)); err != nil {
 			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
 		}
@@ -596,6 +620,10 @@ func (c *Client) handlePending(ctx context.Context) error {
 	if err != nil {
 		return &fatalError{fmt.Errorf("session: reading pending messages: %w", err)}
 	}
+	// The account's configs first: blocks and approvals apply to the messages after them.
+	if pending, err = c.takeConfigMessages(ctx, pending); err != nil {
+		return err
+	}
 	for _, p := range pending {
 		if ctx.Err() != nil {
 			return nil
@@ -622,6 +650,10 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	if err != nil {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
+	}
+	if c.isBlocked(bk, in.Sender) {
+		c.log.Debug("message from a blocked sender dropped", "hash", p.Hash)
+		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
 	}
 	if c.handleGroupUpdate(ctx, in, p.Hash) {
 		return true
@@ -661,6 +693,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		case *MessageRequestResponse:
 			if e.Approved {
 				c.approve(bk, e.From)
+				c.noteApprovedMe(bk, e.From)
 			}
 		}
 		delivered = c.dispatch(ctx, e) && delivered
@@ -675,6 +708,9 @@ const contactsBucket = "contacts"
 func (c *Client) contactKey(peer crypto.AccountID) string { return c.id.String() + "/" + peer.String() }
 
 func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, error) {
+	if c.configApproved(ctx, peer) {
+		return true, nil // approved on one of the account's devices
+	}
 	v, err := c.store.GetValue(ctx, contactsBucket, c.contactKey(peer))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -683,8 +719,9 @@ func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, e
 }
 
 func (c *Client) approve(ctx context.Context, peer crypto.AccountID) {
-	if err := c.store.PutValue(ctx, contactsBucket, c.contactKey(peer), []byte("approved")); err != nil {
-		c.log.Warn("saving contact state", "err", err)
+	c.approveLocal(ctx, peer)
+	if err := c.noteContact(ctx, peer, func(ct *groups.Contact) { ct.Approved = true }); err != nil {
+		c.log.Warn("recording an approval in the account's config", "err", err)
 	}
 }
 

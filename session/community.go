@@ -284,6 +284,7 @@ func (c *Client) JoinCommunity(ctx context.Context, joinURL string) (*community.
 	if err := c.saveRooms(ctx, append(rooms, r)); err != nil {
 		return nil, err
 	}
+	c.noteCommunity(ctx, r, true)
 	c.log.Info("joined community room", "server", r.Server.URL.String(), "room", r.Token)
 	return info, nil
 }
@@ -317,6 +318,7 @@ func (c *Client) LeaveCommunity(ctx context.Context, joinURL string) error {
 	if err := c.saveRooms(ctx, kept); err != nil {
 		return err
 	}
+	c.noteCommunity(ctx, r, false)
 	if err := c.store.DeleteValue(ctx, communityBucket, c.communityKey("room", serverKeyHex(r), r.Token)); err != nil {
 		return fmt.Errorf("session: forgetting community state: %w", err)
 	}

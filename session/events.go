@@ -36,6 +36,9 @@ import (
 //   - Connection: *Connected, *Disconnected, *PollError.
 //   - Handlers: *HandlerError (a handler failed or panicked; the event comes again),
 //     *DeadLetter (an event given up after its handlers kept failing).
+//   - The account's other devices (usersync_apply.go): *SyncedProfile, *SyncedContact,
+//     *SyncedRead, *SyncedGroup, *SyncedCommunity; *ConfigRejected, and *MessageDropped for a
+//     blocked sender.
 type Event interface {
 	isEvent()
 }
@@ -319,7 +322,9 @@ type Connected struct{}
 // Disconnected is sent when polling starts failing after it succeeded; Err is the first error.
 type Disconnected struct{ Err error }
 
-// PollError reports a failed poll; Run retries after Backoff.
+// PollError reports a failed poll; Run retries after Backoff. A first poll that has had no
+// answer for a few seconds is reported too, with Err matching ErrNoAnswerYet and Backoff 0,
+// while it goes on.
 type PollError struct {
 	Err     error
 	Backoff time.Duration

@@ -411,6 +411,7 @@ func (st *groupState) setAdmin(admin *groups.AdminKey) error {
 }
 
 func (c *Client) saveGroup(ctx context.Context, st *groupState) error {
+	defer c.noteGroup(ctx, st) // the account's other devices learn of it (usersync_apply.go)
 	if st.forget {
 		if err := c.store.DeleteValue(ctx, groupBucket, c.groupKey(st.id)); err != nil {
 			return fmt.Errorf("session: deleting group %s: %w", st.id, err)

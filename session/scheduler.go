@@ -67,7 +67,7 @@ type runState struct {
 	parent context.Context
 	ctx    context.Context // ended by the parent, by a fatal error or by Network.Close
 	cancel context.CancelFunc
-	lanes  [3]lane
+	lanes  [4]lane
 	done   chan error // Run's result, sent once
 
 	// Guarded by s.mu.
@@ -94,6 +94,7 @@ type lane struct {
 	up       bool        // the last poll succeeded (conn lanes)
 	held     atomic.Bool // holds a slot of the scheduler
 	pruneAt  time.Time   // the swarm lane: when to forget expired hashes next
+	soon     time.Time   // kicked while polling: poll again by then (config lane, usersync.go)
 }
 
 type laneKey struct{}
@@ -134,6 +135,7 @@ func (s *scheduler) start(ctx context.Context, c *Client) (*runState, error) {
 	r.lanes[0].poll = func(ctx context.Context) error { return c.pollSwarm(ctx, &r.lanes[0]) }
 	r.lanes[1] = lane{name: "group", poll: c.pollGroups}
 	r.lanes[2] = lane{name: "community", poll: c.pollCommunities, retry: communityRetryAfter}
+	r.lanes[laneConfig] = lane{name: "config", poll: c.pollConfigs} // usersync.go
 	now := time.Now()
 	first := int64(min(c.cfg.pollInterval, 2*time.Second))
 	for i := range r.lanes {
@@ -293,6 +295,10 @@ func (s *scheduler) exec(l *lane) {
 		fin = s.stopLocked(r, fatal)
 	} else {
 		l.due = time.Now().Add(wait)
+		if !l.soon.IsZero() && l.soon.Before(l.due) {
+			l.due = l.soon
+		}
+		l.soon = time.Time{}
 		s.pushLocked(l)
 	}
 	s.mu.Unlock()

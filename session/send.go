@@ -280,6 +280,10 @@ func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRe
 	if _, err := c.sendContent(ctx, to, &pb.Content{UnsendRequest: u}, sendOpts{}); err != nil {
 		return err
 	}
+	// Our other devices delete it too (usersync_api.go).
+	if err := c.storeOwnCopy(ctx, &pb.Content{UnsendRequest: u}); err != nil {
+		c.log.Warn("unsend: telling our other devices", "err", err)
+	}
 	key := c.sentKey(to, sent.Timestamp)
 	h, err := c.store.GetValue(ctx, sentBucket, key)
 	if errors.Is(err, store.ErrNotFound) {

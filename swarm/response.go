@@ -24,6 +24,15 @@ type RetrieveResult struct {
 	Messages []Message
 	More     bool  // more messages are waiting after the last one
 	T        int64 // the node's clock, ms
+	// Dropped are the messages Verify left out of Messages, and why (the Client verifies every
+	// retrieve). Nil before Verify.
+	Dropped []DroppedMessage
+	// LastHash is where the next page starts: the hash of the last message of this reply whose
+	// hash is genuine (it matches its data, whether or not it was dropped for another reason,
+	// such as having expired), "" when there is none. Set by ParseRetrieve to the last
+	// message's hash and by Verify to the last genuine one: a forged hash is never a resume
+	// point.
+	LastHash string
 }
 
 // ParseRetrieve reads a retrieve reply:
@@ -60,6 +69,9 @@ func ParseRetrieve(body []byte) (*RetrieveResult, error) {
 			return nil, fmt.Errorf("%w: retrieve: message %d: bad timestamp or expiration", ErrInvalidResponse, i)
 		}
 		res.Messages = append(res.Messages, Message{Hash: m.Hash, Timestamp: ts, Expiration: exp, Data: data})
+	}
+	if n := len(res.Messages); n > 0 {
+		res.LastHash = res.Messages[n-1].Hash
 	}
 	return res, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/sdk/swarm"
 )
 
 // Regression tests from the second review of the message vocabulary (issue 14).
@@ -39,5 +41,60 @@ func TestSyncCopyOfAfterReadMessageExpires(t *testing.T) {
 	rm := gWait(t, bob, func(m *Message) bool { return m.Text == "read me" })
 	if exp := swarmExpiry(t, bob.Client, rm.Hash); exp.Before(time.Now().Add(time.Hour)) {
 		t.Fatalf("unread copy already expires at %v", exp)
+	}
+}
+
+// Reactions follow the conversation's delete-after-send setting in the swarm too (their TTL is
+// the timer, as for text), in 1:1 conversations and in groups.
+func TestReactionsDisappearAfterSend(t *testing.T) {
+	cfg := gDevnet(t)
+	ctx := context.Background()
+	alice := gNewPeer(t, cfg, "Alice")
+	bob := gNewPeer(t, cfg, "Bob")
+	das := Expiry{Mode: ExpiryAfterSend, Timer: 90 * time.Second}
+	if err := alice.SetDisappearing(ctx, bob.AccountID(), das); err != nil {
+		t.Fatal(err)
+	}
+	hi, err := bob.SendText(ctx, alice.AccountID(), "hi", WithExpiry(ExpiryNone, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := alice.React(ctx, bob.AccountID(), hi.Ref, "👍")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp := swarmExpiry(t, bob.Client, r.Hash); !near(exp, r.Timestamp.Add(das.Timer), 5*time.Second) {
+		t.Fatalf("1:1 reaction expires %v, sent %v with a %v after-send timer", exp, r.Timestamp, das.Timer)
+	}
+	if r.SyncHash == "" {
+		t.Fatal("no sync copy of the reaction")
+	}
+	if exp := swarmExpiry(t, alice.Client, r.SyncHash); !near(exp, r.Timestamp.Add(das.Timer), 5*time.Second) {
+		t.Fatalf("our copy of the reaction expires %v, sent %v", exp, r.Timestamp)
+	}
+
+	g, err := alice.CreateGroup(ctx, "Reacts", bob.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gJoin(t, bob, g.ID, alice.AccountID(), "Reacts")
+	if err := alice.SetDisappearing(ctx, g.ID, das); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, bob, func(e *DisappearingChanged) bool { return e.Conversation == g.ID })
+	ghi, err := alice.SendGroupText(ctx, g.ID, "group hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr, err := bob.React(ctx, g.ID, ghi.Ref, "🎉")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := alice.net.rpc.GetExpiries(ctx, mustGroupSigner(t, alice, g.ID), swarm.GetExpiriesRequest{Hashes: []string{gr.Hash}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(exp[gr.Hash], gr.Timestamp.Add(das.Timer), 5*time.Second) {
+		t.Fatalf("group reaction expires %v, sent %v with a %v after-send timer", exp[gr.Hash], gr.Timestamp, das.Timer)
 	}
 }

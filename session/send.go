@@ -230,12 +230,20 @@ func (c *Client) reaction(ctx context.Context, to crypto.AccountID, target Messa
 	var o sendOpts
 	c.applyConversationExpiry(ctx, to, &o)
 	setExpiry(content, o.expiry)
+	// Like text, a reaction that disappears after sending lives only that long in the swarm.
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.expiry.Timer >= swarm.MinTTL {
+		o.ttl = o.expiry.Timer
+	}
 	if to.Prefix() == crypto.PrefixGroup {
 		st, err := c.loadJoinedGroup(ctx, to)
 		if err != nil {
 			return nil, err
 		}
-		return c.sendGroupContent(ctx, st, content, groupMessageTTL)
+		ttl := groupMessageTTL
+		if o.ttl > 0 {
+			ttl = o.ttl
+		}
+		return c.sendGroupContent(ctx, st, content, ttl)
 	}
 	return c.sendContent(ctx, to, content, o)
 }

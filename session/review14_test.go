@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -96,5 +99,57 @@ func TestReactionsDisappearAfterSend(t *testing.T) {
 	}
 	if !near(exp[gr.Hash], gr.Timestamp.Add(das.Timer), 5*time.Second) {
 		t.Fatalf("group reaction expires %v, sent %v with a %v after-send timer", exp[gr.Hash], gr.Timestamp, das.Timer)
+	}
+}
+
+// storeRawAt is storeRaw with the Envelope's sent time chosen by the sender (the swarm store
+// request carries the real time).
+func storeRawAt(t *testing.T, from, to *Client, content *pb.Content, at time.Time) string {
+	t.Helper()
+	data, err := from.encode(to.AccountID(), content, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := from.net.rpc.Store(context.Background(), swarm.Unsigned(to.AccountID()), swarm.StoreRequest{Data: data, TTL: time.Hour, Timestamp: from.msNow()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Hash
+}
+
+// A timer update dated in the future (a peer's wrong clock, or a malicious one) must not pin
+// the setting: later updates still apply, and so does our own SetDisappearing.
+func TestFutureDatedTimerUpdate(t *testing.T) {
+	cfg := gDevnet(t)
+	ctx := context.Background()
+	alice := gNewPeer(t, cfg, "Alice")
+	bob := gNewPeer(t, cfg, "Bob")
+	future := &pb.Content{DataMessage: &pb.DataMessage{Flags: proto.Uint32(2)},
+		ExpirationType: pb.Content_DELETE_AFTER_SEND.Enum(), ExpirationTimer: proto.Uint32(60)}
+	h := storeRawAt(t, bob.Client, alice.Client, future, time.Now().AddDate(10, 0, 0))
+	gWait(t, alice, func(e *DisappearingChanged) bool { return e.Hash == h })
+	if e, _ := alice.Disappearing(ctx, bob.AccountID()); e != (Expiry{Mode: ExpiryAfterSend, Timer: time.Minute}) {
+		t.Fatalf("setting after bob's update: %+v", e)
+	}
+	// Bob's next (correctly dated) change applies.
+	dar := Expiry{Mode: ExpiryAfterRead, Timer: 5 * time.Minute}
+	if err := bob.SetDisappearing(ctx, alice.AccountID(), dar); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, alice, func(e *DisappearingChanged) bool { return e.Expiry == dar })
+	if e, _ := alice.Disappearing(ctx, bob.AccountID()); e != dar {
+		t.Fatalf("bob's later change ignored: %+v", e)
+	}
+	// So does ours.
+	if err := alice.SetDisappearing(ctx, bob.AccountID(), Expiry{}); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := alice.Disappearing(ctx, bob.AccountID()); !e.Off() {
+		t.Fatalf("SetDisappearing(off) succeeded but the setting is still %+v", e)
+	}
+	if res, err := alice.SendText(ctx, bob.AccountID(), "stays"); err != nil {
+		t.Fatal(err)
+	} else if m := gWait(t, bob, func(m *Message) bool { return m.Hash == res.Hash }); m.Expiry != nil {
+		t.Fatalf("sent with expiry %+v after turning it off", m.Expiry)
 	}
 }

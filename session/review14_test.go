@@ -2,12 +2,15 @@ package session
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
+	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -151,5 +154,53 @@ func TestFutureDatedTimerUpdate(t *testing.T) {
 		t.Fatal(err)
 	} else if m := gWait(t, bob, func(m *Message) bool { return m.Hash == res.Hash }); m.Expiry != nil {
 		t.Fatalf("sent with expiry %+v after turning it off", m.Expiry)
+	}
+}
+
+// failingValues fails PutValue in one bucket while armed.
+type failingValues struct {
+	store.Store
+	bucket string
+	armed  atomic.Bool
+}
+
+func (s *failingValues) PutValue(ctx context.Context, bucket, key string, value []byte) error {
+	if bucket == s.bucket && s.armed.Load() {
+		return errors.New("disk full")
+	}
+	return s.Store.PutValue(ctx, bucket, key, value)
+}
+
+// A timer update whose setting cannot be saved is not lost: it stays pending and comes again
+// (saved, and as an event) with the next poll.
+func TestDisappearingChangeKeptOnStoreError(t *testing.T) {
+	cfg := gDevnet(t)
+	ctx := context.Background()
+	fs := &failingValues{Store: store.NewMemory(), bucket: expiryBucket}
+	alice := gNewPeer(t, cfg, "Alice", WithStore(fs))
+	bob := gNewPeer(t, cfg, "Bob")
+	das := Expiry{Mode: ExpiryAfterSend, Timer: time.Minute}
+	fs.armed.Store(true)
+	if err := bob.SetDisappearing(ctx, alice.AccountID(), das); err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for i := 0; i < 20; i++ {
+		if err := alice.PollOnce(pctx); err != nil {
+			t.Logf("poll: %v", err)
+		}
+		if n, _ := alice.Client.store.Pending(ctx, alice.AccountID()); len(n) > 0 {
+			break // retrieved, and kept pending
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fs.armed.Store(false)
+	ch := gWait(t, alice, func(e *DisappearingChanged) bool { return e.Conversation == bob.AccountID() })
+	if ch.Expiry != das {
+		t.Fatalf("change %+v", ch)
+	}
+	if e, err := alice.Disappearing(ctx, bob.AccountID()); err != nil || e != das {
+		t.Fatalf("setting %+v %v", e, err)
 	}
 }

@@ -204,3 +204,23 @@ func TestDisappearingChangeKeptOnStoreError(t *testing.T) {
 		t.Fatalf("setting %+v %v", e, err)
 	}
 }
+
+// A Content with an expiration timer but no expiration type is not something official clients
+// send (they write both, or neither): CheckContent refuses it, and so a WithExpiry of an unknown
+// mode is a typed error instead of a half-set disappearing message.
+func TestCheckContentTimerWithoutType(t *testing.T) {
+	c := &pb.Content{DataMessage: &pb.DataMessage{Body: proto.String("x")}, ExpirationTimer: proto.Uint32(60)}
+	if err := CheckContent(c); !errors.Is(err, ErrInvalidContent) {
+		t.Fatalf("timer without a type: %v", err)
+	}
+	o := sendOpts{}
+	WithExpiry(ExpiryMode(7), time.Minute)(&o)
+	if err := CheckContent(visibleContent("x", nil, &o)); !errors.Is(err, ErrInvalidContent) {
+		t.Fatalf("WithExpiry of an unknown mode: %v", err)
+	}
+	// What Session.js writes (type UNKNOWN, timer 0) stays accepted.
+	c.ExpirationType, c.ExpirationTimer = pb.Content_UNKNOWN.Enum(), proto.Uint32(0)
+	if err := CheckContent(c); err != nil {
+		t.Fatal(err)
+	}
+}

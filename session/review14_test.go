@@ -224,3 +224,24 @@ func TestCheckContentTimerWithoutType(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A punycode host (xn--) is Unicode in disguise: desktop decodes it before its mixed-script
+// check, so a homograph like xn--80ak6aa92e.com ("аррӏе.com") is not previewed; a domain
+// entirely in another script still is.
+func TestCheckPreviewURLPunycode(t *testing.T) {
+	for _, u := range []string{"https://xn--80ak6aa92e.com/", "https://www.XN--80ak6aa92e.com/login", "https://example.xn--p1ai/"} {
+		if err := CheckPreviewURL(u); !errors.Is(err, ErrInvalidPreview) {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"https://xn--e1afmkfd.xn--p1ai/", "https://пример.рф/", "https://example.com/a?b=c#d"} {
+		if err := CheckPreviewURL(u); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	// Received previews follow the same rule.
+	ps := previewsFromPB([]*pb.DataMessage_Preview{{Url: proto.String("https://xn--80ak6aa92e.com/")}}, nil)
+	if len(ps) != 0 {
+		t.Fatalf("homograph preview delivered: %+v", ps)
+	}
+}

@@ -687,9 +687,13 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	for _, e := range evts {
 		switch e := e.(type) {
 		case *DisappearingChanged:
-			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, e.At.UnixMilli())
+			// Ordered by the sent time, which the sender chose: one from the future counts as
+			// now, or it would outrank every later change, ours included.
+			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, min(e.At.UnixMilli(), c.now().UnixMilli()), false)
 			if err != nil {
+				// Not taken: the message stays pending and the next poll saves it again.
 				c.log.Warn("saving a disappearing setting", "err", err)
+				return false
 			}
 			if !recorded {
 				continue // an older change arriving after a newer one

@@ -97,9 +97,9 @@ func (s savedExpiry) expiry() Expiry {
 	return e
 }
 
-// saveExpiry records a 1:1 setting changed at changedMS, unless a later change is known; it
-// reports whether it was recorded.
-func (c *Client) saveExpiry(ctx context.Context, peer crypto.AccountID, e Expiry, changedMS int64) (bool, error) {
+// saveExpiry records a 1:1 setting changed at changedMS, unless a later change is known (or,
+// force, always: our own change); it reports whether it was recorded.
+func (c *Client) saveExpiry(ctx context.Context, peer crypto.AccountID, e Expiry, changedMS int64, force bool) (bool, error) {
 	m := c.locks.get("expiry/" + peer.String())
 	m.Lock()
 	defer m.Unlock()
@@ -107,7 +107,7 @@ func (c *Client) saveExpiry(ctx context.Context, peer crypto.AccountID, e Expiry
 	if err != nil {
 		return false, err
 	}
-	if old.Changed > changedMS {
+	if old.Changed > changedMS && !force {
 		return false, nil // an older update arriving late
 	}
 	b, _ := json.Marshal(savedExpiry{Mode: e.Mode, Timer: int64(e.Timer / time.Second), Changed: changedMS})
@@ -168,7 +168,7 @@ func (c *Client) SetDisappearing(ctx context.Context, conversation crypto.Accoun
 	if _, err := c.sendContent(ctx, conversation, content, sendOpts{at: at}); err != nil {
 		return err
 	}
-	_, err = c.saveExpiry(ctx, conversation, e, at.UnixMilli())
+	_, err = c.saveExpiry(ctx, conversation, e, at.UnixMilli(), true)
 	return err
 }
 

@@ -30,7 +30,7 @@ var (
 	ErrUnknownGroup = errors.New("session: unknown group")
 	// ErrNotGroupAdmin: the operation needs the group's secret key (admins only).
 	ErrNotGroupAdmin = errors.New("session: not an admin of the group")
-	// ErrGroupNotJoined: the group's invite was not accepted yet (see AcceptGroupInvite).
+	// ErrGroupNotJoined: the group's invite was not accepted yet (see [Client.AcceptGroupInvite]).
 	ErrGroupNotJoined = errors.New("session: group invite not accepted")
 	// ErrGroupRemoved: we were removed from the group, or an admin deleted it.
 	ErrGroupRemoved = errors.New("session: removed from the group")
@@ -130,7 +130,7 @@ type GroupMessage struct {
 	From      crypto.AccountID
 	Timestamp time.Time
 	Text      string
-	// Attachments are the files attached to the message (see Attachment.Download).
+	// Attachments are the files attached to the message (see [Attachment.Download]).
 	Attachments []*Attachment
 	Quote       *MessageRef
 	Profile     *Profile

@@ -107,7 +107,7 @@ func (r *SubResponse) Err(req SubRequest) error {
 		body = []byte(s)
 	}
 	// A subresponse has no date to read a Retry-After date against: only delays count.
-	return httperr.Check(domain, req.Method, req.Path, r.Code, r.Headers, body, time.Time{})
+	return httperr.Check(string(domain), req.Method, req.Path, r.Code, r.Headers, body, time.Time{})
 }
 
 type subResponseJSON struct {

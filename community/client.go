@@ -163,7 +163,7 @@ func (c *Client) send(ctx context.Context, r request) (*onion.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("community: %s %s: %w", r.method, r.endpoint, err)
 	}
-	if err := resp.Err(domain, r.method, r.endpoint, c.now()); err != nil {
+	if err := resp.Err(string(domain), r.method, r.endpoint, c.now()); err != nil {
 		c.log.Debug("community request refused", "method", r.method, "endpoint", r.endpoint, "status", resp.Status)
 		return resp, err
 	}

@@ -7,13 +7,9 @@ import (
 	"github.com/sessiongo/sdk/internal/httperr"
 )
 
-// domain names this package in status errors: their message prefix, and whose sentinels they
-// match.
-const domain = "community"
-
-func status(msg string, match func(*httperr.StatusError) bool) error {
-	return httperr.NewSentinel(domain, msg, match)
-}
+// domain names this package in its status errors (their message prefix), whose sentinels
+// they match.
+const domain httperr.Domain = "community"
 
 // Sentinel errors. An *HTTPError matches the one for its status with errors.Is.
 var (
@@ -21,39 +17,39 @@ var (
 	// a missing or malformed public_key).
 	ErrBadURL = errors.New("community: bad community URL")
 	// ErrBadRequest: the server refused the request as malformed (400).
-	ErrBadRequest = status("community: bad request", httperr.Status(http.StatusBadRequest))
+	ErrBadRequest = domain.Sentinel("community: bad request", httperr.Status(http.StatusBadRequest))
 	// ErrUnauthorized: the request's signature was refused or the route needs a user (401).
-	ErrUnauthorized = status("community: unauthorized", httperr.Status(http.StatusUnauthorized))
+	ErrUnauthorized = domain.Sentinel("community: unauthorized", httperr.Status(http.StatusUnauthorized))
 	// ErrForbidden: we lack the permission (no read, no write, not a moderator) or are banned
 	// (403).
-	ErrForbidden = status("community: forbidden", httperr.Status(http.StatusForbidden))
+	ErrForbidden = domain.Sentinel("community: forbidden", httperr.Status(http.StatusForbidden))
 	// ErrNotFound: no such room, message, file or DM recipient, or a room we cannot access
 	// (404).
-	ErrNotFound = status("community: not found", httperr.Status(http.StatusNotFound))
+	ErrNotFound = domain.Sentinel("community: not found", httperr.Status(http.StatusNotFound))
 	// ErrNotModified: nothing new (304, from inbox/outbox since). Poll and Inbox treat it as an
 	// empty answer.
-	ErrNotModified = status("community: not modified", httperr.Status(http.StatusNotModified))
+	ErrNotModified = domain.Sentinel("community: not modified", httperr.Status(http.StatusNotModified))
 	// ErrMissingCapability: the server lacks a capability the request required (412).
-	ErrMissingCapability = status("community: missing capability", httperr.Status(http.StatusPreconditionFailed))
+	ErrMissingCapability = domain.Sentinel("community: missing capability", httperr.Status(http.StatusPreconditionFailed))
 	// ErrTooEarly: the server refused the request's timestamp or nonce (425). It is
 	// ErrClockSkew or ErrNonceReused, which it also matches.
-	ErrTooEarly = status("community: request timestamp or nonce refused", httperr.Status(http.StatusTooEarly))
+	ErrTooEarly = domain.Sentinel("community: request timestamp or nonce refused", httperr.Status(http.StatusTooEarly))
 	// ErrClockSkew: the request's timestamp is outside the server's ±24 h window (425).
-	ErrClockSkew = status("community: clock outside the server's window", func(e *httperr.StatusError) bool {
+	ErrClockSkew = domain.Sentinel("community: clock outside the server's window", func(e *httperr.StatusError) bool {
 		return e.Status == http.StatusTooEarly && !e.BodyMentions("nonce")
 	})
 	// ErrNonceReused: the server has already seen the request's nonce from us (425; the server
 	// says which of the two in the body: "X-SOGS-Nonce cannot be reused").
-	ErrNonceReused = status("community: request nonce reused", func(e *httperr.StatusError) bool {
+	ErrNonceReused = domain.Sentinel("community: request nonce reused", func(e *httperr.StatusError) bool {
 		return e.Status == http.StatusTooEarly && e.BodyMentions("nonce")
 	})
 	// ErrTooLarge: the upload is too large (413).
-	ErrTooLarge = status("community: too large", httperr.Status(http.StatusRequestEntityTooLarge))
+	ErrTooLarge = domain.Sentinel("community: too large", httperr.Status(http.StatusRequestEntityTooLarge))
 	// ErrRateLimited: too many posts, or a post the server's filter rejected (429); see
 	// HTTPError.RetryAfter.
-	ErrRateLimited = status("community: rate limited", httperr.Status(http.StatusTooManyRequests))
+	ErrRateLimited = domain.Sentinel("community: rate limited", httperr.Status(http.StatusTooManyRequests))
 	// ErrServer: the server failed (5xx).
-	ErrServer = status("community: server error", httperr.Range(500, 599))
+	ErrServer = domain.Sentinel("community: server error", httperr.Range(500, 599))
 	// ErrMalformedReply: a 2xx answer whose body does not parse.
 	ErrMalformedReply = errors.New("community: malformed reply")
 	// ErrInvalidSignature: a message whose signature does not verify under its author's key

@@ -484,7 +484,7 @@ func (c *Client) doTo(ctx context.Context, server onion.Server, method, endpoint
 		return nil, fmt.Errorf("%w: %s %s: no response", ErrMalformedReply, method, endpoint)
 	}
 	c.log.Debug("fileserver: reply", "method", method, "endpoint", endpoint, "status", resp.Status, "bytes", len(resp.Body))
-	if err := resp.Err(domain, method, endpoint, c.now()); err != nil {
+	if err := resp.Err(string(domain), method, endpoint, c.now()); err != nil {
 		return nil, err
 	}
 	return resp.Body, nil

@@ -7,30 +7,26 @@ import (
 	"github.com/sessiongo/sdk/internal/httperr"
 )
 
-// domain names this package in status errors: their message prefix, and whose sentinels they
-// match.
-const domain = "fileserver"
-
-func status(msg string, match func(*httperr.StatusError) bool) error {
-	return httperr.NewSentinel(domain, msg, match)
-}
+// domain names this package in its status errors (their message prefix), whose sentinels
+// they match.
+const domain httperr.Domain = "fileserver"
 
 // Sentinel errors. An *HTTPError matches the one for its status with errors.Is.
 var (
 	// ErrNotFound: the file does not exist or has expired (404).
-	ErrNotFound = status("fileserver: file not found", httperr.Status(http.StatusNotFound))
+	ErrNotFound = domain.Sentinel("fileserver: file not found", httperr.Status(http.StatusNotFound))
 	// ErrTooLarge: the upload is over the size limit, checked locally before sending or
 	// answered by the server (413).
-	ErrTooLarge = status("fileserver: file too large", httperr.Status(http.StatusRequestEntityTooLarge))
+	ErrTooLarge = domain.Sentinel("fileserver: file too large", httperr.Status(http.StatusRequestEntityTooLarge))
 	// ErrBadRequest: the server refused the request as malformed (400), for example an
 	// empty upload or a bad TTL.
-	ErrBadRequest = status("fileserver: bad request", httperr.Status(http.StatusBadRequest))
+	ErrBadRequest = domain.Sentinel("fileserver: bad request", httperr.Status(http.StatusBadRequest))
 	// ErrForbidden: the server refused access (401, 403).
-	ErrForbidden = status("fileserver: forbidden", httperr.Status(http.StatusUnauthorized, http.StatusForbidden))
+	ErrForbidden = domain.Sentinel("fileserver: forbidden", httperr.Status(http.StatusUnauthorized, http.StatusForbidden))
 	// ErrRateLimited: too many requests (429); see HTTPError.RetryAfter.
-	ErrRateLimited = status("fileserver: rate limited", httperr.Status(http.StatusTooManyRequests))
+	ErrRateLimited = domain.Sentinel("fileserver: rate limited", httperr.Status(http.StatusTooManyRequests))
 	// ErrServer: the server failed (5xx).
-	ErrServer = status("fileserver: server error", httperr.Range(500, 599))
+	ErrServer = domain.Sentinel("fileserver: server error", httperr.Range(500, 599))
 	// ErrMalformedReply: a 2xx reply whose body does not parse.
 	ErrMalformedReply = errors.New("fileserver: malformed reply")
 	// ErrBadURL: a file URL or ID that this package cannot use.

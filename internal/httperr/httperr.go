@@ -113,6 +113,15 @@ func NewSentinel(domain, msg string, match func(*StatusError) bool) *Sentinel {
 	return &Sentinel{domain: domain, msg: msg, match: match}
 }
 
+// Domain is a package that reports status errors, by the name they carry.
+type Domain string
+
+// Sentinel returns a sentinel error of d (see NewSentinel), typed error for the package's
+// exported variables.
+func (d Domain) Sentinel(msg string, match func(*StatusError) bool) error {
+	return NewSentinel(string(d), msg, match)
+}
+
 func (s *Sentinel) Error() string { return s.msg }
 
 // Status is the condition "the status is one of codes".

@@ -750,7 +750,7 @@ func (c *Client) inviteMembers(ctx context.Context, st *groupState, ids []crypto
 			toks = toks[n:]
 		}
 	}
-	status := map[crypto.AccountID]int64{}
+	status := map[crypto.AccountID]groups.InviteStatus{}
 	for _, id := range ids {
 		auth, err := st.admin.SubaccountAuth(id, flags)
 		if err != nil {
@@ -960,9 +960,9 @@ func (c *Client) PromoteGroupMember(ctx context.Context, group, member crypto.Ac
 		gu := &pb.GroupUpdateMessage{PromoteMessage: &pb.GroupUpdatePromoteMessage{
 			GroupIdentitySeed: seed[:], Name: proto.String(st.name())}}
 		sendErr := c.sendDirectGroupUpdate(ctx, member, gu, c.msNow())
-		m.Admin, m.Invite, m.Promotion = true, 0, 1 // sent
+		m.Admin, m.Invite, m.Promotion = true, 0, groups.PromotionSent
 		if sendErr != nil {
-			m.Promotion = 2 // failed
+			m.Promotion = groups.PromotionFailed
 		}
 		var setErr error
 		if err := st.members.Update(func(d groups.Dict) { setErr = groups.SetMember(d, m) }); err != nil || setErr != nil {

@@ -307,7 +307,7 @@ func (t *Transport) Send(ctx context.Context, node swarm.Node, body []byte) ([]b
 	}
 	r := nr.(*NodeResponse)
 	if r.Status != http.StatusOK {
-		return nil, &swarm.NodeError{Node: node, Status: r.Status, Body: r.Body}
+		return nil, swarm.NewNodeError(node, r.Status, r.Body)
 	}
 	return r.Body, nil
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,6 +161,8 @@ type Client struct {
 	// localBase anchors localNow: the wall clock when the client was made, advanced by the
 	// monotonic clock, which no wall-clock jump (and no node) moves.
 	localBase time.Time
+	// rotation counts the polls of each cursor, for rotatePosition.
+	rotation rotationCounter
 
 	running atomic.Bool
 	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
@@ -577,15 +577,24 @@ func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
 //
 // A last hash means "after this message" only on the member that returned it: members get
 // replicated messages in different orders, so "after X" on another member can skip messages.
-// The position is therefore kept as (member, last hash), the same member is asked each time,
-// and when another member has to answer, that member is read from the start (the store drops
-// the hashes already seen).
+// The position is therefore kept per member (positions.go): the same member is asked poll after
+// poll with its own last hash, and a member without one is read from the start (the store drops
+// the hashes already seen). Every rotateEvery-th poll of a cursor asks the next member of the
+// swarm instead, so a member that accepts stores and then withholds them (answering honestly
+// "nothing new") cannot hide messages for longer than a few polls.
 func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.Signer) error {
 	pos, err := c.store.LastHash(ctx, cur)
 	if err != nil {
 		return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
 	}
-	member, last := splitPosition(pos)
+	ps := parsePositions(pos)
+	member := ps.current()
+	if c.rotation.due(cur) {
+		if _, members, err := c.net.pool.Swarm(ctx, cur.Swarm); err == nil {
+			member = nextMember(members, member)
+		}
+	}
+	last := ps.last(member)
 	ns := swarm.Namespace(cur.Namespace)
 	for page := 0; page < maxRetrievePages; page++ {
 		res, node, err := c.net.rpc.RetrieveFrom(ctx, signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last}, swarm.Node{Ed25519: member})
@@ -594,9 +603,9 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 		}
 		if node.Ed25519 != member {
 			member = node.Ed25519
-			if last != "" {
-				last = ""
-				continue // another member answered after our last hash: read it from the start
+			if own := ps.last(member); own != last {
+				last = own
+				continue // another member answered after a hash that is not its own: ask it again
 			}
 		}
 		// The swarm client verified every message: only genuine ones are here, and the resume
@@ -611,7 +620,8 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 				Timestamp: m.Timestamp, Expiry: m.Expiration})
 		}
 		last = res.LastHash
-		if _, err := c.store.SaveRetrieved(ctx, cur, in, joinPosition(member, last)); err != nil {
+		ps = ps.with(member, last)
+		if _, err := c.store.SaveRetrieved(ctx, cur, in, ps.String()); err != nil {
 			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
 		}
 		if !res.More {
@@ -619,21 +629,6 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 		}
 	}
 	return nil
-}
-
-// A stored position is "<member's Ed25519 key, hex>:<last hash>" (message hashes are base64,
-// without colons). Anything else reads as "no position".
-func joinPosition(member [32]byte, last string) string {
-	return hex.EncodeToString(member[:]) + ":" + last
-}
-
-func splitPosition(pos string) (member [32]byte, last string) {
-	h, l, ok := strings.Cut(pos, ":")
-	b, err := hex.DecodeString(h)
-	if !ok || err != nil || len(b) != 32 || l == "" {
-		return [32]byte{}, ""
-	}
-	return [32]byte(b), l
 }
 
 func (c *Client) handlePending(ctx context.Context) error {

@@ -68,7 +68,7 @@ func (e *PathError) Unwrap() error { return e.Err }
 // NotDelivered reports whether the request certainly never reached its destination: a hop
 // answered that it cannot find the next node, or the guard could not be connected to. Other
 // path failures (timeouts, undecryptable replies) leave it unknown whether the destination
-// handled the request (see swarm.UncertainError).
+// handled the request (see [swarm.UncertainError]).
 func (e *PathError) NotDelivered() bool {
 	if _, ok := nextNodeNotFound(e.Body); ok && e.Status == http.StatusBadGateway {
 		return true
@@ -483,7 +483,14 @@ func (t *Transport) post(ctx context.Context, guard swarm.Node, body []byte) (in
 		return 0, nil, err
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, t.cfg.MaxResponseSize+1))
+	var data []byte
+	if n := res.ContentLength; n >= 0 && n <= t.cfg.MaxResponseSize {
+		// One buffer of the announced size, instead of ReadAll's doublings.
+		data = make([]byte, n)
+		_, err = io.ReadFull(res.Body, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(res.Body, t.cfg.MaxResponseSize+1))
+	}
 	if err != nil {
 		return 0, nil, err
 	}

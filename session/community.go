@@ -591,7 +591,7 @@ const maxCommunityPages = 20
 // finds as events. Run does this on its own schedule; call it yourself to poll without Run (while
 // Run, PollOnce or another PollCommunities is active it returns ErrPollInProgress).
 // Failures of single servers or rooms are returned joined; the others are still polled.
-func (c *Client) PollCommunities(ctx context.Context) error {
+func (c *Client) PollCommunities(ctx context.Context) (err error) {
 	if err := c.checkOpen(); err != nil {
 		return err
 	}
@@ -599,6 +599,11 @@ func (c *Client) PollCommunities(ctx context.Context) error {
 		return ErrPollInProgress
 	}
 	defer c.polling.Store(false)
+	ctx, err = c.startLease(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = c.finishLease(err) }()
 	return c.pollCommunities(ctx)
 }
 
@@ -756,7 +761,6 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 	return errors.Join(errs...)
 }
 
-// deliverRoom dispatches the events of one room's poll and advances its state.
 // deliverRoom dispatches a room's changes in seqno order and moves st.Seqno past each one, calling
 // save after every change: a crash delivers at most the change whose handlers were running. It
 // stops (reporting false) at a change an event channel could not take before ctx ended, which the

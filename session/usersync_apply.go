@@ -70,7 +70,7 @@ type ConfigRejected struct {
 	Err    error
 }
 
-// MessageDropped reports a message from a blocked sender (see Block): it was dropped, not
+// MessageDropped reports a message from a blocked sender (see [Client.Block]): it was dropped, not
 // delivered.
 type MessageDropped struct {
 	Hash      string
@@ -251,6 +251,30 @@ func (c *Client) noteCommunity(ctx context.Context, r community.RoomURL, joined 
 	})
 	if err != nil {
 		c.log.Warn("recording a community in the account's config", "room", r.String(), "err", err)
+	}
+}
+
+// recordLocalState records the groups and community rooms the store holds in the UserGroups
+// config, once per Client: an account used before its configs were kept (or whose config
+// expired) becomes visible to its other devices.
+func (c *Client) recordLocalState(ctx context.Context) {
+	ids, err := c.groupIDs(ctx)
+	if err != nil {
+		c.log.Warn("listing groups for the account's config", "err", err)
+	}
+	for _, id := range ids {
+		unlock := c.lockGroup(id)
+		if st, err := c.loadGroup(ctx, id); err == nil {
+			c.noteGroup(ctx, st)
+		}
+		unlock()
+	}
+	rooms, err := c.joinedRooms(ctx)
+	if err != nil {
+		c.log.Warn("listing communities for the account's config", "err", err)
+	}
+	for _, r := range rooms {
+		c.noteCommunity(ctx, r, true)
 	}
 }
 

@@ -110,18 +110,6 @@ func (l stLine) replyBytes() []byte {
 	return l.Body
 }
 
-// rpc is the recorded request as {"method","params"} (ok false for requests recorded as text).
-func (l stLine) rpc() (method string, params map[string]json.RawMessage, ok bool) {
-	var r struct {
-		Method string                     `json:"method"`
-		Params map[string]json.RawMessage `json:"params"`
-	}
-	if len(l.Req) == 0 || l.Req[0] != '{' || json.Unmarshal(l.Req, &r) != nil {
-		return "", nil, false
-	}
-	return r.Method, r.Params, true
-}
-
 // ---- keys.json ----
 
 type stKeys struct {

@@ -104,7 +104,7 @@ func hostileExchange(t *testing.T, dn *devnet.Network, alice, bob *session.Clien
 			t.Logf("poll: %v", err)
 		}
 		// No reply may jump the network time, not even for a moment.
-		if off := bob.Network().Now().Sub(time.Now()); off > 2*time.Second || off < -2*time.Second {
+		if off := time.Until(bob.Network().Now()); off > 2*time.Second || off < -2*time.Second {
 			t.Fatalf("network time jumped by %v at poll %d", off, polls)
 		}
 	}
@@ -203,7 +203,7 @@ func TestHostileNodeNoExtraEvents(t *testing.T) {
 			if added != n {
 				t.Fatalf("bob's store gained %d records for %d messages", added, n)
 			}
-			if off := bob.Network().Now().Sub(time.Now()); off > 2*time.Second || off < -2*time.Second {
+			if off := time.Until(bob.Network().Now()); off > 2*time.Second || off < -2*time.Second {
 				t.Fatalf("network time moved by %v", off)
 			}
 		})
@@ -313,7 +313,7 @@ func TestHundredClientsShareNetworkWithLiar(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if off := netw.Now().Sub(time.Now()); off > 2*time.Second || off < -2*time.Second {
+	if off := time.Until(netw.Now()); off > 2*time.Second || off < -2*time.Second {
 		t.Fatalf("shared network time moved by %v", off)
 	}
 }

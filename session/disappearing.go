@@ -260,6 +260,7 @@ func (c *Client) noteAfterRead(ctx context.Context, m *Message) {
 // expire RPC, shortening only). Messages that do not disappear after reading are ignored. It
 // sends nothing to the sender; SendReadReceipt does both.
 func (c *Client) MarkRead(ctx context.Context, from crypto.AccountID, read ...MessageRef) error {
+	c.noteRead(ctx, from, read) // the account's read position, for its other devices (usersync_api.go)
 	now := c.now()
 	byExpiry := map[time.Time][]string{}
 	var keys []string
@@ -285,7 +286,7 @@ func (c *Client) MarkRead(ctx context.Context, from crypto.AccountID, read ...Me
 		keys = append(keys, key)
 	}
 	for exp, hashes := range byExpiry {
-		if _, err := c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: hashes, Expiry: exp, Shorten: true}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: hashes, Expiry: exp, Shorten: true})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			return fmt.Errorf("session: mark read: starting disappearing timers: %w", err)
 		}
 	}

@@ -304,7 +304,7 @@ func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRe
 	if err != nil {
 		return fmt.Errorf("session: unsend: %w", err)
 	}
-	if _, err := c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: []string{string(h)}}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+	if _, err := applied(c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: []string{string(h)}})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 		return fmt.Errorf("session: unsend: deleting our copy: %w", err)
 	}
 	_ = c.store.DeleteValue(ctx, sentBucket, key)

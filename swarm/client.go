@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -111,16 +112,24 @@ func (c *Client) observe(node Node, t int64, sent, received time.Time) {
 
 // observeBody learns from the "t" of a reply (or of the first batch result that has one).
 func (c *Client) observeBody(node Node, body []byte, sent, received time.Time) {
+	t, _ := inspectReply(body)
+	c.observe(node, t, sent, received)
+}
+
+// inspectReply reads a reply once for what send needs from it: the time for the clock (the
+// reply's "t", or the first batch result's that has one; see rawT) and batchFailure's verdict.
+func inspectReply(body []byte) (t int64, fail *NodeError) {
 	var j struct {
 		T       json.RawMessage `json:"t"`
 		Results []struct {
+			Code json.RawMessage `json:"code"` // a number; anything else is no failure
 			Body json.RawMessage `json:"body"`
 		} `json:"results"`
 	}
 	if json.Unmarshal(body, &j) != nil {
-		return
+		return 0, nil
 	}
-	t := rawT(j.T)
+	t = rawT(j.T)
 	for i := 0; t == 0 && i < len(j.Results); i++ {
 		var sub struct {
 			T json.RawMessage `json:"t"`
@@ -129,7 +138,18 @@ func (c *Client) observeBody(node Node, body []byte, sent, received time.Time) {
 			t = rawT(sub.T)
 		}
 	}
-	c.observe(node, t, sent, received)
+	if len(j.Results) == 0 || body[0] != '{' {
+		return t, nil
+	}
+	results := make([]SubResult, len(j.Results))
+	for i, r := range j.Results {
+		code, err := strconv.Atoi(string(r.Code))
+		if err != nil {
+			return t, nil
+		}
+		results[i] = SubResult{Code: code, Body: r.Body}
+	}
+	return t, batchFailureOf(results)
 }
 
 // rawT reads a "t" for the clock: an integer (negative values and garbage read as 1, which the
@@ -317,8 +337,11 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 		sent := c.local()
 		resp, err := c.tr.Send(ctx, node, body)
 		received := c.local()
+		var nodeT int64
 		if err == nil {
-			if ne := batchFailure(resp); ne != nil {
+			// One reading of the reply for the clock and a batch's verdict.
+			var ne *NodeError
+			if nodeT, ne = inspectReply(resp); ne != nil {
 				ne.Node = node
 				err = ne
 			}
@@ -326,7 +349,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 		r.node = node
 		if err == nil {
 			c.pool.nodeAnswered()
-			c.observeBody(node, resp, sent, received)
+			c.observe(node, nodeT, sent, received)
 			if o.check != nil {
 				if cerr := o.check(resp, node, now, members); cerr != nil {
 					err = &replyError{node: node, err: cerr}
@@ -416,25 +439,21 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 // batchFailure treats a batch reply whose every result has the same wrong-swarm or clock
 // error as that error, so the retry rules apply to it.
 func batchFailure(resp []byte) *NodeError {
-	if len(resp) == 0 || resp[0] != '{' {
-		return nil
-	}
-	var j struct {
-		Results []SubResult `json:"results"`
-	}
-	if json.Unmarshal(resp, &j) != nil || len(j.Results) == 0 {
-		return nil
-	}
-	code := j.Results[0].Code
+	_, ne := inspectReply(resp)
+	return ne
+}
+
+func batchFailureOf(results []SubResult) *NodeError {
+	code := results[0].Code
 	if code != 421 && code != 406 {
 		return nil
 	}
-	for _, r := range j.Results {
+	for _, r := range results {
 		if r.Code != code {
 			return nil
 		}
 	}
-	ne := j.Results[0].Err().(*NodeError)
+	ne := results[0].Err().(*NodeError)
 	return ne
 }
 

@@ -63,7 +63,7 @@ type SubResponse struct {
 	Code    int
 	Headers map[string]string
 	// Body is the body as the batch carries it: JSON for JSON replies, else a JSON string of
-	// base64 (see Bytes).
+	// base64 (see [SubResponse.Bytes]).
 	Body json.RawMessage
 }
 

@@ -30,7 +30,7 @@ type Message struct {
 	Author crypto.AccountID
 	Posted time.Time
 	Edited time.Time // zero when never edited
-	// Data is the padded Content as posted (see Content); nil for deleted messages and
+	// Data is the padded Content as posted (see [Message.Content]); nil for deleted messages and
 	// reaction-only rows.
 	Data      []byte
 	Signature [64]byte
@@ -209,7 +209,7 @@ func VerifyPost(author crypto.AccountID, data []byte, sig [64]byte) bool {
 // ParseMessages decodes a list of message rows (the body of messages/recent, since or before).
 // Rows that do not parse or whose signature does not verify are left out and reported in
 // skipped, with their id and seqno whenever the row carries them in any readable form (so that
-// a poller can always move its cursor past them; see MaxSeqno); only a body that is not a JSON
+// a poller can always move its cursor past them; see [MaxSeqno]); only a body that is not a JSON
 // list is an error (ErrMalformedReply).
 func ParseMessages(body []byte) (msgs []Message, skipped []Skipped, err error) {
 	var rows []json.RawMessage

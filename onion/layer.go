@@ -198,7 +198,7 @@ func ParseLayer(plaintext []byte) (*Layer, error) {
 
 // URL is the server URL of a relay-to-server layer: protocol://host[:port]target, leaving out
 // the port when it is the scheme's default. It fails with ErrURLNotAllowed when storage nodes
-// would refuse it (see URLAllowed).
+// would refuse it (see [URLAllowed]).
 func (l *Layer) URL() (string, error) {
 	if err := URLAllowed(l.Protocol, l.Host, l.Port, l.Target); err != nil {
 		return "", err

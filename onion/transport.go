@@ -68,7 +68,7 @@ func (e *PathError) Unwrap() error { return e.Err }
 // NotDelivered reports whether the request certainly never reached its destination: a hop
 // answered that it cannot find the next node, or the guard could not be connected to. Other
 // path failures (timeouts, undecryptable replies) leave it unknown whether the destination
-// handled the request (see swarm.UncertainError).
+// handled the request (see [swarm.UncertainError]).
 func (e *PathError) NotDelivered() bool {
 	if _, ok := nextNodeNotFound(e.Body); ok && e.Status == http.StatusBadGateway {
 		return true

@@ -320,11 +320,11 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// AddEventHandler registers fn to receive every event (see Event for the types). Handlers run
+// AddEventHandler registers fn to receive every event (see [Event] for the types). Handlers run
 // one event at a time, in order, on Run's goroutines: a slow handler slows polling. A handler
-// that panics is recovered, its stack logged and reported as a HandlerError event, and the event
-// is delivered again (see AddEventHandlerE, whose handlers can also ask for that with an error).
-// A handler may send, but must not call PollOnce. It panics if fn is nil.
+// that panics is recovered, its stack logged and reported as a [HandlerError] event, and the
+// event is delivered again (see [Client.AddEventHandlerE], whose handlers can also ask for that
+// with an error). A handler may send, but must not call PollOnce. It panics if fn is nil.
 func (c *Client) AddEventHandler(fn func(evt Event)) HandlerID {
 	if fn == nil {
 		panic("session: AddEventHandler: nil handler")

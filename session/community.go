@@ -761,7 +761,6 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 	return errors.Join(errs...)
 }
 
-// deliverRoom dispatches the events of one room's poll and advances its state.
 // deliverRoom dispatches a room's changes in seqno order and moves st.Seqno past each one, calling
 // save after every change: a crash delivers at most the change whose handlers were running. It
 // stops (reporting false) at a change an event channel could not take before ctx ended, which the

@@ -188,7 +188,7 @@ func callFromPB(cm *pb.CallMessage, hash string, from crypto.AccountID, at time.
 }
 
 // SendContent sends custom content to a 05 Account ID, for what the Client has no method for.
-// It is checked with the rules official clients decode by (see CheckContent); its sigTimestamp,
+// It is checked with the rules official clients decode by (see [CheckContent]); its sigTimestamp,
 // if set, must be the sent time, so leave it unset. Visible messages (a DataMessage) are copied
 // to our own swarm for our other devices unless WithoutSync; WithTTL sets the swarm TTL.
 func (c *Client) SendContent(ctx context.Context, to crypto.AccountID, content *pb.Content, opts ...SendOption) (*SendResult, error) {

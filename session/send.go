@@ -89,7 +89,7 @@ type sendOpts struct {
 func WithQuote(ref MessageRef) SendOption { return func(o *sendOpts) { o.quote = &ref } }
 
 // WithExpiry makes the message disappear (after it is read or sent) once d has passed, instead
-// of following the conversation's setting (see SetDisappearing); WithExpiry(ExpiryNone, 0)
+// of following the conversation's setting (see [Client.SetDisappearing]); WithExpiry(ExpiryNone, 0)
 // sends it without one. The swarm copy's TTL is shortened to match for ExpiryAfterSend.
 func WithExpiry(mode ExpiryMode, d time.Duration) SendOption {
 	return func(o *sendOpts) { o.expiry, o.expirySet = &Expiry{Mode: mode, Timer: d}, true }
@@ -195,7 +195,7 @@ func (c *Client) SendTyping(ctx context.Context, to crypto.AccountID, started bo
 }
 
 // SendReadReceipt tells the author of the messages that we read them, and starts the timers of
-// those that disappear after reading (see MarkRead).
+// those that disappear after reading (see [Client.MarkRead]).
 func (c *Client) SendReadReceipt(ctx context.Context, to crypto.AccountID, read ...MessageRef) error {
 	if len(read) == 0 {
 		return nil

@@ -91,10 +91,10 @@ func EncodeMessage(sender *crypto.Keys, recipient crypto.AccountID, content *pb.
 	return base64.StdEncoding.EncodeToString(wire), nil
 }
 
-// EncodeEnvelope wraps a sealed Content (see Seal) sent at timestampMs in an Envelope
+// EncodeEnvelope wraps a sealed Content (see [Seal]) sent at timestampMs in an Envelope
 // (SESSION_MESSAGE, sourceDevice 1, proSig when not nil) and a WebSocketMessage request with
 // empty verb and path, and returns the serialized WebSocketMessage: the bytes that are
-// base64-encoded for storage. EncodeMessage passes a decoy proSig (see there); nil leaves the
+// base64-encoded for storage. [EncodeMessage] passes a decoy proSig; nil leaves the
 // field out, the form of older clients.
 func EncodeEnvelope(sealed []byte, timestampMs uint64, proSig []byte) ([]byte, error) {
 	env, err := proto.Marshal(&pb.Envelope{

@@ -11,7 +11,6 @@ import (
 	"github.com/sessiongo/sdk/community"
 	"github.com/sessiongo/sdk/crypto"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
-	"github.com/sessiongo/sdk/swarm"
 )
 
 // Data-extraction notices, community invitations, call signalling and custom content: the 1:1
@@ -75,8 +74,8 @@ func (c *Client) SendCommunityInvite(ctx context.Context, to crypto.AccountID, j
 		content.DataMessage.Profile, content.DataMessage.ProfileKey = profileToPB(o.profile)
 	}
 	setExpiry(content, o.expiry)
-	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.expiry.Timer >= swarm.MinTTL {
-		o.ttl = o.expiry.Timer
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend {
+		o.ttl = disappearTTL(o.expiry.Timer)
 	}
 	res, err := c.sendContent(ctx, to, content, o)
 	if err == nil {

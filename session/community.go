@@ -349,7 +349,7 @@ func (c *Client) communityContent(text string, attachments []*pb.AttachmentPoint
 	}
 	b, err := proto.Marshal(content)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	return b, nil
 }
@@ -829,7 +829,7 @@ func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk s
 	}
 	var content pb.Content
 	if err := proto.Unmarshal(m.Content(), &content); err != nil {
-		return []Event{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
+		return []Event{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %w", ErrInvalidContent, err)}}
 	}
 	dm := content.DataMessage
 	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0 && len(dm.Preview) == 0) {
@@ -895,7 +895,7 @@ func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk str
 	}
 	var msg pb.Content
 	if err := proto.Unmarshal(content, &msg); err != nil {
-		return &CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}
+		return &CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %w", ErrInvalidContent, err)}
 	}
 	if !outgoing {
 		// The message proves the sender's real ID: later posts and DMs carry it too.

@@ -269,7 +269,7 @@ var stSentinels = map[int]error{
 }
 
 func stErrorReply(t *testing.T, k *stKeys, l stLine, method string) {
-	ne := &swarm.NodeError{Status: l.Status, Body: l.replyBytes()}
+	ne := swarm.NewNodeError(swarm.Node{}, l.Status, l.replyBytes())
 	want, ok := stSentinels[l.Status]
 	if !ok {
 		t.Fatalf("no sentinel for status %d", l.Status)
@@ -1124,7 +1124,7 @@ func (c *stCapture) Send(_ context.Context, node swarm.Node, body []byte) ([]byt
 	defer c.mu.Unlock()
 	c.sent = append(c.sent, append([]byte(nil), body...))
 	if c.status != http.StatusOK {
-		return nil, &swarm.NodeError{Node: node, Status: c.status, Body: c.reply}
+		return nil, swarm.NewNodeError(node, c.status, c.reply)
 	}
 	return c.reply, nil
 }

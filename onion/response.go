@@ -82,6 +82,31 @@ func (o *Onion) DecodeNodeResponse(body []byte) (*NodeResponse, error) {
 // ParseNodeReply parses a decrypted node reply {"status"|"status_code": int, "body": …}. A
 // string body is returned as its bytes; any other JSON value as its JSON text.
 func ParseNodeReply(plaintext []byte) (*NodeResponse, error) {
+	// The usual body is a string (the RPC result as JSON text): decoding it straight into a
+	// string reads the reply twice, where a RawMessage and a second Unmarshal read the body four
+	// times. Any other body (an object, a number) fails here and takes the general way below.
+	var fast struct {
+		Status     *int    `json:"status"`
+		StatusCode *int    `json:"status_code"`
+		Body       *string `json:"body"`
+	}
+	if json.Unmarshal(plaintext, &fast) == nil && (fast.Status != nil || fast.StatusCode != nil) {
+		r := &NodeResponse{}
+		if fast.StatusCode != nil {
+			r.Status = *fast.StatusCode
+		} else {
+			r.Status = *fast.Status
+		}
+		if fast.Body != nil {
+			r.Body = []byte(*fast.Body)
+		}
+		return r, nil
+	}
+	return parseNodeReplyGeneral(plaintext)
+}
+
+// parseNodeReplyGeneral is ParseNodeReply for a body of any JSON type.
+func parseNodeReplyGeneral(plaintext []byte) (*NodeResponse, error) {
 	var j struct {
 		Status     *int            `json:"status"`
 		StatusCode *int            `json:"status_code"`

@@ -307,7 +307,7 @@ func (t *Transport) Send(ctx context.Context, node swarm.Node, body []byte) ([]b
 	}
 	r := nr.(*NodeResponse)
 	if r.Status != http.StatusOK {
-		return nil, &swarm.NodeError{Node: node, Status: r.Status, Body: r.Body}
+		return nil, swarm.NewNodeError(node, r.Status, r.Body)
 	}
 	return r.Body, nil
 }
@@ -483,7 +483,14 @@ func (t *Transport) post(ctx context.Context, guard swarm.Node, body []byte) (in
 		return 0, nil, err
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, t.cfg.MaxResponseSize+1))
+	var data []byte
+	if n := res.ContentLength; n >= 0 && n <= t.cfg.MaxResponseSize {
+		// One buffer of the announced size, instead of ReadAll's doublings.
+		data = make([]byte, n)
+		_, err = io.ReadFull(res.Body, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(res.Body, t.cfg.MaxResponseSize+1))
+	}
 	if err != nil {
 		return 0, nil, err
 	}

@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -111,16 +112,24 @@ func (c *Client) observe(node Node, t int64, sent, received time.Time) {
 
 // observeBody learns from the "t" of a reply (or of the first batch result that has one).
 func (c *Client) observeBody(node Node, body []byte, sent, received time.Time) {
+	t, _ := inspectReply(body)
+	c.observe(node, t, sent, received)
+}
+
+// inspectReply reads a reply once for what send needs from it: the time for the clock (the
+// reply's "t", or the first batch result's that has one; see rawT) and batchFailure's verdict.
+func inspectReply(body []byte) (t int64, fail *NodeError) {
 	var j struct {
 		T       json.RawMessage `json:"t"`
 		Results []struct {
+			Code json.RawMessage `json:"code"` // a number; anything else is no failure
 			Body json.RawMessage `json:"body"`
 		} `json:"results"`
 	}
 	if json.Unmarshal(body, &j) != nil {
-		return
+		return 0, nil
 	}
-	t := rawT(j.T)
+	t = rawT(j.T)
 	for i := 0; t == 0 && i < len(j.Results); i++ {
 		var sub struct {
 			T json.RawMessage `json:"t"`
@@ -129,7 +138,18 @@ func (c *Client) observeBody(node Node, body []byte, sent, received time.Time) {
 			t = rawT(sub.T)
 		}
 	}
-	c.observe(node, t, sent, received)
+	if len(j.Results) == 0 || body[0] != '{' {
+		return t, nil
+	}
+	results := make([]SubResult, len(j.Results))
+	for i, r := range j.Results {
+		code, err := strconv.Atoi(string(r.Code))
+		if err != nil {
+			return t, nil
+		}
+		results[i] = SubResult{Code: code, Body: r.Body}
+	}
+	return t, batchFailureOf(results)
 }
 
 // rawT reads a "t" for the clock: an integer (negative values and garbage read as 1, which the
@@ -186,16 +206,18 @@ func (c *Client) relearnClock(ctx context.Context, members []Node, builtAt time.
 	wg.Wait()
 }
 
-// isClockRefusal reports whether a node refused a request over its time: 406, 425, or a 400
-// or 401 whose text is about a timestamp.
+// isClockRefusal reports whether a node refused a request over its time: ErrClockSkew (406,
+// 425), or a 400 or 401 whose text is about a timestamp.
 func isClockRefusal(ne *NodeError) bool {
-	switch ne.Status {
-	case 406, 425:
-		return true
-	case 400, 401:
-		return bytes.Contains(bytes.ToLower(ne.Body), []byte("timestamp"))
-	}
-	return false
+	return errors.Is(ne, ErrClockSkew) ||
+		(errors.Is(ne, ErrBadRequest) || errors.Is(ne, ErrUnauthorized)) && ne.BodyMentions("timestamp")
+}
+
+// isRefusal reports whether a node refused the request itself (400, 401, 403, 404, 413), which
+// another member would refuse too.
+func isRefusal(ne *NodeError) bool {
+	return errors.Is(ne, ErrBadRequest) || errors.Is(ne, ErrUnauthorized) || errors.Is(ne, ErrForbidden) ||
+		errors.Is(ne, ErrNotFound) || ne.Status == http.StatusRequestEntityTooLarge
 }
 
 // Do sends one request to the swarm of s's account and returns the raw result JSON.
@@ -317,8 +339,11 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 		sent := c.local()
 		resp, err := c.tr.Send(ctx, node, body)
 		received := c.local()
+		var nodeT int64
 		if err == nil {
-			if ne := batchFailure(resp); ne != nil {
+			// One reading of the reply for the clock and a batch's verdict.
+			var ne *NodeError
+			if nodeT, ne = inspectReply(resp); ne != nil {
 				ne.Node = node
 				err = ne
 			}
@@ -326,7 +351,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 		r.node = node
 		if err == nil {
 			c.pool.nodeAnswered()
-			c.observeBody(node, resp, sent, received)
+			c.observe(node, nodeT, sent, received)
 			if o.check != nil {
 				if cerr := o.check(resp, node, now, members); cerr != nil {
 					err = &replyError{node: node, err: cerr}
@@ -350,7 +375,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 			c.pool.nodeAnswered()
 		}
 		switch {
-		case errors.As(err, &ne) && ne.Status == 421:
+		case errors.Is(err, ErrWrongSwarm) && errors.As(err, &ne):
 			wrongSwarm++
 			c.log.Debug("swarm: wrong swarm", "node", node, "account", account, "count", wrongSwarm)
 			switch wrongSwarm {
@@ -384,13 +409,13 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 				c.log.Debug("swarm: network time learned again after a clock refusal", "offset", c.ClockOffset())
 				continue // same node, new timestamp
 			}
-			if ne.Status != 406 && ne.Status != 425 {
+			if !errors.Is(ne, ErrClockSkew) {
 				return r // a timestamp the network agrees with: the request's own value
 			}
 			// The nodes agree with the time we sent: this node's clock is off, or it lies.
 			c.log.Debug("swarm: node refuses network time", "node", node)
 			c.pool.Report(node, OffenseClock)
-		case errors.As(err, &ne) && (ne.Status == 400 || ne.Status == 401 || ne.Status == 403 || ne.Status == 404 || ne.Status == 413):
+		case errors.As(err, &ne) && isRefusal(ne):
 			return r
 		default:
 			failures++
@@ -414,27 +439,22 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 }
 
 // batchFailure treats a batch reply whose every result has the same wrong-swarm or clock
-// error as that error, so the retry rules apply to it.
+// error (ErrWrongSwarm, ErrClockSkew) as that error, so the retry rules apply to it.
 func batchFailure(resp []byte) *NodeError {
-	if len(resp) == 0 || resp[0] != '{' {
+	_, ne := inspectReply(resp)
+	return ne
+}
+
+func batchFailureOf(results []SubResult) *NodeError {
+	ne, _ := results[0].Err().(*NodeError)
+	if ne == nil || !errors.Is(ne, ErrWrongSwarm) && !errors.Is(ne, ErrClockSkew) {
 		return nil
 	}
-	var j struct {
-		Results []SubResult `json:"results"`
-	}
-	if json.Unmarshal(resp, &j) != nil || len(j.Results) == 0 {
-		return nil
-	}
-	code := j.Results[0].Code
-	if code != 421 && code != 406 {
-		return nil
-	}
-	for _, r := range j.Results {
-		if r.Code != code {
+	for _, r := range results {
+		if r.Code != ne.Status {
 			return nil
 		}
 	}
-	ne := j.Results[0].Err().(*NodeError)
 	return ne
 }
 

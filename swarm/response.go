@@ -321,7 +321,7 @@ func (r SubResult) Err() error {
 	if json.Unmarshal(r.Body, &s) == nil {
 		body = []byte(s)
 	}
-	return &NodeError{Status: r.Code, Body: body}
+	return NewNodeError(Node{}, r.Code, body)
 }
 
 // ParseBatch reads a batch or sequence reply {"results":[{"code":int,"body":...}]}.

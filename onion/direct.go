@@ -213,11 +213,7 @@ func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Clien
 	}
 	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, base.String()+req.Endpoint, body)
 	if err != nil {
-<<<<<<< HEAD
-		return nil, a, fmt.Errorf("%w: %w", ErrURLNotAllowed, err)
-=======
-		return nil, attempt{}, fmt.Errorf("%w: %v", ErrURLNotAllowed, err)
->>>>>>> main
+		return nil, attempt{}, fmt.Errorf("%w: %w", ErrURLNotAllowed, err)
 	}
 	for k, v := range req.Headers {
 		hr.Header.Set(k, v)

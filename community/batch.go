@@ -120,7 +120,7 @@ type subResponseJSON struct {
 func ParseSubResponses(body []byte) ([]SubResponse, error) {
 	var rows []subResponseJSON
 	if err := json.Unmarshal(body, &rows); err != nil {
-		return nil, fmt.Errorf("%w: batch answer: %v", ErrMalformedReply, err)
+		return nil, fmt.Errorf("%w: batch answer: %w", ErrMalformedReply, err)
 	}
 	out := make([]SubResponse, len(rows))
 	for i, r := range rows {

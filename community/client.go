@@ -180,7 +180,7 @@ func (c *Client) call(ctx context.Context, r request, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return fmt.Errorf("%w: %s %s: %v", ErrMalformedReply, r.method, r.endpoint, err)
+		return fmt.Errorf("%w: %s %s: %w", ErrMalformedReply, r.method, r.endpoint, err)
 	}
 	return nil
 }

@@ -1176,12 +1176,12 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 	}
 	cb, err := proto.Marshal(content)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	env, err := proto.Marshal(&pb.Envelope{Type: pb.Envelope_CLOSED_GROUP_MESSAGE.Enum(), Timestamp: proto.Uint64(ms),
 		SourceDevice: proto.Uint32(SourceDevice), Content: cb, ProSig: decoyProSig()})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEnvelope, err)
 	}
 	data, err := st.keys.EncryptMessage(env)
 	if err != nil {

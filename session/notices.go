@@ -215,7 +215,7 @@ func CheckContent(content *pb.Content) error {
 		return fmt.Errorf("%w: nil content", ErrInvalidContent)
 	}
 	if err := proto.CheckInitialized(content); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	if dm := content.DataMessage; dm != nil {
 		if f := dm.GetFlags(); f != 0 && f != uint32(pb.DataMessage_EXPIRATION_TIMER_UPDATE) {

@@ -221,6 +221,12 @@ func (s *scheduler) stopLocked(r *runState, err error) bool {
 	}
 	r.finished = true
 	delete(s.runs, r)
+	// The loop may wait for a wake-up with nothing queued (every lane was polling): tell it,
+	// so that it ends when this was the last run.
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 	return true
 }
 

@@ -100,6 +100,20 @@ func (d *DirectServerTransport) clients() (keep, fresh *http.Client) {
 	return d.keep, d.fresh
 }
 
+// CloseIdleConnections closes the idle kept-alive connections of the HTTP client the transport
+// made for itself (when Client is nil), ending their goroutines; call it when the transport is
+// no longer used. A caller's own Client is left alone. It does not stop the transport from
+// being used again.
+func (d *DirectServerTransport) CloseIdleConnections() {
+	keep, fresh := d.clients()
+	if d.Client == nil {
+		keep.CloseIdleConnections()
+	}
+	if fresh != nil {
+		fresh.CloseIdleConnections() // always the transport's own copy (keep-alives off)
+	}
+}
+
 // replaySafe reports whether sending req twice is harmless: an idempotent method, or a
 // community request whose nonce makes the server refuse a second copy.
 func replaySafe(req *ServerRequest, method string) bool {
@@ -170,10 +184,26 @@ func (d *DirectServerTransport) Do(ctx context.Context, server Server, req *Serv
 
 // try sends the request once; newConn sends it on a connection of its own.
 func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Client, newConn bool, base ServerURL, method string, req *ServerRequest) (*Response, attempt, error) {
+	// The trace callbacks run on the transport's goroutines, WroteRequest possibly after the
+	// answer came (a server may answer before it has read the whole request): a is guarded.
+	var mu sync.Mutex
 	var a attempt
+	seen := func() attempt {
+		mu.Lock()
+		defer mu.Unlock()
+		return a
+	}
 	trace := &httptrace.ClientTrace{
-		GotConn:      func(i httptrace.GotConnInfo) { a.reused, a.wrote = i.Reused, false },
-		WroteRequest: func(i httptrace.WroteRequestInfo) { a.wrote = i.Err == nil },
+		GotConn: func(i httptrace.GotConnInfo) {
+			mu.Lock()
+			a.reused, a.wrote = i.Reused, false
+			mu.Unlock()
+		},
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			mu.Lock()
+			a.wrote = i.Err == nil
+			mu.Unlock()
+		},
 	}
 	var body io.Reader
 	if req.Body != nil {
@@ -181,7 +211,7 @@ func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Clien
 	}
 	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, base.String()+req.Endpoint, body)
 	if err != nil {
-		return nil, a, fmt.Errorf("%w: %v", ErrURLNotAllowed, err)
+		return nil, attempt{}, fmt.Errorf("%w: %v", ErrURLNotAllowed, err)
 	}
 	for k, v := range req.Headers {
 		hr.Header.Set(k, v)
@@ -202,7 +232,8 @@ func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Clien
 	}
 	res, err := c.Do(hr)
 	if err != nil {
-		return nil, a, fmt.Errorf("onion: direct %s %s: %w", method, base.Host, err)
+		// On failure the transport has finished writing (and tracing) before Do returns.
+		return nil, seen(), fmt.Errorf("onion: direct %s %s: %w", method, base.Host, err)
 	}
 	defer res.Body.Close()
 	max := d.MaxResponseSize
@@ -212,15 +243,14 @@ func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Clien
 	data, err := io.ReadAll(io.LimitReader(res.Body, max+1))
 	if err != nil {
 		// Part of an answer came: the server ran the request. Not retried.
-		a.wrote, a.reused = true, false
-		return nil, a, fmt.Errorf("onion: direct %s %s: reading the answer: %w", method, base.Host, err)
+		return nil, attempt{wrote: true}, fmt.Errorf("onion: direct %s %s: reading the answer: %w", method, base.Host, err)
 	}
 	if int64(len(data)) > max {
-		return nil, a, fmt.Errorf("%w: reply larger than %d bytes", ErrMalformed, max)
+		return nil, seen(), fmt.Errorf("%w: reply larger than %d bytes", ErrMalformed, max)
 	}
 	out := &Response{Status: res.StatusCode, Headers: make(map[string]string, len(res.Header)), Body: data}
 	for k := range res.Header {
 		out.Headers[strings.ToLower(k)] = res.Header.Get(k)
 	}
-	return out, a, nil
+	return out, seen(), nil
 }

@@ -66,6 +66,7 @@ type config struct {
 	// says WithLogger was given (else handler panics go to slog.Default()).
 	maxDeliveries int
 	logSet        bool
+	lease         leaseConfig // see lease.go
 }
 
 // Option configures a Client.
@@ -166,6 +167,7 @@ type Client struct {
 	running atomic.Bool
 	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
 	closed  atomic.Bool
+	lease   *leaseKeeper // the account's lease while polling: see lease.go
 }
 
 // HandlerID identifies a registered event handler.
@@ -215,6 +217,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, localBase: time.Now()}
 	c.log = cfg.log.With("account", c.id.String())
+	c.initLease(cfg.store) // c.store becomes the lease-fenced view of cfg.store
 	if err := c.initProfile(ctx, cfg.profile); err != nil {
 		return nil, err
 	}
@@ -307,7 +310,8 @@ func (c *Client) Network() *Network { return c.net }
 
 // Close stops using the network (closing it if the client created it). Run must have returned.
 func (c *Client) Close() error {
-	if !c.closed.CompareAndSwap(false, true) {
+	closedByLoss := c.closeLease()
+	if !c.closed.CompareAndSwap(false, true) && !closedByLoss {
 		return nil
 	}
 	if c.ownNet {
@@ -397,6 +401,9 @@ func (c *Client) dispatch(ctx context.Context, evt Event) bool {
 	}
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
+	if !c.lease.valid() {
+		return false // past the lease's deadline: left for the account's next holder (lease.go)
+	}
 	return c.deliver(ctx, evt)
 }
 
@@ -441,10 +448,16 @@ func (c *Client) Start(ctx context.Context) <-chan error {
 		return done
 	}
 	end := func(err error) <-chan error {
+		err = c.finishLease(err)
 		c.polling.Store(false)
 		c.running.Store(false)
 		done <- err
 		return done
+	}
+	// The account's lease, held while the client runs (lease.go): its loss ends the run.
+	ctx, err := c.startLease(ctx)
+	if err != nil {
+		return end(c.runEnd(ctx, err))
 	}
 	// Messages saved but not handled before a restart come first.
 	if err := c.handlePending(ctx); err != nil {
@@ -509,7 +522,7 @@ const maxRetrievePages = 20
 
 // PollOnce retrieves new messages from every polled namespace once and delivers their events.
 // Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
-func (c *Client) PollOnce(ctx context.Context) error {
+func (c *Client) PollOnce(ctx context.Context) (err error) {
 	if err := c.checkOpen(); err != nil {
 		return err
 	}
@@ -517,7 +530,12 @@ func (c *Client) PollOnce(ctx context.Context) error {
 		return ErrPollInProgress
 	}
 	defer c.polling.Store(false)
-	err := c.fetch(ctx)
+	ctx, err = c.startLease(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = c.finishLease(err) }()
+	err = c.fetch(ctx)
 	var fatal *fatalError
 	if errors.As(err, &fatal) {
 		return err
@@ -534,7 +552,11 @@ func (c *Client) PollOnce(ctx context.Context) error {
 
 // fetch retrieves new messages from every polled namespace into the store.
 func (c *Client) fetch(ctx context.Context) error {
-	return c.pollCursors(ctx, c.id, c.id, c.signer, c.cfg.namespaces)
+	err := c.pollCursors(ctx, c.id, c.id, c.signer, c.cfg.namespaces)
+	if err == nil {
+		c.notePulled() // Run's config lane pushes only after a pull (usersync.go)
+	}
+	return err
 }
 
 // pollCursor retrieves the new messages of one namespace of a swarm into the store (as pending,
@@ -744,9 +766,13 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	for _, e := range evts {
 		switch e := e.(type) {
 		case *DisappearingChanged:
-			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, e.At.UnixMilli())
+			// Ordered by the sent time, which the sender chose: one from the future counts as
+			// now, or it would outrank every later change, ours included.
+			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, min(e.At.UnixMilli(), c.now().UnixMilli()), false)
 			if err != nil {
+				// Not taken: the message stays pending and the next poll saves it again.
 				c.log.Warn("saving a disappearing setting", "err", err)
+				return false
 			}
 			if !recorded {
 				continue // an older change arriving after a newer one

@@ -29,8 +29,8 @@ import (
 //     *UndecryptableMessage, *UnknownContent.
 //   - Groups: *GroupInvite, *GroupJoined, *GroupMessage, *GroupMemberChange,
 //     *GroupInfoChange, *GroupUpdated, *GroupRemoved, *GroupMessagesDeleted,
-//     *GroupHistoryCleared, *UndecryptableGroupMessage; reactions and unsends in a group are
-//     *Reaction and *Unsend with Group set, timer changes *DisappearingChanged.
+//     *GroupHistoryCleared, *UndecryptableGroupMessage; reactions in a group are *Reaction
+//     with Group set, unsends *GroupMessagesDeleted, timer changes *DisappearingChanged.
 //   - Communities: *CommunityMessage, *CommunityMessageDeleted, *CommunityReaction,
 //     *CommunityDM, *CommunitySkipped.
 //   - Connection: *Connected, *Disconnected, *PollError.

@@ -1051,7 +1051,7 @@ func (c *Client) DeleteGroup(ctx context.Context, group crypto.AccountID) error 
 		if err != nil {
 			return err
 		}
-		if _, err := c.net.rpc.DeleteAll(ctx, signer, swarm.DeleteAllRequest{Namespace: swarm.NamespaceGroupMessages}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.DeleteAll(ctx, signer, swarm.DeleteAllRequest{Namespace: swarm.NamespaceGroupMessages})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			c.log.Warn("group: deleting messages", "group", st.id.String(), "err", err)
 		}
 		st.forget = true
@@ -1126,7 +1126,7 @@ func (c *Client) extendGroupMessages(ctx context.Context, gid crypto.AccountID) 
 		if err != nil {
 			return err
 		}
-		if _, err := c.net.rpc.Expire(ctx, signer, swarm.ExpireRequest{Hashes: hashes, Expiry: now.Add(groupConfigTTL), Extend: true}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.Expire(ctx, signer, swarm.ExpireRequest{Hashes: hashes, Expiry: now.Add(groupConfigTTL), Extend: true})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			return fmt.Errorf("session: extending group key and config messages: %w", err)
 		}
 	}

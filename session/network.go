@@ -82,7 +82,8 @@ type Network struct {
 	onion     *onion.Transport // nil in direct mode
 	servers   onion.ServerTransport
 	files     *fileserver.Client
-	sched     *scheduler // the poll loop of every running client (scheduler.go)
+	sched     *scheduler    // the poll loop of every running client (scheduler.go)
+	leases    *leaseRenewer // renews the account leases of its clients (lease.go)
 	closeOnce sync.Once
 	closers   []func() error
 }
@@ -145,6 +146,7 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		n.servers = n.onion
 	} else {
 		direct := &onion.DirectServerTransport{Client: cfg.HTTPClient, DisableKeepAlives: cfg.DisableKeepAlives}
+		n.closers = append(n.closers, func() error { direct.CloseIdleConnections(); return nil })
 		if cfg.HTTPClient == nil && (cfg.SeedRootCAs != nil || cfg.Proxy != nil) {
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			tr.Proxy = cfg.Proxy
@@ -174,6 +176,8 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	// Closed first (closers run in reverse): running clients stop before the transports go.
 	n.sched = newScheduler(cfg.PollConcurrency)
 	n.closers = append(n.closers, n.sched.close)
+	n.leases = newLeaseRenewer()
+	n.closers = append(n.closers, n.leases.close)
 	return n, nil
 }
 

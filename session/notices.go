@@ -252,6 +252,8 @@ func CheckContent(content *pb.Content) error {
 		if (t == pb.Content_UNKNOWN) != (content.GetExpirationTimer() == 0) {
 			return fmt.Errorf("%w: expiration type %v with timer %d", ErrInvalidContent, t, content.GetExpirationTimer())
 		}
+	} else if content.GetExpirationTimer() != 0 {
+		return fmt.Errorf("%w: expiration timer %d without an expiration type", ErrInvalidContent, content.GetExpirationTimer())
 	}
 	return nil
 }

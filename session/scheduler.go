@@ -233,6 +233,7 @@ func (r *runState) finish() {
 	if r.parent.Err() != nil {
 		err = nil
 	}
+	err = r.c.finishLease(err) // releases the account's lease; its loss is the run's error (lease.go)
 	r.c.polling.Store(false)
 	r.c.running.Store(false)
 	r.done <- err

@@ -230,12 +230,20 @@ func (c *Client) reaction(ctx context.Context, to crypto.AccountID, target Messa
 	var o sendOpts
 	c.applyConversationExpiry(ctx, to, &o)
 	setExpiry(content, o.expiry)
+	// Like text, a reaction that disappears after sending lives only that long in the swarm.
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.expiry.Timer >= swarm.MinTTL {
+		o.ttl = o.expiry.Timer
+	}
 	if to.Prefix() == crypto.PrefixGroup {
 		st, err := c.loadJoinedGroup(ctx, to)
 		if err != nil {
 			return nil, err
 		}
-		return c.sendGroupContent(ctx, st, content, groupMessageTTL)
+		ttl := groupMessageTTL
+		if o.ttl > 0 {
+			ttl = o.ttl
+		}
+		return c.sendGroupContent(ctx, st, content, ttl)
 	}
 	return c.sendContent(ctx, to, content, o)
 }
@@ -292,7 +300,7 @@ func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRe
 	if err != nil {
 		return fmt.Errorf("session: unsend: %w", err)
 	}
-	if _, err := c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: []string{string(h)}}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+	if _, err := applied(c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: []string{string(h)}})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 		return fmt.Errorf("session: unsend: deleting our copy: %w", err)
 	}
 	_ = c.store.DeleteValue(ctx, sentBucket, key)
@@ -343,7 +351,13 @@ func (c *Client) sendContent(ctx context.Context, to crypto.AccountID, content *
 	}
 	out := &SendResult{Hash: res.Hash, Timestamp: now, Ref: MessageRef{Author: c.id, Timestamp: now}, Stored: res.Succeeded()}
 	if !o.noSync && content.DataMessage != nil && to != c.id {
-		out.SyncHash, out.SyncErr = c.storeSyncCopy(ctx, to, content, now, ttl)
+		// We read what we write: the timer of an after-read message starts at once for our own
+		// copy, which (as desktop stores it) lives only that long.
+		syncTTL := ttl
+		if e := expiryFromPB(content); e != nil && e.Mode == ExpiryAfterRead && e.Timer >= swarm.MinTTL && e.Timer < syncTTL {
+			syncTTL = e.Timer
+		}
+		out.SyncHash, out.SyncErr = c.storeSyncCopy(ctx, to, content, now, syncTTL)
 		if out.SyncErr != nil {
 			c.log.Warn("sync copy not stored", "err", out.SyncErr)
 		}

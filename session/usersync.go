@@ -99,6 +99,8 @@ type userSync struct {
 
 	pushMu sync.Mutex   // one push at a time
 	burst  atomic.Int64 // unix ns of the first change not yet pushed (0: none)
+	pulled atomic.Bool  // a fetch of our swarm succeeded: what other devices pushed is merged
+	listed atomic.Bool  // the groups and rooms of the store were recorded in the configs
 }
 
 // laneConfig is the index of Run's config lane in the scheduler's lanes.
@@ -329,6 +331,9 @@ type configChange struct {
 // swarm, confirms it, and deletes the messages it superseded.
 func (c *Client) pushConfigs(ctx context.Context) error {
 	s := &c.usync
+	if !s.listed.Swap(true) {
+		c.recordLocalState(ctx)
+	}
 	s.pushMu.Lock()
 	defer s.pushMu.Unlock()
 	var errs []error
@@ -432,7 +437,7 @@ func (c *Client) pushConfig(ctx context.Context, domain string) error {
 // extendConfig pushes a stored config message's expiry to the maximum and reports whether
 // a member of the swarm still holds it.
 func (c *Client) extendConfig(ctx context.Context, hash string, now time.Time) bool {
-	res, err := c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: []string{hash}, Expiry: now.Add(configTTL), Extend: true})
+	res, err := applied(c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: []string{hash}, Expiry: now.Add(configTTL), Extend: true}))
 	if err != nil {
 		return false
 	}
@@ -455,7 +460,7 @@ func (c *Client) deleteObsolete(ctx context.Context, domain string, hashes []str
 	s.mu.Unlock()
 	hashes = slices.DeleteFunc(hashes, func(h string) bool { return slices.Contains(cur, h) || !validHash(h) })
 	if len(hashes) > 0 {
-		if _, err := c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: hashes}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: hashes})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			return fmt.Errorf("deleting superseded config messages: %w", err)
 		}
 	}
@@ -486,6 +491,9 @@ func appendNew(list []string, hs ...string) []string {
 // configsNeedPush reports whether any config waits for a push or a refresh.
 func (c *Client) configsNeedPush(ctx context.Context) bool {
 	s := &c.usync
+	if !s.listed.Load() {
+		return true // the first push records the store's groups and rooms (recordLocalState)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.loadConfigsLocked(ctx) != nil {
@@ -501,11 +509,21 @@ func (c *Client) configsNeedPush(ctx context.Context) bool {
 	return false
 }
 
+// notePulled records a successful fetch of our swarm: changes made before it are pushed now.
+func (c *Client) notePulled() {
+	if !c.usync.pulled.Swap(true) {
+		c.kickConfigPush()
+	}
+}
+
 // pollConfigs is the poll of Run's config lane (scheduler.go): it pushes what needs pushing
 // (changes, merges, deletions, refreshes). A change brings the lane forward (kickConfigPush),
 // so that a burst of changes is one push; otherwise it runs every poll interval and costs
 // nothing when there is nothing to push.
 func (c *Client) pollConfigs(ctx context.Context) error {
+	if !c.usync.pulled.Load() {
+		return nil // merge what other devices pushed first: fewer conflicting messages
+	}
 	c.usync.burst.Store(0) // later changes are the next burst
 	if !c.configsNeedPush(ctx) {
 		return nil

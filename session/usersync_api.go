@@ -179,7 +179,7 @@ func (c *Client) DeleteForMe(ctx context.Context, with crypto.AccountID, msg Mes
 		return fmt.Errorf("session: delete for me: telling our other devices: %w", err)
 	}
 	if len(hashes) > 0 {
-		if _, err := c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: hashes}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.Delete(ctx, c.signer, swarm.DeleteRequest{Hashes: hashes})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			return fmt.Errorf("session: delete for me: deleting our copy: %w", err)
 		}
 	}
@@ -202,7 +202,7 @@ func (c *Client) DeleteAccount(ctx context.Context, confirm string) error {
 	if c.running.Load() {
 		return fmt.Errorf("session: delete account: %w: stop Run first", ErrAlreadyRunning)
 	}
-	res, err := c.net.rpc.DeleteAll(ctx, c.signer, swarm.DeleteAllRequest{AllNamespaces: true})
+	res, err := applied(c.net.rpc.DeleteAll(ctx, c.signer, swarm.DeleteAllRequest{AllNamespaces: true}))
 	if err == nil && res.Succeeded() == 0 {
 		err = &SendError{Recipient: c.id, Failures: map[string]string{}}
 	}
@@ -289,5 +289,21 @@ func defaultNamespaces() []swarm.Namespace {
 func (c *Client) noteApprovedMe(ctx context.Context, peer crypto.AccountID) {
 	if err := c.noteContact(ctx, peer, func(ct *groups.Contact) { ct.ApprovedMe = true }); err != nil {
 		c.log.Warn("recording an approval in the account's config", "err", err)
+	}
+}
+
+// noteRead records, for MarkRead, how far the conversation with from was read.
+func (c *Client) noteRead(ctx context.Context, from crypto.AccountID, read []MessageRef) {
+	var latest time.Time
+	for _, r := range read {
+		if r.Author == from && r.Timestamp.After(latest) {
+			latest = r.Timestamp
+		}
+	}
+	if latest.IsZero() || from.Prefix() != crypto.PrefixStandard {
+		return
+	}
+	if err := c.setRead(ctx, Conversation{ID: from}, latest, false); err != nil {
+		c.log.Warn("recording a read position", "err", err)
 	}
 }

@@ -254,6 +254,30 @@ func (c *Client) noteCommunity(ctx context.Context, r community.RoomURL, joined 
 	}
 }
 
+// recordLocalState records the groups and community rooms the store holds in the UserGroups
+// config, once per Client: an account used before its configs were kept (or whose config
+// expired) becomes visible to its other devices.
+func (c *Client) recordLocalState(ctx context.Context) {
+	ids, err := c.groupIDs(ctx)
+	if err != nil {
+		c.log.Warn("listing groups for the account's config", "err", err)
+	}
+	for _, id := range ids {
+		unlock := c.lockGroup(id)
+		if st, err := c.loadGroup(ctx, id); err == nil {
+			c.noteGroup(ctx, st)
+		}
+		unlock()
+	}
+	rooms, err := c.joinedRooms(ctx)
+	if err != nil {
+		c.log.Warn("listing communities for the account's config", "err", err)
+	}
+	for _, r := range rooms {
+		c.noteCommunity(ctx, r, true)
+	}
+}
+
 // applyConfigChange applies what a merge changed in one config and returns the events.
 func (c *Client) applyConfigChange(ctx context.Context, ch configChange) []Event {
 	switch ch.domain {

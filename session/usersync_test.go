@@ -240,6 +240,14 @@ func TestLinkedDevicesSync(t *testing.T) {
 	if _, err := bob.SendText(ctx, a.AccountID(), "hello bot"); err != nil {
 		t.Fatal(err)
 	}
+	hello := waitEvent(t, a, func(e *Message) bool { return e.From == bob.AccountID() && e.Text == "hello bot" })
+	// Marking it read on A moves the read position on B.
+	if err := a.MarkRead(ctx, bob.AccountID(), hello.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, b, func(e *SyncedRead) bool {
+		return e.Conversation.ID == bob.AccountID() && e.LastRead.Equal(hello.Timestamp)
+	})
 	for _, p := range []*gPeer{a, b} {
 		waitEvent(t, p, func(e *Message) bool { return e.From == bob.AccountID() && e.Text == "hello bot" && !e.Request })
 		waitEvent(t, p, func(e *MessageDropped) bool { return e.From == mallory.AccountID() })
@@ -631,5 +639,45 @@ func TestConfigRefresh(t *testing.T) {
 	}
 	if !inSwarm(t, a, swarm.NamespaceContacts, h) {
 		t.Fatal("not stored again")
+	}
+}
+
+// Groups and rooms the store holds from before the account's configs were kept are recorded
+// in them once.
+func TestConfigRecordsLocalState(t *testing.T) {
+	sn := startSyncNet(t)
+	ctx := context.Background()
+	a := gNewPeer(t, sn.cfg, "Bot")
+	g, err := a.CreateGroup(ctx, "Old group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.JoinCommunity(ctx, sn.sogs.JoinURL("lobby")); err != nil {
+		t.Fatal(err)
+	}
+	// Forget the configs, as a store of an earlier release would not have them.
+	for _, d := range groups.UserDomains {
+		if err := a.store.DeleteValue(ctx, userConfigBucket, a.configKey(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.usync.mu.Lock()
+	a.usync.loaded = false
+	a.usync.mu.Unlock()
+	a.usync.listed.Store(false)
+	if err := a.SyncConfigs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh := gNewPeer(t, sn.cfg, "Bot", WithKeys(a.Keys()))
+	if err := fresh.PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fresh.Group(ctx, g.ID); err != nil || got.Name != "Old group" || !got.Admin {
+		t.Fatalf("group on the other device: %+v %v", got, err)
+	}
+	var rooms []groups.UserCommunity
+	_ = fresh.readConfig(ctx, groups.DomainUserGroups, func(d groups.Dict) { rooms = groups.CommunitiesFromData(d) })
+	if len(rooms) != 1 || rooms[0].Room != "lobby" {
+		t.Fatalf("rooms %+v", rooms)
 	}
 }

@@ -92,6 +92,11 @@ type LeaseStore interface {
 	// RenewLease extends l by ttl from now if it is still the current, unexpired generation;
 	// otherwise it fails with an error matching ErrLeaseLost.
 	RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+	// RenewLeases renews many leases at once, as RenewLease does each (one round trip: a
+	// process renews the leases of all its accounts together). It returns the renewed leases,
+	// in the order given; a lease missing from them is lost. The error is for the store
+	// failing, when nothing is known.
+	RenewLeases(ctx context.Context, ls []Lease, ttl time.Duration) ([]Lease, error)
 	// ReleaseLease ends l at once so that another holder can take it; releasing a lease that
 	// is no longer current does nothing.
 	ReleaseLease(ctx context.Context, l Lease) error
@@ -114,9 +119,10 @@ func Fence(st Store, l Lease) Store { return st.Fenced(l) }
 
 // HeldError reports a lease held by someone else. It matches ErrAccountInUse.
 type HeldError struct {
-	Name    string
-	Holder  string
-	Expires time.Time // by the store's clock
+	Name       string
+	Holder     string
+	Generation int64     // the holder's generation (for LeaseRequest.Replace)
+	Expires    time.Time // by the store's clock
 }
 
 func (e *HeldError) Error() string {

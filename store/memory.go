@@ -380,7 +380,7 @@ func (m *Memory) AcquireLease(ctx context.Context, req LeaseRequest) (Lease, err
 	now := time.Now()
 	cur, held := m.leases[req.Name]
 	if held && cur.Expires.After(now) && (req.Replace == 0 || req.Replace != cur.Generation) {
-		return Lease{}, &HeldError{Name: req.Name, Holder: cur.Holder, Expires: cur.Expires}
+		return Lease{}, &HeldError{Name: req.Name, Holder: cur.Holder, Generation: cur.Generation, Expires: cur.Expires}
 	}
 	gen := int64(1)
 	if held {
@@ -416,6 +416,31 @@ func (m *Memory) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Le
 	m.leases[l.Name] = cur
 	m.setEndedLocked(cur, cur.Expires, false)
 	return cur, nil
+}
+
+// RenewLeases implements LeaseStore.
+func (m *Memory) RenewLeases(ctx context.Context, ls []Lease, ttl time.Duration) ([]Lease, error) {
+	if err := CheckLeaseTTL(ttl); err != nil {
+		return nil, err
+	}
+	unlock, err := m.lock(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	now := time.Now()
+	var out []Lease
+	for _, l := range ls {
+		if m.checkLeaseLocked(l, now) != nil {
+			continue
+		}
+		cur := m.leases[l.Name]
+		cur.Expires = now.Add(ttl)
+		m.leases[l.Name] = cur
+		m.setEndedLocked(cur, cur.Expires, false)
+		out = append(out, cur)
+	}
+	return out, nil
 }
 
 func (m *Memory) setEndedLocked(l Lease, ended time.Time, released bool) {
@@ -537,6 +562,9 @@ func (f *memFenced) AcquireLease(ctx context.Context, req LeaseRequest) (Lease, 
 }
 func (f *memFenced) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
 	return f.m.RenewLease(ctx, l, ttl)
+}
+func (f *memFenced) RenewLeases(ctx context.Context, ls []Lease, ttl time.Duration) ([]Lease, error) {
+	return f.m.RenewLeases(ctx, ls, ttl)
 }
 func (f *memFenced) ReleaseLease(ctx context.Context, l Lease) error {
 	return f.m.ReleaseLease(ctx, l)

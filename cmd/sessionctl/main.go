@@ -11,6 +11,7 @@
 //	group, community     closed groups and community rooms
 //	blind, swarm, resolve  blinded IDs, the swarm of an Account ID, Session names
 //	devnet               run a local Session network on 127.0.0.1 and write its network file
+//	leases               which process holds each account (clients, fleets; -db or -dsn)
 //
 // Every command takes -json for output that scripts can read. The SESSIONGO_* environment
 // variables give -db, -account, -network, -seed, -ca and -direct their defaults, and

@@ -46,7 +46,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 		return store.Lease{}, err
 	}
 	var l store.Lease
-	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
 		// A placeholder row first, so that there is a row to lock even for a lease never
 		// held (two first acquisitions then queue on it instead of colliding).
 		if _, err := tx.Exec(ctx, `INSERT INTO leases (name, holder, generation, acquired_at, expires_at)
@@ -62,7 +62,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			return err
 		}
 		if live && (req.Replace == 0 || req.Replace != gen) {
-			return &store.HeldError{Name: req.Name, Holder: holder, Expires: expires}
+			return &store.HeldError{Name: req.Name, Holder: holder, Generation: gen, Expires: expires}
 		}
 		if live {
 			// Taken over (Replace) before it expired: that generation ends now.
@@ -97,7 +97,7 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 	if err := store.CheckLeaseTTL(ttl); err != nil {
 		return store.Lease{}, err
 	}
-	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE leases SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
 			WHERE name = $1 AND generation = $2 AND holder = $3 AND expires_at > clock_timestamp()
 			RETURNING expires_at`, l.Name, l.Generation, l.Holder, ttl.Milliseconds()).Scan(&l.Expires)
@@ -119,9 +119,68 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 	return l, nil
 }
 
+// RenewLeases implements store.LeaseStore: one UPDATE for all, in one transaction.
+func (s *Store) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	if err := store.CheckLeaseTTL(ttl); err != nil {
+		return nil, err
+	}
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	names, gens, holders := make([]string, len(ls)), make([]int64, len(ls)), make([]string, len(ls))
+	for i, l := range ls {
+		names[i], gens[i], holders[i] = l.Name, l.Generation, l.Holder
+	}
+	renewed := map[string]time.Time{}
+	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
+		clear(renewed)
+		rows, err := tx.Query(ctx, `UPDATE leases l SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+			FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(name, generation, holder)
+			WHERE l.name = u.name AND l.generation = u.generation AND l.holder = u.holder AND l.expires_at > clock_timestamp()
+			RETURNING l.name, l.expires_at`, names, gens, holders, ttl.Milliseconds())
+		if err != nil {
+			return err
+		}
+		var rn []string
+		var re []time.Time
+		for rows.Next() {
+			var n string
+			var e time.Time
+			if err := rows.Scan(&n, &e); err != nil {
+				rows.Close()
+				return err
+			}
+			renewed[n] = e
+			rn, re = append(rn, n), append(re, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(rn) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE lease_history h SET ended_at = u.ended
+			FROM unnest($1::text[], $2::timestamptz[]) AS u(name, ended), leases l
+			WHERE h.name = u.name AND l.name = u.name AND h.generation = l.generation`, rn, re)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("renew leases", err)
+	}
+	var out []store.Lease
+	for _, l := range ls {
+		if e, ok := renewed[l.Name]; ok {
+			l.Expires = e
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
 // ReleaseLease implements store.LeaseStore.
 func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
-	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
 		var end time.Time
 		err := tx.QueryRow(ctx, `UPDATE leases SET expires_at = clock_timestamp()
 			WHERE name = $1 AND generation = $2 AND holder = $3 AND expires_at > clock_timestamp()
@@ -144,7 +203,7 @@ func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
 
 // Leases implements store.LeaseStore.
 func (s *Store) Leases(ctx context.Context) ([]store.Lease, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, holder, generation, acquired_at, expires_at FROM leases
+	rows, err := s.leases.Query(ctx, `SELECT name, holder, generation, acquired_at, expires_at FROM leases
 		WHERE generation > 0 AND expires_at > clock_timestamp() ORDER BY name`)
 	if err != nil {
 		return nil, wrap("leases", err)
@@ -166,7 +225,7 @@ func (s *Store) Leases(ctx context.Context) ([]store.Lease, error) {
 
 // LeaseHistory implements store.LeaseStore.
 func (s *Store) LeaseHistory(ctx context.Context, name string) ([]store.LeaseRecord, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, generation, holder, acquired_at, ended_at, released FROM lease_history
+	rows, err := s.leases.Query(ctx, `SELECT name, generation, holder, acquired_at, ended_at, released FROM lease_history
 		WHERE $1 = '' OR name = $1 ORDER BY name, generation`, name)
 	if err != nil {
 		return nil, wrap("lease history", err)
@@ -235,6 +294,9 @@ func (f *fenced) AcquireLease(ctx context.Context, req store.LeaseRequest) (stor
 }
 func (f *fenced) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
 	return f.s.RenewLease(ctx, l, ttl)
+}
+func (f *fenced) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	return f.s.RenewLeases(ctx, ls, ttl)
 }
 func (f *fenced) ReleaseLease(ctx context.Context, l store.Lease) error {
 	return f.s.ReleaseLease(ctx, l)

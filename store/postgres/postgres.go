@@ -33,12 +33,20 @@ var migrationFS embed.FS
 // Store is a store.Store in a PostgreSQL database. Open it with Open, or New for a pool you
 // manage.
 type Store struct {
-	pool    *pgxpool.Pool
+	pool *pgxpool.Pool
+	// leases serves the lease operations (acquire, renew, release, listing): a pool of its
+	// own, so that a burst of work (a member taking over a hundred accounts) cannot starve
+	// the renewals of the leases it already holds. New uses pool for both.
+	leases  *pgxpool.Pool
 	owned   bool
 	maxSeen int
 }
 
 var _ store.Store = (*Store)(nil)
+
+// IdleInTransactionTimeout is the idle_in_transaction_session_timeout Open sets unless the DSN
+// names one (see Open). A pool given to New should set it too.
+const IdleInTransactionTimeout = "2s"
 
 // ErrSchemaTooNew reports a database written by a newer SDK: it is left untouched.
 var ErrSchemaTooNew = errors.New("store/postgres: database schema is newer than this SDK")
@@ -51,6 +59,14 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: bad connection string: %w", err)
 	}
+	// A process cut off from the database in the middle of a transaction would keep its row
+	// locks (a lease's row among them) until the server notices, which TCP alone may take
+	// hours to do: the other members could not take its accounts over. The store's
+	// transactions never wait for anything but the next statement, so the server may end a
+	// session idle in one for 2 s. A DSN may set its own value.
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = IdleInTransactionTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: connect: %w", err)
@@ -60,13 +76,24 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error)
 		pool.Close()
 		return nil, err
 	}
-	s.owned = true
+	lcfg := cfg.Copy()
+	lcfg.MaxConns, lcfg.MinConns = leasePoolSize, 0
+	lp, err := pgxpool.NewWithConfig(ctx, lcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store/postgres: connect: %w", err)
+	}
+	s.leases, s.owned = lp, true
 	return s, nil
 }
 
+// leasePoolSize is the size of the pool for lease operations: single-row statements of a few
+// milliseconds, so a few connections renew thousands of leases a second.
+const leasePoolSize = 4
+
 // New uses pool and applies any migrations it lacks. Close does not close pool.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...store.Option) (*Store, error) {
-	s := &Store{pool: pool, maxSeen: store.ApplyOptions(opts).MaxSeenPerAccount}
+	s := &Store{pool: pool, leases: pool, maxSeen: store.ApplyOptions(opts).MaxSeenPerAccount}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -80,6 +107,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) Close() error {
 	if s.owned {
 		s.pool.Close()
+		s.leases.Close()
 	}
 	return nil
 }
@@ -183,7 +211,11 @@ func fromMS(v int64) time.Time {
 // tx runs f in a transaction, after checking the fence, if any, in it: the check takes a share
 // lock on the lease's row, so that no acquisition can commit between the check and the write.
 func (s *Store) tx(ctx context.Context, fence *store.Lease, f func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.txOn(ctx, s.pool, fence, f)
+}
+
+func (s *Store) txOn(ctx context.Context, pool *pgxpool.Pool, fence *store.Lease, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if fence != nil {
 			if err := checkLease(ctx, tx, *fence); err != nil {
 				return err

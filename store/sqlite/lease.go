@@ -50,7 +50,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			return fmt.Errorf("store/sqlite: acquire lease: %w", err)
 		}
 		if held && expires > now && (req.Replace == 0 || req.Replace != gen) {
-			return &store.HeldError{Name: req.Name, Holder: holder, Expires: fromMS(expires)}
+			return &store.HeldError{Name: req.Name, Holder: holder, Generation: gen, Expires: fromMS(expires)}
 		}
 		if held && expires > now {
 			// Taken over (Replace) before it expired: that generation ends now.
@@ -94,6 +94,38 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 		return store.Lease{}, err
 	}
 	return l, nil
+}
+
+// RenewLeases implements store.LeaseStore.
+func (s *Store) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	if err := store.CheckLeaseTTL(ttl); err != nil {
+		return nil, err
+	}
+	var out []store.Lease
+	err := s.tx(ctx, nil, func(q *sql.Conn) error {
+		out = out[:0]
+		now := time.Now()
+		for _, l := range ls {
+			err := checkLease(ctx, q, l, now)
+			var lost *store.LostError
+			if errors.As(err, &lost) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			l.Expires = fromMS(now.UnixMilli() + ttl.Milliseconds())
+			if err := setEnd(ctx, q, l, ms(l.Expires), false); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func setEnd(ctx context.Context, q querier, l store.Lease, end int64, released bool) error {
@@ -212,6 +244,9 @@ func (f *fenced) AcquireLease(ctx context.Context, req store.LeaseRequest) (stor
 }
 func (f *fenced) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
 	return f.s.RenewLease(ctx, l, ttl)
+}
+func (f *fenced) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	return f.s.RenewLeases(ctx, ls, ttl)
 }
 func (f *fenced) ReleaseLease(ctx context.Context, l store.Lease) error {
 	return f.s.ReleaseLease(ctx, l)

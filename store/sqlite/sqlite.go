@@ -239,6 +239,28 @@ func (s *Store) tx(ctx context.Context, fence *store.Lease, f func(tx *sql.Conn)
 	return nil
 }
 
+// exec runs one statement: alone (SQLite makes it atomic) or, fenced, in a transaction with
+// the lease check.
+func (s *Store) exec(ctx context.Context, fence *store.Lease, what, query string, args ...any) error {
+	var err error
+	if fence == nil {
+		_, err = s.db.ExecContext(ctx, query, args...)
+	} else {
+		err = s.tx(ctx, fence, func(q *sql.Conn) error {
+			_, err := q.ExecContext(ctx, query, args...)
+			return err
+		})
+		var lost *store.LostError
+		if errors.As(err, &lost) {
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store/sqlite: %s: %w", what, err)
+	}
+	return nil
+}
+
 // querier is what the statements run on: a connection inside a transaction, or the pool.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -448,13 +470,7 @@ func (s *Store) MarkHandled(ctx context.Context, account crypto.AccountID, hash 
 }
 
 func (s *Store) markHandled(ctx context.Context, fence *store.Lease, account crypto.AccountID, hash string) error {
-	return s.tx(ctx, fence, func(q *sql.Conn) error {
-		_, err := q.ExecContext(ctx, `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], hash)
-		if err != nil {
-			return fmt.Errorf("store/sqlite: mark handled: %w", err)
-		}
-		return nil
-	})
+	return s.exec(ctx, fence, "mark handled", `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], hash)
 }
 
 // SaveHandled implements store.InboxStore.
@@ -528,14 +544,8 @@ func (s *Store) putValue(ctx context.Context, fence *store.Lease, bucket, key st
 	if value == nil {
 		value = []byte{}
 	}
-	return s.tx(ctx, fence, func(q *sql.Conn) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO kv (bucket, key, value) VALUES (?, ?, ?)
-			ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, key, value)
-		if err != nil {
-			return fmt.Errorf("store/sqlite: put %s/%s: %w", bucket, key, err)
-		}
-		return nil
-	})
+	return s.exec(ctx, fence, "put "+bucket+"/"+key, `INSERT INTO kv (bucket, key, value) VALUES (?, ?, ?)
+		ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, key, value)
 }
 
 // DeleteValue implements store.KVStore.
@@ -544,10 +554,5 @@ func (s *Store) DeleteValue(ctx context.Context, bucket, key string) error {
 }
 
 func (s *Store) deleteValue(ctx context.Context, fence *store.Lease, bucket, key string) error {
-	return s.tx(ctx, fence, func(q *sql.Conn) error {
-		if _, err := q.ExecContext(ctx, `DELETE FROM kv WHERE bucket = ? AND key = ?`, bucket, key); err != nil {
-			return fmt.Errorf("store/sqlite: delete %s/%s: %w", bucket, key, err)
-		}
-		return nil
-	})
+	return s.exec(ctx, fence, "delete "+bucket+"/"+key, `DELETE FROM kv WHERE bucket = ? AND key = ?`, bucket, key)
 }

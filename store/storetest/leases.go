@@ -38,7 +38,7 @@ func testLeases(t *testing.T, s store.Store) {
 	for _, h := range []string{"host-b/2/bb/", a.Holder} {
 		_, err := s.AcquireLease(ctx, store.LeaseRequest{Name: name, Holder: h, TTL: ttl})
 		var held *store.HeldError
-		if !errors.Is(err, store.ErrAccountInUse) || !errors.As(err, &held) || held.Holder != a.Holder || !strings.Contains(err.Error(), "host-a") {
+		if !errors.Is(err, store.ErrAccountInUse) || !errors.As(err, &held) || held.Holder != a.Holder || held.Generation != a.Generation || !strings.Contains(err.Error(), "host-a") {
 			t.Fatalf("second acquire by %s: %v", h, err)
 		}
 	}
@@ -96,6 +96,26 @@ func testLeases(t *testing.T, s store.Store) {
 	if _, err := s.RenewLease(ctx, c, ttl); !errors.Is(err, store.ErrLeaseLost) {
 		t.Fatalf("renew after being replaced: %v", err)
 	}
+	// Renewing many at once: the current ones are renewed, the stale one is left out.
+	e := acquire(t, s, "batch-1", "host-e/5/ee/")
+	f := acquire(t, s, "batch-2", "host-e/5/ee/")
+	time.Sleep(ttl / 3)
+	got, err := s.RenewLeases(ctx, []store.Lease{e, c, f}, ttl)
+	if err != nil || len(got) != 2 || got[0].Name != "batch-1" || got[1].Name != "batch-2" ||
+		!got[0].Expires.After(e.Expires) || got[1].Generation != f.Generation {
+		t.Fatalf("RenewLeases = %+v, %v", got, err)
+	}
+	if got, err := s.RenewLeases(ctx, nil, ttl); err != nil || len(got) != 0 {
+		t.Fatalf("RenewLeases(nil) = %v, %v", got, err)
+	}
+	for _, l := range []store.Lease{e, f} {
+		if err := s.ReleaseLease(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, _ := s.LeaseHistory(ctx, "batch-1"); len(h) != 1 || !h[0].Released {
+		t.Fatalf("batch history %+v", h)
+	}
 	// Leases of other names are independent.
 	other := acquire(t, s, "fleet:test:member", "host-a/1/aa/")
 	if other.Generation != 1 {
@@ -133,7 +153,7 @@ func testLeases(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	all, err := s.LeaseHistory(ctx, "")
-	if err != nil || len(all) != 5 {
+	if err != nil || len(all) != 7 {
 		t.Fatalf("whole history: %d %v", len(all), err)
 	}
 	if err := store.CheckLeaseHistory(all); err != nil {

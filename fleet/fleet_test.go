@@ -1,0 +1,241 @@
+package fleet_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/fleet"
+	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/session"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
+)
+
+func TestOwnerSpreadsAndMovesLittle(t *testing.T) {
+	var accounts []crypto.AccountID
+	for i := 0; i < 3000; i++ {
+		var id crypto.AccountID
+		id[0] = 0x05
+		id[1], id[2] = byte(i), byte(i>>8)
+		accounts = append(accounts, id)
+	}
+	three := []string{"a", "b", "c"}
+	count := map[string]int{}
+	for _, a := range accounts {
+		count[fleet.Owner(a, three)]++
+	}
+	for _, m := range three {
+		if math.Abs(float64(count[m])-1000) > 150 {
+			t.Fatalf("uneven spread: %v", count)
+		}
+	}
+	// A fourth member takes about a quarter, only from the others' shares.
+	four := []string{"a", "b", "c", "d"}
+	moved := 0
+	for _, a := range accounts {
+		before, after := fleet.Owner(a, three), fleet.Owner(a, four)
+		if before != after {
+			moved++
+			if after != "d" {
+				t.Fatalf("an account moved between old members: %s -> %s", before, after)
+			}
+		}
+	}
+	if moved < 600 || moved > 900 {
+		t.Fatalf("%d of 3000 moved to the new member", moved)
+	}
+	if fleet.Owner(accounts[0], nil) != "" {
+		t.Fatal("no members, no owner")
+	}
+}
+
+type delivery struct {
+	member string
+	at     time.Time
+	gen    int64
+}
+
+// Three members in one process (as three processes would: each its own handle on the file)
+// spread 30 accounts, rebalance when one joins and when one leaves, and deliver every message
+// once, each while holding the account's lease.
+func TestFleetRebalances(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dn, err := devnet.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dn.Close()
+	netCfg := session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes}
+	nw, err := session.NewNetwork(netCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	path := filepath.Join(t.TempDir(), "fleet.db")
+	openStore := func() store.Store {
+		st, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	admin := openStore()
+	const n = 30
+	var ids []crypto.AccountID
+	for i := 0; i < n; i++ {
+		k, _ := crypto.GenerateKeys(nil)
+		if err := admin.PutAccount(ctx, store.Account{ID: k.AccountID(), Seed: k.Seed(), Name: fmt.Sprint("bot", i)}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, k.AccountID())
+	}
+
+	var mu sync.Mutex
+	got := map[string][]delivery{} // account/text -> deliveries
+	const ttl = time.Second
+	member := func(name string) (*fleet.Fleet, context.CancelFunc, chan error) {
+		f, err := fleet.New(fleet.Config{Store: openStore(), Name: "test", Member: name, LeaseTTL: ttl,
+			ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(200 * time.Millisecond)},
+			Setup: func(_ context.Context, c *session.Client) error {
+				c.AddEventHandler(func(evt session.Event) {
+					if m, ok := evt.(*session.Message); ok {
+						l, _ := c.Lease()
+						mu.Lock()
+						k := c.AccountID().String() + "/" + m.Text
+						got[k] = append(got[k], delivery{name, time.Now(), l.Generation})
+						mu.Unlock()
+					}
+				})
+				return nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- f.Run(fctx) }()
+		return f, stop, done
+	}
+	// settled waits until every account is held according to Owner over want.
+	settled := func(want ...string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		sort.Strings(want)
+		for {
+			ms, err1 := fleet.Members(ctx, admin, "test")
+			hs, err2 := fleet.Holders(ctx, admin)
+			ok := err1 == nil && err2 == nil && fmt.Sprint(ms) == fmt.Sprint(want) && len(hs) == n
+			for _, id := range ids {
+				if !ok {
+					break
+				}
+				ok = hs[id].Holder == fleet.Owner(id, want)
+			}
+			if ok {
+				return time.Since(start)
+			}
+			if ctx.Err() != nil || time.Since(start) > 30*time.Second {
+				t.Fatalf("fleet never settled on %v: members %v, %d holders", want, ms, len(hs))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	sender, err := session.NewClient(session.WithNetwork(nw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	var sent []string
+	send := func(round string) {
+		t.Helper()
+		for _, id := range ids {
+			if _, err := sender.SendText(ctx, id, round, session.WithoutSync()); err != nil {
+				t.Fatal(err)
+			}
+			sent = append(sent, id.String()+"/"+round)
+		}
+	}
+
+	a, stopA, doneA := member("a")
+	_, stopB, doneB := member("b")
+	settled("a", "b")
+	send("one")
+	if s := len(a.Serving()); s == 0 || s == n {
+		t.Fatalf("member a serves %d of %d", s, n)
+	}
+	_, stopC, doneC := member("c")
+	t.Logf("join rebalanced in %v", settled("a", "b", "c"))
+	send("two")
+	// b leaves cleanly: its accounts are released and taken at the next rebalance.
+	stopB()
+	if err := <-doneB; err != nil {
+		t.Fatal(err)
+	}
+	took := settled("a", "c")
+	t.Logf("leave rebalanced in %v", took)
+	if took > 2*ttl {
+		t.Fatalf("a clean leave took %v to rebalance", took)
+	}
+	send("three")
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		missing := 0
+		for _, k := range sent {
+			if len(got[k]) == 0 {
+				missing++
+			}
+		}
+		mu.Unlock()
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages never delivered", missing, len(sent))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopA()
+	stopC()
+	<-doneA
+	<-doneC
+	hist, err := admin.LeaseHistory(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CheckLeaseHistory(hist); err != nil {
+		t.Fatal(err)
+	}
+	gens := map[string]store.LeaseRecord{}
+	for _, h := range hist {
+		gens[fmt.Sprint(h.Name, "/", h.Generation)] = h
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for k, ds := range got {
+		if len(ds) > 1 {
+			t.Errorf("%s delivered %d times with clean hand-overs only", k, len(ds))
+		}
+		acct := k[:66]
+		for _, d := range ds {
+			h, ok := gens[fmt.Sprint(acct, "/", d.gen)]
+			if !ok || h.Holder != d.member || d.at.Before(h.Acquired) || d.at.After(h.Ended) {
+				t.Errorf("%s delivered by %s outside its lease %+v", k, d.member, h)
+			}
+		}
+	}
+	if ls, _ := admin.Leases(ctx); len(ls) != 0 {
+		t.Fatalf("leases left after every member stopped: %v", ls)
+	}
+}

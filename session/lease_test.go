@@ -1,0 +1,333 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/session"
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/sqlite"
+)
+
+// runAsync runs c.Run(ctx) and returns its result channel.
+func runAsync(ctx context.Context, c *session.Client) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- c.Run(ctx) }()
+	return ch
+}
+
+func waitLease(t *testing.T, c *session.Client) store.Lease {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if l, ok := c.Lease(); ok {
+			return l
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the client never took its lease")
+	return store.Lease{}
+}
+
+// Issue 16 (4): two processes on one SQLite file used to split the messages silently. Now the
+// second opener gets ErrAccountInUse naming the holder, for Run and PollOnce alike, until the
+// first stops.
+func TestSecondClientOfAccountRefused(t *testing.T) {
+	dn := startDevnet(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "bot.db")
+	keys, _ := crypto.GenerateKeys(nil)
+	// Two handles on the file, as two processes have.
+	open := func() store.Store {
+		st, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	first, _ := newClient(t, session.WithKeys(keys), session.WithStore(open()), session.WithNetworkConfig(netConfig(dn, true)))
+	second, _ := newClient(t, session.WithStore(open()), session.WithNetworkConfig(netConfig(dn, true)))
+	if second.AccountID() != keys.AccountID() {
+		t.Fatal("the second client is not on the file's account")
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := runAsync(runCtx, first)
+	held := waitLease(t, first)
+
+	for name, poll := range map[string]func(context.Context) error{"Run": second.Run, "PollOnce": second.PollOnce, "PollCommunities": second.PollCommunities} {
+		err := poll(ctx)
+		var he *store.HeldError
+		if !errors.Is(err, session.ErrAccountInUse) || !errors.As(err, &he) || he.Holder != held.Holder {
+			t.Fatalf("second client's %s: %v", name, err)
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("process %d", os.Getpid())) || !strings.Contains(err.Error(), keys.AccountID().String()) {
+			t.Fatalf("the error does not name the holder and the account: %v", err)
+		}
+		if errors.Is(err, session.ErrStore) {
+			t.Fatalf("an account in use is not a store failure: %v", err)
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Released at the end of Run: the second client may poll now.
+	if err := second.PollOnce(ctx); err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	hist, err := open().LeaseHistory(ctx, store.AccountLease(keys.AccountID()))
+	if err != nil || len(hist) != 2 || !hist[0].Released || hist[1].Holder == hist[0].Holder {
+		t.Fatalf("lease history %+v %v", hist, err)
+	}
+	if err := store.CheckLeaseHistory(hist); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// flakyStore makes the database unreachable on demand (a partition): lease calls hang until
+// their deadline and, with all set, every other call fails too.
+type flakyStore struct {
+	store.Store
+	down  *atomic.Bool
+	all   bool
+	renew *atomic.Int64 // successful renewals
+}
+
+var errUnreachable = errors.New("database unreachable")
+
+func (f flakyStore) cut() bool { return f.all && f.down.Load() }
+
+func (f flakyStore) Fenced(l store.Lease) store.Store {
+	return flakyStore{Store: f.Store.Fenced(l), down: f.down, all: f.all, renew: f.renew}
+}
+func (f flakyStore) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
+	if f.down.Load() {
+		<-ctx.Done() // a partition hangs rather than refuses
+		return store.Lease{}, errUnreachable
+	}
+	nl, err := f.Store.RenewLease(ctx, l, ttl)
+	if err == nil {
+		f.renew.Add(1)
+	}
+	return nl, err
+}
+func (f flakyStore) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	if f.down.Load() {
+		<-ctx.Done()
+		return nil, errUnreachable
+	}
+	got, err := f.Store.RenewLeases(ctx, ls, ttl)
+	if err == nil {
+		f.renew.Add(int64(len(got)))
+	}
+	return got, err
+}
+func (f flakyStore) ReleaseLease(ctx context.Context, l store.Lease) error {
+	if f.down.Load() {
+		return errUnreachable
+	}
+	return f.Store.ReleaseLease(ctx, l)
+}
+func (f flakyStore) SaveRetrieved(ctx context.Context, c store.Cursor, m []store.Incoming, h string) ([]store.Incoming, error) {
+	if f.cut() {
+		return nil, errUnreachable
+	}
+	return f.Store.SaveRetrieved(ctx, c, m, h)
+}
+func (f flakyStore) LastHash(ctx context.Context, c store.Cursor) (string, error) {
+	if f.cut() {
+		return "", errUnreachable
+	}
+	return f.Store.LastHash(ctx, c)
+}
+func (f flakyStore) Pending(ctx context.Context, a crypto.AccountID) ([]store.Incoming, error) {
+	if f.cut() {
+		return nil, errUnreachable
+	}
+	return f.Store.Pending(ctx, a)
+}
+func (f flakyStore) GetValue(ctx context.Context, b, k string) ([]byte, error) {
+	if f.cut() {
+		return nil, errUnreachable
+	}
+	return f.Store.GetValue(ctx, b, k)
+}
+
+// A Client cut off from its database stops before its lease can be taken (by the store's
+// clock), and is closed: it no longer sends either. With only the lease unreachable, the
+// renewer stops it (ErrLeaseLost); with everything unreachable, the first failed read does
+// (ErrStore), earlier still.
+func TestPartitionedClientStopsBeforeLeaseExpires(t *testing.T) {
+	dn := startDevnet(t)
+	for _, all := range []bool{false, true} {
+		t.Run(fmt.Sprintf("all=%v", all), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			mem := store.NewMemory()
+			fs := flakyStore{Store: mem, down: new(atomic.Bool), all: all, renew: new(atomic.Int64)}
+			const ttl = 600 * time.Millisecond
+			bot, _ := newClient(t, session.WithStore(fs), session.WithNetworkConfig(netConfig(dn, true)),
+				session.WithLeaseTTL(ttl), session.WithPollInterval(100*time.Millisecond))
+			done := runAsync(ctx, bot)
+			waitLease(t, bot)
+			for deadline := time.Now().Add(10 * time.Second); fs.renew.Load() < 2; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the lease is not being renewed")
+				}
+			}
+			fs.down.Store(true)
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(5 * ttl):
+				t.Fatal("the partitioned client kept running")
+			}
+			stoppedAt := time.Now()
+			if !errors.Is(err, session.ErrStore) || !all && !errors.Is(err, session.ErrLeaseLost) {
+				t.Fatalf("Run ended with %v", err)
+			}
+			leases, _ := mem.LeaseHistory(ctx, store.AccountLease(bot.AccountID()))
+			if len(leases) != 1 {
+				t.Fatalf("history %+v", leases)
+			}
+			if !stoppedAt.Before(leases[0].Ended) {
+				t.Fatalf("stopped at %v, after the lease could be taken (%v)", stoppedAt, leases[0].Ended)
+			}
+			if !all {
+				if _, err := bot.SendText(ctx, bot.AccountID(), "after the loss"); !errors.Is(err, session.ErrClosed) {
+					t.Fatalf("a client that lost its lease still sends: %v", err)
+				}
+			}
+			// Another holder takes the account once the lease expired; the old one's writes
+			// are refused when the database is back.
+			time.Sleep(time.Until(leases[0].Ended) + 10*time.Millisecond)
+			if _, err := mem.AcquireLease(ctx, store.LeaseRequest{Name: store.AccountLease(bot.AccountID()), Holder: "next", TTL: time.Minute}); err != nil {
+				t.Fatal(err)
+			}
+			fs.down.Store(false)
+			old := store.Lease{Name: leases[0].Name, Holder: leases[0].Holder, Generation: leases[0].Generation}
+			if err := store.Fence(mem, old).PutValue(ctx, "x", "y", nil); !errors.Is(err, store.ErrLeaseLost) {
+				t.Fatalf("stale write after the partition: %v", err)
+			}
+			if err := bot.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// A Client whose lease another holder took (e.g. after a long pause) stops, and its writes are
+// refused by the store.
+func TestLeaseTakenStopsClient(t *testing.T) {
+	dn := startDevnet(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	mem := store.NewMemory()
+	bot, _ := newClient(t, session.WithStore(mem), session.WithNetworkConfig(netConfig(dn, true)),
+		session.WithLeaseTTL(time.Second), session.WithPollInterval(100*time.Millisecond))
+	done := runAsync(ctx, bot)
+	l := waitLease(t, bot)
+	if _, err := mem.AcquireLease(ctx, store.LeaseRequest{Name: l.Name, Holder: "thief", TTL: time.Minute, Replace: l.Generation}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, session.ErrLeaseLost) {
+			t.Fatalf("Run ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a client whose lease was taken kept running")
+	}
+	if err := store.Fence(mem, l).PutValue(ctx, "x", "y", nil); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stale write accepted: %v", err)
+	}
+	if err := bot.Run(ctx); !errors.Is(err, session.ErrClosed) {
+		t.Fatalf("Run after the loss: %v", err)
+	}
+}
+
+// The lease of a process that died on this machine is taken at once, not after its TTL.
+func TestDeadLocalHolderReplaced(t *testing.T) {
+	dn := startDevnet(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A holder identity of a process of this machine that has exited.
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(store.NewHolderID(), "/")
+	parts[1] = fmt.Sprint(cmd.Process.Pid)
+	dead := strings.Join(parts, "/")
+	mem := store.NewMemory()
+	keys, _ := crypto.GenerateKeys(nil)
+	if _, err := mem.AcquireLease(ctx, store.LeaseRequest{Name: store.AccountLease(keys.AccountID()), Holder: dead, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	bot, _ := newClient(t, session.WithKeys(keys), session.WithStore(mem), session.WithNetworkConfig(netConfig(dn, true)))
+	err := bot.PollOnce(ctx)
+	if runtime.GOOS != "linux" {
+		// Elsewhere the SDK cannot tell a dead local process: it waits for the TTL.
+		if !errors.Is(err, session.ErrAccountInUse) {
+			t.Fatalf("PollOnce: %v", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("the dead holder's lease was not taken over: %v", err)
+	}
+	// A live holder (this very process, under another identity) is never replaced.
+	if _, err := mem.AcquireLease(ctx, store.LeaseRequest{Name: store.AccountLease(keys.AccountID()), Holder: store.NewHolderID(), TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bot.PollOnce(ctx); !errors.Is(err, session.ErrAccountInUse) {
+		t.Fatalf("a live holder was replaced: %v", err)
+	}
+}
+
+// Many Clients of different accounts on one store each hold their own lease.
+func TestLeasesPerAccount(t *testing.T) {
+	dn := startDevnet(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "many.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var clients []*session.Client
+	for i := 0; i < 5; i++ {
+		keys, _ := crypto.GenerateKeys(nil)
+		c, _ := newClient(t, session.WithStore(st), session.WithNetworkConfig(netConfig(dn, true)), session.WithKeys(keys))
+		clients = append(clients, c)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = c.Run(runCtx) }()
+	}
+	for _, c := range clients {
+		waitLease(t, c)
+	}
+	ls, err := st.Leases(ctx)
+	if err != nil || len(ls) != 5 {
+		t.Fatalf("leases %v %v", ls, err)
+	}
+	stop()
+	wg.Wait()
+	if ls, _ := st.Leases(ctx); len(ls) != 0 {
+		t.Fatalf("leases left after Run ended: %v", ls)
+	}
+}

@@ -164,6 +164,7 @@ type Client struct {
 	// monotonic clock, which no wall-clock jump (and no node) moves.
 	localBase time.Time
 
+	run     *runState // the current run on the Network's scheduler; guarded by its mu
 	running atomic.Bool
 	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
 	closed  atomic.Bool

@@ -36,6 +36,9 @@ type PathError struct {
 	Status int          // the guard's HTTP status; 0 when there was no HTTP answer
 	Body   []byte       // the hop's error text
 	Err    error
+	// implausible: the hop said it could not find a node it was not asked to reach (see
+	// aheadOf), so its "not found" proves nothing.
+	implausible bool
 }
 
 func (e *PathError) Error() string {
@@ -66,11 +69,12 @@ func (e *PathError) Error() string {
 func (e *PathError) Unwrap() error { return e.Err }
 
 // NotDelivered reports whether the request certainly never reached its destination: a hop
-// answered that it cannot find the next node, or the guard could not be connected to. Other
+// answered that it cannot find the next node (one it was asked to reach: a hop naming any other
+// node proves nothing), or the guard could not be connected to. Other
 // path failures (timeouts, undecryptable replies) leave it unknown whether the destination
 // handled the request (see [swarm.UncertainError]).
 func (e *PathError) NotDelivered() bool {
-	if _, ok := nextNodeNotFound(e.Body); ok && e.Status == http.StatusBadGateway {
+	if _, ok := nextNodeNotFound(e.Body); ok && e.Status == http.StatusBadGateway && !e.implausible {
 		return true
 	}
 	var op *net.OpError
@@ -432,6 +436,7 @@ func (t *Transport) roundTripPolicy(ctx context.Context, destNode *swarm.Node, d
 					t.nodeNotFound(ctx, p, ed)
 				} else {
 					t.pathFailed(p) // a hop naming a node it was not asked to reach: lying or broken
+					pe.implausible = true
 				}
 				lastErr = pe
 				continue

@@ -13,7 +13,7 @@ type Offense uint8
 
 const (
 	// OffenseNotFound: an onion hop answered 502 "Next node not found" for this node. Twice
-	// in a few minutes bans it (a node that is gone, or that the network does not know).
+	// within two minutes bans it (a node that is gone, or that the network does not know).
 	OffenseNotFound Offense = iota + 1
 	// OffenseBadMessage: a retrieved message whose hash does not match its data, whose expiry
 	// is beyond the protocol's maximum TTL, or whose data is over the size limit. Nodes cannot
@@ -23,7 +23,7 @@ const (
 	// result) does not verify. Bans at once.
 	OffenseBadSignature
 	// OffenseBadReply: a 200 reply that does not parse, or that contradicts the request (a
-	// store result naming another hash). Twice bans.
+	// store result naming another hash). Twice within two minutes bans.
 	OffenseBadReply
 	// OffenseClock: a "t" that the other nodes do not agree with, or messages that are
 	// expired or stamped in the future by more than the clock tolerance.
@@ -52,7 +52,7 @@ func (o Offense) weight() float64 {
 	case OffenseBadMessage, OffenseBadSignature:
 		return banScore
 	case OffenseNotFound, OffenseBadReply:
-		return banScore / 2
+		return banScore * 0.6 // two within two minutes reach banScore despite the decay
 	case OffenseClock:
 		return banScore / 5
 	}
@@ -62,7 +62,7 @@ func (o Offense) weight() float64 {
 const (
 	banScore = 10.0
 	// scoreDecay is how fast a score is forgiven: one point a minute, so occasional
-	// disagreements never add up to a ban, and a "not found" is forgotten after five minutes.
+	// disagreements never add up to a ban, and a "not found" is forgotten after six minutes.
 	scoreDecay = 1.0 / float64(time.Minute)
 	// BanTime is how long a node whose offenses reached the ban level is left out of the
 	// pool's answers. After it the node starts again from a clean score.

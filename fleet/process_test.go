@@ -511,6 +511,7 @@ func TestFleetProcesses(t *testing.T) {
 	}
 	trafficCtx, stopTraffic := context.WithCancel(ctx)
 	var traffic sync.WaitGroup
+	defer func() { stopTraffic(); traffic.Wait() }() // also when the test fails early
 	var sendErrs atomic.Int64
 	var firstErrs sync.Map
 	sendFailed := func(kind string, err error) {

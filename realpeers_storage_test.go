@@ -110,18 +110,6 @@ func (l stLine) replyBytes() []byte {
 	return l.Body
 }
 
-// rpc is the recorded request as {"method","params"} (ok false for requests recorded as text).
-func (l stLine) rpc() (method string, params map[string]json.RawMessage, ok bool) {
-	var r struct {
-		Method string                     `json:"method"`
-		Params map[string]json.RawMessage `json:"params"`
-	}
-	if len(l.Req) == 0 || l.Req[0] != '{' || json.Unmarshal(l.Req, &r) != nil {
-		return "", nil, false
-	}
-	return r.Method, r.Params, true
-}
-
 // ---- keys.json ----
 
 type stKeys struct {
@@ -269,7 +257,7 @@ var stSentinels = map[int]error{
 }
 
 func stErrorReply(t *testing.T, k *stKeys, l stLine, method string) {
-	ne := &swarm.NodeError{Status: l.Status, Body: l.replyBytes()}
+	ne := swarm.NewNodeError(swarm.Node{}, l.Status, l.replyBytes())
 	want, ok := stSentinels[l.Status]
 	if !ok {
 		t.Fatalf("no sentinel for status %d", l.Status)
@@ -545,6 +533,13 @@ func stCheckRetrieve(t *testing.T, l stLine, res *swarm.RetrieveResult, body []b
 		if !m.Expiration.After(m.Timestamp) {
 			t.Fatalf("message %d expires before it was stored", i)
 		}
+	}
+	// At the node's time, every message holds up: nothing is dropped, the resume point is the
+	// last message.
+	n := len(res.Messages)
+	last := res.Messages[n-1].Hash
+	if o := res.Verify(account, ns, time.UnixMilli(raw.T)); o != 0 || len(res.Messages) != n || len(res.Dropped) != 0 || res.LastHash != last {
+		t.Fatalf("verification at the recorded time: offense %v, dropped %v, last %s", o, res.Dropped, res.LastHash)
 	}
 }
 
@@ -862,7 +857,7 @@ func stRequest(t *testing.T, k *stKeys, l stLine, exp stExpectation) {
 	}
 	_, sdk := stParams(t, body)
 	stCompare(t, params, sdk, exp, r.SignatureMessage(now))
-	stClientReplay(t, k, l, signer, r)
+	stClientReplay(t, k, l, signer, r, now)
 }
 
 // stRefused handles an SDK refusal to build a request; it reports whether there was one.
@@ -1117,7 +1112,7 @@ func (c *stCapture) Send(_ context.Context, node swarm.Node, body []byte) ([]byt
 	defer c.mu.Unlock()
 	c.sent = append(c.sent, append([]byte(nil), body...))
 	if c.status != http.StatusOK {
-		return nil, &swarm.NodeError{Node: node, Status: c.status, Body: c.reply}
+		return nil, swarm.NewNodeError(node, c.status, c.reply)
 	}
 	return c.reply, nil
 }
@@ -1196,19 +1191,35 @@ func stPubkey(req json.RawMessage) string {
 	return r.Params.Pubkey
 }
 
-// stClientReplay sends a store the recorded reply answered through the SDK's Client (a
-// transport that answers with that reply): a 200 must come out as a result, anything else as a
-// *swarm.NodeError with the recorded status.
-func stClientReplay(t *testing.T, k *stKeys, l stLine, signer swarm.Signer, r swarm.Request) {
+// stClientReplay sends a store or retrieve the recorded reply answered through the SDK's Client
+// (a transport that answers with that reply, a local clock at the recorded time): a 200 must come
+// out as a result that holds up, anything else as a *swarm.NodeError with the recorded status.
+func stClientReplay(t *testing.T, k *stKeys, l stLine, signer swarm.Signer, r swarm.Request, now int64) {
 	t.Helper()
+	tr := &stCapture{status: l.Status, reply: l.replyBytes()}
+	clock := func() time.Time { return time.UnixMilli(now) }
+	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: stPool(t, k, tr), MaxAttempts: 1, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ne *swarm.NodeError
+	if rr, ok := r.(swarm.RetrieveRequest); ok {
+		res, err := c.Retrieve(context.Background(), signer, rr)
+		switch {
+		case l.Status != http.StatusOK:
+			if !errors.As(err, &ne) || ne.Status != l.Status {
+				t.Fatalf("Client.Retrieve with the recorded %d: %v", l.Status, err)
+			}
+		case err != nil:
+			t.Fatalf("Client.Retrieve with the recorded reply: %v", err)
+		case len(res.Dropped) != 0:
+			t.Fatalf("Client.Retrieve dropped recorded messages: %v", res.Dropped)
+		}
+		return
+	}
 	sr, ok := r.(swarm.StoreRequest)
 	if !ok {
 		return
-	}
-	tr := &stCapture{status: l.Status, reply: l.replyBytes()}
-	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: stPool(t, k, tr), MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
 	}
 	res, err := c.Store(context.Background(), signer, sr)
 	if l.Status == http.StatusOK {
@@ -1220,7 +1231,6 @@ func stClientReplay(t *testing.T, k *stKeys, l stLine, signer swarm.Signer, r sw
 		}
 		return
 	}
-	var ne *swarm.NodeError
 	if !errors.As(err, &ne) || ne.Status != l.Status {
 		t.Fatalf("Client.Store with the recorded %d: %v", l.Status, err)
 	}

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"mime"
 	"strings"
+	"time"
+
+	"github.com/sessiongo/sdk/internal/httperr"
 )
 
 // SubRequest is one request of a /batch or /sequence. Headers of subrequests are not used for
@@ -60,7 +63,7 @@ type SubResponse struct {
 	Code    int
 	Headers map[string]string
 	// Body is the body as the batch carries it: JSON for JSON replies, else a JSON string of
-	// base64 (see Bytes).
+	// base64 (see [SubResponse.Bytes]).
 	Body json.RawMessage
 }
 
@@ -68,7 +71,7 @@ type SubResponse struct {
 // of base64, also when it sends no content type (the "" of a 304); a body without a content
 // type that is not a JSON string is taken as JSON.
 func (r *SubResponse) IsJSON() bool {
-	ct := header(r.Headers, "content-type")
+	ct := httperr.Header(r.Headers, "content-type")
 	if ct == "" {
 		b := bytes.TrimSpace(r.Body)
 		return len(b) > 0 && b[0] != '"'
@@ -103,7 +106,8 @@ func (r *SubResponse) Err(req SubRequest) error {
 	if json.Unmarshal(body, &s) == nil {
 		body = []byte(s)
 	}
-	return newHTTPError(req.Method, req.Path, r.Code, r.Headers, body, zeroTime)
+	// A subresponse has no date to read a Retry-After date against: only delays count.
+	return httperr.Check(string(domain), req.Method, req.Path, r.Code, r.Headers, body, time.Time{})
 }
 
 type subResponseJSON struct {
@@ -116,7 +120,7 @@ type subResponseJSON struct {
 func ParseSubResponses(body []byte) ([]SubResponse, error) {
 	var rows []subResponseJSON
 	if err := json.Unmarshal(body, &rows); err != nil {
-		return nil, fmt.Errorf("%w: batch answer: %v", ErrMalformedReply, err)
+		return nil, fmt.Errorf("%w: batch answer: %w", ErrMalformedReply, err)
 	}
 	out := make([]SubResponse, len(rows))
 	for i, r := range rows {

@@ -20,7 +20,7 @@ import (
 type Config struct {
 	// Keys is the account that signs requests and posts. Required.
 	Keys *crypto.Keys
-	// Server is the community server: base URL and X25519 key (see ParseURL). Required.
+	// Server is the community server: base URL and X25519 key (see [ParseURL]). Required.
 	Server onion.Server
 	// Transport carries the requests: an *onion.Transport (onion routed, the default way) or an
 	// *onion.DirectServerTransport (the server sees your IP address). Required.
@@ -163,10 +163,9 @@ func (c *Client) send(ctx context.Context, r request) (*onion.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("community: %s %s: %w", r.method, r.endpoint, err)
 	}
-	if resp.Status < 200 || resp.Status > 299 {
-		e := newHTTPError(r.method, r.endpoint, resp.Status, resp.Headers, resp.Body, c.now())
+	if err := resp.Err(string(domain), r.method, r.endpoint, c.now()); err != nil {
 		c.log.Debug("community request refused", "method", r.method, "endpoint", r.endpoint, "status", resp.Status)
-		return resp, e
+		return resp, err
 	}
 	return resp, nil
 }
@@ -181,7 +180,7 @@ func (c *Client) call(ctx context.Context, r request, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return fmt.Errorf("%w: %s %s: %v", ErrMalformedReply, r.method, r.endpoint, err)
+		return fmt.Errorf("%w: %s %s: %w", ErrMalformedReply, r.method, r.endpoint, err)
 	}
 	return nil
 }
@@ -207,11 +206,4 @@ func (c *Client) Capabilities(ctx context.Context, required ...string) ([]string
 		return nil, err
 	}
 	return out.Capabilities, nil
-}
-
-// errorsAsHTTP returns the *HTTPError in err, if any.
-func errorsAsHTTP(err error) (*HTTPError, bool) {
-	var he *HTTPError
-	ok := errors.As(err, &he)
-	return he, ok
 }

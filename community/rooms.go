@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/httperr"
 )
 
 // Rooms lists the rooms we can access.
@@ -22,7 +23,7 @@ func (c *Client) Rooms(ctx context.Context) ([]RoomInfo, error) {
 	}
 	var rows []roomJSON
 	if err := json.Unmarshal(resp.Body, &rows); err != nil {
-		return nil, fmt.Errorf("%w: rooms: %v", ErrMalformedReply, err)
+		return nil, fmt.Errorf("%w: rooms: %w", ErrMalformedReply, err)
 	}
 	out := make([]RoomInfo, 0, len(rows))
 	for i := range rows {
@@ -370,7 +371,7 @@ func (c *Client) Reactors(ctx context.Context, token string, id int64, emoji str
 		}
 		id, err := crypto.ParseAccountID(s)
 		if err != nil {
-			return nil, fmt.Errorf("%w: reactor: %v", ErrMalformedReply, err)
+			return nil, fmt.Errorf("%w: reactor: %w", ErrMalformedReply, err)
 		}
 		out = append(out, Reactor{ID: id, At: floatTime(ts)})
 	}
@@ -448,7 +449,7 @@ func (c *Client) DownloadFile(ctx context.Context, token string, id int64) (data
 	if err != nil {
 		return nil, "", err
 	}
-	if cd := header(resp.Headers, "content-disposition"); cd != "" {
+	if cd := httperr.Header(resp.Headers, "content-disposition"); cd != "" {
 		if _, params, err := mime.ParseMediaType(cd); err == nil {
 			name = params["filename"]
 		}

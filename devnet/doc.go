@@ -22,7 +22,9 @@
 // re-validating them with its own clock; messages expire with their TTL (WithClock injects a
 // clock). Nodes can be added and removed at run time (AddNodes, RemoveNode): the assignment runs
 // again and data moves as the storage servers move it. Faults (Node.SetFaults, Node.Stop,
-// Node.Restart) simulate drops, delays, corrupt replies, clock skew and 421/503 answers,
+// Node.Restart) simulate drops, delays, corrupt replies, clock skew, 421/503 answers, a real
+// server bug (delete_before over all namespaces) and hostile nodes (messages repeated under
+// fresh hashes, junk, lying expiries and times, replays, corrupted data, dropped stores),
 // deterministically under WithSeed; StopSeed and RestartSeed take the seed offline.
 //
 // The server-side checks are written here from the storage-server specification and do not call

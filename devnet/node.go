@@ -49,6 +49,37 @@ type Faults struct {
 	// v2.6.2 to v2.8.0 with delete_before over all namespaces ("namespace": "all"): see
 	// DeleteBeforeAllBug. The zero value answers as documented.
 	DeleteBeforeAll DeleteBeforeAllBug
+
+	// The fields below make the node lie as a malicious node could (issue 15); no honest node
+	// answers so. A client can tell only from what nodes prove (hashes it recomputes,
+	// signatures it checks) and from the agreement of other nodes.
+
+	// DuplicateMessages repeats every message of a retrieve reply this many more times, under
+	// fresh random hashes (same data and times).
+	DuplicateMessages int
+	// JunkMessages adds this many junk messages to every retrieve reply: random data under
+	// random hashes, with expiries years ahead.
+	JunkMessages int
+	// JunkExpiry reports the expiration of every retrieved message years ahead.
+	JunkExpiry bool
+	// FakeTime, when not zero, is the "t" (and the info "timestamp") of every reply of the
+	// node, in ms, whatever its clock says: FakeTime 1 sends "t": 1.
+	FakeTime int64
+	// ReplayOld adds to every retrieve reply the account's messages of that namespace that the
+	// node once stored and that have since expired or been deleted, with a fresh expiry.
+	ReplayOld bool
+	// CorruptData flips bits of every retrieved message's data and leaves its hash.
+	CorruptData bool
+	// DropStores makes the node keep nothing it is asked to store while claiming success: as
+	// the entry node it neither stores nor forwards the message and answers with its own signed
+	// result plus made-up results for the other members, signed with its own key; as another
+	// member it returns its signed result without storing.
+	DropStores bool
+}
+
+// hostile reports whether f makes retrieve replies lie.
+func (f Faults) hostileRetrieve() bool {
+	return f.DuplicateMessages > 0 || f.JunkMessages > 0 || f.JunkExpiry || f.ReplayOld || f.CorruptData
 }
 
 // DeleteBeforeAllBug is how a node answers a delete_before over all namespaces that matches
@@ -219,6 +250,14 @@ func (n *Node) now() time.Time {
 }
 
 func (n *Node) nowMS() int64 { return n.now().UnixMilli() }
+
+// tMS is the time the node reports in "t" fields: its clock, or Faults.FakeTime.
+func (n *Node) tMS() int64 {
+	if t := n.Faults().FakeTime; t != 0 {
+		return t
+	}
+	return n.nowMS()
+}
 
 func (n *Node) edHex() string { return hex.EncodeToString(n.edPub[:]) }
 

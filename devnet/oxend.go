@@ -287,7 +287,7 @@ func parseOxendRequest(p params) (handler, error) {
 		if err != nil {
 			return textR(http.StatusBadRequest, err.Error())
 		}
-		return jsonR(http.StatusOK, obj{"result": res, "t": n.nowMS(), "hf": hf()})
+		return jsonR(http.StatusOK, obj{"result": res, "t": n.tMS(), "hf": hf()})
 	}, nil
 }
 

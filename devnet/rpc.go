@@ -157,7 +157,7 @@ func parseCall(method string, p params) (handler, error) {
 		return func(_ context.Context, n *Node) reply { return n.getSwarm(acct) }, nil
 	case "info":
 		return func(_ context.Context, n *Node) reply {
-			now := n.nowMS()
+			now := n.tMS()
 			return jsonR(http.StatusOK, obj{"version": storageServerVersion, "timestamp": now, "t": now, "hf": hf()})
 		}, nil
 	case "oxend_request":
@@ -229,7 +229,7 @@ func (n *Node) swarmBody(acct account) obj {
 	for _, m := range members {
 		snodes = append(snodes, m.snodeJSON())
 	}
-	return obj{"snodes": snodes, "swarm": strconv.FormatUint(id, 16), "t": n.nowMS(), "hf": hf()}
+	return obj{"snodes": snodes, "swarm": strconv.FormatUint(id, 16), "t": n.tMS(), "hf": hf()}
 }
 
 func (n *Node) getSwarm(acct account) reply { return jsonR(http.StatusOK, n.swarmBody(acct)) }
@@ -304,7 +304,7 @@ func (n *Node) runRecursive(ctx context.Context, req recursive, entryExtra func(
 			results = append(results, r)
 		}
 	}
-	return jsonR(http.StatusOK, obj{"swarm": swarm, "t": n.nowMS(), "hf": hf()}), results
+	return jsonR(http.StatusOK, obj{"swarm": swarm, "t": n.tMS(), "hf": hf()}), results
 }
 
 func unauthorized(s string) *reply { r := textR(http.StatusUnauthorized, s); return &r }
@@ -385,9 +385,15 @@ func parseStore(p params) (handler, error) {
 	r.pubOut = isPublicOutbox(r.ns)
 	r.pubInbox = isPublicInbox(r.ns)
 	return func(ctx context.Context, n *Node) reply {
+		if n.Faults().DropStores {
+			if rep := n.checkSwarm(r.acct); rep != nil {
+				return *rep
+			}
+			return n.dropStore(r)
+		}
 		var hash string
 		rep, _ := n.runRecursive(ctx, r, func(mine obj) {
-			mine["t"] = n.nowMS()
+			mine["t"] = n.tMS()
 			hash, _ = mine["hash"].(string)
 		})
 		if m, ok := rep.json.(obj); ok && rep.code == http.StatusOK {
@@ -428,6 +434,9 @@ func (r *storeReq) local(n *Node, fwd bool) (obj, *reply) {
 		}
 	}
 	hash := messageHash(r.acct, r.ns, r.data)
+	if fwd && n.Faults().DropStores {
+		return obj{"hash": hash, "signature": n.sign([]byte(hash)), "expiry": r.exp}, nil
+	}
 	if r.pubOut {
 		n.store.deleteWhere(r.acct, now, func(m *message) bool { return m.ns == r.ns && m.hash != hash })
 	}
@@ -551,7 +560,10 @@ func parseRetrieve(p params) (handler, error) {
 			})
 			return true
 		})
-		return jsonR(http.StatusOK, obj{"messages": out, "more": more, "t": n.nowMS(), "hf": hf()})
+		if f := n.Faults(); f.hostileRetrieve() {
+			out = n.lieInRetrieve(f, acct, ns, now, out)
+		}
+		return jsonR(http.StatusOK, obj{"messages": out, "more": more, "t": n.tMS(), "hf": hf()})
 	}, nil
 }
 

@@ -54,7 +54,11 @@ type store struct {
 	byHash    map[string]*message
 	byOwner   map[account][]*message // in seq order
 	revoked   map[account][][36]byte // oldest first, at most maxRevoked
+	stored    []message              // the last maxHistory messages ever stored (for Faults.ReplayOld)
 }
+
+// maxHistory bounds the messages a store remembers having held.
+const maxHistory = 1024
 
 func newStore() *store {
 	return &store{
@@ -111,7 +115,32 @@ func (s *store) put(m message, now int64) (expiry int64, already bool) {
 	p := &m // m.data is never written after parsing, so swarm members share it
 	s.byHash[m.hash] = p
 	s.byOwner[m.owner] = append(s.byOwner[m.owner], p)
+	if len(s.stored) >= maxHistory {
+		s.stored = append(s.stored[:0], s.stored[1:]...)
+	}
+	s.stored = append(s.stored, m)
 	return m.expiry, false
+}
+
+// history returns the messages of owner in ns that the store ever held (the last maxHistory).
+func (s *store) history(owner account, ns int16) []message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []message
+	for _, m := range s.stored {
+		if m.owner == owner && m.ns == ns {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// has reports whether a live message with hash is held.
+func (s *store) has(hash string, now int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.byHash[hash]
+	return ok && m.expiry > now
 }
 
 // putBulk inserts pushed messages, ignoring any hash already present (ON CONFLICT DO NOTHING).

@@ -71,6 +71,8 @@ type Config struct {
 	MaxFileSize int64
 	// Logger receives debug logs (default: discard). File contents and keys are never logged.
 	Logger *slog.Logger
+	// Now is the clock that Retry-After dates are read against (nil: time.Now).
+	Now func() time.Time
 }
 
 // Client talks to one file server. It is safe for concurrent use and holds no goroutines.
@@ -81,6 +83,7 @@ type Client struct {
 	ed      [32]byte
 	maxSize int64
 	log     *slog.Logger
+	now     func() time.Time
 }
 
 // New makes a Client.
@@ -88,7 +91,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Transport == nil {
 		return nil, errors.New("fileserver: Config.Transport is required")
 	}
-	c := &Client{tr: cfg.Transport, server: cfg.Server, ed: cfg.Ed25519, maxSize: cfg.MaxFileSize, log: cfg.Logger}
+	c := &Client{tr: cfg.Transport, server: cfg.Server, ed: cfg.Ed25519, maxSize: cfg.MaxFileSize, log: cfg.Logger, now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if c.server.URL.Host == "" {
 		c.server = DefaultServer()
 		if c.ed == ([32]byte{}) {
@@ -407,13 +413,13 @@ func (c *Client) resolve(ref string) (onion.Server, string, error) {
 	}
 	u, err := onion.ParseURL(f.Server)
 	if err != nil {
-		return onion.Server{}, "", fmt.Errorf("%w: %v", ErrBadURL, err)
+		return onion.Server{}, "", fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
 	switch {
 	case f.HasKey:
 		x, err := crypto.Ed25519PublicToX25519(f.Ed25519)
 		if err != nil {
-			return onion.Server{}, "", fmt.Errorf("%w: server key in %q: %v", ErrBadURL, ref, err)
+			return onion.Server{}, "", fmt.Errorf("%w: server key in %q: %w", ErrBadURL, ref, err)
 		}
 		return onion.Server{URL: u, X25519: x}, f.ID, nil
 	case f.Server == baseOf(DefaultServer().URL):
@@ -478,10 +484,8 @@ func (c *Client) doTo(ctx context.Context, server onion.Server, method, endpoint
 		return nil, fmt.Errorf("%w: %s %s: no response", ErrMalformedReply, method, endpoint)
 	}
 	c.log.Debug("fileserver: reply", "method", method, "endpoint", endpoint, "status", resp.Status, "bytes", len(resp.Body))
-	if resp.Status < 200 || resp.Status > 299 {
-		e := &HTTPError{Method: method, Endpoint: endpoint, Status: resp.Status}
-		e.Body = bytes.Clone(resp.Body[:min(len(resp.Body), maxErrorBody)])
-		return nil, e
+	if err := resp.Err(string(domain), method, endpoint, c.now()); err != nil {
+		return nil, err
 	}
 	return resp.Body, nil
 }

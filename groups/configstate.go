@@ -119,21 +119,30 @@ func (c *Config) Data() Dict {
 // Update changes the config's data: f gets a copy and its changes are kept. A change makes
 // the config dirty (NeedsPush). It fails on a read-only group config.
 func (c *Config) Update(f func(d Dict)) error {
+	_, err := c.Change(func(d Dict) error { f(d); return nil })
+	return err
+}
+
+// Change is Update that reports whether f changed anything. When f returns an error nothing
+// is changed and Change returns it.
+func (c *Config) Change(f func(d Dict) error) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.readOnly() {
-		return ErrNotAdmin
+		return false, ErrNotAdmin
 	}
 	d := c.msg.data.Clone()
-	f(d)
+	if err := f(d); err != nil {
+		return false, err
+	}
 	normalizeDict(d, 0)
 	pruneEmpty(d)
 	if equalDicts(d, c.msg.data) {
-		return nil
+		return false, nil
 	}
 	c.dirty()
 	c.msg.data = d
-	return nil
+	return true, nil
 }
 
 // NeedsPush reports whether there are local changes or a merge result not yet confirmed as
@@ -204,6 +213,22 @@ func (c *Config) ConfirmPushed(seqno int64, hash string) {
 		c.setState(stateClean)
 		c.currHash = hash
 	}
+}
+
+// ReplaceStored records that the current message (seqno) is stored under another hash: a
+// copy stored again after the original expired, or a refresh whose bytes differ from the
+// stored ones (another device's compression). The previous hash becomes obsolete. It is
+// ignored unless the config is clean at that seqno.
+func (c *Config) ReplaceStored(seqno int64, hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateClean || seqno != c.msg.id.seqno || hash == "" || hash == c.currHash {
+		return
+	}
+	if c.currHash != "" {
+		c.oldHashes[c.currHash] = struct{}{}
+	}
+	c.currHash = hash
 }
 
 // Push returns the serialized current message and its seqno, and considers it stored (for

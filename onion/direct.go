@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sessiongo/sdk/internal/httperr"
 )
 
 // ErrRequestOutcomeUnknown: a direct request reached the server, which then closed the
@@ -20,6 +22,19 @@ import (
 // already spent. The server may or may not have carried it out: check (for example read the
 // room) before sending it again with a fresh signature.
 var ErrRequestOutcomeUnknown = errors.New("onion: the server received the request but closed the connection without answering; its outcome is unknown")
+
+// StatusError is a server's answer outside 2xx as an error (see Response.Err). The community
+// and file-server clients return it (as community.HTTPError and fileserver.HTTPError), each
+// matching its own package's sentinels.
+type StatusError = httperr.StatusError
+
+// Err returns nil when the answer's status is 2xx, and otherwise the answer as a *StatusError
+// of domain (the package reporting it, whose sentinels it then matches) for the request's
+// method and endpoint, keeping the start of the body and reading Retry-After at now. Answers of
+// both server transports (Transport.Do, DirectServerTransport.Do) are checked with it.
+func (r *Response) Err(domain, method, endpoint string, now time.Time) error {
+	return httperr.Check(domain, method, endpoint, r.Status, r.Headers, r.Body, now)
+}
 
 // DirectServerTransport sends server requests as plain HTTP(S), without onion routing: the
 // server sees the caller's IP address. It is the "direct mode" for users who choose it; the
@@ -85,6 +100,20 @@ func (d *DirectServerTransport) clients() (keep, fresh *http.Client) {
 	return d.keep, d.fresh
 }
 
+// CloseIdleConnections closes the idle kept-alive connections of the HTTP client the transport
+// made for itself (when Client is nil), ending their goroutines; call it when the transport is
+// no longer used. A caller's own Client is left alone. It does not stop the transport from
+// being used again.
+func (d *DirectServerTransport) CloseIdleConnections() {
+	keep, fresh := d.clients()
+	if d.Client == nil {
+		keep.CloseIdleConnections()
+	}
+	if fresh != nil {
+		fresh.CloseIdleConnections() // always the transport's own copy (keep-alives off)
+	}
+}
+
 // replaySafe reports whether sending req twice is harmless: an idempotent method, or a
 // community request whose nonce makes the server refuse a second copy.
 func replaySafe(req *ServerRequest, method string) bool {
@@ -148,6 +177,8 @@ func (d *DirectServerTransport) Do(ctx context.Context, server Server, req *Serv
 		return nil, err
 	}
 	if a.wrote && out.Status == http.StatusTooEarly && hasNonce(req) && bytes.Contains(bytes.ToLower(out.Body), []byte("nonce")) {
+		// The dropped connection is named, not wrapped: a caller that retries on a drop must
+		// not retry a request whose outcome is unknown.
 		return nil, fmt.Errorf("%w (%s %s: %v; the replay was refused: %s)", ErrRequestOutcomeUnknown, method, base.Host, first, bytes.TrimSpace(out.Body))
 	}
 	return out, nil
@@ -155,10 +186,26 @@ func (d *DirectServerTransport) Do(ctx context.Context, server Server, req *Serv
 
 // try sends the request once; newConn sends it on a connection of its own.
 func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Client, newConn bool, base ServerURL, method string, req *ServerRequest) (*Response, attempt, error) {
+	// The trace callbacks run on the transport's goroutines, WroteRequest possibly after the
+	// answer came (a server may answer before it has read the whole request): a is guarded.
+	var mu sync.Mutex
 	var a attempt
+	seen := func() attempt {
+		mu.Lock()
+		defer mu.Unlock()
+		return a
+	}
 	trace := &httptrace.ClientTrace{
-		GotConn:      func(i httptrace.GotConnInfo) { a.reused, a.wrote = i.Reused, false },
-		WroteRequest: func(i httptrace.WroteRequestInfo) { a.wrote = i.Err == nil },
+		GotConn: func(i httptrace.GotConnInfo) {
+			mu.Lock()
+			a.reused, a.wrote = i.Reused, false
+			mu.Unlock()
+		},
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			mu.Lock()
+			a.wrote = i.Err == nil
+			mu.Unlock()
+		},
 	}
 	var body io.Reader
 	if req.Body != nil {
@@ -166,7 +213,7 @@ func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Clien
 	}
 	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, base.String()+req.Endpoint, body)
 	if err != nil {
-		return nil, a, fmt.Errorf("%w: %v", ErrURLNotAllowed, err)
+		return nil, attempt{}, fmt.Errorf("%w: %w", ErrURLNotAllowed, err)
 	}
 	for k, v := range req.Headers {
 		hr.Header.Set(k, v)
@@ -187,7 +234,8 @@ func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Clien
 	}
 	res, err := c.Do(hr)
 	if err != nil {
-		return nil, a, fmt.Errorf("onion: direct %s %s: %w", method, base.Host, err)
+		// On failure the transport has finished writing (and tracing) before Do returns.
+		return nil, seen(), fmt.Errorf("onion: direct %s %s: %w", method, base.Host, err)
 	}
 	defer res.Body.Close()
 	max := d.MaxResponseSize
@@ -197,15 +245,14 @@ func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Clien
 	data, err := io.ReadAll(io.LimitReader(res.Body, max+1))
 	if err != nil {
 		// Part of an answer came: the server ran the request. Not retried.
-		a.wrote, a.reused = true, false
-		return nil, a, fmt.Errorf("onion: direct %s %s: reading the answer: %w", method, base.Host, err)
+		return nil, attempt{wrote: true}, fmt.Errorf("onion: direct %s %s: reading the answer: %w", method, base.Host, err)
 	}
 	if int64(len(data)) > max {
-		return nil, a, fmt.Errorf("%w: reply larger than %d bytes", ErrMalformed, max)
+		return nil, seen(), fmt.Errorf("%w: reply larger than %d bytes", ErrMalformed, max)
 	}
 	out := &Response{Status: res.StatusCode, Headers: make(map[string]string, len(res.Header)), Body: data}
 	for k := range res.Header {
 		out.Headers[strings.ToLower(k)] = res.Header.Get(k)
 	}
-	return out, a, nil
+	return out, seen(), nil
 }

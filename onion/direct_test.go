@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestDirectServerTransport(t *testing.T) {
@@ -360,4 +361,36 @@ func TestDirectKeepAliveProcessedThenDropped(t *testing.T) {
 	if err != nil || r.Status != 200 || k.count("GET", "/again") != 2 {
 		t.Fatalf("idempotent get: %+v %v", r, err)
 	}
+}
+
+// A server that answers before it has read the whole request (a 413 for an upload that is too
+// large) makes the client's write finish, and the trace's WroteRequest fire, after Do has its
+// answer: what the trace records must not race with Do (go test -race).
+func TestDirectEarlyAnswerNoRace(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		_, _ = io.WriteString(w, "too large")
+	}))
+	defer hs.Close()
+	srv, err := NewServer(hs.URL, [32]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &DirectServerTransport{}
+	big := make([]byte, 8<<20)
+	for i := 0; i < 5; i++ {
+		r, err := d.Do(context.Background(), srv, &ServerRequest{Method: "POST", Endpoint: "/file", Body: big})
+		if err != nil {
+			continue // the server may reset the connection before its answer is read
+		}
+		if r.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d", r.Status)
+		}
+	}
+	// Let the writes still in flight end (and fire their trace callbacks) before the test does.
+	keep, fresh := d.clients()
+	keep.CloseIdleConnections()
+	fresh.CloseIdleConnections()
+	time.Sleep(200 * time.Millisecond)
 }

@@ -82,13 +82,38 @@ func (o *Onion) DecodeNodeResponse(body []byte) (*NodeResponse, error) {
 // ParseNodeReply parses a decrypted node reply {"status"|"status_code": int, "body": …}. A
 // string body is returned as its bytes; any other JSON value as its JSON text.
 func ParseNodeReply(plaintext []byte) (*NodeResponse, error) {
+	// The usual body is a string (the RPC result as JSON text): decoding it straight into a
+	// string reads the reply twice, where a RawMessage and a second Unmarshal read the body four
+	// times. Any other body (an object, a number) fails here and takes the general way below.
+	var fast struct {
+		Status     *int    `json:"status"`
+		StatusCode *int    `json:"status_code"`
+		Body       *string `json:"body"`
+	}
+	if json.Unmarshal(plaintext, &fast) == nil && (fast.Status != nil || fast.StatusCode != nil) {
+		r := &NodeResponse{}
+		if fast.StatusCode != nil {
+			r.Status = *fast.StatusCode
+		} else {
+			r.Status = *fast.Status
+		}
+		if fast.Body != nil {
+			r.Body = []byte(*fast.Body)
+		}
+		return r, nil
+	}
+	return parseNodeReplyGeneral(plaintext)
+}
+
+// parseNodeReplyGeneral is ParseNodeReply for a body of any JSON type.
+func parseNodeReplyGeneral(plaintext []byte) (*NodeResponse, error) {
 	var j struct {
 		Status     *int            `json:"status"`
 		StatusCode *int            `json:"status_code"`
 		Body       json.RawMessage `json:"body"`
 	}
 	if err := json.Unmarshal(plaintext, &j); err != nil {
-		return nil, fmt.Errorf("%w: node reply: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: node reply: %w", ErrMalformed, err)
 	}
 	r := &NodeResponse{}
 	switch {
@@ -102,7 +127,7 @@ func ParseNodeReply(plaintext []byte) (*NodeResponse, error) {
 	if len(j.Body) > 0 && j.Body[0] == '"' {
 		var s string
 		if err := json.Unmarshal(j.Body, &s); err != nil {
-			return nil, fmt.Errorf("%w: node reply body: %v", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: node reply body: %w", ErrMalformed, err)
 		}
 		r.Body = []byte(s)
 	} else if len(j.Body) > 0 && !bytes.Equal(j.Body, []byte("null")) {
@@ -163,7 +188,7 @@ func ParseV4Response(plaintext []byte) (*Response, error) {
 		Headers map[string]json.RawMessage `json:"headers"`
 	}
 	if err := json.Unmarshal(parts[0], &meta); err != nil {
-		return nil, fmt.Errorf("%w: v4 metadata: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: v4 metadata: %w", ErrMalformed, err)
 	}
 	if meta.Code == nil {
 		return nil, fmt.Errorf("%w: v4 metadata without code", ErrMalformed)

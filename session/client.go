@@ -4,17 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -60,6 +59,7 @@ type config struct {
 	namespaces   []swarm.Namespace
 	profile      *Profile
 	name         string
+	sync         syncOptions // usersync.go
 	// maxDeliveries bounds redeliveries of events whose handlers fail (handlers.go); logSet
 	// says WithLogger was given (else handler panics go to slog.Default()).
 	maxDeliveries int
@@ -119,7 +119,8 @@ func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollI
 // WithMaxBackoff caps the wait between failed polls (default DefaultMaxBackoff).
 func WithMaxBackoff(d time.Duration) Option { return func(c *config) { c.maxBackoff = d } }
 
-// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages).
+// WithNamespaces sets the namespaces of our swarm that Run polls (default: 0, 1:1 messages, and
+// 2 to 5, the account's configs, which keep it in step with its other devices).
 func WithNamespaces(ns ...swarm.Namespace) Option {
 	return func(c *config) { c.namespaces = append([]swarm.Namespace(nil), ns...) }
 }
@@ -150,12 +151,18 @@ type Client struct {
 
 	locks  keyedMutex // per group and community server: see groups.go, community.go
 	nextID atomic.Uint64
+	usync  userSync // the account's configs: usersync.go
 
 	profileMu sync.Mutex
 	profile   *Profile // attached to visible messages; nil: none
 
 	// clock, when set (tests), replaces network time.
 	clock func() time.Time
+	// localBase anchors localNow: the wall clock when the client was made, advanced by the
+	// monotonic clock, which no wall-clock jump (and no node) moves.
+	localBase time.Time
+	// rotation counts the polls of each cursor, for rotatePosition.
+	rotation rotationCounter
 
 	running atomic.Bool
 	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
@@ -181,7 +188,7 @@ type handlerEntry struct {
 // mainnet: it never fails for lack of configuration. It does no network I/O.
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{pollInterval: DefaultPollInterval, maxBackoff: DefaultMaxBackoff,
-		namespaces: []swarm.Namespace{swarm.NamespaceDefault}}
+		namespaces: defaultNamespaces()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -201,14 +208,14 @@ func NewClient(opts ...Option) (*Client, error) {
 		cfg.maxBackoff = cfg.pollInterval
 	}
 	if len(cfg.namespaces) == 0 {
-		cfg.namespaces = []swarm.Namespace{swarm.NamespaceDefault}
+		cfg.namespaces = defaultNamespaces()
 	}
 	ctx := context.Background()
 	keys, err := chooseKeys(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg}
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, localBase: time.Now()}
 	c.log = cfg.log.With("account", c.id.String())
 	c.initLease(cfg.store) // c.store becomes the lease-fenced view of cfg.store
 	if err := c.initProfile(ctx, cfg.profile); err != nil {
@@ -282,6 +289,16 @@ func (c *Client) now() time.Time {
 	return c.net.Now()
 }
 
+// localNow is local time that neither nodes nor wall-clock jumps move: the wall clock at
+// NewClient plus the monotonic time since. Pruning uses it, so that no clock learned from the
+// network can make the client forget what it has seen.
+func (c *Client) localNow() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return c.localBase.Round(0).Add(time.Since(c.localBase))
+}
+
 // msNow is now with millisecond precision: a sent time identifies its message.
 func (c *Client) msNow() time.Time { return time.UnixMilli(c.now().UnixMilli()) }
 
@@ -303,11 +320,11 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// AddEventHandler registers fn to receive every event (see Event for the types). Handlers run
+// AddEventHandler registers fn to receive every event (see [Event] for the types). Handlers run
 // one event at a time, in order, on Run's goroutines: a slow handler slows polling. A handler
-// that panics is recovered, its stack logged and reported as a HandlerError event, and the event
-// is delivered again (see AddEventHandlerE, whose handlers can also ask for that with an error).
-// A handler may send, but must not call PollOnce. It panics if fn is nil.
+// that panics is recovered, its stack logged and reported as a [HandlerError] event, and the
+// event is delivered again (see [Client.AddEventHandlerE], whose handlers can also ask for that
+// with an error). A handler may send, but must not call PollOnce. It panics if fn is nil.
 func (c *Client) AddEventHandler(fn func(evt Event)) HandlerID {
 	if fn == nil {
 		panic("session: AddEventHandler: nil handler")
@@ -469,7 +486,8 @@ func (c *Client) pollSwarm(ctx context.Context, l *lane) error {
 		}
 		l.pruneAt = time.Now().Add(time.Hour)
 	}
-	return c.fetch(ctx)
+	// Until the first poll has an outcome, a slow one is reported within seconds (slowpoll.go).
+	return c.fetchWatched(ctx, l.conn && !l.up && l.failures == 0)
 }
 
 // backoff returns the wait after n consecutive failures: base·2^(n−1), capped, with ±20 % jitter
@@ -526,6 +544,9 @@ func (c *Client) PollOnce(ctx context.Context) (err error) {
 		return perr
 	}
 	err = errors.Join(err, c.pollGroups(ctx))
+	if c.configsNeedPush(ctx) {
+		err = errors.Join(err, c.pushConfigs(ctx))
+	}
 	return err
 }
 
@@ -541,6 +562,9 @@ func (c *Client) fetch(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("namespace %d: %w", ns, err))
 		}
 	}
+	if len(errs) == 0 {
+		c.notePulled() // Run's config lane pushes only after a pull (usersync.go)
+	}
 	return errors.Join(errs...)
 }
 
@@ -553,15 +577,24 @@ func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
 //
 // A last hash means "after this message" only on the member that returned it: members get
 // replicated messages in different orders, so "after X" on another member can skip messages.
-// The position is therefore kept as (member, last hash), the same member is asked each time,
-// and when another member has to answer, that member is read from the start (the store drops
-// the hashes already seen).
+// The position is therefore kept per member (positions.go): the same member is asked poll after
+// poll with its own last hash, and a member without one is read from the start (the store drops
+// the hashes already seen). Every rotateEvery-th poll of a cursor asks the next member of the
+// swarm instead, so a member that accepts stores and then withholds them (answering honestly
+// "nothing new") cannot hide messages for longer than a few polls.
 func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.Signer) error {
 	pos, err := c.store.LastHash(ctx, cur)
 	if err != nil {
 		return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
 	}
-	member, last := splitPosition(pos)
+	ps := parsePositions(pos)
+	member := ps.current()
+	if c.rotation.due(cur) {
+		if _, members, err := c.net.pool.Swarm(ctx, cur.Swarm); err == nil {
+			member = nextMember(members, member)
+		}
+	}
+	last := ps.last(member)
 	ns := swarm.Namespace(cur.Namespace)
 	for page := 0; page < maxRetrievePages; page++ {
 		res, node, err := c.net.rpc.RetrieveFrom(ctx, signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last}, swarm.Node{Ed25519: member})
@@ -570,12 +603,15 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 		}
 		if node.Ed25519 != member {
 			member = node.Ed25519
-			if last != "" {
-				last = ""
-				continue // another member answered after our last hash: read it from the start
+			if own := ps.last(member); own != last {
+				last = own
+				continue // another member answered after a hash that is not its own: ask it again
 			}
 		}
-		if len(res.Messages) == 0 {
+		// The swarm client verified every message: only genuine ones are here, and the resume
+		// point is the last genuine hash (never one a node made up). A page of messages dropped
+		// for being elsewhere or expired still moves the position past them.
+		if res.LastHash == "" || (len(res.Messages) == 0 && res.LastHash == last) {
 			return nil
 		}
 		in := make([]store.Incoming, 0, len(res.Messages))
@@ -583,8 +619,9 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 			in = append(in, store.Incoming{Hash: m.Hash, Namespace: cur.Namespace, Data: m.Data,
 				Timestamp: m.Timestamp, Expiry: m.Expiration})
 		}
-		last = res.Messages[len(res.Messages)-1].Hash
-		if _, err := c.store.SaveRetrieved(ctx, cur, in, joinPosition(member, last)); err != nil {
+		last = res.LastHash
+		ps = ps.with(member, last)
+		if _, err := c.store.SaveRetrieved(ctx, cur, in, ps.String()); err != nil {
 			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
 		}
 		if !res.More {
@@ -594,25 +631,14 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 	return nil
 }
 
-// A stored position is "<member's Ed25519 key, hex>:<last hash>" (message hashes are base64,
-// without colons). Anything else reads as "no position".
-func joinPosition(member [32]byte, last string) string {
-	return hex.EncodeToString(member[:]) + ":" + last
-}
-
-func splitPosition(pos string) (member [32]byte, last string) {
-	h, l, ok := strings.Cut(pos, ":")
-	b, err := hex.DecodeString(h)
-	if !ok || err != nil || len(b) != 32 || l == "" {
-		return [32]byte{}, ""
-	}
-	return [32]byte(b), l
-}
-
 func (c *Client) handlePending(ctx context.Context) error {
 	pending, err := c.store.Pending(ctx, c.id)
 	if err != nil {
 		return &fatalError{fmt.Errorf("session: reading pending messages: %w", err)}
+	}
+	// The account's configs first: blocks and approvals apply to the messages after them.
+	if pending, err = c.takeConfigMessages(ctx, pending); err != nil {
+		return err
 	}
 	for _, p := range pending {
 		if ctx.Err() != nil {
@@ -641,6 +667,10 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
 	}
+	if c.isBlocked(bk, in.Sender) {
+		c.log.Debug("message from a blocked sender dropped", "hash", p.Hash)
+		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
+	}
 	if c.handleGroupUpdate(ctx, in, p.Hash) {
 		return true
 	}
@@ -652,9 +682,13 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 	for _, e := range evts {
 		switch e := e.(type) {
 		case *DisappearingChanged:
-			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, e.At.UnixMilli())
+			// Ordered by the sent time, which the sender chose: one from the future counts as
+			// now, or it would outrank every later change, ours included.
+			recorded, err := c.saveExpiry(bk, e.Conversation, e.Expiry, min(e.At.UnixMilli(), c.now().UnixMilli()), false)
 			if err != nil {
+				// Not taken: the message stays pending and the next poll saves it again.
 				c.log.Warn("saving a disappearing setting", "err", err)
+				return false
 			}
 			if !recorded {
 				continue // an older change arriving after a newer one
@@ -679,6 +713,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		case *MessageRequestResponse:
 			if e.Approved {
 				c.approve(bk, e.From)
+				c.noteApprovedMe(bk, e.From)
 			}
 		}
 		delivered = c.dispatch(ctx, e) && delivered
@@ -693,6 +728,9 @@ const contactsBucket = "contacts"
 func (c *Client) contactKey(peer crypto.AccountID) string { return c.id.String() + "/" + peer.String() }
 
 func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, error) {
+	if c.configApproved(ctx, peer) {
+		return true, nil // approved on one of the account's devices
+	}
 	v, err := c.store.GetValue(ctx, contactsBucket, c.contactKey(peer))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -701,8 +739,9 @@ func (c *Client) isApproved(ctx context.Context, peer crypto.AccountID) (bool, e
 }
 
 func (c *Client) approve(ctx context.Context, peer crypto.AccountID) {
-	if err := c.store.PutValue(ctx, contactsBucket, c.contactKey(peer), []byte("approved")); err != nil {
-		c.log.Warn("saving contact state", "err", err)
+	c.approveLocal(ctx, peer)
+	if err := c.noteContact(ctx, peer, func(ct *groups.Contact) { ct.Approved = true }); err != nil {
+		c.log.Warn("recording an approval in the account's config", "err", err)
 	}
 }
 

@@ -194,8 +194,9 @@ func eventsFromContent(in *Incoming, hash string, self crypto.AccountID, files *
 		return []Event{r}
 	case c.UnsendRequest != nil:
 		target, ok := refFromPB(c.UnsendRequest.GetTimestamp(), c.UnsendRequest.GetAuthor())
-		if !ok || target.Author != from {
-			// Only the author may unsend a message.
+		if !ok || (target.Author != from && from != self) {
+			// Only the author may unsend a message; our own other devices may also delete
+			// one for us (delete for me, usersync_api.go).
 			return nil
 		}
 		return []Event{&Unsend{From: from, Target: target, At: at}}

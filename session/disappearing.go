@@ -97,9 +97,9 @@ func (s savedExpiry) expiry() Expiry {
 	return e
 }
 
-// saveExpiry records a 1:1 setting changed at changedMS, unless a later change is known; it
-// reports whether it was recorded.
-func (c *Client) saveExpiry(ctx context.Context, peer crypto.AccountID, e Expiry, changedMS int64) (bool, error) {
+// saveExpiry records a 1:1 setting changed at changedMS, unless a later change is known (or,
+// force, always: our own change); it reports whether it was recorded.
+func (c *Client) saveExpiry(ctx context.Context, peer crypto.AccountID, e Expiry, changedMS int64, force bool) (bool, error) {
 	m := c.locks.get("expiry/" + peer.String())
 	m.Lock()
 	defer m.Unlock()
@@ -107,7 +107,7 @@ func (c *Client) saveExpiry(ctx context.Context, peer crypto.AccountID, e Expiry
 	if err != nil {
 		return false, err
 	}
-	if old.Changed > changedMS {
+	if old.Changed > changedMS && !force {
 		return false, nil // an older update arriving late
 	}
 	b, _ := json.Marshal(savedExpiry{Mode: e.Mode, Timer: int64(e.Timer / time.Second), Changed: changedMS})
@@ -168,7 +168,7 @@ func (c *Client) SetDisappearing(ctx context.Context, conversation crypto.Accoun
 	if _, err := c.sendContent(ctx, conversation, content, sendOpts{at: at}); err != nil {
 		return err
 	}
-	_, err = c.saveExpiry(ctx, conversation, e, at.UnixMilli())
+	_, err = c.saveExpiry(ctx, conversation, e, at.UnixMilli(), true)
 	return err
 }
 
@@ -260,6 +260,7 @@ func (c *Client) noteAfterRead(ctx context.Context, m *Message) {
 // expire RPC, shortening only). Messages that do not disappear after reading are ignored. It
 // sends nothing to the sender; SendReadReceipt does both.
 func (c *Client) MarkRead(ctx context.Context, from crypto.AccountID, read ...MessageRef) error {
+	c.noteRead(ctx, from, read) // the account's read position, for its other devices (usersync_api.go)
 	now := c.now()
 	byExpiry := map[time.Time][]string{}
 	var keys []string
@@ -285,7 +286,7 @@ func (c *Client) MarkRead(ctx context.Context, from crypto.AccountID, read ...Me
 		keys = append(keys, key)
 	}
 	for exp, hashes := range byExpiry {
-		if _, err := c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: hashes, Expiry: exp, Shorten: true}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.Expire(ctx, c.signer, swarm.ExpireRequest{Hashes: hashes, Expiry: exp, Shorten: true})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			return fmt.Errorf("session: mark read: starting disappearing timers: %w", err)
 		}
 	}

@@ -24,18 +24,22 @@ import (
 //
 // The events, by conversation:
 //
-//   - 1:1: *Message, *MessageRequest, *MessageRequestResponse, *Typing, *ReadReceipt,
-//     *Reaction, *Unsend, *DataExtraction, *DisappearingChanged, *CommunityInvite, *Call,
-//     *UndecryptableMessage, *UnknownContent.
-//   - Groups: *GroupInvite, *GroupJoined, *GroupMessage, *GroupMemberChange,
-//     *GroupInfoChange, *GroupUpdated, *GroupRemoved, *GroupMessagesDeleted,
-//     *GroupHistoryCleared, *UndecryptableGroupMessage; reactions and unsends in a group are
-//     *Reaction and *Unsend with Group set, timer changes *DisappearingChanged.
-//   - Communities: *CommunityMessage, *CommunityMessageDeleted, *CommunityReaction,
-//     *CommunityDM, *CommunitySkipped.
-//   - Connection: *Connected, *Disconnected, *PollError.
-//   - Handlers: *HandlerError (a handler failed or panicked; the event comes again),
-//     *DeadLetter (an event given up after its handlers kept failing).
+//   - 1:1: [*Message], [*MessageRequest], [*MessageRequestResponse], [*Typing],
+//     [*ReadReceipt], [*Reaction], [*Unsend], [*DataExtraction], [*DisappearingChanged],
+//     [*CommunityInvite], [*Call], [*UndecryptableMessage], [*UnknownContent].
+//   - Groups: [*GroupInvite], [*GroupJoined], [*GroupMessage], [*GroupMemberChange],
+//     [*GroupInfoChange], [*GroupUpdated], [*GroupRemoved], [*GroupMessagesDeleted],
+//     [*GroupHistoryCleared], [*UndecryptableGroupMessage]; reactions in a group are
+//     [*Reaction] with Group set, unsends [*GroupMessagesDeleted], timer changes
+//     [*DisappearingChanged].
+//   - Communities: [*CommunityMessage], [*CommunityMessageDeleted], [*CommunityReaction],
+//     [*CommunityDM], [*CommunitySkipped].
+//   - Connection: [*Connected], [*Disconnected], [*PollError].
+//   - Handlers: [*HandlerError] (a handler failed or panicked; the event comes again),
+//     [*DeadLetter] (an event given up after its handlers kept failing).
+//   - The account's other devices: [*SyncedProfile], [*SyncedContact], [*SyncedRead],
+//     [*SyncedGroup], [*SyncedCommunity]; [*ConfigRejected], and [*MessageDropped] for a
+//     blocked sender.
 type Event interface {
 	isEvent()
 }
@@ -168,10 +172,10 @@ type Message struct {
 	Hash string
 	// From is the sender; To is the recipient (us, or for a sync copy the conversation partner).
 	From, To crypto.AccountID
-	// Timestamp is the sent time; with From it identifies the message (see Ref).
+	// Timestamp is the sent time; with From it identifies the message (see [Message.Ref]).
 	Timestamp time.Time
 	Text      string
-	// Attachments are the files attached to the message (see Attachment.Download).
+	// Attachments are the files attached to the message (see [Attachment.Download]).
 	Attachments []*Attachment
 	// Quote is the message this one replies to, if any.
 	Quote *MessageRef
@@ -319,7 +323,9 @@ type Connected struct{}
 // Disconnected is sent when polling starts failing after it succeeded; Err is the first error.
 type Disconnected struct{ Err error }
 
-// PollError reports a failed poll; Run retries after Backoff.
+// PollError reports a failed poll; Run retries after Backoff. A first poll that has had no
+// answer for a few seconds is reported too, with Err matching ErrNoAnswerYet and Backoff 0,
+// while it goes on.
 type PollError struct {
 	Err     error
 	Backoff time.Duration

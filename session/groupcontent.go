@@ -77,7 +77,7 @@ func (c *Client) deleteGroupContent(ctx context.Context, gid crypto.AccountID, h
 			if err != nil {
 				return err
 			}
-			if _, err := c.net.rpc.Delete(ctx, signer, swarm.DeleteRequest{Hashes: hashes}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+			if _, err := applied(c.net.rpc.Delete(ctx, signer, swarm.DeleteRequest{Hashes: hashes})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 				return fmt.Errorf("session: deleting group messages from the swarm: %w", err)
 			}
 		}

@@ -30,7 +30,7 @@ var (
 	ErrUnknownGroup = errors.New("session: unknown group")
 	// ErrNotGroupAdmin: the operation needs the group's secret key (admins only).
 	ErrNotGroupAdmin = errors.New("session: not an admin of the group")
-	// ErrGroupNotJoined: the group's invite was not accepted yet (see AcceptGroupInvite).
+	// ErrGroupNotJoined: the group's invite was not accepted yet (see [Client.AcceptGroupInvite]).
 	ErrGroupNotJoined = errors.New("session: group invite not accepted")
 	// ErrGroupRemoved: we were removed from the group, or an admin deleted it.
 	ErrGroupRemoved = errors.New("session: removed from the group")
@@ -130,7 +130,7 @@ type GroupMessage struct {
 	From      crypto.AccountID
 	Timestamp time.Time
 	Text      string
-	// Attachments are the files attached to the message (see Attachment.Download).
+	// Attachments are the files attached to the message (see [Attachment.Download]).
 	Attachments []*Attachment
 	Quote       *MessageRef
 	Profile     *Profile
@@ -411,6 +411,7 @@ func (st *groupState) setAdmin(admin *groups.AdminKey) error {
 }
 
 func (c *Client) saveGroup(ctx context.Context, st *groupState) error {
+	defer c.noteGroup(ctx, st) // the account's other devices learn of it (usersync_apply.go)
 	if st.forget {
 		if err := c.store.DeleteValue(ctx, groupBucket, c.groupKey(st.id)); err != nil {
 			return fmt.Errorf("session: deleting group %s: %w", st.id, err)
@@ -749,7 +750,7 @@ func (c *Client) inviteMembers(ctx context.Context, st *groupState, ids []crypto
 			toks = toks[n:]
 		}
 	}
-	status := map[crypto.AccountID]int64{}
+	status := map[crypto.AccountID]groups.InviteStatus{}
 	for _, id := range ids {
 		auth, err := st.admin.SubaccountAuth(id, flags)
 		if err != nil {
@@ -959,9 +960,9 @@ func (c *Client) PromoteGroupMember(ctx context.Context, group, member crypto.Ac
 		gu := &pb.GroupUpdateMessage{PromoteMessage: &pb.GroupUpdatePromoteMessage{
 			GroupIdentitySeed: seed[:], Name: proto.String(st.name())}}
 		sendErr := c.sendDirectGroupUpdate(ctx, member, gu, c.msNow())
-		m.Admin, m.Invite, m.Promotion = true, 0, 1 // sent
+		m.Admin, m.Invite, m.Promotion = true, 0, groups.PromotionSent
 		if sendErr != nil {
-			m.Promotion = 2 // failed
+			m.Promotion = groups.PromotionFailed
 		}
 		var setErr error
 		if err := st.members.Update(func(d groups.Dict) { setErr = groups.SetMember(d, m) }); err != nil || setErr != nil {
@@ -1050,7 +1051,7 @@ func (c *Client) DeleteGroup(ctx context.Context, group crypto.AccountID) error 
 		if err != nil {
 			return err
 		}
-		if _, err := c.net.rpc.DeleteAll(ctx, signer, swarm.DeleteAllRequest{Namespace: swarm.NamespaceGroupMessages}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.DeleteAll(ctx, signer, swarm.DeleteAllRequest{Namespace: swarm.NamespaceGroupMessages})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			c.log.Warn("group: deleting messages", "group", st.id.String(), "err", err)
 		}
 		st.forget = true
@@ -1125,7 +1126,7 @@ func (c *Client) extendGroupMessages(ctx context.Context, gid crypto.AccountID) 
 		if err != nil {
 			return err
 		}
-		if _, err := c.net.rpc.Expire(ctx, signer, swarm.ExpireRequest{Hashes: hashes, Expiry: now.Add(groupConfigTTL), Extend: true}); err != nil && !errors.Is(err, swarm.ErrNotFound) {
+		if _, err := applied(c.net.rpc.Expire(ctx, signer, swarm.ExpireRequest{Hashes: hashes, Expiry: now.Add(groupConfigTTL), Extend: true})); err != nil && !errors.Is(err, swarm.ErrNotFound) {
 			return fmt.Errorf("session: extending group key and config messages: %w", err)
 		}
 	}
@@ -1175,12 +1176,12 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 	}
 	cb, err := proto.Marshal(content)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	env, err := proto.Marshal(&pb.Envelope{Type: pb.Envelope_CLOSED_GROUP_MESSAGE.Enum(), Timestamp: proto.Uint64(ms),
 		SourceDevice: proto.Uint32(SourceDevice), Content: cb, ProSig: decoyProSig()})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEnvelope, err)
 	}
 	data, err := st.keys.EncryptMessage(env)
 	if err != nil {

@@ -69,7 +69,7 @@ func (c *Client) initLease(raw store.Store) {
 	if cfg.ttl == 0 {
 		cfg.ttl = DefaultLeaseTTL
 	}
-	c.lease = &leaseKeeper{raw: raw, name: store.AccountLease(c.id), account: c.id, holder: cfg.holder, ttl: cfg.ttl, log: c.log, born: time.Now(),
+	c.lease = &leaseKeeper{raw: raw, name: store.AccountLease(c.id), account: c.id, holder: cfg.holder, ttl: cfg.ttl, log: c.log,
 		renewer: func() *leaseRenewer { return c.net.leases },
 		onLost: func() {
 			// Stop sending at once: every send checks closed. Close still releases what
@@ -103,11 +103,6 @@ func (c *Client) finishLease(err error) error {
 	return &fatalError{fmt.Errorf("session: account %s: %w", c.id, lost)}
 }
 
-// localNow is the local clock advanced by the monotonic clock since the Client was made: what
-// pruning goes by, so that neither a clock learned from nodes nor a wall-clock jump can make
-// the client forget what it has seen.
-func (c *Client) localNow() time.Time { return c.lease.born.Add(time.Since(c.lease.born)) }
-
 // closeLease releases the lease and stops the keeper; it reports whether the Client was closed
 // by a lost lease (so that Close still closes what it owns).
 func (c *Client) closeLease() bool {
@@ -127,7 +122,6 @@ type leaseKeeper struct {
 		Error(string, ...any)
 	}
 	onLost  func()
-	born    time.Time            // when the Client was made (for localNow)
 	renewer func() *leaseRenewer // the Client's Network's
 
 	mu     sync.Mutex

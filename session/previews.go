@@ -48,8 +48,9 @@ func uriChar(r rune) bool {
 
 // CheckPreviewURL reports why official clients would refuse to preview raw: it must be an https
 // URL of at most MaxPreviewURL bytes without user info, whose host name has at least two
-// non-empty labels, no percent-encoding and does not mix ASCII with other scripts, and whose
-// path, query and fragment hold only URI characters.
+// non-empty labels, no percent-encoding and does not mix ASCII with other scripts (punycode
+// "xn--" labels count as other scripts), and whose path, query and fragment hold only URI
+// characters.
 func CheckPreviewURL(raw string) error {
 	bad := func(why string) error { return fmt.Errorf("%w: %q: %s", ErrInvalidPreview, truncateForError(raw), why) }
 	if len(raw) > MaxPreviewURL {
@@ -77,6 +78,11 @@ func CheckPreviewURL(raw string) error {
 	for _, l := range labels {
 		if l == "" {
 			return bad("empty host label")
+		}
+		if len(l) >= 4 && strings.EqualFold(l[:4], "xn--") {
+			// Punycode: another script written in ASCII (desktop decodes it before this check).
+			other = true
+			continue
 		}
 		for _, r := range l {
 			if r < utf8.RuneSelf {

@@ -107,7 +107,7 @@ func (c *Client) initProfile(ctx context.Context, given *Profile) error {
 		return err
 	}
 	c.profile = &p
-	return nil
+	return c.noteProfile(ctx, &p)
 }
 
 // changeProfile applies f to a copy of our profile and, if the name or picture changed, moves
@@ -129,7 +129,7 @@ func (c *Client) changeProfile(ctx context.Context, f func(p *Profile)) error {
 		return err
 	}
 	c.profile = &p
-	return nil
+	return c.noteProfile(ctx, &p) // the account's other devices show it too (usersync_api.go)
 }
 
 // Profile returns the profile we attach to the visible messages we send (zero when none).

@@ -39,15 +39,17 @@ const DefaultPollConcurrency = 64
 type scheduler struct {
 	slots chan struct{} // one token per poll in flight; its capacity is the bound
 
-	mu      sync.Mutex
-	queue   laneQueue // lanes waiting for their time
-	runs    map[*runState]struct{}
-	looping bool // the loop goroutine runs
-	closed  bool
-	seq     uint64
-	wake    chan struct{} // capacity 1: the queue changed
-	quit    chan struct{} // closed by close
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	queue    laneQueue // lanes waiting for their time
+	runs     map[*runState]struct{}
+	looping  bool // the loop goroutine runs
+	closed   bool
+	seq      uint64
+	firsts   int           // lanes waiting for their first poll
+	meanPoll float64       // moving average of a poll's duration, ns
+	wake     chan struct{} // capacity 1: the queue changed
+	quit     chan struct{} // closed by close
+	wg       sync.WaitGroup
 
 	observe atomic.Pointer[func(lane string, late, interval time.Duration)] // tests
 }
@@ -67,7 +69,7 @@ type runState struct {
 	parent context.Context
 	ctx    context.Context // ended by the parent, by a fatal error or by Network.Close
 	cancel context.CancelFunc
-	lanes  [3]lane
+	lanes  [4]lane
 	done   chan error // Run's result, sent once
 
 	// Guarded by s.mu.
@@ -89,11 +91,13 @@ type lane struct {
 	conn     bool                        // the lane reports Connected and Disconnected
 	due      time.Time
 	seq      uint64
-	index    int // in the queue; -1 when not queued
+	index    int  // in the queue; -1 when not queued
+	first    bool // its first poll has not started
 	failures int
 	up       bool        // the last poll succeeded (conn lanes)
 	held     atomic.Bool // holds a slot of the scheduler
 	pruneAt  time.Time   // the swarm lane: when to forget expired hashes next
+	soon     time.Time   // kicked while polling: poll again by then (config lane, usersync.go)
 }
 
 type laneKey struct{}
@@ -134,15 +138,8 @@ func (s *scheduler) start(ctx context.Context, c *Client) (*runState, error) {
 	r.lanes[0].poll = func(ctx context.Context) error { return c.pollSwarm(ctx, &r.lanes[0]) }
 	r.lanes[1] = lane{name: "group", poll: c.pollGroups}
 	r.lanes[2] = lane{name: "community", poll: c.pollCommunities, retry: communityRetryAfter}
+	r.lanes[laneConfig] = lane{name: "config", poll: c.pollConfigs} // usersync.go
 	now := time.Now()
-	first := int64(min(c.cfg.pollInterval, 2*time.Second))
-	for i := range r.lanes {
-		l := &r.lanes[i]
-		l.run, l.index = r, -1
-		// Start at a random point of the first interval (at most 2 s in), so that many
-		// clients started together do not poll in step.
-		l.due = now.Add(time.Duration(rand.Int64N(first)))
-	}
 	r.lanes[0].pruneAt = now
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,8 +148,18 @@ func (s *scheduler) start(ctx context.Context, c *Client) (*runState, error) {
 		return nil, ErrClosed
 	}
 	s.runs[r] = struct{}{}
+	// Start at a random point of the first interval, so that many clients started together do
+	// not poll in step: within 2 s, or, when more first polls wait than the slots can serve in
+	// 2 s (many clients started at once), within the time they take (backlog × mean poll time ÷
+	// slots), so that the schedule stays one the scheduler can keep.
+	window := max(2*time.Second, time.Duration(float64(s.firsts+len(r.lanes))*s.meanPoll/float64(cap(s.slots))))
+	window = min(c.cfg.pollInterval, window)
 	for i := range r.lanes {
-		s.pushLocked(&r.lanes[i])
+		l := &r.lanes[i]
+		l.run, l.index, l.first = r, -1, true
+		l.due = now.Add(time.Duration(rand.Int64N(int64(window))))
+		s.firsts++
+		s.pushLocked(l)
 	}
 	// Registered under s.mu: a run cannot finish before it is set. When ctx has already ended,
 	// the function runs at once on a goroutine, which waits for s.mu.
@@ -163,6 +170,14 @@ func (s *scheduler) start(ctx context.Context, c *Client) (*runState, error) {
 		go s.loop()
 	}
 	return r, nil
+}
+
+// started counts a lane out of the first polls waiting (it left the queue).
+func (s *scheduler) started(l *lane) {
+	if l.first {
+		l.first = false
+		s.firsts--
+	}
 }
 
 func (s *scheduler) pushLocked(l *lane) {
@@ -196,6 +211,7 @@ func (s *scheduler) stopLocked(r *runState, err error) bool {
 		for i := range r.lanes {
 			if l := &r.lanes[i]; l.index >= 0 {
 				heap.Remove(&s.queue, l.index)
+				s.started(l)
 			}
 		}
 		r.cancel()
@@ -276,6 +292,7 @@ func (s *scheduler) loop() {
 			continue
 		}
 		l := heap.Pop(&s.queue).(*lane)
+		s.started(l)
 		l.held.Store(true)
 		l.run.active++
 		s.wg.Add(1)
@@ -291,15 +308,22 @@ func (s *scheduler) exec(l *lane) {
 	if f := s.observe.Load(); f != nil {
 		(*f)(l.name, time.Since(l.due), r.c.cfg.pollInterval)
 	}
+	start := time.Now()
 	wait, fatal := l.step(context.WithValue(r.ctx, laneKey{}, l))
 	l.releaseSlot()
+	took := float64(time.Since(start))
 	s.mu.Lock()
+	s.meanPoll += (took - s.meanPoll) / 16
 	r.active--
 	var fin bool
 	if fatal != nil || r.ctx.Err() != nil || r.stopping {
 		fin = s.stopLocked(r, fatal)
 	} else {
 		l.due = time.Now().Add(wait)
+		if !l.soon.IsZero() && l.soon.Before(l.due) {
+			l.due = l.soon
+		}
+		l.soon = time.Time{}
 		s.pushLocked(l)
 	}
 	s.mu.Unlock()

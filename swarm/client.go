@@ -2,14 +2,15 @@ package swarm
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync/atomic"
+	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
@@ -19,38 +20,46 @@ import (
 type ClientConfig struct {
 	// Transport carries the requests (required): NewHTTPSTransport, or an onion transport.
 	Transport Transport
-	// Pool gives the swarms (required).
+	// Pool gives the swarms (required). The Client reports nodes that lie to it (Pool.Report).
 	Pool *Pool
-	// MaxAttempts is how many swarm members one request may try when nodes fail or cannot be
-	// reached (default 3). Wrong-swarm and clock retries follow their own rules on top.
+	// MaxAttempts is how many swarm members one request may try when nodes fail, cannot be
+	// reached or answer what does not hold up (default 3). Wrong-swarm and clock retries follow
+	// their own rules on top.
 	MaxAttempts int
-	// VerifyNodeSignatures makes Store check each swarm member's Ed25519 signature over the
-	// message hash, marking members whose signature fails as failed. It costs one verification
-	// per member (five to ten per store) and the official clients do not do it, so it is off by
-	// default; the hash each member reports is always checked.
-	VerifyNodeSignatures bool
+	// Clock is the local clock (default time.Now); network time (Now) is learned on top of it.
+	Clock func() time.Time
 	// Logger receives debug logs (default: discard).
 	Logger *slog.Logger
 }
 
-// Client sends signed storage RPCs to accounts' swarms. It is safe for concurrent use and
-// starts no goroutines.
+// Client sends signed storage RPCs to accounts' swarms. It is safe for concurrent use; the
+// goroutines it starts (asking several nodes their time at once) end before its calls return.
 //
 // Node choice and retries follow the client network policy: a request goes to a random member
 // of the account's swarm. On a wrong-swarm answer (421) it retries once on another member,
 // using the swarm the node named in its reply when it named one; on a second 421 it refreshes
 // the pool, recomputes the swarm and retries once more; a third 421 is returned. On a clock
-// error (406/425) it learns the node's time from info and retries once. 400, 401, 403 and 404
-// are returned at once. Other failures try another member, up to MaxAttempts.
+// refusal (406, 425, or a 400/401 about a timestamp) it learns the network time again from
+// several nodes and retries once: on the same node when the time moved, else (for 406/425) on
+// another member, the refusing node being the one that is off. 400, 401, 403 and 404 are
+// returned at once. Other failures, and 200 replies that do not hold up (unparsable, or
+// disproved by their own hashes and signatures), try another member, up to MaxAttempts.
 //
-// Every reply's "t" updates the clock offset; timestamps in requests use network time (Now).
+// Nothing a node says is taken on trust: store results must carry the member signatures and
+// the locally computed hash (and, in a swarm of several, a member other than the one asked),
+// retrieved messages are verified (RetrieveResult.Verify), and network time comes from the
+// agreement of several nodes, not from one reply. Nodes caught lying are reported to the pool,
+// which stops choosing them (see Offense).
 type Client struct {
-	tr         Transport
-	pool       *Pool
-	attempts   int
-	verifySigs bool
-	log        *slog.Logger
-	offset     atomic.Int64 // network time minus local time, ms
+	tr       Transport
+	pool     *Pool
+	attempts int
+	log      *slog.Logger
+	local    func() time.Time
+	clock    *netClock
+
+	relearnMu sync.Mutex
+	relearned time.Time // when several nodes were last asked for the time (monotonic clock)
 }
 
 // NewClient returns a Client. It does no I/O.
@@ -58,56 +67,157 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Transport == nil || cfg.Pool == nil {
 		return nil, fmt.Errorf("swarm: NewClient needs a Transport and a Pool")
 	}
-	c := &Client{tr: cfg.Transport, pool: cfg.Pool, attempts: cfg.MaxAttempts, log: cfg.Logger, verifySigs: cfg.VerifyNodeSignatures}
+	c := &Client{tr: cfg.Transport, pool: cfg.Pool, attempts: cfg.MaxAttempts, log: cfg.Logger, local: cfg.Clock}
 	if c.attempts <= 0 {
 		c.attempts = 3
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	if c.local == nil {
+		c.local = time.Now
+	}
+	c.clock = newNetClock(c.local, func() int { return c.pool.Len() })
 	return c, nil
 }
 
 // Pool returns the client's pool.
 func (c *Client) Pool() *Pool { return c.pool }
 
-// Now returns network time: local time corrected by the offset learned from the nodes.
-func (c *Client) Now() time.Time { return time.Now().Add(c.ClockOffset()) }
+// Now returns network time: the local clock corrected by the offset that several nodes agree
+// on (see ClockOffset).
+func (c *Client) Now() time.Time { return c.clock.now() }
 
-// ClockOffset returns network time minus local time as last learned from a node's "t".
-func (c *Client) ClockOffset() time.Duration {
-	return time.Duration(c.offset.Load()) * time.Millisecond
-}
+// ClockOffset returns network time minus local time: the median offset of the nodes' clocks
+// that agree with one another (within 10 s), once at least three distinct nodes (or every node
+// of a smaller network) agree. A node whose time disagrees is reported (OffenseClock) and does
+// not move it.
+func (c *Client) ClockOffset() time.Duration { return c.clock.offsetDuration() }
 
-// learnTime sets the offset from a node time t (ms) seen between sent and received.
-func (c *Client) learnTime(t int64, sent, received time.Time) {
-	if t <= 0 {
+// observe learns from a time t (ms) that node reported in a reply sent at sent and received at
+// received (local clock).
+func (c *Client) observe(node Node, t int64, sent, received time.Time) {
+	if t == 0 {
 		return
 	}
-	mid := sent.Add(received.Sub(sent) / 2)
-	c.offset.Store(t - mid.UnixMilli())
+	outlier, moved := c.clock.observe(node.Ed25519, t, sent, received)
+	if outlier {
+		c.log.Debug("swarm: node time disagrees with the network", "node", node, "t", t)
+		c.pool.Report(node, OffenseClock)
+	}
+	if moved {
+		c.log.Debug("swarm: network time offset moved", "offset", c.ClockOffset())
+	}
 }
 
-func (c *Client) learnFromBody(body []byte, sent, received time.Time) {
+// observeBody learns from the "t" of a reply (or of the first batch result that has one).
+func (c *Client) observeBody(node Node, body []byte, sent, received time.Time) {
+	t, _ := inspectReply(body)
+	c.observe(node, t, sent, received)
+}
+
+// inspectReply reads a reply once for what send needs from it: the time for the clock (the
+// reply's "t", or the first batch result's that has one; see rawT) and batchFailure's verdict.
+func inspectReply(body []byte) (t int64, fail *NodeError) {
 	var j struct {
 		T       json.RawMessage `json:"t"`
 		Results []struct {
+			Code json.RawMessage `json:"code"` // a number; anything else is no failure
 			Body json.RawMessage `json:"body"`
 		} `json:"results"`
 	}
 	if json.Unmarshal(body, &j) != nil {
-		return
+		return 0, nil
 	}
-	t := parseT(j.T)
+	t = rawT(j.T)
 	for i := 0; t == 0 && i < len(j.Results); i++ {
 		var sub struct {
 			T json.RawMessage `json:"t"`
 		}
 		if json.Unmarshal(j.Results[i].Body, &sub) == nil {
-			t = parseT(sub.T)
+			t = rawT(sub.T)
 		}
 	}
-	c.learnTime(t, sent, received)
+	if len(j.Results) == 0 || body[0] != '{' {
+		return t, nil
+	}
+	results := make([]SubResult, len(j.Results))
+	for i, r := range j.Results {
+		code, err := strconv.Atoi(string(r.Code))
+		if err != nil {
+			return t, nil
+		}
+		results[i] = SubResult{Code: code, Body: r.Body}
+	}
+	return t, batchFailureOf(results)
+}
+
+// rawT reads a "t" for the clock: an integer (negative values and garbage read as 1, which the
+// clock rejects as no time in milliseconds); absent is 0.
+func rawT(raw json.RawMessage) int64 {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0
+	}
+	if t := parseT(raw); t > 0 {
+		return t
+	}
+	return 1
+}
+
+// relearnClock asks several nodes (members first, then random pool nodes) for their time at
+// once, unless that was done since builtAt (a request refused meanwhile did it: one round
+// serves every request refused at the same time). A node refusing everything costs a round per
+// refusal until its OffenseClock reports ban it.
+func (c *Client) relearnClock(ctx context.Context, members []Node, builtAt time.Time) {
+	c.relearnMu.Lock()
+	defer c.relearnMu.Unlock()
+	if c.relearned.After(builtAt) {
+		return
+	}
+	defer func() { c.relearned = time.Now() }()
+	const ask = 5
+	seen := map[[32]byte]bool{}
+	var nodes []Node
+	for _, i := range rand.Perm(len(members)) {
+		if len(nodes) < clockQuorum && !seen[members[i].Ed25519] {
+			seen[members[i].Ed25519] = true
+			nodes = append(nodes, members[i])
+		}
+	}
+	if more, err := c.pool.RandomNodes(ctx, ask+len(nodes), func(n Node) bool { return seen[n.Ed25519] }); err == nil {
+		for _, n := range more {
+			if len(nodes) < ask {
+				nodes = append(nodes, n)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Info(ctx, n); err != nil {
+				c.log.Debug("swarm: asking a node its time failed", "node", n, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// isClockRefusal reports whether a node refused a request over its time: ErrClockSkew (406,
+// 425), or a 400 or 401 whose text is about a timestamp.
+func isClockRefusal(ne *NodeError) bool {
+	return errors.Is(ne, ErrClockSkew) ||
+		(errors.Is(ne, ErrBadRequest) || errors.Is(ne, ErrUnauthorized)) && ne.BodyMentions("timestamp")
+}
+
+// isRefusal reports whether a node refused the request itself (400, 401, 403, 404, 413), which
+// another member would refuse too.
+func isRefusal(ne *NodeError) bool {
+	return errors.Is(ne, ErrBadRequest) || errors.Is(ne, ErrUnauthorized) || errors.Is(ne, ErrForbidden) ||
+		errors.Is(ne, ErrNotFound) || ne.Status == http.StatusRequestEntityTooLarge
 }
 
 // Do sends one request to the swarm of s's account and returns the raw result JSON.
@@ -124,7 +234,7 @@ func (c *Client) doFrom(ctx context.Context, s Signer, req Request, prefer Node)
 	if s == nil || req == nil {
 		return nil, Node{}, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
 	}
-	r := c.send(ctx, s.AccountID(), prefer, false, func(now int64) ([]byte, error) {
+	r := c.send(ctx, s.AccountID(), sendOpts{prefer: prefer}, func(now int64) ([]byte, error) {
 		return EncodeRequest(req, s, now)
 	})
 	if r.err != nil {
@@ -133,10 +243,21 @@ func (c *Client) doFrom(ctx context.Context, s Signer, req Request, prefer Node)
 	return r.body, r.node, nil
 }
 
+// sendOpts are the options of one send.
+type sendOpts struct {
+	prefer   Node // asked first when it is a member
+	mutating bool // the request changes stored data: track failures that may have applied it
+	// check, when set, validates a 200 reply from node to the request built at now (ms), in a
+	// swarm of members members. An error makes the reply count as that node's failure, and
+	// another member is tried. check reports the node's offenses itself.
+	check func(body []byte, node Node, now int64, members []Node) error
+}
+
 // sendResult is the outcome of send.
 type sendResult struct {
 	body []byte
 	node Node  // the node that answered (or the last one tried)
+	now  int64 // the network time (ms) the answered request was built at
 	err  error // the final error
 	// uncertain is the first failed attempt that may have been carried out anyway (only
 	// tracked for requests that change data).
@@ -144,13 +265,18 @@ type sendResult struct {
 	uncertainNode Node
 }
 
-// send runs the node-choice and retry policy for one request to account's swarm, starting with
-// prefer when it is a member of the swarm. build encodes the request at a network time (ms); it
-// is called again for every attempt.
-//
-// When mutating is set (a request that changes stored data), the first failed attempt that the
-// node may have carried out anyway is kept in the result (see UncertainError).
-func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node, mutating bool, build func(now int64) ([]byte, error)) (r sendResult) {
+// replyError is a 200 reply that did not hold up (check failed).
+type replyError struct {
+	node Node
+	err  error
+}
+
+func (e *replyError) Error() string { return fmt.Sprintf("swarm: node %s: %v", e.node, e.err) }
+func (e *replyError) Unwrap() error { return e.err }
+
+// send runs the node-choice and retry policy for one request to account's swarm. build encodes
+// the request at a network time (ms); it is called again for every attempt.
+func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts, build func(now int64) ([]byte, error)) (r sendResult) {
 	defer func() {
 		if r.err != nil {
 			r.body = nil
@@ -177,9 +303,9 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 	if !ok {
 		return sendResult{err: ErrNoNodes}
 	}
-	if prefer.Ed25519 != ([32]byte{}) {
+	if o.prefer.Ed25519 != ([32]byte{}) {
 		for _, n := range members {
-			if n.Ed25519 == prefer.Ed25519 {
+			if n.Ed25519 == o.prefer.Ed25519 {
 				node = n
 				break
 			}
@@ -203,16 +329,21 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 		return true
 	}
 	for {
-		body, err := build(c.Now().UnixMilli())
+		builtOffset, builtAt := c.ClockOffset(), time.Now()
+		now := c.Now().UnixMilli()
+		body, err := build(now)
 		if err != nil {
 			r.node, r.err = node, err
 			return r
 		}
-		sent := time.Now()
+		sent := c.local()
 		resp, err := c.tr.Send(ctx, node, body)
-		received := time.Now()
+		received := c.local()
+		var nodeT int64
 		if err == nil {
-			if ne := batchFailure(resp); ne != nil {
+			// One reading of the reply for the clock and a batch's verdict.
+			var ne *NodeError
+			if nodeT, ne = inspectReply(resp); ne != nil {
 				ne.Node = node
 				err = ne
 			}
@@ -220,12 +351,19 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 		r.node = node
 		if err == nil {
 			c.pool.nodeAnswered()
-			c.learnFromBody(resp, sent, received)
-			r.body, r.err = resp, nil
+			c.observe(node, nodeT, sent, received)
+			if o.check != nil {
+				if cerr := o.check(resp, node, now, members); cerr != nil {
+					err = &replyError{node: node, err: cerr}
+				}
+			}
+		}
+		if err == nil {
+			r.body, r.now, r.err = resp, now, nil
 			return r
 		}
 		r.err = err
-		if mutating && r.uncertain == nil && mayHaveApplied(err) {
+		if o.mutating && r.uncertain == nil && mayHaveApplied(err) {
 			r.uncertain, r.uncertainNode = err, node
 		}
 		if ctx.Err() != nil {
@@ -237,14 +375,14 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 			c.pool.nodeAnswered()
 		}
 		switch {
-		case errors.As(err, &ne) && ne.Status == 421:
+		case errors.Is(err, ErrWrongSwarm) && errors.As(err, &ne):
 			wrongSwarm++
 			c.log.Debug("swarm: wrong swarm", "node", node, "account", account, "count", wrongSwarm)
 			switch wrongSwarm {
 			case 1:
 				// Use the swarm the node named, if it named one; else drop the node from ours.
 				if info, perr := ParseSwarm(ne.Body); perr == nil && len(info.Nodes) > 0 {
-					c.learnTime(info.T, sent, received)
+					c.observe(node, info.T, sent, received)
 					c.pool.setSwarm(account, info)
 					members = info.Nodes
 				} else {
@@ -261,17 +399,23 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 			default:
 				return r
 			}
-		case errors.As(err, &ne) && (ne.Status == 406 || ne.Status == 425):
+		case errors.As(err, &ne) && isClockRefusal(ne):
 			if skewRetried {
 				return r
 			}
 			skewRetried = true
-			if _, ierr := c.Info(ctx, node); ierr != nil {
-				return r
+			c.relearnClock(ctx, members, builtAt)
+			if d := c.ClockOffset() - builtOffset; d > time.Second || d < -time.Second {
+				c.log.Debug("swarm: network time learned again after a clock refusal", "offset", c.ClockOffset())
+				continue // same node, new timestamp
 			}
-			c.log.Debug("swarm: clock offset updated after a clock error", "offset", c.ClockOffset())
-			continue // same node, new timestamp
-		case errors.As(err, &ne) && (ne.Status == 400 || ne.Status == 401 || ne.Status == 403 || ne.Status == 404 || ne.Status == 413):
+			if !errors.Is(ne, ErrClockSkew) {
+				return r // a timestamp the network agrees with: the request's own value
+			}
+			// The nodes agree with the time we sent: this node's clock is off, or it lies.
+			c.log.Debug("swarm: node refuses network time", "node", node)
+			c.pool.Report(node, OffenseClock)
+		case errors.As(err, &ne) && isRefusal(ne):
 			return r
 		default:
 			failures++
@@ -295,27 +439,22 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, prefer Node
 }
 
 // batchFailure treats a batch reply whose every result has the same wrong-swarm or clock
-// error as that error, so the retry rules apply to it.
+// error (ErrWrongSwarm, ErrClockSkew) as that error, so the retry rules apply to it.
 func batchFailure(resp []byte) *NodeError {
-	if len(resp) == 0 || resp[0] != '{' {
+	_, ne := inspectReply(resp)
+	return ne
+}
+
+func batchFailureOf(results []SubResult) *NodeError {
+	ne, _ := results[0].Err().(*NodeError)
+	if ne == nil || !errors.Is(ne, ErrWrongSwarm) && !errors.Is(ne, ErrClockSkew) {
 		return nil
 	}
-	var j struct {
-		Results []SubResult `json:"results"`
-	}
-	if json.Unmarshal(resp, &j) != nil || len(j.Results) == 0 {
-		return nil
-	}
-	code := j.Results[0].Code
-	if code != 421 && code != 406 {
-		return nil
-	}
-	for _, r := range j.Results {
-		if r.Code != code {
+	for _, r := range results {
+		if r.Code != ne.Status {
 			return nil
 		}
 	}
-	ne := j.Results[0].Err().(*NodeError)
 	return ne
 }
 
@@ -332,53 +471,92 @@ func (r *SubResult) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Store stores a message in the account's swarm. The hash each member returns is checked
-// against the locally computed MessageHash, and each member's Ed25519 signature over it is
-// verified (a member whose signature fails is marked Failed); the reply's Hash is the local
-// one. It fails when no member confirmed the store.
+// ErrUnconfirmed: no swarm member proved that it stored the message (with its signature over
+// the message hash), or, in a swarm of several, only the member asked did.
+var ErrUnconfirmed = errors.New("swarm: store not confirmed by the swarm")
+
+// Store stores a message in the account's swarm and returns every member's result. Each member
+// must report the locally computed MessageHash and sign it with its Ed25519 key; a member that
+// does not is marked Failed (and reported). In a swarm of several members the result must come
+// with the signed confirmation of a member other than the one asked (a node that drops the store
+// while claiming success can only speak for itself); otherwise another member is asked, and
+// after MaxAttempts the best result is returned. The result's Hash is the local one.
 func (c *Client) Store(ctx context.Context, s Signer, req StoreRequest) (*SwarmResult, error) {
-	body, err := c.Do(ctx, s, req)
-	if err != nil {
-		return nil, err
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrInvalidRequest)
 	}
-	res, err := ParseSwarmResult(body)
-	if err != nil {
-		return nil, fmt.Errorf("swarm: store: %w", err)
+	account := s.AccountID()
+	want := MessageHash(account, req.Namespace, req.Data)
+	var res, fallback *SwarmResult
+	r := c.send(ctx, account, sendOpts{check: func(body []byte, node Node, now int64, members []Node) error {
+		got, err := ParseSwarmResult(body)
+		if err != nil {
+			c.pool.Report(node, OffenseBadReply)
+			return err
+		}
+		c.checkStore(got, account, req, want, node, now)
+		confirmed := got.Succeeded()
+		if confirmed == 0 {
+			return fmt.Errorf("%w: no member confirmed it", ErrUnconfirmed)
+		}
+		entry := hex.EncodeToString(node.Ed25519[:])
+		if m, ok := got.Swarm[entry]; len(members) > 1 && confirmed == 1 && ok && !m.Failed {
+			fallback = got
+			return fmt.Errorf("%w: only %s, the member asked, confirmed it", ErrUnconfirmed, node)
+		}
+		res = got
+		return nil
+	}}, func(now int64) ([]byte, error) {
+		return EncodeRequest(req, s, now)
+	})
+	switch {
+	case r.err == nil:
+	case fallback != nil && ctx.Err() == nil:
+		// No other member could confirm it: what the one member proved is all there is.
+		c.log.Debug("swarm: store confirmed by the entry node only", "account", account, "err", r.err)
+		res = fallback
+	default:
+		return nil, fmt.Errorf("swarm: store: %w", r.err)
 	}
-	if err := checkStore(res, MessageHash(s.AccountID(), req.Namespace, req.Data), c.verifySigs); err != nil {
-		return nil, fmt.Errorf("swarm: store: %w", err)
-	}
+	res.Hash = want
 	return res, nil
 }
 
 // checkStore checks a store reply against the locally computed hash: every member that did not
-// fail must report that hash and, when verifySigs is set, sign it (the hash text) with its Ed25519
-// key; members whose signature fails are marked Failed. It sets res.Hash to want.
-func checkStore(res *SwarmResult, want string, verifySigs bool) error {
-	if res.Hash != "" && res.Hash != want {
-		return fmt.Errorf("%w: node hash %q, computed %q", ErrInvalidResponse, res.Hash, want)
-	}
+// fail must report that hash and sign it (the hash text) with its Ed25519 key; members that do
+// not are marked Failed. The entry node's own result and top-level hash are its word alone: a
+// wrong one is reported. The other members' results pass through the entry node, so one bad
+// result cannot be blamed on either (reporting the member would let an entry node frame honest
+// ones, reporting the entry would let a member frame it); several bad ones are the entry's doing
+// (see blameEntry).
+func (c *Client) checkStore(res *SwarmResult, account crypto.AccountID, req StoreRequest, want string, entry Node, now int64) {
+	entryKey := hex.EncodeToString(entry.Ed25519[:])
+	lied := res.Hash != "" && res.Hash != want
 	for k, m := range res.Swarm {
-		if m.Failed {
-			continue
-		}
-		if m.Hash != want {
-			return fmt.Errorf("%w: member %s hash %q, computed %q", ErrInvalidResponse, shorten(k), m.Hash, want)
-		}
-		if !verifySigs {
-			continue
-		}
-		pk, err := hex.DecodeString(k)
-		if err != nil || len(pk) != ed25519.PublicKeySize || !ed25519.Verify(pk, []byte(want), m.Signature) {
-			m.Failed, m.Reason = true, "bad node signature"
+		if !m.Failed && m.Hash != want {
+			m.Failed, m.Reason = true, "wrong hash"
 			res.Swarm[k] = m
+			lied = lied || k == entryKey
 		}
 	}
-	if len(res.Swarm) > 0 && res.Succeeded() == 0 {
-		return fmt.Errorf("%w: no member confirmed the store", ErrInvalidResponse)
+	if lied {
+		c.pool.Report(entry, OffenseBadReply)
 	}
-	res.Hash = want
-	return nil
+	if blameEntry(res.CheckSignatures(account, req, now), entryKey) {
+		c.pool.Report(entry, OffenseBadSignature)
+	}
+}
+
+// blameEntry reports whether the members' results whose signatures failed (bad) show that the
+// entry node lied: its own result is among them, or the results of two members or more (one
+// lying member can spoil only its own result).
+func blameEntry(bad []string, entryKey string) bool {
+	for _, k := range bad {
+		if k == entryKey {
+			return true
+		}
+	}
+	return len(bad) >= 2
 }
 
 // Retrieve reads messages from one namespace of the account.
@@ -395,16 +573,36 @@ func (c *Client) Retrieve(ctx context.Context, s Signer, req RetrieveRequest) (*
 // messages in different orders, so "after this hash" on another member can skip messages. A
 // poller should therefore keep asking the same member, and when it must change member, retrieve
 // without a last hash and drop the messages it has already seen.
+//
+// Every message is verified (see RetrieveResult.Verify) at network time: messages whose hash
+// does not match their data, whose expiry or timestamp is impossible or whose data is too large
+// are left out of Messages and listed in Dropped, and the node is reported (Offense). A reply
+// that does not parse is tried on another member.
 func (c *Client) RetrieveFrom(ctx context.Context, s Signer, req RetrieveRequest, prefer Node) (*RetrieveResult, Node, error) {
-	body, node, err := c.doFrom(ctx, s, req, prefer)
-	if err != nil {
-		return nil, node, err
+	if s == nil {
+		return nil, Node{}, fmt.Errorf("%w: nil signer", ErrInvalidRequest)
 	}
-	res, err := ParseRetrieve(body)
-	if err != nil {
-		return nil, node, fmt.Errorf("swarm: retrieve: %w", err)
+	account := s.AccountID()
+	var res *RetrieveResult
+	r := c.send(ctx, account, sendOpts{prefer: prefer, check: func(body []byte, node Node, _ int64, _ []Node) error {
+		got, err := ParseRetrieve(body)
+		if err != nil {
+			c.pool.Report(node, OffenseBadReply)
+			return err
+		}
+		if o := got.Verify(account, req.Namespace, c.Now()); o != 0 {
+			c.log.Debug("swarm: retrieved messages dropped", "node", node, "dropped", len(got.Dropped), "offense", o.String())
+			c.pool.Report(node, o)
+		}
+		res = got
+		return nil
+	}}, func(now int64) ([]byte, error) {
+		return EncodeRequest(req, s, now)
+	})
+	if r.err != nil {
+		return nil, r.node, fmt.Errorf("swarm: retrieve: %w", r.err)
 	}
-	return res, node, nil
+	return res, r.node, nil
 }
 
 // swarmOp sends a recursive request that changes stored data. When a member failed after it may
@@ -414,15 +612,27 @@ func (c *Client) swarmOp(ctx context.Context, s Signer, req Request) (*SwarmResu
 	if s == nil || req == nil {
 		return nil, fmt.Errorf("%w: nil signer or request", ErrInvalidRequest)
 	}
-	r := c.send(ctx, s.AccountID(), Node{}, true, func(now int64) ([]byte, error) {
+	account := s.AccountID()
+	var res *SwarmResult
+	r := c.send(ctx, account, sendOpts{mutating: true, check: func(body []byte, node Node, now int64, members []Node) error {
+		got, err := ParseSwarmResult(body)
+		if err != nil {
+			c.pool.Report(node, OffenseBadReply)
+			return err
+		}
+		if blameEntry(got.CheckSignatures(account, req, now), hex.EncodeToString(node.Ed25519[:])) {
+			c.pool.Report(node, OffenseBadSignature) // see checkStore
+		}
+		if got.Succeeded() == 0 && len(got.Swarm) > 0 {
+			return fmt.Errorf("%w: no member's result holds up", ErrInvalidResponse)
+		}
+		res = got
+		return nil
+	}}, func(now int64) ([]byte, error) {
 		return EncodeRequest(req, s, now)
 	})
-	var res *SwarmResult
-	if r.err == nil {
-		var err error
-		if res, err = ParseSwarmResult(r.body); err != nil {
-			r.err = err
-		}
+	if r.err != nil {
+		res = nil
 	}
 	if r.uncertain != nil {
 		ue := &UncertainError{Method: req.Method(), Node: r.uncertainNode, Err: r.uncertain, Later: res}
@@ -501,13 +711,23 @@ func (c *Client) UnrevokeSubaccount(ctx context.Context, s Signer, req UnrevokeS
 
 // GetExpiries returns the current expiry of each message that exists.
 func (c *Client) GetExpiries(ctx context.Context, s Signer, req GetExpiriesRequest) (map[string]time.Time, error) {
-	body, err := c.Do(ctx, s, req)
-	if err != nil {
-		return nil, err
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrInvalidRequest)
 	}
-	res, err := ParseExpiries(body)
-	if err != nil {
-		return nil, fmt.Errorf("swarm: get_expiries: %w", err)
+	var res map[string]time.Time
+	r := c.send(ctx, s.AccountID(), sendOpts{check: func(body []byte, node Node, _ int64, _ []Node) error {
+		got, err := ParseExpiries(body)
+		if err != nil {
+			c.pool.Report(node, OffenseBadReply)
+			return err
+		}
+		res = got
+		return nil
+	}}, func(now int64) ([]byte, error) {
+		return EncodeRequest(req, s, now)
+	})
+	if r.err != nil {
+		return nil, fmt.Errorf("swarm: get_expiries: %w", r.err)
 	}
 	return res, nil
 }
@@ -554,35 +774,41 @@ func (c *Client) batch(ctx context.Context, method string, s Signer, reqs []Requ
 	if _, err := EncodeBatch(method, s, 0, reqs...); err != nil {
 		return nil, err
 	}
-	r := c.send(ctx, s.AccountID(), Node{}, false, func(now int64) ([]byte, error) {
+	var res []SubResult
+	r := c.send(ctx, s.AccountID(), sendOpts{check: func(body []byte, node Node, _ int64, _ []Node) error {
+		got, err := ParseBatch(body)
+		if err == nil && (len(got) > len(reqs) || (method == "batch" && len(got) != len(reqs))) {
+			err = fmt.Errorf("%w: %d results for %d requests", ErrInvalidResponse, len(got), len(reqs))
+		}
+		if err != nil {
+			c.pool.Report(node, OffenseBadReply)
+			return err
+		}
+		res = got
+		return nil
+	}}, func(now int64) ([]byte, error) {
 		return EncodeBatch(method, s, now, reqs...)
 	})
 	if r.err != nil {
 		return nil, fmt.Errorf("swarm: %s: %w", method, r.err)
-	}
-	res, err := ParseBatch(r.body)
-	if err != nil {
-		return nil, fmt.Errorf("swarm: %s: %w", method, err)
-	}
-	if len(res) > len(reqs) || (method == "batch" && len(res) != len(reqs)) {
-		return nil, fmt.Errorf("swarm: %s: %w: %d results for %d requests", method, ErrInvalidResponse, len(res), len(reqs))
 	}
 	return res, nil
 }
 
 // Info asks one node for its version and time, and updates the clock offset.
 func (c *Client) Info(ctx context.Context, node Node) (*Info, error) {
-	sent := time.Now()
+	sent := c.local()
 	body, err := c.tr.Send(ctx, node, []byte(`{"method":"info","params":{}}`))
-	received := time.Now()
+	received := c.local()
 	if err != nil {
 		return nil, fmt.Errorf("swarm: info: %w", err)
 	}
 	info, err := ParseInfo(body)
 	if err != nil {
+		c.pool.Report(node, OffenseBadReply)
 		return nil, fmt.Errorf("swarm: info from %s: %w", node, err)
 	}
-	c.learnTime(info.T, sent, received)
+	c.observeBody(node, body, sent, received)
 	return info, nil
 }
 
@@ -600,15 +826,16 @@ func (c *Client) GetSwarm(ctx context.Context, account crypto.AccountID) (SwarmI
 	}
 	var last error
 	for _, n := range nodes {
-		sent := time.Now()
+		sent := c.local()
 		resp, err := c.tr.Send(ctx, n, body)
-		received := time.Now()
+		received := c.local()
 		if err == nil {
 			info, perr := ParseSwarm(resp)
 			if perr == nil {
-				c.learnTime(info.T, sent, received)
+				c.observe(n, info.T, sent, received)
 				return info, nil
 			}
+			c.pool.Report(n, OffenseBadReply)
 			err = perr
 		}
 		last = err

@@ -11,8 +11,10 @@
 //     several random nodes (accepted only when they agree), persisted through a [PoolStore], and
 //     a cache of account swarms that follows the wrong-swarm (421) rules.
 //   - [Client]: the signed storage RPC (store, retrieve, delete, expire, batch, ...), with
-//     typed requests and responses, a clock offset learned from the nodes, and locally computed
-//     message hashes ([MessageHash]).
+//     typed requests and responses. It trusts no node beyond what it proves: message hashes
+//     are recomputed ([MessageHash], [RetrieveResult.Verify]), member signatures checked
+//     ([SwarmResult.CheckSignatures]), network time learned from the agreement of several
+//     nodes, and liars reported to the [Pool], which stops choosing them ([Offense]).
 //   - [Transport]: the seam underneath. [HTTPSTransport] posts straight to a node's
 //     /storage_rpc/v1; package onion implements the same interface through 3-hop onion paths.
 //   - [Signer]: who signs a storage request (an 05 account, a group admin key, or a group

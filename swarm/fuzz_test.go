@@ -3,6 +3,9 @@ package swarm
 import (
 	"encoding/json"
 	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
 )
 
 const fuzzNode = `{"public_ip":"10.0.0.1","storage_port":22100,"pubkey_ed25519":"` + edHex + `","pubkey_x25519":"` + xHex + `","swarm_id":7}`
@@ -103,5 +106,74 @@ func FuzzParseSmall(f *testing.F) {
 		_, _ = ParseInfo(b)
 		var n Node
 		_ = n.UnmarshalJSON(b)
+	})
+}
+
+// FuzzRetrieveVerify: whatever a node sends, what survives Verify is genuine, unique, in
+// bounds, and the resume point is a genuine hash of the reply.
+func FuzzRetrieveVerify(f *testing.F) {
+	acct := crypto.NewAccountID(crypto.PrefixStandard, [32]byte{1, 2, 3})
+	h := MessageHash(acct, 0, []byte("a"))
+	f.Add([]byte(`{"messages":[{"hash":"`+h+`","timestamp":1800000000000,"expiration":1800000060000,"data":"YQ=="}],"more":true,"t":3}`), int64(1_800_000_000_000), int16(0))
+	f.Add([]byte(`{"messages":[{"hash":"`+h+`","timestamp":1,"expiration":99999999999999,"data":"YQ=="},{"hash":"`+h+`","timestamp":"1800000000000","expiration":1800000060000,"data":"YQ=="}]}`), int64(1_800_000_000_000), int16(0))
+	f.Add([]byte(`{"messages":[{"hash":"`+hashA+`","timestamp":1800000000000,"expiration":1800000060000,"data":"YQ=="}],"more":1}`), int64(0), int16(-10))
+	f.Fuzz(func(t *testing.T, b []byte, nowMS int64, ns int16) {
+		res, err := ParseRetrieve(b)
+		if err != nil {
+			return
+		}
+		n := len(res.Messages)
+		hashes := map[string]bool{}
+		for _, m := range res.Messages {
+			hashes[m.Hash] = true
+		}
+		now := time.UnixMilli(nowMS)
+		res.Verify(acct, Namespace(ns), now)
+		if len(res.Messages)+len(res.Dropped) != n {
+			t.Fatalf("%d kept + %d dropped of %d", len(res.Messages), len(res.Dropped), n)
+		}
+		seen := map[string]bool{}
+		for _, m := range res.Messages {
+			if MessageHash(acct, Namespace(ns), m.Data) != m.Hash || seen[m.Hash] || len(m.Data) > MaxMessageSize {
+				t.Fatalf("kept %+v", m)
+			}
+			if m.Expiration.After(now.Add(MaxTTL+ClockTolerance)) || m.Timestamp.After(now.Add(ClockTolerance)) {
+				t.Fatalf("kept out-of-bounds times %v %v at %v", m.Timestamp, m.Expiration, now)
+			}
+			seen[m.Hash] = true
+		}
+		if res.LastHash != "" && !hashes[res.LastHash] {
+			t.Fatalf("resume point %q not in the reply", res.LastHash)
+		}
+	})
+}
+
+// FuzzClock: a liar in the minority never moves the clock that three honest nodes agree on,
+// whatever times and round trips it reports.
+func FuzzClock(f *testing.F) {
+	f.Add(int64(3_600_000), int64(1), int64(0), uint8(3))
+	f.Add(int64(-5_000), int64(-1<<62), int64(10_000), uint8(1))
+	f.Add(int64(0), int64(1_800_000_000_000), int64(-100), uint8(7))
+	f.Fuzz(func(t *testing.T, honest, lie, rtt int64, repeats uint8) {
+		if honest > 1<<40 || honest < -(1<<40) {
+			return
+		}
+		base := time.UnixMilli(1_800_000_000_000)
+		c := newNetClock(func() time.Time { return base }, func() int { return 100 })
+		for i := 0; i < 3; i++ {
+			c.observe(nodeKey(i), base.UnixMilli()+honest+int64(i)*100, base, base)
+		}
+		want := c.offsetDuration()
+		if want != time.Duration(honest+100)*time.Millisecond {
+			t.Fatalf("honest offset %v, want %dms", want, honest+100)
+		}
+		sent := base
+		received := base.Add(time.Duration(rtt) * time.Millisecond)
+		for i := 0; i < int(repeats%8)+1; i++ {
+			c.observe(nodeKey(100), lie, sent, received)
+			if got := c.offsetDuration(); got-want > clockAgree || want-got > clockAgree {
+				t.Fatalf("one liar (t=%d, rtt %d) moved the clock from %v to %v", lie, rtt, want, got)
+			}
+		}
 	})
 }

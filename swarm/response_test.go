@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
+	"github.com/sessiongo/sdk/crypto"
 	"strings"
 	"testing"
 )
@@ -89,7 +90,7 @@ func TestParseBatchAndOthers(t *testing.T) {
 	}
 }
 
-func TestCheckStore(t *testing.T) {
+func TestCheckSignaturesStore(t *testing.T) {
 	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
 	pk := hex.EncodeToString(priv.Public().(ed25519.PublicKey))
 	other := hex.EncodeToString(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)).Public().(ed25519.PublicKey))
@@ -100,31 +101,21 @@ func TestCheckStore(t *testing.T) {
 		"zz":     {Hash: hashA, Signature: good}, // not a key
 		"failed": {Failed: true},
 	}}
-	if err := checkStore(res, hashA, true); err != nil {
-		t.Fatal(err)
+	bad := res.CheckSignatures(crypto.AccountID{}, StoreRequest{}, 0)
+	if len(bad) != 2 || bad[0] != other || bad[1] != "zz" {
+		t.Fatalf("bad %v", bad)
 	}
-	if res.Succeeded() != 1 || res.Swarm[other].Reason != "bad node signature" || res.Hash != hashA {
+	if res.Succeeded() != 1 || res.Swarm[other].Reason != "bad node signature" || !res.Swarm["zz"].Failed {
 		t.Fatalf("%+v", res)
 	}
+	// A member signing another hash than it reports is caught too.
 	wrong := &SwarmResult{Swarm: map[string]NodeResult{pk: {Hash: strings.Repeat("b", 43), Signature: good}}}
-	unchecked := &SwarmResult{Swarm: map[string]NodeResult{}}
-	for k, v := range res.Swarm {
-		if k != "failed" {
-			v.Failed, v.Reason = false, ""
-			unchecked.Swarm[k] = v
-		}
+	if bad := wrong.CheckSignatures(crypto.AccountID{}, StoreRequest{}, 0); len(bad) != 1 {
+		t.Fatalf("bad %v", bad)
 	}
-	if err := checkStore(unchecked, hashA, false); err != nil || unchecked.Succeeded() != len(unchecked.Swarm) {
-		t.Fatalf("without signature checks every member with the right hash counts: %v", err)
-	}
-	if err := checkStore(wrong, hashA, true); !errors.Is(err, ErrInvalidResponse) {
-		t.Fatal(err)
-	}
-	forged := &SwarmResult{Swarm: map[string]NodeResult{other: {Hash: hashA, Signature: good}}}
-	if err := checkStore(forged, hashA, true); !errors.Is(err, ErrInvalidResponse) {
-		t.Fatal(err)
-	}
-	if err := checkStore(&SwarmResult{Hash: "x"}, hashA, true); !errors.Is(err, ErrInvalidResponse) {
-		t.Fatal(err)
+	// Requests that are not recursive have nothing to check.
+	fresh := &SwarmResult{Swarm: map[string]NodeResult{other: {Hash: hashA, Signature: good}}}
+	if bad := fresh.CheckSignatures(crypto.AccountID{}, RetrieveRequest{}, 0); len(bad) != 0 || fresh.Succeeded() != 1 {
+		t.Fatalf("bad %v", bad)
 	}
 }

@@ -3,8 +3,10 @@ package swarm
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/sessiongo/sdk/crypto"
 )
@@ -105,4 +107,109 @@ func sortedHashes(list []string, byNS map[string][]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Why Verify drops a retrieved message (DroppedMessage.Reason matches one with errors.Is).
+var (
+	// ErrHashMismatch: the hash is not MessageHash of the data (in any namespace). Nodes cannot
+	// get this wrong by accident; a node repeating messages under fresh hashes does.
+	ErrHashMismatch = errors.New("swarm: message hash does not match its data")
+	// ErrOtherNamespace: the hash is that of the data in another namespace. Storage servers
+	// push a new swarm member the messages it lacks without their namespace, so they land in
+	// namespace 0 there (an upstream quirk): the message belongs elsewhere, the node is honest.
+	ErrOtherNamespace = errors.New("swarm: message belongs to another namespace")
+	// ErrImpossibleExpiry: the expiry is further ahead than the longest TTL (MaxTTL) allows.
+	ErrImpossibleExpiry = errors.New("swarm: message expiry beyond the maximum TTL")
+	// ErrExpired: the message expired (by network time, give or take the tolerance) before the
+	// node returned it.
+	ErrExpired = errors.New("swarm: message already expired")
+	// ErrBadTimestamp: the message's timestamp is in the future or is not in milliseconds.
+	ErrBadTimestamp = errors.New("swarm: message timestamp impossible")
+	// ErrMessageTooLarge: the data exceeds MaxMessageSize.
+	ErrMessageTooLarge = errors.New("swarm: message data over the size limit")
+	// ErrDuplicate: the same hash appears twice in one reply (the second copy is dropped).
+	ErrDuplicate = errors.New("swarm: message repeated in one reply")
+)
+
+// DroppedMessage is a retrieved message Verify left out, and why.
+type DroppedMessage struct {
+	Hash   string // the hash the node gave it
+	Reason error  // one of ErrHashMismatch, ErrOtherNamespace, ErrImpossibleExpiry, ...
+}
+
+// ClockTolerance is how far a message's timestamp may be ahead of network time, and its expiry
+// behind it, before Verify calls them impossible: node clocks differ from the agreed time by a
+// few seconds, and the storage server itself allows 10 s to 70 s.
+const ClockTolerance = 2 * time.Minute
+
+// otherNamespaces are the namespaces a message pushed into namespace 0 may come from.
+var otherNamespaces = []Namespace{2, 3, 4, 5, 11, 12, 13, 14, -10, -11, -21, -1, 1}
+
+// Verify checks every message of a reply to a retrieve of namespace ns of account, at network
+// time now, against what the node can prove or the protocol allows: the hash is recomputed from
+// the data (MessageHash), the data is at most MaxMessageSize, the expiry is at most MaxTTL
+// (plus ClockTolerance) ahead and not past, the timestamp is in milliseconds and not ahead. A
+// message repeated in the reply is kept once. Messages that fail are moved from Messages to
+// Dropped, and LastHash is set to the last genuine hash. It returns the worst offense the reply
+// shows (0 if none): OffenseBadMessage for forged hashes, impossible expiries and oversized
+// data, OffenseBadReply for repeats, OffenseClock for expired or future messages.
+func (r *RetrieveResult) Verify(account crypto.AccountID, ns Namespace, now time.Time) Offense {
+	var worst Offense
+	offend := func(o Offense) {
+		if o.weight() > worst.weight() {
+			worst = o
+		}
+	}
+	nowMS := now.UnixMilli()
+	tol := ClockTolerance.Milliseconds()
+	seen := make(map[string]bool, len(r.Messages))
+	kept := r.Messages[:0:0]
+	r.Dropped = nil
+	r.LastHash = ""
+	for _, m := range r.Messages {
+		var reason error
+		genuine := true
+		switch {
+		case len(m.Data) > MaxMessageSize:
+			reason, genuine = ErrMessageTooLarge, false
+			offend(OffenseBadMessage)
+		case MessageHash(account, ns, m.Data) != m.Hash:
+			genuine = false
+			reason = ErrHashMismatch
+			if ns == 0 {
+				for _, other := range otherNamespaces {
+					if MessageHash(account, other, m.Data) == m.Hash {
+						reason, genuine = ErrOtherNamespace, true
+						break
+					}
+				}
+			}
+			if !genuine {
+				offend(OffenseBadMessage)
+			}
+		case seen[m.Hash]:
+			reason = ErrDuplicate
+			offend(OffenseBadReply)
+		case m.Expiration.UnixMilli() > nowMS+MaxTTL.Milliseconds()+tol:
+			reason = ErrImpossibleExpiry
+			offend(OffenseBadMessage)
+		case m.Timestamp.UnixMilli() < clockMinT || m.Timestamp.UnixMilli() > nowMS+tol:
+			reason = ErrBadTimestamp
+			offend(OffenseClock)
+		case m.Expiration.UnixMilli() < nowMS-tol:
+			reason = ErrExpired
+			offend(OffenseClock)
+		}
+		if genuine {
+			r.LastHash = m.Hash
+		}
+		if reason != nil {
+			r.Dropped = append(r.Dropped, DroppedMessage{Hash: m.Hash, Reason: reason})
+			continue
+		}
+		seen[m.Hash] = true
+		kept = append(kept, m)
+	}
+	r.Messages = kept
+	return worst
 }

@@ -1,12 +1,20 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 )
+
+// run executes the command line with no standard input and returns the exit code (0 ok, 1
+// failure, 2 usage).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWithInput(ctx, args, strings.NewReader(""), stdout, stderr)
+}
 
 func newPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
 

@@ -28,7 +28,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -64,12 +63,6 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'sessionctl <command> -h' for a command's flags. Every command takes -json.")
 	fmt.Fprintln(w, envHelp)
-}
-
-// run executes the command line with no standard input and returns the exit code (0 ok, 1
-// failure, 2 usage).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return runWithInput(ctx, args, strings.NewReader(""), stdout, stderr)
 }
 
 // runWithInput executes the command line and returns the exit code (0 ok, 1 failure, 2 usage).

@@ -28,13 +28,11 @@ package filesd
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,9 +40,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/internal/v4srv"
-	"github.com/sessiongo/sdk/onion"
 )
 
 const (
@@ -75,73 +71,13 @@ func ContentID(data []byte) string {
 	return base64.URLEncoding.EncodeToString(h)
 }
 
-// Option configures Start.
-type Option func(*config)
-
-type config struct {
-	dropKeptAlive bool
-	tlsCert       *tls.Certificate
-	host          string
-	nw            *devnet.Network
-	now           func() time.Time
-	logger        *slog.Logger
-	key           *[32]byte
-	maxSize       int
-	ttl           time.Duration
-	numericID     bool
-	versions      map[string]string
-}
-
-// WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
-// (and nw.HTTPClient) trust it.
-func WithNetwork(nw *devnet.Network) Option { return func(c *config) { c.nw = nw } }
-
-// WithHost names the server host (for example "open.getsession.org") in URL, JoinURL and
-// OnionServer instead of 127.0.0.1. With WithNetwork the devnet's nodes are told to relay that
-// name to this server (Network.SetHostAlias) until Close; only onion requests can use it, so
-// direct clients dial Addr instead.
-func WithHost(host string) Option { return func(c *config) { c.host = host } }
-
-// WithTLSCertificate serves HTTPS with cert (default: plain HTTP, unless WithNetwork).
-func WithTLSCertificate(cert tls.Certificate) Option {
-	return func(c *config) { c.tlsCert = &cert }
-}
-
-// WithClock sets the server's clock (default time.Now), for expiry tests.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-// WithDroppedKeepAlive makes the server drop every request that arrives on a kept-alive
-// connection (the connection is reset, the request never served), as pysogs behind its standard
-// uWSGI front does to clients that reuse a connection it has closed: for tests of direct
-// clients.
-func WithDroppedKeepAlive() Option { return func(c *config) { c.dropKeptAlive = true } }
-
-// WithLogger sets the logger (default: discard).
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
-
-// WithKey fixes the server's X25519 private key (default: random).
-func WithKey(priv [32]byte) Option { return func(c *config) { c.key = &priv } }
-
-// WithMaxFileSize sets the upload limit in bytes (default DefaultMaxFileSize).
-func WithMaxFileSize(n int) Option { return func(c *config) { c.maxSize = n } }
-
-// WithTTL sets the default and longest time to live of a file (default DefaultTTL).
-func WithTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
-
-// WithNumericIDs makes uploads get random decimal IDs of up to 53 bits: the default, as in
-// the official server (BACKWARDS_COMPAT_IDS). Such files cannot be extended.
-func WithNumericIDs() Option { return func(c *config) { c.numericID = true } }
-
-// WithContentIDs makes uploads get content IDs (ContentID) instead of random decimal ones: the
-// newer server's mode, where the same bytes get the same ID and only such files can be
-// extended.
-func WithContentIDs() Option { return func(c *config) { c.numericID = false } }
-
-// Server is a running file server. It is safe for concurrent use.
+// Server is a running file server. It is safe for concurrent use. URL, Addr, PublicKey (which
+// onion requests are encrypted to), OnionServer, Now and Close come from the devnet's server
+// base.
 type Server struct {
-	cfg config
-	key onion.KeyPair
-	srv *v4srv.Server
+	*v4srv.Base
+	cfg    *config
+	router *v4srv.Router
 
 	started time.Time
 
@@ -164,53 +100,70 @@ type FileInfo struct {
 	Expires  time.Time
 }
 
+// Option configures Start. How the server runs and where it listens are set with the options
+// every devnet server takes (WithClock … WithDroppedKeepAlive); the file server's own are
+// between them.
+type Option = v4srv.Option
+
+// config holds the file server's own settings (v4srv.Own).
+type config struct {
+	maxSize   int
+	ttl       time.Duration
+	numericID bool
+	versions  map[string]string
+}
+
+func own(s *v4srv.Settings) *config { return v4srv.Own[config](s) }
+
+// WithMaxFileSize sets the upload limit in bytes (default DefaultMaxFileSize).
+func WithMaxFileSize(n int) Option { return func(s *v4srv.Settings) { own(s).maxSize = n } }
+
+// WithTTL sets the default and longest time to live of a file (default DefaultTTL).
+func WithTTL(d time.Duration) Option { return func(s *v4srv.Settings) { own(s).ttl = d } }
+
+// WithNumericIDs makes uploads get random decimal IDs of up to 53 bits: the default, as in the
+// official server (BACKWARDS_COMPAT_IDS). Such files cannot be extended.
+func WithNumericIDs() Option { return setNumericIDs(true) }
+
+// WithContentIDs makes uploads get content IDs (ContentID) instead of random decimal ones: the
+// newer server's mode, where the same bytes get the same ID and only such files can be
+// extended.
+func WithContentIDs() Option { return setNumericIDs(false) }
+
+func setNumericIDs(on bool) Option { return func(s *v4srv.Settings) { own(s).numericID = on } }
+
+// How the server runs: its clock (WithClock, for expiry tests), its logger (WithLogger) and its
+// X25519 key (WithKey). See the v4srv functions of the same names.
+var (
+	WithClock  = v4srv.WithClock
+	WithLogger = v4srv.WithLogger
+	WithKey    = v4srv.WithKey
+)
+
+// Where the server listens: HTTPS from the devnet's CA and relayed host names (WithNetwork,
+// WithHost; with WithHost the file URLs carry that name), a certificate of your own
+// (WithTLSCertificate), and uWSGI's keep-alive behaviour (WithDroppedKeepAlive).
+var (
+	WithNetwork          = v4srv.WithNetwork
+	WithHost             = v4srv.WithHost
+	WithTLSCertificate   = v4srv.WithTLSCertificate
+	WithDroppedKeepAlive = v4srv.WithDroppedKeepAlive
+)
+
 // Start starts a file server on 127.0.0.1. The context bounds startup only; the server runs
 // until Close.
 func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	s, err := newServer(opts...)
-	if err != nil {
-		return nil, err
-	}
-	var certp *tls.Certificate
-	switch {
-	case s.cfg.tlsCert != nil:
-		certp = s.cfg.tlsCert
-	case s.cfg.nw != nil:
-		cert, err := s.cfg.nw.IssueCertificate()
-		if err != nil {
-			return nil, fmt.Errorf("filesd: %w", err)
-		}
-		certp = &cert
-	}
-	vc := v4srv.Config{
-		Key:           s.key,
-		TLS:           certp,
-		MaxBody:       int64(s.cfg.maxSize) + 1<<20,
-		Logger:        s.cfg.logger,
-		Name:          "filesd",
-		Host:          s.cfg.host,
-		DropKeptAlive: s.cfg.dropKeptAlive,
-	}
-	if s.cfg.nw != nil {
-		vc.Aliases = s.cfg.nw
-	}
-	s.srv, err = v4srv.Start(ctx, vc, s.handle)
-	if err != nil {
-		return nil, fmt.Errorf("filesd: %w", err)
-	}
-	return s, nil
+	return v4srv.Start(ctx, s, err)
 }
 
+// newServer makes a server that does not listen yet: uploads up to the size limit, numeric IDs,
+// three weeks, v1.0.0 for every platform unless the options say otherwise.
 func newServer(opts ...Option) (*Server, error) {
-	c := config{now: time.Now, logger: slog.New(slog.DiscardHandler), maxSize: DefaultMaxFileSize, ttl: DefaultTTL, numericID: true}
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
+	versions := map[string]string{"desktop": "v1.0.0", "android": "v1.0.0", "ios": "v1.0.0"}
+	b, c, err := v4srv.NewBase("filesd", config{maxSize: DefaultMaxFileSize, ttl: DefaultTTL, numericID: true, versions: versions}, opts)
+	if err != nil {
+		return nil, err
 	}
 	if c.maxSize <= 0 {
 		c.maxSize = DefaultMaxFileSize
@@ -218,36 +171,14 @@ func newServer(opts ...Option) (*Server, error) {
 	if c.ttl <= 0 {
 		c.ttl = DefaultTTL
 	}
-	var kp onion.KeyPair
-	var err error
-	if c.key != nil {
-		kp, err = onion.NewKeyPair(*c.key)
-	} else {
-		kp, err = onion.GenerateKeyPair(nil)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("filesd: server key: %w", err)
-	}
-	if c.versions == nil {
-		c.versions = map[string]string{"desktop": "v1.0.0", "android": "v1.0.0", "ios": "v1.0.0"}
-	}
-	return &Server{cfg: c, key: kp, files: map[string]*file{}, started: c.now()}, nil
+	s := &Server{Base: b, cfg: c, files: map[string]*file{}, started: b.Now()}
+	s.router = s.routes()
+	s.Serve(s.maxBody(), s.handle)
+	return s, nil
 }
 
-// URL is the server's base URL ("http://127.0.0.1:port", or https).
-func (s *Server) URL() string { return s.srv.URL() }
-
-// Addr is the server's "127.0.0.1:port".
-func (s *Server) Addr() string { return s.srv.Addr() }
-
-// PublicKey is the server's X25519 public key, which onion requests are encrypted to.
-func (s *Server) PublicKey() [32]byte { return s.key.Public }
-
-// OnionServer is the server as an onion destination, for onion.Transport.Do.
-func (s *Server) OnionServer() onion.Server {
-	srv, _ := onion.NewServer(s.URL(), s.key.Public) // the URL is always valid
-	return srv
-}
+// maxBody bounds request bodies: the largest upload and room for the onion around it.
+func (s *Server) maxBody() int64 { return int64(s.cfg.maxSize) + 1<<20 }
 
 // FileURL is the download URL of a file, as clients put it in attachment pointers.
 func (s *Server) FileURL(id string) string { return s.URL() + "/file/" + id }
@@ -257,11 +188,8 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	return s.srv.Close()
+	return s.Base.Close()
 }
-
-// Now is the server's clock.
-func (s *Server) Now() time.Time { return s.cfg.now() }
 
 // Put stores data as if it had been uploaded with the given TTL (0: the default), for seeding
 // tests. It returns the file's ID.
@@ -308,7 +236,7 @@ func (s *Server) liveLocked(id string) *file {
 	if !ok {
 		return nil
 	}
-	if !s.cfg.now().Before(f.expires) {
+	if !s.Now().Before(f.expires) {
 		delete(s.files, id)
 		return nil
 	}
@@ -316,7 +244,7 @@ func (s *Server) liveLocked(id string) *file {
 }
 
 func (s *Server) sweepLocked() {
-	now := s.cfg.now()
+	now := s.Now()
 	for id, f := range s.files {
 		if !now.Before(f.expires) {
 			delete(s.files, id)
@@ -332,7 +260,7 @@ func (s *Server) clampTTL(ttl time.Duration) time.Duration {
 }
 
 func (s *Server) store(data []byte, ttl time.Duration) (FileInfo, error) {
-	now := s.cfg.now()
+	now := s.Now()
 	exp := now.Add(s.clampTTL(ttl))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -399,34 +327,32 @@ func parseTTL(h http.Header) (time.Duration, bool) {
 	return time.Duration(n) * time.Second, true
 }
 
-// handle serves one request, direct or through an onion.
-func (s *Server) handle(_ context.Context, r *v4srv.Request) *v4srv.Response {
-	parts := strings.Split(strings.TrimPrefix(r.Path, "/"), "/")
-	switch {
-	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "session_version":
-		return s.sessionVersion(r)
-	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "file":
-		return s.upload(r)
-	case len(parts) >= 2 && parts[0] == "file" && parts[1] != "":
-		id := parts[1]
-		switch {
-		case len(parts) == 2 && r.Method == http.MethodGet:
-			data, ok := s.File(id)
-			if !ok {
-				return statusJSON(http.StatusNotFound)
-			}
-			return v4srv.Bytes(http.StatusOK, "application/octet-stream", data)
-		case len(parts) == 3 && parts[2] == "info" && r.Method == http.MethodGet:
-			info, ok := s.Info(id)
-			if !ok {
-				return statusJSON(http.StatusNotFound)
-			}
-			return v4srv.JSON(http.StatusOK, map[string]any{"size": info.Size, "uploaded": seconds(info.Uploaded), "expires": seconds(info.Expires)})
-		case len(parts) == 3 && parts[2] == "extend" && r.Method == http.MethodPost:
-			return s.extend(r, id)
+// routes builds the file server's router; every other path is 404 {"status_code":404}.
+func (s *Server) routes() *v4srv.Router {
+	rt := v4srv.NewRouter(func() *v4srv.Response { return statusJSON(http.StatusNotFound) })
+	rt.Handle("GET /session_version", func(r *v4srv.Request, _ *http.Request) *v4srv.Response { return s.sessionVersion(r) })
+	rt.Handle("POST /file", func(r *v4srv.Request, _ *http.Request) *v4srv.Response { return s.upload(r) })
+	rt.Handle("GET /file/{id}", func(_ *v4srv.Request, req *http.Request) *v4srv.Response {
+		data, ok := s.File(req.PathValue("id"))
+		if !ok {
+			return statusJSON(http.StatusNotFound)
 		}
-	}
-	return statusJSON(http.StatusNotFound)
+		return v4srv.Bytes(http.StatusOK, "application/octet-stream", data)
+	})
+	rt.Handle("GET /file/{id}/info", func(_ *v4srv.Request, req *http.Request) *v4srv.Response {
+		info, ok := s.Info(req.PathValue("id"))
+		if !ok {
+			return statusJSON(http.StatusNotFound)
+		}
+		return v4srv.JSON(http.StatusOK, map[string]any{"size": info.Size, "uploaded": seconds(info.Uploaded), "expires": seconds(info.Expires)})
+	})
+	rt.Handle("POST /file/{id}/extend", func(r *v4srv.Request, req *http.Request) *v4srv.Response { return s.extend(r, req.PathValue("id")) })
+	return rt
+}
+
+// handle serves one request, direct or through an onion.
+func (s *Server) handle(ctx context.Context, r *v4srv.Request) *v4srv.Response {
+	return s.router.Serve(ctx, r)
 }
 
 func (s *Server) upload(r *v4srv.Request) *v4srv.Response {
@@ -455,7 +381,7 @@ func (s *Server) extend(r *v4srv.Request, id string) *v4srv.Response {
 	if len(id) != ContentIDLength {
 		return statusJSON(http.StatusNotFound)
 	}
-	now := s.cfg.now()
+	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.liveLocked(id)

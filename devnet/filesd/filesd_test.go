@@ -52,16 +52,8 @@ func do(t *testing.T, hc *http.Client, method, url string, hdr map[string]string
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	st, _, b := v4srvtest.RoundTrip(t, hc, req)
+	return st, b
 }
 
 type uploadReply struct {
@@ -282,14 +274,14 @@ func TestOnionBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := v4srv.New(v4srv.Config{Key: s.key}, s.handle)
+	h := v4srv.New(s.Config(s.maxBody(), nil), s.handle)
 	if st, _ := h.HandleOnion(context.Background(), []byte("garbage")); st != 400 {
 		t.Fatalf("garbage: %d", st)
 	}
 	// A layer encrypted to the server holding something that is not a v4 request: an encrypted
 	// 400 "Invalid v4 onion request".
 	eph, _ := onion.GenerateKeyPair(nil)
-	ch, err := onion.NewClientChannel(onion.XChaCha20, eph, s.key.Public)
+	ch, err := onion.NewClientChannel(onion.XChaCha20, eph, s.PublicKey())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +317,7 @@ func FuzzHandle(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := v4srv.New(v4srv.Config{Key: s.key}, s.handle)
+		h := v4srv.New(s.Config(s.maxBody(), nil), s.handle)
 		req, err := v4srv.NewRequest(method, endpoint, http.Header{HeaderTTL: {ttl}, HeaderFSPubkey: {ttl}, HeaderFSTimestamp: {ttl}, HeaderFSSignature: {ttl}}, body)
 		if err != nil {
 			return

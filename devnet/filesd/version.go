@@ -27,7 +27,8 @@ const versionWindow = 24 * time.Hour
 // WithVersions sets what GET /session_version answers per platform ("desktop", "android",
 // "ios"); platforms not listed get 404. Default: "v1.0.0" for all three.
 func WithVersions(v map[string]string) Option {
-	return func(c *config) {
+	return func(st *v4srv.Settings) {
+		c := own(st)
 		c.versions = make(map[string]string, len(v))
 		for k, s := range v {
 			c.versions[k] = s
@@ -73,7 +74,7 @@ func (s *Server) checkVersionAuth(r *v4srv.Request, pkS, tsS, sigS string) int {
 	if err != nil {
 		return http.StatusBadRequest
 	}
-	if d := s.cfg.now().Sub(time.Unix(ts, 0)); d > versionWindow || d < -versionWindow {
+	if d := s.Now().Sub(time.Unix(ts, 0)); d > versionWindow || d < -versionWindow {
 		return http.StatusTooEarly
 	}
 	msg := append([]byte(tsS), r.Method...)

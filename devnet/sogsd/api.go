@@ -32,7 +32,7 @@ type call struct {
 func (s *Server) handle(ctx context.Context, r *v4srv.Request) *v4srv.Response {
 	h := blinding.HeadersFromHTTP(r.Header)
 	id, err := s.verifier.Verify(h, r.Method, r.SignedPath(), r.Body)
-	c := &call{r: r, now: s.cfg.now()}
+	c := &call{r: r, now: s.Now()}
 	switch {
 	case err == nil:
 		c.user = &id
@@ -49,57 +49,6 @@ func (s *Server) handle(ctx context.Context, r *v4srv.Request) *v4srv.Response {
 		return respBadRequestPage()
 	}
 	return s.route(ctx, c)
-}
-
-func (s *Server) route(ctx context.Context, c *call) *v4srv.Response {
-	r := c.r
-	if !strings.HasPrefix(r.Path, "/") {
-		return respNotFound()
-	}
-	seg := strings.Split(r.Path[1:], "/")
-	if len(seg) > 0 && seg[len(seg)-1] == "" && len(seg) > 1 {
-		seg = seg[:len(seg)-1] // a trailing slash
-	}
-	m := r.Method
-	n := len(seg)
-	switch seg[0] {
-	case "capabilities":
-		if n == 1 && m == http.MethodGet {
-			return s.capabilities(c)
-		}
-	case "batch", "sequence":
-		if n == 1 && m == http.MethodPost {
-			if c.inSub {
-				return respBadRequestPage() // pysogs: the nested request is not a list
-			}
-			return s.batch(ctx, c, seg[0] == "sequence")
-		}
-	case "rooms":
-		if n == 1 && m == http.MethodGet {
-			return s.listRooms(c)
-		}
-		if n == 3 && seg[1] == "all" && m == http.MethodDelete {
-			return s.deleteAllEverywhere(c, seg[2])
-		}
-	case "room":
-		if n >= 2 {
-			return s.routeRoom(c, seg[1], seg[2:])
-		}
-	case "user":
-		if n == 3 && m == http.MethodPost {
-			switch seg[2] {
-			case "ban":
-				return s.banUser(c, seg[1], true)
-			case "unban":
-				return s.banUser(c, seg[1], false)
-			case "moderator":
-				return s.setModerator(c, seg[1])
-			}
-		}
-	case "inbox", "outbox":
-		return s.routeDM(c, seg)
-	}
-	return respNotFound()
 }
 
 func (s *Server) capabilities(c *call) *v4srv.Response {
@@ -145,100 +94,6 @@ func (s *Server) listRooms(c *call) *v4srv.Response {
 	return v4srv.JSON(http.StatusOK, out)
 }
 
-// routeRoom serves /room/<token>/...; rest is what follows the token. An unknown room does not
-// match pysogs's routes (its Room converter refuses the token): Flask's 404 page. Each endpoint
-// then checks what its pysogs route checks.
-func (s *Server) routeRoom(c *call, token string, rest []string) *v4srv.Response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.rooms[token]
-	if !ok {
-		return respNotFound()
-	}
-	p := s.permsLocked(r, c.user, c.now)
-	if c.user != nil && p.Accessible {
-		r.active[*c.user] = c.now
-	}
-	m := c.r.Method
-	n := len(rest)
-	if n == 0 {
-		switch m {
-		case http.MethodGet:
-			if !p.Accessible {
-				return respNotFound() // accessible_required
-			}
-			return v4srv.JSON(http.StatusOK, s.roomInfoLocked(r, c.user, p, c.now))
-		case http.MethodPut:
-			return s.updateRoomLocked(c, r, p)
-		}
-		return respNotFound()
-	}
-	id, isID := int64(0), false
-	if n >= 2 {
-		id, isID = parseID(rest[1])
-	}
-	switch rest[0] {
-	case "pollInfo":
-		if n == 2 && isID && m == http.MethodGet {
-			return s.pollInfoLocked(c, r, p, id)
-		}
-	case "messages":
-		if m == http.MethodGet && n >= 2 {
-			return s.listMessagesLocked(c, r, p, rest[1:])
-		}
-	case "message":
-		if n == 1 && m == http.MethodPost {
-			return s.postMessageLocked(c, r, p)
-		}
-		if n == 2 && isID {
-			switch m {
-			case http.MethodGet:
-				return s.getMessageLocked(c, r, p, id)
-			case http.MethodPut:
-				return s.editMessageLocked(c, r, p, id)
-			case http.MethodDelete:
-				return s.deleteMessageLocked(c, r, p, id)
-			}
-		}
-	case "reaction":
-		if n == 3 && isID && (m == http.MethodPut || m == http.MethodDelete) {
-			return s.reactionLocked(c, r, p, id, rest[2], m == http.MethodPut)
-		}
-	case "reactions":
-		if (n == 2 || n == 3) && isID && m == http.MethodDelete {
-			emoji := ""
-			if n == 3 {
-				emoji = rest[2]
-			}
-			return s.clearReactionsLocked(c, r, p, id, emoji, n == 3)
-		}
-	case "reactors":
-		if n == 3 && isID && m == http.MethodGet {
-			return s.reactorsLocked(c, r, p, id, rest[2])
-		}
-	case "pin", "unpin":
-		if n == 2 && m == http.MethodPost && (isID || (rest[0] == "unpin" && rest[1] == "all")) {
-			return s.pinLocked(c, r, p, rest[0] == "pin", rest[1])
-		}
-	case "file":
-		if n == 1 && m == http.MethodPost {
-			return s.uploadLocked(c, r, p)
-		}
-		if (n == 2 || n == 3) && isID && m == http.MethodGet {
-			return s.downloadLocked(p, r, id, c.now)
-		}
-	case "permissions":
-		return s.permissionsLocked(c, r, p, rest[1:])
-	case "futurePermissions":
-		return s.futurePermissionsLocked(c, r, p, rest[1:])
-	case "all":
-		if n == 2 && m == http.MethodDelete {
-			return s.deleteAllLocked(c, r, rest[1])
-		}
-	}
-	return respNotFound()
-}
-
 func parseID(s string) (int64, bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil && n >= 0
@@ -265,19 +120,9 @@ func (s *Server) pollInfoLocked(c *call, r *room, p perms, since int64) *v4srv.R
 	return v4srv.JSON(http.StatusOK, o)
 }
 
-func (s *Server) listMessagesLocked(c *call, r *room, p perms, rest []string) *v4srv.Response {
-	var before, since int64
-	switch {
-	case rest[0] == "recent" && len(rest) == 1:
-	case (rest[0] == "before" || rest[0] == "since") && len(rest) == 2:
-		n, ok := parseID(rest[1])
-		if !ok {
-			return respNotFound()
-		}
-		before, since = n, n
-	default:
-		return respNotFound()
-	}
+// listMessagesLocked serves messages/recent, messages/before/<n> and messages/since/<n>.
+func (s *Server) listMessagesLocked(c *call, r *room, p perms, kind string, n int64) *v4srv.Response {
+	before, since := n, n
 	if !p.Read {
 		return respReadNeeded()
 	}
@@ -286,9 +131,9 @@ func (s *Server) listMessagesLocked(c *call, r *room, p perms, rest []string) *v
 	reactors := intParam(q, "reactors", 4, 0, 20)
 	mod := p.moderator
 	out := []any{}
-	switch rest[0] {
+	switch kind {
 	case "recent", "before":
-		if rest[0] == "recent" {
+		if kind == "recent" {
 			before = 1<<63 - 1
 		}
 		for i := len(r.msgs) - 1; i >= 0 && len(out) < limit; i-- {
@@ -418,23 +263,32 @@ func (s *Server) rateLimitedLocked(r *room, u crypto.AccountID, now time.Time) b
 	return false
 }
 
+// readPost checks a post or an edit as pysogs's routes and model do, in their order: a user
+// (401), a JSON body (400), data and signature that decode (500, see decode), write
+// permission (BadPermission), then a 64-byte signature (InvalidData).
+func readPost(c *call, p perms) (b postBody, data, sig []byte, files []int64, fail *v4srv.Response) {
+	switch {
+	case c.user == nil:
+		return b, nil, nil, nil, respAuthNeeded()
+	case !decodeJSON(c.r, &b):
+		return b, nil, nil, nil, respBadRequestPage()
+	}
+	if data, sig, files, fail = b.decode(); fail != nil {
+		return b, nil, nil, nil, fail
+	}
+	switch {
+	case !p.Write:
+		fail = respPermission()
+	case len(sig) != 64 || len(data) == 0:
+		fail = respInvalidData()
+	}
+	return b, data, sig, files, fail
+}
+
 func (s *Server) postMessageLocked(c *call, r *room, p perms) *v4srv.Response {
-	if c.user == nil {
-		return respAuthNeeded()
-	}
-	var b postBody
-	if !decodeJSON(c.r, &b) {
-		return respBadRequestPage()
-	}
-	data, sig, files, fail := b.decode()
+	b, data, sig, files, fail := readPost(c, p)
 	if fail != nil {
 		return fail
-	}
-	if !p.Write {
-		return respPermission()
-	}
-	if len(sig) != 64 || len(data) == 0 {
-		return respInvalidData()
 	}
 	post := Post{Author: *c.user, Data: data, Signature: sig, Files: files, WhisperMods: b.whisperMods()}
 	if b.WhisperTo != nil && *b.WhisperTo != "" {
@@ -455,22 +309,9 @@ func (s *Server) postMessageLocked(c *call, r *room, p perms) *v4srv.Response {
 }
 
 func (s *Server) editMessageLocked(c *call, r *room, p perms, id int64) *v4srv.Response {
-	if c.user == nil {
-		return respAuthNeeded()
-	}
-	var b postBody
-	if !decodeJSON(c.r, &b) {
-		return respBadRequestPage()
-	}
-	data, sig, files, fail := b.decode()
+	_, data, sig, files, fail := readPost(c, p)
 	if fail != nil {
 		return fail
-	}
-	if !p.Write {
-		return respPermission()
-	}
-	if len(sig) != 64 || len(data) == 0 {
-		return respInvalidData()
 	}
 	m := r.liveMessage(id)
 	if m == nil {
@@ -740,7 +581,8 @@ func (s *Server) uploadLocked(c *call, r *room, p perms) *v4srv.Response {
 	return v4srv.JSON(http.StatusCreated, map[string]any{"id": f.id})
 }
 
-func (s *Server) downloadLocked(p perms, r *room, id int64, now time.Time) *v4srv.Response {
+func (s *Server) downloadLocked(c *call, r *room, p perms, id int64) *v4srv.Response {
+	now := c.now
 	if !p.Read {
 		return respReadNeeded()
 	}
@@ -785,7 +627,7 @@ func (s *Server) RoomFile(token string, id int64) (name string, data []byte, err
 	if err != nil {
 		return "", nil, err
 	}
-	f := r.liveFile(id, s.cfg.now())
+	f := r.liveFile(id, s.Now())
 	if f == nil {
 		return "", nil, ErrNoFile
 	}

@@ -49,7 +49,7 @@ func (s *Server) batch(ctx context.Context, c *call, sequence bool) *v4srv.Respo
 		if err := ctx.Err(); err != nil {
 			return page(http.StatusServiceUnavailable)
 		}
-		resp := s.route(ctx, &call{r: req, user: c.user, now: s.cfg.now(), inSub: true})
+		resp := s.route(ctx, &call{r: req, user: c.user, now: s.Now(), inSub: true})
 		if i > 0 {
 			buf.WriteByte(',')
 		}

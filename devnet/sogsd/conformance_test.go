@@ -29,21 +29,21 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessiongo/sdk/blinding"
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet/internal/v4srv/v4srvtest"
 )
 
 type realLine struct {
@@ -188,7 +188,6 @@ type conformance struct {
 	lastID   map[string]int64 // largest real message id seen per instance
 	spent    map[string]bool  // account name + nonce
 	nonceCtr int
-	mu       sync.Mutex
 }
 
 func TestConformsToPysogs(t *testing.T) {
@@ -349,16 +348,7 @@ func (c *conformance) do(inst, method, path string, h http.Header, body []byte) 
 		c.t.Fatal(err)
 	}
 	req.Header = h
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, out
+	return v4srvtest.RoundTrip(c.t, c.hc, req)
 }
 
 // realAccountOf finds the account of a recorded X-SOGS-Pubkey.
@@ -941,26 +931,19 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// kind is a JSON value's type, integers and floats told apart by how they are written.
+// kind is a JSON value's type: null, bool, string, slice, map, and for numbers int or float as
+// they are written.
 func kind(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "bool"
-	case string:
-		return "string"
-	case json.Number:
-		if strings.ContainsAny(x.String(), ".eE") {
+	if n, ok := v.(json.Number); ok {
+		if strings.ContainsAny(n.String(), ".eE") {
 			return "float"
 		}
 		return "int"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "object"
 	}
-	return fmt.Sprintf("%T", v)
+	if v == nil {
+		return "null"
+	}
+	return reflect.TypeOf(v).Kind().String()
 }
 
 // sameShape checks that dev has real's shape. For batch replies (positional) the lists are

@@ -59,7 +59,7 @@ func (s *Server) sweepDMsLocked(now time.Time) {
 func (s *Server) SendDM(sender, recipient crypto.AccountID, message []byte) DM {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.now()
+	now := s.Now()
 	s.touchLocked(sender, now)
 	d := s.sendDMLocked(sender, recipient, message, now)
 	return DM{ID: d.id, Sender: d.sender, Recipient: d.recipient, Posted: d.posted, Expires: d.expires, Message: append([]byte(nil), d.data...)}
@@ -78,7 +78,7 @@ func (s *Server) sendDMLocked(sender, recipient crypto.AccountID, message []byte
 func (s *Server) Inbox(id crypto.AccountID) []DM {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepDMsLocked(s.cfg.now())
+	s.sweepDMsLocked(s.Now())
 	var out []DM
 	for _, d := range s.dms {
 		if d.recipient == id {
@@ -88,84 +88,80 @@ func (s *Server) Inbox(id crypto.AccountID) []DM {
 	return out
 }
 
-// routeDM serves /inbox and /outbox: seg is the path split at "/". Sending needs any user;
-// reading and clearing a box need a blinded one (pysogs: 401 with its reason either way).
-func (s *Server) routeDM(c *call, seg []string) *v4srv.Response {
-	m := c.r.Method
-	inbox := seg[0] == "inbox"
-	if inbox && len(seg) == 2 && m == http.MethodPost {
-		if c.user == nil {
-			return respAuthNeeded()
-		}
-		return s.postDM(c, *c.user, seg[1])
-	}
-	reading := m == http.MethodGet && (len(seg) == 1 || (len(seg) == 3 && seg[1] == "since"))
-	if !reading && !(inbox && len(seg) == 1 && m == http.MethodDelete) {
-		return respNotFound()
-	}
+// blindUser is pysogs's blind_user_required: the reading and clearing of DM boxes need an
+// authenticated user with a blinded key (401 with the reason otherwise).
+func blindUser(c *call) (crypto.AccountID, *v4srv.Response) {
 	if c.user == nil {
-		return respAuthNeeded()
+		return crypto.AccountID{}, respAuthNeeded()
 	}
 	if c.user.Prefix() != crypto.PrefixBlinded15 {
-		return respBlindNeeded()
+		return crypto.AccountID{}, respBlindNeeded()
 	}
-	me := *c.user
-	switch {
-	case inbox && len(seg) == 1 && m == http.MethodDelete:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.sweepDMsLocked(c.now)
-		kept, n := s.dms[:0], 0
-		for _, d := range s.dms {
-			if d.recipient == me {
-				n++
-				continue
-			}
-			kept = append(kept, d)
-		}
-		for i := len(kept); i < len(s.dms); i++ {
-			s.dms[i] = nil
-		}
-		s.dms = kept
-		return v4srv.JSON(http.StatusOK, map[string]any{"deleted": n})
-	case m == http.MethodGet && (len(seg) == 1 || (len(seg) == 3 && seg[1] == "since")):
-		since := int64(-1)
-		if len(seg) == 3 {
-			id, ok := parseID(seg[2])
-			if !ok {
-				return respNotFound()
-			}
-			since = id
-		}
-		limit := intParam(c.r.Query(), "limit", 100, 1, 256)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.sweepDMsLocked(c.now)
-		out := []map[string]any{}
-		for _, d := range s.dms {
-			if len(out) >= limit {
-				break
-			}
-			mine := d.recipient == me
-			if !inbox {
-				mine = d.sender == me
-			}
-			if mine && d.id > since {
-				out = append(out, d.json(true))
-			}
-		}
-		if since >= 0 && len(out) == 0 {
-			return &v4srv.Response{Status: http.StatusNotModified, Header: http.Header{}}
-		}
-		return v4srv.JSON(http.StatusOK, out)
+	return *c.user, nil
+}
+
+// clearInbox serves DELETE /inbox.
+func (s *Server) clearInbox(c *call) *v4srv.Response {
+	me, fail := blindUser(c)
+	if fail != nil {
+		return fail
 	}
-	return respNotFound()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepDMsLocked(c.now)
+	kept, n := s.dms[:0], 0
+	for _, d := range s.dms {
+		if d.recipient == me {
+			n++
+			continue
+		}
+		kept = append(kept, d)
+	}
+	for i := len(kept); i < len(s.dms); i++ {
+		s.dms[i] = nil
+	}
+	s.dms = kept
+	return v4srv.JSON(http.StatusOK, map[string]any{"deleted": n})
+}
+
+// readBox serves GET /inbox and /outbox (since < 0) and their /since/<id>: 304 with an empty
+// body when a since finds nothing.
+func (s *Server) readBox(c *call, inbox bool, since int64) *v4srv.Response {
+	me, fail := blindUser(c)
+	if fail != nil {
+		return fail
+	}
+	limit := intParam(c.r.Query(), "limit", 100, 1, 256)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepDMsLocked(c.now)
+	out := []map[string]any{}
+	for _, d := range s.dms {
+		if len(out) >= limit {
+			break
+		}
+		mine := d.recipient == me
+		if !inbox {
+			mine = d.sender == me
+		}
+		if mine && d.id > since {
+			out = append(out, d.json(true))
+		}
+	}
+	if since >= 0 && len(out) == 0 {
+		return &v4srv.Response{Status: http.StatusNotModified, Header: http.Header{}}
+	}
+	return v4srv.JSON(http.StatusOK, out)
 }
 
 // postDM serves POST /inbox/<15 id>, in pysogs's order: the recipient must be a 15 ID (else
 // the route does not match) the server knows and has not banned (404), then the body has a
 // message (400) of base64 (500 otherwise).
-func (s *Server) postDM(c *call, me crypto.AccountID, to string) *v4srv.Response {
+func (s *Server) postDM(c *call, to string) *v4srv.Response {
+	if c.user == nil {
+		return respAuthNeeded()
+	}
+	me := *c.user
 	recipient, err := crypto.ParseAccountID(to)
 	if err != nil || recipient.Prefix() != crypto.PrefixBlinded15 {
 		return respNotFound()

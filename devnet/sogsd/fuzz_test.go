@@ -70,7 +70,7 @@ func FuzzRoute(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c := &call{r: req, now: s.cfg.now()}
+		c := &call{r: req, now: s.Now()}
 		if authed {
 			c.user = &user
 			if asMod {
@@ -109,6 +109,6 @@ func FuzzHandle(f *testing.F) {
 		if resp := s.handle(context.Background(), req); resp == nil || resp.Status < 200 || resp.Status > 599 {
 			t.Fatalf("bad response %+v", resp)
 		}
-		_, _ = v4srv.New(s.v4Config(nil), s.handle).HandleOnion(context.Background(), body)
+		_, _ = v4srv.New(s.Config(s.maxBody(), nil), s.handle).HandleOnion(context.Background(), body)
 	})
 }

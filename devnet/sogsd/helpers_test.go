@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/sessiongo/sdk/blinding"
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet/internal/v4srv/v4srvtest"
 )
 
 type clock struct {
@@ -111,16 +111,8 @@ func (c *tclient) do(method, path string, body any, hdr ...string) (int, []byte)
 		}
 		h.Set(req.Header)
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return resp.StatusCode, out
+	st, _, out := v4srvtest.RoundTrip(c.t, c.hc, req)
+	return st, out
 }
 
 // ok sends and requires the status, decoding a JSON reply into v (when not nil).

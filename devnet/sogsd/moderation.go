@@ -27,34 +27,41 @@ func (s *Server) parseSID(str string) (crypto.AccountID, bool) {
 	return id, false
 }
 
-// permissionsLocked serves GET /room/<t>/permissions and GET/POST /room/<t>/permissions/<sid>
-// (moderators only).
-func (s *Server) permissionsLocked(c *call, r *room, p perms, rest []string) *v4srv.Response {
-	m := c.r.Method
-	if len(rest) > 1 || (len(rest) == 0 && m != http.MethodGet) || (m != http.MethodGet && m != http.MethodPost) {
-		return respNotFound()
-	}
+// modTarget is the prelude of the moderators' per-user room endpoints: the Session ID of the
+// path (sid "": none; one the server's SessionID converter refuses: 404), then a moderator
+// (pysogs's mod_required).
+func (s *Server) modTarget(c *call, p perms, sid string) (crypto.AccountID, *v4srv.Response) {
 	var id crypto.AccountID
-	if len(rest) == 1 {
+	if sid != "" {
 		var ok bool
-		if id, ok = s.parseSID(rest[0]); !ok {
-			return respNotFound()
+		if id, ok = s.parseSID(sid); !ok {
+			return id, respNotFound()
 		}
 	}
 	if c.user == nil {
-		return respAuthNeeded()
+		return id, respAuthNeeded()
 	}
 	if !p.moderator {
-		return respModNeeded(false)
+		return id, respModNeeded(false)
 	}
-	if len(rest) == 0 {
+	return id, nil
+}
+
+// permissionsLocked serves GET /room/<t>/permissions and GET/POST /room/<t>/permissions/<sid>
+// (moderators only).
+func (s *Server) permissionsLocked(c *call, r *room, p perms, sid string) *v4srv.Response {
+	id, fail := s.modTarget(c, p, sid)
+	if fail != nil {
+		return fail
+	}
+	if sid == "" {
 		out := map[string]any{}
 		for uid, o := range r.overrides {
 			out[uid.String()] = s.userPermsLocked(r, uid, o)
 		}
 		return v4srv.JSON(http.StatusOK, out)
 	}
-	if m == http.MethodGet {
+	if c.r.Method == http.MethodGet {
 		return v4srv.JSON(http.StatusOK, s.userPermsLocked(r, id, r.overrides[id]))
 	}
 	var b map[string]json.RawMessage
@@ -119,7 +126,7 @@ func (s *Server) userPermsLocked(r *room, id crypto.AccountID, o *override) map[
 			out["hidden"] = true
 		}
 	}
-	if until, ok := r.bans[id]; ok && (until.IsZero() || s.cfg.now().Before(until)) {
+	if until, ok := r.bans[id]; ok && (until.IsZero() || s.Now().Before(until)) {
 		out["banned"] = true
 	}
 	return out
@@ -152,11 +159,7 @@ func (s *Server) mayDeleteAllLocked(r *room, deleter, poster crypto.AccountID) b
 	if poster != deleter && !s.isModLocked(r, deleter) {
 		return false
 	}
-	return !s.isAdminOfLocked(r, poster) || s.isAdminOfLocked(r, deleter)
-}
-
-func (s *Server) isAdminOfLocked(r *room, u crypto.AccountID) bool {
-	return s.globalMods[u].admin || r.mods[u].admin
+	return !s.isAdminLocked(r, poster) || s.isAdminLocked(r, deleter)
 }
 
 func (s *Server) deleteAllInRoomLocked(r *room, id crypto.AccountID) int {
@@ -269,26 +272,26 @@ func parseAnySID(str string) (crypto.AccountID, bool) {
 	return id, p == crypto.PrefixBlinded15 || p == crypto.PrefixStandard
 }
 
-// userBody decodes the body of a /user/<sid>/… request: a JSON object (else 400).
-func userBody(c *call) (*targetBody, *v4srv.Response) {
+// userRequest reads a /user/<sid>/… request: the user of the path (05 or 15, else 404), an
+// authenticated caller (401), and a JSON object body (400).
+func userRequest(c *call, sid string) (crypto.AccountID, *targetBody, *v4srv.Response) {
 	var b targetBody
-	if !decodeJSON(c.r, &b) {
-		return nil, respBadRequestPage()
+	id, ok := parseAnySID(sid)
+	switch {
+	case !ok:
+		return id, nil, respNotFound()
+	case c.user == nil:
+		return id, nil, respAuthNeeded()
+	case !decodeJSON(c.r, &b):
+		return id, nil, respBadRequestPage()
 	}
-	return &b, nil
+	return id, &b, nil
 }
 
 // banUser serves POST /user/<sid>/ban and /unban. A room ban needs a moderator; nobody bans
 // themself or a global moderator, and only admins ban room moderators (BadPermission).
 func (s *Server) banUser(c *call, sid string, ban bool) *v4srv.Response {
-	id, ok := parseAnySID(sid)
-	if !ok {
-		return respNotFound()
-	}
-	if c.user == nil {
-		return respAuthNeeded()
-	}
-	b, fail := userBody(c)
+	id, b, fail := userRequest(c, sid)
 	if fail != nil {
 		return fail
 	}
@@ -320,7 +323,7 @@ func (s *Server) banUser(c *call, sid string, ban bool) *v4srv.Response {
 		return respEmpty()
 	}
 	for _, r := range rooms {
-		if ban && (id == *c.user || targetGlobal || (s.isModLocked(r, id) && !s.isAdminOfLocked(r, *c.user))) {
+		if ban && (id == *c.user || targetGlobal || (s.isModLocked(r, id) && !s.isAdminLocked(r, *c.user))) {
 			return respPermission()
 		}
 	}
@@ -339,14 +342,7 @@ func (s *Server) banUser(c *call, sid string, ban bool) *v4srv.Response {
 
 // setModerator serves POST /user/<sid>/moderator.
 func (s *Server) setModerator(c *call, sid string) *v4srv.Response {
-	id, ok := parseAnySID(sid)
-	if !ok {
-		return respNotFound()
-	}
-	if c.user == nil {
-		return respAuthNeeded()
-	}
-	b, fail := userBody(c)
+	id, b, fail := userRequest(c, sid)
 	if fail != nil {
 		return fail
 	}
@@ -440,25 +436,12 @@ func (r *room) unscheduleLocked(id crypto.AccountID) {
 // futurePermissionsLocked serves GET /room/<t>/futurePermissions and POST
 // /room/<t>/futurePermissions/<sid> {read?, write?, upload?, in: seconds} (moderators only). The
 // POST answers the user's scheduled changes, as pysogs does.
-func (s *Server) futurePermissionsLocked(c *call, r *room, p perms, rest []string) *v4srv.Response {
-	m := c.r.Method
-	if !(len(rest) == 0 && m == http.MethodGet) && !(len(rest) == 1 && (m == http.MethodPost || m == http.MethodGet)) {
-		return respNotFound()
+func (s *Server) futurePermissionsLocked(c *call, r *room, p perms, sid string) *v4srv.Response {
+	id, fail := s.modTarget(c, p, sid)
+	if fail != nil {
+		return fail
 	}
-	var id crypto.AccountID
-	if len(rest) == 1 {
-		var ok bool
-		if id, ok = s.parseSID(rest[0]); !ok {
-			return respNotFound()
-		}
-	}
-	if c.user == nil {
-		return respAuthNeeded()
-	}
-	if !p.moderator {
-		return respModNeeded(false)
-	}
-	if m == http.MethodPost {
+	if c.r.Method == http.MethodPost {
 		var b struct {
 			Read   *bool    `json:"read"`
 			Write  *bool    `json:"write"`
@@ -475,11 +458,11 @@ func (s *Server) futurePermissionsLocked(c *call, r *room, p perms, rest []strin
 	sort.SliceStable(r.future, func(i, j int) bool { return r.future[i].at.Before(r.future[j].at) })
 	out := []map[string]any{}
 	for _, f := range r.future {
-		if len(rest) == 1 && f.user != id {
+		if sid != "" && f.user != id {
 			continue
 		}
 		o := map[string]any{"at": ts(f.at)}
-		if len(rest) == 0 {
+		if sid == "" {
 			o["session_id"] = f.user.String()
 		}
 		for k, v := range map[string]*bool{"read": f.read, "write": f.write, "upload": f.upload} {

@@ -91,42 +91,39 @@ var (
 	respEmpty = func() *v4srv.Response { return v4srv.JSON(http.StatusOK, map[string]any{}) }
 )
 
+// authReasons are pysogs's texts for the refusals of request authentication, after
+// "Invalid authentication: " (ReasonBadPubkey has three: see authRefusal).
+var authReasons = map[blinding.Reason]string{
+	blinding.ReasonBlindingRequired: "this server requires the use of blinded ids",
+	blinding.ReasonBadNonce:         "X-SOGS-Nonce must be 16 bytes (encoded as base64 or hex)",
+	blinding.ReasonBadSignature:     "X-SOGS-Signature is not base64[88]",
+	blinding.ReasonBadTimestamp:     "X-SOGS-Timestamp is not a valid timestamp",
+	blinding.ReasonClockSkew:        "X-SOGS-Timestamp is too far from current time",
+	blinding.ReasonNonceReused:      "X-SOGS-Nonce cannot be reused",
+	blinding.ReasonInvalidSignature: "X-SOGS-Signature verification failed",
+}
+
 // authRefusal is pysogs's answer to a request whose X-SOGS-* authentication fails: its status
-// and its exact reason, text/plain (Banned is the only one without the prefix).
+// and its exact reason, text/plain.
 func authRefusal(re *blinding.RequestError, h blinding.Headers) *v4srv.Response {
-	const p = "Invalid authentication: "
-	msg := ""
+	msg := "Invalid authentication: " + re.Reason.String()
+	if text, ok := authReasons[re.Reason]; ok {
+		msg = "Invalid authentication: " + text
+	}
 	switch re.Reason {
 	case blinding.ReasonMissingHeaders:
-		msg = re.Detail
-	case blinding.ReasonBadPubkey:
-		pk, ok := decodeHexOrB64(h.Pubkey, 33)
-		switch {
-		case !ok:
-			msg = p + "X-SOGS-Pubkey is not a valid 66-hex digit id"
-		case pk[0] != 0x00 && pk[0] != 0x15:
-			msg = p + "X-SOGS-Pubkey must be 00- or 15- prefixed"
-		default:
-			msg = p + "given X-SOGS-Pubkey is not a valid Ed25519 pubkey"
-		}
-	case blinding.ReasonBlindingRequired:
-		msg = p + "this server requires the use of blinded ids"
-	case blinding.ReasonBadNonce:
-		msg = p + "X-SOGS-Nonce must be 16 bytes (encoded as base64 or hex)"
-	case blinding.ReasonBadSignature:
-		msg = p + "X-SOGS-Signature is not base64[88]"
-	case blinding.ReasonBadTimestamp:
-		msg = p + "X-SOGS-Timestamp is not a valid timestamp"
-	case blinding.ReasonClockSkew:
-		msg = p + "X-SOGS-Timestamp is too far from current time"
+		msg = re.Detail // "Invalid authentication headers: missing N/4 required X-SOGS-* headers"
 	case blinding.ReasonBanned:
 		msg = "Banned"
-	case blinding.ReasonNonceReused:
-		msg = p + "X-SOGS-Nonce cannot be reused"
-	case blinding.ReasonInvalidSignature:
-		msg = p + "X-SOGS-Signature verification failed"
-	default:
-		msg = p + re.Reason.String()
+	case blinding.ReasonBadPubkey:
+		switch pk, ok := decodeHexOrB64(h.Pubkey, 33); {
+		case !ok:
+			msg = "Invalid authentication: X-SOGS-Pubkey is not a valid 66-hex digit id"
+		case pk[0] != 0x00 && pk[0] != 0x15:
+			msg = "Invalid authentication: X-SOGS-Pubkey must be 00- or 15- prefixed"
+		default:
+			msg = "Invalid authentication: given X-SOGS-Pubkey is not a valid Ed25519 pubkey"
+		}
 	}
 	return plainText(re.Status(), msg)
 }

@@ -155,7 +155,7 @@ func (s *Server) CreateRoom(rc RoomConfig) error {
 	}
 	s.nextRoom++
 	r := &room{
-		id: s.nextRoom, token: rc.Token, name: name, description: rc.Description, created: s.cfg.now(),
+		id: s.nextRoom, token: rc.Token, name: name, description: rc.Description, created: s.Now(),
 		infoUpdates: 1, defaults: def,
 		overrides: map[crypto.AccountID]*override{}, bans: map[crypto.AccountID]time.Time{},
 		mods: map[crypto.AccountID]modRole{}, byID: map[int64]*message{}, files: map[int64]*roomFile{},
@@ -194,7 +194,7 @@ func (s *Server) AddModerator(token string, id crypto.AccountID, admin, hidden b
 	if err != nil {
 		return err
 	}
-	s.touchLocked(id, s.cfg.now())
+	s.touchLocked(id, s.Now())
 	r.mods[id] = modRole{admin: admin, visible: !hidden}
 	r.infoUpdates++
 	return nil
@@ -223,7 +223,7 @@ func (s *Server) SetUserPermissions(token string, id crypto.AccountID, p Permiss
 	if err != nil {
 		return err
 	}
-	s.touchLocked(id, s.cfg.now())
+	s.touchLocked(id, s.Now())
 	r.overrides[id] = &override{read: &p.Read, accessible: &p.Accessible, write: &p.Write, upload: &p.Upload}
 	return nil
 }
@@ -241,7 +241,7 @@ func (s *Server) Ban(token string, id crypto.AccountID, d time.Duration) error {
 }
 
 func (s *Server) banLocked(r *room, id crypto.AccountID, d time.Duration) {
-	now := s.cfg.now()
+	now := s.Now()
 	s.touchLocked(id, now)
 	var until time.Time
 	if d > 0 {
@@ -283,7 +283,7 @@ func (s *Server) Post(token string, p Post) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	now := s.cfg.now()
+	now := s.Now()
 	s.touchLocked(p.Author, now)
 	m := s.postLocked(r, p, now)
 	return m.snapshot(), nil
@@ -292,7 +292,7 @@ func (s *Server) Post(token string, p Post) (Message, error) {
 // PostAs posts data as the owner of keys, signed with their 15-blinded key on this server, the
 // way a client posts.
 func (s *Server) PostAs(token string, keys *crypto.Keys, data []byte) (Message, error) {
-	kp, err := blinding.Blind15KeyPair(keys, s.key.Public)
+	kp, err := blinding.Blind15KeyPair(keys, s.PublicKey())
 	if err != nil {
 		return Message{}, err
 	}
@@ -363,7 +363,7 @@ func (s *Server) EditMessage(token string, id int64, data, sig []byte) error {
 }
 
 func (s *Server) editLocked(r *room, m *message, data, sig []byte, files []int64) {
-	now := s.cfg.now()
+	now := s.Now()
 	r.seq++
 	m.seqno, m.seqnoData = r.seq, r.seq
 	m.data = append([]byte(nil), data...)
@@ -397,7 +397,7 @@ func (s *Server) deleteLocked(r *room, m *message) {
 	r.seq++
 	m.seqno, m.seqnoData = r.seq, r.seq
 	m.deleted = true
-	m.edited = s.cfg.now() // pysogs's deletion rows carry the time as edited
+	m.edited = s.Now() // pysogs's deletion rows carry the time as edited
 	m.data, m.sig, m.reactions = nil, nil, nil
 	for i, p := range r.pins {
 		if p.id == m.id {
@@ -429,7 +429,7 @@ func (s *Server) React(token string, id int64, who crypto.AccountID, emoji strin
 	if m == nil {
 		return false, ErrNoMessage
 	}
-	s.touchLocked(who, s.cfg.now())
+	s.touchLocked(who, s.Now())
 	return s.reactLocked(r, m, who, emoji), nil
 }
 
@@ -450,7 +450,7 @@ func (s *Server) reactLocked(r *room, m *message, who crypto.AccountID, emoji st
 			return false
 		}
 	}
-	re.reactors = append(re.reactors, reactor{id: who, at: s.cfg.now()})
+	re.reactors = append(re.reactors, reactor{id: who, at: s.Now()})
 	r.seq++
 	m.seqno = r.seq
 	return true

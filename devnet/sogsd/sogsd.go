@@ -29,20 +29,15 @@ package sogsd
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"log/slog"
 	"regexp"
 	"sync"
 	"time"
 
 	"github.com/sessiongo/sdk/blinding"
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/internal/v4srv"
-	"github.com/sessiongo/sdk/onion"
 )
 
 // Limits and lifetimes of the reference server (pysogs config defaults).
@@ -82,76 +77,62 @@ var (
 
 var tokenRE = regexp.MustCompile(`^[\w-]{1,64}$`)
 
-// Option configures Start.
-type Option func(*config)
+// Option configures Start. Where the server listens and how it runs are set with the options
+// every devnet server takes (WithNetwork … WithKey); the community server's own follow them.
+type Option = v4srv.Option
 
+// Where the server listens: HTTPS from the devnet's CA and relayed host names (WithNetwork,
+// WithHost), a certificate of your own (WithTLSCertificate), and pysogs's uWSGI keep-alive
+// behaviour (WithDroppedKeepAlive). See the v4srv functions of the same names.
+var (
+	WithNetwork          = v4srv.WithNetwork
+	WithHost             = v4srv.WithHost
+	WithTLSCertificate   = v4srv.WithTLSCertificate
+	WithDroppedKeepAlive = v4srv.WithDroppedKeepAlive
+)
+
+// config holds the community server's own settings (v4srv.Own).
 type config struct {
-	dropKeptAlive bool
-	tlsCert       *tls.Certificate
-	host          string
-	nw            *devnet.Network
-	now           func() time.Time
-	logger        *slog.Logger
-	key           *[32]byte
-	maxUpload     int
-	unblinded     bool
-	postLimit     int
-	postWindow    time.Duration
-	reactionsCap  bool
+	maxUpload  int
+	unblinded  bool
+	postLimit  int
+	postWindow time.Duration
 }
 
-// WithNetwork serves HTTPS with a certificate from the devnet's CA, so that the network's nodes
-// (and nw.HTTPClient) trust it.
-func WithNetwork(nw *devnet.Network) Option { return func(c *config) { c.nw = nw } }
-
-// WithHost names the server host (for example "open.getsession.org") in URL, JoinURL and
-// OnionServer instead of 127.0.0.1. With WithNetwork the devnet's nodes are told to relay that
-// name to this server (Network.SetHostAlias) until Close; only onion requests can use it, so
-// direct clients dial Addr instead.
-func WithHost(host string) Option { return func(c *config) { c.host = host } }
-
-// WithTLSCertificate serves HTTPS with cert (default: plain HTTP, unless WithNetwork).
-func WithTLSCertificate(cert tls.Certificate) Option {
-	return func(c *config) { c.tlsCert = &cert }
-}
-
-// WithClock sets the server's clock (default time.Now): the signature window, expiries,
-// timestamps and the rate limit all read it.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-// WithDroppedKeepAlive makes the server drop every request that arrives on a kept-alive
-// connection (the connection is reset, the request never served), as pysogs behind its standard
-// uWSGI front does to clients that reuse a connection it has closed: for tests of direct
-// clients.
-func WithDroppedKeepAlive() Option { return func(c *config) { c.dropKeptAlive = true } }
-
-// WithLogger sets the logger (default: discard). Keys and message contents are never logged.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
-
-// WithKey fixes the server's X25519 private key (default: random), for stable join URLs.
-func WithKey(priv [32]byte) Option { return func(c *config) { c.key = &priv } }
+func own(s *v4srv.Settings) *config { return v4srv.Own[config](s) }
 
 // WithMaxUpload sets the largest room file in bytes (default DefaultMaxUpload); larger uploads
 // get 413.
-func WithMaxUpload(n int) Option { return func(c *config) { c.maxUpload = n } }
+func WithMaxUpload(n int) Option { return func(s *v4srv.Settings) { own(s).maxUpload = n } }
 
 // WithUnblindedIDs accepts unblinded (00) keys, as a server with REQUIRE_BLIND_KEYS off does:
 // such users are recorded under their 05 Account ID, and the "blind" capability is not
 // advertised.
-func WithUnblindedIDs() Option { return func(c *config) { c.unblinded = true } }
+func WithUnblindedIDs() Option { return func(s *v4srv.Settings) { own(s).unblinded = true } }
 
 // WithPostRateLimit sets the post rate limit of users who are not administrators: at most n posts
 // per window, else 429. n = 0 disables it. The default is the reference server's 5 per 16 s.
 func WithPostRateLimit(n int, window time.Duration) Option {
-	return func(c *config) { c.postLimit, c.postWindow = n, window }
+	return func(s *v4srv.Settings) { c := own(s); c.postLimit, c.postWindow = n, window }
 }
 
-// Server is a running community server. It is safe for concurrent use.
+// How the server runs: its clock (WithClock: the signature window, expiries, timestamps and
+// the rate limit all read it), its logger (WithLogger; keys and message contents are never
+// logged) and its X25519 key (WithKey, for stable join URLs).
+var (
+	WithClock  = v4srv.WithClock
+	WithLogger = v4srv.WithLogger
+	WithKey    = v4srv.WithKey
+)
+
+// Server is a running community server. It is safe for concurrent use. URL, Addr, PublicKey
+// (the onion destination key, the blinding input and the first 32 bytes of every signed
+// request), OnionServer, Now and Close come from the devnet's server base.
 type Server struct {
-	cfg      config
-	key      onion.KeyPair
-	srv      *v4srv.Server
+	*v4srv.Base
+	cfg      *config
 	verifier *blinding.Verifier
+	router   *v4srv.Router // routes.go
 
 	mu         sync.Mutex
 	rooms      map[string]*room
@@ -170,113 +151,56 @@ type Server struct {
 // the server runs until Close.
 func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	s, err := newServer(opts...)
+	return v4srv.Start(ctx, s, err)
+}
+
+// newServer makes a server that does not listen yet.
+func newServer(opts ...Option) (*Server, error) {
+	b, c, err := v4srv.NewBase("sogsd", config{maxUpload: DefaultMaxUpload, postLimit: DefaultPostLimit, postWindow: DefaultPostWindow}, opts)
 	if err != nil {
 		return nil, err
-	}
-	var certp *tls.Certificate
-	switch {
-	case s.cfg.tlsCert != nil:
-		certp = s.cfg.tlsCert
-	case s.cfg.nw != nil:
-		cert, err := s.cfg.nw.IssueCertificate()
-		if err != nil {
-			return nil, fmt.Errorf("sogsd: %w", err)
-		}
-		certp = &cert
-	}
-	s.srv, err = v4srv.Start(ctx, s.v4Config(certp), s.handle)
-	if err != nil {
-		return nil, fmt.Errorf("sogsd: %w", err)
-	}
-	return s, nil
-}
-
-func (s *Server) v4Config(cert *tls.Certificate) v4srv.Config {
-	c := v4srv.Config{Key: s.key, TLS: cert, MaxBody: int64(s.cfg.maxUpload) + 1<<20, Logger: s.cfg.logger, Name: "sogsd", Host: s.cfg.host, DropKeptAlive: s.cfg.dropKeptAlive}
-	if s.cfg.nw != nil {
-		c.Aliases = s.cfg.nw
-	}
-	return c
-}
-
-func newServer(opts ...Option) (*Server, error) {
-	c := config{now: time.Now, maxUpload: DefaultMaxUpload, postLimit: DefaultPostLimit, postWindow: DefaultPostWindow}
-	for _, o := range opts {
-		o(&c)
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if c.maxUpload <= 0 {
 		c.maxUpload = DefaultMaxUpload
 	}
-	var kp onion.KeyPair
-	var err error
-	if c.key != nil {
-		kp, err = onion.NewKeyPair(*c.key)
-	} else {
-		kp, err = onion.GenerateKeyPair(nil)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sogsd: server key: %w", err)
-	}
 	s := &Server{
+		Base:       b,
 		cfg:        c,
-		key:        kp,
 		rooms:      map[string]*room{},
 		users:      map[crypto.AccountID]*user{},
 		globalMods: map[crypto.AccountID]modRole{},
 	}
-	v := blinding.NewVerifier(kp.Public)
+	s.router = s.routes()
+	s.Serve(s.maxBody(), s.handle)
+	v := blinding.NewVerifier(s.PublicKey())
 	v.RequireBlinded = !c.unblinded
-	v.Now = c.now
+	v.Now = s.Now
 	v.Banned = s.globallyBanned
 	s.verifier = v
 	return s, nil
 }
 
-// URL is the server's base URL ("http://127.0.0.1:port", or https).
-func (s *Server) URL() string { return s.srv.URL() }
-
-// Addr is the server's "127.0.0.1:port".
-func (s *Server) Addr() string { return s.srv.Addr() }
-
-// PublicKey is the server's X25519 public key: the onion destination key, the blinding input
-// and the first 32 bytes of every signed request.
-func (s *Server) PublicKey() [32]byte { return s.key.Public }
+// maxBody bounds request bodies: the largest upload and room for the onion around it.
+func (s *Server) maxBody() int64 { return int64(s.cfg.maxUpload) + 1<<20 }
 
 // JoinURL is the URL users join a room with: base/<token>?public_key=<hex>.
 func (s *Server) JoinURL(token string) string {
-	return s.URL() + "/" + token + "?public_key=" + hex.EncodeToString(s.key.Public[:])
+	pk := s.PublicKey()
+	return s.URL() + "/" + token + "?public_key=" + hex.EncodeToString(pk[:])
 }
-
-// OnionServer is the server as an onion destination, for onion.Transport.Do.
-func (s *Server) OnionServer() onion.Server {
-	srv, _ := onion.NewServer(s.URL(), s.key.Public) // the URL is always valid
-	return srv
-}
-
-// Now is the server's clock.
-func (s *Server) Now() time.Time { return s.cfg.now() }
 
 // Close stops the server and waits for its goroutines. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	if s.srv == nil {
-		return nil
-	}
-	return s.srv.Close()
+	return s.Base.Close()
 }
 
 // BlindedID is the 15-blinded ID that keys have on this server (what X-SOGS-Pubkey carries
 // and what the server records).
 func (s *Server) BlindedID(keys *crypto.Keys) (crypto.AccountID, error) {
-	kp, err := blinding.Blind15KeyPair(keys, s.key.Public)
+	kp, err := blinding.Blind15KeyPair(keys, s.PublicKey())
 	if err != nil {
 		return crypto.AccountID{}, err
 	}
@@ -286,7 +210,7 @@ func (s *Server) BlindedID(keys *crypto.Keys) (crypto.AccountID, error) {
 // Signer returns a request signer for keys on this server (15-blinded), for hand-built
 // requests in tests.
 func (s *Server) Signer(keys *crypto.Keys) (*blinding.RequestSigner, error) {
-	kp, err := blinding.Blind15KeyPair(keys, s.key.Public)
+	kp, err := blinding.Blind15KeyPair(keys, s.PublicKey())
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +221,7 @@ func (s *Server) globallyBanned(id crypto.AccountID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.users[id]
-	return u != nil && u.bannedAt(s.cfg.now())
+	return u != nil && u.bannedAt(s.Now())
 }
 
 // user is a row of the users table: created on a user's first authenticated request (or by
@@ -337,7 +261,7 @@ func (s *Server) touchLocked(id crypto.AccountID, now time.Time) *user {
 func (s *Server) AddUser(id crypto.AccountID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.touchLocked(id, s.cfg.now())
+	s.touchLocked(id, s.Now())
 }
 
 // HasUser reports whether the server has a row for the user.
@@ -357,7 +281,7 @@ func (s *Server) BanGlobal(id crypto.AccountID, d time.Duration) {
 }
 
 func (s *Server) banGlobalLocked(id crypto.AccountID, d time.Duration) {
-	now := s.cfg.now()
+	now := s.Now()
 	u := s.touchLocked(id, now)
 	u.banned = true
 	u.banUntil = time.Time{}
@@ -380,7 +304,7 @@ func (s *Server) UnbanGlobal(id crypto.AccountID) {
 func (s *Server) AddGlobalModerator(id crypto.AccountID, admin, hidden bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.touchLocked(id, s.cfg.now())
+	s.touchLocked(id, s.Now())
 	s.globalMods[id] = modRole{admin: admin, visible: !hidden}
 	for _, r := range s.roomList {
 		r.infoUpdates++

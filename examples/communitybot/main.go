@@ -80,7 +80,7 @@ func serve(bot *session.Client) {
 			defer cancel()
 			switch strings.TrimSpace(e.Text) {
 			case "!ping":
-				quote := session.WithQuote(session.MessageRef{Author: e.From, Timestamp: e.Posted})
+				quote := session.WithQuote(e.Ref())
 				if _, err := bot.SendCommunityMessage(ctx, e.Room, "pong", quote); err != nil {
 					fmt.Fprintln(os.Stderr, "reply:", err)
 				}

@@ -10,6 +10,11 @@
 //
 // With -devnet it runs offline: a user turns disappearing messages on and off and prints what
 // the bot's answers carry, then it exits.
+//
+// On a devnet started with `sessionctl devnet`, the line that command prints is all it takes:
+//
+//	export SESSIONGO_NETWORK=/tmp/sessiongo-devnet-….json
+//	go run ./examples/disappearbot -db disappearbot.db   # or: -network /tmp/sessiongo-devnet-….json
 package main
 
 import (
@@ -30,6 +35,7 @@ import (
 
 func main() {
 	dbPath := flag.String("db", "disappearbot.db", "SQLite file for the bot's account and state")
+	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: Session mainnet)")
 	useDevnet := flag.Bool("devnet", false, "run on an in-process devnet with a demo user, then exit")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -38,7 +44,7 @@ func main() {
 	if *useDevnet {
 		err = runDevnet(ctx)
 	} else {
-		err = runReal(ctx, *dbPath)
+		err = runReal(ctx, *dbPath, *netFile)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "disappearbot:", err)
@@ -93,14 +99,23 @@ func serve(client *session.Client) {
 	})
 }
 
-func runReal(ctx context.Context, dbPath string) error {
+// runReal runs the bot until ctx ends, on the network of netFile (a network file from
+// `sessionctl devnet`) or, without one, on Session's mainnet.
+func runReal(ctx context.Context, dbPath, netFile string) error {
+	var cfg session.NetworkConfig
+	if netFile != "" {
+		var err error
+		if cfg, err = session.LoadNetworkConfig(netFile); err != nil {
+			return err
+		}
+	}
 	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	opts := []session.Option{session.WithStore(st), session.WithName("disappearbot"),
-		session.WithProfile(session.Profile{DisplayName: "Disappearing Bot"})}
+		session.WithProfile(session.Profile{DisplayName: "Disappearing Bot"}), session.WithNetworkConfig(cfg)}
 	if pw := os.Getenv("SESSION_RECOVERY_PASSWORD"); pw != "" {
 		opts = append(opts, session.WithRecoveryPassword(pw))
 	}

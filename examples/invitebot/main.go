@@ -8,6 +8,11 @@
 //
 // With -devnet it runs offline: it starts a devnet and a community server in-process, a user
 // invites the bot to a room and sees its hello there, then it exits.
+//
+// On a devnet started with `sessionctl devnet`, the line that command prints is all it takes:
+//
+//	export SESSIONGO_NETWORK=/tmp/sessiongo-devnet-….json
+//	go run ./examples/invitebot -db invitebot.db   # or: -network /tmp/sessiongo-devnet-….json
 package main
 
 import (
@@ -29,6 +34,7 @@ import (
 
 func main() {
 	dbPath := flag.String("db", "invitebot.db", "SQLite file for the bot's account and state")
+	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: Session mainnet)")
 	useDevnet := flag.Bool("devnet", false, "run on an in-process devnet with a demo user, then exit")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -37,7 +43,7 @@ func main() {
 	if *useDevnet {
 		err = runDevnet(ctx)
 	} else {
-		err = runReal(ctx, *dbPath)
+		err = runReal(ctx, *dbPath, *netFile)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "invitebot:", err)
@@ -70,14 +76,23 @@ func serve(client *session.Client) {
 	})
 }
 
-func runReal(ctx context.Context, dbPath string) error {
+// runReal runs the bot until ctx ends, on the network of netFile (a network file from
+// `sessionctl devnet`) or, without one, on Session's mainnet.
+func runReal(ctx context.Context, dbPath, netFile string) error {
+	var cfg session.NetworkConfig
+	if netFile != "" {
+		var err error
+		if cfg, err = session.LoadNetworkConfig(netFile); err != nil {
+			return err
+		}
+	}
 	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	opts := []session.Option{session.WithStore(st), session.WithName("invitebot"),
-		session.WithProfile(session.Profile{DisplayName: "Invite Bot"})}
+		session.WithProfile(session.Profile{DisplayName: "Invite Bot"}), session.WithNetworkConfig(cfg)}
 	if pw := os.Getenv("SESSION_RECOVERY_PASSWORD"); pw != "" {
 		opts = append(opts, session.WithRecoveryPassword(pw))
 	}

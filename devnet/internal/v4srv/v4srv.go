@@ -105,7 +105,7 @@ func Bytes(status int, contentType string, b []byte) *Response {
 // Handler serves one request. It must not keep r.Body after it returns.
 type Handler func(ctx context.Context, r *Request) *Response
 
-// Config configures Start.
+// Config configures Listen.
 type Config struct {
 	// Key is the server's X25519 key pair, which onion requests are encrypted to (required).
 	Key onion.KeyPair
@@ -148,9 +148,9 @@ type Server struct {
 	err     error
 }
 
-// Start listens on 127.0.0.1 (a free port) and serves h directly and at /oxen/v4/lsrpc. The
+// Listen listens on 127.0.0.1 (a free port) and serves h directly and at /oxen/v4/lsrpc. The
 // context bounds startup only.
-func Start(ctx context.Context, cfg Config, h Handler) (*Server, error) {
+func Listen(ctx context.Context, cfg Config, h Handler) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("v4srv: nil handler")
 	}
@@ -199,7 +199,7 @@ func Start(ctx context.Context, cfg Config, h Handler) (*Server, error) {
 }
 
 // New returns a Server that is not listening: an http.Handler (ServeHTTP) and an onion
-// endpoint (HandleOnion) for in-process tests and fuzz targets. Start is New plus a listener.
+// endpoint (HandleOnion) for in-process tests and fuzz targets. Listen is New plus a listener.
 func New(cfg Config, h Handler) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody

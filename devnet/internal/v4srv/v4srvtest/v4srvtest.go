@@ -1,9 +1,12 @@
 // Package v4srvtest holds test helpers shared by the devnet servers' tests: a devnet with an
-// onion transport over it, to reach a server destination through real 3-hop paths.
+// onion transport over it, to reach a server destination through real 3-hop paths, and a plain
+// HTTP round trip.
 package v4srvtest
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/sessiongo/sdk/devnet"
@@ -37,4 +40,19 @@ func Transport(tb testing.TB, nw *devnet.Network, enc onion.EncType) *onion.Tran
 	pool.SetTransport(tr)
 	tb.Cleanup(func() { _ = tr.Close() })
 	return tr
+}
+
+// RoundTrip sends req with hc and returns the status, headers and body of the answer.
+func RoundTrip(tb testing.TB, hc *http.Client, req *http.Request) (int, http.Header, []byte) {
+	tb.Helper()
+	resp, err := hc.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, out
 }

@@ -1,0 +1,135 @@
+package devnet
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// Hostile nodes (Faults fields from DuplicateMessages on): each behaviour checked from the wire,
+// with hashes recomputed here from the spec's formula.
+
+func (tn *tnet) storeUnsigned(t *testing.T, n *Node, u *user, data string) string {
+	t.Helper()
+	r := tn.rpcJSON(n, "store", obj{"pubkey": u.hex(), "timestamp": ms(tn.nw.Now()), "ttl": 3_600_000, "data": b64([]byte(data))}, 200)
+	return r["hash"].(string)
+}
+
+func (tn *tnet) retrieveSigned(t *testing.T, n *Node, u *user) (msgs []map[string]any, tField int64) {
+	t.Helper()
+	now := ms(tn.nw.Now())
+	r := tn.rpcJSON(n, "retrieve", u.auth(obj{"timestamp": now}, "retrieve"+itoa(now)), 200)
+	for _, m := range r["messages"].([]any) {
+		msgs = append(msgs, m.(map[string]any))
+	}
+	return msgs, int64(r["t"].(float64))
+}
+
+func TestHostileRetrieveLies(t *testing.T) {
+	tn := startNet(t, WithNodes(5), WithSeed(7))
+	u := newUser(t, 71, 0x05)
+	honest, members := tn.home(u)
+	liar := members[1]
+	want := map[string]string{}
+	for _, d := range []string{"one", "two", "three"} {
+		want[tn.storeUnsigned(t, honest, u, d)] = d
+	}
+	real := func(m map[string]any) bool {
+		data, _ := base64.StdEncoding.DecodeString(m["data"].(string))
+		return messageHash(u.acct, 0, data) == m["hash"]
+	}
+
+	liar.SetFaults(Faults{DuplicateMessages: 4, JunkMessages: 7})
+	msgs, _ := tn.retrieveSigned(t, liar, u)
+	genuine := 0
+	for _, m := range msgs {
+		if real(m) {
+			genuine++
+		}
+	}
+	if len(msgs) != 3*5+7 || genuine != 3 {
+		t.Fatalf("duplicates and junk: %d messages, %d genuine", len(msgs), genuine)
+	}
+
+	liar.SetFaults(Faults{JunkExpiry: true, CorruptData: true})
+	msgs, _ = tn.retrieveSigned(t, liar, u)
+	for _, m := range msgs {
+		if real(m) {
+			t.Fatal("corrupted data still matches its hash")
+		}
+		if exp := int64(m["expiration"].(float64)); exp < ms(tn.nw.Now().Add(365*24*time.Hour)) {
+			t.Fatalf("junk expiry %d", exp)
+		}
+	}
+	if len(msgs) != 3 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+
+	// Replays: a deleted message comes back from the liar only.
+	var h0 string
+	for h := range want {
+		h0 = h
+		break
+	}
+	tn.rpcJSON(honest, "delete", u.auth(obj{"messages": []string{h0}}, "delete"+h0), 200)
+	liar.SetFaults(Faults{ReplayOld: true})
+	msgs, _ = tn.retrieveSigned(t, liar, u)
+	found := false
+	for _, m := range msgs {
+		found = found || m["hash"] == h0 && real(m)
+	}
+	if !found || len(msgs) != 3 {
+		t.Fatalf("replay: %d messages, deleted one back: %v", len(msgs), found)
+	}
+	if msgs, _ := tn.retrieveSigned(t, honest, u); len(msgs) != 2 {
+		t.Fatalf("honest node: %d messages", len(msgs))
+	}
+}
+
+func TestHostileFakeTime(t *testing.T) {
+	tn := startNet(t, WithNodes(3))
+	u := newUser(t, 72, 0x05)
+	n, _ := tn.home(u)
+	n.SetFaults(Faults{FakeTime: 1})
+	if r := tn.rpcJSON(n, "info", obj{}, 200); r["t"].(float64) != 1 || r["timestamp"].(float64) != 1 {
+		t.Fatalf("info %v", r)
+	}
+	if _, tf := tn.retrieveSigned(t, n, u); tf != 1 {
+		t.Fatalf("retrieve t %d", tf)
+	}
+	// It still checks requests against its real clock.
+	old := ms(tn.nw.Now().Add(-time.Hour))
+	tn.expectText(n, "retrieve", u.auth(obj{"timestamp": old}, "retrieve"+itoa(old)), 406, "retrieve timestamp too far from current time")
+}
+
+func TestHostileDropStores(t *testing.T) {
+	tn := startNet(t, WithNodes(4))
+	u := newUser(t, 73, 0x05)
+	_, members := tn.home(u)
+	liar := members[0]
+	liar.SetFaults(Faults{DropStores: true})
+	r := tn.rpcJSON(liar, "store", obj{"pubkey": u.hex(), "timestamp": ms(tn.nw.Now()), "ttl": 60_000, "data": b64([]byte("lost"))}, 200)
+	hash := r["hash"].(string)
+	sw := r["swarm"].(map[string]any)
+	if len(sw) != len(members) {
+		t.Fatalf("claims %d members", len(sw))
+	}
+	for _, m := range members {
+		if m.HasMessage(hash) {
+			t.Fatalf("%v stored a message the liar dropped", m)
+		}
+		e := sw[m.edHex()].(map[string]any)
+		sig, _ := base64.StdEncoding.DecodeString(e["signature"].(string))
+		if ok := edVerify(m.edPub, []byte(hash), sig); ok != (m == liar) {
+			t.Fatalf("%v: signature verifies %v", m, ok)
+		}
+	}
+	// As a forwarded member it claims success and keeps nothing.
+	r = tn.rpcJSON(members[1], "store", obj{"pubkey": u.hex(), "timestamp": ms(tn.nw.Now()), "ttl": 60_000, "data": b64([]byte("kept"))}, 200)
+	hash = r["hash"].(string)
+	raw, _ := json.Marshal(r["swarm"].(map[string]any)[liar.edHex()])
+	if liar.HasMessage(hash) || !members[1].HasMessage(hash) || len(raw) < 10 {
+		t.Fatalf("forwarded store: liar has it %v, entry has it %v, liar says %s", liar.HasMessage(hash), members[1].HasMessage(hash), raw)
+	}
+}

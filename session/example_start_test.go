@@ -1,0 +1,66 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/session"
+	"github.com/sessiongo/sdk/store"
+)
+
+// Many bots in one process: they share one Network (pool, paths, and the poll scheduler that
+// serves every running client) and one store, and Start runs each without a goroutine of its
+// own. Each channel receives the bot's Run result once it has stopped.
+func ExampleClient_Start() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dn, err := devnet.Start(ctx)
+	if err != nil {
+		panic(err)
+	}
+	defer dn.Close()
+	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()},
+		SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes})
+	if err != nil {
+		panic(err)
+	}
+	defer nw.Close()
+	st := store.NewMemory()
+
+	runCtx, stop := context.WithCancel(ctx)
+	var connected atomic.Int32
+	var results []<-chan error
+	for range 100 {
+		keys, err := crypto.GenerateKeys(nil) // or WithAccount for accounts saved in st
+		if err != nil {
+			panic(err)
+		}
+		bot, err := session.NewClient(session.WithKeys(keys), session.WithNetwork(nw), session.WithStore(st),
+			session.WithPollInterval(time.Second))
+		if err != nil {
+			panic(err)
+		}
+		bot.AddEventHandler(func(evt session.Event) {
+			if _, ok := evt.(*session.Connected); ok {
+				connected.Add(1)
+			}
+		})
+		results = append(results, bot.Start(runCtx))
+	}
+	for connected.Load() < 100 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Println("bots connected:", connected.Load())
+	stop()
+	for _, done := range results {
+		if err := <-done; err != nil {
+			panic(err)
+		}
+	}
+	// Output: bots connected: 100
+}

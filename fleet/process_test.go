@@ -293,7 +293,7 @@ func readLog(t *testing.T, path string) []logLine {
 // delivery happened under the delivering member's lease, and the cut-off member stopped
 // before its leases could be taken.
 func TestFleetProcesses(t *testing.T) {
-	accounts, kills, ttl := 300, 10, 2*time.Second
+	accounts, kills, ttl := 300, 10, 3*time.Second
 	if raceEnabled {
 		// The race detector makes every process several times slower: a smaller fleet and
 		// longer leases, same checks.

@@ -165,8 +165,34 @@ func (f *Fleet) Run(ctx context.Context) error {
 		f.mu.Unlock()
 	}()
 
+	// The member lease is kept by a goroutine of its own, so that a long rebalance (starting a
+	// hundred Clients on a slow database) cannot make a live member look dead.
+	var mu sync.Mutex
 	var member *store.Lease
+	hbCtx, stopHB := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		tick := time.NewTicker(f.cfg.RebalanceEvery)
+		defer tick.Stop()
+		for {
+			mu.Lock()
+			l := member
+			mu.Unlock()
+			l = f.heartbeat(hbCtx, l)
+			mu.Lock()
+			member = l
+			mu.Unlock()
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	defer func() {
+		stopHB()
+		<-hbDone
 		f.stopAll()
 		if member != nil {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.LeaseTTL)
@@ -177,8 +203,10 @@ func (f *Fleet) Run(ctx context.Context) error {
 	tick := time.NewTicker(f.cfg.RebalanceEvery)
 	defer tick.Stop()
 	for {
-		member = f.heartbeat(ctx, member)
-		if member != nil {
+		mu.Lock()
+		joined := member != nil
+		mu.Unlock()
+		if joined {
 			// Database calls are bounded: an unreachable database must not stall the
 			// loop (the Clients stop by themselves; reaping goes on).
 			rctx, cancel := context.WithTimeout(ctx, f.cfg.LeaseTTL)

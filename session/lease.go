@@ -205,18 +205,20 @@ func (k *leaseKeeper) lose(err error) {
 // release ends the hold (releasing the lease if still held) and returns the loss, if any.
 func (k *leaseKeeper) release() error {
 	k.mu.Lock()
-	l, cancel, lost := k.lease, k.cancel, k.lost
+	l, cancel, lost, until := k.lease, k.cancel, k.lost, k.until
 	k.lease, k.cancel = nil, nil
 	k.mu.Unlock()
 	k.renewer().remove(k)
 	if cancel != nil {
 		cancel(context.Canceled)
 	}
-	if l != nil {
-		ctx, stop := context.WithTimeout(context.Background(), k.ttl)
+	if l != nil && time.Now().Before(until) {
+		// Released so that the next holder need not wait for the expiry; bounded by the
+		// lease's deadline (past it, the lease is expiring anyway, and a Client cut off from
+		// its database must not wait for it here).
+		ctx, stop := context.WithDeadline(context.Background(), until)
 		if err := k.raw.ReleaseLease(ctx, *l); err != nil {
-			// It expires by itself within the TTL.
-			k.log.Warn("releasing the account's lease failed", "err", err)
+			k.log.Warn("releasing the account's lease failed (it expires by itself)", "err", err)
 		}
 		stop()
 	}
@@ -449,6 +451,22 @@ func (s *leasedStore) w(ctx context.Context) (store.Store, context.Context, cont
 	return s.Store.Fenced(*l), ctx, cancel, nil
 }
 
+// done turns a call that failed because the lease's local deadline passed into the lease's
+// loss: the store was too slow or unreachable to renew it in time.
+func (s *leasedStore) done(ctx context.Context, err error) error {
+	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	l, until, serr := s.k.state()
+	if serr != nil {
+		return serr
+	}
+	if l == nil || time.Now().Before(until) {
+		return err
+	}
+	return &store.LostError{Lease: *l, Why: "not renewed in time: the store was too slow or unreachable"}
+}
+
 // r returns ctx bounded by the lease's deadline, if one is held.
 func (s *leasedStore) r(ctx context.Context) (context.Context, context.CancelFunc) {
 	l, until, _ := s.k.state()
@@ -461,31 +479,36 @@ func (s *leasedStore) r(ctx context.Context) (context.Context, context.CancelFun
 func (s *leasedStore) GetAccount(ctx context.Context, id crypto.AccountID) (store.Account, error) {
 	ctx, cancel := s.r(ctx)
 	defer cancel()
-	return s.Store.GetAccount(ctx, id)
+	v, err := s.Store.GetAccount(ctx, id)
+	return v, s.done(ctx, err)
 }
 
 func (s *leasedStore) Accounts(ctx context.Context) ([]store.Account, error) {
 	ctx, cancel := s.r(ctx)
 	defer cancel()
-	return s.Store.Accounts(ctx)
+	v, err := s.Store.Accounts(ctx)
+	return v, s.done(ctx, err)
 }
 
 func (s *leasedStore) LastHash(ctx context.Context, c store.Cursor) (string, error) {
 	ctx, cancel := s.r(ctx)
 	defer cancel()
-	return s.Store.LastHash(ctx, c)
+	v, err := s.Store.LastHash(ctx, c)
+	return v, s.done(ctx, err)
 }
 
 func (s *leasedStore) Pending(ctx context.Context, account crypto.AccountID) ([]store.Incoming, error) {
 	ctx, cancel := s.r(ctx)
 	defer cancel()
-	return s.Store.Pending(ctx, account)
+	v, err := s.Store.Pending(ctx, account)
+	return v, s.done(ctx, err)
 }
 
 func (s *leasedStore) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
 	ctx, cancel := s.r(ctx)
 	defer cancel()
-	return s.Store.GetValue(ctx, bucket, key)
+	v, err := s.Store.GetValue(ctx, bucket, key)
+	return v, s.done(ctx, err)
 }
 
 func (s *leasedStore) PutAccount(ctx context.Context, a store.Account) error {
@@ -494,7 +517,7 @@ func (s *leasedStore) PutAccount(ctx context.Context, a store.Account) error {
 	if err != nil {
 		return err
 	}
-	return w.PutAccount(ctx, a)
+	return s.done(ctx, w.PutAccount(ctx, a))
 }
 
 func (s *leasedStore) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
@@ -503,7 +526,7 @@ func (s *leasedStore) DeleteAccount(ctx context.Context, id crypto.AccountID) er
 	if err != nil {
 		return err
 	}
-	return w.DeleteAccount(ctx, id)
+	return s.done(ctx, w.DeleteAccount(ctx, id))
 }
 
 func (s *leasedStore) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
@@ -512,7 +535,8 @@ func (s *leasedStore) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []
 	if err != nil {
 		return nil, err
 	}
-	return w.SaveRetrieved(ctx, c, msgs, lastHash)
+	v, err := w.SaveRetrieved(ctx, c, msgs, lastHash)
+	return v, s.done(ctx, err)
 }
 
 func (s *leasedStore) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
@@ -521,7 +545,7 @@ func (s *leasedStore) MarkHandled(ctx context.Context, account crypto.AccountID,
 	if err != nil {
 		return err
 	}
-	return w.MarkHandled(ctx, account, hash)
+	return s.done(ctx, w.MarkHandled(ctx, account, hash))
 }
 
 func (s *leasedStore) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
@@ -530,7 +554,7 @@ func (s *leasedStore) SaveHandled(ctx context.Context, account crypto.AccountID,
 	if err != nil {
 		return err
 	}
-	return w.SaveHandled(ctx, account, in)
+	return s.done(ctx, w.SaveHandled(ctx, account, in))
 }
 
 func (s *leasedStore) Prune(ctx context.Context, now time.Time) error {
@@ -539,7 +563,7 @@ func (s *leasedStore) Prune(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return w.Prune(ctx, now)
+	return s.done(ctx, w.Prune(ctx, now))
 }
 
 func (s *leasedStore) PutValue(ctx context.Context, bucket, key string, value []byte) error {
@@ -548,7 +572,7 @@ func (s *leasedStore) PutValue(ctx context.Context, bucket, key string, value []
 	if err != nil {
 		return err
 	}
-	return w.PutValue(ctx, bucket, key, value)
+	return s.done(ctx, w.PutValue(ctx, bucket, key, value))
 }
 
 func (s *leasedStore) DeleteValue(ctx context.Context, bucket, key string) error {
@@ -557,7 +581,7 @@ func (s *leasedStore) DeleteValue(ctx context.Context, bucket, key string) error
 	if err != nil {
 		return err
 	}
-	return w.DeleteValue(ctx, bucket, key)
+	return s.done(ctx, w.DeleteValue(ctx, bucket, key))
 }
 
 // Close does nothing: the store belongs to the application.

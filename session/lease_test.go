@@ -178,12 +178,12 @@ func TestPartitionedClientStopsBeforeLeaseExpires(t *testing.T) {
 			defer cancel()
 			mem := store.NewMemory()
 			fs := flakyStore{Store: mem, down: new(atomic.Bool), all: all, renew: new(atomic.Int64)}
-			const ttl = 600 * time.Millisecond
+			const ttl = 1500 * time.Millisecond
 			bot, _ := newClient(t, session.WithStore(fs), session.WithNetworkConfig(netConfig(dn, true)),
 				session.WithLeaseTTL(ttl), session.WithPollInterval(100*time.Millisecond))
 			done := runAsync(ctx, bot)
 			waitLease(t, bot)
-			for deadline := time.Now().Add(10 * time.Second); fs.renew.Load() < 2; time.Sleep(10 * time.Millisecond) {
+			for deadline := time.Now().Add(30 * time.Second); fs.renew.Load() < 2; time.Sleep(10 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatal("the lease is not being renewed")
 				}

@@ -110,18 +110,6 @@ func (l stLine) replyBytes() []byte {
 	return l.Body
 }
 
-// rpc is the recorded request as {"method","params"} (ok false for requests recorded as text).
-func (l stLine) rpc() (method string, params map[string]json.RawMessage, ok bool) {
-	var r struct {
-		Method string                     `json:"method"`
-		Params map[string]json.RawMessage `json:"params"`
-	}
-	if len(l.Req) == 0 || l.Req[0] != '{' || json.Unmarshal(l.Req, &r) != nil {
-		return "", nil, false
-	}
-	return r.Method, r.Params, true
-}
-
 // ---- keys.json ----
 
 type stKeys struct {
@@ -269,7 +257,7 @@ var stSentinels = map[int]error{
 }
 
 func stErrorReply(t *testing.T, k *stKeys, l stLine, method string) {
-	ne := &swarm.NodeError{Status: l.Status, Body: l.replyBytes()}
+	ne := swarm.NewNodeError(swarm.Node{}, l.Status, l.replyBytes())
 	want, ok := stSentinels[l.Status]
 	if !ok {
 		t.Fatalf("no sentinel for status %d", l.Status)
@@ -1124,7 +1112,7 @@ func (c *stCapture) Send(_ context.Context, node swarm.Node, body []byte) ([]byt
 	defer c.mu.Unlock()
 	c.sent = append(c.sent, append([]byte(nil), body...))
 	if c.status != http.StatusOK {
-		return nil, &swarm.NodeError{Node: node, Status: c.status, Body: c.reply}
+		return nil, swarm.NewNodeError(node, c.status, c.reply)
 	}
 	return c.reply, nil
 }

@@ -575,7 +575,7 @@ func cvState(t *testing.T, d groups.Dict, domain string) any {
 	case groups.DomainUserGroups:
 		out := cvUserGroups{Groups: []cvGroup{}, Communities: []cvCommunity{}, LegacyGroups: []cvLegacy{}}
 		for _, g := range groups.UserGroupsFromData(d) {
-			x := cvGroup{ID: g.ID().String(), Name: g.Name, SecretKey: hex.EncodeToString(g.SecretKey()), Removed: g.Removed,
+			x := cvGroup{ID: g.ID().String(), Name: g.Name, SecretKey: hex.EncodeToString(g.SecretKey()), Removed: int64(g.Removed),
 				Kicked: g.Kicked(), Destroyed: g.Destroyed(),
 				cvBase: cvBase{Priority: g.Priority, JoinedAt: g.Joined, Notifications: int64(g.Notify), MuteUntil: g.MuteUntil, Invited: g.Invited}}
 			if g.AuthData != nil {
@@ -747,7 +747,7 @@ func cvApply(t *testing.T, u *groups.UserConfig, domain string, state json.RawMe
 			keep := map[string]bool{}
 			for _, x := range s.Groups {
 				gid := id(x.ID)
-				g := groups.UserGroup{PublicKey: [32]byte(gid[1:]), Name: x.Name, Removed: x.Removed, Notify: groups.NotifyMode(x.Notifications),
+				g := groups.UserGroup{PublicKey: [32]byte(gid[1:]), Name: x.Name, Removed: groups.GroupRemoval(x.Removed), Notify: groups.NotifyMode(x.Notifications),
 					MuteUntil: x.MuteUntil, Priority: x.Priority, Invited: x.Invited, Joined: x.JoinedAt}
 				if sk := unhex(x.SecretKey); len(sk) == 64 {
 					g.Seed = sk[:32]

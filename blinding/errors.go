@@ -17,7 +17,7 @@ var (
 	// blind to the sender ID the server reported.
 	ErrSenderMismatch = errors.New("blinding: sender key does not match the blinded sender ID")
 	// ErrInvalidPlatform reports a platform that the file server's version endpoint does not
-	// know (see Platform).
+	// know (see [Platform]).
 	ErrInvalidPlatform = errors.New("blinding: unknown platform")
 	// ErrNoAuth is returned by Verifier.Verify for a request that carries none of the four
 	// X-SOGS-* headers. It is not a failure: the request is anonymous and routes that need no

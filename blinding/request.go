@@ -147,7 +147,7 @@ func (s *RequestSigner) Pubkey() crypto.AccountID { return s.pubkey }
 
 // Sign returns the headers for a request with a fresh random nonce and the current time.
 // method is the HTTP method as sent ("GET"); path is the URL-decoded path with the raw query
-// string, if any (see SignedPath); body is the request body, or nil.
+// string, if any (see [SignedPath]); body is the request body, or nil.
 func (s *RequestSigner) Sign(method, path string, body []byte) (Headers, error) {
 	var nonce [NonceSize]byte
 	if _, err := io.ReadFull(randOrDefault(s.Rand), nonce[:]); err != nil {

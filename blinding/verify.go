@@ -123,7 +123,7 @@ func NewVerifier(serverPK [32]byte) *Verifier {
 }
 
 // Verify checks the authentication of a request with the given headers, method, path (the
-// URL-decoded path plus "?" and the raw query when there is one, see SignedPath) and body.
+// URL-decoded path plus "?" and the raw query when there is one, see [SignedPath]) and body.
 // It returns the user as the server records it: the 15 ID for blinded keys, the 05 Account
 // ID for unblinded ones. A request with none of the four headers gets ErrNoAuth (serve it
 // anonymously or refuse it); any other failure is a *RequestError.

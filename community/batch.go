@@ -63,7 +63,7 @@ type SubResponse struct {
 	Code    int
 	Headers map[string]string
 	// Body is the body as the batch carries it: JSON for JSON replies, else a JSON string of
-	// base64 (see Bytes).
+	// base64 (see [SubResponse.Bytes]).
 	Body json.RawMessage
 }
 
@@ -120,7 +120,7 @@ type subResponseJSON struct {
 func ParseSubResponses(body []byte) ([]SubResponse, error) {
 	var rows []subResponseJSON
 	if err := json.Unmarshal(body, &rows); err != nil {
-		return nil, fmt.Errorf("%w: batch answer: %v", ErrMalformedReply, err)
+		return nil, fmt.Errorf("%w: batch answer: %w", ErrMalformedReply, err)
 	}
 	out := make([]SubResponse, len(rows))
 	for i, r := range rows {

@@ -20,7 +20,7 @@ import (
 type Config struct {
 	// Keys is the account that signs requests and posts. Required.
 	Keys *crypto.Keys
-	// Server is the community server: base URL and X25519 key (see ParseURL). Required.
+	// Server is the community server: base URL and X25519 key (see [ParseURL]). Required.
 	Server onion.Server
 	// Transport carries the requests: an *onion.Transport (onion routed, the default way) or an
 	// *onion.DirectServerTransport (the server sees your IP address). Required.
@@ -180,7 +180,7 @@ func (c *Client) call(ctx context.Context, r request, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return fmt.Errorf("%w: %s %s: %v", ErrMalformedReply, r.method, r.endpoint, err)
+		return fmt.Errorf("%w: %s %s: %w", ErrMalformedReply, r.method, r.endpoint, err)
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ type RoomPoll struct {
 	Token string
 	// Info is the room's pollInfo (with Details when the room's info changed); nil on error.
 	Info *PollInfo
-	// Messages are the changes after the cursor's seqno (see Client.Since), Skipped the rows
+	// Messages are the changes after the cursor's seqno (see [Client.Since]), Skipped the rows
 	// left out.
 	Messages []Message
 	Skipped  []Skipped

@@ -23,7 +23,7 @@ func (c *Client) Rooms(ctx context.Context) ([]RoomInfo, error) {
 	}
 	var rows []roomJSON
 	if err := json.Unmarshal(resp.Body, &rows); err != nil {
-		return nil, fmt.Errorf("%w: rooms: %v", ErrMalformedReply, err)
+		return nil, fmt.Errorf("%w: rooms: %w", ErrMalformedReply, err)
 	}
 	out := make([]RoomInfo, 0, len(rows))
 	for i := range rows {
@@ -371,7 +371,7 @@ func (c *Client) Reactors(ctx context.Context, token string, id int64, emoji str
 		}
 		id, err := crypto.ParseAccountID(s)
 		if err != nil {
-			return nil, fmt.Errorf("%w: reactor: %v", ErrMalformedReply, err)
+			return nil, fmt.Errorf("%w: reactor: %w", ErrMalformedReply, err)
 		}
 		out = append(out, Reactor{ID: id, At: floatTime(ts)})
 	}

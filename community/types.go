@@ -30,7 +30,7 @@ type Message struct {
 	Author crypto.AccountID
 	Posted time.Time
 	Edited time.Time // zero when never edited
-	// Data is the padded Content as posted (see Content); nil for deleted messages and
+	// Data is the padded Content as posted (see [Message.Content]); nil for deleted messages and
 	// reaction-only rows.
 	Data      []byte
 	Signature [64]byte
@@ -92,7 +92,7 @@ func parseRow(raw json.RawMessage) (Message, error) {
 	var j messageJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
 		id, seqno := rowKeys(raw)
-		return Message{ID: id, Seqno: seqno}, fmt.Errorf("%w: message row %d (seqno %d): %v", ErrMalformedReply, id, seqno, err)
+		return Message{ID: id, Seqno: seqno}, fmt.Errorf("%w: message row %d (seqno %d): %w", ErrMalformedReply, id, seqno, err)
 	}
 	if j.ID == nil {
 		return Message{Seqno: j.Seqno}, fmt.Errorf("%w: message row without id (seqno %d)", ErrMalformedReply, j.Seqno)
@@ -209,12 +209,12 @@ func VerifyPost(author crypto.AccountID, data []byte, sig [64]byte) bool {
 // ParseMessages decodes a list of message rows (the body of messages/recent, since or before).
 // Rows that do not parse or whose signature does not verify are left out and reported in
 // skipped, with their id and seqno whenever the row carries them in any readable form (so that
-// a poller can always move its cursor past them; see MaxSeqno); only a body that is not a JSON
+// a poller can always move its cursor past them; see [MaxSeqno]); only a body that is not a JSON
 // list is an error (ErrMalformedReply).
 func ParseMessages(body []byte) (msgs []Message, skipped []Skipped, err error) {
 	var rows []json.RawMessage
 	if err := json.Unmarshal(body, &rows); err != nil {
-		return nil, nil, fmt.Errorf("%w: message list: %v", ErrMalformedReply, err)
+		return nil, nil, fmt.Errorf("%w: message list: %w", ErrMalformedReply, err)
 	}
 	parsed := make([]Message, len(rows))
 	errs := make([]error, len(rows))
@@ -353,7 +353,7 @@ func parseIDs(what string, in []string) ([]crypto.AccountID, error) {
 	for _, s := range in {
 		id, err := crypto.ParseAccountID(s)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s %q: %v", ErrMalformedReply, what, s, err)
+			return nil, fmt.Errorf("%w: %s %q: %w", ErrMalformedReply, what, s, err)
 		}
 		out = append(out, id)
 	}
@@ -390,7 +390,7 @@ func (j *roomJSON) info() (*RoomInfo, error) {
 		pin := Pin{ID: p.ID, PinnedAt: floatTime(p.PinnedAt)}
 		if p.PinnedBy != "" {
 			if pin.PinnedBy, err = crypto.ParseAccountID(p.PinnedBy); err != nil {
-				return nil, fmt.Errorf("%w: pinned_by: %v", ErrMalformedReply, err)
+				return nil, fmt.Errorf("%w: pinned_by: %w", ErrMalformedReply, err)
 			}
 		}
 		r.Pinned = append(r.Pinned, pin)
@@ -402,7 +402,7 @@ func (j *roomJSON) info() (*RoomInfo, error) {
 func ParseRoomInfo(body []byte) (*RoomInfo, error) {
 	var j roomJSON
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: room info: %v", ErrMalformedReply, err)
+		return nil, fmt.Errorf("%w: room info: %w", ErrMalformedReply, err)
 	}
 	return j.info()
 }
@@ -432,7 +432,7 @@ func ParsePollInfo(body []byte) (*PollInfo, error) {
 		Details     *roomJSON `json:"details"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: pollInfo: %v", ErrMalformedReply, err)
+		return nil, fmt.Errorf("%w: pollInfo: %w", ErrMalformedReply, err)
 	}
 	if j.Token == nil || !ValidRoomToken(*j.Token) {
 		return nil, fmt.Errorf("%w: pollInfo without a valid token", ErrMalformedReply)
@@ -473,7 +473,7 @@ func parseDM(raw json.RawMessage) (DM, error) {
 	var j dmJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
 		id, _ := rowKeys(raw)
-		return DM{ID: id}, fmt.Errorf("%w: DM %d: %v", ErrMalformedReply, id, err)
+		return DM{ID: id}, fmt.Errorf("%w: DM %d: %w", ErrMalformedReply, id, err)
 	}
 	if j.ID == nil {
 		return DM{}, fmt.Errorf("%w: DM without id", ErrMalformedReply)
@@ -481,10 +481,10 @@ func parseDM(raw json.RawMessage) (DM, error) {
 	d := DM{ID: *j.ID, Posted: floatTime(j.PostedAt), Expires: floatTime(j.ExpiresAt)}
 	var err error
 	if d.Sender, err = crypto.ParseAccountID(j.Sender); err != nil {
-		return DM{ID: d.ID}, fmt.Errorf("%w: DM %d sender: %v", ErrMalformedReply, d.ID, err)
+		return DM{ID: d.ID}, fmt.Errorf("%w: DM %d sender: %w", ErrMalformedReply, d.ID, err)
 	}
 	if d.Recipient, err = crypto.ParseAccountID(j.Recipient); err != nil {
-		return DM{ID: d.ID}, fmt.Errorf("%w: DM %d recipient: %v", ErrMalformedReply, d.ID, err)
+		return DM{ID: d.ID}, fmt.Errorf("%w: DM %d recipient: %w", ErrMalformedReply, d.ID, err)
 	}
 	if j.Message != nil {
 		if d.Message, err = base64.StdEncoding.DecodeString(*j.Message); err != nil {
@@ -503,7 +503,7 @@ func ParseDMs(body []byte) (dms []DM, skipped []Skipped, err error) {
 	}
 	var rows []json.RawMessage
 	if err := json.Unmarshal(body, &rows); err != nil {
-		return nil, nil, fmt.Errorf("%w: DM list: %v", ErrMalformedReply, err)
+		return nil, nil, fmt.Errorf("%w: DM list: %w", ErrMalformedReply, err)
 	}
 	for _, raw := range rows {
 		d, err := parseDM(raw)

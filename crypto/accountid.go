@@ -42,7 +42,7 @@ func (p Prefix) String() string { return hex.EncodeToString([]byte{byte(p)}) }
 const AccountIDSize = 33
 
 // AccountID is a 33-byte Session ID: a Prefix followed by a 32-byte public key. Its text form is
-// 66 lowercase hex digits. The zero value is not a valid ID (see IsZero).
+// 66 lowercase hex digits. The zero value is not a valid ID (see [AccountID.IsZero]).
 type AccountID [AccountIDSize]byte
 
 // NewAccountID returns the Account ID with prefix p and key.

@@ -26,7 +26,7 @@ func DecodeBIP39(phrase string) ([SessionSeedSize]byte, error) {
 	var seed [SessionSeedSize]byte
 	ent, err := bip39.EntropyFromMnemonic(phrase)
 	if err != nil {
-		return seed, fmt.Errorf("%w: %v", ErrBIP39, err)
+		return seed, fmt.Errorf("%w: %w", ErrBIP39, err)
 	}
 	if len(ent) != SessionSeedSize {
 		return seed, fmt.Errorf("%w: encodes %d bytes, a Session seed has %d (use 12 words)", ErrBIP39, len(ent), SessionSeedSize)

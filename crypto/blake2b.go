@@ -19,7 +19,7 @@ func Blake2b(size int, key []byte, data ...[]byte) ([]byte, error) {
 	}
 	h, err := blake2b.New(size, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidHashSize, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidHashSize, err)
 	}
 	for _, d := range data {
 		h.Write(d)

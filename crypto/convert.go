@@ -47,7 +47,7 @@ func x25519BaseFromEd(pk [32]byte) [32]byte {
 func XEd25519PublicKey(x [32]byte) ([32]byte, error) {
 	u, err := new(field.Element).SetBytes(x[:]) // ignores bit 255, as libsodium does
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("%w: %v", ErrInvalidPublicKey, err)
+		return [32]byte{}, fmt.Errorf("%w: %w", ErrInvalidPublicKey, err)
 	}
 	one := new(field.Element).One()
 	den := new(field.Element).Add(u, one)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/nacl/secretbox"
+	//lint:ignore SA1019 crypto_box_seal's key is HSalsa20 of the checked X25519 secret (libsodium's crypto_box_beforenm); x/crypto exposes HSalsa20 only here (nacl/box.Precompute would redo the scalar multiplication without the low-order check).
 	"golang.org/x/crypto/salsa20/salsa"
 )
 

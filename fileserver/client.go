@@ -413,13 +413,13 @@ func (c *Client) resolve(ref string) (onion.Server, string, error) {
 	}
 	u, err := onion.ParseURL(f.Server)
 	if err != nil {
-		return onion.Server{}, "", fmt.Errorf("%w: %v", ErrBadURL, err)
+		return onion.Server{}, "", fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
 	switch {
 	case f.HasKey:
 		x, err := crypto.Ed25519PublicToX25519(f.Ed25519)
 		if err != nil {
-			return onion.Server{}, "", fmt.Errorf("%w: server key in %q: %v", ErrBadURL, ref, err)
+			return onion.Server{}, "", fmt.Errorf("%w: server key in %q: %w", ErrBadURL, ref, err)
 		}
 		return onion.Server{URL: u, X25519: x}, f.ID, nil
 	case f.Server == baseOf(DefaultServer().URL):

@@ -63,7 +63,7 @@ func parseUploadReply(body []byte) (FileInfo, error) {
 		Expires *float64        `json:"expires"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return FileInfo{}, fmt.Errorf("%w: upload reply: %v", ErrMalformedReply, err)
+		return FileInfo{}, fmt.Errorf("%w: upload reply: %w", ErrMalformedReply, err)
 	}
 	var id string
 	if err := json.Unmarshal(r.ID, &id); err != nil {
@@ -95,7 +95,7 @@ func parseInfoReply(id string, body []byte) (FileInfo, error) {
 		Expires  *float64 `json:"expires"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return FileInfo{}, fmt.Errorf("%w: info reply: %v", ErrMalformedReply, err)
+		return FileInfo{}, fmt.Errorf("%w: info reply: %w", ErrMalformedReply, err)
 	}
 	info := FileInfo{ID: id}
 	if r.Size != nil {

@@ -32,7 +32,7 @@ type FileURL struct {
 func ParseFileURL(s string) (FileURL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return FileURL{}, fmt.Errorf("%w: %v", ErrBadURL, err)
+		return FileURL{}, fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if (scheme != "http" && scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
@@ -40,7 +40,7 @@ func ParseFileURL(s string) (FileURL, error) {
 	}
 	su, err := onion.ParseURL(scheme + "://" + u.Host)
 	if err != nil {
-		return FileURL{}, fmt.Errorf("%w: %v", ErrBadURL, err)
+		return FileURL{}, fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
 	parts := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
 	if len(parts) != 2 || (parts[0] != "file" && parts[0] != "files") || !validID(parts[1]) {

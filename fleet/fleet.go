@@ -199,7 +199,8 @@ func (f *Fleet) Run(ctx context.Context) error {
 
 // heartbeat renews the member lease, or acquires a new one.
 func (f *Fleet) heartbeat(ctx context.Context, l *store.Lease) *store.Lease {
-	cctx, cancel := context.WithTimeout(ctx, f.cfg.RebalanceEvery)
+	// Up to most of a TTL: a slow database must not make a live member drop out.
+	cctx, cancel := context.WithTimeout(ctx, f.cfg.LeaseTTL*2/3)
 	defer cancel()
 	if l != nil {
 		nl, err := f.cfg.Store.RenewLease(cctx, *l, f.cfg.LeaseTTL)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 
 	"github.com/sessiongo/sdk/internal/bencode"
 )
@@ -391,16 +390,6 @@ func scalarEqual(a, b any) bool {
 	return false
 }
 
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case Dict:
-		return x.Clone()
-	case Set:
-		return slices.Clone(x)
-	}
-	return v
-}
-
 // pruneEmpty removes empty sets and dicts (recursively) and values of unsupported types.
 func pruneEmpty(d Dict) {
 	for k, v := range d {
@@ -457,5 +446,3 @@ func ParseConfigMessage(serialized []byte, verifyKey *[32]byte) (*ConfigMessage,
 	}
 	return out, nil
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

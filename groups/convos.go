@@ -1,7 +1,6 @@
 package groups
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -298,18 +297,4 @@ func PruneConvos(d Dict, now time.Time) {
 		}
 		EraseConvo(d, c)
 	}
-}
-
-// compareConvo orders convos as ConvosFromData returns them.
-func compareConvo(a, b Convo) int {
-	if a.Kind != b.Kind {
-		return int(a.Kind) - int(b.Kind)
-	}
-	if a.Kind == ConvoCommunity {
-		if c := strings.Compare(a.BaseURL, b.BaseURL); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Room, b.Room)
-	}
-	return bytes.Compare(a.ID[:], b.ID[:])
 }

@@ -70,13 +70,35 @@ func (i Info) Apply(d Dict) {
 	}
 }
 
-// Member invite, promotion and removal states (Members "I", "P", "R").
+// InviteStatus is a member's invitation state in a group's Members config ("I"); zero once
+// the invitation is accepted, and for admins.
+type InviteStatus int64
+
+// Invitation states.
 const (
-	InviteSent     = 1
-	InviteFailed   = 2
-	InviteNotSent  = 3
-	RemovedMember  = 1 // removed
-	RemovedAndMsgs = 2 // removed along with their messages
+	InviteSent    InviteStatus = 1 // sent, not accepted yet
+	InviteFailed  InviteStatus = 2 // could not be sent
+	InviteNotSent InviteStatus = 3 // the member is added; the invitation is still to be sent
+)
+
+// PromotionStatus is a member's promotion to admin in a group's Members config ("P"); zero
+// when none is pending.
+type PromotionStatus int64
+
+// Promotion states.
+const (
+	PromotionSent    PromotionStatus = 1 // sent, not accepted yet
+	PromotionFailed  PromotionStatus = 2 // could not be sent
+	PromotionNotSent PromotionStatus = 3 // the member is marked admin; the promotion is still to be sent
+)
+
+// RemovedStatus is a member's removal in a group's Members config ("R"); zero for members.
+type RemovedStatus int64
+
+// Removal states.
+const (
+	RemovedMember  RemovedStatus = 1 // removed
+	RemovedAndMsgs RemovedStatus = 2 // removed along with their messages
 )
 
 // Member is one entry of a group's Members config (namespace 14).
@@ -86,10 +108,10 @@ type Member struct {
 	PicURL     string           // "p"
 	PicKey     []byte           // "q"
 	Admin      bool             // "A" (a label: admin status is holding the group key)
-	Promotion  int64            // "P": promotion pending/failed status
-	Invite     int64            // "I": InviteSent, InviteFailed or InviteNotSent; 0 once accepted
+	Promotion  PromotionStatus  // "P": a promotion not accepted yet
+	Invite     InviteStatus     // "I": an invitation not accepted yet
 	Supplement bool             // "s": invited with supplemental keys (can read history)
-	Removed    int64            // "R": RemovedMember or RemovedAndMsgs
+	Removed    RemovedStatus    // "R": removed (with or without their messages)
 }
 
 // MembersFromData reads the members of a Members config's data, sorted by ID. Entries whose key
@@ -107,10 +129,10 @@ func MembersFromData(d Dict) []Member {
 			Name:       e.String("n"),
 			PicURL:     e.String("p"),
 			Admin:      e.Int("A") != 0,
-			Promotion:  e.Int("P"),
-			Invite:     e.Int("I"),
+			Promotion:  PromotionStatus(e.Int("P")),
+			Invite:     InviteStatus(e.Int("I")),
 			Supplement: e.Int("s") != 0,
-			Removed:    e.Int("R"),
+			Removed:    RemovedStatus(e.Int("R")),
 		}
 		if q := e.String("q"); len(q) == 32 && mem.PicURL != "" {
 			mem.PicKey = []byte(q)
@@ -138,14 +160,14 @@ func SetMember(d Dict, m Member) error {
 	if m.Admin {
 		e["A"] = int64(1)
 	}
-	e.setOrDelete("P", m.Promotion)
+	e.setOrDelete("P", int64(m.Promotion))
 	if !m.Admin {
-		e.setOrDelete("I", m.Invite)
+		e.setOrDelete("I", int64(m.Invite))
 	}
 	if m.Supplement {
 		e["s"] = int64(1)
 	}
-	e.setOrDelete("R", m.Removed)
+	e.setOrDelete("R", int64(m.Removed))
 	members[string(m.ID[:])] = e
 	return nil
 }

@@ -359,101 +359,133 @@ func (k *Keys) KeySupplement(newMembers []crypto.AccountID) ([]byte, error) {
 // with no key for us is not an error (we were probably removed); a malformed or badly signed
 // message is rejected whole with an error and changes nothing.
 func (k *Keys) LoadKeyMessage(hash string, data []byte, timestampMS int64) (bool, error) {
+	m, err := parseKeyMessage(data, &k.groupPK)
+	if err != nil {
+		return false, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	found, err := k.openKeyMessage(m, time.UnixMilli(timestampMS))
+	if err != nil {
+		return false, err
+	}
+	return k.applyKeyMessage(hash, m.gen, found), nil
+}
+
+// keyMessage is a parsed key message whose signature by the group was checked: either a rekey
+// (adminKey and one entry per member, each an encrypted 32-byte key) or a supplement (entries
+// that each encrypt a list of keys for new members).
+type keyMessage struct {
+	nonce      [24]byte
+	gen        int64
+	supplement bool
+	adminKey   []byte   // "K": the key encrypted for admins (rekeys only)
+	entries    [][]byte // "k" (rekey) or "+" (supplement)
+}
+
+// parseKeyMessage checks a key message's shape and its signature by the group's key groupPK.
+// It reads no key state.
+func parseKeyMessage(data []byte, groupPK *[32]byte) (*keyMessage, error) {
 	const what = "key message"
 	v, err := bencode.Options{MaxDepth: 2}.Decode(data)
 	if err != nil {
-		return false, malformed(what, "", "not bencoded", err)
+		return nil, malformed(what, "", "not bencoded", err)
 	}
 	if v.Kind != bencode.KindDict {
-		return false, malformed(what, "", "not a dict", nil)
+		return nil, malformed(what, "", "not a dict", nil)
 	}
 	sigE, sigIdx, ok := v.Lookup("~")
 	if !ok || sigIdx != len(v.Dict)-1 || sigE.Value.Kind != bencode.KindString || len(sigE.Value.Str) != 64 {
-		return false, malformed(what, "~", "missing, not last, or not a 64-byte signature", nil)
+		return nil, malformed(what, "~", "missing, not last, or not a 64-byte signature", nil)
 	}
 	nv, ok := v.Get("#")
 	if !ok || nv.Kind != bencode.KindString || len(nv.Str) != 24 {
-		return false, malformed(what, "#", "missing or not a 24-byte nonce", nil)
+		return nil, malformed(what, "#", "missing or not a 24-byte nonce", nil)
 	}
-	nonce := [24]byte(nv.Str)
+	m := &keyMessage{nonce: [24]byte(nv.Str)}
 	gv, ok := v.Get("G")
-	gen, err := gv.Int64()
-	if !ok || err != nil || gen < 0 {
-		return false, malformed(what, "G", "missing or not a generation", err)
+	if m.gen, err = gv.Int64(); !ok || err != nil || m.gen < 0 {
+		return nil, malformed(what, "G", "missing or not a generation", err)
 	}
-	supp, isSupp := v.Get("+")
-	var bigK []byte
-	var entries []bencode.Value
-	if isSupp {
+	var list []bencode.Value
+	if supp, isSupp := v.Get("+"); isSupp {
 		if supp.Kind != bencode.KindList {
-			return false, malformed(what, "+", "not a list", nil)
+			return nil, malformed(what, "+", "not a list", nil)
 		}
 		for _, e := range supp.List {
 			if e.Kind != bencode.KindString || len(e.Str) < 68 {
-				return false, malformed(what, "+", "entry shorter than 68 bytes", nil)
+				return nil, malformed(what, "+", "entry shorter than 68 bytes", nil)
 			}
 		}
-		entries = supp.List
+		m.supplement, list = true, supp.List
 	} else {
 		kv, ok := v.Get("K")
 		if !ok || kv.Kind != bencode.KindString || len(kv.Str) != encKeyEntrySize {
-			return false, malformed(what, "K", "missing or not 48 bytes", nil)
+			return nil, malformed(what, "K", "missing or not 48 bytes", nil)
 		}
-		bigK = kv.Str
+		m.adminKey = kv.Str
 		lv, ok := v.Get("k")
 		if !ok || lv.Kind != bencode.KindList {
-			return false, malformed(what, "k", "missing or not a list", nil)
+			return nil, malformed(what, "k", "missing or not a list", nil)
 		}
 		if len(lv.List)%keyListPad != 0 {
-			return false, malformed(what, "k", fmt.Sprintf("%d entries, not a multiple of %d", len(lv.List), keyListPad), nil)
+			return nil, malformed(what, "k", fmt.Sprintf("%d entries, not a multiple of %d", len(lv.List), keyListPad), nil)
 		}
 		for _, e := range lv.List {
 			if e.Kind != bencode.KindString || len(e.Str) != encKeyEntrySize {
-				return false, malformed(what, "k", "entry is not 48 bytes", nil)
+				return nil, malformed(what, "k", "entry is not 48 bytes", nil)
 			}
 		}
-		entries = lv.List
+		list = lv.List
 	}
-	if !ed25519.Verify(k.groupPK[:], v.Raw[:sigE.Offset], sigE.Value.Str) {
-		return false, fmt.Errorf("%w: key message not signed by the group", ErrBadSignature)
+	if !ed25519.Verify(groupPK[:], v.Raw[:sigE.Offset], sigE.Value.Str) {
+		return nil, fmt.Errorf("%w: key message not signed by the group", ErrBadSignature)
 	}
+	m.entries = make([][]byte, len(list))
+	for i, e := range list {
+		m.entries[i] = e.Str
+	}
+	return m, nil
+}
 
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	ts := time.UnixMilli(timestampMS)
-	var found []KeyInfo
-	if !isSupp && k.admin != nil {
+// openKeyMessage returns the keys of m that we can open, stamped ts: as an admin the rekey's
+// admin copy, else the entry encrypted for us. Every entry is tried, even after a hit. k.mu is
+// held; nothing is changed.
+func (k *Keys) openKeyMessage(m *keyMessage, ts time.Time) ([]KeyInfo, error) {
+	if !m.supplement && k.admin != nil {
 		adminKey := crypto.Blake2b256([]byte("SessionGroupKeyAdminKey"), k.admin.seed[:])
-		if key, ok := xchachaOpen(&adminKey, nonce[:], bigK); ok && len(key) == 32 {
-			found = append(found, KeyInfo{Generation: gen, Key: [32]byte(key), Timestamp: ts})
+		if key, ok := xchachaOpen(&adminKey, m.nonce[:], m.adminKey); ok && len(key) == 32 {
+			return []KeyInfo{{Generation: m.gen, Key: [32]byte(key), Timestamp: ts}}, nil
 		}
 	}
-	if len(found) == 0 {
-		myX := k.me.X25519PrivateKey()
-		myXPK := k.me.X25519PublicKey()
-		if dh, ok := crypto.X25519(&myX, &k.groupXPK); ok {
-			mk := multiKey(dh[:], &k.groupXPK, &myXPK, memberKeyDomain)
-			var hit []byte
-			for _, e := range entries { // try every entry, even after a hit
-				if pt, ok := xchachaOpen(&mk, nonce[:], e.Str); ok && hit == nil {
-					hit = pt
-				}
-			}
-			switch {
-			case hit == nil:
-			case isSupp:
-				keys, err := parseSupplement(hit)
-				if err != nil {
-					return false, err
-				}
-				found = keys
-			case len(hit) == 32:
-				found = append(found, KeyInfo{Generation: gen, Key: [32]byte(hit), Timestamp: ts})
-			default:
-				return false, malformed(what, "k", "decrypted key is not 32 bytes", nil)
-			}
+	myX := k.me.X25519PrivateKey()
+	myXPK := k.me.X25519PublicKey()
+	dh, ok := crypto.X25519(&myX, &k.groupXPK)
+	if !ok {
+		return nil, nil
+	}
+	mk := multiKey(dh[:], &k.groupXPK, &myXPK, memberKeyDomain)
+	var hit []byte
+	for _, e := range m.entries { // try every entry, even after a hit
+		if pt, ok := xchachaOpen(&mk, m.nonce[:], e); ok && hit == nil {
+			hit = pt
 		}
 	}
+	switch {
+	case hit == nil:
+		return nil, nil
+	case m.supplement:
+		return parseSupplement(hit)
+	case len(hit) == 32:
+		return []KeyInfo{{Generation: m.gen, Key: [32]byte(hit), Timestamp: ts}}, nil
+	default:
+		return nil, malformed("key message", "k", "decrypted key is not 32 bytes", nil)
+	}
+}
+
+// applyKeyMessage records the message hash as one of generation gen's and adds the keys found,
+// reporting whether any was new. k.mu is held.
+func (k *Keys) applyKeyMessage(hash string, gen int64, found []KeyInfo) bool {
 	k.active[gen] = appendUnique(k.active[gen], hash)
 	added := false
 	for _, f := range found {
@@ -466,7 +498,7 @@ func (k *Keys) LoadKeyMessage(hash string, data []byte, timestampMS int64) (bool
 	}
 	k.expireKeys()
 	k.updateNeedsRekey()
-	return added, nil
+	return added
 }
 
 func appendUnique(s []string, h string) []string {

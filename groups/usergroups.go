@@ -9,11 +9,14 @@ import (
 	"github.com/sessiongo/sdk/crypto"
 )
 
-// Removed states of a group in UserGroups ("r").
+// GroupRemoval is whether we were removed from a group of UserGroups ("r").
+type GroupRemoval int64
+
+// Removal states of a group in UserGroups.
 const (
-	GroupNotRemoved = 0
-	GroupKicked     = 1 // we were removed from the group
-	GroupDestroyed  = 2 // an admin deleted the group
+	GroupNotRemoved GroupRemoval = 0
+	GroupKicked     GroupRemoval = 1 // we were removed from the group
+	GroupDestroyed  GroupRemoval = 2 // an admin deleted the group
 )
 
 // UserGroup is one 03 group of the UserGroups config (namespace 5, dict "g", keyed by the
@@ -21,11 +24,11 @@ const (
 // without local state) which groups they are in: official clients poll only the groups listed
 // here.
 type UserGroup struct {
-	PublicKey [32]byte  // the group's Ed25519 key
-	Seed      []byte    // "K": the group seed for admins (32 bytes), empty otherwise
-	AuthData  *AuthData // "s": the member's subaccount auth data (non-admins)
-	Name      string    // "n": the name from the invite
-	Removed   int64     // "r": GroupKicked or GroupDestroyed
+	PublicKey [32]byte     // the group's Ed25519 key
+	Seed      []byte       // "K": the group seed for admins (32 bytes), empty otherwise
+	AuthData  *AuthData    // "s": the member's subaccount auth data (non-admins)
+	Name      string       // "n": the name from the invite
+	Removed   GroupRemoval // "r": GroupKicked or GroupDestroyed
 	Notify    NotifyMode
 	MuteUntil int64 // "!": muted until (unix seconds)
 	Priority  int64 // "+": >0 pinned, <0 hidden
@@ -104,7 +107,7 @@ func userGroupFromEntry(pk [32]byte, e Dict) UserGroup {
 	g := UserGroup{
 		PublicKey: pk,
 		Name:      e.String("n"),
-		Removed:   e.Int("r"),
+		Removed:   GroupRemoval(e.Int("r")),
 		Notify:    b.notify,
 		MuteUntil: b.muteUntil,
 		Priority:  b.priority,
@@ -134,7 +137,7 @@ func SetUserGroup(d Dict, g UserGroup) error {
 	e := subDict(subDict(d, "g"), string(id[:]))
 	baseGroup{notify: g.Notify, muteUntil: g.MuteUntil, priority: g.Priority, invited: g.Invited, joined: g.Joined}.write(e)
 	setNonEmpty(e, "n", truncate(g.Name, MaxNameLength))
-	setPositive(e, "r", g.Removed)
+	setPositive(e, "r", int64(g.Removed))
 	if len(g.Seed) == 32 {
 		e["K"] = string(g.Seed)
 	} else {

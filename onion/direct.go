@@ -177,6 +177,8 @@ func (d *DirectServerTransport) Do(ctx context.Context, server Server, req *Serv
 		return nil, err
 	}
 	if a.wrote && out.Status == http.StatusTooEarly && hasNonce(req) && bytes.Contains(bytes.ToLower(out.Body), []byte("nonce")) {
+		// The dropped connection is named, not wrapped: a caller that retries on a drop must
+		// not retry a request whose outcome is unknown.
 		return nil, fmt.Errorf("%w (%s %s: %v; the replay was refused: %s)", ErrRequestOutcomeUnknown, method, base.Host, first, bytes.TrimSpace(out.Body))
 	}
 	return out, nil
@@ -211,7 +213,7 @@ func (d *DirectServerTransport) try(ctx context.Context, keep, fresh *http.Clien
 	}
 	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), method, base.String()+req.Endpoint, body)
 	if err != nil {
-		return nil, attempt{}, fmt.Errorf("%w: %v", ErrURLNotAllowed, err)
+		return nil, attempt{}, fmt.Errorf("%w: %w", ErrURLNotAllowed, err)
 	}
 	for k, v := range req.Headers {
 		hr.Header.Set(k, v)

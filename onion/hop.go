@@ -47,7 +47,8 @@ func (e EncType) String() string {
 
 // ParseEncType reads an enc_type value, accepting the aliases storage servers accept
 // ("gcm", "xchacha20-poly1305"). An empty string is an error: servers default it to aes-gcm,
-// which callers that parse server-side input should apply themselves (see ParseRequest).
+// which callers that parse server-side input should apply themselves (as [ParseHopRequest]
+// and [ParseLayer] do).
 func ParseEncType(s string) (EncType, error) {
 	switch s {
 	case encNameXChaCha20, "xchacha20-poly1305":
@@ -195,7 +196,7 @@ type Channel struct {
 	aead cipher.AEAD
 }
 
-// NewChannel wraps an already derived key (see DeriveKey).
+// NewChannel wraps an already derived key (see [DeriveKey]).
 func NewChannel(enc EncType, key [32]byte) (*Channel, error) {
 	c := &Channel{enc: enc, key: key}
 	var err error

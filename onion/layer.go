@@ -33,14 +33,14 @@ func ParseHopRequest(body []byte) (*HopRequest, error) {
 		HopNo        *int    `json:"hop_no"`
 	}
 	if err := json.Unmarshal(tail, &j); err != nil {
-		return nil, fmt.Errorf("%w: hop JSON: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: hop JSON: %w", ErrMalformed, err)
 	}
 	r := &HopRequest{Ciphertext: blob, EncType: AESGCM}
 	if j.EphemeralKey == nil {
 		return nil, fmt.Errorf("%w: hop JSON has no ephemeral_key", ErrMalformed)
 	}
 	if r.EphemeralKey, err = parseKeyHex(*j.EphemeralKey); err != nil {
-		return nil, fmt.Errorf("%w: ephemeral_key: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: ephemeral_key: %w", ErrMalformed, err)
 	}
 	if j.EncType != nil {
 		if r.EncType, err = ParseEncType(*j.EncType); err != nil {
@@ -128,23 +128,23 @@ func ParseLayer(plaintext []byte) (*Layer, error) {
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(tail, &m); err != nil {
-		return nil, fmt.Errorf("%w: layer JSON: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: layer JSON: %w", ErrMalformed, err)
 	}
 	l := &Layer{Blob: blob, Base64: true, EncType: AESGCM}
 	if raw, ok := m["ephemeral_key"]; ok {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%w: ephemeral_key: %v", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: ephemeral_key: %w", ErrMalformed, err)
 		}
 		if l.EphemeralKey, err = parseKeyHex(s); err != nil {
-			return nil, fmt.Errorf("%w: ephemeral_key: %v", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: ephemeral_key: %w", ErrMalformed, err)
 		}
 		l.HasEphemeral = true
 	}
 	if raw, ok := m["enc_type"]; ok {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%w: enc_type: %v", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: enc_type: %w", ErrMalformed, err)
 		}
 		if l.EncType, err = ParseEncType(s); err != nil {
 			return nil, err
@@ -187,7 +187,7 @@ func ParseLayer(plaintext []byte) (*Layer, error) {
 			return nil, err
 		}
 		if l.Destination, err = parseKeyHex(s); err != nil {
-			return nil, fmt.Errorf("%w: destination: %v", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: destination: %w", ErrMalformed, err)
 		}
 		if !l.HasEphemeral {
 			return nil, fmt.Errorf("%w: relay without ephemeral_key", ErrMalformed)
@@ -198,7 +198,7 @@ func ParseLayer(plaintext []byte) (*Layer, error) {
 
 // URL is the server URL of a relay-to-server layer: protocol://host[:port]target, leaving out
 // the port when it is the scheme's default. It fails with ErrURLNotAllowed when storage nodes
-// would refuse it (see URLAllowed).
+// would refuse it (see [URLAllowed]).
 func (l *Layer) URL() (string, error) {
 	if err := URLAllowed(l.Protocol, l.Host, l.Port, l.Target); err != nil {
 		return "", err
@@ -241,7 +241,7 @@ func optJSON(m map[string]json.RawMessage, key string, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrMalformed, key, err)
+		return fmt.Errorf("%w: %s: %w", ErrMalformed, key, err)
 	}
 	return nil
 }

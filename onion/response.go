@@ -113,7 +113,7 @@ func parseNodeReplyGeneral(plaintext []byte) (*NodeResponse, error) {
 		Body       json.RawMessage `json:"body"`
 	}
 	if err := json.Unmarshal(plaintext, &j); err != nil {
-		return nil, fmt.Errorf("%w: node reply: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: node reply: %w", ErrMalformed, err)
 	}
 	r := &NodeResponse{}
 	switch {
@@ -127,7 +127,7 @@ func parseNodeReplyGeneral(plaintext []byte) (*NodeResponse, error) {
 	if len(j.Body) > 0 && j.Body[0] == '"' {
 		var s string
 		if err := json.Unmarshal(j.Body, &s); err != nil {
-			return nil, fmt.Errorf("%w: node reply body: %v", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: node reply body: %w", ErrMalformed, err)
 		}
 		r.Body = []byte(s)
 	} else if len(j.Body) > 0 && !bytes.Equal(j.Body, []byte("null")) {
@@ -188,7 +188,7 @@ func ParseV4Response(plaintext []byte) (*Response, error) {
 		Headers map[string]json.RawMessage `json:"headers"`
 	}
 	if err := json.Unmarshal(parts[0], &meta); err != nil {
-		return nil, fmt.Errorf("%w: v4 metadata: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: v4 metadata: %w", ErrMalformed, err)
 	}
 	if meta.Code == nil {
 		return nil, fmt.Errorf("%w: v4 metadata without code", ErrMalformed)

@@ -68,7 +68,7 @@ func (e *PathError) Unwrap() error { return e.Err }
 // NotDelivered reports whether the request certainly never reached its destination: a hop
 // answered that it cannot find the next node, or the guard could not be connected to. Other
 // path failures (timeouts, undecryptable replies) leave it unknown whether the destination
-// handled the request (see swarm.UncertainError).
+// handled the request (see [swarm.UncertainError]).
 func (e *PathError) NotDelivered() bool {
 	if _, ok := nextNodeNotFound(e.Body); ok && e.Status == http.StatusBadGateway {
 		return true
@@ -307,7 +307,7 @@ func (t *Transport) Send(ctx context.Context, node swarm.Node, body []byte) ([]b
 	}
 	r := nr.(*NodeResponse)
 	if r.Status != http.StatusOK {
-		return nil, &swarm.NodeError{Node: node, Status: r.Status, Body: r.Body}
+		return nil, swarm.NewNodeError(node, r.Status, r.Body)
 	}
 	return r.Body, nil
 }
@@ -428,7 +428,11 @@ func (t *Transport) roundTripPolicy(ctx context.Context, destNode *swarm.Node, d
 		if status != http.StatusOK {
 			pe := &PathError{Path: nodes, Status: status, Body: resp}
 			if ed, ok := nextNodeNotFound(resp); ok {
-				t.nodeNotFound(ctx, p, ed)
+				if aheadOf(nodes, destNode, ed) {
+					t.nodeNotFound(ctx, p, ed)
+				} else {
+					t.pathFailed(p) // a hop naming a node it was not asked to reach: lying or broken
+				}
 				lastErr = pe
 				continue
 			}
@@ -836,7 +840,7 @@ func (t *Transport) testPath(ctx context.Context, p *path, dest swarm.Node) erro
 		return &PathError{Path: p.nodes, Err: err}
 	}
 	if status != http.StatusOK {
-		if ed, ok := nextNodeNotFound(resp); ok {
+		if ed, ok := nextNodeNotFound(resp); ok && aheadOf(p.nodes, &dest, ed) {
 			t.setNodeFailure(swarm.Node{Ed25519: ed}, NodeFailureThreshold)
 			t.cfg.Pool.Report(t.poolNode(ed), swarm.OffenseNotFound)
 		} else {
@@ -910,6 +914,22 @@ func (t *Transport) dropLocked(p *path) {
 		}
 	}
 	t.log.Debug("onion: path dropped", "path", p.nodes)
+}
+
+// aheadOf reports whether ed is a node that a hop of the path nodes may have been asked to
+// forward to: a node after the guard, or the destination node (nil for a server). A hop's
+// "Next node not found" naming any other node is not believed: a hop can name any key, and
+// believing it would let one lying node get any node of the pool banned.
+func aheadOf(nodes []swarm.Node, dest *swarm.Node, ed [32]byte) bool {
+	if dest != nil && dest.Ed25519 == ed {
+		return true
+	}
+	for i, n := range nodes {
+		if i > 0 && n.Ed25519 == ed {
+			return true
+		}
+	}
+	return false
 }
 
 // nodeNotFound handles a "Next node not found: <ed>" reply: the node is marked bad and reported

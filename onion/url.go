@@ -22,7 +22,7 @@ func ParseURL(s string) (ServerURL, error) {
 	var out ServerURL
 	u, err := url.Parse(s)
 	if err != nil {
-		return out, fmt.Errorf("%w: %v", ErrURLNotAllowed, err)
+		return out, fmt.Errorf("%w: %w", ErrURLNotAllowed, err)
 	}
 	out.Scheme = strings.ToLower(u.Scheme)
 	if out.Scheme != "http" && out.Scheme != "https" {

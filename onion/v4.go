@@ -72,7 +72,7 @@ func ParseV4Request(payload []byte) (*ServerRequest, error) {
 		Headers  map[string]string `json:"headers"`
 	}
 	if err := json.Unmarshal(parts[0], &info); err != nil {
-		return nil, fmt.Errorf("%w: v4 request info: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: v4 request info: %w", ErrMalformed, err)
 	}
 	if info.Endpoint == nil || !strings.HasPrefix(*info.Endpoint, "/") {
 		return nil, fmt.Errorf("%w: v4 request endpoint must start with /", ErrMalformed)

@@ -178,7 +178,7 @@ func (c *Client) uploadAttachments(ctx context.Context, files []AttachmentFile) 
 
 // SetProfilePicture encrypts image with a new profile key, uploads it to the file server and
 // attaches the new picture (with our display name) to the visible messages we send from now on.
-// The change is saved in the store with its time (see SetDisplayName).
+// The change is saved in the store with its time (see [Client.SetDisplayName]).
 func (c *Client) SetProfilePicture(ctx context.Context, image []byte) error {
 	if err := c.checkOpen(); err != nil {
 		return err

@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,6 +161,8 @@ type Client struct {
 	// localBase anchors localNow: the wall clock when the client was made, advanced by the
 	// monotonic clock, which no wall-clock jump (and no node) moves.
 	localBase time.Time
+	// rotation counts the polls of each cursor, for the member rotation of pollCursor.
+	rotation rotationCounter
 
 	run     *runState // the current run on the Network's scheduler; guarded by its mu
 	running atomic.Bool
@@ -321,11 +321,11 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// AddEventHandler registers fn to receive every event (see Event for the types). Handlers run
+// AddEventHandler registers fn to receive every event (see [Event] for the types). Handlers run
 // one event at a time, in order, on Run's goroutines: a slow handler slows polling. A handler
-// that panics is recovered, its stack logged and reported as a HandlerError event, and the event
-// is delivered again (see AddEventHandlerE, whose handlers can also ask for that with an error).
-// A handler may send, but must not call PollOnce. It panics if fn is nil.
+// that panics is recovered, its stack logged and reported as a [HandlerError] event, and the
+// event is delivered again (see [Client.AddEventHandlerE], whose handlers can also ask for that
+// with an error). A handler may send, but must not call PollOnce. It panics if fn is nil.
 func (c *Client) AddEventHandler(fn func(evt Event)) HandlerID {
 	if fn == nil {
 		panic("session: AddEventHandler: nil handler")
@@ -565,15 +565,24 @@ func (c *Client) fetch(ctx context.Context) error {
 //
 // A last hash means "after this message" only on the member that returned it: members get
 // replicated messages in different orders, so "after X" on another member can skip messages.
-// The position is therefore kept as (member, last hash), the same member is asked each time,
-// and when another member has to answer, that member is read from the start (the store drops
-// the hashes already seen).
+// The position is therefore kept per member (positions.go): the same member is asked poll after
+// poll with its own last hash, and a member without one is read from the start (the store drops
+// the hashes already seen). Every rotateEvery-th poll of a cursor asks the next member of the
+// swarm instead, so a member that accepts stores and then withholds them (answering honestly
+// "nothing new") cannot hide messages for longer than a few polls.
 func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.Signer) error {
 	pos, err := c.store.LastHash(ctx, cur)
 	if err != nil {
 		return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
 	}
-	member, last := splitPosition(pos)
+	ps := parsePositions(pos)
+	member := ps.current()
+	if c.rotation.due(cur) {
+		if _, members, err := c.net.pool.Swarm(ctx, cur.Swarm); err == nil {
+			member = nextMember(members, member)
+		}
+	}
+	last := ps.last(member)
 	ns := swarm.Namespace(cur.Namespace)
 	for page := 0; page < maxRetrievePages; page++ {
 		res, node, err := c.net.rpc.RetrieveFrom(ctx, signer, swarm.RetrieveRequest{Namespace: ns, LastHash: last}, swarm.Node{Ed25519: member})
@@ -582,9 +591,9 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 		}
 		if node.Ed25519 != member {
 			member = node.Ed25519
-			if last != "" {
-				last = ""
-				continue // another member answered after our last hash: read it from the start
+			if own := ps.last(member); own != last {
+				last = own
+				continue // another member answered after a hash that is not its own: ask it again
 			}
 		}
 		// The swarm client verified every message: only genuine ones are here, and the resume
@@ -599,7 +608,8 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 				Timestamp: m.Timestamp, Expiry: m.Expiration})
 		}
 		last = res.LastHash
-		if _, err := c.store.SaveRetrieved(ctx, cur, in, joinPosition(member, last)); err != nil {
+		ps = ps.with(member, last)
+		if _, err := c.store.SaveRetrieved(ctx, cur, in, ps.String()); err != nil {
 			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
 		}
 		if !res.More {
@@ -611,9 +621,10 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 
 // pollCursors is pollCursor for several namespaces of one swarm at once: one batch request
 // (RetrieveMany) per round, as the official clients poll, instead of one round trip per
-// namespace. Every namespace's position is kept as in pollCursor: the batch goes to the member
-// that answered last; a namespace whose position is on another member, or whose last hash went
-// to a member that did not answer, is read from the start of the member that did. Namespaces
+// namespace. Positions are kept per member as in pollCursor: the batch goes to the member that
+// answered last (every rotateEvery-th poll, to the next member), each namespace with that
+// member's own last hash; when another member answers, a namespace whose hash was not that
+// member's is asked again in the next round with the answering member's own hash. Namespaces
 // with more messages are asked again in the next round, up to maxRetrievePages rounds. Failures
 // of single namespaces are returned joined; the others are still saved.
 func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.AccountID, signer swarm.Signer, nss []swarm.Namespace) error {
@@ -621,10 +632,9 @@ func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.Accoun
 		return c.pollCursor(ctx, store.Cursor{Account: account, Swarm: swarmID, Namespace: int16(nss[0])}, signer)
 	}
 	type cursorState struct {
-		cur    store.Cursor
-		member [32]byte
-		last   string
-		done   bool
+		cur  store.Cursor
+		ps   positions
+		done bool
 	}
 	states := make([]cursorState, len(nss))
 	var prefer [32]byte
@@ -634,10 +644,14 @@ func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.Accoun
 		if err != nil {
 			return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
 		}
-		member, last := splitPosition(pos)
-		states[i] = cursorState{cur: cur, member: member, last: last}
+		states[i] = cursorState{cur: cur, ps: parsePositions(pos)}
 		if prefer == ([32]byte{}) {
-			prefer = member
+			prefer = states[i].ps.current()
+		}
+	}
+	if c.rotation.due(states[0].cur) {
+		if _, members, err := c.net.pool.Swarm(ctx, swarmID); err == nil {
+			prefer = nextMember(members, prefer)
 		}
 	}
 	var errs []error
@@ -650,11 +664,7 @@ func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.Accoun
 			if st.done {
 				continue
 			}
-			last := st.last
-			if st.member != prefer {
-				last = "" // its last hash means nothing on prefer
-			}
-			reqs = append(reqs, swarm.RetrieveRequest{Namespace: swarm.Namespace(st.cur.Namespace), LastHash: last})
+			reqs = append(reqs, swarm.RetrieveRequest{Namespace: swarm.Namespace(st.cur.Namespace), LastHash: st.ps.last(prefer)})
 			idx = append(idx, i)
 		}
 		if len(reqs) == 0 {
@@ -671,13 +681,11 @@ func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.Accoun
 				errs = append(errs, fmt.Errorf("namespace %d: %w", req.Namespace, nsErrs[k]))
 				continue
 			}
-			if node.Ed25519 != prefer && req.LastHash != "" {
-				// Another member answered after a last hash of the member asked: read this
-				// namespace from the start of the one that answered, in the next round.
-				st.member, st.last = node.Ed25519, ""
+			if node.Ed25519 != prefer && req.LastHash != st.ps.last(node.Ed25519) {
+				// Another member answered after a last hash that is not its own: ask this
+				// namespace again in the next round, with the answering member's own hash.
 				continue
 			}
-			st.member = node.Ed25519
 			res := results[k]
 			// As in pollCursor: only verified messages are here, and the resume point is the
 			// last genuine hash.
@@ -690,8 +698,8 @@ func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.Accoun
 				in = append(in, store.Incoming{Hash: m.Hash, Namespace: st.cur.Namespace, Data: m.Data,
 					Timestamp: m.Timestamp, Expiry: m.Expiration})
 			}
-			st.last = res.LastHash
-			if _, err := c.store.SaveRetrieved(ctx, st.cur, in, joinPosition(st.member, st.last)); err != nil {
+			st.ps = st.ps.with(node.Ed25519, res.LastHash)
+			if _, err := c.store.SaveRetrieved(ctx, st.cur, in, st.ps.String()); err != nil {
 				return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
 			}
 			st.done = !res.More
@@ -700,22 +708,6 @@ func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.Accoun
 	}
 	return errors.Join(errs...)
 }
-
-// A stored position is "<member's Ed25519 key, hex>:<last hash>" (message hashes are base64,
-// without colons). Anything else reads as "no position".
-func joinPosition(member [32]byte, last string) string {
-	return hex.EncodeToString(member[:]) + ":" + last
-}
-
-func splitPosition(pos string) (member [32]byte, last string) {
-	h, l, ok := strings.Cut(pos, ":")
-	b, err := hex.DecodeString(h)
-	if !ok || err != nil || len(b) != 32 || l == "" {
-		return [32]byte{}, ""
-	}
-	return [32]byte(b), l
-}
-
 func (c *Client) handlePending(ctx context.Context) error {
 	pending, err := c.store.Pending(ctx, c.id)
 	if err != nil {

@@ -349,7 +349,7 @@ func (c *Client) communityContent(text string, attachments []*pb.AttachmentPoint
 	}
 	b, err := proto.Marshal(content)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	return b, nil
 }
@@ -636,7 +636,9 @@ func (c *Client) pollCommunities(ctx context.Context) error {
 // pollCommunityServer polls the joined rooms of one server and its DM inbox and outbox. One poll
 // of a server runs at a time (Run's poller, PollCommunities calls, a handler that polls), or two
 // could deliver the same messages; a poll that finds another under way skips the
-// server, which the next poll covers.
+// server, which the next poll covers. Each page is asked for (pollRequest), ordered into changes
+// (roomChanges, dmsByID) and then applied (deliverRoom, deliverDMs), every cursor move stored
+// through one helper (stateSaver).
 func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL, rooms []community.RoomURL) error {
 	m := c.locks.get(fmt.Sprintf("community-poll/%x/%s", srv.Server.X25519, srv.Server.URL.String()))
 	if !m.TryLock() {
@@ -647,17 +649,9 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 	if err != nil {
 		return err
 	}
-	sk := serverKeyHex(srv)
-	base := srv.Server.URL.String()
-	states := make([]roomState, len(rooms))
-	for i, r := range rooms {
-		if err := c.loadJSON(ctx, c.communityKey("room", sk, r.Token), &states[i]); err != nil {
-			return fmt.Errorf("session: reading community state: %w", err)
-		}
-	}
-	var dms dmState
-	if err := c.loadJSON(ctx, c.communityKey("dm", sk), &dms); err != nil {
-		return fmt.Errorf("session: reading community state: %w", err)
+	sp, err := c.loadServerPoll(ctx, srv, cc, rooms)
+	if err != nil {
+		return err
 	}
 	pending := make([]int, len(rooms)) // indexes of rooms to poll
 	for i := range pending {
@@ -666,93 +660,31 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 	withDMs := true
 	var errs []error
 	for page := 0; page < maxCommunityPages && (len(pending) > 0 || withDMs); page++ {
-		req := community.PollRequest{DMs: withDMs, InboxSince: dms.Inbox, OutboxSince: dms.Outbox}
-		for _, i := range pending {
-			req.Rooms = append(req.Rooms, community.RoomCursor{Token: rooms[i].Token, InfoUpdates: states[i].InfoUpdates, Seqno: states[i].Seqno})
-		}
-		res, err := cc.Poll(ctx, req)
+		res, err := cc.Poll(ctx, sp.pollRequest(pending, withDMs))
 		if err != nil {
-			return fmt.Errorf("session: polling community %s: %w", base, err)
+			return fmt.Errorf("session: polling community %s: %w", sp.base, err)
 		}
 		var next []int
 		for j, i := range pending {
 			rp := &res.Rooms[j]
-			r := rooms[i]
 			if rp.Err != nil {
-				errs = append(errs, fmt.Errorf("session: polling %s: %w", r, rp.Err))
+				errs = append(errs, fmt.Errorf("session: polling %s: %w", sp.rooms[i], rp.Err))
 				continue
 			}
-			st := &states[i]
-			infoChanged := false
-			if rp.Info != nil && rp.Info.Details != nil && st.InfoUpdates != rp.Info.Details.InfoUpdates {
-				st.InfoUpdates, infoChanged = rp.Info.Details.InfoUpdates, true
+			more, all, err := c.applyRoomPoll(ctx, sp, i, rp)
+			if err != nil || !all {
+				return err // !all: an event could not be taken before ctx ended
 			}
-			key := c.communityKey("room", sk, r.Token)
-			save := func() error {
-				if err := c.saveJSON(context.WithoutCancel(ctx), key, *st); err != nil {
-					return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
-				}
-				return nil
-			}
-			if infoChanged {
-				if err := save(); err != nil {
-					return err
-				}
-			}
-			before := st.Seqno
-			all, err := c.deliverRoom(ctx, r, sk, cc.ID(), rp, st, save)
-			if err != nil {
-				return err
-			}
-			if !all {
-				return nil // an event could not be taken before ctx ended
-			}
-			switch {
-			case rp.More && st.Seqno > before:
+			if more {
 				next = append(next, i)
-			case rp.More:
-				// A full page that did not move the cursor (rows without a readable seqno):
-				// asking again now would return the same page.
-				c.log.Warn("community room page without progress", "room", r.Token, "seqno", st.Seqno)
 			}
 		}
 		if withDMs {
 			if res.DMErr != nil {
-				errs = append(errs, fmt.Errorf("session: polling DMs of %s: %w", base, res.DMErr))
+				errs = append(errs, fmt.Errorf("session: polling DMs of %s: %w", sp.base, res.DMErr))
 			}
-			dmKey := c.communityKey("dm", sk)
-			save := func() error {
-				if err := c.saveJSON(context.WithoutCancel(ctx), dmKey, dms); err != nil {
-					return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
-				}
-				return nil
-			}
-			// DMs that did not parse are reported once: the cursors then move past them (to
-			// the largest id of each answer), so they do not come back.
-			for _, s := range res.DMSkipped {
-				if !c.dispatch(ctx, &CommunitySkipped{Room: base, ID: s.ID, Err: s.Err}) {
-					return nil
-				}
-			}
-			for _, box := range []struct {
-				dms      []community.DM
-				outgoing bool
-				last     *int64
-				answer   int64
-			}{{res.Inbox, false, &dms.Inbox, res.InboxLast}, {res.Outbox, true, &dms.Outbox, res.OutboxLast}} {
-				all, err := c.deliverDMs(ctx, cc, base, sk, box.dms, box.outgoing, box.last, save)
-				if err != nil {
-					return err
-				}
-				if !all {
-					return nil
-				}
-				if box.answer > *box.last {
-					*box.last = box.answer
-					if err := save(); err != nil {
-						return err
-					}
-				}
+			if all, err := c.applyDMPoll(ctx, sp, res); err != nil || !all {
+				return err
 			}
 			withDMs = false
 		}
@@ -761,26 +693,145 @@ func (c *Client) pollCommunityServer(ctx context.Context, srv community.RoomURL,
 	return errors.Join(errs...)
 }
 
-// deliverRoom dispatches the events of one room's poll and advances its state.
-// deliverRoom dispatches a room's changes in seqno order and moves st.Seqno past each one, calling
-// save after every change: a crash delivers at most the change whose handlers were running. It
-// stops (reporting false) at a change an event channel could not take before ctx ended, which the
-// next poll then delivers again.
-func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string, self crypto.AccountID, rp *community.RoomPoll, st *roomState, save func() error) (bool, error) {
-	room := r.String()
-	type change struct {
-		seqno int64
-		skip  *community.Skipped
-		msg   *community.Message
+// serverPoll is what a poll of one community server works on: its joined rooms, their cursors
+// (states, by room index) and the DM cursors, as loaded from the store.
+type serverPoll struct {
+	cc     *community.Client
+	sk     string // the server's key (hex), part of the store keys
+	base   string // the server's URL
+	rooms  []community.RoomURL
+	states []roomState
+	dms    dmState
+}
+
+func (c *Client) loadServerPoll(ctx context.Context, srv community.RoomURL, cc *community.Client, rooms []community.RoomURL) (*serverPoll, error) {
+	sp := &serverPoll{cc: cc, sk: serverKeyHex(srv), base: srv.Server.URL.String(), rooms: rooms, states: make([]roomState, len(rooms))}
+	for i, r := range rooms {
+		if err := c.loadJSON(ctx, c.communityKey("room", sp.sk, r.Token), &sp.states[i]); err != nil {
+			return nil, fmt.Errorf("session: reading community state: %w", err)
+		}
 	}
-	changes := make([]change, 0, len(rp.Skipped)+len(rp.Messages))
+	if err := c.loadJSON(ctx, c.communityKey("dm", sp.sk), &sp.dms); err != nil {
+		return nil, fmt.Errorf("session: reading community state: %w", err)
+	}
+	return sp, nil
+}
+
+// pollRequest asks for the rooms of pending (indexes) after their cursors, and the DMs after
+// theirs when withDMs.
+func (sp *serverPoll) pollRequest(pending []int, withDMs bool) community.PollRequest {
+	req := community.PollRequest{DMs: withDMs, InboxSince: sp.dms.Inbox, OutboxSince: sp.dms.Outbox}
+	for _, i := range pending {
+		req.Rooms = append(req.Rooms, community.RoomCursor{Token: sp.rooms[i].Token, InfoUpdates: sp.states[i].InfoUpdates, Seqno: sp.states[i].Seqno})
+	}
+	return req
+}
+
+// stateSaver returns the function that stores *v (a room's or the DM cursors) under key, the
+// one way a community poll records progress. A failed save is fatal: Run stops rather than move
+// a cursor the store does not hold.
+func (c *Client) stateSaver(ctx context.Context, key string, v any) func() error {
+	ctx = context.WithoutCancel(ctx)
+	return func() error {
+		if err := c.saveJSON(ctx, key, v); err != nil {
+			return &fatalError{fmt.Errorf("session: saving community state: %w", err)}
+		}
+		return nil
+	}
+}
+
+// applyRoomPoll applies the answer rp for room i of sp: the room's info counter, then its
+// changes. It reports whether the room has more to fetch now (a full page that moved the
+// cursor) and whether every event was taken (false: ctx ended first).
+func (c *Client) applyRoomPoll(ctx context.Context, sp *serverPoll, i int, rp *community.RoomPoll) (more, all bool, err error) {
+	r := sp.rooms[i]
+	st := &sp.states[i]
+	save := c.stateSaver(ctx, c.communityKey("room", sp.sk, r.Token), st)
+	if rp.Info != nil && rp.Info.Details != nil && st.InfoUpdates != rp.Info.Details.InfoUpdates {
+		st.InfoUpdates = rp.Info.Details.InfoUpdates
+		if err := save(); err != nil {
+			return false, false, err
+		}
+	}
+	before := st.Seqno
+	all, err = c.deliverRoom(ctx, r, sp.sk, sp.cc.ID(), roomChanges(rp), rp.MaxSeqno, st, save)
+	if err != nil || !all {
+		return false, all, err
+	}
+	if rp.More && st.Seqno <= before {
+		// A full page that did not move the cursor (rows without a readable seqno): asking
+		// again now would return the same page.
+		c.log.Warn("community room page without progress", "room", r.Token, "seqno", st.Seqno)
+	}
+	return rp.More && st.Seqno > before, true, nil
+}
+
+// applyDMPoll applies the DM part of res: skipped DMs, then the inbox and the outbox, moving
+// each cursor past what it delivered and then to the largest id of its answer. It reports
+// whether every event was taken.
+func (c *Client) applyDMPoll(ctx context.Context, sp *serverPoll, res *community.PollResult) (bool, error) {
+	save := c.stateSaver(ctx, c.communityKey("dm", sp.sk), &sp.dms)
+	// DMs that did not parse are reported once: the cursors then move past them (to the largest
+	// id of each answer), so they do not come back.
+	for _, s := range res.DMSkipped {
+		if !c.dispatch(ctx, &CommunitySkipped{Room: sp.base, ID: s.ID, Err: s.Err}) {
+			return false, nil
+		}
+	}
+	for _, box := range []struct {
+		dms      []community.DM
+		outgoing bool
+		last     *int64
+		answer   int64
+	}{{res.Inbox, false, &sp.dms.Inbox, res.InboxLast}, {res.Outbox, true, &sp.dms.Outbox, res.OutboxLast}} {
+		all, err := c.deliverDMs(ctx, sp.cc, sp.base, sp.sk, dmsByID(box.dms), box.outgoing, box.last, save)
+		if err != nil || !all {
+			return all, err
+		}
+		if box.answer > *box.last {
+			*box.last = box.answer
+			if err := save(); err != nil {
+				return false, err
+			}
+		}
+	}
+	return true, nil
+}
+
+// roomChange is one row of a room's poll answer: a message (or deletion, or reaction update)
+// or a row that could not be read.
+type roomChange struct {
+	seqno int64
+	skip  *community.Skipped
+	msg   *community.Message
+}
+
+// roomChanges orders the rows of a room's answer by seqno, skipped rows among them.
+func roomChanges(rp *community.RoomPoll) []roomChange {
+	changes := make([]roomChange, 0, len(rp.Skipped)+len(rp.Messages))
 	for i := range rp.Skipped {
-		changes = append(changes, change{seqno: rp.Skipped[i].Seqno, skip: &rp.Skipped[i]})
+		changes = append(changes, roomChange{seqno: rp.Skipped[i].Seqno, skip: &rp.Skipped[i]})
 	}
 	for i := range rp.Messages {
-		changes = append(changes, change{seqno: rp.Messages[i].Seqno, msg: &rp.Messages[i]})
+		changes = append(changes, roomChange{seqno: rp.Messages[i].Seqno, msg: &rp.Messages[i]})
 	}
-	slices.SortStableFunc(changes, func(a, b change) int { return cmp.Compare(a.seqno, b.seqno) })
+	slices.SortStableFunc(changes, func(a, b roomChange) int { return cmp.Compare(a.seqno, b.seqno) })
+	return changes
+}
+
+// dmsByID returns a copy of dms in id order.
+func dmsByID(dms []community.DM) []community.DM {
+	dms = slices.Clone(dms)
+	slices.SortStableFunc(dms, func(a, b community.DM) int { return cmp.Compare(a.ID, b.ID) })
+	return dms
+}
+
+// deliverRoom dispatches a room's changes (in seqno order) and moves st.Seqno past each one,
+// then to maxSeqno, calling save after every move: a crash delivers at most the change whose
+// handlers were running. It stops (reporting false) at a change an event channel could not
+// take before ctx ended, which the next poll then delivers again.
+func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string, self crypto.AccountID, changes []roomChange, maxSeqno int64, st *roomState, save func() error) (bool, error) {
+	room := r.String()
 	for _, ch := range changes {
 		if ctx.Err() != nil {
 			return false, nil // shutting down: the rest is delivered by the next poll
@@ -814,10 +865,10 @@ func (c *Client) deliverRoom(ctx context.Context, r community.RoomURL, sk string
 			}
 		}
 	}
-	if rp.MaxSeqno > st.Seqno {
+	if maxSeqno > st.Seqno {
 		// The largest seqno of the answer, skipped rows included: nothing in it can hold the
 		// cursor back.
-		st.Seqno = rp.MaxSeqno
+		st.Seqno = maxSeqno
 		if err := save(); err != nil {
 			return false, err
 		}
@@ -835,7 +886,7 @@ func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk s
 	}
 	var content pb.Content
 	if err := proto.Unmarshal(m.Content(), &content); err != nil {
-		return []Event{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}}
+		return []Event{&CommunitySkipped{Room: room, ID: m.ID, Err: fmt.Errorf("%w: %w", ErrInvalidContent, err)}}
 	}
 	dm := content.DataMessage
 	if dm == nil || (dm.Body == nil && dm.Quote == nil && len(dm.Attachments) == 0 && len(dm.Preview) == 0) {
@@ -869,11 +920,9 @@ func (c *Client) roomEvents(ctx context.Context, r community.RoomURL, room, sk s
 	return evts
 }
 
-// deliverDMs decrypts and dispatches inbox (or outbox) DMs in id order, moving *last past each
-// and calling save after every one (see deliverRoom).
+// deliverDMs decrypts and dispatches inbox (or outbox) DMs (in id order), moving *last past
+// each and calling save after every one (see deliverRoom).
 func (c *Client) deliverDMs(ctx context.Context, cc *community.Client, base, sk string, dms []community.DM, outgoing bool, last *int64, save func() error) (bool, error) {
-	dms = slices.Clone(dms)
-	slices.SortStableFunc(dms, func(a, b community.DM) int { return cmp.Compare(a.ID, b.ID) })
 	bk := context.WithoutCancel(ctx)
 	for i := range dms {
 		d := &dms[i]
@@ -901,7 +950,7 @@ func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk str
 	}
 	var msg pb.Content
 	if err := proto.Unmarshal(content, &msg); err != nil {
-		return &CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %v", ErrInvalidContent, err)}
+		return &CommunitySkipped{Room: base, ID: d.ID, Err: fmt.Errorf("%w: %w", ErrInvalidContent, err)}
 	}
 	if !outgoing {
 		// The message proves the sender's real ID: later posts and DMs carry it too.

@@ -24,20 +24,21 @@ import (
 //
 // The events, by conversation:
 //
-//   - 1:1: *Message, *MessageRequest, *MessageRequestResponse, *Typing, *ReadReceipt,
-//     *Reaction, *Unsend, *DataExtraction, *DisappearingChanged, *CommunityInvite, *Call,
-//     *UndecryptableMessage, *UnknownContent.
-//   - Groups: *GroupInvite, *GroupJoined, *GroupMessage, *GroupMemberChange,
-//     *GroupInfoChange, *GroupUpdated, *GroupRemoved, *GroupMessagesDeleted,
-//     *GroupHistoryCleared, *UndecryptableGroupMessage; reactions in a group are *Reaction
-//     with Group set, unsends *GroupMessagesDeleted, timer changes *DisappearingChanged.
-//   - Communities: *CommunityMessage, *CommunityMessageDeleted, *CommunityReaction,
-//     *CommunityDM, *CommunitySkipped.
-//   - Connection: *Connected, *Disconnected, *PollError.
-//   - Handlers: *HandlerError (a handler failed or panicked; the event comes again),
-//     *DeadLetter (an event given up after its handlers kept failing).
-//   - The account's other devices (usersync_apply.go): *SyncedProfile, *SyncedContact,
-//     *SyncedRead, *SyncedGroup, *SyncedCommunity; *ConfigRejected, and *MessageDropped for a
+//   - 1:1: [*Message], [*MessageRequest], [*MessageRequestResponse], [*Typing],
+//     [*ReadReceipt], [*Reaction], [*Unsend], [*DataExtraction], [*DisappearingChanged],
+//     [*CommunityInvite], [*Call], [*UndecryptableMessage], [*UnknownContent].
+//   - Groups: [*GroupInvite], [*GroupJoined], [*GroupMessage], [*GroupMemberChange],
+//     [*GroupInfoChange], [*GroupUpdated], [*GroupRemoved], [*GroupMessagesDeleted],
+//     [*GroupHistoryCleared], [*UndecryptableGroupMessage]; reactions in a group are
+//     [*Reaction] with Group set, unsends [*GroupMessagesDeleted], timer changes
+//     [*DisappearingChanged].
+//   - Communities: [*CommunityMessage], [*CommunityMessageDeleted], [*CommunityReaction],
+//     [*CommunityDM], [*CommunitySkipped].
+//   - Connection: [*Connected], [*Disconnected], [*PollError].
+//   - Handlers: [*HandlerError] (a handler failed or panicked; the event comes again),
+//     [*DeadLetter] (an event given up after its handlers kept failing).
+//   - The account's other devices: [*SyncedProfile], [*SyncedContact], [*SyncedRead],
+//     [*SyncedGroup], [*SyncedCommunity]; [*ConfigRejected], and [*MessageDropped] for a
 //     blocked sender.
 type Event interface {
 	isEvent()
@@ -171,10 +172,10 @@ type Message struct {
 	Hash string
 	// From is the sender; To is the recipient (us, or for a sync copy the conversation partner).
 	From, To crypto.AccountID
-	// Timestamp is the sent time; with From it identifies the message (see Ref).
+	// Timestamp is the sent time; with From it identifies the message (see [Message.Ref]).
 	Timestamp time.Time
 	Text      string
-	// Attachments are the files attached to the message (see Attachment.Download).
+	// Attachments are the files attached to the message (see [Attachment.Download]).
 	Attachments []*Attachment
 	// Quote is the message this one replies to, if any.
 	Quote *MessageRef

@@ -30,7 +30,7 @@ var (
 	ErrUnknownGroup = errors.New("session: unknown group")
 	// ErrNotGroupAdmin: the operation needs the group's secret key (admins only).
 	ErrNotGroupAdmin = errors.New("session: not an admin of the group")
-	// ErrGroupNotJoined: the group's invite was not accepted yet (see AcceptGroupInvite).
+	// ErrGroupNotJoined: the group's invite was not accepted yet (see [Client.AcceptGroupInvite]).
 	ErrGroupNotJoined = errors.New("session: group invite not accepted")
 	// ErrGroupRemoved: we were removed from the group, or an admin deleted it.
 	ErrGroupRemoved = errors.New("session: removed from the group")
@@ -130,7 +130,7 @@ type GroupMessage struct {
 	From      crypto.AccountID
 	Timestamp time.Time
 	Text      string
-	// Attachments are the files attached to the message (see Attachment.Download).
+	// Attachments are the files attached to the message (see [Attachment.Download]).
 	Attachments []*Attachment
 	Quote       *MessageRef
 	Profile     *Profile
@@ -750,7 +750,7 @@ func (c *Client) inviteMembers(ctx context.Context, st *groupState, ids []crypto
 			toks = toks[n:]
 		}
 	}
-	status := map[crypto.AccountID]int64{}
+	status := map[crypto.AccountID]groups.InviteStatus{}
 	for _, id := range ids {
 		auth, err := st.admin.SubaccountAuth(id, flags)
 		if err != nil {
@@ -960,9 +960,9 @@ func (c *Client) PromoteGroupMember(ctx context.Context, group, member crypto.Ac
 		gu := &pb.GroupUpdateMessage{PromoteMessage: &pb.GroupUpdatePromoteMessage{
 			GroupIdentitySeed: seed[:], Name: proto.String(st.name())}}
 		sendErr := c.sendDirectGroupUpdate(ctx, member, gu, c.msNow())
-		m.Admin, m.Invite, m.Promotion = true, 0, 1 // sent
+		m.Admin, m.Invite, m.Promotion = true, 0, groups.PromotionSent
 		if sendErr != nil {
-			m.Promotion = 2 // failed
+			m.Promotion = groups.PromotionFailed
 		}
 		var setErr error
 		if err := st.members.Update(func(d groups.Dict) { setErr = groups.SetMember(d, m) }); err != nil || setErr != nil {
@@ -1176,12 +1176,12 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 	}
 	cb, err := proto.Marshal(content)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	env, err := proto.Marshal(&pb.Envelope{Type: pb.Envelope_CLOSED_GROUP_MESSAGE.Enum(), Timestamp: proto.Uint64(ms),
 		SourceDevice: proto.Uint32(SourceDevice), Content: cb, ProSig: decoyProSig()})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEnvelope, err)
 	}
 	data, err := st.keys.EncryptMessage(env)
 	if err != nil {

@@ -249,14 +249,14 @@ func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store
 	}
 	var env pb.Envelope
 	if err := proto.Unmarshal(m.Plaintext, &env); err != nil {
-		return undecryptable(st, p, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err))
+		return undecryptable(st, p, fmt.Errorf("%w: %w", ErrInvalidEnvelope, err))
 	}
 	if env.GetType() != pb.Envelope_CLOSED_GROUP_MESSAGE {
 		return undecryptable(st, p, fmt.Errorf("%w: %v in a group", ErrUnsupportedEnvelope, env.GetType()))
 	}
 	var content pb.Content
 	if err := proto.Unmarshal(env.GetContent(), &content); err != nil {
-		return undecryptable(st, p, fmt.Errorf("%w: %v", ErrInvalidContent, err))
+		return undecryptable(st, p, fmt.Errorf("%w: %w", ErrInvalidContent, err))
 	}
 	ts := env.GetTimestamp()
 	if sig := content.GetSigTimestamp(); sig != 0 && sig != ts {

@@ -18,13 +18,12 @@ import (
 // invitations.
 
 type gLocalGroup struct {
-	admin      *groups.AdminKey
-	adminUser  *crypto.Keys
-	adminKeys  *groups.Keys
-	member     *Client
-	rec        *gRecorder
-	st         *groupState
-	recordDump []byte
+	admin     *groups.AdminKey
+	adminUser *crypto.Keys
+	adminKeys *groups.Keys
+	member    *Client
+	rec       *gRecorder
+	st        *groupState
 }
 
 func gKeys(t testing.TB, seed string) *crypto.Keys {

@@ -14,7 +14,7 @@ import (
 )
 
 // DefaultMaxDeliveries is how many times an event whose handler fails is delivered before it
-// is given up as a DeadLetter (see AddEventHandlerE and WithMaxDeliveries).
+// is given up as a [DeadLetter] (see [Client.AddEventHandlerE] and [WithMaxDeliveries]).
 const DefaultMaxDeliveries = 5
 
 // WithMaxDeliveries sets how many times an event is delivered while a handler fails on it

@@ -11,7 +11,7 @@ import (
 	"github.com/sessiongo/sdk/onion"
 )
 
-// ErrOutsideNetwork: a request would leave an isolated network (see NetworkConfig.Isolated):
+// ErrOutsideNetwork: a request would leave an isolated network (see [NetworkConfig.Isolated]):
 // for example an attachment URL, a profile picture or a community room on a host that is not
 // part of the devnet the client is configured for. Nothing was resolved or contacted.
 var ErrOutsideNetwork = errors.New("session: outside the configured network")

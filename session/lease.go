@@ -416,36 +416,81 @@ func (k *leaseKeeper) closedByLoss() bool {
 	return c
 }
 
-// state says how the Client's writes go: unfenced (no lease held), fenced, or refused.
-func (k *leaseKeeper) state() (fence *store.Lease, err error) {
+// state says how the Client's calls go: unfenced (no lease held), fenced and bounded by the
+// lease's local deadline, or refused (lost).
+func (k *leaseKeeper) state() (fence *store.Lease, until time.Time, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.lost != nil {
-		return nil, k.lost
+		return nil, time.Time{}, k.lost
 	}
-	return k.lease, nil
+	return k.lease, k.until, nil
 }
 
-// leasedStore is the Client's view of its store: writes are fenced by the lease while it is held
-// and refused once it is lost; reads go straight through.
+// leasedStore is the Client's view of its store. While the lease is held, writes are fenced by
+// it, and every call (reads too, and the bookkeeping that ignores cancellation) ends by the
+// lease's local deadline: a Client cut off from its database cannot stay stuck in a call past
+// the time its lease may be taken. Once the lease is lost, writes are refused.
 type leasedStore struct {
 	store.Store
 	k *leaseKeeper
 }
 
-func (s *leasedStore) w() (store.Store, error) {
-	l, err := s.k.state()
+// w returns the store to write through and ctx bounded by the lease's deadline.
+func (s *leasedStore) w(ctx context.Context) (store.Store, context.Context, context.CancelFunc, error) {
+	l, until, err := s.k.state()
 	if err != nil {
-		return nil, err
+		return nil, ctx, func() {}, err
 	}
 	if l == nil {
-		return s.Store, nil
+		return s.Store, ctx, func() {}, nil
 	}
-	return s.Store.Fenced(*l), nil
+	ctx, cancel := context.WithDeadline(ctx, until)
+	return s.Store.Fenced(*l), ctx, cancel, nil
+}
+
+// r returns ctx bounded by the lease's deadline, if one is held.
+func (s *leasedStore) r(ctx context.Context) (context.Context, context.CancelFunc) {
+	l, until, _ := s.k.state()
+	if l == nil {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, until)
+}
+
+func (s *leasedStore) GetAccount(ctx context.Context, id crypto.AccountID) (store.Account, error) {
+	ctx, cancel := s.r(ctx)
+	defer cancel()
+	return s.Store.GetAccount(ctx, id)
+}
+
+func (s *leasedStore) Accounts(ctx context.Context) ([]store.Account, error) {
+	ctx, cancel := s.r(ctx)
+	defer cancel()
+	return s.Store.Accounts(ctx)
+}
+
+func (s *leasedStore) LastHash(ctx context.Context, c store.Cursor) (string, error) {
+	ctx, cancel := s.r(ctx)
+	defer cancel()
+	return s.Store.LastHash(ctx, c)
+}
+
+func (s *leasedStore) Pending(ctx context.Context, account crypto.AccountID) ([]store.Incoming, error) {
+	ctx, cancel := s.r(ctx)
+	defer cancel()
+	return s.Store.Pending(ctx, account)
+}
+
+func (s *leasedStore) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
+	ctx, cancel := s.r(ctx)
+	defer cancel()
+	return s.Store.GetValue(ctx, bucket, key)
 }
 
 func (s *leasedStore) PutAccount(ctx context.Context, a store.Account) error {
-	w, err := s.w()
+	w, ctx, cancel, err := s.w(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
@@ -453,7 +498,8 @@ func (s *leasedStore) PutAccount(ctx context.Context, a store.Account) error {
 }
 
 func (s *leasedStore) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	w, err := s.w()
+	w, ctx, cancel, err := s.w(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
@@ -461,7 +507,8 @@ func (s *leasedStore) DeleteAccount(ctx context.Context, id crypto.AccountID) er
 }
 
 func (s *leasedStore) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
-	w, err := s.w()
+	w, ctx, cancel, err := s.w(ctx)
+	defer cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -469,7 +516,8 @@ func (s *leasedStore) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []
 }
 
 func (s *leasedStore) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	w, err := s.w()
+	w, ctx, cancel, err := s.w(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
@@ -477,7 +525,8 @@ func (s *leasedStore) MarkHandled(ctx context.Context, account crypto.AccountID,
 }
 
 func (s *leasedStore) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
-	w, err := s.w()
+	w, ctx, cancel, err := s.w(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
@@ -485,7 +534,8 @@ func (s *leasedStore) SaveHandled(ctx context.Context, account crypto.AccountID,
 }
 
 func (s *leasedStore) Prune(ctx context.Context, now time.Time) error {
-	w, err := s.w()
+	w, ctx, cancel, err := s.w(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
@@ -493,7 +543,8 @@ func (s *leasedStore) Prune(ctx context.Context, now time.Time) error {
 }
 
 func (s *leasedStore) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	w, err := s.w()
+	w, ctx, cancel, err := s.w(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}
@@ -501,7 +552,8 @@ func (s *leasedStore) PutValue(ctx context.Context, bucket, key string, value []
 }
 
 func (s *leasedStore) DeleteValue(ctx context.Context, bucket, key string) error {
-	w, err := s.w()
+	w, ctx, cancel, err := s.w(ctx)
+	defer cancel()
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func LoadNetworkFile(path string) (*NetworkFile, error) {
 	}
 	var f NetworkFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrNetworkFile, path, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrNetworkFile, path, err)
 	}
 	if _, err := f.Config(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -145,17 +145,17 @@ func (f *NetworkFile) Config() (NetworkConfig, error) {
 	if fs := f.FileServer; fs != nil {
 		x, err := hexKey(fs.X25519)
 		if err != nil {
-			return cfg, fmt.Errorf("%w: file_server.pubkey_x25519: %v", ErrNetworkFile, err)
+			return cfg, fmt.Errorf("%w: file_server.pubkey_x25519: %w", ErrNetworkFile, err)
 		}
 		srv, err := onion.NewServer(fs.URL, x)
 		if err != nil {
-			return cfg, fmt.Errorf("%w: file_server.url: %v", ErrNetworkFile, err)
+			return cfg, fmt.Errorf("%w: file_server.url: %w", ErrNetworkFile, err)
 		}
 		cfg.FileServer = srv
 		if fs.Ed25519 != "" {
 			ed, err := hexKey(fs.Ed25519)
 			if err != nil {
-				return cfg, fmt.Errorf("%w: file_server.pubkey_ed25519: %v", ErrNetworkFile, err)
+				return cfg, fmt.Errorf("%w: file_server.pubkey_ed25519: %w", ErrNetworkFile, err)
 			}
 			if got, err := crypto.Ed25519PublicToX25519(ed); err != nil || got != x {
 				return cfg, fmt.Errorf("%w: file_server.pubkey_ed25519 is not the Ed25519 form of pubkey_x25519", ErrNetworkFile)

@@ -72,7 +72,7 @@ type NetworkConfig struct {
 }
 
 // Network is a connection to the Session network: the node pool, the swarm cache and the
-// transport (onion paths or direct). Many Clients can share one Network (see WithNetwork), which
+// transport (onion paths or direct). Many Clients can share one Network (see [WithNetwork]), which
 // is how hundreds of bots in one process share one pool and one set of paths. It is safe for
 // concurrent use and does no I/O until a request needs it.
 type Network struct {
@@ -193,7 +193,7 @@ func (f *forwardTransport) Send(ctx context.Context, node swarm.Node, body []byt
 func (n *Network) Onion() *onion.Transport { return n.onion }
 
 // ResolveName looks up a Session Name Service (ONS) name, asking three random nodes through the
-// network's transport and accepting only a unanimous answer (see package sns).
+// network's transport and accepting only a unanimous answer (see package [sns]).
 func (n *Network) ResolveName(ctx context.Context, name string) (crypto.AccountID, error) {
 	r, err := sns.NewResolver(sns.ResolverConfig{Transport: n.transport, Nodes: n.pool})
 	if err != nil {

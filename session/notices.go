@@ -11,7 +11,6 @@ import (
 	"github.com/sessiongo/sdk/community"
 	"github.com/sessiongo/sdk/crypto"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
-	"github.com/sessiongo/sdk/swarm"
 )
 
 // Data-extraction notices, community invitations, call signalling and custom content: the 1:1
@@ -75,8 +74,8 @@ func (c *Client) SendCommunityInvite(ctx context.Context, to crypto.AccountID, j
 		content.DataMessage.Profile, content.DataMessage.ProfileKey = profileToPB(o.profile)
 	}
 	setExpiry(content, o.expiry)
-	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.expiry.Timer >= swarm.MinTTL {
-		o.ttl = o.expiry.Timer
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend {
+		o.ttl = disappearTTL(o.expiry.Timer)
 	}
 	res, err := c.sendContent(ctx, to, content, o)
 	if err == nil {
@@ -189,7 +188,7 @@ func callFromPB(cm *pb.CallMessage, hash string, from crypto.AccountID, at time.
 }
 
 // SendContent sends custom content to a 05 Account ID, for what the Client has no method for.
-// It is checked with the rules official clients decode by (see CheckContent); its sigTimestamp,
+// It is checked with the rules official clients decode by (see [CheckContent]); its sigTimestamp,
 // if set, must be the sent time, so leave it unset. Visible messages (a DataMessage) are copied
 // to our own swarm for our other devices unless WithoutSync; WithTTL sets the swarm TTL.
 func (c *Client) SendContent(ctx context.Context, to crypto.AccountID, content *pb.Content, opts ...SendOption) (*SendResult, error) {
@@ -216,7 +215,7 @@ func CheckContent(content *pb.Content) error {
 		return fmt.Errorf("%w: nil content", ErrInvalidContent)
 	}
 	if err := proto.CheckInitialized(content); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	if dm := content.DataMessage; dm != nil {
 		if f := dm.GetFlags(); f != 0 && f != uint32(pb.DataMessage_EXPIRATION_TIMER_UPDATE) {

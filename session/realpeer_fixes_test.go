@@ -505,7 +505,7 @@ func TestCommunitySkippedRowsReportedOnce(t *testing.T) {
 	bad := fmt.Errorf("%w: whisper_mods", community.ErrMalformedReply)
 	poll := func(rp *community.RoomPoll) {
 		t.Helper()
-		all, err := c.deliverRoom(context.Background(), r, "", crypto.AccountID{}, rp, &st, save)
+		all, err := c.deliverRoom(context.Background(), r, "", crypto.AccountID{}, roomChanges(rp), rp.MaxSeqno, &st, save)
 		if err != nil || !all {
 			t.Fatalf("deliver: %v %v", all, err)
 		}

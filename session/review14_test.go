@@ -245,3 +245,32 @@ func TestCheckPreviewURLPunycode(t *testing.T) {
 		t.Fatalf("homograph preview delivered: %+v", ps)
 	}
 }
+
+// A timer shorter than the swarm's shortest TTL keeps the message for that shortest TTL (10 s),
+// not for the default 14 days.
+func TestShortTimerUsesShortestTTL(t *testing.T) {
+	cfg := gDevnet(t)
+	ctx := context.Background()
+	alice := gNewPeer(t, cfg, "Alice")
+	bob := gNewPeer(t, cfg, "Bob")
+	if err := alice.SetDisappearing(ctx, bob.AccountID(), Expiry{Mode: ExpiryAfterSend, Timer: 3 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := alice.SendText(ctx, bob.AccountID(), "blink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp := swarmExpiry(t, bob.Client, sent.Hash); exp.After(sent.Timestamp.Add(swarm.MinTTL + 2*time.Second)) {
+		t.Fatalf("a 3 s message is kept until %v (sent %v)", exp, sent.Timestamp)
+	}
+	if err := alice.SetDisappearing(ctx, bob.AccountID(), Expiry{Mode: ExpiryAfterRead, Timer: 3 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	sent, err = alice.SendText(ctx, bob.AccountID(), "blink after read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp := swarmExpiry(t, alice.Client, sent.SyncHash); exp.After(sent.Timestamp.Add(swarm.MinTTL + 2*time.Second)) {
+		t.Fatalf("our copy of a 3 s after-read message is kept until %v (sent %v)", exp, sent.Timestamp)
+	}
+}

@@ -244,6 +244,12 @@ func (s *scheduler) stopLocked(r *runState, err error) bool {
 	if r.c.run == r {
 		r.c.run = nil
 	}
+	// The loop may wait for a wake-up with nothing queued (every lane was polling): tell it,
+	// so that it ends when this was the last run.
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 	return true
 }
 

@@ -89,7 +89,7 @@ type sendOpts struct {
 func WithQuote(ref MessageRef) SendOption { return func(o *sendOpts) { o.quote = &ref } }
 
 // WithExpiry makes the message disappear (after it is read or sent) once d has passed, instead
-// of following the conversation's setting (see SetDisappearing); WithExpiry(ExpiryNone, 0)
+// of following the conversation's setting (see [Client.SetDisappearing]); WithExpiry(ExpiryNone, 0)
 // sends it without one. The swarm copy's TTL is shortened to match for ExpiryAfterSend.
 func WithExpiry(mode ExpiryMode, d time.Duration) SendOption {
 	return func(o *sendOpts) { o.expiry, o.expirySet = &Expiry{Mode: mode, Timer: d}, true }
@@ -163,11 +163,15 @@ func visibleContent(text string, attachments []*pb.AttachmentPointer, o *sendOpt
 	}
 	content := &pb.Content{DataMessage: dm}
 	setExpiry(content, o.expiry)
-	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.ttl == 0 && o.expiry.Timer >= swarm.MinTTL {
-		o.ttl = o.expiry.Timer
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.ttl == 0 {
+		o.ttl = disappearTTL(o.expiry.Timer)
 	}
 	return content
 }
+
+// disappearTTL is the swarm TTL of a message that disappears after timer: the timer, or the
+// shortest TTL a swarm stores for.
+func disappearTTL(timer time.Duration) time.Duration { return max(timer, swarm.MinTTL) }
 
 // currentProfile returns the profile we attach to visible messages (nil: none).
 func (c *Client) currentProfile() *Profile {
@@ -191,7 +195,7 @@ func (c *Client) SendTyping(ctx context.Context, to crypto.AccountID, started bo
 }
 
 // SendReadReceipt tells the author of the messages that we read them, and starts the timers of
-// those that disappear after reading (see MarkRead).
+// those that disappear after reading (see [Client.MarkRead]).
 func (c *Client) SendReadReceipt(ctx context.Context, to crypto.AccountID, read ...MessageRef) error {
 	if len(read) == 0 {
 		return nil
@@ -231,8 +235,8 @@ func (c *Client) reaction(ctx context.Context, to crypto.AccountID, target Messa
 	c.applyConversationExpiry(ctx, to, &o)
 	setExpiry(content, o.expiry)
 	// Like text, a reaction that disappears after sending lives only that long in the swarm.
-	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend && o.expiry.Timer >= swarm.MinTTL {
-		o.ttl = o.expiry.Timer
+	if o.expiry != nil && o.expiry.Mode == ExpiryAfterSend {
+		o.ttl = disappearTTL(o.expiry.Timer)
 	}
 	if to.Prefix() == crypto.PrefixGroup {
 		st, err := c.loadJoinedGroup(ctx, to)
@@ -354,8 +358,8 @@ func (c *Client) sendContent(ctx context.Context, to crypto.AccountID, content *
 		// We read what we write: the timer of an after-read message starts at once for our own
 		// copy, which (as desktop stores it) lives only that long.
 		syncTTL := ttl
-		if e := expiryFromPB(content); e != nil && e.Mode == ExpiryAfterRead && e.Timer >= swarm.MinTTL && e.Timer < syncTTL {
-			syncTTL = e.Timer
+		if e := expiryFromPB(content); e != nil && e.Mode == ExpiryAfterRead {
+			syncTTL = min(syncTTL, disappearTTL(e.Timer))
 		}
 		out.SyncHash, out.SyncErr = c.storeSyncCopy(ctx, to, content, now, syncTTL)
 		if out.SyncErr != nil {

@@ -70,7 +70,7 @@ type ConfigRejected struct {
 	Err    error
 }
 
-// MessageDropped reports a message from a blocked sender (see Block): it was dropped, not
+// MessageDropped reports a message from a blocked sender (see [Client.Block]): it was dropped, not
 // delivered.
 type MessageDropped struct {
 	Hash      string

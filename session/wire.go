@@ -78,7 +78,7 @@ func EncodeMessage(sender *crypto.Keys, recipient crypto.AccountID, content *pb.
 	}
 	plain, err := proto.Marshal(content)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return "", fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	ct, err := Seal(sender, recipient, plain)
 	if err != nil {
@@ -91,10 +91,10 @@ func EncodeMessage(sender *crypto.Keys, recipient crypto.AccountID, content *pb.
 	return base64.StdEncoding.EncodeToString(wire), nil
 }
 
-// EncodeEnvelope wraps a sealed Content (see Seal) sent at timestampMs in an Envelope
+// EncodeEnvelope wraps a sealed Content (see [Seal]) sent at timestampMs in an Envelope
 // (SESSION_MESSAGE, sourceDevice 1, proSig when not nil) and a WebSocketMessage request with
 // empty verb and path, and returns the serialized WebSocketMessage: the bytes that are
-// base64-encoded for storage. EncodeMessage passes a decoy proSig (see there); nil leaves the
+// base64-encoded for storage. [EncodeMessage] passes a decoy proSig; nil leaves the
 // field out, the form of older clients.
 func EncodeEnvelope(sealed []byte, timestampMs uint64, proSig []byte) ([]byte, error) {
 	env, err := proto.Marshal(&pb.Envelope{
@@ -105,7 +105,7 @@ func EncodeEnvelope(sealed []byte, timestampMs uint64, proSig []byte) ([]byte, e
 		ProSig:       proSig,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEnvelope, err)
 	}
 	wire, err := proto.Marshal(&pb.WebSocketMessage{
 		Type: pb.WebSocketMessage_REQUEST.Enum(),
@@ -117,7 +117,7 @@ func EncodeEnvelope(sealed []byte, timestampMs uint64, proSig []byte) ([]byte, e
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidEnvelope, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEnvelope, err)
 	}
 	return wire, nil
 }
@@ -129,7 +129,7 @@ func EncodeEnvelope(sealed []byte, timestampMs uint64, proSig []byte) ([]byte, e
 func DecodeEnvelope(wire []byte) (*pb.Envelope, error) {
 	var ws pb.WebSocketMessage
 	if err := proto.Unmarshal(wire, &ws); err != nil {
-		return nil, fmt.Errorf("%w: WebSocketMessage: %v", ErrInvalidEnvelope, err)
+		return nil, fmt.Errorf("%w: WebSocketMessage: %w", ErrInvalidEnvelope, err)
 	}
 	if ws.Type != nil && ws.GetType() != pb.WebSocketMessage_REQUEST {
 		return nil, fmt.Errorf("%w: WebSocketMessage of type %v", ErrInvalidEnvelope, ws.GetType())
@@ -139,7 +139,7 @@ func DecodeEnvelope(wire []byte) (*pb.Envelope, error) {
 	}
 	var env pb.Envelope
 	if err := proto.Unmarshal(ws.GetRequest().GetBody(), &env); err != nil {
-		return nil, fmt.Errorf("%w: Envelope: %v", ErrInvalidEnvelope, err)
+		return nil, fmt.Errorf("%w: Envelope: %w", ErrInvalidEnvelope, err)
 	}
 	return &env, nil
 }
@@ -153,7 +153,7 @@ func DecodeMessage(keys *crypto.Keys, data string) (*Incoming, error) {
 	wire, err := base64.StdEncoding.DecodeString(data)
 	if err != nil {
 		if wire, err = base64.RawStdEncoding.DecodeString(data); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidEncoding, err)
+			return nil, fmt.Errorf("%w: %w", ErrInvalidEncoding, err)
 		}
 	}
 	return decodeWire(keys, wire)
@@ -181,7 +181,7 @@ func decodeWire(keys *crypto.Keys, wire []byte) (*Incoming, error) {
 	}
 	var content pb.Content
 	if err := proto.Unmarshal(plain, &content); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidContent, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	ts := env.GetTimestamp()
 	if st := content.GetSigTimestamp(); st != 0 && st != ts {

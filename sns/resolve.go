@@ -92,7 +92,7 @@ func ParseResolveResponse(body []byte) (Record, error) {
 		Result json.RawMessage `json:"result"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return Record{}, fmt.Errorf("%w: %v", ErrInvalidResponse, err)
+		return Record{}, fmt.Errorf("%w: %w", ErrInvalidResponse, err)
 	}
 	inner := body
 	if len(env.Result) > 0 && string(env.Result) != "null" {
@@ -103,7 +103,7 @@ func ParseResolveResponse(body []byte) (Record, error) {
 		Nonce *string `json:"nonce"`
 	}
 	if err := json.Unmarshal(inner, &j); err != nil {
-		return Record{}, fmt.Errorf("%w: result: %v", ErrInvalidResponse, err)
+		return Record{}, fmt.Errorf("%w: result: %w", ErrInvalidResponse, err)
 	}
 	if j.Value == nil || *j.Value == "" {
 		return Record{}, nil

@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -206,16 +206,18 @@ func (c *Client) relearnClock(ctx context.Context, members []Node, builtAt time.
 	wg.Wait()
 }
 
-// isClockRefusal reports whether a node refused a request over its time: 406, 425, or a 400
-// or 401 whose text is about a timestamp.
+// isClockRefusal reports whether a node refused a request over its time: ErrClockSkew (406,
+// 425), or a 400 or 401 whose text is about a timestamp.
 func isClockRefusal(ne *NodeError) bool {
-	switch ne.Status {
-	case 406, 425:
-		return true
-	case 400, 401:
-		return bytes.Contains(bytes.ToLower(ne.Body), []byte("timestamp"))
-	}
-	return false
+	return errors.Is(ne, ErrClockSkew) ||
+		(errors.Is(ne, ErrBadRequest) || errors.Is(ne, ErrUnauthorized)) && ne.BodyMentions("timestamp")
+}
+
+// isRefusal reports whether a node refused the request itself (400, 401, 403, 404, 413), which
+// another member would refuse too.
+func isRefusal(ne *NodeError) bool {
+	return errors.Is(ne, ErrBadRequest) || errors.Is(ne, ErrUnauthorized) || errors.Is(ne, ErrForbidden) ||
+		errors.Is(ne, ErrNotFound) || ne.Status == http.StatusRequestEntityTooLarge
 }
 
 // Do sends one request to the swarm of s's account and returns the raw result JSON.
@@ -373,7 +375,7 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 			c.pool.nodeAnswered()
 		}
 		switch {
-		case errors.As(err, &ne) && ne.Status == 421:
+		case errors.Is(err, ErrWrongSwarm) && errors.As(err, &ne):
 			wrongSwarm++
 			c.log.Debug("swarm: wrong swarm", "node", node, "account", account, "count", wrongSwarm)
 			switch wrongSwarm {
@@ -407,13 +409,13 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 				c.log.Debug("swarm: network time learned again after a clock refusal", "offset", c.ClockOffset())
 				continue // same node, new timestamp
 			}
-			if ne.Status != 406 && ne.Status != 425 {
+			if !errors.Is(ne, ErrClockSkew) {
 				return r // a timestamp the network agrees with: the request's own value
 			}
 			// The nodes agree with the time we sent: this node's clock is off, or it lies.
 			c.log.Debug("swarm: node refuses network time", "node", node)
 			c.pool.Report(node, OffenseClock)
-		case errors.As(err, &ne) && (ne.Status == 400 || ne.Status == 401 || ne.Status == 403 || ne.Status == 404 || ne.Status == 413):
+		case errors.As(err, &ne) && isRefusal(ne):
 			return r
 		default:
 			failures++
@@ -437,23 +439,22 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 }
 
 // batchFailure treats a batch reply whose every result has the same wrong-swarm or clock
-// error as that error, so the retry rules apply to it.
+// error (ErrWrongSwarm, ErrClockSkew) as that error, so the retry rules apply to it.
 func batchFailure(resp []byte) *NodeError {
 	_, ne := inspectReply(resp)
 	return ne
 }
 
 func batchFailureOf(results []SubResult) *NodeError {
-	code := results[0].Code
-	if code != 421 && code != 406 {
+	ne, _ := results[0].Err().(*NodeError)
+	if ne == nil || !errors.Is(ne, ErrWrongSwarm) && !errors.Is(ne, ErrClockSkew) {
 		return nil
 	}
 	for _, r := range results {
-		if r.Code != code {
+		if r.Code != ne.Status {
 			return nil
 		}
 	}
-	ne := results[0].Err().(*NodeError)
 	return ne
 }
 

@@ -415,6 +415,10 @@ func TestWrongSwarmThreeTimes(t *testing.T) {
 	if !errors.As(err, &ne) || ne.Status != 421 {
 		t.Fatalf("not a NodeError: %v", err)
 	}
+	// The error keeps the node's whole swarm list, however long.
+	if info, perr := swarm.ParseSwarm(ne.Body); perr != nil || len(info.Nodes) == 0 {
+		t.Fatalf("421 body (%d bytes) lost its swarm: %v", len(ne.Body), perr)
+	}
 	if e.pool.Len() != len(nodes) {
 		t.Fatalf("pool not refreshed after the second 421: %d nodes", e.pool.Len())
 	}

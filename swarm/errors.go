@@ -3,32 +3,37 @@ package swarm
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
-	"net/http"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/sessiongo/sdk/internal/httperr"
 )
+
+// domain names this package in its status errors (their message prefix), whose sentinels
+// they match.
+const domain httperr.Domain = "swarm"
 
 // Sentinel errors. A *NodeError matches the sentinel for its status with errors.Is.
 var (
 	// ErrWrongSwarm: the node is not in the account's swarm (HTTP 421).
-	ErrWrongSwarm = errors.New("swarm: wrong swarm")
+	ErrWrongSwarm = domain.Sentinel("swarm: wrong swarm", httperr.Status(421))
 	// ErrClockSkew: the node rejected our timestamp (HTTP 406, or 425 from v4 servers).
-	ErrClockSkew = errors.New("swarm: clock out of sync")
+	ErrClockSkew = domain.Sentinel("swarm: clock out of sync", httperr.Status(406, 425))
 	// ErrUnauthorized: the node rejected the request's signature (HTTP 401).
-	ErrUnauthorized = errors.New("swarm: unauthorized")
+	ErrUnauthorized = domain.Sentinel("swarm: unauthorized", httperr.Status(401))
 	// ErrForbidden: the node refused the request (HTTP 403, e.g. an invalid TTL).
-	ErrForbidden = errors.New("swarm: forbidden")
+	ErrForbidden = domain.Sentinel("swarm: forbidden", httperr.Status(403))
 	// ErrBadRequest: the node could not parse the request (HTTP 400).
-	ErrBadRequest = errors.New("swarm: bad request")
+	ErrBadRequest = domain.Sentinel("swarm: bad request", httperr.Status(400))
 	// ErrNotFound: nothing matched (HTTP 404).
-	ErrNotFound = errors.New("swarm: not found")
-	// ErrRateLimited: too many requests (HTTP 429).
-	ErrRateLimited = errors.New("swarm: rate limited")
+	ErrNotFound = domain.Sentinel("swarm: not found", httperr.Status(404))
+	// ErrRateLimited: too many requests (HTTP 429); see NodeError.RetryAfter.
+	ErrRateLimited = domain.Sentinel("swarm: rate limited", httperr.Status(429))
 	// ErrNodeNotReady: the node is syncing or not in a swarm (HTTP 503).
-	ErrNodeNotReady = errors.New("swarm: node not ready")
-	// ErrServer: the node failed (HTTP 5xx other than 503).
-	ErrServer = errors.New("swarm: node error")
+	ErrNodeNotReady = domain.Sentinel("swarm: node not ready", httperr.Status(503))
+	// ErrServer: the node failed (HTTP 5xx other than 503, and any status past 599).
+	ErrServer = domain.Sentinel("swarm: node error", httperr.Range(500, math.MaxInt, 503))
 
 	// ErrNoNodes: the pool or a swarm has no usable node.
 	ErrNoNodes = errors.New("swarm: no usable nodes")
@@ -50,58 +55,36 @@ var (
 
 // NodeError is a non-200 answer from a storage node: the HTTP status of a direct request, or
 // the inner status of an onion request to a node. Transports return it for every status other
-// than 200. It matches the sentinel for its status with errors.Is (421 ErrWrongSwarm, 406 and
-// 425 ErrClockSkew, 401 ErrUnauthorized, 403 ErrForbidden, 400 ErrBadRequest, 404
-// ErrNotFound, 429 ErrRateLimited, 503 ErrNodeNotReady, other 5xx ErrServer).
+// than 200; make one with NewNodeError. Its status error (the SDK's one, as onion.StatusError,
+// community.HTTPError and fileserver.HTTPError, of domain "swarm") holds the Status, the whole
+// Body as sent (error text, or the 421 swarm JSON), and the ContentType and RetryAfter of a
+// direct answer (onion replies from nodes carry no headers). It matches the sentinel for its status with errors.Is
+// (421 ErrWrongSwarm, 406 and 425 ErrClockSkew, 401 ErrUnauthorized, 403 ErrForbidden, 400
+// ErrBadRequest, 404 ErrNotFound, 429 ErrRateLimited, 503 ErrNodeNotReady, other 5xx
+// ErrServer), and any *onion.StatusError target with the same Status.
 type NodeError struct {
-	Node   Node   // the node that answered
-	Status int    // HTTP status (or the inner status of an onion reply)
-	Body   []byte // the reply body, as sent (error text, or the 421 swarm JSON)
+	Node Node // the node that answered (unset for a sub-result of a batch)
+	httperr.StatusError
 }
 
+// NewNodeError returns the error of node's answer with status and body (kept whole; the
+// caller must not change it afterwards).
+func NewNodeError(node Node, status int, body []byte) *NodeError {
+	return &NodeError{Node: node, StatusError: httperr.StatusError{Domain: string(domain), Status: status, Body: body}}
+}
+
+// Error is the status error's message with the node named after the package's prefix.
 func (e *NodeError) Error() string {
-	body := e.Body
-	if len(body) > 200 {
-		body = body[:200]
+	se := e.StatusError
+	se.Domain = string(domain)
+	if e.Node != (Node{}) {
+		se.Domain += ": node " + e.Node.String()
 	}
-	text := string(body)
-	if !utf8.ValidString(text) {
-		text = fmt.Sprintf("%d bytes", len(e.Body))
-	}
-	st := http.StatusText(e.Status)
-	if st == "" {
-		st = "status"
-	}
-	if e.Node == (Node{}) {
-		return fmt.Sprintf("swarm: %d %s: %q", e.Status, st, text)
-	}
-	return fmt.Sprintf("swarm: node %s: %d %s: %q", e.Node, e.Status, st, text)
+	return se.Error()
 }
 
-// Is maps the status to the package's sentinels.
-func (e *NodeError) Is(target error) bool {
-	switch target {
-	case ErrWrongSwarm:
-		return e.Status == 421
-	case ErrClockSkew:
-		return e.Status == 406 || e.Status == 425
-	case ErrUnauthorized:
-		return e.Status == 401
-	case ErrForbidden:
-		return e.Status == 403
-	case ErrBadRequest:
-		return e.Status == 400
-	case ErrNotFound:
-		return e.Status == 404
-	case ErrRateLimited:
-		return e.Status == 429
-	case ErrNodeNotReady:
-		return e.Status == 503
-	case ErrServer:
-		return e.Status >= 500 && e.Status != 503
-	}
-	return false
-}
+// Unwrap returns the status error.
+func (e *NodeError) Unwrap() error { return &e.StatusError }
 
 // ErrOutcomeUnknown: a node failed while handling a request that changes stored messages
 // (delete, delete_all, delete_before, expire, expire_all) after it may already have carried it
@@ -155,7 +138,7 @@ func (e *UncertainError) Unwrap() error { return e.Err }
 func mayHaveApplied(err error) bool {
 	var ne *NodeError
 	if errors.As(err, &ne) {
-		return ne.Status >= 500 && ne.Status != 503
+		return errors.Is(ne, ErrServer)
 	}
 	var nd interface{ NotDelivered() bool }
 	if errors.As(err, &nd) && nd.NotDelivered() {

@@ -77,7 +77,7 @@ func (n Node) MarshalJSON() ([]byte, error) {
 func (n *Node) UnmarshalJSON(data []byte) error {
 	var j nodeJSON
 	if err := json.Unmarshal(data, &j); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidNode, err)
+		return fmt.Errorf("%w: %w", ErrInvalidNode, err)
 	}
 	var out Node
 	ip := j.PublicIP
@@ -95,26 +95,26 @@ func (n *Node) UnmarshalJSON(data []byte) error {
 	}
 	out.Port = port
 	if out.Ed25519, err = hexKey(j.Ed25519); err != nil {
-		return fmt.Errorf("%w: pubkey_ed25519: %v", ErrInvalidNode, err)
+		return fmt.Errorf("%w: pubkey_ed25519: %w", ErrInvalidNode, err)
 	}
 	if j.X25519 != "" {
 		if out.X25519, err = hexKey(j.X25519); err != nil {
-			return fmt.Errorf("%w: pubkey_x25519: %v", ErrInvalidNode, err)
+			return fmt.Errorf("%w: pubkey_x25519: %w", ErrInvalidNode, err)
 		}
 	} else if out.X25519, err = crypto.Ed25519PublicToX25519(out.Ed25519); err != nil {
-		return fmt.Errorf("%w: pubkey_ed25519: %v", ErrInvalidNode, err)
+		return fmt.Errorf("%w: pubkey_ed25519: %w", ErrInvalidNode, err)
 	}
 	out.SwarmID = InvalidSwarmID
 	if len(j.SwarmID) > 0 && string(j.SwarmID) != "null" {
 		id, err := parseSwarmIDInt(j.SwarmID)
 		if err != nil {
-			return fmt.Errorf("%w: swarm_id: %v", ErrInvalidNode, err)
+			return fmt.Errorf("%w: swarm_id: %w", ErrInvalidNode, err)
 		}
 		out.SwarmID = id
 	} else if len(j.Swarm) > 0 && string(j.Swarm) != "null" {
 		id, err := parseSwarmIDHex(j.Swarm)
 		if err != nil {
-			return fmt.Errorf("%w: swarm: %v", ErrInvalidNode, err)
+			return fmt.Errorf("%w: swarm: %w", ErrInvalidNode, err)
 		}
 		out.SwarmID = id
 	}
@@ -197,7 +197,7 @@ func ParseServiceNodes(body []byte) (nodes []Node, skipped int, err error) {
 		Error  json.RawMessage   `json:"error"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, 0, fmt.Errorf("%w: service nodes: %v", ErrInvalidResponse, err)
+		return nil, 0, fmt.Errorf("%w: service nodes: %w", ErrInvalidResponse, err)
 	}
 	states := env.States
 	if env.Result != nil {
@@ -238,7 +238,7 @@ func ParseSwarm(body []byte) (SwarmInfo, error) {
 		T      json.RawMessage   `json:"t"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return SwarmInfo{}, fmt.Errorf("%w: swarm: %v", ErrInvalidResponse, err)
+		return SwarmInfo{}, fmt.Errorf("%w: swarm: %w", ErrInvalidResponse, err)
 	}
 	if j.Snodes == nil {
 		return SwarmInfo{}, fmt.Errorf("%w: swarm: no snodes", ErrInvalidResponse)
@@ -247,7 +247,7 @@ func ParseSwarm(body []byte) (SwarmInfo, error) {
 	if len(j.Swarm) > 0 && string(j.Swarm) != "null" {
 		id, err := parseSwarmIDHex(j.Swarm)
 		if err != nil {
-			return SwarmInfo{}, fmt.Errorf("%w: swarm: %v", ErrInvalidResponse, err)
+			return SwarmInfo{}, fmt.Errorf("%w: swarm: %w", ErrInvalidResponse, err)
 		}
 		info.ID = id
 	}

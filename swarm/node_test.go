@@ -84,7 +84,7 @@ func TestNodeErrorIs(t *testing.T) {
 	cases := map[int]error{421: ErrWrongSwarm, 406: ErrClockSkew, 425: ErrClockSkew, 401: ErrUnauthorized,
 		403: ErrForbidden, 400: ErrBadRequest, 404: ErrNotFound, 429: ErrRateLimited, 503: ErrNodeNotReady, 500: ErrServer, 502: ErrServer}
 	for status, want := range cases {
-		err := fmt.Errorf("wrapped: %w", &NodeError{Status: status, Body: []byte("x")})
+		err := fmt.Errorf("wrapped: %w", NewNodeError(Node{}, status, []byte("x")))
 		if !errors.Is(err, want) {
 			t.Errorf("%d is not %v", status, want)
 		}
@@ -96,14 +96,14 @@ func TestNodeErrorIs(t *testing.T) {
 			t.Errorf("%d matches ErrWrongSwarm", status)
 		}
 	}
-	if errors.Is(&NodeError{Status: 503}, ErrServer) {
+	if errors.Is(NewNodeError(Node{}, 503, nil), ErrServer) {
 		t.Error("503 matches ErrServer")
 	}
-	if got := (&NodeError{Status: 999, Body: []byte{0xff, 0xfe}}).Error(); got != `swarm: 999 status: "2 bytes"` {
+	if got := NewNodeError(Node{}, 999, []byte{0xff, 0xfe}).Error(); got != `swarm: 999` {
 		t.Errorf("%s", got)
 	}
 	n := Node{IP: netip.MustParseAddr("1.2.3.4"), Port: 5, Ed25519: [32]byte{0xab}}
-	if got := (&NodeError{Node: n, Status: 421, Body: []byte("x")}).Error(); got != `swarm: node 1.2.3.4:5/ab000000: 421 Misdirected Request: "x"` {
+	if got := NewNodeError(n, 421, []byte("x")).Error(); got != `swarm: node 1.2.3.4:5/ab000000: 421 Misdirected Request: "x"` {
 		t.Errorf("%s", got)
 	}
 }

@@ -147,7 +147,7 @@ func TestUnsignedRetrieveHasNoTimestamp(t *testing.T) {
 	}
 	// The recorded refusal is a plain bad request.
 	l := realExchange(t, 145)
-	ne := &NodeError{Status: l.Status, Body: l.realBody()}
+	ne := NewNodeError(Node{}, l.Status, l.realBody())
 	if !errors.Is(ne, ErrBadRequest) || string(ne.Body) != "invalid request: Required field 'signature' missing" {
 		t.Fatalf("%v", ne)
 	}
@@ -181,7 +181,7 @@ func (r *replayTransport) Send(_ context.Context, node Node, body []byte) ([]byt
 	l := r.replies[0]
 	r.replies = r.replies[1:]
 	if l.Status != 200 {
-		return nil, &NodeError{Node: node, Status: l.Status, Body: l.realBody()}
+		return nil, NewNodeError(node, l.Status, l.realBody())
 	}
 	return l.realBody(), nil
 }

@@ -150,6 +150,7 @@ type StoreRequest struct {
 	Timestamp time.Time
 }
 
+// Method returns "store", the RPC method of a StoreRequest.
 func (StoreRequest) Method() string { return "store" }
 
 // SignatureMessage is "store" ‖ namespace ‖ now.
@@ -194,6 +195,7 @@ type RetrieveRequest struct {
 	MaxSize   int    // bytes; negative -N means 1/N of the node's limit; 0: the node's default
 }
 
+// Method returns "retrieve", the RPC method of a RetrieveRequest.
 func (RetrieveRequest) Method() string { return "retrieve" }
 
 // SignatureMessage is "retrieve" ‖ namespace ‖ now.
@@ -226,6 +228,7 @@ type DeleteRequest struct {
 	Required bool // answer 404 when no member deleted anything
 }
 
+// Method returns "delete", the RPC method of a DeleteRequest.
 func (DeleteRequest) Method() string { return "delete" }
 
 // SignatureMessage is "delete" ‖ hash0 ‖ hash1 ‖ …; it has no timestamp.
@@ -250,6 +253,7 @@ type DeleteAllRequest struct {
 	AllNamespaces bool
 }
 
+// Method returns "delete_all", the RPC method of a DeleteAllRequest.
 func (DeleteAllRequest) Method() string { return "delete_all" }
 
 // SignatureMessage is "delete_all" ‖ namespace-or-"all" ‖ now.
@@ -270,6 +274,7 @@ type DeleteBeforeRequest struct {
 	Before        time.Time
 }
 
+// Method returns "delete_before", the RPC method of a DeleteBeforeRequest.
 func (DeleteBeforeRequest) Method() string { return "delete_before" }
 
 // SignatureMessage is "delete_before" ‖ namespace-or-"all" ‖ before.
@@ -290,6 +295,7 @@ type ExpireAllRequest struct {
 	Expiry        time.Time
 }
 
+// Method returns "expire_all", the RPC method of a ExpireAllRequest.
 func (ExpireAllRequest) Method() string { return "expire_all" }
 
 // SignatureMessage is "expire_all" ‖ namespace-or-"all" ‖ expiry.
@@ -314,6 +320,7 @@ type ExpireRequest struct {
 	Extend   bool
 }
 
+// Method returns "expire", the RPC method of a ExpireRequest.
 func (ExpireRequest) Method() string { return "expire" }
 
 // SignatureMessage is "expire" ‖ ("shorten"|"extend"|"") ‖ expiry (or each expiry in order) ‖
@@ -370,6 +377,7 @@ type GetExpiriesRequest struct {
 	Hashes []string
 }
 
+// Method returns "get_expiries", the RPC method of a GetExpiriesRequest.
 func (GetExpiriesRequest) Method() string { return "get_expiries" }
 
 // SignatureMessage is "get_expiries" ‖ now ‖ hash0 ‖ hash1 ‖ ….
@@ -389,6 +397,7 @@ type RevokeSubaccountRequest struct {
 	Tokens [][SubaccountTokenSize]byte
 }
 
+// Method returns "revoke_subaccount", the RPC method of a RevokeSubaccountRequest.
 func (RevokeSubaccountRequest) Method() string { return "revoke_subaccount" }
 
 // SignatureMessage is "revoke_subaccount" ‖ now ‖ token0 ‖ token1 ‖ … (raw 36-byte tokens).
@@ -408,6 +417,7 @@ type UnrevokeSubaccountRequest struct {
 	Tokens [][SubaccountTokenSize]byte
 }
 
+// Method returns "unrevoke_subaccount", the RPC method of a UnrevokeSubaccountRequest.
 func (UnrevokeSubaccountRequest) Method() string { return "unrevoke_subaccount" }
 
 // SignatureMessage is "unrevoke_subaccount" ‖ now ‖ token0 ‖ token1 ‖ ….

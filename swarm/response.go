@@ -49,7 +49,7 @@ func ParseRetrieve(body []byte) (*RetrieveResult, error) {
 		T    json.RawMessage `json:"t"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: retrieve: %v", ErrInvalidResponse, err)
+		return nil, fmt.Errorf("%w: retrieve: %w", ErrInvalidResponse, err)
 	}
 	if j.Messages == nil && !strings.Contains(string(body), `"messages"`) {
 		return nil, fmt.Errorf("%w: retrieve: no messages field", ErrInvalidResponse)
@@ -171,7 +171,7 @@ func ParseSwarmResult(body []byte) (*SwarmResult, error) {
 		T     json.RawMessage            `json:"t"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: swarm result: %v", ErrInvalidResponse, err)
+		return nil, fmt.Errorf("%w: swarm result: %w", ErrInvalidResponse, err)
 	}
 	if j.Swarm == nil {
 		return nil, fmt.Errorf("%w: swarm result: no swarm field", ErrInvalidResponse)
@@ -180,7 +180,7 @@ func ParseSwarmResult(body []byte) (*SwarmResult, error) {
 	for k, raw := range j.Swarm {
 		nr, err := parseNodeResult(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: swarm result: member %s: %v", ErrInvalidResponse, shorten(k), err)
+			return nil, fmt.Errorf("%w: swarm result: member %s: %w", ErrInvalidResponse, shorten(k), err)
 		}
 		res.Swarm[k] = nr
 	}
@@ -224,18 +224,18 @@ func parseNodeResult(raw json.RawMessage) (NodeResult, error) {
 	if len(j.Expiry) > 0 && string(j.Expiry) != "null" {
 		if j.Expiry[0] == '[' {
 			if err := json.Unmarshal(j.Expiry, &nr.Expiries); err != nil {
-				return NodeResult{}, fmt.Errorf("expiry: %v", err)
+				return NodeResult{}, fmt.Errorf("expiry: %w", err)
 			}
 		} else if err := json.Unmarshal(j.Expiry, &nr.Expiry); err != nil {
-			return NodeResult{}, fmt.Errorf("expiry: %v", err)
+			return NodeResult{}, fmt.Errorf("expiry: %w", err)
 		}
 	}
 	var err error
 	if nr.Deleted, nr.DeletedByNamespace, err = listOrDict(j.Deleted); err != nil {
-		return NodeResult{}, fmt.Errorf("deleted: %v", err)
+		return NodeResult{}, fmt.Errorf("deleted: %w", err)
 	}
 	if nr.Updated, nr.UpdatedByNamespace, err = listOrDict(j.Updated); err != nil {
-		return NodeResult{}, fmt.Errorf("updated: %v", err)
+		return NodeResult{}, fmt.Errorf("updated: %w", err)
 	}
 	return nr, nil
 }
@@ -260,7 +260,7 @@ func ParseExpiries(body []byte) (map[string]time.Time, error) {
 		Expiries map[string]int64 `json:"expiries"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: get_expiries: %v", ErrInvalidResponse, err)
+		return nil, fmt.Errorf("%w: get_expiries: %w", ErrInvalidResponse, err)
 	}
 	if j.Expiries == nil {
 		return nil, fmt.Errorf("%w: get_expiries: no expiries field", ErrInvalidResponse)
@@ -289,7 +289,7 @@ func ParseInfo(body []byte) (*Info, error) {
 		HF        []int           `json:"hf"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: info: %v", ErrInvalidResponse, err)
+		return nil, fmt.Errorf("%w: info: %w", ErrInvalidResponse, err)
 	}
 	info := &Info{Version: j.Version, Timestamp: parseT(j.Timestamp), T: parseT(j.T), HF: j.HF}
 	if info.T == 0 {
@@ -321,7 +321,7 @@ func (r SubResult) Err() error {
 	if json.Unmarshal(r.Body, &s) == nil {
 		body = []byte(s)
 	}
-	return &NodeError{Status: r.Code, Body: body}
+	return NewNodeError(Node{}, r.Code, body)
 }
 
 // ParseBatch reads a batch or sequence reply {"results":[{"code":int,"body":...}]}.
@@ -333,7 +333,7 @@ func ParseBatch(body []byte) ([]SubResult, error) {
 		} `json:"results"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: batch: %v", ErrInvalidResponse, err)
+		return nil, fmt.Errorf("%w: batch: %w", ErrInvalidResponse, err)
 	}
 	if j.Results == nil {
 		return nil, fmt.Errorf("%w: batch: no results field", ErrInvalidResponse)

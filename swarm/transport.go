@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/sessiongo/sdk/internal/httperr"
 )
 
 // Transport sends one storage RPC body to one node and returns the reply.
@@ -95,12 +97,15 @@ func (t *HTTPSTransport) Send(ctx context.Context, node Node, body []byte) ([]by
 		return nil, fmt.Errorf("swarm: send to %s: %w", node, ErrInvalidNode)
 	}
 	u := "https://" + node.AddrPort().String() + "/storage_rpc/v1"
-	status, resp, err := postJSON(ctx, t.client, u, body, t.maxSize)
+	status, header, resp, err := postJSON(ctx, t.client, u, body, t.maxSize)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: send to %s: %w", node, err)
 	}
 	if status != http.StatusOK {
-		return nil, &NodeError{Node: node, Status: status, Body: resp}
+		ne := NewNodeError(node, status, resp)
+		ne.ContentType = header.Get("Content-Type")
+		ne.RetryAfter = httperr.ParseRetryAfter(header.Get("Retry-After"), time.Now())
+		return nil, ne
 	}
 	return resp, nil
 }
@@ -112,25 +117,22 @@ func (t *HTTPSTransport) Close() error {
 }
 
 // postJSON posts a JSON body and reads at most max bytes of the reply.
-func postJSON(ctx context.Context, c *http.Client, url string, body []byte, max int64) (int, []byte, error) {
+func postJSON(ctx context.Context, c *http.Client, url string, body []byte, max int64) (int, http.Header, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := c.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, max+1))
+	data, err := readLimited(res.Body, max)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	if int64(len(data)) > max {
-		return 0, nil, ErrResponseTooLarge
-	}
-	return res.StatusCode, data, nil
+	return res.StatusCode, res.Header, data, nil
 }
 
 func readLimited(r io.Reader, max int64) ([]byte, error) {

@@ -38,7 +38,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -189,7 +188,6 @@ type conformance struct {
 	lastID   map[string]int64 // largest real message id seen per instance
 	spent    map[string]bool  // account name + nonce
 	nonceCtr int
-	mu       sync.Mutex
 }
 
 func TestConformsToPysogs(t *testing.T) {

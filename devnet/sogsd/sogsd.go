@@ -93,11 +93,10 @@ var (
 
 // config holds the community server's own settings (v4srv.Own).
 type config struct {
-	maxUpload    int
-	unblinded    bool
-	postLimit    int
-	postWindow   time.Duration
-	reactionsCap bool
+	maxUpload  int
+	unblinded  bool
+	postLimit  int
+	postWindow time.Duration
 }
 
 func own(s *v4srv.Settings) *config { return v4srv.Own[config](s) }

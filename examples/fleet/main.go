@@ -204,7 +204,7 @@ func demo(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer nw.Close()
-	const bots, ttl = 30, 2 * time.Second
+	const bots, ttl = 30, 6 * time.Second
 
 	// Each member has its own handle on the database, as separate processes would.
 	type running struct {

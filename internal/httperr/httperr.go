@@ -1,6 +1,6 @@
 // Package httperr is the one status error of the SDK: a server's answer outside 2xx, as the
 // packages that talk HTTP to servers and nodes report it (community, fileserver, the server
-// answers of onion's transports; swarm's NodeError can carry it too). Each package keeps its
+// answers of onion's transports; swarm's NodeError embeds it). Each package keeps its
 // own sentinel errors, as Sentinel values that a StatusError of that package's Domain matches
 // with errors.Is, the way mautrix's RespError sentinels match by error code. Retry-After is
 // read wherever an answer has headers.

@@ -1,0 +1,82 @@
+package session
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/swarm"
+)
+
+func TestPositions(t *testing.T) {
+	a, b, c := [32]byte{1}, [32]byte{2}, [32]byte{3}
+	// The single-entry form earlier versions stored still reads.
+	old := strings.Repeat("01", 1) + strings.Repeat("00", 31) + ":hashA"
+	ps := parsePositions(old)
+	if ps.current() != a || ps.last(a) != "hashA" || ps.last(b) != "" {
+		t.Fatalf("old form: %+v", ps)
+	}
+	ps = ps.with(b, "hashB").with(a, "hashA2").with(c, "hashC")
+	got := parsePositions(ps.String())
+	if got.current() != c || got.last(a) != "hashA2" || got.last(b) != "hashB" || got.last(c) != "hashC" || len(got) != 3 {
+		t.Fatalf("round trip: %+v", got)
+	}
+	for _, bad := range []string{"", ":", "zz:h", "01:h", strings.Repeat("00", 32) + ":", ",,,"} {
+		if ps := parsePositions(bad); len(ps) != 0 {
+			t.Errorf("%q read as %+v", bad, ps)
+		}
+	}
+	// Bounded, whatever the store holds.
+	var many positions
+	for i := 0; i < 3*maxPositions; i++ {
+		many = many.with([32]byte{byte(i), 9}, "h")
+	}
+	if len(many) != maxPositions || len(parsePositions(strings.Repeat(many.String()+",", 3))) != maxPositions {
+		t.Fatalf("%d positions kept", len(many))
+	}
+}
+
+func TestNextMember(t *testing.T) {
+	ms := []swarm.Node{{Ed25519: [32]byte{3}}, {Ed25519: [32]byte{1}}, {Ed25519: [32]byte{2}}}
+	seen := map[[32]byte]bool{}
+	m := [32]byte{9} // not a member: start with the first
+	for i := 0; i < 3; i++ {
+		m = nextMember(ms, m)
+		seen[m] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("rotation visited %d of 3 members", len(seen))
+	}
+	if nextMember(nil, m) != m {
+		t.Fatal("no members: keep the current one")
+	}
+}
+
+func TestRotationDue(t *testing.T) {
+	var r rotationCounter
+	cur := store.Cursor{Namespace: 0}
+	n := 0
+	for i := 0; i < 3*rotateEvery; i++ {
+		if r.due(cur) {
+			n++
+		}
+	}
+	if n != 3 || r.due(store.Cursor{Namespace: 1}) {
+		t.Fatalf("%d rotations in %d polls", n, 3*rotateEvery)
+	}
+}
+
+func FuzzParsePositions(f *testing.F) {
+	f.Add(strings.Repeat("ab", 32) + ":h1," + strings.Repeat("cd", 32) + ":h2")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		ps := parsePositions(s)
+		if len(ps) > maxPositions {
+			t.Fatalf("%d positions", len(ps))
+		}
+		again := parsePositions(ps.String())
+		if again.String() != ps.String() {
+			t.Fatalf("round trip %q -> %q", ps.String(), again.String())
+		}
+	})
+}

@@ -481,14 +481,14 @@ func (c *Client) runEnd(ctx context.Context, err error) error {
 // pollSwarm is the poll of Run's swarm lane: it forgets the hashes of handled messages that
 // have expired from the swarms (hourly), then fetches every polled namespace.
 func (c *Client) pollSwarm(ctx context.Context, l *lane) error {
-	if time.Now().After(l.pruneAt) {
+	if time.Now().After(l.run.pruneAt) {
 		if err := c.store.Prune(ctx, c.localNow()); err != nil {
 			return &fatalError{fmt.Errorf("session: pruning: %w", err)}
 		}
-		l.pruneAt = time.Now().Add(time.Hour)
+		l.run.pruneAt = time.Now().Add(time.Hour)
 	}
 	// Until the first poll has an outcome, a slow one is reported within seconds (slowpoll.go).
-	return c.fetchWatched(ctx, l.conn && !l.up && l.failures == 0)
+	return c.fetchWatched(ctx, !l.up && l.failures == 0)
 }
 
 // backoff returns the wait after n consecutive failures: base·2^(n−1), capped, with ±20 % jitter

@@ -67,11 +67,11 @@ func newScheduler(concurrency int) *scheduler {
 type runState struct {
 	c      *Client
 	s      *scheduler
-	parent context.Context
-	ctx    context.Context // ended by the parent, by a fatal error or by Network.Close
-	cancel context.CancelFunc
+	parent context.Context // Run's ctx; a poll's ctx derives from it and ends with the run
 	lanes  [4]lane
 	done   chan error // Run's result, sent once
+	// pruneAt is when the swarm lane forgets expired hashes next (only its poll uses it).
+	pruneAt time.Time
 
 	// Guarded by s.mu.
 	active   int // lanes polling now
@@ -82,23 +82,46 @@ type runState struct {
 	unregister func() bool // context.AfterFunc's stop
 }
 
-// lane is one schedule of a run: a poll function and its failure count.
+// lane is one schedule of a run; its kind (its index in the run's lanes) says what it polls
+// (see poll). Lanes are kept small: a process with 10,000 clients holds 40,000 of them.
 type lane struct {
 	run      *runState
-	name     string
-	poll     func(context.Context) error
-	after    func(context.Context) error // the swarm lane: deliver what was fetched
-	retry    func(error) time.Duration   // a server's Retry-After, if it gave one
-	conn     bool                        // the lane reports Connected and Disconnected
 	due      time.Time
+	soon     time.Time // kicked while polling: poll again by then (config lane, usersync.go)
 	seq      uint64
-	index    int  // in the queue; -1 when not queued
-	first    bool // its first poll has not started
-	failures int
-	up       bool        // the last poll succeeded (conn lanes)
-	held     atomic.Bool // holds a slot of the scheduler
-	pruneAt  time.Time   // the swarm lane: when to forget expired hashes next
-	soon     time.Time   // kicked while polling: poll again by then (config lane, usersync.go)
+	cancel   context.CancelFunc // ends the poll in flight (nil when none); guarded by s.mu
+	index    int                // in the queue; -1 when not queued
+	failures int32              // consecutive failed polls
+	kind     uint8              // laneSwarm, laneGroup, laneCommunity or laneConfig
+	first    bool               // its first poll has not started
+	up       bool               // the last poll succeeded (the swarm lane, for Connected/Disconnected)
+	held     atomic.Bool        // holds a slot of the scheduler
+}
+
+// The lanes of a run, by index (laneConfig is in usersync.go).
+const (
+	laneSwarm     = 0 // own swarm's namespaces, then the pending messages; Connected/Disconnected
+	laneGroup     = 1 // the joined groups
+	laneCommunity = 2 // the joined communities (a server's Retry-After is obeyed)
+)
+
+var laneNames = [...]string{laneSwarm: "swarm", laneGroup: "group", laneCommunity: "community", laneConfig: "config"}
+
+func (l *lane) name() string { return laneNames[l.kind] }
+
+// poll is the lane's poll.
+func (l *lane) poll(ctx context.Context) error {
+	c := l.run.c
+	switch l.kind {
+	case laneSwarm:
+		return c.pollSwarm(ctx, l)
+	case laneGroup:
+		return c.pollGroups(ctx)
+	case laneCommunity:
+		return c.pollCommunities(ctx)
+	default:
+		return c.pollConfigs(ctx) // usersync.go
+	}
 }
 
 type laneKey struct{}
@@ -134,18 +157,11 @@ func (l *lane) acquireSlot(ctx context.Context) {
 // client's flags; the run's result comes on r.done.
 func (s *scheduler) start(ctx context.Context, c *Client) (*runState, error) {
 	r := &runState{c: c, s: s, parent: ctx, done: make(chan error, 1)}
-	r.ctx, r.cancel = context.WithCancel(ctx)
-	r.lanes[0] = lane{name: "swarm", after: c.handlePending, conn: true}
-	r.lanes[0].poll = func(ctx context.Context) error { return c.pollSwarm(ctx, &r.lanes[0]) }
-	r.lanes[1] = lane{name: "group", poll: c.pollGroups}
-	r.lanes[2] = lane{name: "community", poll: c.pollCommunities, retry: communityRetryAfter}
-	r.lanes[laneConfig] = lane{name: "config", poll: c.pollConfigs} // usersync.go
 	now := time.Now()
-	r.lanes[0].pruneAt = now
+	r.pruneAt = now
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		r.cancel()
 		return nil, ErrClosed
 	}
 	s.runs[r] = struct{}{}
@@ -158,14 +174,14 @@ func (s *scheduler) start(ctx context.Context, c *Client) (*runState, error) {
 	window = min(c.cfg.pollInterval, window)
 	for i := range r.lanes {
 		l := &r.lanes[i]
-		l.run, l.index, l.first = r, -1, true
+		l.run, l.kind, l.index, l.first = r, uint8(i), -1, true
 		l.due = now.Add(time.Duration(rand.Int64N(int64(window))))
 		s.firsts++
 		s.pushLocked(l)
 	}
 	// Registered under s.mu: a run cannot finish before it is set. When ctx has already ended,
 	// the function runs at once on a goroutine, which waits for s.mu.
-	r.unregister = context.AfterFunc(r.ctx, func() { s.stop(r, nil) })
+	r.unregister = context.AfterFunc(ctx, func() { s.stop(r, nil) })
 	if !s.looping {
 		s.looping = true
 		s.wg.Add(1)
@@ -215,8 +231,10 @@ func (s *scheduler) stopLocked(r *runState, err error) bool {
 				heap.Remove(&s.queue, l.index)
 				s.started(l)
 			}
+			if l := &r.lanes[i]; l.cancel != nil {
+				l.cancel() // the poll in flight returns soon
+			}
 		}
-		r.cancel()
 	}
 	if r.active > 0 || r.finished {
 		return false
@@ -239,7 +257,6 @@ func (s *scheduler) stopLocked(r *runState, err error) bool {
 // Run always did), else the fatal error.
 func (r *runState) finish() {
 	r.unregister()
-	r.cancel()
 	err := r.err
 	if r.parent.Err() != nil {
 		err = nil
@@ -300,28 +317,34 @@ func (s *scheduler) loop() {
 		s.started(l)
 		l.held.Store(true)
 		l.run.active++
+		// The poll's ctx exists while it runs only: a run waiting for its next poll holds no
+		// context of its own.
+		ctx, cancel := context.WithCancel(l.run.parent)
+		l.cancel = cancel
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go s.exec(l)
+		go s.exec(l, ctx)
 	}
 }
 
 // exec runs one poll of a lane and schedules its next one.
-func (s *scheduler) exec(l *lane) {
+func (s *scheduler) exec(l *lane, ctx context.Context) {
 	defer s.wg.Done()
 	r := l.run
 	if f := s.observe.Load(); f != nil {
-		(*f)(l.name, time.Since(l.due), r.c.cfg.pollInterval)
+		(*f)(l.name(), time.Since(l.due), r.c.cfg.pollInterval)
 	}
 	start := time.Now()
-	wait, fatal := l.step(context.WithValue(r.ctx, laneKey{}, l))
+	wait, fatal := l.step(context.WithValue(ctx, laneKey{}, l))
 	l.releaseSlot()
 	took := float64(time.Since(start))
 	s.mu.Lock()
 	s.meanPoll += (took - s.meanPoll) / 16
 	r.active--
 	var fin bool
-	if fatal != nil || r.ctx.Err() != nil || r.stopping {
+	l.cancel()
+	l.cancel = nil
+	if fatal != nil || r.parent.Err() != nil || r.stopping {
 		fin = s.stopLocked(r, fatal)
 	} else {
 		l.due = time.Now().Add(wait)
@@ -346,7 +369,7 @@ func (l *lane) step(ctx context.Context) (time.Duration, error) {
 	err := l.poll(ctx)
 	var fatal *fatalError
 	if errors.As(err, &fatal) {
-		c.log.Error(l.name+" poll: store failure", "err", err)
+		c.log.Error(l.name()+" poll: store failure", "err", err)
 		return 0, fatal
 	}
 	if ctx.Err() != nil {
@@ -355,26 +378,26 @@ func (l *lane) step(ctx context.Context) (time.Duration, error) {
 	wait := jitter(c.cfg.pollInterval)
 	if err != nil {
 		l.failures++
-		wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, l.failures)
-		if l.retry != nil {
-			wait = max(wait, l.retry(err))
+		wait = backoff(c.cfg.pollInterval, c.cfg.maxBackoff, int(l.failures))
+		if l.kind == laneCommunity {
+			wait = max(wait, communityRetryAfter(err))
 		}
-		c.log.Warn(l.name+" poll failed", "err", err, "retry_in", wait)
-		if l.conn && l.up {
+		c.log.Warn(l.name()+" poll failed", "err", err, "retry_in", wait)
+		if l.kind == laneSwarm && l.up {
 			l.up = false
 			c.dispatch(ctx, &Disconnected{Err: err})
 		}
 		c.dispatch(ctx, &PollError{Err: err, Backoff: wait})
 	} else {
 		l.failures = 0
-		if l.conn && !l.up {
+		if l.kind == laneSwarm && !l.up {
 			l.up = true
 			c.dispatch(ctx, &Connected{})
 		}
 	}
-	if l.after != nil {
+	if l.kind == laneSwarm {
 		// Messages fetched before a failure in another namespace are delivered too.
-		if err := l.after(ctx); err != nil {
+		if err := c.handlePending(ctx); err != nil {
 			return 0, err
 		}
 	}

@@ -161,9 +161,10 @@ type Client struct {
 	// localBase anchors localNow: the wall clock when the client was made, advanced by the
 	// monotonic clock, which no wall-clock jump (and no node) moves.
 	localBase time.Time
-	// rotation counts the polls of each cursor, for rotatePosition.
+	// rotation counts the polls of each cursor, for the member rotation of pollCursor.
 	rotation rotationCounter
 
+	run     *runState // the current run on the Network's scheduler; guarded by its mu
 	running atomic.Bool
 	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
 	closed  atomic.Bool
@@ -552,24 +553,11 @@ func (c *Client) PollOnce(ctx context.Context) (err error) {
 
 // fetch retrieves new messages from every polled namespace into the store.
 func (c *Client) fetch(ctx context.Context) error {
-	var errs []error
-	for _, ns := range c.cfg.namespaces {
-		if err := c.pollNamespace(ctx, ns); err != nil {
-			var fatal *fatalError
-			if errors.As(err, &fatal) {
-				return err
-			}
-			errs = append(errs, fmt.Errorf("namespace %d: %w", ns, err))
-		}
-	}
-	if len(errs) == 0 {
+	err := c.pollCursors(ctx, c.id, c.id, c.signer, c.cfg.namespaces)
+	if err == nil {
 		c.notePulled() // Run's config lane pushes only after a pull (usersync.go)
 	}
-	return errors.Join(errs...)
-}
-
-func (c *Client) pollNamespace(ctx context.Context, ns swarm.Namespace) error {
-	return c.pollCursor(ctx, store.Cursor{Account: c.id, Swarm: c.id, Namespace: int16(ns)}, c.signer)
+	return err
 }
 
 // pollCursor retrieves the new messages of one namespace of a swarm into the store (as pending,
@@ -631,6 +619,95 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 	return nil
 }
 
+// pollCursors is pollCursor for several namespaces of one swarm at once: one batch request
+// (RetrieveMany) per round, as the official clients poll, instead of one round trip per
+// namespace. Positions are kept per member as in pollCursor: the batch goes to the member that
+// answered last (every rotateEvery-th poll, to the next member), each namespace with that
+// member's own last hash; when another member answers, a namespace whose hash was not that
+// member's is asked again in the next round with the answering member's own hash. Namespaces
+// with more messages are asked again in the next round, up to maxRetrievePages rounds. Failures
+// of single namespaces are returned joined; the others are still saved.
+func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.AccountID, signer swarm.Signer, nss []swarm.Namespace) error {
+	if len(nss) == 1 {
+		return c.pollCursor(ctx, store.Cursor{Account: account, Swarm: swarmID, Namespace: int16(nss[0])}, signer)
+	}
+	type cursorState struct {
+		cur  store.Cursor
+		ps   positions
+		done bool
+	}
+	states := make([]cursorState, len(nss))
+	var prefer [32]byte
+	for i, ns := range nss {
+		cur := store.Cursor{Account: account, Swarm: swarmID, Namespace: int16(ns)}
+		pos, err := c.store.LastHash(ctx, cur)
+		if err != nil {
+			return &fatalError{fmt.Errorf("session: reading last hash: %w", err)}
+		}
+		states[i] = cursorState{cur: cur, ps: parsePositions(pos)}
+		if prefer == ([32]byte{}) {
+			prefer = states[i].ps.current()
+		}
+	}
+	if c.rotation.due(states[0].cur) {
+		if _, members, err := c.net.pool.Swarm(ctx, swarmID); err == nil {
+			prefer = nextMember(members, prefer)
+		}
+	}
+	var errs []error
+	reqs := make([]swarm.RetrieveRequest, 0, len(nss))
+	idx := make([]int, 0, len(nss))
+	for round := 0; round < maxRetrievePages; round++ {
+		reqs, idx = reqs[:0], idx[:0]
+		for i := range states {
+			st := &states[i]
+			if st.done {
+				continue
+			}
+			reqs = append(reqs, swarm.RetrieveRequest{Namespace: swarm.Namespace(st.cur.Namespace), LastHash: st.ps.last(prefer)})
+			idx = append(idx, i)
+		}
+		if len(reqs) == 0 {
+			break
+		}
+		results, nsErrs, node, err := c.net.rpc.RetrieveMany(ctx, signer, reqs, swarm.Node{Ed25519: prefer})
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		for k, i := range idx {
+			st, req := &states[i], reqs[k]
+			if nsErrs[k] != nil {
+				st.done = true
+				errs = append(errs, fmt.Errorf("namespace %d: %w", req.Namespace, nsErrs[k]))
+				continue
+			}
+			if node.Ed25519 != prefer && req.LastHash != st.ps.last(node.Ed25519) {
+				// Another member answered after a last hash that is not its own: ask this
+				// namespace again in the next round, with the answering member's own hash.
+				continue
+			}
+			res := results[k]
+			// As in pollCursor: only verified messages are here, and the resume point is the
+			// last genuine hash.
+			if res.LastHash == "" || (len(res.Messages) == 0 && res.LastHash == req.LastHash) {
+				st.done = true
+				continue
+			}
+			in := make([]store.Incoming, 0, len(res.Messages))
+			for _, m := range res.Messages {
+				in = append(in, store.Incoming{Hash: m.Hash, Namespace: st.cur.Namespace, Data: m.Data,
+					Timestamp: m.Timestamp, Expiry: m.Expiration})
+			}
+			st.ps = st.ps.with(node.Ed25519, res.LastHash)
+			if _, err := c.store.SaveRetrieved(ctx, st.cur, in, st.ps.String()); err != nil {
+				return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
+			}
+			st.done = !res.More
+		}
+		prefer = node.Ed25519
+	}
+	return errors.Join(errs...)
+}
 func (c *Client) handlePending(ctx context.Context) error {
 	pending, err := c.store.Pending(ctx, c.id)
 	if err != nil {

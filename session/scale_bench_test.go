@@ -202,10 +202,13 @@ func BenchmarkClientCPUPerMessage(b *testing.B) {
 		}
 	})
 	body := strings.Repeat("a typical chat message ", 4) // ~100 bytes: pads to 160
+	stored := 0                                          // members that confirmed (and signed) the last store
 	deliver := func(text string) int {
-		if _, err := alice.SendText(ctx, bob.AccountID(), text); err != nil {
+		sent, err := alice.SendText(ctx, bob.AccountID(), text)
+		if err != nil {
 			b.Fatal(err)
 		}
+		stored = sent.Stored
 		for polls := 1; ; polls++ {
 			if err := bob.PollOnce(ctx); err != nil {
 				b.Fatal(err)
@@ -227,6 +230,7 @@ func BenchmarkClientCPUPerMessage(b *testing.B) {
 		deliver(fmt.Sprintf("%swarm-up %d", body, i))
 	}
 	floor := newCryptoFloor(b, alice.Keys(), bob.Keys(), len(body)+8)
+	floor.nodeSigs = stored
 	runtime.GC()
 	b.ResetTimer()
 	// The floor runs in chunks between the messages' chunks, so that both see the same machine
@@ -261,9 +265,6 @@ const (
 	floorStoreOverhead = 400
 	floorRetrieveReq   = 400
 	floorStoreReply    = 2000
-	// floorNodeSigChecks is how many node signatures the client verifies per store: 0, since
-	// the Network does not turn swarm.ClientConfig.VerifyNodeSignatures on.
-	floorNodeSigChecks = 0
 )
 
 // cryptoFloor is the cryptography one delivered message needs, done with the SDK's primitives:
@@ -278,6 +279,7 @@ type cryptoFloor struct {
 	storeReply, retrieveReply []byte
 	nodePub                   ed25519.PublicKey
 	hash, nodeSig             []byte
+	nodeSigs                  int // node signatures checked per store (members that confirmed)
 }
 
 func newCryptoFloor(b *testing.B, alice, bob *crypto.Keys, contentLen int) *cryptoFloor {
@@ -353,7 +355,7 @@ func (f *cryptoFloor) run(b *testing.B, iters int) {
 				b.Fatal(err)
 			}
 		}
-		for range 2 * floorNodeSigChecks {
+		for range 2 * f.nodeSigs { // every confirming member's signature, both stores
 			if !ed25519.Verify(nodePub, hash, nodeSig) {
 				b.Fatal("node signature")
 			}

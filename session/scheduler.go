@@ -18,9 +18,10 @@ const DefaultPollConcurrency = 64
 // polls of all the clients running on it (their own swarm, their groups, their communities)
 // instead of goroutines per client.
 //
-// Each running client (a run: one Run or Start) has three lanes: "swarm" (its own swarm's
-// namespaces, then the pending messages), "group" (the groups it joined) and "community" (the
-// rooms and DM inboxes of its communities). Every lane keeps its own schedule: first within the
+// Each running client (a run: one Run or Start) has four lanes: "swarm" (its own swarm's
+// namespaces, then the pending messages), "group" (the groups it joined), "community" (the
+// rooms and DM inboxes of its communities) and "config" (pushes of the account's configs,
+// brought forward by changes: usersync.go). Every lane keeps its own schedule: first within the
 // first interval (at most 2 s in), then every poll interval ±10 %, backing off exponentially
 // after failures (to at least the server's Retry-After when it gives one).
 //
@@ -148,6 +149,7 @@ func (s *scheduler) start(ctx context.Context, c *Client) (*runState, error) {
 		return nil, ErrClosed
 	}
 	s.runs[r] = struct{}{}
+	c.run = r
 	// Start at a random point of the first interval, so that many clients started together do
 	// not poll in step: within 2 s, or, when more first polls wait than the slots can serve in
 	// 2 s (many clients started at once), within the time they take (backlog × mean poll time ÷
@@ -221,6 +223,9 @@ func (s *scheduler) stopLocked(r *runState, err error) bool {
 	}
 	r.finished = true
 	delete(s.runs, r)
+	if r.c.run == r {
+		r.c.run = nil
+	}
 	// The loop may wait for a wake-up with nothing queued (every lane was polling): tell it,
 	// so that it ends when this was the last run.
 	select {

@@ -117,21 +117,20 @@ func (s *scheduler) kickConfig(c *Client, delay time.Duration) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for r := range s.runs {
-		if r.c != c || r.stopping {
-			continue
-		}
-		l := &r.lanes[laneConfig]
-		if l.index < 0 { // polling now
-			l.soon = due
-			continue
-		}
-		l.due = due
-		heap.Fix(&s.queue, l.index)
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+	r := c.run
+	if r == nil || r.stopping {
+		return
+	}
+	l := &r.lanes[laneConfig]
+	if l.index < 0 { // polling now
+		l.soon = due
+		return
+	}
+	l.due = due
+	heap.Fix(&s.queue, l.index)
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -36,12 +37,7 @@ type testNet struct {
 func startTestNet(t *testing.T, nodes int, cfg Config) *testNet {
 	t.Helper()
 	base := runtime.NumGoroutine()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	nw, err := devnet.Start(ctx, devnet.WithNodes(nodes), devnet.WithSeed(42))
-	if err != nil {
-		t.Fatal(err)
-	}
+	nw := devnettest.Start(t, devnet.WithNodes(nodes), devnet.WithSeed(42))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool(), MinSize: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -758,11 +754,7 @@ func TestNewErrors(t *testing.T) {
 func TestTransportPoolRefreshThroughOnion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	nw, err := devnet.Start(ctx, devnet.WithNodes(10), devnet.WithSeed(7))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithNodes(10), devnet.WithSeed(7))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool(), MinSize: 3, MaxAge: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

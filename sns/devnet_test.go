@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -15,18 +16,6 @@ const (
 	aliceID = "05d2ad010eeb72d72e561d9de7bd7b6989af77dcabffa03a5111a6c859ae5c3a72"
 	bobID   = "057aeb66e45660c3bdfb7c62706f6440226af43ec13f3b6f899c1dd4db1b8fce5b"
 )
-
-func start(t *testing.T, opts ...devnet.Option) *devnet.Network {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	nw, err := devnet.Start(ctx, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nw.Close() })
-	return nw
-}
 
 func newPool(t *testing.T, nw *devnet.Network) *swarm.Pool {
 	t.Helper()
@@ -44,7 +33,7 @@ func newTransport(t *testing.T) *swarm.HTTPSTransport {
 }
 
 func TestResolveOnDevnet(t *testing.T) {
-	nw := start(t, devnet.WithNodes(6), devnet.WithName("Alice", aliceID))
+	nw := devnettest.Start(t, devnet.WithNodes(6), devnet.WithName("Alice", aliceID))
 	r, err := sns.NewResolver(sns.ResolverConfig{Transport: newTransport(t), Nodes: newPool(t, nw)})
 	if err != nil {
 		t.Fatal(err)
@@ -86,8 +75,8 @@ func (m mixedNodes) RandomNodes(context.Context, int, func(swarm.Node) bool) ([]
 }
 
 func TestResolveDisagreement(t *testing.T) {
-	nwA := start(t, devnet.WithNodes(3), devnet.WithName("carol", aliceID))
-	nwB := start(t, devnet.WithNodes(3), devnet.WithName("carol", bobID))
+	nwA := devnettest.Start(t, devnet.WithNodes(3), devnet.WithName("carol", aliceID))
+	nwB := devnettest.Start(t, devnet.WithNodes(3), devnet.WithName("carol", bobID))
 	ctx := context.Background()
 	a, err := newPool(t, nwA).Nodes(ctx)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -44,13 +45,7 @@ type env struct {
 
 func startEnv(t *testing.T, opts ...devnet.Option) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	nw, err := devnet.Start(ctx, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nw.Close() })
+	nw := devnettest.Start(t, opts...)
 	tr := swarm.NewHTTPSTransport(swarm.HTTPSOptions{Timeout: 5 * time.Second})
 	t.Cleanup(func() { tr.Close() })
 	st := &memStore{}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -17,11 +18,7 @@ import (
 func TestClientOverOnion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	nw, err := devnet.Start(ctx, devnet.WithNodes(16))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithNodes(16))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
 	if err != nil {
 		t.Fatal(err)

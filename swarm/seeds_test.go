@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/swarm"
 )
 
@@ -28,11 +29,7 @@ func TestSeedsKey(t *testing.T) {
 // A seed's JSON-RPC URL, as it is often written (and as `sessionctl devnet` used to print it),
 // names the seed.
 func TestPoolSeedRPCURL(t *testing.T) {
-	nw, err := devnet.Start(ctxT(t), devnet.WithNodes(6))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithNodes(6))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL() + "/json_rpc"}, SeedRootCAs: nw.CertPool()})
 	if err != nil {
 		t.Fatal(err)
@@ -47,10 +44,7 @@ func TestPoolSeedRPCURL(t *testing.T) {
 // to its seeds, and the request is made on the new network.
 func TestPoolBackToSeedsWhenSavedNodesFail(t *testing.T) {
 	ctx := ctxT(t)
-	old, err := devnet.Start(ctx, devnet.WithNodes(8))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := devnettest.Start(t, devnet.WithNodes(8))
 	oldEnv := &memStore{}
 	p0, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{old.SeedURL()}, SeedRootCAs: old.CertPool(), Store: oldEnv})
 	if err != nil {

@@ -10,9 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 )
 
 func sessionctl(t *testing.T, args ...string) (string, string, int) {
@@ -25,13 +25,7 @@ func sessionctl(t *testing.T, args ...string) (string, string, int) {
 var accountIDRe = regexp.MustCompile(`05[0-9a-f]{64}`)
 
 func TestAccountCommandsOnDevnet(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dn, err := devnet.Start(ctx, devnet.WithNodes(12))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
+	dn := devnettest.Start(t, devnet.WithNodes(12))
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(ca, dn.CACertPEM(), 0o644); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/store/sqlite"
@@ -27,11 +28,7 @@ func TestDisappearbotOnDevnet(t *testing.T) {
 func TestDisappearbotOnExternalDevnet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx, devnet.WithNodes(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
+	dn := devnettest.Start(t, devnet.WithNodes(8))
 	dir := t.TempDir()
 	netFile := filepath.Join(dir, "devnet.json")
 	b, _ := json.Marshal(session.NetworkFile{Seeds: []string{dn.SeedURL()}, CACertPEM: string(dn.CACertPEM()), PathDiversity: "nodes"})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/store/sqlite"
@@ -26,11 +27,7 @@ func TestEchobotOnDevnet(t *testing.T) {
 func TestEchobotOnExternalDevnet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx, devnet.WithNodes(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
+	dn := devnettest.Start(t, devnet.WithNodes(8))
 	dir := t.TempDir()
 	b, err := json.Marshal(session.NetworkFile{Seeds: []string{dn.SeedURL()}, CACertPEM: string(dn.CACertPEM()), PathDiversity: "nodes"})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
@@ -27,11 +28,7 @@ func TestInvitebotOnDevnet(t *testing.T) {
 func TestInvitebotOnExternalDevnet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx, devnet.WithNodes(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
+	dn := devnettest.Start(t, devnet.WithNodes(8))
 	srv, err := sogsd.Start(ctx, sogsd.WithNetwork(dn))
 	if err != nil {
 		t.Fatal(err)

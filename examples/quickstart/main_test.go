@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 )
 
@@ -20,11 +20,7 @@ func TestQuickstart(t *testing.T) {
 
 // The same exchange on a running devnet named by a network file.
 func TestQuickstartOnNetworkFile(t *testing.T) {
-	dn, err := devnet.Start(context.Background(), devnet.WithNodes(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
+	dn := devnettest.Start(t, devnet.WithNodes(8))
 	b, err := json.Marshal(session.NetworkFile{Seeds: []string{dn.SeedURL()}, CACertPEM: string(dn.CACertPEM()), PathDiversity: "nodes"})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,9 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/groups"
-	"github.com/sessiongo/sdk/onion"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/store/sqlite"
@@ -26,105 +24,44 @@ import (
 // These tests are in package session so that they can check, on the devnet's swarm, what the
 // Client keeps to itself (a removed member's credentials and keys).
 
-type gRecorder struct {
-	mu     sync.Mutex
-	events []Event
-}
-
-func (r *gRecorder) handle(evt Event) {
-	r.mu.Lock()
-	r.events = append(r.events, evt)
-	r.mu.Unlock()
-}
-
-func (r *gRecorder) all() []Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
-}
-
+// gPeer is a Client of these tests with its memory store and the Recorder of its events.
 type gPeer struct {
 	*Client
-	rec   *gRecorder
+	rec   *Recorder
 	store *store.Memory
 }
 
+// gDevnet starts a devnet for t and returns the config of a client on it (onion paths).
 func gDevnet(t testing.TB) NetworkConfig {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dn.Close() })
-	return NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes}
+	return NetConfig(devnettest.Start(t), false)
 }
 
+// gNewPeer makes a peer on cfg named name, with a memory store.
 func gNewPeer(t testing.TB, cfg NetworkConfig, name string, opts ...Option) *gPeer {
 	t.Helper()
 	st := store.NewMemory()
-	opts = append([]Option{WithNetworkConfig(cfg), WithStore(st), WithProfile(Profile{DisplayName: name})}, opts...)
-	c, err := NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	p := &gPeer{Client: c, rec: &gRecorder{}, store: st}
-	c.AddEventHandler(p.rec.handle)
-	return p
+	c, rec := NewTestClient(t, append([]Option{WithNetworkConfig(cfg), WithStore(st), WithProfile(Profile{DisplayName: name})}, opts...)...)
+	return &gPeer{Client: c, rec: rec, store: st}
 }
 
-// gWait polls p until an event of type T satisfying ok arrives, and returns it.
+// poll polls p once, unless its Run polls.
+func (p *gPeer) poll(ctx context.Context) error {
+	if p.running.Load() {
+		return nil
+	}
+	return p.PollOnce(ctx)
+}
+
+// gWait waits for an event of type T satisfying ok on p (WaitEvent), polling p unless its Run
+// polls, and returns it.
 func gWait[T any](t testing.TB, p *gPeer, ok func(T) bool) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	find := func() (T, bool) {
-		for _, e := range p.rec.all() {
-			if v, is := e.(T); is && (ok == nil || ok(v)) {
-				return v, true
-			}
-		}
-		var zero T
-		return zero, false
-	}
-	for {
-		if v, found := find(); found {
-			return v
-		}
-		if err := p.PollOnce(ctx); err != nil {
-			t.Logf("poll: %v", err)
-		}
-		if v, found := find(); found {
-			return v
-		}
-		if ctx.Err() != nil {
-			var zero T
-			t.Fatalf("no %T event arrived; events: %s", zero, gDump(p.rec.all()))
-			return zero
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return WaitEvent(t, p.rec, p.poll, ok)
 }
 
-func gDump(evts []Event) string {
-	var b strings.Builder
-	for _, e := range evts {
-		fmt.Fprintf(&b, "\n\t%T %+v", e, e)
-	}
-	return b.String()
-}
-
-func gCount[T any](p *gPeer, ok func(T) bool) int {
-	n := 0
-	for _, e := range p.rec.all() {
-		if v, is := e.(T); is && (ok == nil || ok(v)) {
-			n++
-		}
-	}
-	return n
-}
+// gCount counts p's events of type T satisfying ok (nil: all).
+func gCount[T any](p *gPeer, ok func(T) bool) int { return CountEvents(p.rec, ok) }
 
 func gText(group crypto.AccountID, from crypto.AccountID, text string) func(*GroupMessage) bool {
 	return func(m *GroupMessage) bool { return m.Group == group && m.From == from && m.Text == text }
@@ -412,7 +349,7 @@ func TestGroupsDevnet(t *testing.T) {
 
 	// Nothing was undecryptable for the members that stayed, apart from what predates them.
 	for _, p := range []*gPeer{alice, bob} {
-		for _, e := range p.rec.all() {
+		for _, e := range p.rec.Events() {
 			if u, ok := e.(*UndecryptableGroupMessage); ok {
 				t.Errorf("%s: undecryptable %+v", p.AccountID(), u)
 			}
@@ -456,22 +393,11 @@ func TestGroupsDeleteAndRun(t *testing.T) {
 	if _, err := alice.SendGroupText(ctx, g.ID, "bye"); err != nil {
 		t.Fatal(err)
 	}
-	waitRec := func(ok func(Event) bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			if slices.ContainsFunc(bob.rec.all(), ok) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatalf("event not received; events: %s", gDump(bob.rec.all()))
-	}
-	waitRec(func(e Event) bool { m, ok := e.(*GroupMessage); return ok && m.Text == "bye" })
+	gWait(t, bob, func(m *GroupMessage) bool { return m.Text == "bye" })
 	if err := alice.DeleteGroup(ctx, g.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitRec(func(e Event) bool { r, ok := e.(*GroupRemoved); return ok && r.Destroyed && r.Group == g.ID })
+	gWait(t, bob, func(r *GroupRemoved) bool { return r.Destroyed && r.Group == g.ID })
 	if gs, _ := alice.Groups(ctx); len(gs) != 0 {
 		t.Fatalf("alice still lists %+v", gs)
 	}
@@ -631,7 +557,7 @@ func TestGroupsConcurrentPolls(t *testing.T) {
 	}
 	count := func() map[string]int {
 		c := map[string]int{}
-		for _, e := range bob.rec.all() {
+		for _, e := range bob.rec.Events() {
 			if m, ok := e.(*GroupMessage); ok {
 				c[m.Text]++
 			}
@@ -677,8 +603,8 @@ func TestGroupsRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	brec := &gRecorder{}
-	bob.AddEventHandler(brec.handle)
+	brec := &Recorder{}
+	bob.AddEventHandler(brec.Handle)
 	bp := &gPeer{Client: bob, rec: brec}
 	g, err := alice.CreateGroup(ctx, "Durable", bob.AccountID())
 	if err != nil {
@@ -710,8 +636,8 @@ func TestGroupsRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bob2.Close()
-	rec2 := &gRecorder{}
-	bob2.AddEventHandler(rec2.handle)
+	rec2 := &Recorder{}
+	bob2.AddEventHandler(rec2.Handle)
 	bp2 := &gPeer{Client: bob2, rec: rec2}
 	gWait(t, bp2, gText(g.ID, alice.AccountID(), "before the crash"))
 	if _, err := bob2.SendGroupText(ctx, g.ID, "back"); err != nil {

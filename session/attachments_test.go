@@ -6,13 +6,14 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/filesd"
 	"github.com/sessiongo/sdk/fileserver"
 	"github.com/sessiongo/sdk/session"
 )
 
 func TestAttachmentsAndProfilePictures(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	fs, err := filesd.Start(context.Background(), filesd.WithNetwork(dn))
 	if err != nil {
 		t.Fatal(err)
@@ -24,10 +25,10 @@ func TestAttachmentsAndProfilePictures(t *testing.T) {
 	}{{"onion", false}, {"direct", true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := netConfig(dn, mode.direct)
+			cfg := session.NetConfig(dn, mode.direct)
 			cfg.FileServer = fs.OnionServer()
-			alice, _ := newClient(t, session.WithNetworkConfig(cfg), session.WithProfile(session.Profile{DisplayName: "Alice"}))
-			bob, br := newClient(t, session.WithNetworkConfig(cfg))
+			alice, _ := session.NewTestClient(t, session.WithNetworkConfig(cfg), session.WithProfile(session.Profile{DisplayName: "Alice"}))
+			bob, br := session.NewTestClient(t, session.WithNetworkConfig(cfg))
 
 			image := bytes.Repeat([]byte("not really a jpeg "), 20000) // 360 kB
 			if err := alice.SetProfilePicture(ctx, []byte("avatar bytes")); err != nil {
@@ -46,7 +47,7 @@ func TestAttachmentsAndProfilePictures(t *testing.T) {
 			if !progressed {
 				t.Error("no progress reported")
 			}
-			m := pollFor[*session.Message](t, bob, br, nil)
+			m := session.WaitEvent[*session.Message](t, br, bob.PollOnce, nil)
 			if m.Text != "look" || len(m.Attachments) != 2 {
 				t.Fatalf("message %+v", m)
 			}

@@ -2,7 +2,6 @@ package session_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -11,11 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 )
@@ -46,24 +44,6 @@ func (d *childDevnet) config(direct bool) session.NetworkConfig {
 		PathDiversity: onion.DistinctNodes}
 }
 
-// lockedBuffer collects the child's standard error.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startChildDevnet starts a devnet in a child process, stopped by tb's cleanup.
 func startChildDevnet(tb testing.TB) *childDevnet {
 	tb.Helper()
@@ -77,7 +57,7 @@ func startChildDevnet(tb testing.TB) *childDevnet {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	stderr := &lockedBuffer{}
+	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -133,7 +113,7 @@ func TestChildDevnet(t *testing.T) {
 		return
 	}
 	d := startChildDevnet(t)
-	c, _ := newClient(t, session.WithNetworkConfig(d.config(true)))
+	c, _ := session.NewTestClient(t, session.WithNetworkConfig(d.config(true)))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.PollOnce(ctx); err != nil {
@@ -142,13 +122,7 @@ func TestChildDevnet(t *testing.T) {
 }
 
 func serveChildDevnet(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	dn, err := devnet.Start(ctx)
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
+	dn := devnettest.Start(t)
 	b, err := json.Marshal(childDevnetInfo{Seed: dn.SeedURL(), CA: string(dn.CACertPEM())})
 	if err != nil {
 		t.Fatal(err)

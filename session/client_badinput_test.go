@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/swarm"
@@ -19,11 +20,11 @@ import (
 // a replay into Bob's swarm: each is reported and skipped, and a good message after them still
 // arrives, once.
 func TestBadMessagesAreSkipped(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	ctx := context.Background()
-	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
-	bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
-	eve, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
+	bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
+	eve, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
 	rpc := alice.Network().RPC()
 	put := func(data []byte) string {
 		t.Helper()
@@ -55,14 +56,14 @@ func TestBadMessagesAreSkipped(t *testing.T) {
 		t.Fatal("replayed data got another hash")
 	}
 
-	m := pollFor[*session.Message](t, bob, br, nil)
+	m := session.WaitEvent[*session.Message](t, br, bob.PollOnce, nil)
 	if m.Text != "still works" || m.Hash != goodHash {
 		t.Fatalf("message %+v", m)
 	}
 	undecryptable := map[string]error{}
 	var unknown []string
 	messages := 0
-	for _, e := range br.all() {
+	for _, e := range br.Events() {
 		switch e := e.(type) {
 		case *session.UndecryptableMessage:
 			undecryptable[e.Hash] = e.Err
@@ -87,7 +88,7 @@ func TestBadMessagesAreSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := 0
-	for _, e := range br.all() {
+	for _, e := range br.Events() {
 		if _, ok := e.(*session.Message); ok {
 			count++
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 )
@@ -17,9 +18,9 @@ import (
 // a devnet: Alice sends b.N text messages (each stored in Bob's swarm plus a sync copy in hers)
 // from 8 goroutines while Bob's Run loop receives them. msg/s is the figure of merit.
 func BenchmarkDevnetSendReceive(b *testing.B) {
-	dn := startDevnet(b)
-	alice, _ := newClient(b, session.WithNetworkConfig(netConfig(dn, false)))
-	bob, _ := newClient(b, session.WithNetworkConfig(netConfig(dn, false)), session.WithPollInterval(5*time.Millisecond))
+	dn := devnettest.Start(b)
+	alice, _ := session.NewTestClient(b, session.WithNetworkConfig(session.NetConfig(dn, false)))
+	bob, _ := session.NewTestClient(b, session.WithNetworkConfig(session.NetConfig(dn, false)), session.WithPollInterval(5*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Warm up the paths and the pool.
@@ -78,12 +79,12 @@ func BenchmarkDevnetSendReceive(b *testing.B) {
 // would) polling one devnet, and reports the heap bytes each client costs.
 func BenchmarkIdleClients(b *testing.B) {
 	const n = 1000
-	dn := startDevnet(b)
+	dn := devnettest.Start(b)
 	for i := 0; i < b.N; i++ {
 		func() {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			nw, err := session.NewNetwork(netConfig(dn, false))
+			nw, err := session.NewNetwork(session.NetConfig(dn, false))
 			if err != nil {
 				b.Fatal(err)
 			}

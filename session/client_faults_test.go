@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 )
 
 // exchange sends n messages from alice to bob, calling fault after the first half, and checks
 // that bob receives every one exactly once.
-func exchange(t *testing.T, alice, bob *session.Client, br *recorder, n int, fault func()) {
+func exchange(t *testing.T, alice, bob *session.Client, br *session.Recorder, n int, fault func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -41,7 +42,7 @@ func exchange(t *testing.T, alice, bob *session.Client, br *recorder, n int, fau
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		counts := map[string]int{}
-		for _, e := range br.all() {
+		for _, e := range br.Events() {
 			if m, ok := e.(*session.Message); ok {
 				counts[m.Text]++
 			}
@@ -66,9 +67,9 @@ func exchange(t *testing.T, alice, bob *session.Client, br *recorder, n int, fau
 
 func TestFaultsLoseAndDuplicateNothing(t *testing.T) {
 	t.Run("swarm node dies", func(t *testing.T) {
-		dn := startDevnet(t, devnet.WithSeed(1))
-		alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-		bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+		dn := devnettest.Start(t, devnet.WithSeed(1))
+		alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+		bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 		exchange(t, alice, bob, br, 10, func() {
 			// Half of Bob's swarm goes offline, including (likely) the member he polls.
 			_, members := dn.SwarmFor(bob.AccountID())
@@ -80,9 +81,9 @@ func TestFaultsLoseAndDuplicateNothing(t *testing.T) {
 		})
 	})
 	t.Run("swarm change", func(t *testing.T) {
-		dn := startDevnet(t, devnet.WithSeed(2), devnet.WithNodes(12))
-		alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-		bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+		dn := devnettest.Start(t, devnet.WithSeed(2), devnet.WithNodes(12))
+		alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+		bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 		exchange(t, alice, bob, br, 10, func() {
 			if _, err := dn.AddNodes(context.Background(), 12); err != nil {
 				t.Fatal(err)
@@ -90,9 +91,9 @@ func TestFaultsLoseAndDuplicateNothing(t *testing.T) {
 		})
 	})
 	t.Run("clock skew", func(t *testing.T) {
-		dn := startDevnet(t, devnet.WithSeed(3))
-		alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
-		bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
+		dn := devnettest.Start(t, devnet.WithSeed(3))
+		alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
+		bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
 		exchange(t, alice, bob, br, 6, func() {
 			// Every node runs 10 minutes ahead of us: signatures are outside their window until
 			// the clients learn the network time.
@@ -102,9 +103,9 @@ func TestFaultsLoseAndDuplicateNothing(t *testing.T) {
 		})
 	})
 	t.Run("path node fails", func(t *testing.T) {
-		dn := startDevnet(t, devnet.WithSeed(4))
-		alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-		bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+		dn := devnettest.Start(t, devnet.WithSeed(4))
+		alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+		bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 		exchange(t, alice, bob, br, 10, func() {
 			// Kill the middle hop of every path both clients use.
 			for _, c := range []*session.Client{alice, bob} {

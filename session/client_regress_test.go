@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store/sqlite"
@@ -19,7 +20,7 @@ import (
 // A Subscribe channel that nobody reads does not keep Run from returning when ctx ends (the
 // events it could not deliver are delivered by a later poll).
 func TestUnreadSubscribeDoesNotBlockShutdown(t *testing.T) {
-	c, _ := newClient(t, session.WithNetworkConfig(session.NetworkConfig{Seeds: []string{"https://127.0.0.1:1"}, Direct: true}),
+	c, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetworkConfig{Seeds: []string{"https://127.0.0.1:1"}, Direct: true}),
 		session.WithPollInterval(10*time.Millisecond))
 	_, stop := c.Subscribe(0)
 	defer stop()
@@ -41,16 +42,13 @@ func TestUnreadSubscribeDoesNotBlockShutdown(t *testing.T) {
 // A handler that polls (here PollCommunities from a PollOnce handler) is refused with
 // ErrPollInProgress instead of deadlocking on the dispatch lock.
 func TestPollFromHandlerIsRefused(t *testing.T) {
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := netConfig(dn, true)
+	dn := devnettest.Start(t)
+	s, _ := session.StartLobby(t, dn)
+	cfg := session.NetConfig(dn, true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	alice, _ := newClient(t, session.WithNetworkConfig(cfg))
-	bob, _ := newClient(t, session.WithNetworkConfig(cfg))
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(cfg))
+	bob, _ := session.NewTestClient(t, session.WithNetworkConfig(cfg))
 	if _, err := bob.JoinCommunity(ctx, s.JoinURL("lobby")); err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +90,8 @@ func TestPollFromHandlerIsRefused(t *testing.T) {
 // Cancelling Run's ctx while a handler runs (a clean shutdown) still records the message as
 // handled: it is not delivered again after the restart.
 func TestShutdownDuringHandlerDeliversOnce(t *testing.T) {
-	dn := startDevnet(t)
-	cfg := netConfig(dn, true)
+	dn := devnettest.Start(t)
+	cfg := session.NetConfig(dn, true)
 	path := filepath.Join(t.TempDir(), "bot.db")
 	bg := context.Background()
 	st, err := sqlite.Open(bg, path)
@@ -101,8 +99,8 @@ func TestShutdownDuringHandlerDeliversOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	alice, _ := newClient(t, session.WithNetworkConfig(cfg))
-	bot, _ := newClient(t, session.WithStore(st), session.WithNetworkConfig(cfg), session.WithPollInterval(50*time.Millisecond))
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(cfg))
+	bot, _ := session.NewTestClient(t, session.WithStore(st), session.WithNetworkConfig(cfg), session.WithPollInterval(50*time.Millisecond))
 	if _, err := alice.SendText(bg, bot.AccountID(), "one"); err != nil {
 		t.Fatal(err)
 	}
@@ -130,11 +128,11 @@ func TestShutdownDuringHandlerDeliversOnce(t *testing.T) {
 
 // Two concurrent PollOnce calls: one polls, the other is refused; nothing is delivered twice.
 func TestConcurrentPollOnceDeliversOnce(t *testing.T) {
-	dn := startDevnet(t)
-	cfg := netConfig(dn, true)
+	dn := devnettest.Start(t)
+	cfg := session.NetConfig(dn, true)
 	bg := context.Background()
-	alice, _ := newClient(t, session.WithNetworkConfig(cfg))
-	bot, _ := newClient(t, session.WithNetworkConfig(cfg))
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(cfg))
+	bot, _ := session.NewTestClient(t, session.WithNetworkConfig(cfg))
 	var mu sync.Mutex
 	seen := map[string]int{}
 	bot.AddEventHandler(func(e session.Event) {

@@ -4,99 +4,27 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/store/sqlite"
 )
 
-func startDevnet(t testing.TB, opts ...devnet.Option) *devnet.Network {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dn, err := devnet.Start(ctx, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dn.Close() })
-	return dn
-}
-
-func netConfig(dn *devnet.Network, direct bool) session.NetworkConfig {
-	return session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: direct,
-		PathDiversity: onion.DistinctNodes}
-}
-
-// recorder collects a client's events.
-type recorder struct {
-	mu     sync.Mutex
-	events []session.Event
-}
-
-func (r *recorder) handle(evt session.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, evt)
-	r.mu.Unlock()
-}
-
-func (r *recorder) all() []session.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]session.Event(nil), r.events...)
-}
-
-func newClient(t testing.TB, opts ...session.Option) (*session.Client, *recorder) {
-	t.Helper()
-	c, err := session.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	r := &recorder{}
-	c.AddEventHandler(r.handle)
-	return c, r
-}
-
-// pollFor polls c until an event of type T satisfying ok arrives.
-func pollFor[T any](t testing.TB, c *session.Client, r *recorder, ok func(T) bool) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		for _, e := range r.all() {
-			if v, is := e.(T); is && (ok == nil || ok(v)) {
-				return v
-			}
-		}
-		if err := c.PollOnce(ctx); err != nil {
-			t.Logf("poll: %v", err)
-		}
-		if ctx.Err() != nil {
-			var zero T
-			t.Fatalf("no %T event arrived; events: %#v", zero, r.all())
-			return zero
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestClientExchange(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	for _, mode := range []struct {
 		name   string
 		direct bool
 	}{{"onion", false}, {"direct", true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			ctx := context.Background()
-			alice, ar := newClient(t, session.WithNetworkConfig(netConfig(dn, mode.direct)), session.WithProfile(session.Profile{DisplayName: "Alice"}))
-			bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, mode.direct)))
+			alice, ar := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, mode.direct)), session.WithProfile(session.Profile{DisplayName: "Alice"}))
+			bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, mode.direct)))
 
 			sent, err := alice.SendText(ctx, bob.AccountID(), "hello bob")
 			if err != nil {
@@ -105,11 +33,11 @@ func TestClientExchange(t *testing.T) {
 			if len(sent.Hash) != 43 || sent.Stored == 0 || sent.SyncHash == "" || sent.SyncErr != nil {
 				t.Fatalf("send result %+v", sent)
 			}
-			req := pollFor[*session.MessageRequest](t, bob, br, nil)
+			req := session.WaitEvent[*session.MessageRequest](t, br, bob.PollOnce, nil)
 			if req.From != alice.AccountID() || req.Profile == nil || req.Profile.DisplayName != "Alice" {
 				t.Fatalf("request %+v", req)
 			}
-			msg := pollFor[*session.Message](t, bob, br, nil)
+			msg := session.WaitEvent[*session.Message](t, br, bob.PollOnce, nil)
 			if msg.Text != "hello bob" || msg.From != alice.AccountID() || !msg.Request || !msg.Timestamp.Equal(sent.Timestamp) || msg.Hash != sent.Hash {
 				t.Fatalf("message %+v, sent %+v", msg, sent)
 			}
@@ -117,46 +45,46 @@ func TestClientExchange(t *testing.T) {
 			if err := bob.AcceptMessageRequest(ctx, alice.AccountID()); err != nil {
 				t.Fatal(err)
 			}
-			pollFor[*session.MessageRequestResponse](t, alice, ar, func(r *session.MessageRequestResponse) bool { return r.Approved })
+			session.WaitEvent[*session.MessageRequestResponse](t, ar, alice.PollOnce, func(r *session.MessageRequestResponse) bool { return r.Approved })
 
 			reply, err := bob.SendText(ctx, alice.AccountID(), "hi alice", session.WithQuote(msg.Ref()))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := pollFor[*session.Message](t, alice, ar, func(m *session.Message) bool { return m.Text == "hi alice" })
+			got := session.WaitEvent[*session.Message](t, ar, alice.PollOnce, func(m *session.Message) bool { return m.Text == "hi alice" })
 			if got.Quote == nil || *got.Quote != msg.Ref() || got.Request {
 				t.Fatalf("reply %+v", got)
 			}
 			if err := alice.SendReadReceipt(ctx, bob.AccountID(), got.Ref()); err != nil {
 				t.Fatal(err)
 			}
-			rr := pollFor[*session.ReadReceipt](t, bob, br, nil)
+			rr := session.WaitEvent[*session.ReadReceipt](t, br, bob.PollOnce, nil)
 			if len(rr.Timestamps) != 1 || !rr.Timestamps[0].Equal(reply.Timestamp) {
 				t.Fatalf("receipt %+v", rr)
 			}
 			if _, err := alice.React(ctx, bob.AccountID(), got.Ref(), "👍"); err != nil {
 				t.Fatal(err)
 			}
-			re := pollFor[*session.Reaction](t, bob, br, nil)
+			re := session.WaitEvent[*session.Reaction](t, br, bob.PollOnce, nil)
 			if re.Emoji != "👍" || re.Target != reply.Ref || re.Removed {
 				t.Fatalf("reaction %+v", re)
 			}
 			if err := alice.SendTyping(ctx, bob.AccountID(), true); err != nil {
 				t.Fatal(err)
 			}
-			if ty := pollFor[*session.Typing](t, bob, br, nil); !ty.Started {
+			if ty := session.WaitEvent[*session.Typing](t, br, bob.PollOnce, nil); !ty.Started {
 				t.Fatal("typing")
 			}
 			if err := alice.Unsend(ctx, bob.AccountID(), sent.Ref); err != nil {
 				t.Fatal(err)
 			}
-			un := pollFor[*session.Unsend](t, bob, br, nil)
+			un := session.WaitEvent[*session.Unsend](t, br, bob.PollOnce, nil)
 			if un.Target != sent.Ref {
 				t.Fatalf("unsend %+v", un)
 			}
 			// Every message arrived exactly once.
 			count := 0
-			for _, e := range br.all() {
+			for _, e := range br.Events() {
 				if m, ok := e.(*session.Message); ok && m.Text == "hello bob" {
 					count++
 				}
@@ -169,39 +97,39 @@ func TestClientExchange(t *testing.T) {
 }
 
 func TestSyncCopyReachesLinkedDevice(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	ctx := context.Background()
 	keys, _ := crypto.GenerateKeys(nil)
-	phone, _ := newClient(t, session.WithKeys(keys), session.WithNetworkConfig(netConfig(dn, true)))
-	laptop, lr := newClient(t, session.WithKeys(keys), session.WithNetworkConfig(netConfig(dn, true)))
-	bob, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
+	phone, _ := session.NewTestClient(t, session.WithKeys(keys), session.WithNetworkConfig(session.NetConfig(dn, true)))
+	laptop, lr := session.NewTestClient(t, session.WithKeys(keys), session.WithNetworkConfig(session.NetConfig(dn, true)))
+	bob, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
 	if _, err := phone.SendText(ctx, bob.AccountID(), "from my phone"); err != nil {
 		t.Fatal(err)
 	}
-	m := pollFor[*session.Message](t, laptop, lr, nil)
+	m := session.WaitEvent[*session.Message](t, lr, laptop.PollOnce, nil)
 	if !m.Sync || m.To != bob.AccountID() || m.From != keys.AccountID() || m.Text != "from my phone" {
 		t.Fatalf("sync copy %+v", m)
 	}
 }
 
 func TestRestartLosesAndRepeatsNothing(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "bot.db")
-	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
 
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot, br := newClient(t, session.WithStore(st), session.WithNetworkConfig(netConfig(dn, true)))
+	bot, br := session.NewTestClient(t, session.WithStore(st), session.WithNetworkConfig(session.NetConfig(dn, true)))
 	botID := bot.AccountID()
 	for _, text := range []string{"one", "two"} {
 		if _, err := alice.SendText(ctx, botID, text); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pollFor[*session.Message](t, bot, br, func(m *session.Message) bool { return m.Text == "two" })
+	session.WaitEvent[*session.Message](t, br, bot.PollOnce, func(m *session.Message) bool { return m.Text == "two" })
 	bot.Close()
 	st.Close()
 
@@ -214,12 +142,12 @@ func TestRestartLosesAndRepeatsNothing(t *testing.T) {
 	}
 	defer st.Close()
 	// No keys given: the store's only account is used again.
-	bot2, br2 := newClient(t, session.WithStore(st), session.WithNetworkConfig(netConfig(dn, true)))
+	bot2, br2 := session.NewTestClient(t, session.WithStore(st), session.WithNetworkConfig(session.NetConfig(dn, true)))
 	if bot2.AccountID() != botID {
 		t.Fatal("restart made a new account")
 	}
-	pollFor[*session.Message](t, bot2, br2, func(m *session.Message) bool { return m.Text == "three" })
-	for _, e := range br2.all() {
+	session.WaitEvent[*session.Message](t, br2, bot2.PollOnce, func(m *session.Message) bool { return m.Text == "three" })
+	for _, e := range br2.Events() {
 		if m, ok := e.(*session.Message); ok && m.Text != "three" {
 			t.Fatalf("message %q delivered again after restart", m.Text)
 		}
@@ -227,9 +155,9 @@ func TestRestartLosesAndRepeatsNothing(t *testing.T) {
 }
 
 func TestRunDeliversAndStops(t *testing.T) {
-	dn := startDevnet(t)
-	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-	bob, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)), session.WithPollInterval(50*time.Millisecond))
+	dn := devnettest.Start(t)
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+	bob, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)), session.WithPollInterval(50*time.Millisecond))
 	events, stop := bob.Subscribe(16)
 	defer stop()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -291,12 +219,12 @@ func TestZeroConfigClient(t *testing.T) {
 }
 
 func TestResolveName(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	k, _ := crypto.GenerateKeys(nil)
 	if err := dn.RegisterName("alice", k.AccountID().String()); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+	c, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 	id, err := c.Network().ResolveName(context.Background(), "Alice")
 	if err != nil || id != k.AccountID() {
 		t.Fatalf("ResolveName = %s, %v", id, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
@@ -15,15 +16,15 @@ import (
 
 // A room file posted by one client is downloaded by another from the room, through onion paths.
 func TestCommunityAttachments(t *testing.T) {
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
+	dn := devnettest.Start(t)
+	s := session.StartSOGS(t, dn)
 	if err := s.CreateRoom(sogsd.RoomConfig{Token: "pics", Name: "Pictures"}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-	bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+	bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 	room := s.JoinURL("pics")
 	if _, err := bob.JoinCommunity(ctx, room); err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func TestCommunityAttachments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := communityFor(t, bob, br, func(m *session.CommunityMessage) bool { return m.ID == posted.ID })
+	m := session.WaitEvent(t, br, bob.PollCommunities, func(m *session.CommunityMessage) bool { return m.ID == posted.ID })
 	if m.Text != "sunset" || len(m.Attachments) != 1 {
 		t.Fatalf("message %+v", m)
 	}
@@ -55,17 +56,17 @@ func TestCommunityAttachments(t *testing.T) {
 // A shutdown in the middle of a page of room messages neither loses nor repeats any: the room
 // position moves after every message.
 func TestCommunityShutdownMidPageDeliversOnce(t *testing.T) {
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
+	dn := devnettest.Start(t)
+	s := session.StartSOGS(t, dn)
 	if err := s.CreateRoom(sogsd.RoomConfig{Token: "busy", Name: "Busy"}); err != nil {
 		t.Fatal(err)
 	}
 	bg := context.Background()
 	st := store.NewMemory()
 	keys, _ := crypto.GenerateKeys(nil)
-	opts := []session.Option{session.WithKeys(keys), session.WithStore(st), session.WithNetworkConfig(netConfig(dn, true)),
+	opts := []session.Option{session.WithKeys(keys), session.WithStore(st), session.WithNetworkConfig(session.NetConfig(dn, true)),
 		session.WithPollInterval(20 * time.Millisecond)}
-	bob, _ := newClient(t, opts...)
+	bob, _ := session.NewTestClient(t, opts...)
 	if _, err := bob.JoinCommunity(bg, s.JoinURL("busy")); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestCommunityShutdownMidPageDeliversOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.Close()
-	bob2, _ := newClient(t, opts...)
+	bob2, _ := session.NewTestClient(t, opts...)
 	bob2.AddEventHandler(func(e session.Event) {
 		if m, ok := e.(*session.CommunityMessage); ok {
 			mu.Lock()

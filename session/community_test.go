@@ -12,64 +12,19 @@ import (
 	"github.com/sessiongo/sdk/community"
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 )
 
-// communityFor polls c's communities until an event of type T satisfying ok arrives.
-func communityFor[T any](t testing.TB, c *session.Client, r *recorder, ok func(T) bool) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		for _, e := range r.all() {
-			if v, is := e.(T); is && (ok == nil || ok(v)) {
-				return v
-			}
-		}
-		if err := c.PollCommunities(ctx); err != nil {
-			t.Logf("community poll: %v", err)
-		}
-		if ctx.Err() != nil {
-			var zero T
-			t.Fatalf("no %T event arrived", zero)
-			return zero
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func countOf[T any](r *recorder) int {
-	n := 0
-	for _, e := range r.all() {
-		if _, ok := e.(T); ok {
-			n++
-		}
-	}
-	return n
-}
-
-func startSOGS(t testing.TB, dn *devnet.Network, opts ...sogsd.Option) *sogsd.Server {
-	t.Helper()
-	s, err := sogsd.Start(context.Background(), append([]sogsd.Option{sogsd.WithNetwork(dn)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // Two clients in one community room through onion paths: join, post, receive, react, blinded
 // DMs with the sender's real ID learned, the handover to 1:1 messages, persisted state across
 // a restart, and leaving.
 func TestCommunityEndToEnd(t *testing.T) {
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
+	dn := devnettest.Start(t)
+	s, _ := session.StartLobby(t, dn)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// A message from before Alice joins is history, not an event.
@@ -80,10 +35,10 @@ func TestCommunityEndToEnd(t *testing.T) {
 
 	aliceStore := store.NewMemory()
 	aliceKeys, _ := crypto.GenerateKeys(nil)
-	cfg := netConfig(dn, false)
-	alice, ar := newClient(t, session.WithKeys(aliceKeys), session.WithStore(aliceStore), session.WithNetworkConfig(cfg),
+	cfg := session.NetConfig(dn, false)
+	alice, ar := session.NewTestClient(t, session.WithKeys(aliceKeys), session.WithStore(aliceStore), session.WithNetworkConfig(cfg),
 		session.WithProfile(session.Profile{DisplayName: "Alice"}))
-	bob, br := newClient(t, session.WithNetworkConfig(cfg))
+	bob, br := session.NewTestClient(t, session.WithNetworkConfig(cfg))
 	url := s.JoinURL("lobby")
 
 	if _, err := alice.JoinCommunity(ctx, "https://nowhere/lobby"); !errors.Is(err, community.ErrBadURL) {
@@ -111,7 +66,7 @@ func TestCommunityEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := communityFor(t, alice, ar, func(m *session.CommunityMessage) bool { return m.Text == "hello room" })
+	got := session.WaitEvent(t, ar, alice.PollCommunities, func(m *session.CommunityMessage) bool { return m.Text == "hello room" })
 	bobBlinded, _ := s.BlindedID(bob.Keys())
 	if got.From != bobBlinded || !got.FromAccount.IsZero() || got.ID != posted.ID || got.Room != url || got.Token != "lobby" || got.Self {
 		t.Fatalf("message %+v", got)
@@ -119,7 +74,7 @@ func TestCommunityEndToEnd(t *testing.T) {
 	if _, err := alice.SendCommunityMessage(ctx, url, "hi bob", session.WithQuote(session.MessageRef{Author: got.From, Timestamp: got.Posted})); err != nil {
 		t.Fatal(err)
 	}
-	mine := communityFor(t, alice, ar, func(m *session.CommunityMessage) bool { return m.Text == "hi bob" })
+	mine := session.WaitEvent(t, ar, alice.PollCommunities, func(m *session.CommunityMessage) bool { return m.Text == "hi bob" })
 	if !mine.Self || mine.FromAccount != alice.AccountID() || mine.Quote == nil || mine.Quote.Author != bobBlinded || mine.Profile == nil || mine.Profile.DisplayName != "Alice" {
 		t.Fatalf("own message %+v", mine)
 	}
@@ -128,7 +83,7 @@ func TestCommunityEndToEnd(t *testing.T) {
 	if err := alice.ReactInCommunity(ctx, url, posted.ID, "👍"); err != nil {
 		t.Fatal(err)
 	}
-	re := communityFor(t, bob, br, func(r *session.CommunityReaction) bool { return r.MessageID == posted.ID })
+	re := session.WaitEvent(t, br, bob.PollCommunities, func(r *session.CommunityReaction) bool { return r.MessageID == posted.ID })
 	aliceBlinded, _ := s.BlindedID(aliceKeys)
 	if re.Reactions["👍"].Count != 1 || re.Reactions["👍"].Reactors[0] != aliceBlinded {
 		t.Fatalf("reaction %+v", re)
@@ -138,12 +93,12 @@ func TestCommunityEndToEnd(t *testing.T) {
 	if _, err := alice.SendCommunityDM(ctx, url, bobBlinded, "psst"); err != nil {
 		t.Fatal(err)
 	}
-	dm := communityFor(t, bob, br, func(d *session.CommunityDM) bool { return !d.Outgoing })
+	dm := session.WaitEvent(t, br, bob.PollCommunities, func(d *session.CommunityDM) bool { return !d.Outgoing })
 	if dm.Text != "psst" || dm.From != aliceBlinded || dm.FromAccount != alice.AccountID() || dm.To != bobBlinded ||
 		dm.ToAccount != bob.AccountID() || dm.Profile == nil || dm.Profile.DisplayName != "Alice" {
 		t.Fatalf("DM %+v", dm)
 	}
-	out := communityFor(t, alice, ar, func(d *session.CommunityDM) bool { return d.Outgoing })
+	out := session.WaitEvent(t, ar, alice.PollCommunities, func(d *session.CommunityDM) bool { return d.Outgoing })
 	if out.Text != "psst" || out.FromAccount != alice.AccountID() || out.To != bobBlinded {
 		t.Fatalf("outbox copy %+v", out)
 	}
@@ -154,7 +109,7 @@ func TestCommunityEndToEnd(t *testing.T) {
 	if _, err := alice.SendCommunityMessage(ctx, url, "known now"); err != nil {
 		t.Fatal(err)
 	}
-	known := communityFor(t, bob, br, func(m *session.CommunityMessage) bool { return m.Text == "known now" })
+	known := session.WaitEvent(t, br, bob.PollCommunities, func(m *session.CommunityMessage) bool { return m.Text == "known now" })
 	if known.From != aliceBlinded || known.FromAccount != alice.AccountID() {
 		t.Fatalf("mapped message %+v", known)
 	}
@@ -162,7 +117,7 @@ func TestCommunityEndToEnd(t *testing.T) {
 	if _, err := bob.SendText(ctx, dm.FromAccount, "let's talk here"); err != nil {
 		t.Fatal(err)
 	}
-	one := pollFor(t, alice, ar, func(m *session.Message) bool { return m.Text == "let's talk here" })
+	one := session.WaitEvent(t, ar, alice.PollOnce, func(m *session.Message) bool { return m.Text == "let's talk here" })
 	if one.From != bob.AccountID() {
 		t.Fatalf("1:1 %+v", one)
 	}
@@ -171,31 +126,31 @@ func TestCommunityEndToEnd(t *testing.T) {
 	if err := s.DeleteMessage("lobby", posted.ID); err != nil {
 		t.Fatal(err)
 	}
-	communityFor(t, alice, ar, func(d *session.CommunityMessageDeleted) bool { return d.ID == posted.ID })
+	session.WaitEvent(t, ar, alice.PollCommunities, func(d *session.CommunityMessageDeleted) bool { return d.ID == posted.ID })
 
 	// A forged post (servers do not check signatures) is skipped with the reason.
 	if _, err := s.Post("lobby", sogsd.Post{Author: bobBlinded, Data: sogsd.Pad([]byte("forged")), Signature: make([]byte, 64)}); err != nil {
 		t.Fatal(err)
 	}
-	sk := communityFor(t, alice, ar, func(s *session.CommunitySkipped) bool { return errors.Is(s.Err, community.ErrInvalidSignature) })
+	sk := session.WaitEvent(t, ar, alice.PollCommunities, func(s *session.CommunitySkipped) bool { return errors.Is(s.Err, community.ErrInvalidSignature) })
 	if sk.Room != url {
 		t.Fatalf("skipped %+v", sk)
 	}
 	// Nothing before the join was delivered, and nothing twice.
-	if n := countOf[*session.CommunityMessage](ar); n != 3 {
+	if n := session.CountEvents[*session.CommunityMessage](ar, nil); n != 3 {
 		t.Fatalf("alice got %d community messages", n)
 	}
 
 	// A restart on the same store continues where Alice left off.
-	alice2, ar2 := newClient(t, session.WithKeys(aliceKeys), session.WithStore(aliceStore), session.WithNetworkConfig(cfg))
+	alice2, ar2 := session.NewTestClient(t, session.WithKeys(aliceKeys), session.WithStore(aliceStore), session.WithNetworkConfig(cfg))
 	if rooms, err := alice2.Communities(ctx); err != nil || len(rooms) != 1 {
 		t.Fatalf("restart communities %v %v", rooms, err)
 	}
 	if _, err := bob.SendCommunityMessage(ctx, url, "after restart"); err != nil {
 		t.Fatal(err)
 	}
-	communityFor(t, alice2, ar2, func(m *session.CommunityMessage) bool { return m.Text == "after restart" })
-	if n := countOf[*session.CommunityMessage](ar2) + countOf[*session.CommunityDM](ar2); n != 1 {
+	session.WaitEvent(t, ar2, alice2.PollCommunities, func(m *session.CommunityMessage) bool { return m.Text == "after restart" })
+	if n := session.CountEvents[*session.CommunityMessage](ar2, nil) + session.CountEvents[*session.CommunityDM](ar2, nil); n != 1 {
 		t.Fatalf("restarted client got %d events, want only the new message", n)
 	}
 
@@ -212,7 +167,7 @@ func TestCommunityEndToEnd(t *testing.T) {
 	if err := alice2.PollCommunities(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range ar2.all() {
+	for _, e := range ar2.Events() {
 		if m, ok := e.(*session.CommunityMessage); ok && m.Text == "gone" {
 			t.Fatal("message from a room we left")
 		}
@@ -221,15 +176,15 @@ func TestCommunityEndToEnd(t *testing.T) {
 
 // Run polls joined rooms on its own and its poller ends with Run.
 func TestCommunityRun(t *testing.T) {
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
+	dn := devnettest.Start(t)
+	s := session.StartSOGS(t, dn)
 	author, _ := crypto.GenerateKeys(nil)
 	tokens, err := s.Populate(2, 0, author)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := netConfig(dn, false)
-	bot, r := newClient(t, session.WithNetworkConfig(cfg), session.WithPollInterval(100*time.Millisecond))
+	cfg := session.NetConfig(dn, false)
+	bot, r := session.NewTestClient(t, session.WithNetworkConfig(cfg), session.WithPollInterval(100*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, tok := range tokens {
@@ -249,13 +204,13 @@ func TestCommunityRun(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for countOf[*session.CommunityMessage](r) < len(tokens) {
+	for session.CountEvents[*session.CommunityMessage](r, nil) < len(tokens) {
 		if time.Now().After(deadline) {
-			t.Fatalf("Run delivered %d of %d messages", countOf[*session.CommunityMessage](r), len(tokens))
+			t.Fatalf("Run delivered %d of %d messages", session.CountEvents[*session.CommunityMessage](r, nil), len(tokens))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, e := range r.all() {
+	for _, e := range r.Events() {
 		if m, ok := e.(*session.CommunityMessage); ok && !strings.HasPrefix(m.Token, "room-") {
 			t.Fatalf("event %+v", m)
 		}
@@ -270,12 +225,12 @@ func TestCommunityRun(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 	// The poller ended with Run: nothing more arrives.
-	n := len(r.all())
+	n := len(r.Events())
 	if _, err := s.PostAs(tokens[0], other, sogsd.Pad([]byte("\x0a\x03\x0a\x01x"))); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if len(r.all()) != n {
+	if len(r.Events()) != n {
 		t.Fatal("events after Run returned")
 	}
 }
@@ -329,15 +284,15 @@ func ExampleClient_JoinCommunity() {
 // In direct mode the community server is reached over plain HTTPS (the devnet's CA), not onion
 // paths.
 func TestCommunityDirect(t *testing.T) {
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
+	dn := devnettest.Start(t)
+	s := session.StartSOGS(t, dn)
 	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby"}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
-	b, br := newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
+	a, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
+	b, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
 	if a.Network().Onion() != nil {
 		t.Fatal("direct network has an onion transport")
 	}
@@ -350,7 +305,7 @@ func TestCommunityDirect(t *testing.T) {
 	if _, err := a.SendCommunityMessage(ctx, url, "direct"); err != nil {
 		t.Fatal(err)
 	}
-	communityFor(t, b, br, func(m *session.CommunityMessage) bool { return m.Text == "direct" })
+	session.WaitEvent(t, br, b.PollCommunities, func(m *session.CommunityMessage) bool { return m.Text == "direct" })
 }
 
 // BenchmarkCommunityPoll is one PollCommunities of 5 joined rooms with 100 new text messages
@@ -358,15 +313,15 @@ func TestCommunityDirect(t *testing.T) {
 // 500 CommunityMessage events and the saved room state. (The community package's benchmark of
 // the same name measures the request and decoding alone.)
 func BenchmarkCommunityPoll(b *testing.B) {
-	dn := startDevnet(b)
-	s := startSOGS(b, dn, sogsd.WithPostRateLimit(0, 0))
+	dn := devnettest.Start(b)
+	s := session.StartSOGS(b, dn, sogsd.WithPostRateLimit(0, 0))
 	author, _ := crypto.GenerateKeys(nil)
 	tokens, err := s.Populate(5, 0, author)
 	if err != nil {
 		b.Fatal(err)
 	}
 	st := store.NewMemory()
-	bot, _ := newClient(b, session.WithStore(st), session.WithNetworkConfig(netConfig(dn, false)))
+	bot, _ := session.NewTestClient(b, session.WithStore(st), session.WithNetworkConfig(session.NetConfig(dn, false)))
 	ctx := context.Background()
 	for _, tok := range tokens {
 		if _, err := bot.JoinCommunity(ctx, s.JoinURL(tok)); err != nil {
@@ -414,14 +369,14 @@ func BenchmarkCommunityPoll(b *testing.B) {
 
 // Concurrent polls (Run's poller, callers, handlers) deliver every message once.
 func TestCommunityConcurrentPolls(t *testing.T) {
-	dn := startDevnet(t)
-	s := startSOGS(t, dn, sogsd.WithPostRateLimit(0, 0))
+	dn := devnettest.Start(t)
+	s := session.StartSOGS(t, dn, sogsd.WithPostRateLimit(0, 0))
 	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby"}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	bot, r := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+	bot, r := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 	if _, err := bot.JoinCommunity(ctx, s.JoinURL("lobby")); err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +405,7 @@ func TestCommunityConcurrentPolls(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for countOf[*session.CommunityMessage](r) < total && time.Now().Before(deadline) {
+	for session.CountEvents[*session.CommunityMessage](r, nil) < total && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	close(done)
@@ -459,7 +414,7 @@ func TestCommunityConcurrentPolls(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
-	for _, e := range r.all() {
+	for _, e := range r.Events() {
 		if m, ok := e.(*session.CommunityMessage); ok {
 			seen[m.Text]++
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessiongo/sdk/devnet/sogsd"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 )
 
@@ -36,14 +36,10 @@ func TestPackageDocOpensOnClient(t *testing.T) {
 // Item 9: CommunityMessage.Ref quotes a community message the way it comes back in the reply.
 func TestCommunityMessageRef(t *testing.T) {
 	ctx := context.Background()
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	room := s.JoinURL("lobby")
-	alice, ar := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-	bob, brec := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+	dn := devnettest.Start(t)
+	_, room := session.StartLobby(t, dn)
+	alice, ar := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+	bob, brec := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 	for _, c := range []*session.Client{alice, bob} {
 		if _, err := c.JoinCommunity(ctx, room); err != nil {
 			t.Fatal(err)
@@ -52,7 +48,7 @@ func TestCommunityMessageRef(t *testing.T) {
 	if _, err := alice.SendCommunityMessage(ctx, room, "question"); err != nil {
 		t.Fatal(err)
 	}
-	q := communityFor[*session.CommunityMessage](t, bob, brec, func(m *session.CommunityMessage) bool { return m.Text == "question" })
+	q := session.WaitEvent[*session.CommunityMessage](t, brec, bob.PollCommunities, func(m *session.CommunityMessage) bool { return m.Text == "question" })
 	ref := q.Ref()
 	if ref.Author != q.From || ref.Timestamp.UnixMilli() != q.Posted.UnixMilli() || ref.Timestamp.Nanosecond()%1e6 != 0 {
 		t.Fatalf("ref %+v of %+v", ref, q)
@@ -60,7 +56,7 @@ func TestCommunityMessageRef(t *testing.T) {
 	if _, err := bob.SendCommunityMessage(ctx, room, "answer", session.WithQuote(ref)); err != nil {
 		t.Fatal(err)
 	}
-	a := communityFor[*session.CommunityMessage](t, alice, ar, func(m *session.CommunityMessage) bool { return m.Text == "answer" })
+	a := session.WaitEvent[*session.CommunityMessage](t, ar, alice.PollCommunities, func(m *session.CommunityMessage) bool { return m.Text == "answer" })
 	if a.Quote == nil || *a.Quote != ref {
 		t.Fatalf("quote %+v, want %+v", a.Quote, ref)
 	}

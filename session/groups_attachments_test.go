@@ -3,30 +3,18 @@ package session
 import (
 	"bytes"
 	"context"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"testing"
 	"time"
-
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/devnet/filesd"
-	"github.com/sessiongo/sdk/onion"
 )
 
 // TestGroupAttachments sends a file to a group and checks a member downloads it intact.
 func TestGroupAttachments(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
-	fs, err := filesd.Start(ctx, filesd.WithNetwork(dn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
-	cfg := NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes,
-		FileServer: fs.OnionServer()}
+	dn := devnettest.Start(t)
+	cfg := NetConfig(dn, false)
+	cfg.FileServer = StartFiles(t, dn).OnionServer()
 	admin := gNewPeer(t, cfg, "Admin")
 	member := gNewPeer(t, cfg, "Member")
 	g, err := admin.CreateGroup(ctx, "Files", member.AccountID())

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,9 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/groups"
-	"github.com/sessiongo/sdk/onion"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/store/sqlite"
@@ -26,105 +24,44 @@ import (
 // These tests are in package session so that they can check, on the devnet's swarm, what the
 // Client keeps to itself (a removed member's credentials and keys).
 
-type gRecorder struct {
-	mu     sync.Mutex
-	events []Event
-}
-
-func (r *gRecorder) handle(evt Event) {
-	r.mu.Lock()
-	r.events = append(r.events, evt)
-	r.mu.Unlock()
-}
-
-func (r *gRecorder) all() []Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
-}
-
+// gPeer is a Client of these tests with its memory store and the Recorder of its events.
 type gPeer struct {
 	*Client
-	rec   *gRecorder
+	rec   *Recorder
 	store *store.Memory
 }
 
+// gDevnet starts a devnet for t and returns the config of a client on it (onion paths).
 func gDevnet(t testing.TB) NetworkConfig {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dn.Close() })
-	return NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes}
+	return NetConfig(devnettest.Start(t), false)
 }
 
+// gNewPeer makes a peer on cfg named name, with a memory store.
 func gNewPeer(t testing.TB, cfg NetworkConfig, name string, opts ...Option) *gPeer {
 	t.Helper()
 	st := store.NewMemory()
-	opts = append([]Option{WithNetworkConfig(cfg), WithStore(st), WithProfile(Profile{DisplayName: name})}, opts...)
-	c, err := NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	p := &gPeer{Client: c, rec: &gRecorder{}, store: st}
-	c.AddEventHandler(p.rec.handle)
-	return p
+	c, rec := NewTestClient(t, append([]Option{WithNetworkConfig(cfg), WithStore(st), WithProfile(Profile{DisplayName: name})}, opts...)...)
+	return &gPeer{Client: c, rec: rec, store: st}
 }
 
-// gWait polls p until an event of type T satisfying ok arrives, and returns it.
+// poll polls p once, unless its Run polls.
+func (p *gPeer) poll(ctx context.Context) error {
+	if p.running.Load() {
+		return nil
+	}
+	return p.PollOnce(ctx)
+}
+
+// gWait waits for an event of type T satisfying ok on p (WaitEvent), polling p unless its Run
+// polls, and returns it.
 func gWait[T any](t testing.TB, p *gPeer, ok func(T) bool) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	find := func() (T, bool) {
-		for _, e := range p.rec.all() {
-			if v, is := e.(T); is && (ok == nil || ok(v)) {
-				return v, true
-			}
-		}
-		var zero T
-		return zero, false
-	}
-	for {
-		if v, found := find(); found {
-			return v
-		}
-		if err := p.PollOnce(ctx); err != nil {
-			t.Logf("poll: %v", err)
-		}
-		if v, found := find(); found {
-			return v
-		}
-		if ctx.Err() != nil {
-			var zero T
-			t.Fatalf("no %T event arrived; events: %s", zero, gDump(p.rec.all()))
-			return zero
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return WaitEvent(t, p.rec, p.poll, ok)
 }
 
-func gDump(evts []Event) string {
-	var b strings.Builder
-	for _, e := range evts {
-		fmt.Fprintf(&b, "\n\t%T %+v", e, e)
-	}
-	return b.String()
-}
-
-func gCount[T any](p *gPeer, ok func(T) bool) int {
-	n := 0
-	for _, e := range p.rec.all() {
-		if v, is := e.(T); is && (ok == nil || ok(v)) {
-			n++
-		}
-	}
-	return n
-}
+// gCount counts p's events of type T satisfying ok (nil: all).
+func gCount[T any](p *gPeer, ok func(T) bool) int { return CountEvents(p.rec, ok) }
 
 func gText(group crypto.AccountID, from crypto.AccountID, text string) func(*GroupMessage) bool {
 	return func(m *GroupMessage) bool { return m.Group == group && m.From == from && m.Text == text }
@@ -166,258 +103,290 @@ func TestGroupsDevnet(t *testing.T) {
 	carol := gNewPeer(t, cfg, "Carol")
 	dave := gNewPeer(t, cfg, "Dave")
 
-	// Create with two members; both join.
-	g, err := alice.CreateGroup(ctx, "Test group", bob.AccountID(), carol.AccountID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g.ID.Prefix() != crypto.PrefixGroup || !g.Admin || g.Status != GroupStatusJoined || len(g.Members) != 3 || g.Generation != 0 {
-		t.Fatalf("created %+v", g)
-	}
-	if m, _ := gMember(*g, bob.AccountID()); !m.Invited {
-		t.Fatalf("bob's entry %+v", m)
-	}
-	gid := g.ID
-	gJoin(t, bob, gid, alice.AccountID(), "Test group")
-	gJoin(t, carol, gid, alice.AccountID(), "Test group")
-	for _, p := range []*gPeer{bob, carol} {
-		gWait(t, alice, func(e *GroupMemberChange) bool {
-			return e.Group == gid && e.Kind == MemberJoined && slices.Equal(e.Members, []crypto.AccountID{p.AccountID()})
-		})
-	}
-	ag, _ := alice.Group(ctx, gid)
-	for _, p := range []*gPeer{bob, carol} {
-		if m, ok := gMember(ag, p.AccountID()); !ok || m.Invited || m.Admin || m.Name == "" {
-			t.Fatalf("alice's view of %s: %+v", p.AccountID(), m)
+	// Every step builds on the ones before: the scenario stops at the first that fails.
+	step := func(name string, f func(t *testing.T)) {
+		t.Helper()
+		if !t.Run(name, f) {
+			t.FailNow()
 		}
 	}
-	bg, _ := bob.Group(ctx, gid)
-	if bg.Name != "Test group" || bg.Admin || bg.Status != GroupStatusJoined || len(bg.Members) != 3 || bg.Generation != 0 {
-		t.Fatalf("bob's view %+v", bg)
-	}
+	var gid crypto.AccountID
+	var ag, bg Group      // alice's and bob's views of the group
+	var after *SendResult // alice's first message after the kick
 
-	// Exchange messages.
-	if _, err := bob.SendGroupText(ctx, gid, "hi from bob"); err != nil {
-		t.Fatal(err)
-	}
-	sent, err := alice.SendGroupText(ctx, gid, "hi from alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []*gPeer{alice, carol} {
-		m := gWait(t, p, gText(gid, bob.AccountID(), "hi from bob"))
-		if m.Profile == nil || m.Profile.DisplayName != "Bob" {
-			t.Fatalf("profile %+v", m.Profile)
+	// Create with two members; both join.
+	step("create and join", func(t *testing.T) {
+		g, err := alice.CreateGroup(ctx, "Test group", bob.AccountID(), carol.AccountID())
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, p := range []*gPeer{bob, carol} {
-		m := gWait(t, p, gText(gid, alice.AccountID(), "hi from alice"))
-		if m.Hash != sent.Hash || !m.Timestamp.Equal(sent.Timestamp) {
-			t.Fatalf("message %+v, sent %+v", m, sent)
+		if g.ID.Prefix() != crypto.PrefixGroup || !g.Admin || g.Status != GroupStatusJoined || len(g.Members) != 3 || g.Generation != 0 {
+			t.Fatalf("created %+v", g)
 		}
-	}
-	// Our own messages are not delivered back to us.
-	if n := gCount(bob, gText(gid, bob.AccountID(), "hi from bob")); n != 0 {
-		t.Fatalf("bob got his own message %d times", n)
-	}
+		if m, _ := gMember(*g, bob.AccountID()); !m.Invited {
+			t.Fatalf("bob's entry %+v", m)
+		}
+		gid = g.ID
+		gJoin(t, bob, gid, alice.AccountID(), "Test group")
+		gJoin(t, carol, gid, alice.AccountID(), "Test group")
+		for _, p := range []*gPeer{bob, carol} {
+			gWait(t, alice, func(e *GroupMemberChange) bool {
+				return e.Group == gid && e.Kind == MemberJoined && slices.Equal(e.Members, []crypto.AccountID{p.AccountID()})
+			})
+		}
+		ag, _ = alice.Group(ctx, gid)
+		for _, p := range []*gPeer{bob, carol} {
+			if m, ok := gMember(ag, p.AccountID()); !ok || m.Invited || m.Admin || m.Name == "" {
+				t.Fatalf("alice's view of %s: %+v", p.AccountID(), m)
+			}
+		}
+		bg, _ = bob.Group(ctx, gid)
+		if bg.Name != "Test group" || bg.Admin || bg.Status != GroupStatusJoined || len(bg.Members) != 3 || bg.Generation != 0 {
+			t.Fatalf("bob's view %+v", bg)
+		}
+	})
+
+	step("exchange messages", func(t *testing.T) {
+		if _, err := bob.SendGroupText(ctx, gid, "hi from bob"); err != nil {
+			t.Fatal(err)
+		}
+		sent, err := alice.SendGroupText(ctx, gid, "hi from alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []*gPeer{alice, carol} {
+			m := gWait(t, p, gText(gid, bob.AccountID(), "hi from bob"))
+			if m.Profile == nil || m.Profile.DisplayName != "Bob" {
+				t.Fatalf("profile %+v", m.Profile)
+			}
+		}
+		for _, p := range []*gPeer{bob, carol} {
+			m := gWait(t, p, gText(gid, alice.AccountID(), "hi from alice"))
+			if m.Hash != sent.Hash || !m.Timestamp.Equal(sent.Timestamp) {
+				t.Fatalf("message %+v, sent %+v", m, sent)
+			}
+		}
+		// Our own messages are not delivered back to us.
+		if n := gCount(bob, gText(gid, bob.AccountID(), "hi from bob")); n != 0 {
+			t.Fatalf("bob got his own message %d times", n)
+		}
+	})
 
 	// The admin keeps the key messages and its configs from expiring.
-	ast0, err := alice.loadGroup(ctx, gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	asig0, _ := alice.groupSigner(ast0)
-	kept := append(ast0.keys.ActiveHashes(), ast0.rec.Pushed...)
-	if len(kept) != 3 {
-		t.Fatalf("hashes to keep: %v", kept)
-	}
-	if _, err := alice.net.rpc.Expire(ctx, asig0, swarm.ExpireRequest{Hashes: kept, Expiry: alice.net.Now().Add(time.Hour), Shorten: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.updateGroup(ctx, gid, func(st *groupState) error { st.rec.Extended = 0; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.PollOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	exp, err := alice.net.rpc.GetExpiries(ctx, asig0, swarm.GetExpiriesRequest{Hashes: kept})
-	if err != nil || len(exp) != 3 {
-		t.Fatalf("expiries %v, %v", exp, err)
-	}
-	for h, e := range exp {
-		if e.Before(alice.net.Now().Add(29 * 24 * time.Hour)) {
-			t.Fatalf("%s expires at %v", h, e)
+	step("admin keeps keys and configs alive", func(t *testing.T) {
+		ast0, err := alice.loadGroup(ctx, gid)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := alice.RemoveGroupMembers(ctx, gid, dave.AccountID()); err == nil {
-		t.Fatal("removing a non-member succeeded")
-	}
+		asig0, _ := alice.groupSigner(ast0)
+		kept := append(ast0.keys.ActiveHashes(), ast0.rec.Pushed...)
+		if len(kept) != 3 {
+			t.Fatalf("hashes to keep: %v", kept)
+		}
+		if _, err := alice.net.rpc.Expire(ctx, asig0, swarm.ExpireRequest{Hashes: kept, Expiry: alice.net.Now().Add(time.Hour), Shorten: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.updateGroup(ctx, gid, func(st *groupState) error { st.rec.Extended = 0; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.PollOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		exp, err := alice.net.rpc.GetExpiries(ctx, asig0, swarm.GetExpiriesRequest{Hashes: kept})
+		if err != nil || len(exp) != 3 {
+			t.Fatalf("expiries %v, %v", exp, err)
+		}
+		for h, e := range exp {
+			if e.Before(alice.net.Now().Add(29 * 24 * time.Hour)) {
+				t.Fatalf("%s expires at %v", h, e)
+			}
+		}
+		if err := alice.RemoveGroupMembers(ctx, gid, dave.AccountID()); err == nil {
+			t.Fatal("removing a non-member succeeded")
+		}
+	})
 
 	// Rename: members get the announcement and the new info.
-	desc := "a group for tests"
-	if err := alice.SetGroupName(ctx, gid, "Renamed", &desc); err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.SetGroupName(ctx, gid, "Mine", nil); !errors.Is(err, ErrNotGroupAdmin) {
-		t.Fatalf("rename by a member: %v", err)
-	}
-	for _, p := range []*gPeer{bob, carol} {
-		gWait(t, p, func(e *GroupInfoChange) bool { return e.Name == "Renamed" && e.By == alice.AccountID() })
-		gWait(t, p, func(e *GroupUpdated) bool { return e.Group.Name == "Renamed" && e.Group.Description == desc })
-	}
+	step("rename", func(t *testing.T) {
+		desc := "a group for tests"
+		if err := alice.SetGroupName(ctx, gid, "Renamed", &desc); err != nil {
+			t.Fatal(err)
+		}
+		if err := bob.SetGroupName(ctx, gid, "Mine", nil); !errors.Is(err, ErrNotGroupAdmin) {
+			t.Fatalf("rename by a member: %v", err)
+		}
+		for _, p := range []*gPeer{bob, carol} {
+			gWait(t, p, func(e *GroupInfoChange) bool { return e.Name == "Renamed" && e.By == alice.AccountID() })
+			gWait(t, p, func(e *GroupUpdated) bool { return e.Group.Name == "Renamed" && e.Group.Description == desc })
+		}
+	})
 
 	// Invite a fourth member (rekey), who cannot read what was said before but reads what follows.
-	if err := alice.InviteToGroup(ctx, gid, dave.AccountID()); err != nil {
-		t.Fatal(err)
-	}
-	gJoin(t, dave, gid, alice.AccountID(), "Renamed")
-	// Carol must have the new key before she writes (a member that has not polled since the
-	// rekey writes with the old key, which the newcomer does not hold).
-	for _, p := range []*gPeer{bob, carol} {
-		gWait(t, p, func(e *GroupMemberChange) bool {
-			return e.Kind == MembersAdded && slices.Equal(e.Members, []crypto.AccountID{dave.AccountID()}) && e.By == alice.AccountID()
-		})
-	}
-	if _, err := carol.SendGroupText(ctx, gid, "welcome dave"); err != nil {
-		t.Fatal(err)
-	}
-	gWait(t, dave, gText(gid, carol.AccountID(), "welcome dave"))
-	if gCount(dave, gText(gid, alice.AccountID(), "hi from alice")) != 0 {
-		t.Fatal("dave read a message from before he joined")
-	}
-
-	// Kick carol with key rotation.
-	before := ag.Generation
-	if err := alice.RemoveGroupMembers(ctx, gid, carol.AccountID()); err != nil {
-		t.Fatal(err)
-	}
-	gWait(t, bob, func(e *GroupMemberChange) bool {
-		return e.Kind == MembersRemoved && slices.Equal(e.Members, []crypto.AccountID{carol.AccountID()})
+	step("invite a fourth member", func(t *testing.T) {
+		if err := alice.InviteToGroup(ctx, gid, dave.AccountID()); err != nil {
+			t.Fatal(err)
+		}
+		gJoin(t, dave, gid, alice.AccountID(), "Renamed")
+		// Carol must have the new key before she writes (a member that has not polled since the
+		// rekey writes with the old key, which the newcomer does not hold).
+		for _, p := range []*gPeer{bob, carol} {
+			gWait(t, p, func(e *GroupMemberChange) bool {
+				return e.Kind == MembersAdded && slices.Equal(e.Members, []crypto.AccountID{dave.AccountID()}) && e.By == alice.AccountID()
+			})
+		}
+		if _, err := carol.SendGroupText(ctx, gid, "welcome dave"); err != nil {
+			t.Fatal(err)
+		}
+		gWait(t, dave, gText(gid, carol.AccountID(), "welcome dave"))
+		if gCount(dave, gText(gid, alice.AccountID(), "hi from alice")) != 0 {
+			t.Fatal("dave read a message from before he joined")
+		}
 	})
-	gWait(t, carol, func(e *GroupRemoved) bool { return e.Group == gid && !e.Destroyed })
-	cg, _ := carol.Group(ctx, gid)
-	if cg.Status != GroupStatusRemoved {
-		t.Fatalf("carol's status %v", cg.Status)
-	}
-	if _, err := carol.SendGroupText(ctx, gid, "still here?"); !errors.Is(err, ErrGroupRemoved) {
-		t.Fatalf("carol sends after removal: %v", err)
-	}
-	after, err := alice.SendGroupText(ctx, gid, "carol is gone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gWait(t, bob, gText(gid, alice.AccountID(), "carol is gone"))
-	gWait(t, dave, gText(gid, alice.AccountID(), "carol is gone"))
-	bg, _ = bob.Group(ctx, gid)
-	if bg.Generation <= before {
-		t.Fatalf("no rekey: generation %d then %d", before, bg.Generation)
-	}
-	if _, ok := gMember(bg, carol.AccountID()); ok {
-		t.Fatal("carol still listed")
-	}
+
+	step("kick with key rotation", func(t *testing.T) {
+		before := ag.Generation
+		if err := alice.RemoveGroupMembers(ctx, gid, carol.AccountID()); err != nil {
+			t.Fatal(err)
+		}
+		gWait(t, bob, func(e *GroupMemberChange) bool {
+			return e.Kind == MembersRemoved && slices.Equal(e.Members, []crypto.AccountID{carol.AccountID()})
+		})
+		gWait(t, carol, func(e *GroupRemoved) bool { return e.Group == gid && !e.Destroyed })
+		cg, _ := carol.Group(ctx, gid)
+		if cg.Status != GroupStatusRemoved {
+			t.Fatalf("carol's status %v", cg.Status)
+		}
+		if _, err := carol.SendGroupText(ctx, gid, "still here?"); !errors.Is(err, ErrGroupRemoved) {
+			t.Fatalf("carol sends after removal: %v", err)
+		}
+		var err error
+		after, err = alice.SendGroupText(ctx, gid, "carol is gone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gWait(t, bob, gText(gid, alice.AccountID(), "carol is gone"))
+		gWait(t, dave, gText(gid, alice.AccountID(), "carol is gone"))
+		bg, _ = bob.Group(ctx, gid)
+		if bg.Generation <= before {
+			t.Fatalf("no rekey: generation %d then %d", before, bg.Generation)
+		}
+		if _, ok := gMember(bg, carol.AccountID()); ok {
+			t.Fatal("carol still listed")
+		}
+	})
 
 	// Carol's credentials are revoked (the swarm refuses them, except for the removal notices)
 	// and her keys do not open what was sent after the kick.
-	cst, err := carol.loadGroup(ctx, gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csig, err := groups.NewSubaccountSigner(carol.keys, gid, *cst.auth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := carol.net.rpc.Retrieve(ctx, csig, swarm.RetrieveRequest{Namespace: swarm.NamespaceGroupMessages}); !errors.Is(err, swarm.ErrUnauthorized) {
-		t.Fatalf("revoked retrieve: %v", err)
-	}
-	if _, err := carol.net.rpc.Retrieve(ctx, csig, swarm.RetrieveRequest{Namespace: groups.NamespaceRevokedRetrievable}); err != nil {
-		t.Fatalf("retrieve of the removal notices: %v", err)
-	}
-	ast, err := alice.loadGroup(ctx, gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	asig, _ := alice.groupSigner(ast)
-	res, err := alice.net.rpc.Retrieve(ctx, asig, swarm.RetrieveRequest{Namespace: swarm.NamespaceGroupMessages})
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, m := range res.Messages {
-		if m.Hash != after.Hash {
-			continue
+	step("kicked member is revoked", func(t *testing.T) {
+		cst, err := carol.loadGroup(ctx, gid)
+		if err != nil {
+			t.Fatal(err)
 		}
-		found = true
-		if _, err := cst.keys.DecryptMessage(m.Data); !errors.Is(err, groups.ErrDecrypt) {
-			t.Fatalf("carol decrypts a message sent after her removal: %v", err)
+		csig, err := groups.NewSubaccountSigner(carol.keys, gid, *cst.auth)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := ast.keys.DecryptMessage(m.Data); err != nil {
-			t.Fatalf("alice cannot decrypt it: %v", err)
+		if _, err := carol.net.rpc.Retrieve(ctx, csig, swarm.RetrieveRequest{Namespace: swarm.NamespaceGroupMessages}); !errors.Is(err, swarm.ErrUnauthorized) {
+			t.Fatalf("revoked retrieve: %v", err)
 		}
-	}
-	if !found {
-		t.Fatal("message sent after the kick not in the swarm")
-	}
-
-	// Promote bob; the promoted admin can kick.
-	if err := alice.PromoteGroupMember(ctx, gid, bob.AccountID()); err != nil {
-		t.Fatal(err)
-	}
-	gWait(t, bob, func(e *GroupMemberChange) bool {
-		return e.Kind == MembersPromoted && slices.Contains(e.Members, bob.AccountID()) && e.By == alice.AccountID()
-	})
-	gWait(t, dave, func(e *GroupMemberChange) bool { return e.Kind == MembersPromoted })
-	bg, _ = bob.Group(ctx, gid)
-	if !bg.Admin {
-		t.Fatalf("bob not admin after promotion: %+v", bg)
-	}
-	if m, _ := gMember(bg, bob.AccountID()); !m.Admin || m.PromotionPending {
-		t.Fatalf("bob's entry after taking the key: %+v", m)
-	}
-	if err := bob.RemoveGroupMembers(ctx, gid, dave.AccountID()); err != nil {
-		t.Fatalf("promoted admin kicks: %v", err)
-	}
-	gWait(t, dave, func(e *GroupRemoved) bool { return e.Group == gid })
-	gWait(t, alice, func(e *GroupMemberChange) bool {
-		return e.Kind == MembersRemoved && e.By == bob.AccountID() && slices.Equal(e.Members, []crypto.AccountID{dave.AccountID()})
-	})
-	if _, err := bob.SendGroupText(ctx, gid, "just us"); err != nil {
-		t.Fatal(err)
-	}
-	gWait(t, alice, gText(gid, bob.AccountID(), "just us"))
-
-	// State survives a restart: a new client on bob's store keeps the group and its keys.
-	bob2, err := NewClient(WithKeys(bob.keys), WithStore(bob.store), WithNetworkConfig(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bob2.Close()
-	if gs, err := bob2.Groups(ctx); err != nil || len(gs) != 1 || gs[0].ID != gid || !gs[0].Admin {
-		t.Fatalf("groups after restart: %+v, %v", gs, err)
-	}
-
-	// Bob leaves: alice hears it and, as admin, removes him.
-	if err := bob.LeaveGroup(ctx, gid); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.Group(ctx, gid); !errors.Is(err, ErrUnknownGroup) {
-		t.Fatalf("bob still has the group: %v", err)
-	}
-	gWait(t, alice, func(e *GroupMemberChange) bool {
-		return e.Kind == MemberLeft && slices.Equal(e.Members, []crypto.AccountID{bob.AccountID()})
-	})
-	ag, _ = alice.Group(ctx, gid)
-	if _, ok := gMember(ag, bob.AccountID()); ok || len(ag.Members) != 1 {
-		t.Fatalf("members after bob left: %+v", ag.Members)
-	}
-
-	// Nothing was undecryptable for the members that stayed, apart from what predates them.
-	for _, p := range []*gPeer{alice, bob} {
-		for _, e := range p.rec.all() {
-			if u, ok := e.(*UndecryptableGroupMessage); ok {
-				t.Errorf("%s: undecryptable %+v", p.AccountID(), u)
+		if _, err := carol.net.rpc.Retrieve(ctx, csig, swarm.RetrieveRequest{Namespace: groups.NamespaceRevokedRetrievable}); err != nil {
+			t.Fatalf("retrieve of the removal notices: %v", err)
+		}
+		ast, err := alice.loadGroup(ctx, gid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asig, _ := alice.groupSigner(ast)
+		res, err := alice.net.rpc.Retrieve(ctx, asig, swarm.RetrieveRequest{Namespace: swarm.NamespaceGroupMessages})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, m := range res.Messages {
+			if m.Hash != after.Hash {
+				continue
+			}
+			found = true
+			if _, err := cst.keys.DecryptMessage(m.Data); !errors.Is(err, groups.ErrDecrypt) {
+				t.Fatalf("carol decrypts a message sent after her removal: %v", err)
+			}
+			if _, err := ast.keys.DecryptMessage(m.Data); err != nil {
+				t.Fatalf("alice cannot decrypt it: %v", err)
 			}
 		}
-	}
+		if !found {
+			t.Fatal("message sent after the kick not in the swarm")
+		}
+	})
+
+	// Promote bob; the promoted admin can kick.
+	step("promote", func(t *testing.T) {
+		if err := alice.PromoteGroupMember(ctx, gid, bob.AccountID()); err != nil {
+			t.Fatal(err)
+		}
+		gWait(t, bob, func(e *GroupMemberChange) bool {
+			return e.Kind == MembersPromoted && slices.Contains(e.Members, bob.AccountID()) && e.By == alice.AccountID()
+		})
+		gWait(t, dave, func(e *GroupMemberChange) bool { return e.Kind == MembersPromoted })
+		bg, _ = bob.Group(ctx, gid)
+		if !bg.Admin {
+			t.Fatalf("bob not admin after promotion: %+v", bg)
+		}
+		if m, _ := gMember(bg, bob.AccountID()); !m.Admin || m.PromotionPending {
+			t.Fatalf("bob's entry after taking the key: %+v", m)
+		}
+		if err := bob.RemoveGroupMembers(ctx, gid, dave.AccountID()); err != nil {
+			t.Fatalf("promoted admin kicks: %v", err)
+		}
+		gWait(t, dave, func(e *GroupRemoved) bool { return e.Group == gid })
+		gWait(t, alice, func(e *GroupMemberChange) bool {
+			return e.Kind == MembersRemoved && e.By == bob.AccountID() && slices.Equal(e.Members, []crypto.AccountID{dave.AccountID()})
+		})
+		if _, err := bob.SendGroupText(ctx, gid, "just us"); err != nil {
+			t.Fatal(err)
+		}
+		gWait(t, alice, gText(gid, bob.AccountID(), "just us"))
+	})
+
+	// State survives a restart: a new client on bob's store keeps the group and its keys.
+	step("restart keeps the state", func(t *testing.T) {
+		bob2, err := NewClient(WithKeys(bob.keys), WithStore(bob.store), WithNetworkConfig(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bob2.Close()
+		if gs, err := bob2.Groups(ctx); err != nil || len(gs) != 1 || gs[0].ID != gid || !gs[0].Admin {
+			t.Fatalf("groups after restart: %+v, %v", gs, err)
+		}
+	})
+
+	// Bob leaves: alice hears it and, as admin, removes him.
+	step("leave", func(t *testing.T) {
+		if err := bob.LeaveGroup(ctx, gid); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Group(ctx, gid); !errors.Is(err, ErrUnknownGroup) {
+			t.Fatalf("bob still has the group: %v", err)
+		}
+		gWait(t, alice, func(e *GroupMemberChange) bool {
+			return e.Kind == MemberLeft && slices.Equal(e.Members, []crypto.AccountID{bob.AccountID()})
+		})
+		ag, _ = alice.Group(ctx, gid)
+		if _, ok := gMember(ag, bob.AccountID()); ok || len(ag.Members) != 1 {
+			t.Fatalf("members after bob left: %+v", ag.Members)
+		}
+	})
+
+	// Nothing was undecryptable for the members that stayed, apart from what predates them.
+	step("nothing undecryptable", func(t *testing.T) {
+		for _, p := range []*gPeer{alice, bob} {
+			for _, e := range p.rec.Events() {
+				if u, ok := e.(*UndecryptableGroupMessage); ok {
+					t.Errorf("%s: undecryptable %+v", p.AccountID(), u)
+				}
+			}
+		}
+	})
 }
 
 func TestGroupsDeleteAndRun(t *testing.T) {
@@ -456,22 +425,11 @@ func TestGroupsDeleteAndRun(t *testing.T) {
 	if _, err := alice.SendGroupText(ctx, g.ID, "bye"); err != nil {
 		t.Fatal(err)
 	}
-	waitRec := func(ok func(Event) bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			if slices.ContainsFunc(bob.rec.all(), ok) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatalf("event not received; events: %s", gDump(bob.rec.all()))
-	}
-	waitRec(func(e Event) bool { m, ok := e.(*GroupMessage); return ok && m.Text == "bye" })
+	gWait(t, bob, func(m *GroupMessage) bool { return m.Text == "bye" })
 	if err := alice.DeleteGroup(ctx, g.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitRec(func(e Event) bool { r, ok := e.(*GroupRemoved); return ok && r.Destroyed && r.Group == g.ID })
+	gWait(t, bob, func(r *GroupRemoved) bool { return r.Destroyed && r.Group == g.ID })
 	if gs, _ := alice.Groups(ctx); len(gs) != 0 {
 		t.Fatalf("alice still lists %+v", gs)
 	}
@@ -631,7 +589,7 @@ func TestGroupsConcurrentPolls(t *testing.T) {
 	}
 	count := func() map[string]int {
 		c := map[string]int{}
-		for _, e := range bob.rec.all() {
+		for _, e := range bob.rec.Events() {
 			if m, ok := e.(*GroupMessage); ok {
 				c[m.Text]++
 			}
@@ -677,8 +635,8 @@ func TestGroupsRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	brec := &gRecorder{}
-	bob.AddEventHandler(brec.handle)
+	brec := &Recorder{}
+	bob.AddEventHandler(brec.Handle)
 	bp := &gPeer{Client: bob, rec: brec}
 	g, err := alice.CreateGroup(ctx, "Durable", bob.AccountID())
 	if err != nil {
@@ -710,8 +668,8 @@ func TestGroupsRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bob2.Close()
-	rec2 := &gRecorder{}
-	bob2.AddEventHandler(rec2.handle)
+	rec2 := &Recorder{}
+	bob2.AddEventHandler(rec2.Handle)
 	bp2 := &gPeer{Client: bob2, rec: rec2}
 	gWait(t, bp2, gText(g.ID, alice.AccountID(), "before the crash"))
 	if _, err := bob2.SendGroupText(ctx, g.ID, "back"); err != nil {

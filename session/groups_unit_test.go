@@ -22,7 +22,7 @@ type gLocalGroup struct {
 	adminUser *crypto.Keys
 	adminKeys *groups.Keys
 	member    *Client
-	rec       *gRecorder
+	rec       *Recorder
 	st        *groupState
 }
 
@@ -47,8 +47,8 @@ func gLocal(t testing.TB) *gLocalGroup {
 	if l.member, err = NewClient(WithKeys(mk)); err != nil {
 		t.Fatal(err)
 	}
-	l.rec = &gRecorder{}
-	l.member.AddEventHandler(l.rec.handle)
+	l.rec = &Recorder{}
+	l.member.AddEventHandler(l.rec.Handle)
 	auth, err := l.admin.SubaccountAuth(mk.AccountID(), groups.SubaccountFlags(true, false))
 	if err != nil {
 		t.Fatal(err)
@@ -144,11 +144,11 @@ func TestGroupInviteChecks(t *testing.T) {
 		{"promote seed", &pb.GroupUpdateMessage{PromoteMessage: &pb.GroupUpdatePromoteMessage{GroupIdentitySeed: []byte("short"), Name: proto.String("x")}}, 1000},
 	}
 	for _, b := range bad {
-		n := len(l.rec.all())
+		n := len(l.rec.Events())
 		if !c.handleGroupUpdate(ctx, in(b.gu, b.ts), "h-"+b.name) {
 			t.Fatalf("%s: not handled", b.name)
 		}
-		evts := l.rec.all()[n:]
+		evts := l.rec.Events()[n:]
 		if len(evts) != 1 {
 			t.Fatalf("%s: events %v", b.name, evts)
 		}
@@ -162,7 +162,7 @@ func TestGroupInviteChecks(t *testing.T) {
 	if !c.handleGroupUpdate(ctx, in(gInvite(l, c.AccountID(), 1000), 1000), "good") {
 		t.Fatal("invite not handled")
 	}
-	evts := l.rec.all()
+	evts := l.rec.Events()
 	if inv, ok := evts[len(evts)-1].(*GroupInvite); !ok || inv.Group != l.admin.ID() || inv.Name != "Club" || inv.From != l.adminUser.AccountID() {
 		t.Fatalf("invite event %+v", evts[len(evts)-1])
 	}

@@ -8,32 +8,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/devnet/sogsd"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 )
-
-func totalMessages(dn *devnet.Network) int {
-	n := 0
-	for _, node := range dn.Nodes() {
-		n += node.MessageCount()
-	}
-	return n
-}
 
 // Item 7: empty, blank and invalid UTF-8 texts are refused with a typed error, before anything
 // is sent, for 1:1 messages, groups and communities.
 func TestTextRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	room := s.JoinURL("lobby")
-	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-	bob, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+	dn := devnettest.Start(t)
+	s, room := session.StartLobby(t, dn)
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+	bob, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 	g, err := alice.CreateGroup(ctx, "G")
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +32,7 @@ func TestTextRefused(t *testing.T) {
 		}
 		return len(m)
 	}
-	stored, posted := totalMessages(dn), roomPosts()
+	stored, posted := session.StoredMessages(dn), roomPosts()
 
 	for _, tc := range []struct {
 		text   string
@@ -88,7 +75,7 @@ func TestTextRefused(t *testing.T) {
 	if _, err := alice.SendCommunityAttachments(ctx, room, "\xff", file); !errors.Is(err, session.ErrInvalidText) {
 		t.Errorf("community attachments with invalid text: %v", err)
 	}
-	if totalMessages(dn) != stored || roomPosts() != posted {
+	if session.StoredMessages(dn) != stored || roomPosts() != posted {
 		t.Fatal("a refused text reached the network")
 	}
 	if _, err := alice.SendCommunityAttachments(ctx, room, "", file); err != nil {
@@ -99,23 +86,19 @@ func TestTextRefused(t *testing.T) {
 // Item 6: a closed client says ErrClosed, whatever its network's state.
 func TestClosedClientSaysErrClosed(t *testing.T) {
 	ctx := context.Background()
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	room := s.JoinURL("lobby")
-	shared, err := session.NewNetwork(netConfig(dn, false))
+	dn := devnettest.Start(t)
+	_, room := session.StartLobby(t, dn)
+	shared, err := session.NewNetwork(session.NetConfig(dn, false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer shared.Close()
 	for name, opt := range map[string]session.Option{
-		"own network":    session.WithNetworkConfig(netConfig(dn, false)),
+		"own network":    session.WithNetworkConfig(session.NetConfig(dn, false)),
 		"shared network": session.WithNetwork(shared),
 	} {
-		c, _ := newClient(t, opt)
-		peer, _ := newClient(t, opt)
+		c, _ := session.NewTestClient(t, opt)
+		peer, _ := session.NewTestClient(t, opt)
 		g, err := c.CreateGroup(ctx, "G")
 		if err != nil {
 			t.Fatal(err)
@@ -151,15 +134,11 @@ func TestClosedClientSaysErrClosed(t *testing.T) {
 // and directly.
 func TestCommunityWrongKey(t *testing.T) {
 	ctx := context.Background()
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	good := s.JoinURL("lobby")
+	dn := devnettest.Start(t)
+	s, good := session.StartLobby(t, dn)
 	bad := good[:strings.Index(good, "public_key=")+len("public_key=")] + strings.Repeat("ab", 32)
 	for _, direct := range []bool{false, true} {
-		c, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, direct)))
+		c, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, direct)))
 		_, err := c.JoinCommunity(ctx, bad)
 		var ke *session.ServerKeyError
 		if !errors.Is(err, session.ErrWrongServerKey) || !errors.As(err, &ke) || ke.Server != s.URL() ||

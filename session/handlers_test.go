@@ -11,25 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessiongo/sdk/devnet/sogsd"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 )
-
-// pollUntil polls c (PollOnce) until cond holds or 20 s pass.
-func pollUntil(t *testing.T, c *session.Client, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for !cond() {
-		if ctx.Err() != nil {
-			t.Fatal("condition not met before the deadline")
-		}
-		if err := c.PollOnce(ctx); err != nil {
-			t.Logf("poll: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // syncBuffer is a concurrency-safe log sink.
 type syncBuffer struct {
@@ -59,9 +43,9 @@ func TestHandlerPanicIsReportedAndRedelivered(t *testing.T) {
 	defer slog.SetDefault(old)
 
 	ctx := context.Background()
-	dn := startDevnet(t)
-	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-	bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, false))) // no WithLogger
+	dn := devnettest.Start(t)
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+	bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false))) // no WithLogger
 	var mu sync.Mutex
 	deliveries := 0
 	bob.AddEventHandler(func(evt session.Event) {
@@ -78,9 +62,9 @@ func TestHandlerPanicIsReportedAndRedelivered(t *testing.T) {
 	if _, err := alice.SendText(ctx, bob.AccountID(), "boom"); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, bob, func() bool { mu.Lock(); defer mu.Unlock(); return deliveries >= 2 })
+	session.WaitUntil(t, 20*time.Second, bob.PollOnce, func() bool { mu.Lock(); defer mu.Unlock(); return deliveries >= 2 })
 
-	he := pollFor[*session.HandlerError](t, bob, br, nil)
+	he := session.WaitEvent[*session.HandlerError](t, br, bob.PollOnce, nil)
 	m, ok := he.Event.(*session.Message)
 	var pe *session.PanicError
 	if !ok || m.Text != "boom" || !he.Panic || !he.Retry || he.Attempt != 1 || !errors.As(he.Err, &pe) ||
@@ -100,8 +84,8 @@ func TestHandlerPanicIsReportedAndRedelivered(t *testing.T) {
 	mu.Lock()
 	n := deliveries
 	mu.Unlock()
-	if n != 2 || countOf[*session.DeadLetter](br) != 0 {
-		t.Fatalf("%d deliveries, %d dead letters", n, countOf[*session.DeadLetter](br))
+	if n != 2 || session.CountEvents[*session.DeadLetter](br, nil) != 0 {
+		t.Fatalf("%d deliveries, %d dead letters", n, session.CountEvents[*session.DeadLetter](br, nil))
 	}
 }
 
@@ -109,9 +93,9 @@ func TestHandlerPanicIsReportedAndRedelivered(t *testing.T) {
 // is given up as a DeadLetter and the messages after it arrive.
 func TestHandlerErrorRetriesThenDeadLetter(t *testing.T) {
 	ctx := context.Background()
-	dn := startDevnet(t)
-	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-	bob, br := newClient(t, session.WithNetworkConfig(netConfig(dn, false)), session.WithMaxDeliveries(3),
+	dn := devnettest.Start(t)
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+	bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)), session.WithMaxDeliveries(3),
 		session.WithLogger(slog.New(slog.DiscardHandler)))
 	var mu sync.Mutex
 	var seen []string
@@ -136,7 +120,7 @@ func TestHandlerErrorRetriesThenDeadLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
-	pollUntil(t, bob, func() bool { s := got(); return len(s) > 0 && s[len(s)-1] == "after" })
+	session.WaitUntil(t, 20*time.Second, bob.PollOnce, func() bool { s := got(); return len(s) > 0 && s[len(s)-1] == "after" })
 	for range 3 {
 		if err := bob.PollOnce(ctx); err != nil {
 			t.Fatal(err)
@@ -146,7 +130,7 @@ func TestHandlerErrorRetriesThenDeadLetter(t *testing.T) {
 		t.Fatalf("deliveries %s", s)
 	}
 	var attempts []int
-	for _, e := range br.all() {
+	for _, e := range br.Events() {
 		if he, ok := e.(*session.HandlerError); ok {
 			if !errors.Is(he.Err, errDB) || he.Panic || he.Retry != (he.Attempt < 3) {
 				t.Fatalf("handler error %+v", he)
@@ -157,11 +141,11 @@ func TestHandlerErrorRetriesThenDeadLetter(t *testing.T) {
 	if len(attempts) != 3 || attempts[0] != 1 || attempts[2] != 3 {
 		t.Fatalf("handler errors for attempts %v", attempts)
 	}
-	dl := pollFor[*session.DeadLetter](t, bob, br, nil)
+	dl := session.WaitEvent[*session.DeadLetter](t, br, bob.PollOnce, nil)
 	if m, ok := dl.Event.(*session.Message); !ok || m.Text != "poison" || dl.Attempts != 3 || !errors.Is(dl.Err, errDB) {
 		t.Fatalf("dead letter %+v", dl)
 	}
-	if n := countOf[*session.DeadLetter](br); n != 1 {
+	if n := session.CountEvents[*session.DeadLetter](br, nil); n != 1 {
 		t.Fatalf("%d dead letters", n)
 	}
 }
@@ -169,14 +153,10 @@ func TestHandlerErrorRetriesThenDeadLetter(t *testing.T) {
 // A failed community message is delivered again by the next poll of its room.
 func TestHandlerErrorRedeliversCommunityMessage(t *testing.T) {
 	ctx := context.Background()
-	dn := startDevnet(t)
-	s := startSOGS(t, dn)
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	room := s.JoinURL("lobby")
-	alice, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
-	bob, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)))
+	dn := devnettest.Start(t)
+	_, room := session.StartLobby(t, dn)
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
+	bob, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 	for _, c := range []*session.Client{alice, bob} {
 		if _, err := c.JoinCommunity(ctx, room); err != nil {
 			t.Fatal(err)
@@ -212,7 +192,7 @@ func TestHandlerErrorRedeliversCommunityMessage(t *testing.T) {
 
 // Item 2: nil handlers are refused when they are registered, not when an event arrives.
 func TestNilHandlersRefused(t *testing.T) {
-	c, _ := newClient(t)
+	c, _ := session.NewTestClient(t)
 	for name, add := range map[string]func(){
 		"AddEventHandler":  func() { c.AddEventHandler(nil) },
 		"AddEventHandlerE": func() { c.AddEventHandlerE(nil) },

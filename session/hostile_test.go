@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
@@ -61,7 +62,7 @@ func (s *countingFenced) SaveHandled(ctx context.Context, a crypto.AccountID, m 
 // hostileExchange sends n messages from alice to bob while bob's swarm holds a liar (faults set
 // on liars of bob's swarm before anything is sent) and polls bob until every message arrived; it
 // checks that nothing else arrived and returns how many records bob's store gained.
-func hostileExchange(t *testing.T, dn *devnet.Network, alice, bob *session.Client, br *recorder, bs *countingStore, n int) int64 {
+func hostileExchange(t *testing.T, dn *devnet.Network, alice, bob *session.Client, br *session.Recorder, bs *countingStore, n int) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -77,7 +78,7 @@ func hostileExchange(t *testing.T, dn *devnet.Network, alice, bob *session.Clien
 	polls := 0
 	for {
 		got := map[string]int{}
-		for _, e := range br.all() {
+		for _, e := range br.Events() {
 			switch e := e.(type) {
 			case *session.Message:
 				if sent[e.Hash] != e.Text {
@@ -115,7 +116,7 @@ func hostileExchange(t *testing.T, dn *devnet.Network, alice, bob *session.Clien
 			t.Logf("poll: %v", err)
 		}
 	}
-	if m := len(br.all()); m > n+1 {
+	if m := len(br.Events()); m > n+1 {
 		t.Fatalf("%d events after the last poll, want %d messages (and one request)", m, n)
 	}
 	return bs.added.Load()
@@ -123,12 +124,12 @@ func hostileExchange(t *testing.T, dn *devnet.Network, alice, bob *session.Clien
 
 // replayAfterDelete deletes bob's messages from his swarm; a node replaying them (valid hashes,
 // fresh expiries) then brings no event back.
-func replayAfterDelete(t *testing.T, bob *session.Client, br *recorder, n int) {
+func replayAfterDelete(t *testing.T, bob *session.Client, br *session.Recorder, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var hashes []string
-	for _, e := range br.all() {
+	for _, e := range br.Events() {
 		if m, ok := e.(*session.Message); ok {
 			hashes = append(hashes, m.Hash)
 		}
@@ -141,7 +142,7 @@ func replayAfterDelete(t *testing.T, bob *session.Client, br *recorder, n int) {
 			t.Logf("poll: %v", err)
 		}
 	}
-	if m := countMessages(br); m != n {
+	if m := session.CountEvents[*session.Message](br, nil); m != n {
 		t.Fatalf("%d Message events after the replays, want %d", m, n)
 	}
 }
@@ -157,11 +158,11 @@ func pinPoll(t *testing.T, bs *countingStore, bob *session.Client, node *devnet.
 	}
 }
 
-func hostilePair(t *testing.T, dn *devnet.Network) (alice, bob *session.Client, br *recorder, bs *countingStore) {
+func hostilePair(t *testing.T, dn *devnet.Network) (alice, bob *session.Client, br *session.Recorder, bs *countingStore) {
 	t.Helper()
-	alice, _ = newClient(t, session.WithNetworkConfig(netConfig(dn, true)))
+	alice, _ = session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)))
 	bs = &countingStore{Memory: store.NewMemory()}
-	bob, br = newClient(t, session.WithNetworkConfig(netConfig(dn, true)), session.WithStore(bs))
+	bob, br = session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, true)), session.WithStore(bs))
 	return alice, bob, br, bs
 }
 
@@ -187,7 +188,7 @@ func TestHostileNodeNoExtraEvents(t *testing.T) {
 		{name: "dropped stores, not pinned", faults: devnet.Faults{DropStores: true}, unpinned: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dn := startDevnet(t, devnet.WithNodes(5), devnet.WithSeed(15))
+			dn := devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(15))
 			alice, bob, br, bs := hostilePair(t, dn)
 			_, members := dn.SwarmFor(bob.AccountID())
 			members[0].SetFaults(tc.faults)
@@ -214,7 +215,7 @@ func TestHostileNodeNoExtraEvents(t *testing.T) {
 // restarted in the same process: no message is delivered twice (its time never becomes the
 // network's, and pruning uses the local clock).
 func TestHonestSkewedNodeThenRestart(t *testing.T) {
-	dn := startDevnet(t, devnet.WithNodes(5), devnet.WithSeed(16))
+	dn := devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(16))
 	alice, bob, br, bs := hostilePair(t, dn)
 	_, members := dn.SwarmFor(bob.AccountID())
 	members[0].SetFaults(devnet.Faults{ClockSkew: 15 * 24 * time.Hour})
@@ -231,7 +232,7 @@ func TestHonestSkewedNodeThenRestart(t *testing.T) {
 		}
 	}
 	msgs := 0
-	for _, e := range br.all() {
+	for _, e := range br.Events() {
 		if _, ok := e.(*session.Message); ok {
 			msgs++
 		}
@@ -245,24 +246,24 @@ func TestHonestSkewedNodeThenRestart(t *testing.T) {
 // clock at once): every client gets its message exactly once, and the shared network time stays
 // right.
 func TestHundredClientsShareNetworkWithLiar(t *testing.T) {
-	dn := startDevnet(t, devnet.WithNodes(12), devnet.WithSeed(17))
-	netw, err := session.NewNetwork(netConfig(dn, true))
+	dn := devnettest.Start(t, devnet.WithNodes(12), devnet.WithSeed(17))
+	netw, err := session.NewNetwork(session.NetConfig(dn, true))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { netw.Close() })
 	dn.Nodes()[0].SetFaults(devnet.Faults{DuplicateMessages: 5, JunkMessages: 20, FakeTime: 1})
-	sender, _ := newClient(t, session.WithNetwork(netw))
+	sender, _ := session.NewTestClient(t, session.WithNetwork(netw))
 	const clients = 100
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	type rc struct {
 		c *session.Client
-		r *recorder
+		r *session.Recorder
 	}
 	rcs := make([]rc, clients)
 	for i := range rcs {
-		c, r := newClient(t, session.WithNetwork(netw))
+		c, r := session.NewTestClient(t, session.WithNetwork(netw))
 		rcs[i] = rc{c, r}
 		if _, err := sender.SendText(ctx, c.AccountID(), fmt.Sprint("hello ", i)); err != nil {
 			t.Fatalf("send %d: %v", i, err)
@@ -280,7 +281,7 @@ func TestHundredClientsShareNetworkWithLiar(t *testing.T) {
 			want := fmt.Sprint("hello ", i)
 			for polls := 0; ; polls++ {
 				got := 0
-				for _, e := range x.r.all() {
+				for _, e := range x.r.Events() {
 					if m, ok := e.(*session.Message); ok {
 						if m.Text != want {
 							errs <- fmt.Errorf("client %d got %q", i, m.Text)
@@ -295,7 +296,7 @@ func TestHundredClientsShareNetworkWithLiar(t *testing.T) {
 				}
 				if got == 1 {
 					_ = x.c.PollOnce(ctx) // one more poll brings nothing
-					if n := countMessages(x.r); n != 1 {
+					if n := session.CountEvents[*session.Message](x.r, nil); n != 1 {
 						errs <- fmt.Errorf("client %d: %d messages after another poll", i, n)
 					}
 					return
@@ -318,26 +319,16 @@ func TestHundredClientsShareNetworkWithLiar(t *testing.T) {
 	}
 }
 
-func countMessages(r *recorder) int {
-	n := 0
-	for _, e := range r.all() {
-		if _, ok := e.(*session.Message); ok {
-			n++
-		}
-	}
-	return n
-}
-
 // Network.Close leaves no goroutine behind: not the seed client's connections (which used to
 // linger for their 30 s idle timeout), not the nodes' or the paths'.
 func TestNetworkCloseLeavesNoGoroutines(t *testing.T) {
 	for _, direct := range []bool{true, false} {
 		t.Run(fmt.Sprint("direct=", direct), func(t *testing.T) {
-			dn := startDevnet(t, devnet.WithNodes(6))
+			dn := devnettest.Start(t, devnet.WithNodes(6))
 			// Let devnet's own goroutines settle before counting.
 			time.Sleep(50 * time.Millisecond)
 			base := runtime.NumGoroutine()
-			netw, err := session.NewNetwork(netConfig(dn, direct))
+			netw, err := session.NewNetwork(session.NetConfig(dn, direct))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/fileserver"
 	"github.com/sessiongo/sdk/onion"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
@@ -58,16 +59,16 @@ func (h *hostRecorder) outside() []string {
 // the default (mainnet) file server and communities elsewhere are refused with
 // ErrOutsideNetwork before any request.
 func TestDevnetClientStaysInside(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			rec := &hostRecorder{}
-			cfg := netConfig(dn, direct)
+			cfg := session.NetConfig(dn, direct)
 			cfg.Proxy = rec.proxy // no FileServer: the default would be mainnet's
-			alice, _ := newClient(t, session.WithNetworkConfig(cfg))
-			bob, br := newClient(t, session.WithNetworkConfig(cfg))
+			alice, _ := session.NewTestClient(t, session.WithNetworkConfig(cfg))
+			bob, br := session.NewTestClient(t, session.WithNetworkConfig(cfg))
 
 			// A message whose attachments point outside the devnet.
 			key := bytes.Repeat([]byte{7}, 64)
@@ -90,7 +91,7 @@ func TestDevnetClientStaysInside(t *testing.T) {
 			if _, err := alice.Network().RPC().Store(ctx, swarm.Unsigned(bob.AccountID()), swarm.StoreRequest{Data: raw, TTL: time.Hour}); err != nil {
 				t.Fatal(err)
 			}
-			m := pollFor[*session.Message](t, bob, br, nil)
+			m := session.WaitEvent[*session.Message](t, br, bob.PollOnce, nil)
 			if len(m.Attachments) != len(outside) {
 				t.Fatalf("message %+v", m)
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/store/sqlite"
@@ -44,7 +45,7 @@ func waitLease(t *testing.T, c *session.Client) store.Lease {
 // second opener gets ErrAccountInUse naming the holder, for Run and PollOnce alike, until the
 // first stops.
 func TestSecondClientOfAccountRefused(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "bot.db")
@@ -58,8 +59,8 @@ func TestSecondClientOfAccountRefused(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	first, _ := newClient(t, session.WithKeys(keys), session.WithStore(open()), session.WithNetworkConfig(netConfig(dn, true)))
-	second, _ := newClient(t, session.WithStore(open()), session.WithNetworkConfig(netConfig(dn, true)))
+	first, _ := session.NewTestClient(t, session.WithKeys(keys), session.WithStore(open()), session.WithNetworkConfig(session.NetConfig(dn, true)))
+	second, _ := session.NewTestClient(t, session.WithStore(open()), session.WithNetworkConfig(session.NetConfig(dn, true)))
 	if second.AccountID() != keys.AccountID() {
 		t.Fatal("the second client is not on the file's account")
 	}
@@ -171,7 +172,7 @@ func (f flakyStore) GetValue(ctx context.Context, b, k string) ([]byte, error) {
 // renewer stops it (ErrLeaseLost); with everything unreachable, the first failed read does
 // (ErrStore), earlier still.
 func TestPartitionedClientStopsBeforeLeaseExpires(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	for _, all := range []bool{false, true} {
 		t.Run(fmt.Sprintf("all=%v", all), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -179,7 +180,7 @@ func TestPartitionedClientStopsBeforeLeaseExpires(t *testing.T) {
 			mem := store.NewMemory()
 			fs := flakyStore{Store: mem, down: new(atomic.Bool), all: all, renew: new(atomic.Int64)}
 			const ttl = 1500 * time.Millisecond
-			bot, _ := newClient(t, session.WithStore(fs), session.WithNetworkConfig(netConfig(dn, true)),
+			bot, _ := session.NewTestClient(t, session.WithStore(fs), session.WithNetworkConfig(session.NetConfig(dn, true)),
 				session.WithLeaseTTL(ttl), session.WithPollInterval(100*time.Millisecond))
 			done := runAsync(ctx, bot)
 			waitLease(t, bot)
@@ -232,11 +233,11 @@ func TestPartitionedClientStopsBeforeLeaseExpires(t *testing.T) {
 // A Client whose lease another holder took (e.g. after a long pause) stops, and its writes are
 // refused by the store.
 func TestLeaseTakenStopsClient(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	mem := store.NewMemory()
-	bot, _ := newClient(t, session.WithStore(mem), session.WithNetworkConfig(netConfig(dn, true)),
+	bot, _ := session.NewTestClient(t, session.WithStore(mem), session.WithNetworkConfig(session.NetConfig(dn, true)),
 		session.WithLeaseTTL(time.Second), session.WithPollInterval(100*time.Millisecond))
 	done := runAsync(ctx, bot)
 	l := waitLease(t, bot)
@@ -261,7 +262,7 @@ func TestLeaseTakenStopsClient(t *testing.T) {
 
 // The lease of a process that died on this machine is taken at once, not after its TTL.
 func TestDeadLocalHolderReplaced(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// A holder identity of a process of this machine that has exited.
@@ -277,7 +278,7 @@ func TestDeadLocalHolderReplaced(t *testing.T) {
 	if _, err := mem.AcquireLease(ctx, store.LeaseRequest{Name: store.AccountLease(keys.AccountID()), Holder: dead, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	bot, _ := newClient(t, session.WithKeys(keys), session.WithStore(mem), session.WithNetworkConfig(netConfig(dn, true)))
+	bot, _ := session.NewTestClient(t, session.WithKeys(keys), session.WithStore(mem), session.WithNetworkConfig(session.NetConfig(dn, true)))
 	err := bot.PollOnce(ctx)
 	if runtime.GOOS != "linux" {
 		// Elsewhere the SDK cannot tell a dead local process: it waits for the TTL.
@@ -300,7 +301,7 @@ func TestDeadLocalHolderReplaced(t *testing.T) {
 
 // Many Clients of different accounts on one store each hold their own lease.
 func TestLeasesPerAccount(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "many.db"))
@@ -313,7 +314,7 @@ func TestLeasesPerAccount(t *testing.T) {
 	var clients []*session.Client
 	for i := 0; i < 5; i++ {
 		keys, _ := crypto.GenerateKeys(nil)
-		c, _ := newClient(t, session.WithStore(st), session.WithNetworkConfig(netConfig(dn, true)), session.WithKeys(keys))
+		c, _ := session.NewTestClient(t, session.WithStore(st), session.WithNetworkConfig(session.NetConfig(dn, true)), session.WithKeys(keys))
 		clients = append(clients, c)
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = c.Run(runCtx) }()

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/filesd"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
@@ -37,7 +38,7 @@ func TestNetworkConfigFromEnv(t *testing.T) {
 	if cfg, err := session.NetworkConfigFromEnv(); err != nil || len(cfg.Seeds) != 0 || cfg.SeedRootCAs != nil {
 		t.Fatalf("unset: %+v %v", cfg, err)
 	}
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	fs, err := filesd.Start(context.Background(), filesd.WithNetwork(dn))
 	if err != nil {
 		t.Fatal(err)
@@ -62,13 +63,13 @@ func TestNetworkConfigFromEnv(t *testing.T) {
 		t.Fatalf("file server Ed25519 key does not convert to its X25519 key: %v", err)
 	}
 	ctx := context.Background()
-	alice, _ := newClient(t, session.WithNetworkConfig(cfg))
-	bob, br := newClient(t, session.WithNetworkConfig(cfg))
+	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(cfg))
+	bob, br := session.NewTestClient(t, session.WithNetworkConfig(cfg))
 	data := bytes.Repeat([]byte("x"), 5000)
 	if _, err := alice.SendAttachments(ctx, bob.AccountID(), "file", []session.AttachmentFile{{Data: bytes.NewReader(data), FileName: "x.bin"}}); err != nil {
 		t.Fatal(err)
 	}
-	m := pollFor[*session.Message](t, bob, br, nil)
+	m := session.WaitEvent[*session.Message](t, br, bob.PollOnce, nil)
 	if len(m.Attachments) != 1 || !strings.HasPrefix(m.Attachments[0].URL, fs.URL()+"/file/") || !strings.Contains(m.Attachments[0].URL, "#p=") {
 		t.Fatalf("attachment %+v", m.Attachments)
 	}
@@ -79,7 +80,7 @@ func TestNetworkConfigFromEnv(t *testing.T) {
 }
 
 func TestNetworkFileRejectsBadFiles(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	good := session.NetworkFile{Seeds: []string{dn.SeedURL()}, CACertPEM: string(dn.CACertPEM())}
 	x := strings.Repeat("ab", 32)
 	for name, mutate := range map[string]func(*session.NetworkFile){

@@ -21,9 +21,8 @@ import (
 
 	"github.com/sessiongo/sdk/community"
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/filesd"
-	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/onion"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/store"
@@ -208,18 +207,10 @@ func TestProfileUpdateSeconds(t *testing.T) {
 func TestAttachmentPointerID(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
-	fs, err := filesd.Start(ctx, filesd.WithNetwork(dn), filesd.WithNumericIDs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fs.Close()
-	cfg := NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes,
-		FileServer: fs.OnionServer()}
+	dn := devnettest.Start(t)
+	cfg := NetConfig(dn, false)
+	fs := StartFiles(t, dn, filesd.WithNumericIDs())
+	cfg.FileServer = fs.OnionServer()
 	alice := gNewPeer(t, cfg, "Alice")
 	bob := gNewPeer(t, cfg, "Bob")
 	file := bytes.Repeat([]byte("pointer id "), 1000)
@@ -313,20 +304,9 @@ func TestAttachmentPointerID(t *testing.T) {
 func TestBlindedHandoverSendsRequestResponse(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
-	s, err := sogsd.Start(ctx, sogsd.WithNetwork(dn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes}
+	dn := devnettest.Start(t)
+	s, _ := StartLobby(t, dn)
+	cfg := NetConfig(dn, false)
 	desk := gNewPeer(t, cfg, "Desk") // the human on desktop
 	bot := gNewPeer(t, cfg, "Bot")
 	url := s.JoinURL("lobby")
@@ -345,7 +325,7 @@ func TestBlindedHandoverSendsRequestResponse(t *testing.T) {
 		if err := bot.PollCommunities(ctx); err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range bot.rec.all() {
+		for _, e := range bot.rec.Events() {
 			if d, ok := e.(*CommunityDM); ok && d.Text == "hello bot" {
 				dm = d
 			}
@@ -364,7 +344,7 @@ func TestBlindedHandoverSendsRequestResponse(t *testing.T) {
 	}
 	gWait(t, desk, func(m *Message) bool { return m.Text == "second" })
 	var order []string
-	for _, e := range desk.rec.all() {
+	for _, e := range desk.rec.Events() {
 		switch e := e.(type) {
 		case *MessageRequestResponse:
 			if e.From == bot.AccountID() && e.Approved {

@@ -190,8 +190,8 @@ func BenchmarkClientCPUPerMessage(b *testing.B) {
 	dn := startChildDevnet(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	alice, _ := newClient(b, session.WithNetworkConfig(dn.config(false)))
-	bob, _ := newClient(b, session.WithNetworkConfig(dn.config(false)))
+	alice, _ := session.NewTestClient(b, session.WithNetworkConfig(dn.config(false)))
+	bob, _ := session.NewTestClient(b, session.WithNetworkConfig(dn.config(false)))
 	got := make(chan string, 1)
 	bob.AddEventHandler(func(evt session.Event) {
 		if m, ok := evt.(*session.Message); ok {

@@ -103,7 +103,7 @@ func TestRunEndsOnStoreFailure(t *testing.T) {
 			defer nw.Close()
 			base := runtime.NumGoroutine()
 			st := &faultyStore{Store: store.NewMemory()}
-			c, _ := newClient(t, session.WithNetwork(nw), session.WithStore(st),
+			c, _ := session.NewTestClient(t, session.WithNetwork(nw), session.WithStore(st),
 				session.WithPollInterval(10*time.Millisecond), session.WithMaxBackoff(20*time.Millisecond))
 			var polls atomic.Int64
 			c.AddEventHandler(func(evt session.Event) {
@@ -148,7 +148,7 @@ func TestStartLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := runtime.NumGoroutine()
-	c, _ := newClient(t, session.WithNetwork(nw), session.WithPollInterval(10*time.Millisecond))
+	c, _ := session.NewTestClient(t, session.WithNetwork(nw), session.WithPollInterval(10*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := c.Start(ctx)
 	if err := <-c.Start(ctx); !errors.Is(err, session.ErrAlreadyRunning) {
@@ -193,7 +193,7 @@ func TestPollConcurrencyBound(t *testing.T) {
 	var dones []<-chan error
 	const n = 30
 	for i := range n {
-		c, _ := newClient(t, session.WithNetwork(nw), session.WithStore(st), session.WithSeed(seedFor(i)),
+		c, _ := session.NewTestClient(t, session.WithNetwork(nw), session.WithStore(st), session.WithSeed(seedFor(i)),
 			session.WithPollInterval(20*time.Millisecond), session.WithMaxBackoff(40*time.Millisecond))
 		dones = append(dones, c.Start(ctx))
 	}
@@ -227,8 +227,8 @@ func TestBlockedHandlerDoesNotStallOthers(t *testing.T) {
 	defer nw.Close()
 	opts := []session.Option{session.WithNetwork(nw), session.WithPollInterval(10 * time.Millisecond),
 		session.WithMaxBackoff(20 * time.Millisecond)}
-	stuck, _ := newClient(t, append(opts, session.WithSeed(seedFor(1)))...)
-	other, _ := newClient(t, append(opts, session.WithSeed(seedFor(2)))...)
+	stuck, _ := session.NewTestClient(t, append(opts, session.WithSeed(seedFor(1)))...)
+	other, _ := session.NewTestClient(t, append(opts, session.WithSeed(seedFor(2)))...)
 	release := make(chan struct{})
 	blocked := make(chan struct{}, 1)
 	stuck.AddEventHandler(func(session.Event) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/session"
 )
 
@@ -19,7 +20,7 @@ func TestUnreachableNetworkReportedQuickly(t *testing.T) {
 	}
 	defer ln.Close()
 	for _, direct := range []bool{false, true} {
-		c, _ := newClient(t, session.WithNetworkConfig(session.NetworkConfig{Seeds: []string{"https://" + ln.Addr().String()}, Direct: direct}),
+		c, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetworkConfig{Seeds: []string{"https://" + ln.Addr().String()}, Direct: direct}),
 			session.WithPollInterval(100*time.Millisecond))
 		events, stop := c.Subscribe(8)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -48,8 +49,8 @@ func TestUnreachableNetworkReportedQuickly(t *testing.T) {
 
 // A reachable network is not reported as slow: the first event is Connected.
 func TestReachableNetworkNotReportedSlow(t *testing.T) {
-	dn := startDevnet(t)
-	c, _ := newClient(t, session.WithNetworkConfig(netConfig(dn, false)), session.WithPollInterval(100*time.Millisecond))
+	dn := devnettest.Start(t)
+	c, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)), session.WithPollInterval(100*time.Millisecond))
 	events, stop := c.Subscribe(8)
 	defer stop()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,37 +12,30 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 )
-
-func messagesOn(dn *devnet.Network) int {
-	n := 0
-	for _, node := range dn.Nodes() {
-		n += node.MessageCount()
-	}
-	return n
-}
 
 // A store saved on one network and used with the seeds of another (a new devnet under the same
 // database): the saved pool belongs to the old seeds and is ignored, so nothing is sent to the
 // old network, which is still running.
 func TestStalePoolFromOtherSeedsIgnored(t *testing.T) {
 	ctx := context.Background()
-	old := startDevnet(t)
+	old := devnettest.Start(t)
 	st := store.NewMemory()
-	first, _ := newClient(t, session.WithStore(st), session.WithNetworkConfig(netConfig(old, false)))
-	peer, _ := newClient(t, session.WithNetworkConfig(netConfig(old, false)))
+	first, _ := session.NewTestClient(t, session.WithStore(st), session.WithNetworkConfig(session.NetConfig(old, false)))
+	peer, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(old, false)))
 	if _, err := first.SendText(ctx, peer.AccountID(), "on the old network"); err != nil {
 		t.Fatal(err)
 	}
 	first.Close()
-	before := messagesOn(old)
+	before := session.StoredMessages(old)
 
-	replacement := startDevnet(t, devnet.WithNodes(6))
-	bob, br := newClient(t, session.WithNetworkConfig(netConfig(replacement, false)))
-	again, _ := newClient(t, session.WithStore(st), session.WithNetworkConfig(netConfig(replacement, false)))
+	replacement := devnettest.Start(t, devnet.WithNodes(6))
+	bob, br := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(replacement, false)))
+	again, _ := session.NewTestClient(t, session.WithStore(st), session.WithNetworkConfig(session.NetConfig(replacement, false)))
 	if again.AccountID() != first.AccountID() {
 		t.Fatal("the account was not kept")
 	}
@@ -53,10 +46,10 @@ func TestStalePoolFromOtherSeedsIgnored(t *testing.T) {
 	if _, members := replacement.SwarmFor(bob.AccountID()); res.Stored == 0 || res.Stored > len(members) {
 		t.Fatalf("stored by %d nodes; bob's swarm on the new network has %d", res.Stored, len(members))
 	}
-	if m := pollFor[*session.Message](t, bob, br, nil); m.Text != "on the new network" {
+	if m := session.WaitEvent[*session.Message](t, br, bob.PollOnce, nil); m.Text != "on the new network" {
 		t.Fatalf("bob got %q", m.Text)
 	}
-	if after := messagesOn(old); after != before {
+	if after := session.StoredMessages(old); after != before {
 		t.Fatalf("the old network received %d messages after it was replaced", after-before)
 	}
 }
@@ -133,8 +126,8 @@ func hostPort(t *testing.T, seedURL string) string {
 func TestRestartWithStalePool(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	old := startDevnet(t)
-	replacement := startDevnet(t, devnet.WithNodes(14))
+	old := devnettest.Start(t)
+	replacement := devnettest.Start(t, devnet.WithNodes(14))
 	proxy := startSeedProxy(t, hostPort(t, old.SeedURL()))
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(old.CACertPEM())
@@ -143,7 +136,7 @@ func TestRestartWithStalePool(t *testing.T) {
 		PathDiversity: onion.DistinctNodes}
 
 	st := store.NewMemory()
-	bot, _ := newClient(t, session.WithStore(st), session.WithNetworkConfig(cfg))
+	bot, _ := session.NewTestClient(t, session.WithStore(st), session.WithNetworkConfig(cfg))
 	if err := bot.PollOnce(ctx); err != nil { // fetches and saves the old network's pool
 		t.Fatal(err)
 	}
@@ -152,8 +145,8 @@ func TestRestartWithStalePool(t *testing.T) {
 	proxy.target.Store(hostPort(t, replacement.SeedURL()))
 
 	const interval = time.Second
-	restarted, rr := newClient(t, session.WithStore(st), session.WithNetworkConfig(cfg), session.WithPollInterval(interval))
-	user, _ := newClient(t, session.WithNetworkConfig(netConfig(replacement, false)))
+	restarted, rr := session.NewTestClient(t, session.WithStore(st), session.WithNetworkConfig(cfg), session.WithPollInterval(interval))
+	user, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(replacement, false)))
 	if _, err := user.SendText(ctx, restarted.AccountID(), "welcome to the new network"); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +161,7 @@ func TestRestartWithStalePool(t *testing.T) {
 		}
 	}()
 	for {
-		for _, e := range rr.all() {
+		for _, e := range rr.Events() {
 			if m, ok := e.(*session.Message); ok && m.Text == "welcome to the new network" {
 				took := time.Since(start)
 				t.Logf("received %v after Run started", took)
@@ -179,7 +172,7 @@ func TestRestartWithStalePool(t *testing.T) {
 			}
 		}
 		if time.Since(start) > 20*time.Second {
-			t.Fatalf("nothing received from the new network; events: %v", rr.all())
+			t.Fatalf("nothing received from the new network; events: %v", rr.Events())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -13,9 +13,9 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/groups"
-	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -31,22 +31,9 @@ type syncNet struct {
 
 func startSyncNet(t testing.TB) syncNet {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dn.Close() })
-	s, err := sogsd.Start(context.Background(), sogsd.WithNetwork(dn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	return syncNet{dn: dn, cfg: NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes}, sogs: s}
+	dn := devnettest.Start(t)
+	s, _ := StartLobby(t, dn)
+	return syncNet{dn: dn, cfg: NetConfig(dn, false), sogs: s}
 }
 
 func newWords(t testing.TB) string {
@@ -189,7 +176,7 @@ func TestLinkedDevicesSync(t *testing.T) {
 		}
 		// Two poll intervals (±10 % jitter), the push delays and the round trips of one poll.
 		if time.Since(changed) > 2*poll+poll/5+3*time.Second {
-			t.Fatalf("no convergence after %v:\n A %+v\n B %+v\nA events %s\nB events %s", time.Since(changed), sa, sb, gDump(a.rec.all()), gDump(b.rec.all()))
+			t.Fatalf("no convergence after %v:\n A %+v\n B %+v\nA events %s\nB events %s", time.Since(changed), sa, sb, a.rec, b.rec)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -206,26 +193,26 @@ func TestLinkedDevicesSync(t *testing.T) {
 		group crypto.AccountID
 	}{{a, gb.ID}, {b, ga.ID}} {
 		if gCount(w.p, func(e *SyncedGroup) bool { return e.Group == w.group && e.Admin && e.Status == GroupStatusJoined }) == 0 {
-			t.Fatalf("no SyncedGroup for %s: %s", w.group, gDump(w.p.rec.all()))
+			t.Fatalf("no SyncedGroup for %s: %s", w.group, w.p.rec)
 		}
 	}
 	if gCount(b, func(e *SyncedCommunity) bool { return e.URL == room && e.Joined && !e.Removed }) == 0 {
-		t.Fatalf("B did not follow A into the room: %s", gDump(b.rec.all()))
+		t.Fatalf("B did not follow A into the room: %s", b.rec)
 	}
 	if gCount(a, func(e *SyncedContact) bool { return e.Contact.ID == eve.AccountID() && e.Contact.Blocked }) == 0 ||
 		gCount(a, func(e *SyncedRead) bool { return e.Conversation.ID == carol.AccountID() && e.LastRead.Equal(readCarol) }) == 0 {
-		t.Fatalf("A events: %s", gDump(a.rec.all()))
+		t.Fatalf("A events: %s", a.rec)
 	}
 
 	// B took A's new name and sends it, newer than the one it sent before.
-	if e := waitEvent(t, b, func(e *SyncedProfile) bool { return e.Profile.DisplayName == "Bot A" }); e.Profile.UpdatedAt.IsZero() {
+	if e := gWait(t, b, func(e *SyncedProfile) bool { return e.Profile.DisplayName == "Bot A" }); e.Profile.UpdatedAt.IsZero() {
 		t.Fatalf("synced profile %+v", e.Profile)
 	}
 	before := b.Profile().UpdatedAt
 	if _, err := b.SendText(ctx, bob.AccountID(), "from B"); err != nil {
 		t.Fatal(err)
 	}
-	m := waitEvent(t, bob, func(e *Message) bool { return e.Text == "from B" })
+	m := gWait(t, bob, func(e *Message) bool { return e.Text == "from B" })
 	if m.Profile == nil || m.Profile.DisplayName != "Bot A" || !m.Profile.UpdatedAt.Equal(before) {
 		t.Fatalf("B's message carries %+v", m.Profile)
 	}
@@ -240,18 +227,18 @@ func TestLinkedDevicesSync(t *testing.T) {
 	if _, err := bob.SendText(ctx, a.AccountID(), "hello bot"); err != nil {
 		t.Fatal(err)
 	}
-	hello := waitEvent(t, a, func(e *Message) bool { return e.From == bob.AccountID() && e.Text == "hello bot" })
+	hello := gWait(t, a, func(e *Message) bool { return e.From == bob.AccountID() && e.Text == "hello bot" })
 	// Marking it read on A moves the read position on B.
 	if err := a.MarkRead(ctx, bob.AccountID(), hello.Ref()); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, b, func(e *SyncedRead) bool {
+	gWait(t, b, func(e *SyncedRead) bool {
 		return e.Conversation.ID == bob.AccountID() && e.LastRead.Equal(hello.Timestamp)
 	})
 	for _, p := range []*gPeer{a, b} {
-		waitEvent(t, p, func(e *Message) bool { return e.From == bob.AccountID() && e.Text == "hello bot" && !e.Request })
-		waitEvent(t, p, func(e *MessageDropped) bool { return e.From == mallory.AccountID() })
-		waitEvent(t, p, func(e *MessageDropped) bool { return e.From == eve.AccountID() })
+		gWait(t, p, func(e *Message) bool { return e.From == bob.AccountID() && e.Text == "hello bot" && !e.Request })
+		gWait(t, p, func(e *MessageDropped) bool { return e.From == mallory.AccountID() })
+		gWait(t, p, func(e *MessageDropped) bool { return e.From == eve.AccountID() })
 		if n := gCount(p, func(e *Message) bool { return e.From == mallory.AccountID() || e.From == eve.AccountID() }) +
 			gCount(p, func(e *MessageRequest) bool { return e.From == mallory.AccountID() || e.From == eve.AccountID() }); n != 0 {
 			t.Fatalf("%d messages from blocked senders delivered", n)
@@ -263,7 +250,7 @@ func TestLinkedDevicesSync(t *testing.T) {
 	if _, err := bob.SendGroupText(ctx, ga.ID, "hi group"); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, b, gText(ga.ID, bob.AccountID(), "hi group"))
+	gWait(t, b, gText(ga.ID, bob.AccountID(), "hi group"))
 
 	// A third device restored from the Recovery Password on an empty store sees all of it.
 	c := gNewPeer(t, sn.cfg, "Bot", WithRecoveryPassword(words), WithCommunityAutoJoin(true))
@@ -276,10 +263,10 @@ func TestLinkedDevicesSync(t *testing.T) {
 	sa = stateOf(t, a, bob.AccountID(), carol.AccountID())
 	sc.Configs, sa.Configs = [4][32]byte{}, [4][32]byte{} // the restored device may still have a merge to push
 	if fmt.Sprint(sc) != fmt.Sprint(sa) {
-		t.Fatalf("restored device:\n %+v\nwant\n %+v\nevents %s", sc, sa, gDump(c.rec.all()))
+		t.Fatalf("restored device:\n %+v\nwant\n %+v\nevents %s", sc, sa, c.rec)
 	}
-	waitEvent(t, c, gText(ga.ID, bob.AccountID(), "hi group"))
-	waitEvent(t, c, func(e *MessageDropped) bool { return e.From == mallory.AccountID() })
+	gWait(t, c, gText(ga.ID, bob.AccountID(), "hi group"))
+	gWait(t, c, func(e *MessageDropped) bool { return e.From == mallory.AccountID() })
 	if gCount(c, func(e *Message) bool { return e.From == mallory.AccountID() }) != 0 {
 		t.Fatal("the restored device delivered a blocked sender's message")
 	}
@@ -288,40 +275,10 @@ func TestLinkedDevicesSync(t *testing.T) {
 	if err := b.Unblock(ctx, eve.AccountID()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*poll+3*time.Second, func() bool {
+	WaitUntil(t, 2*poll+3*time.Second, nil, func() bool {
 		bl, _ := a.Blocked(ctx)
 		return len(bl) == 1 && bl[0] == mallory.AccountID()
 	})
-}
-
-// waitEvent waits (while Run polls, or polling itself otherwise) for an event.
-func waitEvent[T any](t testing.TB, p *gPeer, ok func(T) bool) T {
-	t.Helper()
-	if p.running.Load() {
-		var got T
-		waitFor(t, 30*time.Second, func() bool {
-			for _, e := range p.rec.all() {
-				if v, is := e.(T); is && (ok == nil || ok(v)) {
-					got = v
-					return true
-				}
-			}
-			return false
-		})
-		return got
-	}
-	return gWait(t, p, ok)
-}
-
-func waitFor(t testing.TB, d time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestConfigBadInput stores what a malicious node or a broken client might leave in the
@@ -578,7 +535,7 @@ func TestConfigPushBurst(t *testing.T) {
 		defer a.usync.mu.Unlock()
 		return a.usync.cfgs[groups.DomainContacts].CurrentHashes()
 	}
-	waitFor(t, 10*time.Second, func() bool { return len(current()) == 1 })
+	WaitUntil(t, 10*time.Second, nil, func() bool { return len(current()) == 1 })
 	a.usync.mu.Lock()
 	seq := a.usync.cfgs[groups.DomainContacts].Seqno()
 	a.usync.mu.Unlock()
@@ -589,8 +546,8 @@ func TestConfigPushBurst(t *testing.T) {
 	if err := a.Unblock(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() bool { c := current(); return len(c) == 1 && c[0] != first })
-	waitFor(t, 10*time.Second, func() bool { return !inSwarm(t, a, swarm.NamespaceContacts, first) })
+	WaitUntil(t, 10*time.Second, nil, func() bool { c := current(); return len(c) == 1 && c[0] != first })
+	WaitUntil(t, 10*time.Second, nil, func() bool { return !inSwarm(t, a, swarm.NamespaceContacts, first) })
 	if !inSwarm(t, a, swarm.NamespaceContacts, current()[0]) {
 		t.Fatal("the current config is not in the swarm")
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/sessiongo/sdk/community"
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/filesd"
 	"github.com/sessiongo/sdk/devnet/sogsd"
-	"github.com/sessiongo/sdk/onion"
 	pb "github.com/sessiongo/sdk/proto/sessionpb"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -31,28 +31,11 @@ type vocabNet struct {
 
 func startVocabNet(t *testing.T) *vocabNet {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dn.Close() })
-	fs, err := filesd.Start(ctx, filesd.WithNetwork(dn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
-	s, err := sogsd.Start(ctx, sogsd.WithNetwork(dn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby", Name: "Lobby"}); err != nil {
-		t.Fatal(err)
-	}
-	cfg := NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes,
-		FileServer: fs.OnionServer()}
+	dn := devnettest.Start(t)
+	fs := StartFiles(t, dn)
+	s, _ := StartLobby(t, dn)
+	cfg := NetConfig(dn, false)
+	cfg.FileServer = fs.OnionServer()
 	return &vocabNet{cfg: cfg, dn: dn, files: fs, sogs: s}
 }
 
@@ -274,7 +257,7 @@ func TestVocabularyOneToOne(t *testing.T) {
 	}
 	ice := gWait(t, bob, func(c *Call) bool { return c.Kind == CallICECandidates })
 	if ice.UUID != uuid || len(ice.SDPs) != 1 || ice.SDPMids[0] != "0" || gCount(bob, func(c *Call) bool { return c.UUID == uuid }) != 3 {
-		t.Fatalf("call events %s", gDump(bob.rec.all()))
+		t.Fatalf("call events %s", bob.rec)
 	}
 	if err := bob.EndCall(ctx, alice.AccountID(), uuid); err != nil {
 		t.Fatal(err)
@@ -466,15 +449,9 @@ func TestGroupVocabulary(t *testing.T) {
 	if err := admin.InviteToGroup(ctx, g.ID, late.AccountID()); err != nil {
 		t.Fatal(err)
 	}
-	invites := func() int { return gCount(late, func(e *GroupInvite) bool { return e.Group == g.ID }) }
-	for deadline := time.Now().Add(30 * time.Second); invites() < 2; {
-		if time.Now().After(deadline) {
-			t.Fatalf("no second invitation after declining; events %s", gDump(late.rec.all()))
-		}
-		if err := late.PollOnce(ctx); err != nil {
-			t.Log(err)
-		}
-	}
+	WaitUntil(t, 30*time.Second, late.PollOnce, func() bool {
+		return gCount(late, func(e *GroupInvite) bool { return e.Group == g.ID }) >= 2
+	})
 	if gs, err := late.Group(ctx, g.ID); err != nil || gs.Status != GroupStatusInvited {
 		t.Fatalf("re-invited group %+v %v", gs, err)
 	}
@@ -510,21 +487,15 @@ func TestCommunityEditAndPreviews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	poll := func(ctx context.Context) error {
+		if err := bob.PollCommunities(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return nil
+	}
 	waitRoom := func(ok func(*CommunityMessage) bool) *CommunityMessage {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			if err := bob.PollCommunities(ctx); err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range bob.rec.all() {
-				if m, is := e.(*CommunityMessage); is && ok(m) {
-					return m
-				}
-			}
-		}
-		t.Fatalf("no such community message; events %s", gDump(bob.rec.all()))
-		return nil
+		return WaitEvent(t, bob.rec, poll, ok)
 	}
 	m := waitRoom(func(m *CommunityMessage) bool { return m.ID == posted.ID })
 	if len(m.Previews) != 1 || m.Previews[0].Title != "X" || m.Previews[0].ReceivedImage == nil {

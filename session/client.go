@@ -309,8 +309,13 @@ func (c *Client) Keys() *crypto.Keys { return c.keys }
 // Network returns the network the client uses.
 func (c *Client) Network() *Network { return c.net }
 
-// Close stops using the network (closing it if the client created it). Run must have returned.
+// Close stops using the network (closing it if the client created it). Run must have returned
+// (a Run still active is ended: it returns ErrClosed, and releases the account's lease once its
+// last handler has returned).
 func (c *Client) Close() error {
+	if c.net != nil && c.net.sched != nil {
+		c.net.sched.stopClient(c, ErrClosed)
+	}
 	closedByLoss := c.closeLease()
 	if !c.closed.CompareAndSwap(false, true) && !closedByLoss {
 		return nil

@@ -120,6 +120,7 @@ func TestGroupInviteChecks(t *testing.T) {
 	ctx := context.Background()
 	l := gLocal(t)
 	c := l.member
+	holdLease(t, c)
 	in := func(gu *pb.GroupUpdateMessage, ts uint64) *Incoming {
 		return &Incoming{Sender: l.adminUser.AccountID(), Timestamp: ts, Content: &pb.Content{DataMessage: &pb.DataMessage{GroupUpdateMessage: gu}}}
 	}

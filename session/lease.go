@@ -92,7 +92,11 @@ func (c *Client) finishLease(err error) error {
 		// A write refused by the store: the lease is gone, as if not renewed.
 		c.lease.lose(err)
 	}
+	// Under the dispatch lock: a handler still running (a poll that ignored cancellation)
+	// finishes before the lease is released, and none runs after (valid is false then).
+	c.dispatchMu.Lock()
 	lost := c.lease.release()
+	c.dispatchMu.Unlock()
 	if lost == nil {
 		return err
 	}
@@ -103,10 +107,13 @@ func (c *Client) finishLease(err error) error {
 	return &fatalError{fmt.Errorf("session: account %s: %w", c.id, lost)}
 }
 
-// closeLease releases the lease and stops the keeper; it reports whether the Client was closed
-// by a lost lease (so that Close still closes what it owns).
+// closeLease releases the lease unless a poll holds it (that poll releases it when it ends:
+// Close must not release it under a handler still delivering); it reports whether the Client
+// was closed by a lost lease (so that Close still closes what it owns).
 func (c *Client) closeLease() bool {
-	c.lease.release()
+	if !c.polling.Load() {
+		c.lease.release()
+	}
 	return c.lease.closedByLoss()
 }
 
@@ -140,17 +147,15 @@ func (k *leaseKeeper) current() (store.Lease, bool) {
 	return k.last, k.lease != nil
 }
 
-// valid reports whether the Client may act for the account now: it holds no lease (it is not
-// polling), or holds one whose local deadline has not passed. Events are dispatched only
-// while valid, so that a process paused past its deadline (before the renewer could stop it)
-// leaves the message pending for the next holder instead of handling it late.
+// valid reports whether the Client may deliver events now: it holds the lease and its local
+// deadline has not passed. Events are only dispatched by polls, which hold the lease, so
+// without it (released at the end of the poll, or by Close) nothing is delivered: another
+// member may hold the account. A process paused past its deadline (before the renewer could
+// stop it) leaves the message pending for the next holder instead of handling it late.
 func (k *leaseKeeper) valid() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.lost != nil {
-		return false
-	}
-	return k.lease == nil || time.Now().Before(k.until)
+	return k.lost == nil && k.lease != nil && time.Now().Before(k.until)
 }
 
 // hold acquires the lease and hands it to the renewer.

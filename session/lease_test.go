@@ -332,3 +332,79 @@ func TestLeasesPerAccount(t *testing.T) {
 		t.Fatalf("leases left after Run ended: %v", ls)
 	}
 }
+
+// A handler still running when the Client is told to stop (its Run cancelled and Close called
+// at once, as a fleet handing the account over may) finishes while the lease is held: the
+// lease is released only after it returns, and nothing is delivered once it is released.
+func TestNoDeliveryAfterLeaseReleased(t *testing.T) {
+	dn := startDevnet(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	nw, err := session.NewNetwork(netConfig(dn, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	mem := store.NewMemory()
+	bot, _ := newClient(t, session.WithStore(mem), session.WithNetwork(nw),
+		session.WithLeaseTTL(time.Second), session.WithPollInterval(100*time.Millisecond))
+	type delivery struct {
+		held bool
+		at   time.Time
+	}
+	var mu sync.Mutex
+	var got []delivery
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	bot.AddEventHandler(func(evt session.Event) {
+		if _, ok := evt.(*session.Message); !ok {
+			return
+		}
+		once.Do(func() { close(entered); <-release })
+		_, held := bot.Lease()
+		mu.Lock()
+		got = append(got, delivery{held, time.Now()})
+		mu.Unlock()
+	})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := runAsync(runCtx, bot)
+	l := waitLease(t, bot)
+	sender, _ := newClient(t, session.WithNetwork(nw))
+	for _, text := range []string{"one", "two", "three"} {
+		if _, err := sender.SendText(ctx, bot.AccountID(), text, session.WithoutSync()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-entered:
+	case <-ctx.Done():
+		t.Fatal("no message delivered")
+	}
+	stop()
+	closed := make(chan error, 1)
+	go func() { closed <- bot.Close() }()
+	time.Sleep(200 * time.Millisecond) // time for a release under the handler
+	close(release)
+	if err := <-done; err != nil && !errors.Is(err, session.ErrClosed) {
+		t.Fatalf("Run: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	hist, err := mem.LeaseHistory(ctx, l.Name)
+	if err != nil || len(hist) != 1 || !hist[0].Released {
+		t.Fatalf("lease history %+v, %v", hist, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, d := range got {
+		// Ended has the store's millisecond precision.
+		if !d.held || d.at.Truncate(time.Millisecond).After(hist[0].Ended) {
+			t.Errorf("delivery %d at %v (holding: %v) after the lease ended %+v", i, d.at, d.held, hist[0])
+		}
+	}
+	if _, held := bot.Lease(); held {
+		t.Fatal("the lease is still held after Run and Close returned")
+	}
+}

@@ -467,6 +467,7 @@ func TestCommunitySkippedRowsReportedOnce(t *testing.T) {
 	}
 	defer c.Close()
 	var mu sync.Mutex
+	holdLease(t, c)
 	var skipped []int64
 	c.AddEventHandler(func(e Event) {
 		if s, ok := e.(*CommunitySkipped); ok {

@@ -219,6 +219,17 @@ func (s *scheduler) stop(r *runState, err error) {
 	}
 }
 
+// stopClient ends c's run, if any, as stop does.
+func (s *scheduler) stopClient(c *Client, err error) {
+	s.mu.Lock()
+	r := c.run
+	fin := r != nil && s.stopLocked(r, err)
+	s.mu.Unlock()
+	if fin {
+		r.finish()
+	}
+}
+
 // stopLocked reports whether the caller must finish the run.
 func (s *scheduler) stopLocked(r *runState, err error) bool {
 	if r.err == nil && err != nil {

@@ -337,16 +337,16 @@ func TestLeasesPerAccount(t *testing.T) {
 // at once, as a fleet handing the account over may) finishes while the lease is held: the
 // lease is released only after it returns, and nothing is delivered once it is released.
 func TestNoDeliveryAfterLeaseReleased(t *testing.T) {
-	dn := startDevnet(t)
+	dn := devnettest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	nw, err := session.NewNetwork(netConfig(dn, true))
+	nw, err := session.NewNetwork(session.NetConfig(dn, true))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nw.Close()
 	mem := store.NewMemory()
-	bot, _ := newClient(t, session.WithStore(mem), session.WithNetwork(nw),
+	bot, _ := session.NewTestClient(t, session.WithStore(mem), session.WithNetwork(nw),
 		session.WithLeaseTTL(time.Second), session.WithPollInterval(100*time.Millisecond))
 	type delivery struct {
 		held bool
@@ -370,7 +370,7 @@ func TestNoDeliveryAfterLeaseReleased(t *testing.T) {
 	defer stop()
 	done := runAsync(runCtx, bot)
 	l := waitLease(t, bot)
-	sender, _ := newClient(t, session.WithNetwork(nw))
+	sender, _ := session.NewTestClient(t, session.WithNetwork(nw))
 	for _, text := range []string{"one", "two", "three"} {
 		if _, err := sender.SendText(ctx, bot.AccountID(), text, session.WithoutSync()); err != nil {
 			t.Fatal(err)

@@ -200,10 +200,12 @@ func (k *leaseKeeper) lose(err error) {
 		return
 	}
 	k.log.Error("account lease lost: stopping", "err", err)
+	// The Client is closed before the loss is visible (state, valid): a poll that fails on it
+	// and ends Run must leave a Client that refuses to send.
+	k.onLost()
 	k.lost, k.lease, k.closed = err, nil, true
 	cancel := k.cancel
 	k.mu.Unlock()
-	k.onLost()
 	cancel(err)
 }
 

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAttachmentsAndProfilePictures(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	fs, err := filesd.Start(context.Background(), filesd.WithNetwork(dn))
 	if err != nil {

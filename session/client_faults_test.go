@@ -66,6 +66,7 @@ func exchange(t *testing.T, alice, bob *session.Client, br *session.Recorder, n 
 }
 
 func TestFaultsLoseAndDuplicateNothing(t *testing.T) {
+	t.Parallel()
 	t.Run("swarm node dies", func(t *testing.T) {
 		dn := devnettest.Start(t, devnet.WithSeed(1))
 		alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))

@@ -42,6 +42,7 @@ func TestUnreadSubscribeDoesNotBlockShutdown(t *testing.T) {
 // A handler that polls (here PollCommunities from a PollOnce handler) is refused with
 // ErrPollInProgress instead of deadlocking on the dispatch lock.
 func TestPollFromHandlerIsRefused(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	s, _ := session.StartLobby(t, dn)
 	cfg := session.NetConfig(dn, true)
@@ -90,6 +91,7 @@ func TestPollFromHandlerIsRefused(t *testing.T) {
 // Cancelling Run's ctx while a handler runs (a clean shutdown) still records the message as
 // handled: it is not delivered again after the restart.
 func TestShutdownDuringHandlerDeliversOnce(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	cfg := session.NetConfig(dn, true)
 	path := filepath.Join(t.TempDir(), "bot.db")
@@ -128,6 +130,7 @@ func TestShutdownDuringHandlerDeliversOnce(t *testing.T) {
 
 // Two concurrent PollOnce calls: one polls, the other is refused; nothing is delivered twice.
 func TestConcurrentPollOnceDeliversOnce(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	cfg := session.NetConfig(dn, true)
 	bg := context.Background()

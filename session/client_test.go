@@ -16,6 +16,7 @@ import (
 )
 
 func TestClientExchange(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	for _, mode := range []struct {
 		name   string
@@ -83,13 +84,7 @@ func TestClientExchange(t *testing.T) {
 				t.Fatalf("unsend %+v", un)
 			}
 			// Every message arrived exactly once.
-			count := 0
-			for _, e := range br.Events() {
-				if m, ok := e.(*session.Message); ok && m.Text == "hello bob" {
-					count++
-				}
-			}
-			if count != 1 {
+			if count := session.CountEvents(br, func(m *session.Message) bool { return m.Text == "hello bob" }); count != 1 {
 				t.Fatalf("message delivered %d times", count)
 			}
 		})
@@ -97,6 +92,7 @@ func TestClientExchange(t *testing.T) {
 }
 
 func TestSyncCopyReachesLinkedDevice(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	ctx := context.Background()
 	keys, _ := crypto.GenerateKeys(nil)
@@ -113,6 +109,7 @@ func TestSyncCopyReachesLinkedDevice(t *testing.T) {
 }
 
 func TestRestartLosesAndRepeatsNothing(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "bot.db")
@@ -155,6 +152,7 @@ func TestRestartLosesAndRepeatsNothing(t *testing.T) {
 }
 
 func TestRunDeliversAndStops(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
 	bob, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)), session.WithPollInterval(50*time.Millisecond))
@@ -194,6 +192,7 @@ func TestRunDeliversAndStops(t *testing.T) {
 }
 
 func TestZeroConfigClient(t *testing.T) {
+	t.Parallel()
 	c, err := session.NewClient()
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +218,7 @@ func TestZeroConfigClient(t *testing.T) {
 }
 
 func TestResolveName(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	k, _ := crypto.GenerateKeys(nil)
 	if err := dn.RegisterName("alice", k.AccountID().String()); err != nil {

@@ -16,6 +16,7 @@ import (
 
 // A room file posted by one client is downloaded by another from the room, through onion paths.
 func TestCommunityAttachments(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	s := session.StartSOGS(t, dn)
 	if err := s.CreateRoom(sogsd.RoomConfig{Token: "pics", Name: "Pictures"}); err != nil {
@@ -56,6 +57,7 @@ func TestCommunityAttachments(t *testing.T) {
 // A shutdown in the middle of a page of room messages neither loses nor repeats any: the room
 // position moves after every message.
 func TestCommunityShutdownMidPageDeliversOnce(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	s := session.StartSOGS(t, dn)
 	if err := s.CreateRoom(sogsd.RoomConfig{Token: "busy", Name: "Busy"}); err != nil {

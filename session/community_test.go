@@ -23,6 +23,7 @@ import (
 // DMs with the sender's real ID learned, the handover to 1:1 messages, persisted state across
 // a restart, and leaving.
 func TestCommunityEndToEnd(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	s, _ := session.StartLobby(t, dn)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -176,6 +177,7 @@ func TestCommunityEndToEnd(t *testing.T) {
 
 // Run polls joined rooms on its own and its poller ends with Run.
 func TestCommunityRun(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	s := session.StartSOGS(t, dn)
 	author, _ := crypto.GenerateKeys(nil)
@@ -284,6 +286,7 @@ func ExampleClient_JoinCommunity() {
 // In direct mode the community server is reached over plain HTTPS (the devnet's CA), not onion
 // paths.
 func TestCommunityDirect(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	s := session.StartSOGS(t, dn)
 	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby"}); err != nil {
@@ -369,6 +372,7 @@ func BenchmarkCommunityPoll(b *testing.B) {
 
 // Concurrent polls (Run's poller, callers, handlers) deliver every message once.
 func TestCommunityConcurrentPolls(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	s := session.StartSOGS(t, dn, sogsd.WithPostRateLimit(0, 0))
 	if err := s.CreateRoom(sogsd.RoomConfig{Token: "lobby"}); err != nil {

@@ -35,6 +35,7 @@ func TestPackageDocOpensOnClient(t *testing.T) {
 
 // Item 9: CommunityMessage.Ref quotes a community message the way it comes back in the reply.
 func TestCommunityMessageRef(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dn := devnettest.Start(t)
 	_, room := session.StartLobby(t, dn)

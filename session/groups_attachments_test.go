@@ -10,6 +10,7 @@ import (
 
 // TestGroupAttachments sends a file to a group and checks a member downloads it intact.
 func TestGroupAttachments(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dn := devnettest.Start(t)

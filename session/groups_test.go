@@ -96,6 +96,7 @@ func gJoin(t testing.TB, p *gPeer, gid, admin crypto.AccountID, name string) {
 }
 
 func TestGroupsDevnet(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := gDevnet(t)
 	alice := gNewPeer(t, cfg, "Alice")
@@ -390,6 +391,7 @@ func TestGroupsDevnet(t *testing.T) {
 }
 
 func TestGroupsDeleteAndRun(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := gDevnet(t)
 	alice := gNewPeer(t, cfg, "Alice", WithPollInterval(100*time.Millisecond))
@@ -443,6 +445,7 @@ func TestGroupsDeleteAndRun(t *testing.T) {
 // storage server allows) write forged keys, configs and messages, and forge an invite: the
 // others report each as UndecryptableGroupMessage, apply none of it, and keep working.
 func TestGroupsBadInput(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := gDevnet(t)
 	alice := gNewPeer(t, cfg, "Alice")
@@ -572,6 +575,7 @@ func BenchmarkGroupSendReceive(b *testing.B) {
 
 // Polls of one group from several goroutines deliver each message once.
 func TestGroupsConcurrentPolls(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := gDevnet(t)
 	alice := gNewPeer(t, cfg, "Alice")
@@ -622,6 +626,7 @@ func TestGroupsConcurrentPolls(t *testing.T) {
 // A group message fetched but not handled before a crash is delivered after the restart, once,
 // and the group's state survives in a SQLite store.
 func TestGroupsRestart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := gDevnet(t)
 	alice := gNewPeer(t, cfg, "Alice")

@@ -15,6 +15,7 @@ import (
 // Item 7: empty, blank and invalid UTF-8 texts are refused with a typed error, before anything
 // is sent, for 1:1 messages, groups and communities.
 func TestTextRefused(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dn := devnettest.Start(t)
@@ -85,6 +86,7 @@ func TestTextRefused(t *testing.T) {
 
 // Item 6: a closed client says ErrClosed, whatever its network's state.
 func TestClosedClientSaysErrClosed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dn := devnettest.Start(t)
 	_, room := session.StartLobby(t, dn)
@@ -133,6 +135,7 @@ func TestClosedClientSaysErrClosed(t *testing.T) {
 // Item 6: a community URL with the wrong key gives an error that says so, through onion paths
 // and directly.
 func TestCommunityWrongKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dn := devnettest.Start(t)
 	s, good := session.StartLobby(t, dn)

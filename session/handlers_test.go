@@ -92,6 +92,7 @@ func TestHandlerPanicIsReportedAndRedelivered(t *testing.T) {
 // Item 2: a handler asks for redelivery with an error; after MaxDeliveries failures the event
 // is given up as a DeadLetter and the messages after it arrive.
 func TestHandlerErrorRetriesThenDeadLetter(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dn := devnettest.Start(t)
 	alice, _ := session.NewTestClient(t, session.WithNetworkConfig(session.NetConfig(dn, false)))
@@ -152,6 +153,7 @@ func TestHandlerErrorRetriesThenDeadLetter(t *testing.T) {
 
 // A failed community message is delivered again by the next poll of its room.
 func TestHandlerErrorRedeliversCommunityMessage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dn := devnettest.Start(t)
 	_, room := session.StartLobby(t, dn)
@@ -192,6 +194,7 @@ func TestHandlerErrorRedeliversCommunityMessage(t *testing.T) {
 
 // Item 2: nil handlers are refused when they are registered, not when an event arrives.
 func TestNilHandlersRefused(t *testing.T) {
+	t.Parallel()
 	c, _ := session.NewTestClient(t)
 	for name, add := range map[string]func(){
 		"AddEventHandler":  func() { c.AddEventHandler(nil) },

@@ -167,6 +167,7 @@ func hostilePair(t *testing.T, dn *devnet.Network) (alice, bob *session.Client, 
 }
 
 func TestHostileNodeNoExtraEvents(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		faults devnet.Faults
@@ -215,6 +216,7 @@ func TestHostileNodeNoExtraEvents(t *testing.T) {
 // restarted in the same process: no message is delivered twice (its time never becomes the
 // network's, and pruning uses the local clock).
 func TestHonestSkewedNodeThenRestart(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(16))
 	alice, bob, br, bs := hostilePair(t, dn)
 	_, members := dn.SwarmFor(bob.AccountID())
@@ -231,13 +233,7 @@ func TestHonestSkewedNodeThenRestart(t *testing.T) {
 			t.Fatalf("run %d: %v", round, err)
 		}
 	}
-	msgs := 0
-	for _, e := range br.Events() {
-		if _, ok := e.(*session.Message); ok {
-			msgs++
-		}
-	}
-	if msgs != n {
+	if msgs := session.CountEvents[*session.Message](br, nil); msgs != n {
 		t.Fatalf("%d Message events for %d messages after restarts", msgs, n)
 	}
 }

@@ -59,6 +59,7 @@ func (h *hostRecorder) outside() []string {
 // the default (mainnet) file server and communities elsewhere are refused with
 // ErrOutsideNetwork before any request.
 func TestDevnetClientStaysInside(t *testing.T) {
+	t.Parallel()
 	dn := devnettest.Start(t)
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {

@@ -52,6 +52,7 @@ func retrieveRaw(t *testing.T, c *Client) []*Incoming {
 // Item 7: a typing indicator's TypingMessage timestamp and Envelope timestamp come from one
 // clock reading (desktop drops it when they differ). The clock here moves 1 ms per reading.
 func TestTypingOneClockReading(t *testing.T) {
+	t.Parallel()
 	cfg := gDevnet(t)
 	alice := gNewPeer(t, cfg, "Alice")
 	bob := gNewPeer(t, cfg, "Bob")
@@ -135,6 +136,7 @@ func TestEnvelopeDecoyProSig(t *testing.T) {
 // Item 8: every message with our profile carries lastProfileUpdateSeconds, kept in the store
 // and moved forward on every change of name or picture, across restarts.
 func TestProfileUpdateSeconds(t *testing.T) {
+	t.Parallel()
 	cfg := gDevnet(t)
 	ctx := context.Background()
 	bob := gNewPeer(t, cfg, "Bob")
@@ -205,6 +207,7 @@ func TestProfileUpdateSeconds(t *testing.T) {
 // Item 6: AttachmentPointer.id is the numeric last segment of the file URL (clients download
 // by it); a received pointer without a URL is fetched by its id.
 func TestAttachmentPointerID(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dn := devnettest.Start(t)
@@ -302,6 +305,7 @@ func TestAttachmentPointerID(t *testing.T) {
 // by a MessageRequestResponse, which is what makes desktop merge the blinded conversation
 // into the 1:1 one.
 func TestBlindedHandoverSendsRequestResponse(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dn := devnettest.Start(t)

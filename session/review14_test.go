@@ -174,6 +174,7 @@ func (s *failingValues) PutValue(ctx context.Context, bucket, key string, value 
 // A timer update whose setting cannot be saved is not lost: it stays pending and comes again
 // (saved, and as an event) with the next poll.
 func TestDisappearingChangeKeptOnStoreError(t *testing.T) {
+	t.Parallel()
 	cfg := gDevnet(t)
 	ctx := context.Background()
 	fs := &failingValues{Store: store.NewMemory(), bucket: expiryBucket}

@@ -22,6 +22,7 @@ import (
 // database): the saved pool belongs to the old seeds and is ignored, so nothing is sent to the
 // old network, which is still running.
 func TestStalePoolFromOtherSeedsIgnored(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	old := devnettest.Start(t)
 	st := store.NewMemory()

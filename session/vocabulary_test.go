@@ -68,6 +68,7 @@ func swarmExpiry(t *testing.T, c *Client, hash string) time.Time {
 func near(a, b time.Time, d time.Duration) bool { return a.Sub(b) < d && b.Sub(a) < d }
 
 func TestDisappearingMessagesOneToOne(t *testing.T) {
+	t.Parallel()
 	cfg := gDevnet(t)
 	ctx := context.Background()
 	alice := gNewPeer(t, cfg, "Alice")
@@ -174,6 +175,7 @@ func TestDisappearingMessagesOneToOne(t *testing.T) {
 }
 
 func TestVocabularyOneToOne(t *testing.T) {
+	t.Parallel()
 	vn := startVocabNet(t)
 	ctx := context.Background()
 	alice := gNewPeer(t, vn.cfg, "Alice")
@@ -298,6 +300,7 @@ func TestVocabularyOneToOne(t *testing.T) {
 }
 
 func TestGroupVocabulary(t *testing.T) {
+	t.Parallel()
 	vn := startVocabNet(t)
 	ctx := context.Background()
 	admin := gNewPeer(t, vn.cfg, "Admin")
@@ -471,6 +474,7 @@ func mustGroupSigner(t *testing.T, c *gPeer, gid crypto.AccountID) swarm.Signer 
 }
 
 func TestCommunityEditAndPreviews(t *testing.T) {
+	t.Parallel()
 	vn := startVocabNet(t)
 	ctx := context.Background()
 	alice := gNewPeer(t, vn.cfg, "Alice")
@@ -557,6 +561,7 @@ func TestCheckContent(t *testing.T) {
 
 // Group envelopes carry the decoy proSig too (inside the group encryption).
 func TestGroupEnvelopeProSig(t *testing.T) {
+	t.Parallel()
 	cfg := gDevnet(t)
 	ctx := context.Background()
 	admin := gNewPeer(t, cfg, "Admin")

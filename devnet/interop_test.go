@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/groups"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/sns"
@@ -23,11 +24,7 @@ import (
 
 func TestInteropSwarmClient(t *testing.T) {
 	ctx := context.Background()
-	nw, err := devnet.Start(ctx, devnet.WithSeed(17))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithSeed(17))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +63,7 @@ func TestInteropSwarmClient(t *testing.T) {
 // client's requests meet 421s and recover.
 func TestInteropChurn421(t *testing.T) {
 	ctx := context.Background()
-	nw, err := devnet.Start(ctx, devnet.WithNodes(13), devnet.WithSeed(23))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithNodes(13), devnet.WithSeed(23))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
 	if err != nil {
 		t.Fatal(err)
@@ -113,12 +106,7 @@ func TestInteropChurn421(t *testing.T) {
 }
 
 func TestInteropOnionBuilder(t *testing.T) {
-	ctx := context.Background()
-	nw, err := devnet.Start(ctx, devnet.WithNodes(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithNodes(8))
 	hc := nw.HTTPClient()
 	defer hc.CloseIdleConnections()
 	nodes := nw.Nodes()
@@ -163,11 +151,7 @@ func TestInteropOnionBuilder(t *testing.T) {
 // key kT, group-signed token); the admin revokes and unrevokes the token.
 func TestInteropGroupSubaccount(t *testing.T) {
 	ctx := context.Background()
-	nw, err := devnet.Start(ctx, devnet.WithNodes(6))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithNodes(6))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool(), MinSize: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -228,11 +212,7 @@ func TestInteropONS(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := keys.AccountID()
-	nw, err := devnet.Start(ctx, devnet.WithNodes(5), devnet.WithName("DevUser", id.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithNodes(5), devnet.WithName("DevUser", id.String()))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool(), MinSize: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -257,11 +237,7 @@ func TestInteropONS(t *testing.T) {
 // built from the devnet pool); then one path's guard drops every request and the client recovers.
 func TestInteropOnionTransport(t *testing.T) {
 	ctx := context.Background()
-	nw, err := devnet.Start(ctx, devnet.WithSeed(41))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnettest.Start(t, devnet.WithSeed(41))
 	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
 	if err != nil {
 		t.Fatal(err)

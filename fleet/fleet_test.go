@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/fleet"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
@@ -69,11 +69,7 @@ type delivery struct {
 func TestFleetRebalances(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
+	dn := devnettest.Start(t)
 	netCfg := session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes}
 	nw, err := session.NewNetwork(netCfg)
 	if err != nil {

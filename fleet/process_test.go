@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/fleet"
 	"github.com/sessiongo/sdk/onion"
@@ -316,11 +316,7 @@ func TestFleetProcesses(t *testing.T) {
 	}
 	defer st.Close()
 
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
+	dn := devnettest.Start(t)
 	// The room's post rate limit is for people; the fleet test posts 2.5 messages a second.
 	sogs, err := sogsd.Start(ctx, sogsd.WithNetwork(dn), sogsd.WithPostRateLimit(0, 0))
 	if err != nil {

@@ -609,18 +609,9 @@ func gvGroupConfigDecrypt(t *testing.T, c vcase) {
 			SessionID  string `json:"session_id"`
 			Supplement bool   `json:"supplement"`
 		}
-		var want []member
-		c.decode(&want, "expect_members")
-		got := groups.MembersFromData(cfg.Data())
-		if len(got) != len(want) {
-			t.Fatalf("%d members, want %d", len(got), len(want))
-		}
-		for i, w := range want {
-			g := got[i]
-			if g.ID.String() != w.SessionID || g.Name != w.Name || g.Admin != w.Admin || g.Supplement != w.Supplement {
-				t.Fatalf("member %d: %+v, want %+v", i, g, w)
-			}
-		}
+		gvList(t, c, "expect_members", groups.MembersFromData(cfg.Data()), func(g groups.Member, w member) bool {
+			return g.ID.String() == w.SessionID && g.Name == w.Name && g.Admin == w.Admin && g.Supplement == w.Supplement
+		})
 	default:
 		t.Fatalf("unknown config %q", domain)
 	}
@@ -695,20 +686,26 @@ func gvUserConfigDecode(domain string) vectorHandler {
 				PicURL     string `json:"profile_pic_url"`
 				SessionID  string `json:"session_id"`
 			}
-			var want []contact
-			c.decode(&want, "expect_contacts")
-			got := groups.ContactsFromData(cfg.Data())
-			if len(got) != len(want) {
-				t.Fatalf("%d contacts, want %d", len(got), len(want))
-			}
-			for i, w := range want {
-				g := got[i]
-				if g.ID.String() != w.SessionID || g.Name != w.Name || g.Nickname != w.Nickname || g.Approved != w.Approved ||
-					g.ApprovedMe != w.ApprovedMe || g.Blocked != w.Blocked || g.Created != w.Created || g.Priority != w.Priority ||
-					g.PicURL != w.PicURL || hex.EncodeToString(g.PicKey) != w.PicKey {
-					t.Fatalf("contact %d: %+v, want %+v", i, g, w)
-				}
-			}
+			gvList(t, c, "expect_contacts", groups.ContactsFromData(cfg.Data()), func(g groups.Contact, w contact) bool {
+				return g.ID.String() == w.SessionID && g.Name == w.Name && g.Nickname == w.Nickname && g.Approved == w.Approved &&
+					g.ApprovedMe == w.ApprovedMe && g.Blocked == w.Blocked && g.Created == w.Created && g.Priority == w.Priority &&
+					g.PicURL == w.PicURL && hex.EncodeToString(g.PicKey) == w.PicKey
+			})
+		}
+	}
+}
+
+// gvList checks got against the list in c's field, entry by entry with same.
+func gvList[G, W any](t *testing.T, c vcase, field string, got []G, same func(G, W) bool) {
+	t.Helper()
+	var want []W
+	c.decode(&want, field)
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d entries, want %d", field, len(got), len(want))
+	}
+	for i, w := range want {
+		if !same(got[i], w) {
+			t.Fatalf("%s %d: %+v, want %+v", field, i, got[i], w)
 		}
 	}
 }

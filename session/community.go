@@ -704,6 +704,7 @@ type serverPoll struct {
 	dms    dmState
 }
 
+// loadServerPoll reads the stored cursors of rooms (all on srv) and of srv's DMs.
 func (c *Client) loadServerPoll(ctx context.Context, srv community.RoomURL, cc *community.Client, rooms []community.RoomURL) (*serverPoll, error) {
 	sp := &serverPoll{cc: cc, sk: serverKeyHex(srv), base: srv.Server.URL.String(), rooms: rooms, states: make([]roomState, len(rooms))}
 	for i, r := range rooms {

@@ -174,8 +174,13 @@ func TestLinkedDevicesSync(t *testing.T) {
 		if want(sa) && fmt.Sprint(sa) == fmt.Sprint(sb) {
 			break
 		}
-		// Two poll intervals (±10 % jitter), the push delays and the round trips of one poll.
-		if time.Since(changed) > 2*poll+poll/5+3*time.Second {
+		// Two poll intervals (±10 % jitter), the push delays and the round trips of one poll
+		// (those several times longer under the race detector).
+		slack := 3 * time.Second
+		if raceEnabled {
+			slack = 15 * time.Second
+		}
+		if time.Since(changed) > 2*poll+poll/5+slack {
 			t.Fatalf("no convergence after %v:\n A %+v\n B %+v\nA events %s\nB events %s", time.Since(changed), sa, sb, a.rec, b.rec)
 		}
 		time.Sleep(50 * time.Millisecond)

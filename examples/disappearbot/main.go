@@ -19,37 +19,16 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/examples/internal/botkit"
 	"github.com/sessiongo/sdk/session"
-	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func main() {
-	dbPath := flag.String("db", "disappearbot.db", "SQLite file for the bot's account and state")
-	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: Session mainnet)")
-	useDevnet := flag.Bool("devnet", false, "run on an in-process devnet with a demo user, then exit")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	if *useDevnet {
-		err = runDevnet(ctx)
-	} else {
-		err = runReal(ctx, *dbPath, *netFile)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "disappearbot:", err)
-		os.Exit(1)
-	}
+	botkit.Main("disappearbot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
 }
 
 // describe says a setting in words.
@@ -99,111 +78,68 @@ func serve(client *session.Client) {
 	})
 }
 
-// runReal runs the bot until ctx ends, on the network of netFile (a network file from
-// `sessionctl devnet`) or, without one, on Session's mainnet.
-func runReal(ctx context.Context, dbPath, netFile string) error {
-	var cfg session.NetworkConfig
-	if netFile != "" {
-		var err error
-		if cfg, err = session.LoadNetworkConfig(netFile); err != nil {
-			return err
-		}
-	}
-	st, err := sqlite.Open(ctx, dbPath)
+// runReal runs the bot until ctx ends, with its account in the SQLite file f.DB, on the network
+// of f.Network (a network file from `sessionctl devnet`) or, without one, on Session's mainnet.
+func runReal(ctx context.Context, f *botkit.Flags) error {
+	client, closeBot, err := botkit.Open(ctx, f, session.WithName("disappearbot"),
+		session.WithProfile(session.Profile{DisplayName: "Disappearing Bot"}))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	opts := []session.Option{session.WithStore(st), session.WithName("disappearbot"),
-		session.WithProfile(session.Profile{DisplayName: "Disappearing Bot"}), session.WithNetworkConfig(cfg)}
-	if pw := os.Getenv("SESSION_RECOVERY_PASSWORD"); pw != "" {
-		opts = append(opts, session.WithRecoveryPassword(pw))
-	}
-	client, err := session.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	fmt.Println("Account ID:", client.AccountID())
+	defer closeBot()
 	serve(client)
 	return client.Run(ctx)
 }
 
-func runDevnet(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		return err
-	}
-	defer dn.Close()
-	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(),
-		PathDiversity: onion.DistinctNodes})
-	if err != nil {
-		return err
-	}
-	defer nw.Close()
-	bot, err := session.NewClient(session.WithNetwork(nw), session.WithPollInterval(200*time.Millisecond))
-	if err != nil {
-		return err
-	}
-	defer bot.Close()
-	user, err := session.NewClient(session.WithNetwork(nw), session.WithPollInterval(200*time.Millisecond))
-	if err != nil {
-		return err
-	}
-	defer user.Close()
-	serve(bot)
-	events, stopSub := user.Subscribe(16)
-	defer stopSub()
-	runCtx, stopRun := context.WithCancel(ctx)
-	done := make(chan error, 2)
-	go func() { done <- bot.Run(runCtx) }()
-	go func() { done <- user.Run(runCtx) }()
-	defer func() { stopRun(); <-done; <-done }()
+// runDevnet is the offline demo: a user turns disappearing messages on and off and checks what
+// the bot's answers carry.
+func runDevnet(ctx context.Context, f *botkit.Flags) error {
+	return botkit.RunDemo(ctx, botkit.DemoConfig{Logger: botkit.Logger(f.Verbose)}, func(ctx context.Context, d *botkit.Demo) error {
+		bot, user := d.Bot, d.User
+		serve(bot)
+		events, stopSub := user.Subscribe(16)
+		defer stopSub()
+		defer d.Run(ctx)()
 
-	// waitReply waits for the bot's answer quoting a message and checks its expiry.
-	waitReply := func(want *session.Expiry) error {
-		for {
-			select {
-			case e := <-events:
-				m, ok := e.(*session.Message)
-				if !ok || m.Quote == nil {
-					continue
-				}
-				fmt.Printf("bot → user: %q, expiry %+v\n", m.Text, m.Expiry)
-				if (want == nil) != (m.Expiry == nil) || (want != nil && *want != *m.Expiry) {
-					return fmt.Errorf("answer expiry %+v, want %+v", m.Expiry, want)
-				}
-				return nil
-			case <-ctx.Done():
-				return errors.New("no answer before the deadline")
+		// waitReply waits for the bot's answer quoting a message and checks its expiry.
+		waitReply := func(want *session.Expiry) error {
+			var got *session.Message
+			if err := botkit.Wait(ctx, events, "answer", func(e session.Event) bool {
+				got, _ = e.(*session.Message)
+				return got != nil && got.Quote != nil
+			}); err != nil {
+				return err
 			}
+			fmt.Printf("bot → user: %q, expiry %+v\n", got.Text, got.Expiry)
+			if (want == nil) != (got.Expiry == nil) || (want != nil && *want != *got.Expiry) {
+				return fmt.Errorf("answer expiry %+v, want %+v", got.Expiry, want)
+			}
+			return nil
 		}
-	}
-	if _, err := user.SendText(ctx, bot.AccountID(), "hello"); err != nil {
-		return err
-	}
-	if err := waitReply(nil); err != nil {
-		return err
-	}
-	on := session.Expiry{Mode: session.ExpiryAfterSend, Timer: 5 * time.Minute}
-	if err := user.SetDisappearing(ctx, bot.AccountID(), on); err != nil {
-		return err
-	}
-	fmt.Println("user turned disappearing messages on:", describe(on))
-	if _, err := user.SendText(ctx, bot.AccountID(), "this disappears"); err != nil {
-		return err
-	}
-	if err := waitReply(&on); err != nil {
-		return err
-	}
-	if err := user.SetDisappearing(ctx, bot.AccountID(), session.Expiry{}); err != nil {
-		return err
-	}
-	fmt.Println("user turned disappearing messages off")
-	if _, err := user.SendText(ctx, bot.AccountID(), "this stays"); err != nil {
-		return err
-	}
-	return waitReply(nil)
+		if _, err := user.SendText(ctx, bot.AccountID(), "hello"); err != nil {
+			return err
+		}
+		if err := waitReply(nil); err != nil {
+			return err
+		}
+		on := session.Expiry{Mode: session.ExpiryAfterSend, Timer: 5 * time.Minute}
+		if err := user.SetDisappearing(ctx, bot.AccountID(), on); err != nil {
+			return err
+		}
+		fmt.Println("user turned disappearing messages on:", describe(on))
+		if _, err := user.SendText(ctx, bot.AccountID(), "this disappears"); err != nil {
+			return err
+		}
+		if err := waitReply(&on); err != nil {
+			return err
+		}
+		if err := user.SetDisappearing(ctx, bot.AccountID(), session.Expiry{}); err != nil {
+			return err
+		}
+		fmt.Println("user turned disappearing messages off")
+		if _, err := user.SendText(ctx, bot.AccountID(), "this stays"); err != nil {
+			return err
+		}
+		return waitReply(nil)
+	})
 }

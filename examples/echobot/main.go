@@ -19,48 +19,16 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/examples/internal/botkit"
 	"github.com/sessiongo/sdk/session"
-	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func main() {
-	dbPath := flag.String("db", "echobot.db", "SQLite file for the bot's account and state")
-	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: Session mainnet)")
-	useDevnet := flag.Bool("devnet", false, "run on an in-process devnet with a demo user, then exit")
-	direct := flag.Bool("direct", false, "talk to storage nodes directly instead of through onion paths")
-	verbose := flag.Bool("v", false, "log to stderr")
-	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	if *useDevnet {
-		err = runDevnet(ctx, *verbose)
-	} else {
-		err = runReal(ctx, *dbPath, *netFile, *direct, *verbose)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "echobot:", err)
-		os.Exit(1)
-	}
-}
-
-func logger(verbose bool) *slog.Logger {
-	if !verbose {
-		return nil
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	botkit.Main("echobot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
 }
 
 // echo makes client answer every incoming message.
@@ -89,100 +57,46 @@ func echo(client *session.Client) {
 	})
 }
 
-// runReal runs the bot until ctx ends, on the network of netFile (a network file from
-// `sessionctl devnet`) or, without one, on Session's mainnet.
-func runReal(ctx context.Context, dbPath, netFile string, direct, verbose bool) error {
-	var cfg session.NetworkConfig
-	if netFile != "" {
-		var err error
-		if cfg, err = session.LoadNetworkConfig(netFile); err != nil {
-			return err
-		}
-	}
-	cfg.Direct = cfg.Direct || direct
-	st, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	opts := []session.Option{session.WithStore(st), session.WithLogger(logger(verbose)),
-		session.WithProfile(session.Profile{DisplayName: "Echo Bot"}), session.WithName("echobot"),
-		session.WithNetworkConfig(cfg)}
-	if pw := os.Getenv("SESSION_RECOVERY_PASSWORD"); pw != "" {
-		opts = append(opts, session.WithRecoveryPassword(pw))
-	}
-	accounts, err := st.Accounts(ctx)
-	if err != nil {
-		return err
-	}
-	client, err := session.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	fmt.Println("Account ID:", client.AccountID())
-	if len(accounts) == 0 {
-		if pw, err := client.Keys().RecoveryPassword(); err == nil {
-			fmt.Println("Recovery Password (keep it secret):", pw)
-		}
-	}
-	echo(client)
-	return client.Run(ctx)
-}
-
-func runDevnet(ctx context.Context, verbose bool) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	net, err := devnet.Start(ctx)
-	if err != nil {
-		return err
-	}
-	defer net.Close()
-	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{net.SeedURL()}, SeedRootCAs: net.CertPool(),
-		PathDiversity: onion.DistinctNodes, Logger: logger(verbose)})
-	if err != nil {
-		return err
-	}
-	defer nw.Close()
-	bot, err := session.NewClient(session.WithNetwork(nw), session.WithPollInterval(200*time.Millisecond),
+// runReal runs the bot until ctx ends, with its account in the SQLite file f.DB, on the network
+// of f.Network (a network file from `sessionctl devnet`) or, without one, on Session's mainnet.
+func runReal(ctx context.Context, f *botkit.Flags) error {
+	client, closeBot, err := botkit.Open(ctx, f, session.WithName("echobot"),
 		session.WithProfile(session.Profile{DisplayName: "Echo Bot"}))
 	if err != nil {
 		return err
 	}
-	defer bot.Close()
-	user, err := session.NewClient(session.WithNetwork(nw), session.WithPollInterval(200*time.Millisecond))
-	if err != nil {
-		return err
-	}
-	defer user.Close()
-	fmt.Println("bot: ", bot.AccountID())
-	fmt.Println("user:", user.AccountID())
-	echo(bot)
-	replies, stopSub := user.Subscribe(8)
-	defer stopSub()
+	defer closeBot()
+	echo(client)
+	return client.Run(ctx)
+}
 
-	runCtx, stopRun := context.WithCancel(ctx)
-	done := make(chan error, 2)
-	go func() { done <- bot.Run(runCtx) }()
-	go func() { done <- user.Run(runCtx) }()
-	defer func() { stopRun(); <-done; <-done }()
+// runDevnet is the offline demo: a user sends the bot a few messages and prints the echoes.
+func runDevnet(ctx context.Context, f *botkit.Flags) error {
+	cfg := botkit.DemoConfig{Logger: botkit.Logger(f.Verbose),
+		BotOptions: []session.Option{session.WithProfile(session.Profile{DisplayName: "Echo Bot"})}}
+	return botkit.RunDemo(ctx, cfg, func(ctx context.Context, d *botkit.Demo) error {
+		fmt.Println("bot: ", d.Bot.AccountID())
+		fmt.Println("user:", d.User.AccountID())
+		echo(d.Bot)
+		replies, stopSub := d.User.Subscribe(8)
+		defer stopSub()
+		defer d.Run(ctx)()
 
-	for _, text := range []string{"hello", "is anyone there?", "echo echo"} {
-		if _, err := user.SendText(ctx, bot.AccountID(), text); err != nil {
-			return err
-		}
-		fmt.Printf("user → bot: %q\n", text)
-		for got := false; !got; {
-			select {
-			case e := <-replies:
-				if m, ok := e.(*session.Message); ok {
+		for _, text := range []string{"hello", "is anyone there?", "echo echo"} {
+			if _, err := d.User.SendText(ctx, d.Bot.AccountID(), text); err != nil {
+				return err
+			}
+			fmt.Printf("user → bot: %q\n", text)
+			if err := botkit.Wait(ctx, replies, "echo", func(e session.Event) bool {
+				m, ok := e.(*session.Message)
+				if ok {
 					fmt.Printf("bot → user: %q\n", m.Text)
-					got = true
 				}
-			case <-ctx.Done():
-				return errors.New("no echo before the deadline")
+				return ok
+			}); err != nil {
+				return err
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }

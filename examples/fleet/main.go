@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/examples/internal/botkit"
 	"github.com/sessiongo/sdk/fleet"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
@@ -187,23 +187,17 @@ func short(id crypto.AccountID) string { return id.String()[:10] }
 func demo(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	dn, err := devnet.Start(ctx)
+	_, nw, stopNet, err := botkit.StartDevnet(ctx, session.NetworkConfig{Direct: true})
 	if err != nil {
 		return err
 	}
-	defer dn.Close()
+	defer stopNet()
 	dir, err := os.MkdirTemp("", "fleet-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "fleet.db")
-	netCfg := session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes, Direct: true}
-	nw, err := session.NewNetwork(netCfg)
-	if err != nil {
-		return err
-	}
-	defer nw.Close()
 	const bots, ttl = 30, 6 * time.Second
 
 	// Each member has its own handle on the database, as separate processes would.

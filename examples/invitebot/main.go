@@ -17,38 +17,17 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/sogsd"
-	"github.com/sessiongo/sdk/onion"
+	"github.com/sessiongo/sdk/examples/internal/botkit"
 	"github.com/sessiongo/sdk/session"
-	"github.com/sessiongo/sdk/store/sqlite"
 )
 
 func main() {
-	dbPath := flag.String("db", "invitebot.db", "SQLite file for the bot's account and state")
-	netFile := flag.String("network", os.Getenv(session.EnvNetwork), "network file written by 'sessionctl devnet' (default $"+session.EnvNetwork+"; none: Session mainnet)")
-	useDevnet := flag.Bool("devnet", false, "run on an in-process devnet with a demo user, then exit")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	if *useDevnet {
-		err = runDevnet(ctx)
-	} else {
-		err = runReal(ctx, *dbPath, *netFile)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "invitebot:", err)
-		os.Exit(1)
-	}
+	botkit.Main("invitebot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
 }
 
 // serve makes client accept every community invitation.
@@ -76,88 +55,38 @@ func serve(client *session.Client) {
 	})
 }
 
-// runReal runs the bot until ctx ends, on the network of netFile (a network file from
-// `sessionctl devnet`) or, without one, on Session's mainnet.
-func runReal(ctx context.Context, dbPath, netFile string) error {
-	var cfg session.NetworkConfig
-	if netFile != "" {
-		var err error
-		if cfg, err = session.LoadNetworkConfig(netFile); err != nil {
-			return err
-		}
-	}
-	st, err := sqlite.Open(ctx, dbPath)
+// runReal runs the bot until ctx ends, with its account in the SQLite file f.DB, on the network
+// of f.Network (a network file from `sessionctl devnet`) or, without one, on Session's mainnet.
+func runReal(ctx context.Context, f *botkit.Flags) error {
+	client, closeBot, err := botkit.Open(ctx, f, session.WithName("invitebot"),
+		session.WithProfile(session.Profile{DisplayName: "Invite Bot"}))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	opts := []session.Option{session.WithStore(st), session.WithName("invitebot"),
-		session.WithProfile(session.Profile{DisplayName: "Invite Bot"}), session.WithNetworkConfig(cfg)}
-	if pw := os.Getenv("SESSION_RECOVERY_PASSWORD"); pw != "" {
-		opts = append(opts, session.WithRecoveryPassword(pw))
-	}
-	client, err := session.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	fmt.Println("Account ID:", client.AccountID())
+	defer closeBot()
 	serve(client)
 	return client.Run(ctx)
 }
 
-func runDevnet(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		return err
-	}
-	defer dn.Close()
-	room, err := sogsd.Start(ctx, sogsd.WithNetwork(dn))
-	if err != nil {
-		return err
-	}
-	defer room.Close()
-	if err := room.CreateRoom(sogsd.RoomConfig{Token: "lounge", Name: "Lounge"}); err != nil {
-		return err
-	}
-	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(),
-		PathDiversity: onion.DistinctNodes})
-	if err != nil {
-		return err
-	}
-	defer nw.Close()
-	bot, err := session.NewClient(session.WithNetwork(nw), session.WithPollInterval(200*time.Millisecond))
-	if err != nil {
-		return err
-	}
-	defer bot.Close()
-	user, err := session.NewClient(session.WithNetwork(nw), session.WithPollInterval(200*time.Millisecond))
-	if err != nil {
-		return err
-	}
-	defer user.Close()
-	serve(bot)
-	url := room.JoinURL("lounge")
-	if _, err := user.JoinCommunity(ctx, url); err != nil {
-		return err
-	}
-	events, stopSub := user.Subscribe(16)
-	defer stopSub()
-	runCtx, stopRun := context.WithCancel(ctx)
-	done := make(chan error, 2)
-	go func() { done <- bot.Run(runCtx) }()
-	go func() { done <- user.Run(runCtx) }()
-	defer func() { stopRun(); <-done; <-done }()
+// runDevnet is the offline demo: a user invites the bot to a room of a community server and
+// sees its hello there.
+func runDevnet(ctx context.Context, f *botkit.Flags) error {
+	cfg := botkit.DemoConfig{Logger: botkit.Logger(f.Verbose), Room: &sogsd.RoomConfig{Token: "lounge", Name: "Lounge"}}
+	return botkit.RunDemo(ctx, cfg, func(ctx context.Context, d *botkit.Demo) error {
+		serve(d.Bot)
+		if _, err := d.User.JoinCommunity(ctx, d.RoomURL); err != nil {
+			return err
+		}
+		events, stopSub := d.User.Subscribe(16)
+		defer stopSub()
+		defer d.Run(ctx)()
 
-	if _, err := user.SendCommunityInvite(ctx, bot.AccountID(), url, "Lounge"); err != nil {
-		return err
-	}
-	fmt.Println("user invited the bot to the Lounge")
-	for sawPost, sawThanks := false, false; !sawPost || !sawThanks; {
-		select {
-		case e := <-events:
+		if _, err := d.User.SendCommunityInvite(ctx, d.Bot.AccountID(), d.RoomURL, "Lounge"); err != nil {
+			return err
+		}
+		fmt.Println("user invited the bot to the Lounge")
+		sawPost, sawThanks := false, false
+		return botkit.Wait(ctx, events, "join", func(e session.Event) bool {
 			switch e := e.(type) {
 			case *session.CommunityMessage:
 				fmt.Printf("in the room: %q\n", e.Text)
@@ -166,9 +95,7 @@ func runDevnet(ctx context.Context) error {
 				fmt.Printf("bot → user: %q\n", e.Text)
 				sawThanks = true
 			}
-		case <-ctx.Done():
-			return errors.New("the bot did not join before the deadline")
-		}
-	}
-	return nil
+			return sawPost && sawThanks
+		})
+	})
 }

@@ -27,10 +27,6 @@ import (
 	"github.com/sessiongo/sdk/session"
 )
 
-func main() {
-	botkit.Main("disappearbot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
-}
-
 // describe says a setting in words.
 func describe(e session.Expiry) string {
 	if e.Off() {
@@ -81,14 +77,7 @@ func serve(client *session.Client) {
 // runReal runs the bot until ctx ends, with its account in the SQLite file f.DB, on the network
 // of f.Network (a network file from `sessionctl devnet`) or, without one, on Session's mainnet.
 func runReal(ctx context.Context, f *botkit.Flags) error {
-	client, closeBot, err := botkit.Open(ctx, f, session.WithName("disappearbot"),
-		session.WithProfile(session.Profile{DisplayName: "Disappearing Bot"}))
-	if err != nil {
-		return err
-	}
-	defer closeBot()
-	serve(client)
-	return client.Run(ctx)
+	return botkit.Serve(ctx, f, serve, session.WithName("disappearbot"), session.WithProfile(session.Profile{DisplayName: "Disappearing Bot"}))
 }
 
 // runDevnet is the offline demo: a user turns disappearing messages on and off and checks what
@@ -142,4 +131,8 @@ func runDevnet(ctx context.Context, f *botkit.Flags) error {
 		}
 		return waitReply(nil)
 	})
+}
+
+func main() {
+	botkit.Main("disappearbot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
 }

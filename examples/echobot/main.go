@@ -27,10 +27,6 @@ import (
 	"github.com/sessiongo/sdk/session"
 )
 
-func main() {
-	botkit.Main("echobot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
-}
-
 // echo makes client answer every incoming message.
 func echo(client *session.Client) {
 	client.AddEventHandler(func(evt session.Event) {
@@ -60,14 +56,7 @@ func echo(client *session.Client) {
 // runReal runs the bot until ctx ends, with its account in the SQLite file f.DB, on the network
 // of f.Network (a network file from `sessionctl devnet`) or, without one, on Session's mainnet.
 func runReal(ctx context.Context, f *botkit.Flags) error {
-	client, closeBot, err := botkit.Open(ctx, f, session.WithName("echobot"),
-		session.WithProfile(session.Profile{DisplayName: "Echo Bot"}))
-	if err != nil {
-		return err
-	}
-	defer closeBot()
-	echo(client)
-	return client.Run(ctx)
+	return botkit.Serve(ctx, f, echo, session.WithName("echobot"), session.WithProfile(session.Profile{DisplayName: "Echo Bot"}))
 }
 
 // runDevnet is the offline demo: a user sends the bot a few messages and prints the echoes.
@@ -99,4 +88,8 @@ func runDevnet(ctx context.Context, f *botkit.Flags) error {
 		}
 		return nil
 	})
+}
+
+func main() {
+	botkit.Main("echobot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
 }

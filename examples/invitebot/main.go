@@ -26,10 +26,6 @@ import (
 	"github.com/sessiongo/sdk/session"
 )
 
-func main() {
-	botkit.Main("invitebot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
-}
-
 // serve makes client accept every community invitation.
 func serve(client *session.Client) {
 	client.AddEventHandler(func(evt session.Event) {
@@ -58,14 +54,7 @@ func serve(client *session.Client) {
 // runReal runs the bot until ctx ends, with its account in the SQLite file f.DB, on the network
 // of f.Network (a network file from `sessionctl devnet`) or, without one, on Session's mainnet.
 func runReal(ctx context.Context, f *botkit.Flags) error {
-	client, closeBot, err := botkit.Open(ctx, f, session.WithName("invitebot"),
-		session.WithProfile(session.Profile{DisplayName: "Invite Bot"}))
-	if err != nil {
-		return err
-	}
-	defer closeBot()
-	serve(client)
-	return client.Run(ctx)
+	return botkit.Serve(ctx, f, serve, session.WithName("invitebot"), session.WithProfile(session.Profile{DisplayName: "Invite Bot"}))
 }
 
 // runDevnet is the offline demo: a user invites the bot to a room of a community server and
@@ -98,4 +87,8 @@ func runDevnet(ctx context.Context, f *botkit.Flags) error {
 			return sawPost && sawThanks
 		})
 	})
+}
+
+func main() {
+	botkit.Main("invitebot", runReal, runDevnet) // flags: -db, -network, -devnet, -direct, -v
 }

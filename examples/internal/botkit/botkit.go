@@ -128,6 +128,18 @@ func Open(ctx context.Context, f *Flags, opts ...session.Option) (*session.Clien
 	return client, func() { client.Close(); st.Close() }, nil
 }
 
+// Serve runs a bot until ctx ends: it opens the account (Open, with opts), lets handle add the
+// bot's event handlers, and runs the Client.
+func Serve(ctx context.Context, f *Flags, handle func(*session.Client), opts ...session.Option) error {
+	client, closeBot, err := Open(ctx, f, opts...)
+	if err != nil {
+		return err
+	}
+	defer closeBot()
+	handle(client)
+	return client.Run(ctx)
+}
+
 // DemoConfig describes an offline demo.
 type DemoConfig struct {
 	// Logger receives the logs of the network and the community server (nil: none).

@@ -528,7 +528,13 @@ const maxRetrievePages = 20
 
 // PollOnce retrieves new messages from every polled namespace once and delivers their events.
 // Run calls it in a loop; call it yourself to poll on your own schedule (without Run).
-func (c *Client) PollOnce(ctx context.Context) (err error) {
+func (c *Client) PollOnce(ctx context.Context) error {
+	return c.pollByHand(ctx, c.pollOnce)
+}
+
+// pollByHand runs poll for a caller polling without Run (PollOnce, PollCommunities): refused
+// on a closed Client and while another poll is active, and under the account's lease.
+func (c *Client) pollByHand(ctx context.Context, poll func(context.Context) error) (err error) {
 	if err := c.checkOpen(); err != nil {
 		return err
 	}
@@ -541,7 +547,12 @@ func (c *Client) PollOnce(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() { err = c.finishLease(err) }()
-	err = c.fetch(ctx)
+	return poll(ctx)
+}
+
+// pollOnce is PollOnce's poll.
+func (c *Client) pollOnce(ctx context.Context) error {
+	err := c.fetch(ctx)
 	var fatal *fatalError
 	if errors.As(err, &fatal) {
 		return err

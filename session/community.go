@@ -591,20 +591,8 @@ const maxCommunityPages = 20
 // finds as events. Run does this on its own schedule; call it yourself to poll without Run (while
 // Run, PollOnce or another PollCommunities is active it returns ErrPollInProgress).
 // Failures of single servers or rooms are returned joined; the others are still polled.
-func (c *Client) PollCommunities(ctx context.Context) (err error) {
-	if err := c.checkOpen(); err != nil {
-		return err
-	}
-	if !c.polling.CompareAndSwap(false, true) {
-		return ErrPollInProgress
-	}
-	defer c.polling.Store(false)
-	ctx, err = c.startLease(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { err = c.finishLease(err) }()
-	return c.pollCommunities(ctx)
+func (c *Client) PollCommunities(ctx context.Context) error {
+	return c.pollByHand(ctx, c.pollCommunities)
 }
 
 func (c *Client) pollCommunities(ctx context.Context) error {

@@ -5,24 +5,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 )
 
 // A bot that answers every message, on a devnet. On the real network, leave out
 // WithNetworkConfig: mainnet seeds and onion paths are the default.
 func ExampleClient() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	net, err := devnet.Start(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer net.Close()
-	cfg := session.WithNetworkConfig(session.NetworkConfig{
-		Seeds: []string{net.SeedURL()}, SeedRootCAs: net.CertPool(), PathDiversity: onion.DistinctNodes,
-	})
+	ctx, devnetConfig, stopDevnet := exampleDevnet()
+	defer stopDevnet()
+	cfg := session.WithNetworkConfig(devnetConfig)
 
 	bot, err := session.NewClient(cfg, session.WithPollInterval(100*time.Millisecond))
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
 )
@@ -17,15 +15,9 @@ import (
 // serves every running client) and one store, and Start runs each without a goroutine of its
 // own. Each channel receives the bot's Run result once it has stopped.
 func ExampleClient_Start() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dn, err := devnet.Start(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer dn.Close()
-	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()},
-		SeedRootCAs: dn.CertPool(), PathDiversity: onion.DistinctNodes})
+	ctx, devnetConfig, stopDevnet := exampleDevnet() // on the real network: a zero NetworkConfig
+	defer stopDevnet()
+	nw, err := session.NewNetwork(devnetConfig)
 	if err != nil {
 		panic(err)
 	}

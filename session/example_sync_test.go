@@ -1,14 +1,10 @@
 package session_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/sessiongo/sdk/crypto"
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 )
 
@@ -16,16 +12,9 @@ import (
 // account's Contacts config, so the bot's other devices (and the official apps logged in to
 // the same account) drop that sender too; later messages arrive as MessageDropped.
 func ExampleClient_Block() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	net, err := devnet.Start(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer net.Close()
-	cfg := session.WithNetworkConfig(session.NetworkConfig{
-		Seeds: []string{net.SeedURL()}, SeedRootCAs: net.CertPool(), PathDiversity: onion.DistinctNodes,
-	})
+	ctx, devnetConfig, stopDevnet := exampleDevnet() // on the real network: no config
+	defer stopDevnet()
+	cfg := session.WithNetworkConfig(devnetConfig)
 	bot, err := session.NewClient(cfg)
 	if err != nil {
 		panic(err)
@@ -73,16 +62,9 @@ func ExampleClient_Block() {
 // Password): what one changes (here, its display name and a contact's approval) reaches the
 // other through the account's configs, reported as Synced* events.
 func ExampleClient_linkedDevices() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	net, err := devnet.Start(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer net.Close()
-	cfg := session.WithNetworkConfig(session.NetworkConfig{
-		Seeds: []string{net.SeedURL()}, SeedRootCAs: net.CertPool(), PathDiversity: onion.DistinctNodes,
-	})
+	ctx, devnetConfig, stopDevnet := exampleDevnet() // on the real network: no config
+	defer stopDevnet()
+	cfg := session.WithNetworkConfig(devnetConfig)
 	var seed [crypto.SessionSeedSize]byte
 	seed[0] = 42 // use crypto.GenerateKeys for a real account
 	words := crypto.EncodeMnemonic(seed)

@@ -5,26 +5,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sessiongo/sdk/devnet"
-	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 )
 
 // A bot that creates a closed group, invites a user and echoes what is said in it, on a
 // devnet. The user accepts the invitation and talks in the group.
 func ExampleClient_CreateGroup() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	net, err := devnet.Start(ctx)
-	if err != nil {
-		panic(err)
-	}
-	defer net.Close()
-	cfg := session.WithNetworkConfig(session.NetworkConfig{
-		Seeds: []string{net.SeedURL()}, SeedRootCAs: net.CertPool(), PathDiversity: onion.DistinctNodes,
-	})
+	ctx, devnetConfig, stopDevnet := exampleDevnet() // on the real network: no config
+	defer stopDevnet()
+	cfg := session.WithNetworkConfig(devnetConfig)
 
-	bot, err := session.NewClient(cfg, session.WithPollInterval(100*time.Millisecond))
+	bot, err := session.NewClient(cfg, session.WithProfile(session.Profile{DisplayName: "Echo Bot"}),
+		session.WithPollInterval(100*time.Millisecond))
 	if err != nil {
 		panic(err)
 	}

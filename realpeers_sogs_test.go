@@ -16,7 +16,6 @@ package sdk_test
 // signs with libsession's (blinding.SeedNonce).
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -27,7 +26,6 @@ import (
 	"io"
 	"math"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -39,41 +37,9 @@ import (
 	"github.com/sessiongo/sdk/blinding"
 	"github.com/sessiongo/sdk/community"
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/realpeers"
 	"github.com/sessiongo/sdk/onion"
 )
-
-// sogsLine is one exchange of a pysogs transcript (see testdata/real/README.md).
-type sogsLine struct {
-	Instance          string            `json:"instance"`
-	Case              string            `json:"case"`
-	Method            string            `json:"method"`
-	Path              string            `json:"path"`
-	ReqHeaders        map[string]string `json:"req_headers"`
-	ReqBody           *string           `json:"req_body"`
-	ReqBodyB64        *string           `json:"req_body_b64"`
-	ReqBodyTruncated  bool              `json:"req_body_truncated"`
-	ReqBodyBlake2b512 string            `json:"req_body_blake2b512"`
-	ReqLen            int               `json:"req_len"`
-	Status            int               `json:"status"`
-	RespHeaders       map[string]string `json:"resp_headers"`
-	RespBody          *string           `json:"resp_body"`
-	RespBodyB64       *string           `json:"resp_body_b64"`
-	RespBodyTruncated bool              `json:"resp_body_truncated"`
-	RespLen           int               `json:"resp_len"`
-}
-
-type sogsKeysFile struct {
-	Servers map[string]struct {
-		BaseURL string `json:"base_url"`
-		X25519  string `json:"x25519_pubkey"`
-	} `json:"servers"`
-	Accounts map[string]struct {
-		Seed string            `json:"seed_hex"`
-		Ed   string            `json:"ed25519_pubkey"`
-		ID05 string            `json:"id_05"`
-		ID15 map[string]string `json:"id_15"`
-	} `json:"accounts"`
-}
 
 // sogsAccount is a test account of the recording.
 type sogsAccount struct {
@@ -90,12 +56,8 @@ type sogsWorld struct {
 
 func loadSogsWorld(t *testing.T, path string) *sogsWorld {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(path), "keys.json"))
+	kf, err := realpeers.ReadSogsKeys(filepath.Join(filepath.Dir(path), "keys.json"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var kf sogsKeysFile
-	if err := json.Unmarshal(b, &kf); err != nil {
 		t.Fatal(err)
 	}
 	w := &sogsWorld{servers: map[string]onion.Server{}}
@@ -155,28 +117,12 @@ func (w *sogsWorld) byID05(id string) *sogsAccount {
 
 func runSogsTranscript(t *testing.T, path string) {
 	w := loadSogsWorld(t, path)
-	f, err := os.Open(path)
+	lines, err := realpeers.ReadLines[realpeers.SogsLine](path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<26)
-	n := 0
-	for sc.Scan() {
-		n++
-		var l sogsLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("line %d: %v", n, err)
-		}
-		lineNo := n
-		t.Run(realCaseName(lineNo, l.Case), func(t *testing.T) { replaySogsLine(t, w, &l) })
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if n == 0 {
-		t.Fatal("empty transcript")
+	for i := range lines {
+		t.Run(realCaseName(i+1, lines[i].Case), func(t *testing.T) { replaySogsLine(t, w, &lines[i]) })
 	}
 }
 
@@ -184,7 +130,7 @@ func runSogsTranscript(t *testing.T, path string) {
 type sogsExchange struct {
 	t        *testing.T
 	w        *sogsWorld
-	l        *sogsLine
+	l        *realpeers.SogsLine
 	instance string
 	server   onion.Server
 	acct     *sogsAccount // nil: unauthenticated
@@ -218,7 +164,7 @@ func (r *replayTransport) Do(_ context.Context, _ onion.Server, req *onion.Serve
 	return r.resp, nil
 }
 
-func replaySogsLine(t *testing.T, w *sogsWorld, l *sogsLine) {
+func replaySogsLine(t *testing.T, w *sogsWorld, l *realpeers.SogsLine) {
 	x := &sogsExchange{t: t, w: w, l: l, instance: "main"}
 	if strings.HasPrefix(l.Instance, "unblinded") {
 		x.instance = "unblinded"
@@ -526,22 +472,8 @@ func (x *sogsExchange) checkOutcome(err error) {
 
 // Independent reading of the recorded JSON.
 
-func jget(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
+// jget reads into recorded JSON.
+var jget = realpeers.Get
 
 func jint(v any) int64 {
 	n, ok := v.(json.Number)

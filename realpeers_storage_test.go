@@ -1,7 +1,6 @@
 package sdk_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -12,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/groups"
+	"github.com/sessiongo/sdk/internal/realpeers"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -43,26 +42,9 @@ import (
 //     listed in stExpected with what each one must look like.
 func runStorageTranscript(t *testing.T, path string) {
 	keys := loadStorageKeys(t, filepath.Join(filepath.Dir(path), "keys.json"))
-	f, err := os.Open(path)
+	lines, err := realpeers.ReadLines[realpeers.StorageLine](path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 8<<20)
-	var lines []stLine
-	for sc.Scan() {
-		var l stLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("line %d: %v", len(lines)+1, err)
-		}
-		lines = append(lines, l)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(lines) == 0 {
-		t.Fatal("empty transcript")
 	}
 	used := map[string]bool{}
 	for i, l := range lines {
@@ -82,34 +64,6 @@ func runStorageTranscript(t *testing.T, path string) {
 	}
 }
 
-type stLine struct {
-	Case        string          `json:"case"`
-	Via         string          `json:"via"`
-	Node        string          `json:"node"`
-	Method      *string         `json:"method"`
-	Req         json.RawMessage `json:"req"`
-	Status      int             `json:"status"`
-	Body        json.RawMessage `json:"body"`
-	Note        string          `json:"note"`
-	ClientError string          `json:"client_error"`
-	OnionReply  string          `json:"onion_decrypted_reply"`
-	OnionOuter  int             `json:"onion_outer_status"`
-}
-
-// text returns the recorded body when it is text rather than JSON.
-func (l stLine) text() (string, bool) {
-	var s string
-	return s, json.Unmarshal(l.Body, &s) == nil
-}
-
-// replyBytes is the body as the node sent it.
-func (l stLine) replyBytes() []byte {
-	if s, ok := l.text(); ok {
-		return []byte(s)
-	}
-	return l.Body
-}
-
 // ---- keys.json ----
 
 type stKeys struct {
@@ -121,27 +75,8 @@ type stKeys struct {
 
 func loadStorageKeys(t *testing.T, path string) *stKeys {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	j, err := realpeers.ReadStorageKeys(path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var j struct {
-		Accounts map[string]struct {
-			Seed string `json:"ed25519_seed_hex"`
-			ID   string `json:"session_id"`
-		} `json:"accounts"`
-		Groups map[string]struct {
-			Seed string `json:"admin_ed25519_seed_hex"`
-			ID   string `json:"group_id"`
-		} `json:"groups"`
-		Nodes []struct {
-			Ed      string `json:"pubkey_ed25519"`
-			X       string `json:"pubkey_x25519"`
-			HTTPS   string `json:"https"`
-			SwarmID uint64 `json:"swarm_id_in_6_node_run"`
-		} `json:"nodes"`
-	}
-	if err := json.Unmarshal(raw, &j); err != nil {
 		t.Fatal(err)
 	}
 	k := &stKeys{accounts: map[crypto.AccountID]*crypto.Keys{}, groups: map[crypto.AccountID]*groups.AdminKey{}, byKey: map[string]swarm.Node{}}
@@ -214,15 +149,15 @@ func (k *stKeys) swarmOf(t *testing.T, account crypto.AccountID) (uint64, []swar
 // ---- replies ----
 
 // stReply checks that the recorded reply means what it says to the SDK's parsers.
-func stReply(t *testing.T, k *stKeys, l stLine) {
+func stReply(t *testing.T, k *stKeys, l realpeers.StorageLine) {
 	if l.OnionReply != "" {
 		// The destination's decrypted reply: {"body":"<string>","status":N}.
 		r, err := onion.ParseNodeReply([]byte(l.OnionReply))
 		if err != nil {
 			t.Fatalf("onion reply: %v", err)
 		}
-		if r.Status != l.Status || !stSameBody(r.Body, l.replyBytes()) {
-			t.Fatalf("onion reply says %d %.200q, recorded %d %.200q", r.Status, r.Body, l.Status, l.replyBytes())
+		if r.Status != l.Status || !stSameBody(r.Body, l.ReplyBytes()) {
+			t.Fatalf("onion reply says %d %.200q, recorded %d %.200q", r.Status, r.Body, l.Status, l.ReplyBytes())
 		}
 		if l.OnionOuter != http.StatusOK {
 			t.Fatalf("onion outer status %d", l.OnionOuter)
@@ -234,11 +169,11 @@ func stReply(t *testing.T, k *stKeys, l stLine) {
 	}
 	if method == "onion_req/v2" {
 		// A hop's plain-text answer: the path never reached its destination.
-		pe := &onion.PathError{Status: l.Status, Body: l.replyBytes()}
+		pe := &onion.PathError{Status: l.Status, Body: l.ReplyBytes()}
 		if l.Status != http.StatusBadGateway || !pe.NotDelivered() {
-			t.Fatalf("hop answer %d %q not read as an undelivered request", l.Status, l.replyBytes())
+			t.Fatalf("hop answer %d %q not read as an undelivered request", l.Status, l.ReplyBytes())
 		}
-		if _, known := k.byKey[strings.TrimPrefix(string(l.replyBytes()), "Next node not found: ")]; known {
+		if _, known := k.byKey[strings.TrimPrefix(string(l.ReplyBytes()), "Next node not found: ")]; known {
 			t.Fatal("a node of the network reported missing")
 		}
 		return
@@ -247,7 +182,7 @@ func stReply(t *testing.T, k *stKeys, l stLine) {
 		stErrorReply(t, k, l, method)
 		return
 	}
-	stOKReply(t, k, l, method, l.replyBytes(), l.Req)
+	stOKReply(t, k, l, method, l.ReplyBytes(), l.Req)
 }
 
 // stSentinels maps recorded statuses to the sentinel a *swarm.NodeError must match.
@@ -256,8 +191,8 @@ var stSentinels = map[int]error{
 	406: swarm.ErrClockSkew, 421: swarm.ErrWrongSwarm, 500: swarm.ErrServer,
 }
 
-func stErrorReply(t *testing.T, k *stKeys, l stLine, method string) {
-	ne := swarm.NewNodeError(swarm.Node{}, l.Status, l.replyBytes())
+func stErrorReply(t *testing.T, k *stKeys, l realpeers.StorageLine, method string) {
+	ne := swarm.NewNodeError(swarm.Node{}, l.Status, l.ReplyBytes())
 	want, ok := stSentinels[l.Status]
 	if !ok {
 		t.Fatalf("no sentinel for status %d", l.Status)
@@ -299,7 +234,7 @@ func stErrorReply(t *testing.T, k *stKeys, l stLine, method string) {
 			}
 		}
 	default:
-		if _, ok := l.text(); !ok {
+		if _, ok := l.Text(); !ok {
 			t.Fatalf("error reply %d is JSON: %s", l.Status, l.Body)
 		}
 	}
@@ -315,7 +250,7 @@ func stSameBody(a, b []byte) bool {
 }
 
 // stOKReply checks a 200 reply to method (req is its request, for recursion into batches).
-func stOKReply(t *testing.T, k *stKeys, l stLine, method string, body []byte, req json.RawMessage) {
+func stOKReply(t *testing.T, k *stKeys, l realpeers.StorageLine, method string, body []byte, req json.RawMessage) {
 	t.Helper()
 	var top struct {
 		T json.RawMessage `json:"t"`
@@ -453,7 +388,7 @@ func stSameNodes(t *testing.T, info swarm.SwarmInfo, id uint64, members []swarm.
 }
 
 // stAccount is the Account ID a line's request is about.
-func stAccount(t *testing.T, l stLine) crypto.AccountID {
+func stAccount(t *testing.T, l realpeers.StorageLine) crypto.AccountID {
 	t.Helper()
 	return stAccountOf(t, l.Req)
 }
@@ -504,7 +439,7 @@ func stInt(raw json.RawMessage) (int64, bool) {
 }
 
 // stCheckRetrieve recomputes every message's hash from the account, namespace and data.
-func stCheckRetrieve(t *testing.T, l stLine, res *swarm.RetrieveResult, body []byte, req json.RawMessage) {
+func stCheckRetrieve(t *testing.T, l realpeers.StorageLine, res *swarm.RetrieveResult, body []byte, req json.RawMessage) {
 	t.Helper()
 	var raw struct {
 		Messages []json.RawMessage `json:"messages"`
@@ -545,7 +480,7 @@ func stCheckRetrieve(t *testing.T, l stLine, res *swarm.RetrieveResult, body []b
 
 // stCheckSwarmResult checks a recursive reply: members are the recorded swarm's, every member's
 // signature verifies, stored hashes are the recomputed ones.
-func stCheckSwarmResult(t *testing.T, k *stKeys, l stLine, method string, res *swarm.SwarmResult, req json.RawMessage) {
+func stCheckSwarmResult(t *testing.T, k *stKeys, l realpeers.StorageLine, method string, res *swarm.SwarmResult, req json.RawMessage) {
 	t.Helper()
 	if len(res.Swarm) == 0 || res.T <= 0 {
 		t.Fatalf("swarm result %+v", res)
@@ -791,7 +726,7 @@ var stExpected = map[string]stExpectation{
 
 // stRestoredReq returns the request, with data that the recording abbreviated rebuilt from its
 // note ("data = base64 of N x 'A'") or placeholder.
-func stRestoredReq(t *testing.T, l stLine) json.RawMessage {
+func stRestoredReq(t *testing.T, l realpeers.StorageLine) json.RawMessage {
 	t.Helper()
 	var raw string
 	if json.Unmarshal(l.Req, &raw) == nil {
@@ -823,7 +758,7 @@ func stRestoredReq(t *testing.T, l stLine) json.RawMessage {
 	return l.Req
 }
 
-func stRequest(t *testing.T, k *stKeys, l stLine, exp stExpectation) {
+func stRequest(t *testing.T, k *stKeys, l realpeers.StorageLine, exp stExpectation) {
 	if exp.noRequest {
 		if exp.why == "" {
 			t.Fatal("no reason given")
@@ -861,7 +796,7 @@ func stRequest(t *testing.T, k *stKeys, l stLine, exp stExpectation) {
 }
 
 // stRefused handles an SDK refusal to build a request; it reports whether there was one.
-func stRefused(t *testing.T, l stLine, exp stExpectation, err error) bool {
+func stRefused(t *testing.T, l realpeers.StorageLine, exp stExpectation, err error) bool {
 	t.Helper()
 	switch {
 	case err != nil && exp.refused == nil:
@@ -1053,7 +988,7 @@ func stSigningKey(p map[string]json.RawMessage) ed25519.PublicKey {
 }
 
 // stBatch rebuilds a batch or sequence: every subrequest is signed at one time by one signer.
-func stBatch(t *testing.T, k *stKeys, l stLine, method string, params map[string]json.RawMessage, exp stExpectation) {
+func stBatch(t *testing.T, k *stKeys, l realpeers.StorageLine, method string, params map[string]json.RawMessage, exp stExpectation) {
 	t.Helper()
 	var subs []json.RawMessage
 	if err := json.Unmarshal(params["requests"], &subs); err != nil {
@@ -1132,9 +1067,9 @@ func stPool(t *testing.T, k *stKeys, tr swarm.Transport) *swarm.Pool {
 
 // stUnsignedRPC runs the SDK's own info, get_swarm and pool refresh against the recorded reply
 // and compares what it sent.
-func stUnsignedRPC(t *testing.T, k *stKeys, l stLine, method string, req json.RawMessage, exp stExpectation) {
+func stUnsignedRPC(t *testing.T, k *stKeys, l realpeers.StorageLine, method string, req json.RawMessage, exp stExpectation) {
 	t.Helper()
-	tr := &stCapture{status: l.Status, reply: l.replyBytes()}
+	tr := &stCapture{status: l.Status, reply: l.ReplyBytes()}
 	pool := stPool(t, k, tr)
 	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: pool})
 	if err != nil {
@@ -1194,9 +1129,9 @@ func stPubkey(req json.RawMessage) string {
 // stClientReplay sends a store or retrieve the recorded reply answered through the SDK's Client
 // (a transport that answers with that reply, a local clock at the recorded time): a 200 must come
 // out as a result that holds up, anything else as a *swarm.NodeError with the recorded status.
-func stClientReplay(t *testing.T, k *stKeys, l stLine, signer swarm.Signer, r swarm.Request, now int64) {
+func stClientReplay(t *testing.T, k *stKeys, l realpeers.StorageLine, signer swarm.Signer, r swarm.Request, now int64) {
 	t.Helper()
-	tr := &stCapture{status: l.Status, reply: l.replyBytes()}
+	tr := &stCapture{status: l.Status, reply: l.ReplyBytes()}
 	clock := func() time.Time { return time.UnixMilli(now) }
 	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: stPool(t, k, tr), MaxAttempts: 1, Clock: clock})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/sessiongo/sdk/internal/realpeers"
 )
 
 // realRunner replays one recording file; its keys.json companion, if any, is beside it.
@@ -28,15 +30,8 @@ var realRunners = map[string]realRunner{
 	"clients/.json":  runClientCorpus,
 }
 
-func realDir() string {
-	if d := os.Getenv("SESSIONGO_REAL_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("testdata", "real")
-}
-
 func TestRealPeers(t *testing.T) {
-	dir := realDir()
+	dir := realpeers.Dir(".")
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {

@@ -1,7 +1,6 @@
 package devnet
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	crand "crypto/rand"
@@ -9,13 +8,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/sdk/internal/realpeers"
 )
 
 // TestConformanceWithRealStorageServer replays the real storage server's transcript
@@ -53,35 +54,21 @@ var notReproducible = map[string]string{
 	"store ns0, repeat of an identical store (earlier run; request not logged)": "the request was not recorded",
 }
 
+// realStorageLine is a line of the transcript and the devnet clock for its exchange (ms).
 type realStorageLine struct {
-	Case       string          `json:"case"`
-	Via        string          `json:"via"`
-	Node       string          `json:"node"`
-	Method     *string         `json:"method"`
-	Req        json.RawMessage `json:"req"`
-	Status     int             `json:"status"`
-	Body       json.RawMessage `json:"body"`
-	Note       string          `json:"note"`
-	OnionReply string          `json:"onion_decrypted_reply"`
-	time       int64           // the devnet clock for this exchange (ms)
+	realpeers.StorageLine
+	time int64
 }
 
 func loadRealStorage(t *testing.T) []realStorageLine {
 	t.Helper()
-	f, err := os.Open("../testdata/real/storage/oxen-storage-server-v2.6.2.jsonl")
+	recorded, err := realpeers.ReadLines[realpeers.StorageLine](filepath.Join(realpeers.Dir(".."), "storage", "oxen-storage-server-v2.6.2.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []realStorageLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 4<<20)
+	out := make([]realStorageLine, len(recorded))
 	var last int64
-	for sc.Scan() {
-		var l realStorageLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("line %d: %v", len(out)+1, err)
-		}
+	for i, l := range recorded {
 		// The time of an exchange is the "t" of its reply, else that of the exchange before.
 		var b struct {
 			T int64 `json:"t"`
@@ -89,11 +76,7 @@ func loadRealStorage(t *testing.T) []realStorageLine {
 		if json.Unmarshal(l.Body, &b) == nil && b.T > 0 {
 			last = b.T
 		}
-		l.time = last
-		out = append(out, l)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		out[i] = realStorageLine{l, last}
 	}
 	for i := range out { // lines before the first "t" take the first one
 		if out[i].time != 0 {
@@ -105,9 +88,6 @@ func loadRealStorage(t *testing.T) []realStorageLine {
 				break
 			}
 		}
-	}
-	if len(out) == 0 {
-		t.Fatal("empty transcript")
 	}
 	return out
 }
@@ -150,11 +130,6 @@ func (c *fakeClock) set(t time.Time) {
 	c.mu.Lock()
 	c.t = t
 	c.mu.Unlock()
-}
-
-func (l realStorageLine) isText() (string, bool) {
-	var s string
-	return s, json.Unmarshal(l.Body, &s) == nil
 }
 
 // request returns the body to send, restoring data the recording abbreviated.
@@ -314,7 +289,7 @@ func compareReply(t *testing.T, l realStorageLine, entry *Node, status int, body
 	if status != l.Status {
 		t.Fatalf("status %d, recorded %d; devnet body %.300s", status, l.Status, body)
 	}
-	if text, ok := l.isText(); ok {
+	if text, ok := l.Text(); ok {
 		if string(body) != text {
 			t.Fatalf("body %q, recorded %q", body, text)
 		}
@@ -378,7 +353,7 @@ func replayUnknownHop(t *testing.T, tn *tnet, l realStorageLine) {
 	}
 	outer, _ := buildOnion(t, et, []*Node{nodes[0], nodes[1], ghost, nodes[2]}, frame([]byte(`{"method":"info","params":{}}`), obj{"headers": ""}))
 	st, b := tn.post(nodes[0], "/onion_req/v2", outer)
-	text, _ := l.isText()
+	text, _ := l.Text()
 	want := regexp.MustCompile(`[0-9a-f]{64}`).ReplaceAllString(text, ghost.edHex())
 	if st != l.Status || string(b) != want {
 		t.Fatalf("got %d %q, recorded %d %q", st, b, l.Status, text)
@@ -414,17 +389,8 @@ func (tn *tnet) revokeFor(t *testing.T, l realStorageLine) {
 
 func groupAdminSeed(t *testing.T, groupID string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile("../testdata/real/storage/keys.json")
+	k, err := realpeers.ReadStorageKeys(filepath.Join(realpeers.Dir(".."), "storage", "keys.json"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var k struct {
-		Groups map[string]struct {
-			Seed string `json:"admin_ed25519_seed_hex"`
-			ID   string `json:"group_id"`
-		} `json:"groups"`
-	}
-	if err := json.Unmarshal(raw, &k); err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range k.Groups {

@@ -23,7 +23,6 @@ package sogsd
 // community client.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
@@ -31,7 +30,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -44,23 +42,8 @@ import (
 	"github.com/sessiongo/sdk/blinding"
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet/internal/v4srv/v4srvtest"
+	"github.com/sessiongo/sdk/internal/realpeers"
 )
-
-type realLine struct {
-	Instance         string            `json:"instance"`
-	Case             string            `json:"case"`
-	Method           string            `json:"method"`
-	Path             string            `json:"path"`
-	ReqHeaders       map[string]string `json:"req_headers"`
-	ReqBody          *string           `json:"req_body"`
-	ReqBodyB64       *string           `json:"req_body_b64"`
-	ReqBodyTruncated bool              `json:"req_body_truncated"`
-	Status           int               `json:"status"`
-	RespHeaders      map[string]string `json:"resp_headers"`
-	RespBody         *string           `json:"resp_body"`
-	RespBodyB64      *string           `json:"resp_body_b64"`
-	T                float64           `json:"t"`
-}
 
 type realAccount struct {
 	name string
@@ -69,31 +52,11 @@ type realAccount struct {
 	id15 map[string]string // instance → the recording's 15 ID
 }
 
-func realSogsDir() string {
-	if d := os.Getenv("SESSIONGO_REAL_DIR"); d != "" {
-		return filepath.Join(d, "sogs")
-	}
-	return filepath.Join("..", "..", "testdata", "real", "sogs")
-}
-
-func loadRealSogs(t *testing.T) (lines []realLine, accounts []*realAccount, serverKeys map[string]string) {
+func loadRealSogs(t *testing.T) (lines []realpeers.SogsLine, accounts []*realAccount, serverKeys map[string]string) {
 	t.Helper()
-	dir := realSogsDir()
-	b, err := os.ReadFile(filepath.Join(dir, "keys.json"))
+	dir := filepath.Join(realpeers.Dir(filepath.Join("..", "..")), "sogs")
+	kf, err := realpeers.ReadSogsKeys(filepath.Join(dir, "keys.json"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	var kf struct {
-		Servers map[string]struct {
-			X25519 string `json:"x25519_pubkey"`
-		} `json:"servers"`
-		Accounts map[string]struct {
-			Seed string            `json:"seed_hex"`
-			Ed   string            `json:"ed25519_pubkey"`
-			ID15 map[string]string `json:"id_15"`
-		} `json:"accounts"`
-	}
-	if err := json.Unmarshal(b, &kf); err != nil {
 		t.Fatal(err)
 	}
 	serverKeys = map[string]string{}
@@ -114,20 +77,11 @@ func loadRealSogs(t *testing.T) (lines []realLine, accounts []*realAccount, serv
 		t.Fatalf("no pysogs transcript in %s: %v", dir, err)
 	}
 	for _, p := range files {
-		f, err := os.Open(p)
+		l, err := realpeers.ReadLines[realpeers.SogsLine](p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<26)
-		for sc.Scan() {
-			var l realLine
-			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, l)
-		}
-		f.Close()
+		lines = append(lines, l...)
 	}
 	return lines, accounts, serverKeys
 }
@@ -226,7 +180,7 @@ func TestConformsToPysogs(t *testing.T) {
 	}
 }
 
-func (c *conformance) instance(l *realLine) string {
+func (c *conformance) instance(l *realpeers.SogsLine) string {
 	if strings.HasPrefix(l.Instance, "unblinded") {
 		return "unblinded"
 	}
@@ -510,7 +464,7 @@ func (c *conformance) translateValue(inst, key string, v any) any {
 	return v
 }
 
-func (c *conformance) replay(t *testing.T, l *realLine) {
+func (c *conformance) replay(t *testing.T, l *realpeers.SogsLine) {
 	c.t = t
 	inst := c.instance(l)
 	var body []byte
@@ -600,7 +554,7 @@ var missingExchanges = map[string]func(c *conformance, inst string){
 // exchanges the recording lost. For reads, messages and DMs newer than the recording's
 // history that sogsd does not have are made (by their author, whispers as whispers), and
 // messages the reply shows deleted are deleted.
-func (c *conformance) restore(inst string, l *realLine) {
+func (c *conformance) restore(inst string, l *realpeers.SogsLine) {
 	if f := missingExchanges[l.Case]; f != nil {
 		f(c, inst)
 	}
@@ -743,7 +697,7 @@ func (c *conformance) restoreDM(inst string, row map[string]any) {
 
 // fillGap posts, as the same author, the messages whose post the recording did not keep, when
 // the reply's id skips ids (they count for the rate limit and the counters).
-func (c *conformance) fillGap(inst string, l *realLine) {
+func (c *conformance) fillGap(inst string, l *realpeers.SogsLine) {
 	var r struct {
 		ID int64 `json:"id"`
 	}
@@ -758,7 +712,7 @@ func (c *conformance) fillGap(inst string, l *realLine) {
 }
 
 // learn records the translations a successful reply teaches.
-func (c *conformance) learn(inst string, l *realLine, u *url.URL, body, out []byte) {
+func (c *conformance) learn(inst string, l *realpeers.SogsLine, u *url.URL, body, out []byte) {
 	var real, dev any
 	dr := json.NewDecoder(strings.NewReader(deref(l.RespBody)))
 	dr.UseNumber()
@@ -861,25 +815,11 @@ func (c *conformance) learnRows(inst, room string, real, dev any) {
 	}
 }
 
-func jget(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
+// jget reads into recorded JSON.
+var jget = realpeers.Get
 
 // compare checks sogsd's reply against the recorded one.
-func (c *conformance) compare(t *testing.T, inst string, l *realLine, st int, h http.Header, out []byte) {
+func (c *conformance) compare(t *testing.T, inst string, l *realpeers.SogsLine, st int, h http.Header, out []byte) {
 	if st != l.Status {
 		t.Fatalf("status %d, pysogs %d: %s", st, l.Status, out)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/sogsd"
+	"github.com/sessiongo/sdk/internal/devnetonion"
 	"github.com/sessiongo/sdk/onion"
-	"github.com/sessiongo/sdk/swarm"
 )
 
 var (
@@ -55,15 +55,7 @@ func transport(tb testing.TB) *onion.Transport {
 	tb.Helper()
 	nw := network(tb)
 	trOnce.Do(func() {
-		var pool *swarm.Pool
-		pool, trErr = swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
-		if trErr != nil {
-			return
-		}
-		sharedT, trErr = onion.New(onion.Config{Pool: pool, Diversity: onion.DistinctNodes})
-		if trErr == nil {
-			pool.SetTransport(sharedT)
-		}
+		sharedT, _, trErr = devnetonion.New(nw, onion.Config{})
 	})
 	if trErr != nil {
 		tb.Fatal(trErr)

@@ -14,6 +14,7 @@ import (
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/groups"
+	"github.com/sessiongo/sdk/internal/devnetonion"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/sns"
 	"github.com/sessiongo/sdk/swarm"
@@ -238,20 +239,7 @@ func TestInteropONS(t *testing.T) {
 func TestInteropOnionTransport(t *testing.T) {
 	ctx := context.Background()
 	nw := devnettest.Start(t, devnet.WithSeed(41))
-	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := onion.New(onion.Config{Pool: pool, Diversity: onion.DistinctNodes, RequestTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	pool.SetTransport(tr)
-	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: pool})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, tr, _ := devnetonion.SwarmClient(t, nw, onion.Config{RequestTimeout: 5 * time.Second})
 	keys, err := crypto.KeysFromSeed(bytes.Repeat([]byte{11}, 16))
 	if err != nil {
 		t.Fatal(err)

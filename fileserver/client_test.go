@@ -19,8 +19,8 @@ import (
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/filesd"
 	"github.com/sessiongo/sdk/fileserver"
+	"github.com/sessiongo/sdk/internal/devnetonion"
 	"github.com/sessiongo/sdk/onion"
-	"github.com/sessiongo/sdk/swarm"
 )
 
 // onionSetup starts a devnet, a file server on it and a Client that reaches the server
@@ -64,16 +64,7 @@ func newOnion(t *testing.T, opts ...filesd.Option) onionSetup {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fs.Close() })
-	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := onion.New(onion.Config{Pool: pool, Diversity: onion.DistinctNodes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool.SetTransport(tr)
-	t.Cleanup(func() { _ = tr.Close() })
+	tr, _ := devnetonion.Start(t, nw, onion.Config{})
 	c, err := fileserver.New(fileserver.Config{Transport: tr, Server: fs.OnionServer()})
 	if err != nil {
 		t.Fatal(err)

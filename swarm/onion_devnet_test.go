@@ -8,6 +8,7 @@ import (
 
 	"github.com/sessiongo/sdk/devnet"
 	"github.com/sessiongo/sdk/devnet/devnettest"
+	"github.com/sessiongo/sdk/internal/devnetonion"
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -19,21 +20,7 @@ func TestClientOverOnion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	nw := devnettest.Start(t, devnet.WithNodes(16))
-	pool, err := swarm.NewPool(swarm.PoolConfig{Seeds: []string{nw.SeedURL()}, SeedRootCAs: nw.CertPool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Every devnet node is on 127.0.0.1, so paths only need distinct nodes.
-	tr, err := onion.New(onion.Config{Pool: pool, Diversity: onion.DistinctNodes, RequestTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	pool.SetTransport(tr)
-	c, err := swarm.NewClient(swarm.ClientConfig{Transport: tr, Pool: pool})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _, pool := devnetonion.SwarmClient(t, nw, onion.Config{RequestTimeout: 10 * time.Second})
 	k := keysN(t, 21)
 	s := swarm.NewKeysSigner(k)
 	res, err := c.Store(ctx, s, swarm.StoreRequest{Namespace: swarm.NamespaceUserProfile, Data: []byte("through the onion"), TTL: time.Hour})

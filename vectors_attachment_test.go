@@ -15,18 +15,24 @@ import (
 
 func init() {
 	registerVectors("legacy_attachment", vLegacyAttachment)
-	registerVectors("legacy_attachment_padded_size", func(t *testing.T, c vcase) {
-		if got, want := attachment.PaddedSize(c.int("size", "plaintext_size")), c.int("padded", "padded_size"); got != want {
-			t.Fatalf("PaddedSize = %d, want %d", got, want)
-		}
-	})
-	registerVectors("attachment_v2_encrypted_size", func(t *testing.T, c vcase) {
-		n := c.int("plaintext_size", "size")
-		if got, want := attachment.EncryptedSize(attachment.Deterministic, n), c.int("encrypted_size", "encrypted_len"); got != want {
-			t.Fatalf("EncryptedSize(%d) = %d, want %d", n, got, want)
-		}
-	})
+	registerVectors("legacy_attachment_padded_size", vLegacyAttachmentPaddedSize)
+	registerVectors("attachment_v2_encrypted_size", vAttachmentV2EncryptedSize)
 	registerVectors("attachment_v2_encrypt", vAttachmentV2Encrypt)
+}
+
+// vLegacyAttachmentPaddedSize checks the legacy_attachment_padded_size cases.
+func vLegacyAttachmentPaddedSize(t *testing.T, c vcase) {
+	if got, want := attachment.PaddedSize(c.int("size", "plaintext_size")), c.int("padded", "padded_size"); got != want {
+		t.Fatalf("PaddedSize = %d, want %d", got, want)
+	}
+}
+
+// vAttachmentV2EncryptedSize checks the attachment_v2_encrypted_size cases.
+func vAttachmentV2EncryptedSize(t *testing.T, c vcase) {
+	n := c.int("plaintext_size", "size")
+	if got, want := attachment.EncryptedSize(attachment.Deterministic, n), c.int("encrypted_size", "encrypted_len"); got != want {
+		t.Fatalf("EncryptedSize(%d) = %d, want %d", n, got, want)
+	}
 }
 
 func vLegacyAttachment(t *testing.T, c vcase) {

@@ -10,9 +10,12 @@ import (
 // sogs.json.
 
 func init() {
-	registerVectors("fileserver_content_id", func(t *testing.T, c vcase) {
-		if got, want := filesd.ContentID(c.hex("data")), c.str("id"); got != want {
-			t.Fatalf("ContentID = %s, want %s", got, want)
-		}
-	})
+	registerVectors("fileserver_content_id", vFileserverContentID)
+}
+
+// vFileserverContentID checks the fileserver_content_id cases.
+func vFileserverContentID(t *testing.T, c vcase) {
+	if got, want := filesd.ContentID(c.hex("data")), c.str("id"); got != want {
+		t.Fatalf("ContentID = %s, want %s", got, want)
+	}
 }

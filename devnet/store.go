@@ -78,23 +78,29 @@ func (s *store) sweepLocked(now int64) {
 		return
 	}
 	s.lastSweep = now
-	for owner, list := range s.byOwner {
-		kept := list[:0]
-		for _, m := range list {
-			if m.expiry <= now {
-				delete(s.byHash, m.hash)
-				continue
-			}
-			kept = append(kept, m)
+	for owner := range s.byOwner {
+		s.removeLocked(owner, func(m *message) bool { return m.expiry <= now })
+	}
+}
+
+// removeLocked removes the owner's messages that drop selects.
+func (s *store) removeLocked(owner account, drop func(m *message) bool) {
+	list := s.byOwner[owner]
+	kept := list[:0]
+	for _, m := range list {
+		if drop(m) {
+			delete(s.byHash, m.hash)
+			continue
 		}
-		for i := len(kept); i < len(list); i++ {
-			list[i] = nil
-		}
-		if len(kept) == 0 {
-			delete(s.byOwner, owner)
-		} else {
-			s.byOwner[owner] = kept
-		}
+		kept = append(kept, m)
+	}
+	for i := len(kept); i < len(list); i++ {
+		list[i] = nil
+	}
+	if len(kept) == 0 {
+		delete(s.byOwner, owner)
+	} else {
+		s.byOwner[owner] = kept
 	}
 }
 
@@ -199,31 +205,20 @@ func (s *store) list(owner account, ns int16, lastHash string, now int64, visit 
 	}
 }
 
-// deleteWhere removes the owner's live messages matching keep==false and returns their hashes
+// deleteWhere removes the owner's live messages that match selects and returns their hashes
 // grouped by namespace.
 func (s *store) deleteWhere(owner account, now int64, match func(m *message) bool) map[int16][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(now)
 	out := map[int16][]string{}
-	list := s.byOwner[owner]
-	kept := list[:0]
-	for _, m := range list {
-		if match(m) {
-			out[m.ns] = append(out[m.ns], m.hash)
-			delete(s.byHash, m.hash)
-			continue
+	s.removeLocked(owner, func(m *message) bool {
+		if !match(m) {
+			return false
 		}
-		kept = append(kept, m)
-	}
-	for i := len(kept); i < len(list); i++ {
-		list[i] = nil
-	}
-	if len(kept) == 0 {
-		delete(s.byOwner, owner)
-	} else {
-		s.byOwner[owner] = kept
-	}
+		out[m.ns] = append(out[m.ns], m.hash)
+		return true
+	})
 	return out
 }
 

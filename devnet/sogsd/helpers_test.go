@@ -42,6 +42,15 @@ func startServer(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// startRoom starts a server on a fake clock, with opts, holding the room "r".
+func startRoom(t testing.TB, opts ...Option) (*Server, *clock) {
+	t.Helper()
+	clk := newClock()
+	s := startServer(t, append([]Option{WithClock(clk.now)}, opts...)...)
+	mustOK(t, s.CreateRoom(RoomConfig{Token: "r"}))
+	return s, clk
+}
+
 // tclient sends hand-built, hand-signed requests over HTTP.
 type tclient struct {
 	t      testing.TB
@@ -68,6 +77,14 @@ func newUser(t testing.TB, s *Server, clk *clock) *tclient {
 		sg.Now = clk.now
 	}
 	return &tclient{t: t, s: s, hc: &http.Client{}, keys: keys, signer: sg, id: sg.Pubkey()}
+}
+
+// newModerator is a new user who moderates the room "r" (an admin when admin).
+func newModerator(t testing.TB, s *Server, clk *clock, admin bool) *tclient {
+	t.Helper()
+	u := newUser(t, s, clk)
+	mustOK(t, s.AddModerator("r", u.id, admin, false))
+	return u
 }
 
 func anon(t testing.TB, s *Server) *tclient { return &tclient{t: t, s: s, hc: &http.Client{}} }

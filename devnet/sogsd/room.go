@@ -348,6 +348,11 @@ func (s *Server) EditMessage(token string, id int64, data, sig []byte) error {
 	if len(data) == 0 || len(sig) != 64 {
 		return fmt.Errorf("%w: edit needs data and a 64-byte signature", ErrInvalid)
 	}
+	return s.withMessage(token, id, func(r *room, m *message) { s.editLocked(r, m, data, sig, nil) })
+}
+
+// withMessage runs f on a message that is not deleted, under the server's lock.
+func (s *Server) withMessage(token string, id int64, f func(r *room, m *message)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.roomLocked(token)
@@ -358,7 +363,7 @@ func (s *Server) EditMessage(token string, id int64, data, sig []byte) error {
 	if m == nil {
 		return ErrNoMessage
 	}
-	s.editLocked(r, m, data, sig, nil)
+	f(r, m)
 	return nil
 }
 
@@ -379,18 +384,7 @@ func (s *Server) editLocked(r *room, m *message, data, sig []byte, files []int64
 // DeleteMessage deletes a message: its data and reactions go, its seqno is bumped, and polls
 // see it as deleted.
 func (s *Server) DeleteMessage(token string, id int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.roomLocked(token)
-	if err != nil {
-		return err
-	}
-	m := r.liveMessage(id)
-	if m == nil {
-		return ErrNoMessage
-	}
-	s.deleteLocked(r, m)
-	return nil
+	return s.withMessage(token, id, s.deleteLocked)
 }
 
 func (s *Server) deleteLocked(r *room, m *message) {
@@ -419,18 +413,12 @@ func (s *Server) React(token string, id int64, who crypto.AccountID, emoji strin
 	if !validReaction(emoji) {
 		return false, fmt.Errorf("%w: reaction %q", ErrInvalid, emoji)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.roomLocked(token)
-	if err != nil {
-		return false, err
-	}
-	m := r.liveMessage(id)
-	if m == nil {
-		return false, ErrNoMessage
-	}
-	s.touchLocked(who, s.Now())
-	return s.reactLocked(r, m, who, emoji), nil
+	var added bool
+	err := s.withMessage(token, id, func(r *room, m *message) {
+		s.touchLocked(who, s.Now())
+		added = s.reactLocked(r, m, who, emoji)
+	})
+	return added, err
 }
 
 func (s *Server) reactLocked(r *room, m *message, who crypto.AccountID, emoji string) bool {

@@ -304,11 +304,8 @@ func mustOK(t testing.TB, err error) {
 }
 
 func TestMessages(t *testing.T) {
-	clk := newClock()
-	s := startServer(t, WithClock(clk.now))
-	mustOK(t, s.CreateRoom(RoomConfig{Token: "r"}))
-	alice, bob, mod := newUser(t, s, clk), newUser(t, s, clk), newUser(t, s, clk)
-	mustOK(t, s.AddModerator("r", mod.id, false, false))
+	s, clk := startRoom(t)
+	alice, bob, mod := newUser(t, s, clk), newUser(t, s, clk), newModerator(t, s, clk, false)
 
 	// Post: 201 with the message; padding kept byte for byte.
 	data := Pad([]byte("hello world"))
@@ -440,12 +437,8 @@ func TestMessages(t *testing.T) {
 func withKV(m map[string]any, k string, v any) map[string]any { m[k] = v; return m }
 
 func TestRateLimit(t *testing.T) {
-	clk := newClock()
-	s := startServer(t, WithClock(clk.now))
-	mustOK(t, s.CreateRoom(RoomConfig{Token: "r"}))
-	u, mod, admin := newUser(t, s, clk), newUser(t, s, clk), newUser(t, s, clk)
-	mustOK(t, s.AddModerator("r", mod.id, false, false))
-	mustOK(t, s.AddModerator("r", admin.id, true, false))
+	s, clk := startRoom(t)
+	u, mod, admin := newUser(t, s, clk), newModerator(t, s, clk, false), newModerator(t, s, clk, true)
 	for i := 0; i < DefaultPostLimit; i++ {
 		u.ok(201, "POST", "/room/r/message", u.postBody([]byte{byte(i)}), nil)
 		mod.ok(201, "POST", "/room/r/message", mod.postBody([]byte{byte(i)}), nil)
@@ -466,11 +459,8 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestReactions(t *testing.T) {
-	clk := newClock()
-	s := startServer(t, WithClock(clk.now))
-	mustOK(t, s.CreateRoom(RoomConfig{Token: "r"}))
-	alice, bob, mod := newUser(t, s, clk), newUser(t, s, clk), newUser(t, s, clk)
-	mustOK(t, s.AddModerator("r", mod.id, false, false))
+	s, clk := startRoom(t)
+	alice, bob, mod := newUser(t, s, clk), newUser(t, s, clk), newModerator(t, s, clk, false)
 	var m msgRow
 	alice.ok(201, "POST", "/room/r/message", alice.postBody([]byte("react to me")), &m)
 	alice.ok(201, "POST", "/room/r/message", alice.postBody([]byte("other")), nil)
@@ -551,12 +541,8 @@ func TestReactions(t *testing.T) {
 }
 
 func TestPins(t *testing.T) {
-	clk := newClock()
-	s := startServer(t, WithClock(clk.now))
-	mustOK(t, s.CreateRoom(RoomConfig{Token: "r"}))
-	admin, mod, u := newUser(t, s, clk), newUser(t, s, clk), newUser(t, s, clk)
-	mustOK(t, s.AddModerator("r", admin.id, true, false))
-	mustOK(t, s.AddModerator("r", mod.id, false, false))
+	s, clk := startRoom(t)
+	admin, mod, u := newModerator(t, s, clk, true), newModerator(t, s, clk, false), newUser(t, s, clk)
 	m1, _ := s.PostAs("r", u.keys, []byte("one"))
 	m2, _ := s.PostAs("r", u.keys, []byte("two"))
 
@@ -593,11 +579,8 @@ func TestPins(t *testing.T) {
 }
 
 func TestRoomFiles(t *testing.T) {
-	clk := newClock()
-	s := startServer(t, WithClock(clk.now), WithMaxUpload(1000))
-	mustOK(t, s.CreateRoom(RoomConfig{Token: "r"}))
-	u, admin := newUser(t, s, clk), newUser(t, s, clk)
-	mustOK(t, s.AddModerator("r", admin.id, true, false))
+	s, clk := startRoom(t, WithMaxUpload(1000))
+	u, admin := newUser(t, s, clk), newModerator(t, s, clk, true)
 
 	var up struct {
 		ID int64 `json:"id"`
@@ -793,9 +776,7 @@ type subResp struct {
 }
 
 func TestBatchAndSequence(t *testing.T) {
-	clk := newClock()
-	s := startServer(t, WithClock(clk.now))
-	mustOK(t, s.CreateRoom(RoomConfig{Token: "r"}))
+	s, clk := startRoom(t)
 	u := newUser(t, s, clk)
 	post := u.postBody([]byte("from a batch"))
 

@@ -58,6 +58,18 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseWithAccount parses the command line of a command whose one argument is an Account ID,
+// and returns that ID.
+func parseWithAccount(fs *flag.FlagSet, args []string) (crypto.AccountID, error) {
+	if err := parse(fs, args); err != nil {
+		return crypto.AccountID{}, err
+	}
+	if fs.NArg() != 1 {
+		return crypto.AccountID{}, usageError{errors.New("want one Account ID")}
+	}
+	return parseAccountArg("ACCOUNT_ID", fs.Arg(0))
+}
+
 const defaultDB = "sessionctl.db"
 
 // accountFlags choose the account a command acts as.
@@ -392,13 +404,7 @@ func runBlind(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("blind", "ACCOUNT_ID", "Prints the 15- and 25-blinded IDs a community with the given public key sees for an Account ID.", stderr)
 	serverPK := fs.String("server-pk", "", "the community server's public key (64 hex digits; the join URL's public_key)")
 	asJSON := addJSONFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("want one Account ID")}
-	}
-	id, err := parseAccountArg("ACCOUNT_ID", fs.Arg(0))
+	id, err := parseWithAccount(fs, args)
 	if err != nil {
 		return err
 	}
@@ -430,13 +436,7 @@ func runSwarm(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("swarm", "ACCOUNT_ID", "Prints the swarm (ID and member nodes) that stores an Account ID's messages.", stderr)
 	nf := addNetFlags(fs)
 	asJSON := addJSONFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("want one Account ID")}
-	}
-	id, err := parseAccountArg("ACCOUNT_ID", fs.Arg(0))
+	id, err := parseWithAccount(fs, args)
 	if err != nil {
 		return err
 	}

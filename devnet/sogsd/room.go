@@ -188,56 +188,51 @@ func (s *Server) roomLocked(token string) (*room, error) {
 // AddModerator makes a user a moderator of a room (or, with admin, an administrator). Hidden
 // moderators are listed only to moderators.
 func (s *Server) AddModerator(token string, id crypto.AccountID, admin, hidden bool) error {
+	return s.withRoom(token, func(r *room) error {
+		s.touchLocked(id, s.Now())
+		r.mods[id] = modRole{admin: admin, visible: !hidden}
+		r.infoUpdates++
+		return nil
+	})
+}
+
+// withRoom runs f on a room under the server's lock.
+func (s *Server) withRoom(token string, f func(r *room) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.roomLocked(token)
 	if err != nil {
 		return err
 	}
-	s.touchLocked(id, s.Now())
-	r.mods[id] = modRole{admin: admin, visible: !hidden}
-	r.infoUpdates++
-	return nil
+	return f(r)
 }
 
 // RemoveModerator removes a room moderator or administrator.
 func (s *Server) RemoveModerator(token string, id crypto.AccountID) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.roomLocked(token)
-	if err != nil {
-		return err
-	}
-	if _, ok := r.mods[id]; ok {
-		delete(r.mods, id)
-		r.infoUpdates++
-	}
-	return nil
+	return s.withRoom(token, func(r *room) error {
+		if _, ok := r.mods[id]; ok {
+			delete(r.mods, id)
+			r.infoUpdates++
+		}
+		return nil
+	})
 }
 
 // SetUserPermissions overrides all four permissions of one user in a room.
 func (s *Server) SetUserPermissions(token string, id crypto.AccountID, p Permissions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.roomLocked(token)
-	if err != nil {
-		return err
-	}
-	s.touchLocked(id, s.Now())
-	r.overrides[id] = &override{read: &p.Read, accessible: &p.Accessible, write: &p.Write, upload: &p.Upload}
-	return nil
+	return s.withRoom(token, func(r *room) error {
+		s.touchLocked(id, s.Now())
+		r.overrides[id] = &override{read: &p.Read, accessible: &p.Accessible, write: &p.Write, upload: &p.Upload}
+		return nil
+	})
 }
 
 // Ban bans a user from a room for d (0: until Unban).
 func (s *Server) Ban(token string, id crypto.AccountID, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.roomLocked(token)
-	if err != nil {
-		return err
-	}
-	s.banLocked(r, id, d)
-	return nil
+	return s.withRoom(token, func(r *room) error {
+		s.banLocked(r, id, d)
+		return nil
+	})
 }
 
 func (s *Server) banLocked(r *room, id crypto.AccountID, d time.Duration) {
@@ -252,14 +247,10 @@ func (s *Server) banLocked(r *room, id crypto.AccountID, d time.Duration) {
 
 // Unban lifts a room ban.
 func (s *Server) Unban(token string, id crypto.AccountID) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.roomLocked(token)
-	if err != nil {
-		return err
-	}
-	delete(r.bans, id)
-	return nil
+	return s.withRoom(token, func(r *room) error {
+		delete(r.bans, id)
+		return nil
+	})
 }
 
 // Post is a message to add with Server.Post.
@@ -353,18 +344,14 @@ func (s *Server) EditMessage(token string, id int64, data, sig []byte) error {
 
 // withMessage runs f on a message that is not deleted, under the server's lock.
 func (s *Server) withMessage(token string, id int64, f func(r *room, m *message)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, err := s.roomLocked(token)
-	if err != nil {
-		return err
-	}
-	m := r.liveMessage(id)
-	if m == nil {
-		return ErrNoMessage
-	}
-	f(r, m)
-	return nil
+	return s.withRoom(token, func(r *room) error {
+		m := r.liveMessage(id)
+		if m == nil {
+			return ErrNoMessage
+		}
+		f(r, m)
+		return nil
+	})
 }
 
 func (s *Server) editLocked(r *room, m *message, data, sig []byte, files []int64) {

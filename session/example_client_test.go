@@ -11,11 +11,10 @@ import (
 // A bot that answers every message, on a devnet. On the real network, leave out
 // WithNetworkConfig: mainnet seeds and onion paths are the default.
 func ExampleClient() {
-	ctx, devnetConfig, stopDevnet := exampleDevnet()
+	ctx, cfg, stopDevnet := exampleDevnet()
 	defer stopDevnet()
-	cfg := session.WithNetworkConfig(devnetConfig)
 
-	bot, err := session.NewClient(cfg, session.WithPollInterval(100*time.Millisecond))
+	bot, err := session.NewClient(session.WithNetworkConfig(cfg), session.WithPollInterval(100*time.Millisecond))
 	if err != nil {
 		panic(err)
 	}
@@ -29,7 +28,7 @@ func ExampleClient() {
 	done := make(chan error)
 	go func() { done <- bot.Run(runCtx) }()
 
-	user, err := session.NewClient(cfg)
+	user, err := session.NewClient(session.WithNetworkConfig(cfg))
 	if err != nil {
 		panic(err)
 	}

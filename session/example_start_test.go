@@ -15,9 +15,9 @@ import (
 // serves every running client) and one store, and Start runs each without a goroutine of its
 // own. Each channel receives the bot's Run result once it has stopped.
 func ExampleClient_Start() {
-	ctx, devnetConfig, stopDevnet := exampleDevnet() // on the real network: a zero NetworkConfig
+	ctx, cfg, stopDevnet := exampleDevnet() // on the real network: a zero NetworkConfig
 	defer stopDevnet()
-	nw, err := session.NewNetwork(devnetConfig)
+	nw, err := session.NewNetwork(cfg)
 	if err != nil {
 		panic(err)
 	}

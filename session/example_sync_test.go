@@ -12,10 +12,9 @@ import (
 // account's Contacts config, so the bot's other devices (and the official apps logged in to
 // the same account) drop that sender too; later messages arrive as MessageDropped.
 func ExampleClient_Block() {
-	ctx, devnetConfig, stopDevnet := exampleDevnet() // on the real network: no config
+	ctx, cfg, stopDevnet := exampleDevnet() // on the real network: leave out WithNetworkConfig(cfg)
 	defer stopDevnet()
-	cfg := session.WithNetworkConfig(devnetConfig)
-	bot, err := session.NewClient(cfg)
+	bot, err := session.NewClient(session.WithNetworkConfig(cfg))
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +35,7 @@ func ExampleClient_Block() {
 		}
 	})
 
-	spammer, err := session.NewClient(cfg)
+	spammer, err := session.NewClient(session.WithNetworkConfig(cfg))
 	if err != nil {
 		panic(err)
 	}
@@ -62,19 +61,18 @@ func ExampleClient_Block() {
 // Password): what one changes (here, its display name and a contact's approval) reaches the
 // other through the account's configs, reported as Synced* events.
 func ExampleClient_linkedDevices() {
-	ctx, devnetConfig, stopDevnet := exampleDevnet() // on the real network: no config
+	ctx, cfg, stopDevnet := exampleDevnet() // on the real network: leave out WithNetworkConfig(cfg)
 	defer stopDevnet()
-	cfg := session.WithNetworkConfig(devnetConfig)
 	var seed [crypto.SessionSeedSize]byte
 	seed[0] = 42 // use crypto.GenerateKeys for a real account
 	words := crypto.EncodeMnemonic(seed)
 
-	first, err := session.NewClient(cfg, session.WithRecoveryPassword(words))
+	first, err := session.NewClient(session.WithNetworkConfig(cfg), session.WithRecoveryPassword(words))
 	if err != nil {
 		panic(err)
 	}
 	defer first.Close()
-	second, err := session.NewClient(cfg, session.WithRecoveryPassword(words))
+	second, err := session.NewClient(session.WithNetworkConfig(cfg), session.WithRecoveryPassword(words))
 	if err != nil {
 		panic(err)
 	}

@@ -11,17 +11,16 @@ import (
 // A bot that creates a closed group, invites a user and echoes what is said in it, on a
 // devnet. The user accepts the invitation and talks in the group.
 func ExampleClient_CreateGroup() {
-	ctx, devnetConfig, stopDevnet := exampleDevnet() // on the real network: no config
+	ctx, cfg, stopDevnet := exampleDevnet() // on the real network: leave out WithNetworkConfig(cfg)
 	defer stopDevnet()
-	cfg := session.WithNetworkConfig(devnetConfig)
 
-	bot, err := session.NewClient(cfg, session.WithProfile(session.Profile{DisplayName: "Echo Bot"}),
-		session.WithPollInterval(100*time.Millisecond))
+	bot, err := session.NewClient(session.WithNetworkConfig(cfg),
+		session.WithProfile(session.Profile{DisplayName: "Echo Bot"}), session.WithPollInterval(100*time.Millisecond))
 	if err != nil {
 		panic(err)
 	}
 	defer bot.Close()
-	user, err := session.NewClient(cfg)
+	user, err := session.NewClient(session.WithNetworkConfig(cfg))
 	if err != nil {
 		panic(err)
 	}

@@ -65,6 +65,22 @@ func startEnv(t *testing.T, opts ...devnet.Option) *env {
 	return &env{nw: nw, tr: tr, pool: pool, client: c, store: st}
 }
 
+// startGrownEnv starts a 14-node devnet, loads the pool, and then adds two nodes to the devnet,
+// which the pool does not know yet.
+func startGrownEnv(t *testing.T) (*env, context.Context, []*devnet.Node) {
+	t.Helper()
+	e := startEnv(t, devnet.WithNodes(14))
+	ctx := ctxT(t)
+	if _, err := e.pool.Nodes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	added, err := e.nw.AddNodes(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, ctx, added
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -156,15 +172,7 @@ func TestSeedTLSIsVerified(t *testing.T) {
 }
 
 func TestPoolRefreshFromNodes(t *testing.T) {
-	e := startEnv(t, devnet.WithNodes(14))
-	ctx := ctxT(t)
-	if _, err := e.pool.Nodes(ctx); err != nil {
-		t.Fatal(err)
-	}
-	added, err := e.nw.AddNodes(ctx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, ctx, added := startGrownEnv(t)
 	if err := e.pool.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -106,15 +106,7 @@ func TestPoolBackToSeedsWhenSavedNodesFail(t *testing.T) {
 
 // A refresh whose nodes answer garbage goes back to the seeds.
 func TestRefreshFallsBackToSeeds(t *testing.T) {
-	e := startEnv(t, devnet.WithNodes(14))
-	ctx := ctxT(t)
-	if _, err := e.pool.Nodes(ctx); err != nil {
-		t.Fatal(err)
-	}
-	added, err := e.nw.AddNodes(ctx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, ctx, added := startGrownEnv(t)
 	for _, n := range e.nw.Nodes() {
 		n.SetFaults(devnet.Faults{CorruptRate: 1})
 	}

@@ -169,6 +169,8 @@ type Client struct {
 	// localBase anchors localNow: the wall clock when the client was made, advanced by the
 	// monotonic clock, which no wall-clock jump (and no node) moves.
 	localBase time.Time
+	// afterReadPruned is the unix day the records of after-read messages were last pruned.
+	afterReadPruned atomic.Int64
 	// rotation counts the polls of each cursor, for the member rotation of pollCursor.
 	rotation rotationCounter
 
@@ -788,7 +790,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		case *Message:
 			e.ExpiresAt = expiresAt(e.Expiry, e.Timestamp, p.Expiry, c.now())
 			if !e.Sync && e.Expiry != nil && e.Expiry.Mode == ExpiryAfterRead && e.ExpiresAt.IsZero() {
-				c.noteAfterRead(bk, e)
+				c.noteAfterRead(bk, e, p.Expiry)
 			}
 			if !e.Sync {
 				approved, err := c.isApproved(bk, e.From)

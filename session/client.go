@@ -66,12 +66,13 @@ type settings struct {
 	pollInterval time.Duration
 	maxBackoff   time.Duration
 	namespaces   []swarm.Namespace
-	sync         syncOptions // usersync.go
-	lease        leaseConfig // see lease.go
+	pushDelay    time.Duration // of the account's configs: usersync.go
+	lease        leaseConfig   // see lease.go
 	// maxDeliveries bounds redeliveries of events whose handlers fail (handlers.go); logSet
 	// says WithLogger was given (else handler panics go to slog.Default()).
 	maxDeliveries int
 	logSet        bool
+	autoJoin      bool // follow the community rooms other devices join: usersync.go
 }
 
 // Option configures a Client.

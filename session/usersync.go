@@ -56,24 +56,18 @@ func domainOf(ns int16) (string, bool) {
 	return "", false
 }
 
-// syncOptions are the Client options of config sync.
-type syncOptions struct {
-	pushDelay time.Duration
-	autoJoin  bool
-}
-
 // WithConfigPushDelay sets how long a change to the account's configs (profile, contacts,
 // blocks, groups, communities, read positions) waits for more changes before Run pushes them
 // all in one message per config (default DefaultConfigPushDelay).
 func WithConfigPushDelay(d time.Duration) Option {
-	return func(c *config) { c.sync.pushDelay = d }
+	return func(c *config) { c.pushDelay = d }
 }
 
 // WithCommunityAutoJoin makes the client join (and leave) the community rooms that the
 // account's other devices join (and leave). Without it such changes are only reported as
 // SyncedCommunity events.
 func WithCommunityAutoJoin(on bool) Option {
-	return func(c *config) { c.sync.autoJoin = on }
+	return func(c *config) { c.autoJoin = on }
 }
 
 // configRecord is what the store keeps of one config.
@@ -150,7 +144,7 @@ func (c *Client) kickConfigPush() {
 	if c.net == nil || c.net.sched == nil {
 		return // NewClient is still setting up; Run pushes when it starts
 	}
-	delay := c.cfg.sync.pushDelay
+	delay := c.cfg.pushDelay
 	if delay <= 0 {
 		delay = DefaultConfigPushDelay
 	}

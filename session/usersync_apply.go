@@ -480,7 +480,7 @@ func (c *Client) applyCommunities(ctx context.Context, ch configChange) []Event 
 		}
 		u, in := isJoined(cm)
 		e := &SyncedCommunity{URL: u, Joined: in}
-		if !in && c.cfg.sync.autoJoin {
+		if !in && c.cfg.autoJoin {
 			if _, err := c.JoinCommunity(ctx, u); err != nil {
 				e.Err = err
 			} else {
@@ -492,7 +492,7 @@ func (c *Client) applyCommunities(ctx context.Context, ch configChange) []Event 
 	for _, cm := range before {
 		u, in := isJoined(cm)
 		e := &SyncedCommunity{URL: u, Removed: true, Joined: in}
-		if in && c.cfg.sync.autoJoin {
+		if in && c.cfg.autoJoin {
 			if err := c.LeaveCommunity(ctx, u); err != nil && !errors.Is(err, ErrNotJoined) {
 				e.Err = err
 			} else {

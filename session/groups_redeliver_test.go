@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/sdk/groups"
 )
 
 // The events of a group's state changes (a join, a new config, a history clear, a removal) are
@@ -99,5 +101,69 @@ func TestGroupStateEventsRedeliveredAfterHandlerError(t *testing.T) {
 	}
 	if len(st.rec.Undelivered) != 0 {
 		t.Fatalf("events kept after delivery: %+v", st.rec.Undelivered)
+	}
+}
+
+// One info config message can clear the history and the attachments at once: two
+// GroupHistoryCleared events of one message. A handler failing on them has each given up after
+// its own deliveries (one DeadLetter each), and the group's later messages then come: the two
+// events must not share one failure count (which restarts at every give-up, so that they were
+// never given up in the same round and the message came back for ever).
+func TestGroupStateEventsOfOneMessageGivenUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	const max = 3
+	admin := gNewPeer(t, cfg, "Admin")
+	member := gNewPeer(t, cfg, "Member", WithMaxDeliveries(max))
+	member.AddEventHandlerE(func(_ context.Context, evt Event) error {
+		if _, ok := evt.(*GroupHistoryCleared); ok {
+			return errors.New("handler down")
+		}
+		return nil
+	})
+	g, err := admin.CreateGroup(ctx, "Give up", member.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gJoin(t, member, g.ID, admin.AccountID(), "Give up")
+
+	before := time.Now().Add(-time.Second).Truncate(time.Second)
+	err = admin.updateGroup(ctx, g.ID, func(st *groupState) error {
+		if err := st.info.Update(func(d groups.Dict) {
+			info := groups.InfoFromData(d)
+			info.DeleteBefore, info.DeleteAttachmentsBefore = before.Unix(), before.Unix()
+			info.Apply(d)
+		}); err != nil {
+			return err
+		}
+		return admin.pushGroupState(ctx, st, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(he *HandlerError) bool { _, ok := he.Event.(*GroupHistoryCleared); return ok })
+	if _, err := admin.SendGroupText(ctx, g.ID, "after the clear"); err != nil {
+		t.Fatal(err)
+	}
+	dead := func() int {
+		return gCount(member, func(d *DeadLetter) bool { _, ok := d.Event.(*GroupHistoryCleared); return ok })
+	}
+	WaitUntil(t, WaitTimeout, member.poll, func() bool {
+		return dead() >= 2 && gCount(member, gText(g.ID, admin.AccountID(), "after the clear")) == 1
+	})
+	for range 3 {
+		if err := member.poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := dead(); n != 2 {
+		t.Fatalf("%d dead letters for the two history clears, want 2:%s", n, member.rec)
+	}
+	for _, attachments := range []bool{false, true} {
+		n := gCount(member, func(e *GroupHistoryCleared) bool { return e.AttachmentsOnly == attachments })
+		if n != max {
+			t.Fatalf("history clear (attachments only: %v) delivered %d times, want %d", attachments, n, max)
+		}
 	}
 }

@@ -645,11 +645,13 @@ func (st *groupState) event(se stateEvent) Event {
 
 // keepStateEvents keeps the state events of evts, the events of handling message hash, in the
 // group's record; when the handling found none (the change was saved before), it returns evts
-// with the ones kept for hash.
+// with the ones kept for hash. Events of one kind are kept once (a key message that opens both
+// configs has two GroupUpdated): delivered again they show the group as it is now, so two would
+// be the same event twice, sharing one failure count (see eventKey).
 func (st *groupState) keepStateEvents(hash string, evts []Event) []Event {
 	var kept []stateEvent
 	for _, e := range evts {
-		if se, ok := stateEventOf(hash, e); ok {
+		if se, ok := stateEventOf(hash, e); ok && !slices.Contains(kept, se) {
 			kept = append(kept, se)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -254,4 +255,93 @@ func FuzzGroupUpdate(f *testing.F) {
 		in := &Incoming{Sender: l.adminUser.AccountID(), Timestamp: ts, Content: &pb.Content{DataMessage: &pb.DataMessage{GroupUpdateMessage: &gu}}}
 		l.member.handleGroupUpdate(context.Background(), in, "h")
 	})
+}
+
+// A key message that opens both configs kept for it is one message with two GroupUpdated
+// events. A handler failing on GroupUpdated has it given up after at most MaxDeliveries
+// rounds: delivered again, the message's kept state is one GroupUpdated (the group as it is
+// now), not two events sharing one failure count (which restarts at every give-up, so that the
+// two were never given up in the same round and the message came back for ever).
+func TestGroupStateEventsOfOneKeyMessageGivenUp(t *testing.T) {
+	ctx := context.Background()
+	l := gLocal(t)
+	c := l.member
+	holdLease(t, c)
+	const max = 3
+	c.cfg.maxDeliveries = max
+	c.AddEventHandlerE(func(_ context.Context, evt Event) error {
+		if _, ok := evt.(*GroupUpdated); ok {
+			return errors.New("handler down")
+		}
+		return nil
+	})
+	msg0, err := l.adminKeys.Rekey(l.members())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.handle(swarm.NamespaceGroupKeys, "k0", msg0)
+	if _, err := l.adminKeys.LoadKeyMessage("k0", msg0, 1); err != nil {
+		t.Fatal(err)
+	}
+	msg1, err := l.adminKeys.Rekey(l.members())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := l.adminKeys.EncryptionKey() // generation 1, which the member does not hold yet
+	info, _ := groups.NewGroupConfig(l.admin.PublicKey(), l.admin)
+	_ = info.Update(func(d groups.Dict) { groups.Info{Name: "Renamed"}.Apply(d) })
+	members, _ := groups.NewGroupConfig(l.admin.PublicKey(), l.admin)
+	_ = members.Update(func(d groups.Dict) {
+		for _, id := range l.members() {
+			_ = groups.SetMember(d, groups.Member{ID: id})
+		}
+	})
+	for _, x := range []struct {
+		ns     swarm.Namespace
+		hash   string
+		cfg    *groups.Config
+		domain string
+	}{{swarm.NamespaceGroupInfo, "i1", info, groups.DomainGroupInfo}, {swarm.NamespaceGroupMembers, "m1", members, groups.DomainGroupMembers}} {
+		ser, _, _ := x.cfg.Push()
+		payload, _ := groups.EncodeConfigPayload(ser, key, x.domain, true)
+		l.handle(x.ns, x.hash, payload) // kept until its key comes
+	}
+	if len(l.st.rec.Retry) != 2 {
+		t.Fatalf("retry queue %d", len(l.st.rec.Retry))
+	}
+	if err := c.saveGroup(ctx, l.st); err != nil {
+		t.Fatal(err)
+	}
+	gid, inbox := l.admin.ID(), c.groupInbox(l.admin.ID())
+	now := time.Now()
+	if _, err := c.store.SaveRetrieved(ctx, store.Cursor{Account: inbox, Swarm: gid, Namespace: int16(swarm.NamespaceGroupKeys)},
+		[]store.Incoming{{Hash: "k1", Namespace: int16(swarm.NamespaceGroupKeys), Data: msg1, Timestamp: now, Expiry: now.Add(time.Hour)}}, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	rounds := 0
+	for ; rounds < 4*max; rounds++ {
+		p, err := c.store.Pending(ctx, inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) == 0 {
+			break
+		}
+		if err := c.handleGroupPending(ctx, gid, inbox); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rounds > max {
+		t.Fatalf("the key message was handled after %d rounds (at most %d deliveries):%s", rounds, max, l.rec)
+	}
+	if n := CountEvents(l.rec, func(d *DeadLetter) bool { _, ok := d.Event.(*GroupUpdated); return ok }); n != 1 {
+		t.Fatalf("%d dead letters for GroupUpdated, want 1:%s", n, l.rec)
+	}
+	st, err := c.loadGroup(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.rec.Undelivered) != 0 || st.name() != "Renamed" {
+		t.Fatalf("after delivery: kept %+v, name %q", st.rec.Undelivered, st.name())
+	}
 }

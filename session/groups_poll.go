@@ -645,13 +645,21 @@ func (st *groupState) event(se stateEvent) Event {
 
 // keepStateEvents keeps the state events of evts, the events of handling message hash, in the
 // group's record; when the handling found none (the change was saved before), it returns evts
-// with the ones kept for hash. Events of one kind are kept once (a key message that opens both
-// configs has two GroupUpdated): delivered again they show the group as it is now, so two would
-// be the same event twice, sharing one failure count (see eventKey).
+// with the ones kept for hash. A message's state events are one of each kind, the last (a key
+// message that opens the configs kept for it would have a GroupUpdated for each): the group as
+// it is now, as they are delivered again. Two of a kind would share one failure count (see
+// eventKey), counted twice in a round, so that the message's events were never all given up
+// in the same round.
 func (st *groupState) keepStateEvents(hash string, evts []Event) []Event {
 	var kept []stateEvent
-	for _, e := range evts {
-		if se, ok := stateEventOf(hash, e); ok && !slices.Contains(kept, se) {
+	out := evts[:0:0]
+	for i, e := range evts {
+		se, ok := stateEventOf(hash, e)
+		if ok && slices.ContainsFunc(evts[i+1:], func(l Event) bool { k, ok := stateEventOf(hash, l); return ok && k.Kind == se.Kind }) {
+			continue // a later one shows the newer state
+		}
+		out = append(out, e)
+		if ok {
 			kept = append(kept, se)
 		}
 	}
@@ -662,7 +670,7 @@ func (st *groupState) keepStateEvents(hash string, evts []Event) []Event {
 			u = slices.Delete(u, 0, n-maxUndelivered)
 		}
 		st.rec.Undelivered = u
-		return evts
+		return out
 	}
 	for _, se := range st.rec.Undelivered {
 		if se.Hash != hash {

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -257,11 +258,12 @@ func FuzzGroupUpdate(f *testing.F) {
 	})
 }
 
-// A key message that opens both configs kept for it is one message with two GroupUpdated
-// events. A handler failing on GroupUpdated has it given up after at most MaxDeliveries
-// rounds: delivered again, the message's kept state is one GroupUpdated (the group as it is
-// now), not two events sharing one failure count (which restarts at every give-up, so that the
-// two were never given up in the same round and the message came back for ever).
+// A key message that opens the configs kept for it is one message with the events of each: two
+// info configs that cleared the history, and the members, give three GroupUpdated and two
+// GroupHistoryCleared. A handler failing on both kinds has them given up after MaxDeliveries
+// rounds, in the same round: events of one kind in one message would share one failure count,
+// counted twice in a round (and restarting at every give-up), so that the kinds were never both
+// given up in one round and the message came back for ever.
 func TestGroupStateEventsOfOneKeyMessageGivenUp(t *testing.T) {
 	ctx := context.Background()
 	l := gLocal(t)
@@ -270,7 +272,8 @@ func TestGroupStateEventsOfOneKeyMessageGivenUp(t *testing.T) {
 	const max = 3
 	c.cfg.maxDeliveries = max
 	c.AddEventHandlerE(func(_ context.Context, evt Event) error {
-		if _, ok := evt.(*GroupUpdated); ok {
+		switch evt.(type) {
+		case *GroupUpdated, *GroupHistoryCleared:
 			return errors.New("handler down")
 		}
 		return nil
@@ -288,25 +291,25 @@ func TestGroupStateEventsOfOneKeyMessageGivenUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, _ := l.adminKeys.EncryptionKey() // generation 1, which the member does not hold yet
+	keep := func(ns swarm.Namespace, hash string, cfg *groups.Config, domain string) {
+		ser, _, _ := cfg.Push()
+		payload, _ := groups.EncodeConfigPayload(ser, key, domain, true)
+		l.handle(ns, hash, payload) // kept until its key comes
+	}
 	info, _ := groups.NewGroupConfig(l.admin.PublicKey(), l.admin)
-	_ = info.Update(func(d groups.Dict) { groups.Info{Name: "Renamed"}.Apply(d) })
+	cleared := time.Now().Add(-time.Minute).Truncate(time.Second)
+	for i, at := range []time.Time{cleared.Add(-time.Minute), cleared} {
+		_ = info.Update(func(d groups.Dict) { groups.Info{Name: "Renamed", DeleteBefore: at.Unix()}.Apply(d) })
+		keep(swarm.NamespaceGroupInfo, fmt.Sprintf("i%d", i), info, groups.DomainGroupInfo)
+	}
 	members, _ := groups.NewGroupConfig(l.admin.PublicKey(), l.admin)
 	_ = members.Update(func(d groups.Dict) {
 		for _, id := range l.members() {
 			_ = groups.SetMember(d, groups.Member{ID: id})
 		}
 	})
-	for _, x := range []struct {
-		ns     swarm.Namespace
-		hash   string
-		cfg    *groups.Config
-		domain string
-	}{{swarm.NamespaceGroupInfo, "i1", info, groups.DomainGroupInfo}, {swarm.NamespaceGroupMembers, "m1", members, groups.DomainGroupMembers}} {
-		ser, _, _ := x.cfg.Push()
-		payload, _ := groups.EncodeConfigPayload(ser, key, x.domain, true)
-		l.handle(x.ns, x.hash, payload) // kept until its key comes
-	}
-	if len(l.st.rec.Retry) != 2 {
+	keep(swarm.NamespaceGroupMembers, "m1", members, groups.DomainGroupMembers)
+	if len(l.st.rec.Retry) != 3 {
 		t.Fatalf("retry queue %d", len(l.st.rec.Retry))
 	}
 	if err := c.saveGroup(ctx, l.st); err != nil {
@@ -331,17 +334,23 @@ func TestGroupStateEventsOfOneKeyMessageGivenUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if rounds > max {
-		t.Fatalf("the key message was handled after %d rounds (at most %d deliveries):%s", rounds, max, l.rec)
+	if rounds != max {
+		t.Fatalf("the key message was handled after %d rounds, want %d (its deliveries):%s", rounds, max, l.rec)
 	}
-	if n := CountEvents(l.rec, func(d *DeadLetter) bool { _, ok := d.Event.(*GroupUpdated); return ok }); n != 1 {
-		t.Fatalf("%d dead letters for GroupUpdated, want 1:%s", n, l.rec)
+	if n := CountEvents(l.rec, func(e *GroupUpdated) bool { return e.Group.Name == "Renamed" && len(e.Group.Members) == 2 }); n != max {
+		t.Fatalf("GroupUpdated (the group as it is now) delivered %d times, want %d:%s", n, max, l.rec)
+	}
+	if n := CountEvents(l.rec, func(e *GroupHistoryCleared) bool { return e.Before.Equal(cleared) }); n != max {
+		t.Fatalf("GroupHistoryCleared (the latest) delivered %d times, want %d:%s", n, max, l.rec)
+	}
+	if n := CountEvents(l.rec, func(d *DeadLetter) bool { return true }); n != 2 {
+		t.Fatalf("%d dead letters, want 2 (one of each kind):%s", n, l.rec)
 	}
 	st, err := c.loadGroup(ctx, gid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.rec.Undelivered) != 0 || st.name() != "Renamed" {
-		t.Fatalf("after delivery: kept %+v, name %q", st.rec.Undelivered, st.name())
+	if len(st.rec.Undelivered) != 0 {
+		t.Fatalf("kept after delivery: %+v", st.rec.Undelivered)
 	}
 }

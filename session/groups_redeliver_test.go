@@ -167,3 +167,54 @@ func TestGroupStateEventsOfOneMessageGivenUp(t *testing.T) {
 		}
 	}
 }
+
+// A member whose handler failed on GroupJoined and who was removed before the next poll
+// delivered it again: the join is over, nothing brings it back (a join's events come with no
+// message), so it is forgotten with the removal, not kept for ever with the removed group
+// handled at every poll.
+func TestGroupJoinUndeliveredForgottenWhenRemoved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	admin := gNewPeer(t, cfg, "Admin")
+	member := gNewPeer(t, cfg, "Member")
+	var mu sync.Mutex
+	failed := false
+	member.AddEventHandlerE(func(_ context.Context, evt Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := evt.(*GroupJoined); ok && !failed {
+			failed = true
+			return errors.New("handler down")
+		}
+		return nil
+	})
+	g, err := admin.CreateGroup(ctx, "Short stay", member.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(e *GroupInvite) bool { return e.Group == g.ID })
+	if err := member.AcceptGroupInvite(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(he *HandlerError) bool { _, ok := he.Event.(*GroupJoined); return ok && he.Retry })
+	if err := admin.RemoveGroupMembers(ctx, g.ID, member.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(e *GroupRemoved) bool { return e.Group == g.ID })
+	for range 3 {
+		if err := member.poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := member.loadGroup(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.rec.Status != GroupStatusRemoved || len(st.rec.Undelivered) != 0 {
+		t.Fatalf("removed group: status %v, kept events %+v", st.rec.Status, st.rec.Undelivered)
+	}
+	if n := gCount(member, func(e *GroupJoined) bool { return e.Group.ID == g.ID }); n != 1 {
+		t.Fatalf("GroupJoined delivered %d times (once before the removal):%s", n, member.rec)
+	}
+}

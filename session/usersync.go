@@ -101,7 +101,7 @@ type userSync struct {
 	contacts  map[crypto.AccountID]contactFlags
 
 	pushMu sync.Mutex   // one push at a time
-	burst  atomic.Int64 // unix ns of the first change not yet pushed (0: none)
+	burst  atomic.Int64 // the first change not yet pushed, on the scheduler's lanes' clock (0: none)
 	pulled atomic.Bool  // a fetch of our swarm succeeded: what other devices pushed is merged
 	listed atomic.Bool  // the groups and rooms of the store were recorded in the configs
 }
@@ -112,12 +112,9 @@ const laneConfig = 3
 // kickConfig brings c's config lane forward to delay from now, but at most five delays after
 // the first change of the burst, so that a steady stream of changes is still pushed.
 func (s *scheduler) kickConfig(c *Client, delay time.Duration) {
-	now := time.Now()
-	c.usync.burst.CompareAndSwap(0, now.UnixNano())
-	due := now.Add(delay)
-	if limit := time.Unix(0, c.usync.burst.Load()).Add(5 * delay); limit.Before(due) {
-		due = limit
-	}
+	now := s.now()
+	c.usync.burst.CompareAndSwap(0, max(now, 1))
+	due := min(now+int64(delay), c.usync.burst.Load()+int64(5*delay))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := c.run
@@ -126,10 +123,10 @@ func (s *scheduler) kickConfig(c *Client, delay time.Duration) {
 	}
 	l := &r.lanes[laneConfig]
 	if l.index < 0 { // polling now
-		l.soon = s.at(due)
+		l.soon = due
 		return
 	}
-	l.due = s.at(due)
+	l.due = due
 	heap.Fix(&s.queue, int(l.index))
 	select {
 	case s.wake <- struct{}{}:

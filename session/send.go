@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"sort"
@@ -382,11 +381,7 @@ func nodeFailure(m swarm.NodeResult) string {
 }
 
 func (c *Client) encode(to crypto.AccountID, content *pb.Content, at time.Time) ([]byte, error) {
-	s, err := EncodeMessage(c.keys, to, content, at)
-	if err != nil {
-		return nil, err
-	}
-	return base64.StdEncoding.DecodeString(s)
+	return encodeMessage(c.keys, to, content, at)
 }
 
 // storeSyncCopy stores content, addressed to ourselves with syncTarget = to, in our own swarm so

@@ -336,17 +336,26 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 		return sendResult{err: err}
 	}
 	tried := map[[32]byte]bool{}
-	pick := func() (Node, bool) {
-		var cands []Node
-		for _, n := range members {
-			if !tried[n.Ed25519] {
-				cands = append(cands, n)
+	pick := func() (Node, bool) { // a random member not tried yet
+		n := 0
+		for _, m := range members {
+			if !tried[m.Ed25519] {
+				n++
 			}
 		}
-		if len(cands) == 0 {
+		if n == 0 {
 			return Node{}, false
 		}
-		return cands[rand.IntN(len(cands))], true
+		k := rand.IntN(n)
+		for _, m := range members {
+			if !tried[m.Ed25519] {
+				if k == 0 {
+					return m, true
+				}
+				k--
+			}
+		}
+		return Node{}, false
 	}
 	node, ok := pick()
 	if !ok {

@@ -3,8 +3,8 @@ package swarm
 import (
 	"encoding/base64"
 	"hash"
-	"sync"
 	"strconv"
+	"sync"
 
 	"golang.org/x/crypto/blake2b"
 

@@ -180,11 +180,12 @@ func gcmKey(dst, shared *[32]byte) {
 }
 
 func xchachaKey(dst, shared, clientPub, serverPub *[32]byte) {
-	h, _ := blake2b.New256(nil) // unkeyed: cannot fail
-	h.Write(shared[:])
-	h.Write(clientPub[:])
-	h.Write(serverPub[:])
-	h.Sum(dst[:0])
+	var in [96]byte
+	copy(in[:32], shared[:])
+	copy(in[32:64], clientPub[:])
+	copy(in[64:], serverPub[:])
+	*dst = blake2b.Sum256(in[:])
+	clear(in[:32])
 }
 
 // Channel is the symmetric state of one hop: one enc type and one derived key. It seals and

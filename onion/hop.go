@@ -297,6 +297,24 @@ func (c *Channel) Open(sealed []byte) ([]byte, error) {
 	return pt, nil
 }
 
+// openInPlace is Open decrypting sealed over itself (the plaintext is a sub-slice of
+// sealed). When it fails, sealed's ciphertext may be overwritten.
+func (c *Channel) openInPlace(sealed []byte) ([]byte, error) {
+	if c == nil || c.aead == nil {
+		return nil, errNoChannel
+	}
+	ns := c.aead.NonceSize()
+	if len(sealed) < ns+c.aead.Overhead() {
+		return nil, fmt.Errorf("%w: %v ciphertext of %d bytes is too short", ErrDecrypt, c.enc, len(sealed))
+	}
+	ct := sealed[ns:]
+	pt, err := c.aead.Open(ct[:0], sealed[:ns], ct, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, c.enc)
+	}
+	return pt, nil
+}
+
 var errNoChannel = errors.New("onion: Channel not made by NewChannel")
 
 // grow extends b by n bytes, returning the extended slice and the old length.

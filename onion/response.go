@@ -42,11 +42,17 @@ func (o *Onion) open(sealed []byte) ([]byte, error) {
 	if err == nil || o.enc != XChaCha20 {
 		return pt, err
 	}
+	return o.openAlt(sealed, err)
+}
+
+// openAlt is open's AES-GCM attempt, after XChaCha20 failed with err.
+func (o *Onion) openAlt(sealed []byte, err error) ([]byte, error) {
 	alt, aerr := NewClientChannel(AESGCM, o.eph, o.destX)
 	if aerr != nil {
 		return nil, err
 	}
-	if pt, aerr = alt.Open(sealed); aerr == nil {
+	pt, aerr := alt.Open(sealed)
+	if aerr == nil {
 		return pt, nil
 	}
 	return nil, fmt.Errorf("%w (both XChaCha20-Poly1305 and AES256-GCM)", ErrDecrypt)
@@ -73,7 +79,17 @@ func (o *Onion) DecodeNodeResponse(body []byte) (*NodeResponse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: reply is not base64", ErrMalformed)
 	}
-	pt, err := o.open(sealed)
+	// sealed is ours alone: it is decrypted in place. A failed XChaCha20 open leaves it
+	// zeroed, so the AES-GCM attempt decodes body again.
+	var pt []byte
+	if o != nil && o.reply != nil && o.enc == XChaCha20 {
+		if pt, err = o.reply.openInPlace(sealed); err != nil {
+			sealed, _ = decodeBase64(body)
+			pt, err = o.openAlt(sealed, err)
+		}
+	} else {
+		pt, err = o.open(sealed)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -816,7 +816,7 @@ func EncodeBatch(method string, s Signer, now int64, reqs ...Request) ([]byte, e
 		}
 		subs[i] = rpcBody{Method: r.Method(), Params: p}
 	}
-	return json.Marshal(rpcBody{Method: method, Params: map[string]any{"requests": subs}})
+	return marshalRPC(method, map[string]any{"requests": subs}, 64+len(reqs)*400)
 }
 
 // checkBatch refuses what EncodeBatch would refuse before signing: a method other than batch or

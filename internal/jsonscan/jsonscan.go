@@ -384,15 +384,18 @@ func Text(raw []byte) ([]byte, bool) {
 	if flags == 0 || (flags == nonASCII && utf8.Valid(s)) {
 		return s, true
 	}
-	return unescape(make([]byte, 0, len(s)+utf8.UTFMax), s), true
+	return unescape(make([]byte, 0, len(s)+utf8.UTFMax), s, false)
 }
 
-// unescape appends the unescaped form of s (the inside of a valid JSON string token) to dst,
-// as encoding/json decodes it.
-func unescape(dst, s []byte) []byte {
+// unescape appends the unescaped form of s (the inside of a JSON string token) to dst, as
+// encoding/json decodes it. With inPlace, dst lies over s, behind it (dst = raw[:0] for s =
+// raw[1:len(raw)-1]): an escape never writes more than it reads, and the only thing that
+// would (invalid UTF-8, replaced by the 3 bytes of U+FFFD) moves the rest to a new buffer. It
+// reports false for an escape cut short or unknown (never in a token the scanner accepted).
+func unescape(dst, s []byte, inPlace bool) ([]byte, bool) {
 	for r := 0; r < len(s); {
 		// Copy the run of plain ASCII up to the next escape or non-ASCII byte at once
-		// (memmove: dst may lie over s, behind the reader).
+		// (memmove: in place, dst lies behind the reader).
 		k := r
 		for k < len(s) && s[k] != '\\' && s[k] < utf8.RuneSelf {
 			k++
@@ -401,67 +404,73 @@ func unescape(dst, s []byte) []byte {
 		if r = k; r == len(s) {
 			break
 		}
-		c := s[r]
-		switch {
-		case c == '\\':
-			switch s[r+1] {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				rr := hex4(s[r+2:])
-				r += 6
-				if utf16.IsSurrogate(rr) {
-					if r+6 <= len(s) && s[r] == '\\' && s[r+1] == 'u' {
-						if dec := utf16.DecodeRune(rr, hex4(s[r+2:])); dec != unicode.ReplacementChar {
-							dst = utf8.AppendRune(dst, dec)
-							r += 6
-							continue
-						}
-					}
-					rr = unicode.ReplacementChar
-				}
-				dst = utf8.AppendRune(dst, rr)
-				continue
-			default: // '"', '\\', '/'
-				dst = append(dst, s[r+1])
-			}
-			r += 2
-		default: // non-ASCII
+		if s[r] != '\\' { // non-ASCII
 			rr, size := utf8.DecodeRune(s[r:])
+			if inPlace && size < utf8.RuneLen(rr) { // invalid UTF-8: U+FFFD is longer
+				dst = append(make([]byte, 0, len(dst)+2*(len(s)-r)+utf8.UTFMax), dst...)
+				inPlace = false
+			}
 			dst = utf8.AppendRune(dst, rr)
 			r += size
+			continue
 		}
+		if r+1 >= len(s) {
+			return dst, false
+		}
+		switch c := s[r+1]; c {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case '"', '\\', '/':
+			dst = append(dst, c)
+		case 'u':
+			rr := u4(s[r:])
+			if rr < 0 {
+				return dst, false
+			}
+			r += 6
+			if utf16.IsSurrogate(rr) {
+				if dec := utf16.DecodeRune(rr, u4(s[r:])); dec != unicode.ReplacementChar {
+					dst = utf8.AppendRune(dst, dec)
+					r += 6
+					continue
+				}
+				rr = unicode.ReplacementChar
+			}
+			dst = utf8.AppendRune(dst, rr)
+			continue
+		default:
+			return dst, false
+		}
+		r += 2
 	}
-	return dst
+	return dst, true
 }
 
-// UnescapeInPlace is Text for a raw string value whose bytes the caller owns and will not
-// read again: the unescaped string is written over raw itself (unescaping never lengthens
-// plain ASCII text), so it costs no allocation. Strings with non-ASCII bytes are unescaped
-// into a new slice, as Text does.
+// u4 reads the \uXXXX escape at the start of s; -1 if there is none.
+func u4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	return hex4(s[2:6])
+}
+
+// UnescapeInPlace is Text for a string value that Fields, ObjectFields, Members or Elements
+// handed out (their scan checked it; it is not checked again) and whose bytes the caller owns
+// and will not read again: the string is unescaped over raw itself, so it costs no
+// allocation unless it holds invalid UTF-8. It reports false when raw is not a string.
 func UnescapeInPlace(raw []byte) ([]byte, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return nil, false
 	}
-	end, flags := str(raw, 0)
-	if end != len(raw) {
-		return nil, false
-	}
-	if flags != escaped {
-		return Text(raw)
-	}
-	s := raw[1 : len(raw)-1]
-	// A \u escape can make up to 3 bytes from its 6 (a pair: 4 from 12): the writer never
-	// passes the reader, so unescape can write over the string it reads.
-	return unescape(raw[:0], s), true
+	return unescape(raw[:0], raw[1:len(raw)-1], true)
 }
 
 // equalFoldASCII reports whether key and name (ASCII) are equal ignoring ASCII case.

@@ -2,6 +2,7 @@ package onion
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -101,4 +102,20 @@ func TestBuildInPlaceMatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Routing JSON strings written directly are what the JSON encoder writes.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"xchacha20", "example.org", `a"b`, "a\\b", "\x7f", "<&>", "\u2028", "é", "\xff", "\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s)
+		if got, want := appendJSONString(nil, s), bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %s, encoder %s", s, got, want)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -314,7 +315,7 @@ func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRe
 const sentBucket = "sent"
 
 func (c *Client) sentKey(to crypto.AccountID, t time.Time) string {
-	return fmt.Sprintf("%s/%s/%d", c.id, to, t.UnixMilli())
+	return c.id.String() + "/" + to.String() + "/" + strconv.FormatInt(t.UnixMilli(), 10)
 }
 
 // sendContent stores content in to's swarm and, for visible messages, a sync copy in ours.

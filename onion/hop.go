@@ -282,24 +282,13 @@ func (c *Channel) SealWithNonce(nonce, plaintext []byte) ([]byte, error) {
 }
 
 // Open decrypts nonce ‖ ciphertext ‖ tag. Anything too short or not authentic is ErrDecrypt.
-func (c *Channel) Open(sealed []byte) ([]byte, error) {
-	if c == nil || c.aead == nil {
-		return nil, errNoChannel
-	}
-	ns := c.aead.NonceSize()
-	if len(sealed) < ns+c.aead.Overhead() {
-		return nil, fmt.Errorf("%w: %v ciphertext of %d bytes is too short", ErrDecrypt, c.enc, len(sealed))
-	}
-	pt, err := c.aead.Open(nil, sealed[:ns], sealed[ns:], nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, c.enc)
-	}
-	return pt, nil
-}
+func (c *Channel) Open(sealed []byte) ([]byte, error) { return c.open(sealed, false) }
 
 // openInPlace is Open decrypting sealed over itself (the plaintext is a sub-slice of
 // sealed). When it fails, sealed's ciphertext may be overwritten.
-func (c *Channel) openInPlace(sealed []byte) ([]byte, error) {
+func (c *Channel) openInPlace(sealed []byte) ([]byte, error) { return c.open(sealed, true) }
+
+func (c *Channel) open(sealed []byte, inPlace bool) ([]byte, error) {
 	if c == nil || c.aead == nil {
 		return nil, errNoChannel
 	}
@@ -308,7 +297,11 @@ func (c *Channel) openInPlace(sealed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %v ciphertext of %d bytes is too short", ErrDecrypt, c.enc, len(sealed))
 	}
 	ct := sealed[ns:]
-	pt, err := c.aead.Open(ct[:0], sealed[:ns], ct, nil)
+	var dst []byte
+	if inPlace {
+		dst = ct[:0]
+	}
+	pt, err := c.aead.Open(dst, sealed[:ns], ct, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, c.enc)
 	}

@@ -36,31 +36,9 @@ func appendJSON(dst []byte, v any) ([]byte, bool) {
 	case int64:
 		dst = strconv.AppendInt(dst, x, 10)
 	case []string:
-		if x == nil {
-			return append(dst, "null"...), true
-		}
-		dst = append(dst, '[')
-		for i, s := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, ok = appendJSONString(dst, s); !ok {
-				return dst, false
-			}
-		}
-		dst = append(dst, ']')
+		return appendList(dst, x, appendJSONString)
 	case []int64:
-		if x == nil {
-			return append(dst, "null"...), true
-		}
-		dst = append(dst, '[')
-		for i, n := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendInt(dst, n, 10)
-		}
-		dst = append(dst, ']')
+		return appendList(dst, x, func(dst []byte, n int64) ([]byte, bool) { return strconv.AppendInt(dst, n, 10), true })
 	case map[string]any:
 		if x == nil {
 			return append(dst, "null"...), true
@@ -96,23 +74,29 @@ func appendJSON(dst []byte, v any) ([]byte, bool) {
 		}
 		dst = append(dst, '}')
 	case []rpcBody:
-		if x == nil {
-			return append(dst, "null"...), true
-		}
-		dst = append(dst, '[')
-		for i, r := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, ok = appendJSON(dst, r); !ok {
-				return dst, false
-			}
-		}
-		dst = append(dst, ']')
+		return appendList(dst, x, func(dst []byte, r rpcBody) ([]byte, bool) { return appendJSON(dst, r) })
 	default:
 		return dst, false
 	}
 	return dst, ok
+}
+
+// appendList appends the JSON array of xs (null for nil), each element by appendElem.
+func appendList[T any](dst []byte, xs []T, appendElem func([]byte, T) ([]byte, bool)) ([]byte, bool) {
+	if xs == nil {
+		return append(dst, "null"...), true
+	}
+	dst = append(dst, '[')
+	for i, x := range xs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var ok bool
+		if dst, ok = appendElem(dst, x); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, ']'), true
 }
 
 // appendJSONString appends s quoted, for strings encoding/json writes unchanged: printable

@@ -109,29 +109,51 @@ func Elements(raw []byte, fn func(val []byte) bool) bool {
 	if len(raw) == 0 || raw[0] != '[' {
 		return false
 	}
-	i := skipSpace(raw, 1)
-	if i < len(raw) && raw[i] == ']' {
-		return i+1 == len(raw)
+	end := array(raw, 0, 0, func(v int) int {
+		e := value(raw, v, 1)
+		if e < 0 || !fn(raw[v:e]) {
+			return -1
+		}
+		return e
+	})
+	return end == len(raw)
+}
+
+// array reads the array starting at b[i] ('['), calling elem with the index of each element;
+// elem returns the index after it, or -1. It returns the index after the closing bracket, or
+// -1.
+func array(b []byte, i, depth int, elem func(v int) int) int {
+	if depth > MaxDepth || i >= len(b) || b[i] != '[' {
+		return -1
 	}
-	for i < len(raw) {
-		e := value(raw, i, 1)
-		if e < 0 || !fn(raw[i:e]) {
-			return false
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for more := true; more; {
+		if i = elem(i); i < 0 {
+			return -1
 		}
-		i = skipSpace(raw, e)
-		if i >= len(raw) {
-			return false
+		if i, more = after(b, i, ']'); i < 0 {
+			return -1
 		}
-		switch raw[i] {
+	}
+	return i
+}
+
+// after reads what follows a member or an element that ends at b[i]: a comma (it returns the
+// index of the next one and true) or close (the index after it and false); -1 otherwise.
+func after(b []byte, i int, close byte) (int, bool) {
+	i = skipSpace(b, i)
+	if i < len(b) {
+		switch b[i] {
 		case ',':
-			i = skipSpace(raw, i+1)
-		case ']':
-			return i+1 == len(raw)
-		default:
-			return false
+			return skipSpace(b, i+1), true
+		case close:
+			return i + 1, false
 		}
 	}
-	return false
+	return -1, false
 }
 
 // object reads the object starting at b[i] ('{'), calling member for each key (raw, and
@@ -163,17 +185,9 @@ func object(b []byte, i, depth int, member func(key []byte, plain bool, v int) i
 		if i = member(key, flags == 0, i); i < 0 {
 			return -1
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
+		more := false
+		if i, more = after(b, i, '}'); i < 0 || !more {
+			return i
 		}
 	}
 }
@@ -198,30 +212,7 @@ func value(b []byte, i, depth int) int {
 	case c == '{':
 		return object(b, i, depth, func(_ []byte, _ bool, v int) int { return value(b, v, depth+1) })
 	case c == '[':
-		if depth > MaxDepth {
-			return -1
-		}
-		i = skipSpace(b, i+1)
-		if i < len(b) && b[i] == ']' {
-			return i + 1
-		}
-		for {
-			if i = value(b, i, depth+1); i < 0 {
-				return -1
-			}
-			i = skipSpace(b, i)
-			if i >= len(b) {
-				return -1
-			}
-			switch b[i] {
-			case ',':
-				i = skipSpace(b, i+1)
-			case ']':
-				return i + 1
-			default:
-				return -1
-			}
-		}
+		return array(b, i, depth, func(v int) int { return value(b, v, depth+1) })
 	case c == 't':
 		return literal(b, i, "true")
 	case c == 'f':

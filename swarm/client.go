@@ -805,7 +805,7 @@ func (c *Client) Sequence(ctx context.Context, s Signer, reqs ...Request) ([]Sub
 // EncodeBatch returns the body of a batch or sequence ("method") of reqs for s's account,
 // signed at now (ms).
 func EncodeBatch(method string, s Signer, now int64, reqs ...Request) ([]byte, error) {
-	if err := checkBatch(method, reqs); err != nil {
+	if err := checkBatchShape(method, reqs); err != nil {
 		return nil, err
 	}
 	subs := make([]rpcBody, len(reqs))
@@ -824,6 +824,20 @@ func EncodeBatch(method string, s Signer, now int64, reqs ...Request) ([]byte, e
 // parameters are invalid. Requests are checked with it before any I/O, without spending a
 // signature per subrequest on a body that is never sent.
 func checkBatch(method string, reqs []Request) error {
+	if err := checkBatchShape(method, reqs); err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		if _, _, err := r.params(0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkBatchShape refuses a method other than batch or sequence, a number of requests outside
+// 1..MaxBatchRequests and nil requests.
+func checkBatchShape(method string, reqs []Request) error {
 	if method != "batch" && method != "sequence" {
 		return fmt.Errorf("%w: %q is not batch or sequence", ErrInvalidRequest, method)
 	}
@@ -833,9 +847,6 @@ func checkBatch(method string, reqs []Request) error {
 	for _, r := range reqs {
 		if r == nil {
 			return fmt.Errorf("%w: nil request", ErrInvalidRequest)
-		}
-		if _, _, err := r.params(0); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -1,7 +1,9 @@
 package onion
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -133,7 +135,6 @@ func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*O
 
 	// The destination layer, and the routing JSON its last hop reads.
 	var (
-		plain   []byte
 		destX   [32]byte
 		route   routingJSON
 		destEd  [32]byte
@@ -153,18 +154,24 @@ func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*O
 	switch d := dest.(type) {
 	case NodeDestination:
 		destX, destEd = d.X25519, d.Ed25519
-		plain = appendFrame(make([]byte, 0, 4+len(payload)+len(finalHeaders)), payload, finalHeaders)
 	case ServerDestination:
 		var err error
 		if svrDest, err = d.normalized(); err != nil {
 			return nil, err
 		}
 		destX, isSvr = svrDest.X25519, true
-		plain = payload
 	default:
 		return nil, fmt.Errorf("onion: unsupported destination %T", dest)
 	}
-	sealed, eph, reply, err := b.layer(0, plain, destX)
+	// The layers are built in place in one buffer, from the payload outwards: each one puts
+	// its frame's length and its nonce in front of what is there and its tag and routing JSON
+	// behind it (the AEAD encrypts in place), so an onion costs one buffer instead of two
+	// copies of the whole request per layer.
+	ob := newOnionBuffer(enc, len(path), payload, !isSvr)
+	if !isSvr {
+		ob.frame(finalHeaders)
+	}
+	eph, reply, err := b.layer(0, &ob, destX)
 	if err != nil {
 		return nil, err
 	}
@@ -187,9 +194,8 @@ func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*O
 
 	// Hop layers from the last hop back to the guard.
 	for i := len(path) - 1; i >= 0; i-- {
-		frame := appendFrame(make([]byte, 0, 4+len(sealed)+len(route.b)+1), sealed, route.close())
-		var hopEph KeyPair
-		sealed, hopEph, _, err = b.layer(len(path)-i, frame, path[i].X25519)
+		ob.frame(route.close())
+		hopEph, _, err := b.layer(len(path)-i, &ob, path[i].X25519)
 		if err != nil {
 			return nil, fmt.Errorf("onion: hop %d: %w", i, err)
 		}
@@ -201,9 +207,59 @@ func Build(path []Hop, dest Destination, payload []byte, opts *BuildOptions) (*O
 		route.str("enc_type", encName)
 		route.hex("ephemeral_key", hopEph.Public[:])
 	}
-	out.Body = appendFrame(make([]byte, 0, 4+len(sealed)+len(route.b)+1), sealed, route.close())
+	ob.frame(route.close())
+	out.Body = ob.bytes()
 	return out, nil
 }
+
+// onionBuffer holds an onion being built: the current layer is buf[start:end], with room in
+// front for every length prefix and nonce still to come (exactly) and room behind for the tags
+// and routing JSON (estimated: appending grows it if needed).
+type onionBuffer struct {
+	buf        []byte
+	start, end int
+}
+
+// routeRoom is the room kept per layer for a routing JSON (a hop's is about 160 bytes).
+const routeRoom = 192
+
+func newOnionBuffer(enc EncType, hops int, payload []byte, framed bool) onionBuffer {
+	layers := hops + 1
+	front := layers*enc.NonceSize() + (hops+1)*4 // a nonce per layer; a length prefix per hop frame and the body's
+	if framed {
+		front += 4 // the destination node's own frame
+	}
+	back := layers*(enc.Overhead()-enc.NonceSize()) + (hops+1)*routeRoom + len(finalHeaders)
+	buf := make([]byte, front+len(payload), front+len(payload)+back)
+	copy(buf[front:], payload)
+	return onionBuffer{buf: buf, start: front, end: front + len(payload)}
+}
+
+// frame makes the current layer u32_le(len) ‖ layer ‖ tail (appendFrame's framing).
+func (ob *onionBuffer) frame(tail []byte) {
+	n := ob.end - ob.start
+	ob.start -= 4
+	binary.LittleEndian.PutUint32(ob.buf[ob.start:], uint32(n))
+	ob.buf = append(ob.buf[:ob.end], tail...)
+	ob.end = len(ob.buf)
+}
+
+// seal encrypts the current layer in place with nonce: nonce ‖ ciphertext ‖ tag.
+func (ob *onionBuffer) seal(aead cipher.AEAD, nonce []byte) {
+	if cap(ob.buf)-ob.end < aead.Overhead() { // no room for the tag: move to a larger buffer
+		nb := make([]byte, ob.end, 2*cap(ob.buf)+aead.Overhead())
+		copy(nb, ob.buf[:ob.end])
+		ob.buf = nb
+	}
+	// With room for the tag, Seal writes over its plaintext (dst = plaintext[:0]).
+	sealed := aead.Seal(ob.buf[ob.start:ob.start], nonce, ob.buf[ob.start:ob.end], nil)
+	ob.end = ob.start + len(sealed)
+	ob.buf = ob.buf[:ob.end]
+	ob.start -= len(nonce)
+	copy(ob.buf[ob.start:], nonce)
+}
+
+func (ob *onionBuffer) bytes() []byte { return ob.buf[ob.start:ob.end:ob.end] }
 
 // finalHeaders marks the destination node's layer (only the key's presence matters).
 var finalHeaders = []byte(`{"headers":""}`)
@@ -239,20 +295,18 @@ func newBuilder(enc EncType, r io.Reader, layers int) (*builder, error) {
 	return b, nil
 }
 
-// layer seals plain to the node with X25519 key to, with layer i's key pair and nonce.
-func (b *builder) layer(i int, plain []byte, to [32]byte) ([]byte, KeyPair, *Channel, error) {
+// layer seals the current layer of ob in place to the node with X25519 key to, with layer i's
+// key pair and nonce.
+func (b *builder) layer(i int, ob *onionBuffer, to [32]byte) (KeyPair, *Channel, error) {
 	kp := b.keys[i]
 	key, err := deriveKey(b.enc, RoleClient, &kp.Private, &kp.Public, &to)
 	if err != nil {
-		return nil, kp, nil, err
+		return kp, nil, err
 	}
 	ch, err := NewChannel(b.enc, key)
 	if err != nil {
-		return nil, kp, nil, err
+		return kp, nil, err
 	}
-	sealed, err := ch.SealWithNonce(b.nonces[i], plain)
-	if err != nil {
-		return nil, kp, nil, err
-	}
-	return sealed, kp, ch, nil
+	ob.seal(ch.aead, b.nonces[i])
+	return kp, ch, nil
 }

@@ -70,6 +70,11 @@ func (r *routingJSON) close() []byte { return append(r.b, '}') }
 // appendJSONString appends s as a JSON string without HTML escaping (as nlohmann::json and
 // Python do), so the bytes match other implementations for any printable input.
 func appendJSONString(dst []byte, s string) []byte {
+	if plainJSON(s) {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -86,4 +91,15 @@ func marshalCompact(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// plainJSON reports whether s is printable ASCII without a quote or a backslash, which a JSON
+// encoder (without HTML escaping) writes as it is: enc_type names, usual hosts and targets.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

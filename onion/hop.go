@@ -180,11 +180,12 @@ func gcmKey(dst, shared *[32]byte) {
 }
 
 func xchachaKey(dst, shared, clientPub, serverPub *[32]byte) {
-	h, _ := blake2b.New256(nil) // unkeyed: cannot fail
-	h.Write(shared[:])
-	h.Write(clientPub[:])
-	h.Write(serverPub[:])
-	h.Sum(dst[:0])
+	var in [96]byte
+	copy(in[:32], shared[:])
+	copy(in[32:64], clientPub[:])
+	copy(in[64:], serverPub[:])
+	*dst = blake2b.Sum256(in[:])
+	clear(in[:32])
 }
 
 // Channel is the symmetric state of one hop: one enc type and one derived key. It seals and
@@ -281,7 +282,13 @@ func (c *Channel) SealWithNonce(nonce, plaintext []byte) ([]byte, error) {
 }
 
 // Open decrypts nonce ‖ ciphertext ‖ tag. Anything too short or not authentic is ErrDecrypt.
-func (c *Channel) Open(sealed []byte) ([]byte, error) {
+func (c *Channel) Open(sealed []byte) ([]byte, error) { return c.open(sealed, false) }
+
+// openInPlace is Open decrypting sealed over itself (the plaintext is a sub-slice of
+// sealed). When it fails, sealed's ciphertext may be overwritten.
+func (c *Channel) openInPlace(sealed []byte) ([]byte, error) { return c.open(sealed, true) }
+
+func (c *Channel) open(sealed []byte, inPlace bool) ([]byte, error) {
 	if c == nil || c.aead == nil {
 		return nil, errNoChannel
 	}
@@ -289,7 +296,12 @@ func (c *Channel) Open(sealed []byte) ([]byte, error) {
 	if len(sealed) < ns+c.aead.Overhead() {
 		return nil, fmt.Errorf("%w: %v ciphertext of %d bytes is too short", ErrDecrypt, c.enc, len(sealed))
 	}
-	pt, err := c.aead.Open(nil, sealed[:ns], sealed[ns:], nil)
+	ct := sealed[ns:]
+	var dst []byte
+	if inPlace {
+		dst = ct[:0]
+	}
+	pt, err := c.aead.Open(dst, sealed[:ns], ct, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, c.enc)
 	}

@@ -231,6 +231,36 @@ func TestReplyAESGCMFallback(t *testing.T) {
 	}
 }
 
+// The same for a node's reply, which DecodeNodeResponse decrypts in place: the AES-GCM attempt
+// reads the reply again, not the buffer the failed XChaCha20 attempt wrote over.
+func TestNodeReplyAESGCMFallback(t *testing.T) {
+	all := testNodes(t, 2, 55)
+	o, err := Build(testHops(all[:1]), NodeDestination{Ed25519: all[1].ed, X25519: all[1].kp.Public}, []byte("{}"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, enc := range []EncType{XChaCha20, AESGCM} {
+		ch, err := NewServerChannel(enc, all[1].kp, o.DestinationKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply, err := EncodeNodeReply(ch, nil, 200, []byte(`{"t":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := o.DecodeNodeResponse(reply)
+		if err != nil || r.Status != 200 || string(r.Body) != `{"t":1}` {
+			t.Fatalf("%v reply: %+v %v", enc, r, err)
+		}
+		raw, _ := base64.StdEncoding.DecodeString(string(reply))
+		raw[len(raw)-1] ^= 1 // no longer authentic
+		bad := []byte(base64.StdEncoding.EncodeToString(raw))
+		if _, err := o.DecodeNodeResponse(bad); !errors.Is(err, ErrDecrypt) || !strings.Contains(err.Error(), "both") {
+			t.Fatalf("%v: want both-failed ErrDecrypt, got %v", enc, err)
+		}
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	all := testNodes(t, 2, 60)
 	dest := NodeDestination{Ed25519: all[1].ed, X25519: all[1].kp.Public}

@@ -1,7 +1,7 @@
 package onion
 
 import (
-	"encoding/hex"
+	"net/netip"
 	"strings"
 
 	"github.com/sessiongo/sdk/swarm"
@@ -31,23 +31,32 @@ const (
 	DistinctNodes
 )
 
+// diversityKey is what must differ between nodes of one path: the node's Ed25519 key
+// (DistinctNodes), its address (DistinctIPs, as a full-length prefix) or its /24 or /48
+// (DistinctSubnets). It is comparable, so that the path checks of every request allocate
+// nothing.
+type diversityKey struct {
+	ed     [32]byte
+	prefix netip.Prefix
+}
+
 // key returns what must differ between nodes of one path under d.
-func (d Diversity) key(n swarm.Node) string {
+func (d Diversity) key(n swarm.Node) diversityKey {
 	switch d {
 	case DistinctNodes:
-		return hex.EncodeToString(n.Ed25519[:])
+		return diversityKey{ed: n.Ed25519}
 	case DistinctIPs:
-		return n.IP.String()
+		return diversityKey{prefix: netip.PrefixFrom(n.IP, n.IP.BitLen())}
 	}
 	bits := 24
 	if n.IP.Is6() && !n.IP.Is4In6() {
 		bits = 48
 	}
 	p, err := n.IP.Unmap().Prefix(bits)
-	if err != nil {
-		return n.IP.String()
+	if err != nil { // no valid address: compared as an address
+		return diversityKey{prefix: netip.PrefixFrom(n.IP, n.IP.BitLen())}
 	}
-	return p.String()
+	return diversityKey{prefix: p}
 }
 
 // Path is a snapshot of one onion path, for status displays and tests.

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/sessiongo/sdk/internal/bencode"
+	"github.com/sessiongo/sdk/internal/jsonscan"
 )
 
 // MaxResponseSize bounds every reply this package parses (a retrieve can be ~7.8 MB; a file
@@ -41,11 +42,17 @@ func (o *Onion) open(sealed []byte) ([]byte, error) {
 	if err == nil || o.enc != XChaCha20 {
 		return pt, err
 	}
+	return o.openAlt(sealed, err)
+}
+
+// openAlt is open's AES-GCM attempt, after XChaCha20 failed with err.
+func (o *Onion) openAlt(sealed []byte, err error) ([]byte, error) {
 	alt, aerr := NewClientChannel(AESGCM, o.eph, o.destX)
 	if aerr != nil {
 		return nil, err
 	}
-	if pt, aerr = alt.Open(sealed); aerr == nil {
+	pt, aerr := alt.Open(sealed)
+	if aerr == nil {
 		return pt, nil
 	}
 	return nil, fmt.Errorf("%w (both XChaCha20-Poly1305 and AES256-GCM)", ErrDecrypt)
@@ -72,37 +79,68 @@ func (o *Onion) DecodeNodeResponse(body []byte) (*NodeResponse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: reply is not base64", ErrMalformed)
 	}
-	pt, err := o.open(sealed)
+	// sealed is ours alone: it is decrypted in place. A failed XChaCha20 open leaves it
+	// zeroed, so the AES-GCM attempt decodes body again.
+	var pt []byte
+	if o != nil && o.reply != nil && o.enc == XChaCha20 {
+		if pt, err = o.reply.openInPlace(sealed); err != nil {
+			sealed, _ = decodeBase64(body)
+			pt, err = o.openAlt(sealed, err)
+		}
+	} else {
+		pt, err = o.open(sealed)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return ParseNodeReply(pt)
+	// pt is ours alone: its string body can be unescaped where it lies.
+	if r, ok := parseNodeReplyFast(pt, true); ok {
+		return r, nil
+	}
+	return parseNodeReplyGeneral(pt)
 }
 
 // ParseNodeReply parses a decrypted node reply {"status"|"status_code": int, "body": …}. A
 // string body is returned as its bytes; any other JSON value as its JSON text.
 func ParseNodeReply(plaintext []byte) (*NodeResponse, error) {
-	// The usual body is a string (the RPC result as JSON text): decoding it straight into a
-	// string reads the reply twice, where a RawMessage and a second Unmarshal read the body four
-	// times. Any other body (an object, a number) fails here and takes the general way below.
-	var fast struct {
-		Status     *int    `json:"status"`
-		StatusCode *int    `json:"status_code"`
-		Body       *string `json:"body"`
-	}
-	if json.Unmarshal(plaintext, &fast) == nil && (fast.Status != nil || fast.StatusCode != nil) {
-		r := &NodeResponse{}
-		if fast.StatusCode != nil {
-			r.Status = *fast.StatusCode
-		} else {
-			r.Status = *fast.Status
-		}
-		if fast.Body != nil {
-			r.Body = []byte(*fast.Body)
-		}
+	if r, ok := parseNodeReplyFast(plaintext, false); ok {
 		return r, nil
 	}
 	return parseNodeReplyGeneral(plaintext)
+}
+
+var nodeReplyFields = []string{"status", "status_code", "body"}
+
+// parseNodeReplyFast reads the usual reply, an integer status and a string body (the RPC result
+// as JSON text), in one pass (jsonscan), where encoding/json reads it twice and copies the
+// body twice. It reports false for anything else, which parseNodeReplyGeneral then decides. With
+// inPlace the body is unescaped over plaintext itself, which the caller gives up.
+func parseNodeReplyFast(plaintext []byte, inPlace bool) (*NodeResponse, bool) {
+	var vals [3][]byte
+	if !jsonscan.Fields(plaintext, nodeReplyFields, vals[:]) || vals[2] == nil || (vals[0] == nil && vals[1] == nil) {
+		return nil, false
+	}
+	r := &NodeResponse{}
+	for _, raw := range vals[:2] {
+		if raw == nil {
+			continue
+		}
+		v, ok := jsonscan.Int(raw)
+		if !ok || int64(int(v)) != v {
+			return nil, false
+		}
+		r.Status = int(v) // status_code, read second, wins as in parseNodeReplyGeneral
+	}
+	var ok bool
+	if inPlace {
+		r.Body, ok = jsonscan.UnescapeInPlace(vals[2])
+	} else if r.Body, ok = jsonscan.Text(vals[2]); ok {
+		r.Body = bytes.Clone(r.Body)
+	}
+	if !ok {
+		return nil, false
+	}
+	return r, true
 }
 
 // parseNodeReplyGeneral is ParseNodeReply for a body of any JSON type.

@@ -745,7 +745,7 @@ func (t *Transport) buildPath(ctx context.Context, nodes []swarm.Node, avoid *sw
 func (t *Transport) pickPath(nodes []swarm.Node, avoid *swarm.Node, exclude map[*path]bool) (*path, swarm.Node, error) {
 	d := t.cfg.Diversity
 	t.mu.Lock()
-	usedKeys := map[string]bool{}
+	usedKeys := map[diversityKey]bool{}
 	excluded := map[[32]byte]bool{}
 	for _, p := range t.paths {
 		if p.dropped {
@@ -778,16 +778,16 @@ func (t *Transport) pickPath(nodes []swarm.Node, avoid *swarm.Node, exclude map[
 	}
 	t.mu.Unlock()
 	rand.Shuffle(len(good), func(i, j int) { good[i], good[j] = good[j], good[i] })
-	var avoidKey string
+	var avoidKey diversityKey
 	if avoid != nil {
 		avoidKey = d.key(*avoid)
 	}
 	pick := func(fresh bool) []swarm.Node {
-		keys := map[string]bool{}
+		keys := map[diversityKey]bool{}
 		var out []swarm.Node
 		for _, n := range good {
 			k := d.key(n)
-			if keys[k] || k == avoidKey || (avoid != nil && n.Ed25519 == avoid.Ed25519) {
+			if keys[k] || (avoid != nil && (k == avoidKey || n.Ed25519 == avoid.Ed25519)) {
 				continue
 			}
 			if fresh && (usedKeys[k] || excluded[n.Ed25519]) {
@@ -962,7 +962,7 @@ func (t *Transport) nodeNotFound(ctx context.Context, p *path, ed [32]byte) {
 	defer t.mu.Unlock()
 	if err == nil && !p.dropped {
 		d := t.cfg.Diversity
-		used := map[string]bool{}
+		used := map[diversityKey]bool{}
 		for _, q := range t.paths {
 			for _, n := range q.nodes {
 				used[d.key(n)] = true

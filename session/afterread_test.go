@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,5 +60,53 @@ func TestAfterReadRecordsArePruned(t *testing.T) {
 	// MarkRead of a pruned message does nothing, without error.
 	if err := c.MarkRead(ctx, peer, MessageRef{Author: peer, Timestamp: time.Date(2026, 12, 3, 12, 1, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// indexWrites counts the bytes written to the index of after-read records.
+type indexWrites struct {
+	*store.Memory
+	n int
+}
+
+func (s *indexWrites) PutValue(ctx context.Context, bucket, key string, value []byte) error {
+	if bucket == afterReadDaysBucket {
+		s.n += len(value)
+	}
+	return s.Memory.PutValue(ctx, bucket, key, value)
+}
+
+// Recording an after-read message costs the same however many were recorded that day: the
+// day's index is not one list rewritten whole at every record (a bot receiving thousands of
+// after-read messages a day wrote gigabytes), and every record is still pruned with its day.
+func TestAfterReadIndexWritesLinear(t *testing.T) {
+	ctx := context.Background()
+	st := &indexWrites{Memory: store.NewMemory()}
+	c, err := NewClient(WithStore(st), WithNetworkConfig(NetworkConfig{Seeds: []string{"https://127.0.0.1:1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	c.clock = func() time.Time { return now }
+	const n = 2000
+	var keys []string
+	for i := range n {
+		peer := crypto.AccountID{0x05, byte(i), byte(i >> 8)}
+		sent := now.Add(time.Duration(i) * time.Millisecond)
+		m := &Message{Hash: fmt.Sprint("h", i), From: peer, Timestamp: sent, Expiry: &Expiry{Mode: ExpiryAfterRead, Timer: time.Hour}}
+		c.noteAfterRead(ctx, m, now.Add(14*24*time.Hour))
+		keys = append(keys, c.afterReadKey(peer, sent.UnixMilli()))
+	}
+	if per := st.n / n; per > 8<<10 {
+		t.Fatalf("%d bytes of index written per record over %d records", per, n)
+	}
+	// Past their expiry, every one goes.
+	now = now.Add(15*24*time.Hour + store.PruneMargin)
+	c.noteAfterRead(ctx, &Message{Hash: "last", From: crypto.AccountID{0x05, 0xff, 0xff}, Timestamp: now, Expiry: &Expiry{Mode: ExpiryAfterRead, Timer: time.Hour}}, now.Add(time.Hour))
+	for _, k := range keys {
+		if _, err := st.GetValue(ctx, afterReadBucket, k); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("record %s kept after its message expired: %v", k, err)
+		}
 	}
 }

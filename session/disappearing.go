@@ -32,9 +32,11 @@ import (
 // when read: MarkRead (or SendReadReceipt) shortens our swarm copy's expiry with the expire RPC
 // (records of received after-read messages: bucket "afterread", key <our ID>/<peer>/<sent ms>).
 // A record is kept until the message's swarm copy expires at the latest (store.KeepUntil): each
-// is listed under the day it may go (bucket "afterread-days", key <our ID>/<unix day>), and the
-// days that have passed are pruned when a record is made (the first day not pruned yet: key
-// <our ID>/pruned), so records of messages never read do not pile up.
+// is listed under the day it may go (bucket "afterread-days", key <our ID>/<unix day>, then
+// <our ID>/<unix day>/<n> for the n-th list of afterReadChunk more, the last n under
+// <our ID>/<unix day>/last), and the days that have passed are pruned when a record is made (the
+// first day not pruned yet: key <our ID>/pruned), so records of messages never read do not pile
+// up.
 
 // Errors of disappearing messages.
 var (
@@ -279,10 +281,43 @@ func unixDay(t time.Time) int64 { return t.Unix() / 86400 }
 
 func (c *Client) afterReadDayKey(day string) string { return c.id.String() + "/" + day }
 
+// afterReadChunk is how many records one list of a day's index holds: a record rewrites one
+// short list, not the day's whole index (a bot receiving thousands of after-read messages a day
+// would rewrite megabytes at each).
+const afterReadChunk = 64
+
+// afterReadChunkKey is the key of the day's n-th list.
+func afterReadChunkKey(dk string, n int) string {
+	if n == 0 {
+		return dk
+	}
+	return dk + "/" + strconv.Itoa(n)
+}
+
+// afterReadLast returns the number of the day's last list (0 when it has one or none).
+func (c *Client) afterReadLast(ctx context.Context, dk string) (int, error) {
+	b, err := c.store.GetValue(ctx, afterReadDaysBucket, dk+"/last")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	n, err := strconv.Atoi(string(b))
+	if err != nil || n < 0 {
+		return 0, nil // a corrupt number: the lists after 0 are not pruned (their records stay)
+	}
+	return n, nil
+}
+
 func (c *Client) addToAfterReadDay(ctx context.Context, day int64, key string) error {
 	dk := c.afterReadDayKey(strconv.FormatInt(day, 10))
+	n, err := c.afterReadLast(ctx, dk)
+	if err != nil {
+		return err
+	}
 	var keys []string
-	b, err := c.store.GetValue(ctx, afterReadDaysBucket, dk)
+	b, err := c.store.GetValue(ctx, afterReadDaysBucket, afterReadChunkKey(dk, n))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -293,8 +328,15 @@ func (c *Client) addToAfterReadDay(ctx context.Context, day int64, key string) e
 	if slices.Contains(keys, key) {
 		return nil
 	}
+	if len(keys) >= afterReadChunk {
+		// A new list, counted first: a list not counted would never be pruned.
+		n, keys = n+1, nil
+		if err := c.store.PutValue(ctx, afterReadDaysBucket, dk+"/last", []byte(strconv.Itoa(n))); err != nil {
+			return err
+		}
+	}
 	b, _ = json.Marshal(append(keys, key))
-	return c.store.PutValue(ctx, afterReadDaysBucket, dk, b)
+	return c.store.PutValue(ctx, afterReadDaysBucket, afterReadChunkKey(dk, n), b)
 }
 
 // pruneAfterRead deletes the records listed under the days before today, once a day.
@@ -320,21 +362,31 @@ func (c *Client) pruneAfterRead(ctx context.Context, today int64) error {
 	}
 	for d := first; d < end; d++ {
 		dk := c.afterReadDayKey(strconv.FormatInt(d, 10))
-		b, err := c.store.GetValue(ctx, afterReadDaysBucket, dk)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
+		last, err := c.afterReadLast(ctx, dk)
 		if err != nil {
 			return err
 		}
-		var keys []string
-		_ = json.Unmarshal(b, &keys)
-		for _, k := range keys {
-			if err := c.store.DeleteValue(ctx, afterReadBucket, k); err != nil {
+		for n := range last + 1 {
+			ck := afterReadChunkKey(dk, n)
+			b, err := c.store.GetValue(ctx, afterReadDaysBucket, ck)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			var keys []string
+			_ = json.Unmarshal(b, &keys)
+			for _, k := range keys {
+				if err := c.store.DeleteValue(ctx, afterReadBucket, k); err != nil {
+					return err
+				}
+			}
+			if err := c.store.DeleteValue(ctx, afterReadDaysBucket, ck); err != nil {
 				return err
 			}
 		}
-		if err := c.store.DeleteValue(ctx, afterReadDaysBucket, dk); err != nil {
+		if err := c.store.DeleteValue(ctx, afterReadDaysBucket, dk+"/last"); err != nil {
 			return err
 		}
 	}

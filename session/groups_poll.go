@@ -61,7 +61,7 @@ func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
 	if st.rec.Status != GroupStatusJoined {
 		if len(st.rec.Undelivered) > 0 {
 			// Removed or destroyed, and the handlers have not taken the event yet.
-			return c.handleGroupPending(ctx, gid, c.groupInbox(gid))
+			return c.handleLeftGroupPending(ctx, gid, st)
 		}
 		return nil
 	}
@@ -110,6 +110,33 @@ func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// handleLeftGroupPending delivers again, with their messages, the kept events of a group we are
+// no longer in, and forgets those that no pending message brings back (a join not reported
+// before the removal: it is over), which would otherwise keep the group handled at every poll.
+func (c *Client) handleLeftGroupPending(ctx context.Context, gid crypto.AccountID, st *groupState) error {
+	inbox := c.groupInbox(gid)
+	pending, err := c.store.Pending(ctx, inbox)
+	if err != nil {
+		return &fatalError{fmt.Errorf("session: reading pending messages: %w", err)}
+	}
+	orphan := func(se stateEvent) bool {
+		return !slices.ContainsFunc(pending, func(p store.Incoming) bool { return p.Hash == se.Hash })
+	}
+	if slices.ContainsFunc(st.rec.Undelivered, orphan) {
+		err := c.updateGroup(context.WithoutCancel(ctx), gid, func(st *groupState) error {
+			st.rec.Undelivered = slices.DeleteFunc(st.rec.Undelivered, orphan)
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrUnknownGroup) {
+			return &fatalError{fmt.Errorf("session: saving a group's undelivered events: %w", err)}
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	return c.handleGroupPending(ctx, gid, inbox)
 }
 
 // pollGroupNamespace is pollCursor for a group's swarm, with the group's own inbox in the store.
@@ -645,11 +672,21 @@ func (st *groupState) event(se stateEvent) Event {
 
 // keepStateEvents keeps the state events of evts, the events of handling message hash, in the
 // group's record; when the handling found none (the change was saved before), it returns evts
-// with the ones kept for hash.
+// with the ones kept for hash. A message's state events are one of each kind, the last (a key
+// message that opens the configs kept for it would have a GroupUpdated for each): the group as
+// it is now, as they are delivered again. Two of a kind would share one failure count (see
+// eventKey), counted twice in a round, so that the message's events were never all given up
+// in the same round.
 func (st *groupState) keepStateEvents(hash string, evts []Event) []Event {
 	var kept []stateEvent
-	for _, e := range evts {
-		if se, ok := stateEventOf(hash, e); ok {
+	out := evts[:0:0]
+	for i, e := range evts {
+		se, ok := stateEventOf(hash, e)
+		if ok && slices.ContainsFunc(evts[i+1:], func(l Event) bool { k, ok := stateEventOf(hash, l); return ok && k.Kind == se.Kind }) {
+			continue // a later one shows the newer state
+		}
+		out = append(out, e)
+		if ok {
 			kept = append(kept, se)
 		}
 	}
@@ -660,7 +697,7 @@ func (st *groupState) keepStateEvents(hash string, evts []Event) []Event {
 			u = slices.Delete(u, 0, n-maxUndelivered)
 		}
 		st.rec.Undelivered = u
-		return evts
+		return out
 	}
 	for _, se := range st.rec.Undelivered {
 		if se.Hash != hash {

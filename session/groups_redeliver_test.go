@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sessiongo/sdk/groups"
 )
 
 // The events of a group's state changes (a join, a new config, a history clear, a removal) are
@@ -99,5 +101,120 @@ func TestGroupStateEventsRedeliveredAfterHandlerError(t *testing.T) {
 	}
 	if len(st.rec.Undelivered) != 0 {
 		t.Fatalf("events kept after delivery: %+v", st.rec.Undelivered)
+	}
+}
+
+// One info config message can clear the history and the attachments at once: two
+// GroupHistoryCleared events of one message. A handler failing on them has each given up after
+// its own deliveries (one DeadLetter each), and the group's later messages then come: the two
+// events must not share one failure count (which restarts at every give-up, so that they were
+// never given up in the same round and the message came back for ever).
+func TestGroupStateEventsOfOneMessageGivenUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	const max = 3
+	admin := gNewPeer(t, cfg, "Admin")
+	member := gNewPeer(t, cfg, "Member", WithMaxDeliveries(max))
+	member.AddEventHandlerE(func(_ context.Context, evt Event) error {
+		if _, ok := evt.(*GroupHistoryCleared); ok {
+			return errors.New("handler down")
+		}
+		return nil
+	})
+	g, err := admin.CreateGroup(ctx, "Give up", member.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gJoin(t, member, g.ID, admin.AccountID(), "Give up")
+
+	before := time.Now().Add(-time.Second).Truncate(time.Second)
+	err = admin.updateGroup(ctx, g.ID, func(st *groupState) error {
+		if err := st.info.Update(func(d groups.Dict) {
+			info := groups.InfoFromData(d)
+			info.DeleteBefore, info.DeleteAttachmentsBefore = before.Unix(), before.Unix()
+			info.Apply(d)
+		}); err != nil {
+			return err
+		}
+		return admin.pushGroupState(ctx, st, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(he *HandlerError) bool { _, ok := he.Event.(*GroupHistoryCleared); return ok })
+	if _, err := admin.SendGroupText(ctx, g.ID, "after the clear"); err != nil {
+		t.Fatal(err)
+	}
+	dead := func() int {
+		return gCount(member, func(d *DeadLetter) bool { _, ok := d.Event.(*GroupHistoryCleared); return ok })
+	}
+	WaitUntil(t, WaitTimeout, member.poll, func() bool {
+		return dead() >= 2 && gCount(member, gText(g.ID, admin.AccountID(), "after the clear")) == 1
+	})
+	for range 3 {
+		if err := member.poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := dead(); n != 2 {
+		t.Fatalf("%d dead letters for the two history clears, want 2:%s", n, member.rec)
+	}
+	for _, attachments := range []bool{false, true} {
+		n := gCount(member, func(e *GroupHistoryCleared) bool { return e.AttachmentsOnly == attachments })
+		if n != max {
+			t.Fatalf("history clear (attachments only: %v) delivered %d times, want %d", attachments, n, max)
+		}
+	}
+}
+
+// A member whose handler failed on GroupJoined and who was removed before the next poll
+// delivered it again: the join is over, nothing brings it back (a join's events come with no
+// message), so it is forgotten with the removal, not kept for ever with the removed group
+// handled at every poll.
+func TestGroupJoinUndeliveredForgottenWhenRemoved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := gDevnet(t)
+	admin := gNewPeer(t, cfg, "Admin")
+	member := gNewPeer(t, cfg, "Member")
+	var mu sync.Mutex
+	failed := false
+	member.AddEventHandlerE(func(_ context.Context, evt Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := evt.(*GroupJoined); ok && !failed {
+			failed = true
+			return errors.New("handler down")
+		}
+		return nil
+	})
+	g, err := admin.CreateGroup(ctx, "Short stay", member.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(e *GroupInvite) bool { return e.Group == g.ID })
+	if err := member.AcceptGroupInvite(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(he *HandlerError) bool { _, ok := he.Event.(*GroupJoined); return ok && he.Retry })
+	if err := admin.RemoveGroupMembers(ctx, g.ID, member.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(e *GroupRemoved) bool { return e.Group == g.ID })
+	for range 3 {
+		if err := member.poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := member.loadGroup(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.rec.Status != GroupStatusRemoved || len(st.rec.Undelivered) != 0 {
+		t.Fatalf("removed group: status %v, kept events %+v", st.rec.Status, st.rec.Undelivered)
+	}
+	if n := gCount(member, func(e *GroupJoined) bool { return e.Group.ID == g.ID }); n != 1 {
+		t.Fatalf("GroupJoined delivered %d times (once before the removal):%s", n, member.rec)
 	}
 }

@@ -3,7 +3,9 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -254,4 +256,101 @@ func FuzzGroupUpdate(f *testing.F) {
 		in := &Incoming{Sender: l.adminUser.AccountID(), Timestamp: ts, Content: &pb.Content{DataMessage: &pb.DataMessage{GroupUpdateMessage: &gu}}}
 		l.member.handleGroupUpdate(context.Background(), in, "h")
 	})
+}
+
+// A key message that opens the configs kept for it is one message with the events of each: two
+// info configs that cleared the history, and the members, give three GroupUpdated and two
+// GroupHistoryCleared. A handler failing on both kinds has them given up after MaxDeliveries
+// rounds, in the same round: events of one kind in one message would share one failure count,
+// counted twice in a round (and restarting at every give-up), so that the kinds were never both
+// given up in one round and the message came back for ever.
+func TestGroupStateEventsOfOneKeyMessageGivenUp(t *testing.T) {
+	ctx := context.Background()
+	l := gLocal(t)
+	c := l.member
+	holdLease(t, c)
+	const max = 3
+	c.cfg.maxDeliveries = max
+	c.AddEventHandlerE(func(_ context.Context, evt Event) error {
+		switch evt.(type) {
+		case *GroupUpdated, *GroupHistoryCleared:
+			return errors.New("handler down")
+		}
+		return nil
+	})
+	msg0, err := l.adminKeys.Rekey(l.members())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.handle(swarm.NamespaceGroupKeys, "k0", msg0)
+	if _, err := l.adminKeys.LoadKeyMessage("k0", msg0, 1); err != nil {
+		t.Fatal(err)
+	}
+	msg1, err := l.adminKeys.Rekey(l.members())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := l.adminKeys.EncryptionKey() // generation 1, which the member does not hold yet
+	keep := func(ns swarm.Namespace, hash string, cfg *groups.Config, domain string) {
+		ser, _, _ := cfg.Push()
+		payload, _ := groups.EncodeConfigPayload(ser, key, domain, true)
+		l.handle(ns, hash, payload) // kept until its key comes
+	}
+	info, _ := groups.NewGroupConfig(l.admin.PublicKey(), l.admin)
+	cleared := time.Now().Add(-time.Minute).Truncate(time.Second)
+	for i, at := range []time.Time{cleared.Add(-time.Minute), cleared} {
+		_ = info.Update(func(d groups.Dict) { groups.Info{Name: "Renamed", DeleteBefore: at.Unix()}.Apply(d) })
+		keep(swarm.NamespaceGroupInfo, fmt.Sprintf("i%d", i), info, groups.DomainGroupInfo)
+	}
+	members, _ := groups.NewGroupConfig(l.admin.PublicKey(), l.admin)
+	_ = members.Update(func(d groups.Dict) {
+		for _, id := range l.members() {
+			_ = groups.SetMember(d, groups.Member{ID: id})
+		}
+	})
+	keep(swarm.NamespaceGroupMembers, "m1", members, groups.DomainGroupMembers)
+	if len(l.st.rec.Retry) != 3 {
+		t.Fatalf("retry queue %d", len(l.st.rec.Retry))
+	}
+	if err := c.saveGroup(ctx, l.st); err != nil {
+		t.Fatal(err)
+	}
+	gid, inbox := l.admin.ID(), c.groupInbox(l.admin.ID())
+	now := time.Now()
+	if _, err := c.store.SaveRetrieved(ctx, store.Cursor{Account: inbox, Swarm: gid, Namespace: int16(swarm.NamespaceGroupKeys)},
+		[]store.Incoming{{Hash: "k1", Namespace: int16(swarm.NamespaceGroupKeys), Data: msg1, Timestamp: now, Expiry: now.Add(time.Hour)}}, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	rounds := 0
+	for ; rounds < 4*max; rounds++ {
+		p, err := c.store.Pending(ctx, inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) == 0 {
+			break
+		}
+		if err := c.handleGroupPending(ctx, gid, inbox); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rounds != max {
+		t.Fatalf("the key message was handled after %d rounds, want %d (its deliveries):%s", rounds, max, l.rec)
+	}
+	if n := CountEvents(l.rec, func(e *GroupUpdated) bool { return e.Group.Name == "Renamed" && len(e.Group.Members) == 2 }); n != max {
+		t.Fatalf("GroupUpdated (the group as it is now) delivered %d times, want %d:%s", n, max, l.rec)
+	}
+	if n := CountEvents(l.rec, func(e *GroupHistoryCleared) bool { return e.Before.Equal(cleared) }); n != max {
+		t.Fatalf("GroupHistoryCleared (the latest) delivered %d times, want %d:%s", n, max, l.rec)
+	}
+	if n := CountEvents(l.rec, func(d *DeadLetter) bool { return true }); n != 2 {
+		t.Fatalf("%d dead letters, want 2 (one of each kind):%s", n, l.rec)
+	}
+	st, err := c.loadGroup(ctx, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.rec.Undelivered) != 0 {
+		t.Fatalf("kept after delivery: %+v", st.rec.Undelivered)
+	}
 }

@@ -205,7 +205,9 @@ func eventKey(evt Event) string {
 	v = v.Elem()
 	var b strings.Builder
 	ident := false
-	for _, name := range []string{"Hash", "Room", "Server", "Group", "Conversation", "ID", "MessageID", "Seqno", "Outgoing", "From", "Timestamp", "At", "Emoji", "Target"} {
+	// AttachmentsOnly: one group info change may clear the history and the attachments (two
+	// GroupHistoryCleared of one message), which must not share a failure count.
+	for _, name := range []string{"Hash", "Room", "Server", "Group", "Conversation", "ID", "MessageID", "Seqno", "Outgoing", "From", "Timestamp", "At", "Emoji", "Target", "AttachmentsOnly"} {
 		f := v.FieldByName(name)
 		if !f.IsValid() || !f.CanInterface() {
 			continue

@@ -2,10 +2,10 @@ package session
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -315,7 +315,7 @@ func (c *Client) Unsend(ctx context.Context, to crypto.AccountID, sent MessageRe
 const sentBucket = "sent"
 
 func (c *Client) sentKey(to crypto.AccountID, t time.Time) string {
-	return fmt.Sprintf("%s/%s/%d", c.id, to, t.UnixMilli())
+	return c.id.String() + "/" + to.String() + "/" + strconv.FormatInt(t.UnixMilli(), 10)
 }
 
 // sendContent stores content in to's swarm and, for visible messages, a sync copy in ours.
@@ -382,11 +382,7 @@ func nodeFailure(m swarm.NodeResult) string {
 }
 
 func (c *Client) encode(to crypto.AccountID, content *pb.Content, at time.Time) ([]byte, error) {
-	s, err := EncodeMessage(c.keys, to, content, at)
-	if err != nil {
-		return nil, err
-	}
-	return base64.StdEncoding.DecodeString(s)
+	return encodeMessage(c.keys, to, content, at)
 }
 
 // storeSyncCopy stores content, addressed to ourselves with syncTarget = to, in our own swarm so

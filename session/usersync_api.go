@@ -213,9 +213,12 @@ func (c *Client) DeleteAccount(ctx context.Context, confirm string) error {
 		return fmt.Errorf("session: delete account: the swarm is emptied but the local state is not: %w", err)
 	}
 	s := &c.usync
+	// After any push under way (it reads the configs between its network calls).
+	s.pushMu.Lock()
 	s.mu.Lock()
-	s.loaded, s.cfgs, s.recs = false, nil, nil
+	s.loaded, s.cfgs, s.recs, s.idle, s.derived, s.contacts = false, nil, nil, false, false, nil
 	s.mu.Unlock()
+	s.pushMu.Unlock()
 	return c.Close()
 }
 

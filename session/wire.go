@@ -62,33 +62,39 @@ func (m *Incoming) SentAt() time.Time { return time.UnixMilli(int64(m.Timestamp)
 // (so that Pro and non-Pro messages look alike, and because its decoder will stop accepting
 // envelopes without one).
 func EncodeMessage(sender *crypto.Keys, recipient crypto.AccountID, content *pb.Content, sentAt time.Time) (string, error) {
+	wire, err := encodeMessage(sender, recipient, content, sentAt)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(wire), nil
+}
+
+// encodeMessage is EncodeMessage before base64: the serialized WebSocketMessage, which the
+// Client stores as is (the storage request base64-encodes it).
+func encodeMessage(sender *crypto.Keys, recipient crypto.AccountID, content *pb.Content, sentAt time.Time) ([]byte, error) {
 	if content == nil {
-		return "", fmt.Errorf("%w: nil content", ErrInvalidContent)
+		return nil, fmt.Errorf("%w: nil content", ErrInvalidContent)
 	}
 	ms := sentAt.UnixMilli()
 	if ms <= 0 {
-		return "", fmt.Errorf("session: sent time %v is not after 1970", sentAt)
+		return nil, fmt.Errorf("session: sent time %v is not after 1970", sentAt)
 	}
 	ts := uint64(ms)
 	if content.SigTimestamp == nil {
 		content = proto.Clone(content).(*pb.Content)
 		content.SigTimestamp = proto.Uint64(ts)
 	} else if content.GetSigTimestamp() != ts {
-		return "", fmt.Errorf("%w: sigTimestamp %d, sent at %d", ErrTimestampMismatch, content.GetSigTimestamp(), ts)
+		return nil, fmt.Errorf("%w: sigTimestamp %d, sent at %d", ErrTimestampMismatch, content.GetSigTimestamp(), ts)
 	}
 	plain, err := proto.Marshal(content)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalidContent, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidContent, err)
 	}
 	ct, err := Seal(sender, recipient, plain)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	wire, err := EncodeEnvelope(ct, ts, decoyProSig())
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(wire), nil
+	return EncodeEnvelope(ct, ts, decoyProSig())
 }
 
 // EncodeEnvelope wraps a sealed Content (see [Seal]) sent at timestampMs in an Envelope

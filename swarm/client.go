@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/jsonscan"
 )
 
 // ClientConfig configures a Client.
@@ -119,37 +120,85 @@ func (c *Client) observeBody(node Node, body []byte, sent, received time.Time) {
 // inspectReply reads a reply once for what send needs from it: the time for the clock (the
 // reply's "t", or the first batch result's that has one; see rawT) and batchFailure's verdict.
 func inspectReply(body []byte) (t int64, fail *NodeError) {
-	var j struct {
-		T       json.RawMessage `json:"t"`
-		Results []struct {
-			Code json.RawMessage `json:"code"` // a number; anything else is no failure
-			Body json.RawMessage `json:"body"`
-		} `json:"results"`
-	}
-	if json.Unmarshal(body, &j) != nil {
-		return 0, nil
-	}
-	t = rawT(j.T)
-	for i := 0; t == 0 && i < len(j.Results); i++ {
-		var sub struct {
-			T json.RawMessage `json:"t"`
-		}
-		if json.Unmarshal(j.Results[i].Body, &sub) == nil {
-			t = rawT(sub.T)
+	top, results, ok := scanReply(body)
+	if !ok {
+		if top, results, ok = readReplyJSON(body); !ok {
+			return 0, nil
 		}
 	}
-	if len(j.Results) == 0 || body[0] != '{' {
+	t = rawT(top)
+	for i := 0; t == 0 && i < len(results); i++ {
+		t = rawT(results[i].t)
+	}
+	if len(results) == 0 || body[0] != '{' {
 		return t, nil
 	}
-	results := make([]SubResult, len(j.Results))
-	for i, r := range j.Results {
+	subs := make([]SubResult, len(results))
+	for i, r := range results {
 		code, err := strconv.Atoi(string(r.Code))
 		if err != nil {
 			return t, nil
 		}
-		results[i] = SubResult{Code: code, Body: r.Body}
+		subs[i] = SubResult{Code: code, Body: r.Body}
 	}
-	return t, batchFailureOf(results)
+	return t, batchFailureOf(subs)
+}
+
+// readReplyJSON is scanReply with encoding/json, for what scanReply does not take; false when
+// the reply is not JSON.
+func readReplyJSON(body []byte) (json.RawMessage, []rawSubResult, bool) {
+	var j struct {
+		T       json.RawMessage `json:"t"`
+		Results []rawSubResult  `json:"results"`
+	}
+	if json.Unmarshal(body, &j) != nil {
+		return nil, nil, false
+	}
+	for i := range j.Results {
+		var sub struct {
+			T json.RawMessage `json:"t"`
+		}
+		if json.Unmarshal(j.Results[i].Body, &sub) == nil {
+			j.Results[i].t = sub.T
+		}
+	}
+	return j.T, j.Results, true
+}
+
+var (
+	replyFields = []string{"t", "results"}
+	tField      = []string{"t"}
+)
+
+// scanReply is inspectReply's reading of a reply in one pass (jsonscan): the raw "t" and the
+// batch results with their bodies' raw "t", as encoding/json would read them; ok is false for
+// anything it is not sure of (then encoding/json decides).
+func scanReply(body []byte) (t json.RawMessage, results []rawSubResult, ok bool) {
+	var top [2][]byte
+	if !jsonscan.Fields(body, replyFields, top[:]) {
+		return nil, nil, false
+	}
+	if top[1] == nil {
+		return top[0], nil, true
+	}
+	ok = jsonscan.Elements(top[1], func(raw []byte) bool {
+		var f [2][]byte
+		if !jsonscan.ObjectFields(raw, subResultFields, f[:]) {
+			return false
+		}
+		r := rawSubResult{Code: f[0], Body: f[1]}
+		// encoding/json reads a "t" only from an object body; any other body has none.
+		if len(r.Body) > 0 && r.Body[0] == '{' {
+			var bt [1][]byte
+			if !jsonscan.ObjectFields(r.Body, tField, bt[:]) {
+				return false
+			}
+			r.t = bt[0]
+		}
+		results = append(results, r)
+		return true
+	})
+	return top[0], results, ok
 }
 
 // rawT reads a "t" for the clock: an integer (negative values and garbage read as 1, which the
@@ -287,17 +336,26 @@ func (c *Client) send(ctx context.Context, account crypto.AccountID, o sendOpts,
 		return sendResult{err: err}
 	}
 	tried := map[[32]byte]bool{}
-	pick := func() (Node, bool) {
-		var cands []Node
-		for _, n := range members {
-			if !tried[n.Ed25519] {
-				cands = append(cands, n)
+	pick := func() (Node, bool) { // a random member not tried yet
+		n := 0
+		for _, m := range members {
+			if !tried[m.Ed25519] {
+				n++
 			}
 		}
-		if len(cands) == 0 {
+		if n == 0 {
 			return Node{}, false
 		}
-		return cands[rand.IntN(len(cands))], true
+		k := rand.IntN(n)
+		for _, m := range members {
+			if !tried[m.Ed25519] {
+				if k == 0 {
+					return m, true
+				}
+				k--
+			}
+		}
+		return Node{}, false
 	}
 	node, ok := pick()
 	if !ok {
@@ -747,31 +805,58 @@ func (c *Client) Sequence(ctx context.Context, s Signer, reqs ...Request) ([]Sub
 // EncodeBatch returns the body of a batch or sequence ("method") of reqs for s's account,
 // signed at now (ms).
 func EncodeBatch(method string, s Signer, now int64, reqs ...Request) ([]byte, error) {
-	if method != "batch" && method != "sequence" {
-		return nil, fmt.Errorf("%w: %q is not batch or sequence", ErrInvalidRequest, method)
-	}
-	if len(reqs) == 0 || len(reqs) > MaxBatchRequests {
-		return nil, fmt.Errorf("%w: %s of %d requests (1..%d)", ErrInvalidRequest, method, len(reqs), MaxBatchRequests)
+	if err := checkBatchShape(method, reqs); err != nil {
+		return nil, err
 	}
 	subs := make([]rpcBody, len(reqs))
 	for i, r := range reqs {
-		if r == nil {
-			return nil, fmt.Errorf("%w: nil request", ErrInvalidRequest)
-		}
 		p, err := signedParams(r, s, now)
 		if err != nil {
 			return nil, err
 		}
 		subs[i] = rpcBody{Method: r.Method(), Params: p}
 	}
-	return json.Marshal(rpcBody{Method: method, Params: map[string]any{"requests": subs}})
+	return marshalRPC(method, map[string]any{"requests": subs}, 64+len(reqs)*400)
+}
+
+// checkBatch refuses what EncodeBatch would refuse before signing: a method other than batch or
+// sequence, a number of requests outside 1..MaxBatchRequests, a nil request or one whose
+// parameters are invalid. Requests are checked with it before any I/O, without spending a
+// signature per subrequest on a body that is never sent.
+func checkBatch(method string, reqs []Request) error {
+	if err := checkBatchShape(method, reqs); err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		if _, _, err := r.params(0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkBatchShape refuses a method other than batch or sequence, a number of requests outside
+// 1..MaxBatchRequests and nil requests.
+func checkBatchShape(method string, reqs []Request) error {
+	if method != "batch" && method != "sequence" {
+		return fmt.Errorf("%w: %q is not batch or sequence", ErrInvalidRequest, method)
+	}
+	if len(reqs) == 0 || len(reqs) > MaxBatchRequests {
+		return fmt.Errorf("%w: %s of %d requests (1..%d)", ErrInvalidRequest, method, len(reqs), MaxBatchRequests)
+	}
+	for _, r := range reqs {
+		if r == nil {
+			return fmt.Errorf("%w: nil request", ErrInvalidRequest)
+		}
+	}
+	return nil
 }
 
 func (c *Client) batch(ctx context.Context, method string, s Signer, reqs []Request) ([]SubResult, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: nil signer", ErrInvalidRequest)
 	}
-	if _, err := EncodeBatch(method, s, 0, reqs...); err != nil {
+	if err := checkBatch(method, reqs); err != nil {
 		return nil, err
 	}
 	var res []SubResult

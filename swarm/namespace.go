@@ -2,7 +2,9 @@ package swarm
 
 import (
 	"encoding/base64"
+	"hash"
 	"strconv"
+	"sync"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -51,9 +53,20 @@ func (n Namespace) sigString() string {
 // BLAKE2b-256(prefix ‖ key32 ‖ namespace ‖ data), where namespace is "" for 0 and the decimal
 // value otherwise. It is always 43 characters.
 func MessageHash(account crypto.AccountID, ns Namespace, data []byte) string {
-	h, _ := blake2b.New256(nil) // cannot fail without a key
+	h := hashers.Get().(hash.Hash)
+	h.Reset()
 	h.Write(account[:])
 	h.Write([]byte(ns.sigString()))
 	h.Write(data)
-	return base64.RawStdEncoding.EncodeToString(h.Sum(nil))
+	var sum [blake2b.Size256]byte
+	h.Sum(sum[:0])
+	hashers.Put(h)
+	return base64.RawStdEncoding.EncodeToString(sum[:])
 }
+
+// hashers holds BLAKE2b-256 states for MessageHash, which runs for every message stored and
+// retrieved (a poll that changes swarm member reads a member's backlog again).
+var hashers = sync.Pool{New: func() any {
+	h, _ := blake2b.New256(nil) // cannot fail without a key
+	return h
+}}

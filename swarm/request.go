@@ -3,7 +3,6 @@ package swarm
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -41,7 +40,11 @@ func EncodeRequest(req Request, s Signer, now int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(rpcBody{Method: req.Method(), Params: p})
+	size := 512
+	if st, ok := req.(StoreRequest); ok {
+		size += len(st.Data) * 4 / 3
+	}
+	return marshalRPC(req.Method(), p, size)
 }
 
 type rpcBody struct {

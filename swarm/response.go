@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessiongo/sdk/internal/jsonscan"
 )
 
 // Message is one stored message as retrieve returns it.
@@ -38,6 +40,38 @@ type RetrieveResult struct {
 // ParseRetrieve reads a retrieve reply:
 // {"messages":[{"hash","timestamp","expiration","data"(b64)}],"more":bool,"t":ms}.
 func ParseRetrieve(body []byte) (*RetrieveResult, error) {
+	msgs, more, t, ok := scanRetrieve(body)
+	if !ok {
+		var err error
+		if msgs, more, t, err = readRetrieveJSON(body); err != nil {
+			return nil, err
+		}
+	}
+	res := &RetrieveResult{More: more, T: parseT(t), Messages: make([]Message, 0, len(msgs))}
+	for i, m := range msgs {
+		data := make([]byte, base64.StdEncoding.DecodedLen(len(m.data)))
+		n, err := base64.StdEncoding.Decode(data, m.data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: retrieve: message %d: data is not base64", ErrInvalidResponse, i)
+		}
+		if len(m.hash) != messageHashLen {
+			return nil, fmt.Errorf("%w: retrieve: message %d: bad hash %q", ErrInvalidResponse, i, shorten(string(m.hash)))
+		}
+		ts, err1 := parseMs(m.timestamp)
+		exp, err2 := parseMs(m.expiration)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%w: retrieve: message %d: bad timestamp or expiration", ErrInvalidResponse, i)
+		}
+		res.Messages = append(res.Messages, Message{Hash: string(m.hash), Timestamp: ts, Expiration: exp, Data: data[:n:n]})
+	}
+	if n := len(res.Messages); n > 0 {
+		res.LastHash = res.Messages[n-1].Hash
+	}
+	return res, nil
+}
+
+// readRetrieveJSON reads a retrieve reply with encoding/json: what scanRetrieve does not take.
+func readRetrieveJSON(body []byte) ([]retrievedJSON, bool, json.RawMessage, error) {
 	var j struct {
 		Messages []struct {
 			Hash       string          `json:"hash"`
@@ -49,31 +83,73 @@ func ParseRetrieve(body []byte) (*RetrieveResult, error) {
 		T    json.RawMessage `json:"t"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: retrieve: %w", ErrInvalidResponse, err)
+		return nil, false, nil, fmt.Errorf("%w: retrieve: %w", ErrInvalidResponse, err)
 	}
 	if j.Messages == nil && !strings.Contains(string(body), `"messages"`) {
-		return nil, fmt.Errorf("%w: retrieve: no messages field", ErrInvalidResponse)
+		return nil, false, nil, fmt.Errorf("%w: retrieve: no messages field", ErrInvalidResponse)
 	}
-	res := &RetrieveResult{More: bool(j.More), T: parseT(j.T), Messages: make([]Message, 0, len(j.Messages))}
+	msgs := make([]retrievedJSON, len(j.Messages))
 	for i, m := range j.Messages {
-		data, err := base64.StdEncoding.DecodeString(m.Data)
-		if err != nil {
-			return nil, fmt.Errorf("%w: retrieve: message %d: data is not base64", ErrInvalidResponse, i)
-		}
-		if len(m.Hash) != messageHashLen {
-			return nil, fmt.Errorf("%w: retrieve: message %d: bad hash %q", ErrInvalidResponse, i, shorten(m.Hash))
-		}
-		ts, err1 := parseMs(m.Timestamp)
-		exp, err2 := parseMs(m.Expiration)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("%w: retrieve: message %d: bad timestamp or expiration", ErrInvalidResponse, i)
-		}
-		res.Messages = append(res.Messages, Message{Hash: m.Hash, Timestamp: ts, Expiration: exp, Data: data})
+		msgs[i] = retrievedJSON{hash: []byte(m.Hash), timestamp: m.Timestamp, expiration: m.Expiration, data: []byte(m.Data)}
 	}
-	if n := len(res.Messages); n > 0 {
-		res.LastHash = res.Messages[n-1].Hash
+	return msgs, bool(j.More), j.T, nil
+}
+
+// retrievedJSON is one message of a retrieve reply as read from the JSON: the hash and the
+// base64 data unescaped, the timestamps raw.
+type retrievedJSON struct {
+	hash, data            []byte
+	timestamp, expiration json.RawMessage
+}
+
+var (
+	retrieveFields = []string{"messages", "more", "t"}
+	messageFields  = []string{"hash", "timestamp", "expiration", "data"}
+)
+
+// scanRetrieve reads a retrieve reply in one pass (jsonscan), for what encoding/json would read
+// from it into ParseRetrieve's struct; ok is false for anything it is not sure of (then
+// encoding/json decides).
+func scanRetrieve(body []byte) (msgs []retrievedJSON, more bool, t json.RawMessage, ok bool) {
+	var top [3][]byte
+	if !jsonscan.Fields(body, retrieveFields, top[:]) || top[0] == nil || !readNodeBool(top[1], &more) {
+		return nil, false, nil, false
 	}
-	return res, nil
+	ok = jsonscan.Elements(top[0], func(raw []byte) bool {
+		var f [4][]byte
+		if !jsonscan.ObjectFields(raw, messageFields, f[:]) {
+			return false
+		}
+		hash, ok1 := text(f[0])
+		data, ok2 := text(f[3])
+		msgs = append(msgs, retrievedJSON{hash: hash, data: data, timestamp: f[1], expiration: f[2]})
+		return ok1 && ok2
+	})
+	return msgs, more, top[2], ok
+}
+
+// text reads a raw string value that encoding/json would decode into a string field; nil
+// (absent) is the empty string, null and any other type are not for the fast way.
+func text(raw []byte) ([]byte, bool) {
+	if raw == nil {
+		return nil, true
+	}
+	return jsonscan.Text(raw)
+}
+
+// readNodeBool reads a raw nodeBool value into b (absent: false); false when nodeBool would
+// refuse it.
+func readNodeBool(raw []byte, b *bool) bool {
+	if raw == nil {
+		*b = false
+		return true
+	}
+	var v nodeBool
+	if v.UnmarshalJSON(raw) != nil {
+		return false
+	}
+	*b = bool(v)
+	return true
 }
 
 // nodeBool reads a boolean a storage node sent: JSON true/false, or 1/0. Results that crossed
@@ -165,6 +241,15 @@ func (r *SwarmResult) Members() []string {
 
 // ParseSwarmResult reads a recursive reply {"swarm":{<ed25519 hex>:{...}},"hash"?,"t"}.
 func ParseSwarmResult(body []byte) (*SwarmResult, error) {
+	if res, ok := scanSwarmResult(body); ok {
+		return res, nil
+	}
+	return readSwarmResultJSON(body)
+}
+
+// readSwarmResultJSON reads a recursive reply with encoding/json: what scanSwarmResult does not
+// take.
+func readSwarmResultJSON(body []byte) (*SwarmResult, error) {
 	var j struct {
 		Swarm map[string]json.RawMessage `json:"swarm"`
 		Hash  string                     `json:"hash"`
@@ -180,11 +265,107 @@ func ParseSwarmResult(body []byte) (*SwarmResult, error) {
 	for k, raw := range j.Swarm {
 		nr, err := parseNodeResult(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: swarm result: member %s: %w", ErrInvalidResponse, shorten(k), err)
+			return nil, memberError(k, err)
 		}
 		res.Swarm[k] = nr
 	}
 	return res, nil
+}
+
+func memberError(k string, err error) error {
+	return fmt.Errorf("%w: swarm result: member %s: %w", ErrInvalidResponse, shorten(k), err)
+}
+
+var swarmResultFields = []string{"swarm", "hash", "t"}
+
+// scanSwarmResult is ParseSwarmResult in one pass over the reply (jsonscan) for what
+// encoding/json would read the same way; ok is false for anything else, which encoding/json
+// then decides. A member's part that the fast way is not sure of is read by parseNodeResult.
+func scanSwarmResult(body []byte) (*SwarmResult, bool) {
+	var top [3][]byte
+	if !jsonscan.Fields(body, swarmResultFields, top[:]) || top[0] == nil {
+		return nil, false
+	}
+	hash, ok := text(top[1])
+	if !ok {
+		return nil, false
+	}
+	res := &SwarmResult{Swarm: make(map[string]NodeResult, 16), Hash: string(hash), T: parseT(top[2])}
+	ok = jsonscan.Members(top[0], func(key, raw []byte) bool {
+		k := string(key)
+		if _, dup := res.Swarm[k]; dup {
+			return false // encoding/json keeps the last one
+		}
+		nr, fast := scanNodeResult(raw)
+		if !fast {
+			var err error
+			if nr, err = parseNodeResult(raw); err != nil {
+				return false // encoding/json says why
+			}
+		}
+		res.Swarm[k] = nr
+		return true
+	})
+	return res, ok
+}
+
+var nodeResultFields = []string{"failed", "timeout", "code", "reason", "hash", "already", "signature", "expiry", "count",
+	"deleted", "updated", "unchanged"}
+
+// scanNodeResult is parseNodeResult for a member's part that holds only what a store reply
+// holds (jsonscan); false for anything else.
+func scanNodeResult(raw []byte) (NodeResult, bool) {
+	var f [12][]byte
+	if !jsonscan.ObjectFields(raw, nodeResultFields, f[:]) || f[9] != nil || f[10] != nil || f[11] != nil {
+		return NodeResult{}, false
+	}
+	nr := NodeResult{Raw: json.RawMessage(raw[:len(raw):len(raw)])}
+	if !readNodeBool(f[0], &nr.Failed) || !readNodeBool(f[1], &nr.Timeout) || !readNodeBool(f[5], &nr.Already) {
+		return NodeResult{}, false
+	}
+	nr.Code = nodeCode(f[2])
+	reason, ok1 := text(f[3])
+	hash, ok2 := text(f[4])
+	sig, ok3 := text(f[6])
+	if !ok1 || !ok2 || !ok3 {
+		return NodeResult{}, false
+	}
+	nr.Reason, nr.Hash = string(reason), string(hash)
+	if len(sig) > 0 {
+		nr.Signature = make([]byte, base64.StdEncoding.DecodedLen(len(sig)))
+		n, err := base64.StdEncoding.Decode(nr.Signature, sig)
+		if err != nil {
+			return NodeResult{}, false
+		}
+		nr.Signature = nr.Signature[:n:n]
+	}
+	if f[7] != nil && string(f[7]) != "null" {
+		v, ok := jsonscan.Int(f[7])
+		if !ok {
+			return NodeResult{}, false
+		}
+		nr.Expiry = v
+	}
+	if f[8] != nil {
+		v, ok := jsonscan.Int(f[8])
+		if !ok || int64(int(v)) != v {
+			return NodeResult{}, false
+		}
+		nr.Count = int(v)
+	}
+	return nr, true
+}
+
+// nodeCode reads a member's code, a number or a string (0 when it is neither).
+func nodeCode(raw []byte) int {
+	if len(raw) == 0 {
+		return 0
+	}
+	c, err := strconv.Atoi(strings.Trim(string(raw), `"`))
+	if err != nil {
+		return 0
+	}
+	return c
 }
 
 func parseNodeResult(raw json.RawMessage) (NodeResult, error) {
@@ -207,13 +388,7 @@ func parseNodeResult(raw json.RawMessage) (NodeResult, error) {
 	}
 	nr := NodeResult{Failed: bool(j.Failed), Timeout: bool(j.Timeout), Reason: j.Reason, Hash: j.Hash,
 		Already: bool(j.Already), Unchanged: j.Unchanged, Count: j.Count, Raw: append(json.RawMessage(nil), raw...)}
-	if len(j.Code) > 0 {
-		// The code may be a number or a string.
-		c, err := strconv.Atoi(strings.Trim(string(j.Code), `"`))
-		if err == nil {
-			nr.Code = c
-		}
-	}
+	nr.Code = nodeCode(j.Code)
 	if j.Signature != "" {
 		sig, err := base64.StdEncoding.DecodeString(j.Signature)
 		if err != nil {
@@ -326,20 +501,21 @@ func (r SubResult) Err() error {
 
 // ParseBatch reads a batch or sequence reply {"results":[{"code":int,"body":...}]}.
 func ParseBatch(body []byte) ([]SubResult, error) {
-	var j struct {
-		Results []struct {
-			Code json.RawMessage `json:"code"`
-			Body json.RawMessage `json:"body"`
-		} `json:"results"`
+	subs, ok := scanBatch(body)
+	if !ok {
+		var j struct {
+			Results []rawSubResult `json:"results"`
+		}
+		if err := json.Unmarshal(body, &j); err != nil {
+			return nil, fmt.Errorf("%w: batch: %w", ErrInvalidResponse, err)
+		}
+		if j.Results == nil {
+			return nil, fmt.Errorf("%w: batch: no results field", ErrInvalidResponse)
+		}
+		subs = j.Results
 	}
-	if err := json.Unmarshal(body, &j); err != nil {
-		return nil, fmt.Errorf("%w: batch: %w", ErrInvalidResponse, err)
-	}
-	if j.Results == nil {
-		return nil, fmt.Errorf("%w: batch: no results field", ErrInvalidResponse)
-	}
-	out := make([]SubResult, len(j.Results))
-	for i, r := range j.Results {
+	out := make([]SubResult, len(subs))
+	for i, r := range subs {
 		c, err := strconv.Atoi(strings.TrimSpace(string(r.Code)))
 		if err != nil {
 			return nil, fmt.Errorf("%w: batch: result %d: bad code", ErrInvalidResponse, i)
@@ -347,4 +523,36 @@ func ParseBatch(body []byte) ([]SubResult, error) {
 		out[i] = SubResult{Code: c, Body: r.Body}
 	}
 	return out, nil
+}
+
+// rawSubResult is one result of a batch reply as sent (t: its body's "t", for inspectReply).
+type rawSubResult struct {
+	Code json.RawMessage `json:"code"`
+	Body json.RawMessage `json:"body"`
+	t    json.RawMessage
+}
+
+var (
+	batchFields     = []string{"results"}
+	subResultFields = []string{"code", "body"}
+)
+
+// scanBatch reads the results of a batch reply in one pass (jsonscan), as encoding/json would
+// read them into []rawSubResult, their raw values aliasing body; ok is false for anything it is
+// not sure of (then encoding/json decides).
+func scanBatch(body []byte) ([]rawSubResult, bool) {
+	var top [1][]byte
+	if !jsonscan.Fields(body, batchFields, top[:]) || top[0] == nil {
+		return nil, false
+	}
+	subs := make([]rawSubResult, 0, 8)
+	ok := jsonscan.Elements(top[0], func(raw []byte) bool {
+		var f [2][]byte
+		if !jsonscan.ObjectFields(raw, subResultFields, f[:]) {
+			return false
+		}
+		subs = append(subs, rawSubResult{Code: f[0][:len(f[0]):len(f[0])], Body: f[1][:len(f[1]):len(f[1])]})
+		return true
+	})
+	return subs, ok
 }

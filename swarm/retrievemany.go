@@ -21,7 +21,7 @@ func (c *Client) RetrieveMany(ctx context.Context, s Signer, reqs []RetrieveRequ
 	for i := range reqs {
 		batch[i] = reqs[i]
 	}
-	if _, err := EncodeBatch("batch", s, 0, batch...); err != nil {
+	if err := checkBatch("batch", batch); err != nil {
 		return nil, nil, Node{}, err
 	}
 	var results []*RetrieveResult

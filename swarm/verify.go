@@ -41,9 +41,7 @@ func (r *SwarmResult) CheckSignatures(account crypto.AccountID, req Request, now
 		if !ok {
 			continue
 		}
-		pk, err := hex.DecodeString(k)
-		if err != nil || len(pk) != ed25519.PublicKeySize || len(m.Signature) != ed25519.SignatureSize ||
-			!ed25519.Verify(pk, msg, m.Signature) {
+		if !verifyMember(k, msg, m.Signature) {
 			m.Failed, m.Reason = true, badSignature
 			r.Swarm[k] = m
 			bad = append(bad, k)
@@ -53,12 +51,25 @@ func (r *SwarmResult) CheckSignatures(account crypto.AccountID, req Request, now
 	return bad
 }
 
+// verifyMember checks the signature sig of msg by the member with Ed25519 key k (hex).
+func verifyMember(k string, msg, sig []byte) bool {
+	var pk [ed25519.PublicKeySize]byte
+	if len(k) != hex.EncodedLen(len(pk)) || len(sig) != ed25519.SignatureSize {
+		return false
+	}
+	if _, err := hex.Decode(pk[:], []byte(k)); err != nil {
+		return false
+	}
+	return ed25519.Verify(pk[:], msg, sig)
+}
+
 // signedResult is the text a member signs for its result of req.
 func signedResult(account crypto.AccountID, req Request, now int64, m NodeResult) ([]byte, bool) {
+	if _, ok := req.(StoreRequest); ok {
+		return []byte(m.Hash), true
+	}
 	acct := account.String()
 	switch q := req.(type) {
-	case StoreRequest:
-		return []byte(m.Hash), true
 	case DeleteRequest:
 		b := appendStrings([]byte(acct), q.Hashes)
 		return appendStrings(b, m.Deleted), true

@@ -1,10 +1,11 @@
-// Command invitebot is a Session bot that answers community invitations: when someone invites
-// it to a community room in a 1:1 conversation, it joins the room (one call), says hello there
-// and tells the inviter.
+// Command invitebot is a Session bot that answers community invitations: when one of its
+// operators invites it to a community room in a 1:1 conversation, it joins the room (one call),
+// says hello there and tells the inviter. Invitations from anyone else are ignored (anyone can
+// send one): the operators are the Account IDs in INVITEBOT_ALLOW, separated by commas.
 //
 // On the real network it keeps its account in a SQLite file:
 //
-//	go run ./examples/invitebot -db invitebot.db
+//	INVITEBOT_ALLOW=05…,05… go run ./examples/invitebot -db invitebot.db
 //
 // With -devnet it runs offline: it starts a devnet and a community server in-process, a user
 // invites the bot to a room and sees its hello there, then it exits.
@@ -19,20 +20,47 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/examples/internal/botkit"
 	"github.com/sessiongo/sdk/session"
 )
 
-// serve makes client accept every community invitation.
-func serve(client *session.Client) {
+// allowEnv names the variable that lists the operators whose invitations the bot accepts.
+const allowEnv = "INVITEBOT_ALLOW"
+
+// operators returns the check of an inviter against list, Account IDs separated by commas
+// (an ID that does not parse is reported and left out).
+func operators(list string) func(crypto.AccountID) bool {
+	allowed := map[crypto.AccountID]bool{}
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		id, err := crypto.ParseAccountID(s)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", allowEnv, err)
+			continue
+		}
+		allowed[id] = true
+	}
+	return func(id crypto.AccountID) bool { return allowed[id] }
+}
+
+// serve makes client accept the community invitations of the inviters allowed.
+func serve(client *session.Client, allowed func(crypto.AccountID) bool) {
 	client.AddEventHandler(func(evt session.Event) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		switch e := evt.(type) {
 		case *session.CommunityInvite:
+			if !allowed(e.From) {
+				fmt.Fprintf(os.Stderr, "ignored an invitation to %q from %s (not in %s)\n", e.Name, e.From, allowEnv)
+				return
+			}
 			info, err := client.AcceptCommunityInvite(ctx, e)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "join:", err)
@@ -54,7 +82,10 @@ func serve(client *session.Client) {
 // runReal runs the bot until ctx ends, with its account in the SQLite file f.DB, on the network
 // of f.Network (a network file from `sessionctl devnet`) or, without one, on Session's mainnet.
 func runReal(ctx context.Context, f *botkit.Flags) error {
-	return botkit.Serve(ctx, f, serve, session.WithName("invitebot"), session.WithProfile(session.Profile{DisplayName: "Invite Bot"}))
+	// Read at each invitation, so that the list can change without a restart.
+	allowed := func(id crypto.AccountID) bool { return operators(os.Getenv(allowEnv))(id) }
+	serveAllowed := func(c *session.Client) { serve(c, allowed) }
+	return botkit.Serve(ctx, f, serveAllowed, session.WithName("invitebot"), session.WithProfile(session.Profile{DisplayName: "Invite Bot"}))
 }
 
 // runDevnet is the offline demo: a user invites the bot to a room of a community server and
@@ -62,7 +93,7 @@ func runReal(ctx context.Context, f *botkit.Flags) error {
 func runDevnet(ctx context.Context, f *botkit.Flags) error {
 	cfg := botkit.DemoConfig{Logger: botkit.Logger(f.Verbose), Room: &sogsd.RoomConfig{Token: "lounge", Name: "Lounge"}}
 	return botkit.RunDemo(ctx, cfg, func(ctx context.Context, d *botkit.Demo) error {
-		serve(d.Bot)
+		serve(d.Bot, func(id crypto.AccountID) bool { return id == d.User.AccountID() })
 		if _, err := d.User.JoinCommunity(ctx, d.RoomURL); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/devnet/sogsd"
 	"github.com/sessiongo/sdk/examples/internal/botkit/botkittest"
 	"github.com/sessiongo/sdk/session"
@@ -14,6 +15,7 @@ func TestInvitebotOnDevnet(t *testing.T) { botkittest.RunDemo(t, runDevnet) }
 // and a room there when it is invited.
 func TestInvitebotOnExternalDevnet(t *testing.T) {
 	bot := botkittest.StartBot(t, runReal, sogsd.RoomConfig{Token: "lounge", Name: "Lounge"})
+	t.Setenv(allowEnv, bot.User.AccountID().String())
 	if _, err := bot.User.SendCommunityInvite(botkittest.Context(t), bot.ID, bot.Rooms[0], "Lounge"); err != nil {
 		t.Fatal(err)
 	}
@@ -21,4 +23,16 @@ func TestInvitebotOnExternalDevnet(t *testing.T) {
 		m, ok := e.(*session.Message)
 		return ok && m.From == bot.ID && m.Text == "Thanks, I joined Lounge."
 	})
+}
+
+// Only the operators' invitations are accepted.
+func TestOperators(t *testing.T) {
+	a, b := crypto.AccountID{0x05, 1}, crypto.AccountID{0x05, 2}
+	allowed := operators(" " + a.String() + ", not-an-id,,")
+	if !allowed(a) || allowed(b) {
+		t.Fatalf("allowed(a) %v, allowed(b) %v", allowed(a), allowed(b))
+	}
+	if operators("")(a) {
+		t.Fatal("an empty list allows everyone")
+	}
 }

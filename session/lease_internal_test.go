@@ -1,0 +1,193 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/store"
+)
+
+func leaseTestClient(t testing.TB, st store.Store, opts ...Option) *Client {
+	t.Helper()
+	c, err := NewClient(append([]Option{WithStore(st)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// A poll that runs on after its lease was released (a straggler: bookkeeping that ignores
+// cancellation, a poll that ignored it) used to write unfenced, since "no lease held" read as
+// "not polling": over what the account's next holder wrote. Its writes are now fenced by the
+// poll's own generation and refused; a write outside any poll takes a lease of its own, and is
+// refused with ErrAccountInUse while another holder has the account.
+func TestPollWriteAfterReleaseRefused(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	c := leaseTestClient(t, mem, WithLeaseTTL(time.Second))
+	pctx, err := c.startLease(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.PutValue(pctx, "b", "k", []byte("poll")); err != nil {
+		t.Fatalf("a poll's write under its lease: %v", err)
+	}
+	if err := c.finishLease(nil); err != nil {
+		t.Fatal(err)
+	}
+	// The next holder takes the account and writes.
+	l, err := mem.AcquireLease(ctx, store.LeaseRequest{Name: store.AccountLease(c.id), Holder: "next", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Fence(mem, l).PutValue(ctx, "b", "k", []byte("next")); err != nil {
+		t.Fatal(err)
+	}
+	for name, wctx := range map[string]context.Context{"poll": pctx, "bookkeeping": context.WithoutCancel(pctx)} {
+		if err := c.store.PutValue(wctx, "b", "k", []byte("stale")); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("%s write after the poll's lease was released: %v", name, err)
+		}
+	}
+	if err := c.store.PutValue(ctx, "b", "k", []byte("outside")); !errors.Is(err, ErrAccountInUse) {
+		t.Fatalf("a write outside a poll while another holder has the account: %v", err)
+	}
+	if v, _ := mem.GetValue(ctx, "b", "k"); string(v) != "next" {
+		t.Fatalf("the next holder's value was overwritten: %q", v)
+	}
+	// Once the other holder is gone, a write outside a poll takes a lease of its own, held
+	// while writes follow and released when they stop.
+	if err := mem.ReleaseLease(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.PutValue(ctx, "b", "k", []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	wl, held := c.Lease()
+	if !held || wl.Generation != l.Generation+1 {
+		t.Fatalf("write lease %+v held=%v", wl, held)
+	}
+	// A poll starting now takes that lease over (no second acquisition by the same Client).
+	pctx, err = c.startLease(ctx)
+	if err != nil {
+		t.Fatalf("a poll after a write: %v", err)
+	}
+	if pl, _ := c.Lease(); pl.Generation != wl.Generation {
+		t.Fatalf("the poll took generation %d, not the write lease's %d", pl.Generation, wl.Generation)
+	}
+	if err := c.finishLease(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.PutValue(ctx, "b", "k", []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, held := c.Lease(); !held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an idle write lease was never released")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ls, _ := mem.Leases(ctx); len(ls) != 0 {
+		t.Fatalf("the idle write lease is still held in the store: %+v", ls)
+	}
+	hist, _ := mem.LeaseHistory(ctx, store.AccountLease(c.id))
+	if err := store.CheckLeaseHistory(hist); err != nil || len(hist) != 4 {
+		t.Fatalf("history %+v: %v", hist, err)
+	}
+}
+
+// A write lease that a store renewed after its keeper had given up (the reply came after the
+// local deadline) is released at once, so that the account need not wait for it to expire.
+func TestLateRenewalReleased(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	st := &lateRenewStore{Memory: mem, delay: 1200 * time.Millisecond}
+	c := leaseTestClient(t, st, WithLeaseTTL(time.Second))
+	pctx, err := c.startLease(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lease was not lost although its renewal came too late")
+	}
+	if err := c.finishLease(nil); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("the poll ended with %v", err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		ls, _ := mem.Leases(ctx)
+		if len(ls) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lease renewed too late is still held: %+v", ls)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lateRenewStore renews after delay, whatever the caller's deadline (a database that
+// committed the renewal after the client gave up waiting).
+type lateRenewStore struct {
+	*store.Memory
+	delay time.Duration
+}
+
+func (s *lateRenewStore) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	time.Sleep(s.delay)
+	return s.Memory.RenewLeases(context.Background(), ls, ttl)
+}
+
+// BenchmarkLeaseHeap measures the heap a Client's lease state adds per account: 2,000 Clients
+// on one Network, with and without a held lease (as a running Client holds it).
+func BenchmarkLeaseHeap(b *testing.B) {
+	const n = 2000
+	mem := store.NewMemory()
+	nw, err := NewNetwork(NetworkConfig{Store: mem})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nw.Close()
+	measure := func(hold bool) float64 {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		cs := make([]*Client, n)
+		for i := range cs {
+			k, err := crypto.GenerateKeys(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cs[i] = leaseTestClient(b, mem, WithNetwork(nw), WithKeys(k))
+			if hold {
+				if _, err := cs[i].startLease(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		for _, c := range cs {
+			if hold {
+				c.finishLease(nil)
+			}
+			c.Close()
+		}
+		return float64(after.HeapAlloc-before.HeapAlloc) / n
+	}
+	for range b.N {
+		idle, held := measure(false), measure(true)
+		b.ReportMetric(idle, "clientB/account")
+		b.ReportMetric(held-idle, "heldB/account")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,4 +239,141 @@ func TestFleetRebalances(t *testing.T) {
 	if ls, _ := admin.Leases(ctx); len(ls) != 0 {
 		t.Fatalf("leases left after every member stopped: %v", ls)
 	}
+}
+
+// heldBy waits until every account of ids is held by member in st, or fails after limit.
+func heldBy(t *testing.T, st store.Store, member string, ids []crypto.AccountID, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		hs, err := fleet.Holders(context.Background(), st)
+		n := 0
+		for _, id := range ids {
+			if err == nil && hs[id].Holder == member {
+				n++
+			}
+		}
+		if n == len(ids) {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("%d of %d accounts held by %s after %v", n, len(ids), member, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// soloMember runs one member serving ids from st (with the accounts' keys in it) until the
+// test ends, and returns its name.
+func soloMember(t *testing.T, st store.Store, ids []crypto.AccountID, ttl time.Duration, setup func(context.Context, *session.Client) error) string {
+	t.Helper()
+	dn := devnettest.Start(t)
+	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fleet.New(fleet.Config{Store: st, Name: "solo", Member: "solo", Accounts: ids, LeaseTTL: ttl,
+		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(200 * time.Millisecond)}, Setup: setup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		nw.Close()
+	})
+	return f.Member()
+}
+
+func newAccounts(t *testing.T, st store.Store, n int) []crypto.AccountID {
+	t.Helper()
+	var ids []crypto.AccountID
+	for i := 0; i < n; i++ {
+		k, _ := crypto.GenerateKeys(nil)
+		if err := st.PutAccount(context.Background(), store.Account{ID: k.AccountID(), Seed: k.Seed()}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, k.AccountID())
+	}
+	return ids
+}
+
+// Issue 17's flake: a member started its accounts' Clients one after the other inside the
+// rebalance, so one slow start (a Setup, or a database queue under load: up to 3 s each were
+// measured, 15 s per rebalance) held up every other account, and Clients that had stopped
+// (lease lost) waited for the whole round to be restarted; a start that never returned stopped
+// the member's rebalancing for good. Here the first Setup never returns (it ignores its ctx):
+// the other accounts are served at once, and the stuck one by another Client within a few
+// TTLs.
+func TestFleetStartDoesNotWaitForASlowSetup(t *testing.T) {
+	st := store.NewMemory()
+	ids := newAccounts(t, st, 10)
+	stuck := make(chan struct{})
+	var first sync.Once
+	firstSetUp := make(chan crypto.AccountID, 1)
+	const ttl = time.Second
+	member := soloMember(t, st, ids, ttl, func(ctx context.Context, c *session.Client) error {
+		block := false
+		first.Do(func() { block = true; firstSetUp <- c.AccountID() })
+		if block {
+			<-stuck
+		}
+		return nil
+	})
+	defer close(stuck) // before the member stops (cleanups run after the deferred calls)
+	var stuckAccount crypto.AccountID
+	select {
+	case stuckAccount = <-firstSetUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Client was ever set up")
+	}
+	var others []crypto.AccountID
+	for _, id := range ids {
+		if id != stuckAccount {
+			others = append(others, id)
+		}
+	}
+	took := heldBy(t, st, member, others, 3*ttl)
+	t.Logf("the other accounts were served %v after the first Setup stuck", took)
+	took = heldBy(t, st, member, ids, 6*ttl)
+	t.Logf("the stuck account was served by another Client %v later", took)
+}
+
+// stallStore is a database call that never returns (a connection lost mid-query): the first
+// acquisition of one account's lease blocks, whatever its ctx, until the test ends.
+type stallStore struct {
+	store.Store
+	name    string
+	first   atomic.Bool
+	release chan struct{}
+}
+
+func (s *stallStore) AcquireLease(ctx context.Context, req store.LeaseRequest) (store.Lease, error) {
+	if req.Name == s.name && s.first.CompareAndSwap(false, true) {
+		<-s.release
+	}
+	return s.Store.AcquireLease(ctx, req)
+}
+
+// A Client whose Run never takes its lease (stuck in the store) is one the fleet used to keep
+// for ever: its Run never returned, so the account was never started again. The member now
+// notices an account of its own that its Client does not hold, abandons that Client and starts
+// another.
+func TestFleetReplacesAClientStuckBeforeItsLease(t *testing.T) {
+	mem := store.NewMemory()
+	ids := newAccounts(t, mem, 4)
+	st := &stallStore{Store: mem, name: store.AccountLease(ids[0]), release: make(chan struct{})}
+	const ttl = time.Second
+	member := soloMember(t, st, ids, ttl, nil)
+	defer close(st.release)
+	took := heldBy(t, mem, member, ids, 8*ttl)
+	if !st.first.Load() {
+		t.Fatal("the stalled acquisition never happened")
+	}
+	t.Logf("all served %v after the start, one of them by a second Client", took)
 }

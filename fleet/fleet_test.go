@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/postgres"
+	"github.com/sessiongo/sdk/store/postgres/pgtest"
 	"github.com/sessiongo/sdk/store/sqlite"
 )
 
@@ -376,4 +379,151 @@ func TestFleetReplacesAClientStuckBeforeItsLease(t *testing.T) {
 		t.Fatal("the stalled acquisition never happened")
 	}
 	t.Logf("all served %v after the start, one of them by a second Client", took)
+}
+
+// Issue 17: a Client that only sends used to write its bookkeeping unfenced while another
+// process served the account (a sender next to a fleet member, sharing the database). Now a send
+// takes the account's lease first: refused with ErrAccountInUse, naming the holder, while
+// another holder serves the account, and nothing is sent; taken (and released when idle) once
+// nobody does. On each store: memory (Clients of one process), SQLite and PostgreSQL (two
+// handles on one database, as two processes have).
+func TestSendOnlyClientTakesTheLease(t *testing.T) {
+	stores := map[string]func(t *testing.T) (server, sender store.Store){
+		"memory": func(t *testing.T) (store.Store, store.Store) { m := store.NewMemory(); return m, m },
+		"sqlite": func(t *testing.T) (store.Store, store.Store) {
+			path := filepath.Join(t.TempDir(), "bots.db")
+			return kept(t)(sqlite.Open(context.Background(), path)), kept(t)(sqlite.Open(context.Background(), path))
+		},
+		"postgres": func(t *testing.T) (store.Store, store.Store) {
+			dsn := pgtest.DSN(t)
+			return kept(t)(postgres.Open(context.Background(), dsn)), kept(t)(postgres.Open(context.Background(), dsn))
+		},
+	}
+	dn := devnettest.Start(t)
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			srvStore, sndStore := open(t)
+			// A Network each, as two processes have (each its lease holder identity).
+			network := func() *session.Network {
+				nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { nw.Close() })
+				return nw
+			}
+			ids := newAccounts(t, srvStore, 1)
+			const ttl = time.Second
+			newClient := func(st store.Store, nw *session.Network) *session.Client {
+				c, err := session.NewClient(session.WithNetwork(nw), session.WithStore(st),
+					session.WithAccount(ids[0]), session.WithLeaseTTL(ttl), session.WithPollInterval(200*time.Millisecond))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
+			nw := network()
+			server := newClient(srvStore, nw)
+			sender := newClient(sndStore, network())
+			peer, err := session.NewClient(session.WithNetwork(nw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			got := make(chan string, 10)
+			peer.AddEventHandler(func(evt session.Event) {
+				if m, ok := evt.(*session.Message); ok {
+					got <- m.Text
+				}
+			})
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- server.Run(runCtx) }()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, held := server.Lease(); held {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the server never took its lease")
+				}
+			}
+			held, _ := server.Lease()
+			_, err = sender.SendText(ctx, peer.AccountID(), "while served elsewhere", session.WithoutSync())
+			var he *store.HeldError
+			if !errors.Is(err, session.ErrAccountInUse) || !errors.As(err, &he) || he.Holder != held.Holder {
+				t.Fatalf("a send while another holder serves the account: %v", err)
+			}
+			if _, held := sender.Lease(); held {
+				t.Fatal("the refused sender holds the lease")
+			}
+			stop()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			// Nobody serves it now: the send takes the lease, and releases it when idle.
+			if _, err := sender.SendText(ctx, peer.AccountID(), "after the server stopped", session.WithoutSync()); err != nil {
+				t.Fatal(err)
+			}
+			wl, wheld := sender.Lease()
+			if !wheld || wl.Holder == held.Holder || wl.Generation != held.Generation+1 {
+				t.Fatalf("the sender's lease %+v (held %v) after the server's %+v", wl, wheld, held)
+			}
+			if err := server.PollOnce(ctx); !errors.Is(err, session.ErrAccountInUse) {
+				t.Fatalf("a poll while the sender holds the account: %v", err)
+			}
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				hs, err := fleet.Holders(ctx, srvStore)
+				if _, held := sender.Lease(); !held && err == nil && len(hs) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the sender never released its idle lease")
+				}
+			}
+			if err := server.PollOnce(ctx); err != nil {
+				t.Fatalf("a poll after the sender released the account: %v", err)
+			}
+			// The peer gets the second message only: the refused send sent nothing.
+			var texts []string
+			for deadline := time.Now().Add(20 * time.Second); len(texts) == 0 && time.Now().Before(deadline); {
+				if err := peer.PollOnce(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for len(got) > 0 {
+					texts = append(texts, <-got)
+				}
+			}
+			if err := peer.PollOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for len(got) > 0 {
+				texts = append(texts, <-got)
+			}
+			if fmt.Sprint(texts) != "[after the server stopped]" {
+				t.Fatalf("the peer received %q", texts)
+			}
+			hist, err := srvStore.LeaseHistory(ctx, store.AccountLease(ids[0]))
+			if err != nil || len(hist) != 3 {
+				t.Fatalf("lease history %+v %v", hist, err)
+			}
+			if err := store.CheckLeaseHistory(hist); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// kept returns the store opened, closed when t ends.
+func kept(t *testing.T) func(store.Store, error) store.Store {
+	return func(st store.Store, err error) store.Store {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
 }

@@ -720,19 +720,12 @@ func TestFleetProcesses(t *testing.T) {
 		sort.Strings(missing)
 		t.Errorf("%d of %d messages lost, e.g. %v", len(missing), len(expected), missing[:min(5, len(missing))])
 	}
-	for _, c := range children {
-		if !c.killed {
-			_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		}
+	for _, c := range signalMembers(children, syscall.SIGTERM, 30*time.Second) {
+		t.Errorf("member %s did not stop on SIGTERM", c.member)
+		_ = c.cmd.Process.Kill()
+		<-c.done
 	}
 	for _, c := range children {
-		select {
-		case <-c.done:
-		case <-time.After(30 * time.Second):
-			t.Errorf("member %s did not stop on SIGTERM", c.member)
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
 		c.killed = true
 	}
 
@@ -851,17 +844,27 @@ func dumpMembers(cs []*child, debug string) {
 	if debug == "" {
 		return
 	}
+	signalMembers(cs, syscall.SIGQUIT, 5*time.Second)
+}
+
+// signalMembers sends sig to the live members and waits up to wait for each to exit; it returns
+// those that did not.
+func signalMembers(cs []*child, sig os.Signal, wait time.Duration) []*child {
+	var live, stuck []*child
 	for _, c := range cs {
 		if !c.killed {
-			_ = c.cmd.Process.Signal(syscall.SIGQUIT)
+			_ = c.cmd.Process.Signal(sig)
+			live = append(live, c)
 		}
 	}
-	for _, c := range cs {
+	for _, c := range live {
 		select {
 		case <-c.done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(wait):
+			stuck = append(stuck, c)
 		}
 	}
+	return stuck
 }
 
 // overloaded reports the 1-minute load average when it exceeds three runnable tasks per core.

@@ -11,13 +11,9 @@ import (
 	"github.com/sessiongo/sdk/store"
 )
 
-func leaseTestClient(t testing.TB, st store.Store, opts ...Option) *Client {
-	t.Helper()
-	c, err := NewClient(append([]Option{WithStore(st)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+// newLeaseClient is a Client on st (closed when tb ends).
+func newLeaseClient(tb testing.TB, st store.Store, opts ...Option) *Client {
+	c, _ := NewTestClient(tb, append([]Option{WithStore(st)}, opts...)...)
 	return c
 }
 
@@ -29,7 +25,7 @@ func leaseTestClient(t testing.TB, st store.Store, opts ...Option) *Client {
 func TestPollWriteAfterReleaseRefused(t *testing.T) {
 	ctx := context.Background()
 	mem := store.NewMemory()
-	c := leaseTestClient(t, mem, WithLeaseTTL(time.Second))
+	c := newLeaseClient(t, mem, WithLeaseTTL(time.Second))
 	pctx, err := c.startLease(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -48,9 +44,10 @@ func TestPollWriteAfterReleaseRefused(t *testing.T) {
 	if err := store.Fence(mem, l).PutValue(ctx, "b", "k", []byte("next")); err != nil {
 		t.Fatal(err)
 	}
-	for name, wctx := range map[string]context.Context{"poll": pctx, "bookkeeping": context.WithoutCancel(pctx)} {
+	// The poll's bookkeeping (which ignores cancellation), then the poll itself.
+	for i, wctx := range []context.Context{context.WithoutCancel(pctx), pctx} {
 		if err := c.store.PutValue(wctx, "b", "k", []byte("stale")); !errors.Is(err, ErrLeaseLost) {
-			t.Fatalf("%s write after the poll's lease was released: %v", name, err)
+			t.Fatalf("write %d of the poll after its lease was released: %v", i, err)
 		}
 	}
 	if err := c.store.PutValue(ctx, "b", "k", []byte("outside")); !errors.Is(err, ErrAccountInUse) {
@@ -104,48 +101,60 @@ func TestPollWriteAfterReleaseRefused(t *testing.T) {
 	}
 }
 
-// A write lease that a store renewed after its keeper had given up (the reply came after the
-// local deadline) is released at once, so that the account need not wait for it to expire.
+// A lease that the store renewed after its keeper had given up (the reply came after the local
+// deadline) is released when the reply comes, so that the account need not wait a TTL for it
+// to expire.
 func TestLateRenewalReleased(t *testing.T) {
 	ctx := context.Background()
 	mem := store.NewMemory()
-	st := &lateRenewStore{Memory: mem, delay: 1200 * time.Millisecond}
-	c := leaseTestClient(t, st, WithLeaseTTL(time.Second))
+	const ttl = 3 * time.Second
+	// The first renewal (a third of the TTL in) commits well before the lease expires in the
+	// store, but its reply comes after the local deadline (9/10 of the TTL).
+	st := &lateRenewStore{Memory: mem, before: 1200 * time.Millisecond, after: 800 * time.Millisecond, renewed: make(chan time.Time, 1)}
+	c := newLeaseClient(t, st, WithLeaseTTL(ttl))
 	pctx, err := c.startLease(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-pctx.Done():
-	case <-time.After(5 * time.Second):
+	case <-time.After(3 * ttl):
 		t.Fatal("the lease was not lost although its renewal came too late")
 	}
 	if err := c.finishLease(nil); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("the poll ended with %v", err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
+	returned := <-st.renewed
 	for {
 		ls, _ := mem.Leases(ctx)
 		if len(ls) == 0 {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the lease renewed too late is still held: %+v", ls)
+		if time.Since(returned) > ttl/3 {
+			t.Fatalf("the lease renewed too late is still held %v after the renewal returned: %+v", time.Since(returned), ls)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-// lateRenewStore renews after delay, whatever the caller's deadline (a database that
-// committed the renewal after the client gave up waiting).
+// lateRenewStore renews after before, whatever the caller's deadline, and replies after after
+// more (a database that committed the renewal, whose reply came after the client gave up
+// waiting), and says when it replied.
 type lateRenewStore struct {
 	*store.Memory
-	delay time.Duration
+	before, after time.Duration
+	renewed       chan time.Time
 }
 
 func (s *lateRenewStore) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
-	time.Sleep(s.delay)
-	return s.Memory.RenewLeases(context.Background(), ls, ttl)
+	time.Sleep(s.before)
+	got, err := s.Memory.RenewLeases(context.Background(), ls, ttl)
+	time.Sleep(s.after)
+	select {
+	case s.renewed <- time.Now():
+	default:
+	}
+	return got, err
 }
 
 // BenchmarkLeaseHeap measures the heap a Client's lease state adds per account: 2,000 Clients
@@ -168,7 +177,7 @@ func BenchmarkLeaseHeap(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cs[i] = leaseTestClient(b, mem, WithNetwork(nw), WithKeys(k))
+			cs[i] = newLeaseClient(b, mem, WithNetwork(nw), WithKeys(k))
 			if hold {
 				if _, err := cs[i].startLease(context.Background()); err != nil {
 					b.Fatal(err)

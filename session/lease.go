@@ -194,9 +194,11 @@ func (k *leaseKeeper) valid() bool {
 }
 
 // holdCtx is a poll's context: it carries the generation of the lease the poll holds, so that
-// the poll's writes are fenced by that generation only (leasedStore.begin).
+// the poll's writes are fenced by that generation only (leasedStore.begin). It names its keeper:
+// a handler given the poll's ctx (AddEventHandlerE) may pass it to another Client.
 type holdCtx struct {
 	context.Context
+	k   *leaseKeeper
 	gen int64
 }
 
@@ -228,7 +230,7 @@ func (k *leaseKeeper) hold(ctx context.Context) (context.Context, error) {
 	k.poll, k.once, k.lost = true, false, nil
 	lctx, cancel := context.WithCancelCause(ctx)
 	k.cancel = cancel
-	h := &holdCtx{Context: lctx, gen: k.last.Generation}
+	h := &holdCtx{Context: lctx, k: k, gen: k.last.Generation}
 	k.mu.Unlock()
 	k.c.net.leases.add(k)
 	return h, nil
@@ -386,7 +388,7 @@ func (k *leaseKeeper) lose(err error) {
 func (k *leaseKeeper) release() error {
 	k.mu.Lock()
 	held, l, cancel, lost, until := k.held, k.last, k.cancel, k.lost, k.until
-	k.held, k.poll, k.cancel = false, false, nil
+	k.held, k.poll, k.once, k.cancel = false, false, false, nil
 	k.mu.Unlock()
 	if k.c.net != nil {
 		k.c.net.leases.remove(k)
@@ -676,7 +678,7 @@ func (s *leasedStore) begin(ctx context.Context) (context.Context, func(), error
 	var l store.Lease
 	var until time.Duration
 	var err error
-	if h, ok := ctx.Value(holdKey{}).(*holdCtx); ok {
+	if h, ok := ctx.Value(holdKey{}).(*holdCtx); ok && h.k == &s.k {
 		l, until, err = s.k.forPoll(h.gen)
 	} else {
 		l, until, err = s.k.forWrite(ctx, true)

@@ -101,6 +101,31 @@ func TestPollWriteAfterReleaseRefused(t *testing.T) {
 	}
 }
 
+// A poll's context handed to another Client (a handler of AddEventHandlerE gets it, and may
+// pass it on) fences nothing there: that Client writes under its own lease.
+func TestPollContextOfAnotherClient(t *testing.T) {
+	mem := store.NewMemory()
+	var cs [2]*Client
+	for i := range cs {
+		k, err := crypto.GenerateKeys(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = newLeaseClient(t, mem, WithKeys(k))
+	}
+	pctx, err := cs[0].startLease(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs[0].finishLease(nil)
+	if err := cs[1].store.PutValue(pctx, "b", "k", []byte("v")); err != nil {
+		t.Fatalf("a write of one Client with another's poll context: %v", err)
+	}
+	if l, held := cs[1].Lease(); !held || l.Name != store.AccountLease(cs[1].id) {
+		t.Fatalf("the write was not made under the writer's own lease: %+v %v", l, held)
+	}
+}
+
 // A lease that the store renewed after its keeper had given up (the reply came after the local
 // deadline) is released when the reply comes, so that the account need not wait a TTL for it
 // to expire.

@@ -46,25 +46,33 @@ const (
 	typingTTL = 20 * time.Second
 )
 
+// config is what the options set. The Client keeps only its settings: the rest is used by
+// NewClient (a process with 10,000 clients would hold 10,000 copies of it).
 type config struct {
-	keys         *crypto.Keys
-	account      *crypto.AccountID
-	seedErr      error
-	store        store.Store
-	log          *slog.Logger
-	network      *Network
-	netCfg       NetworkConfig
+	settings
+	keys    *crypto.Keys
+	account *crypto.AccountID
+	seedErr error
+	store   store.Store
+	log     *slog.Logger
+	network *Network
+	netCfg  NetworkConfig
+	profile *Profile
+	name    string
+}
+
+// settings are the options a Client keeps (Client.cfg).
+type settings struct {
 	pollInterval time.Duration
 	maxBackoff   time.Duration
 	namespaces   []swarm.Namespace
-	profile      *Profile
-	name         string
-	sync         syncOptions // usersync.go
+	pushDelay    time.Duration // of the account's configs: usersync.go
+	lease        leaseConfig   // see lease.go
 	// maxDeliveries bounds redeliveries of events whose handlers fail (handlers.go); logSet
 	// says WithLogger was given (else handler panics go to slog.Default()).
 	maxDeliveries int
 	logSet        bool
-	lease         leaseConfig // see lease.go
+	autoJoin      bool // follow the community rooms other devices join: usersync.go
 }
 
 // Option configures a Client.
@@ -137,12 +145,13 @@ func WithName(name string) Option { return func(c *config) { c.name = name } }
 type Client struct {
 	keys   *crypto.Keys
 	id     crypto.AccountID
+	ownNet bool        // next to id, in its padding
+	closed atomic.Bool // next to id, in its padding
 	signer swarm.Signer
 	store  store.Store
 	log    *slog.Logger
 	net    *Network
-	ownNet bool
-	cfg    config
+	cfg    settings
 
 	handlersMu sync.RWMutex
 	handlers   []handlerEntry
@@ -161,13 +170,14 @@ type Client struct {
 	// localBase anchors localNow: the wall clock when the client was made, advanced by the
 	// monotonic clock, which no wall-clock jump (and no node) moves.
 	localBase time.Time
+	// afterReadPruned is the unix day the records of after-read messages were last pruned.
+	afterReadPruned atomic.Int64
 	// rotation counts the polls of each cursor, for the member rotation of pollCursor.
 	rotation rotationCounter
 
 	run     *runState // the current run on the Network's scheduler; guarded by its mu
 	running atomic.Bool
-	polling atomic.Bool // a poll that dispatches events is under way (Run holds it throughout)
-	closed  atomic.Bool
+	polling atomic.Bool  // a poll that dispatches events is under way (Run holds it throughout)
 	lease   *leaseKeeper // the account's lease while polling: see lease.go
 }
 
@@ -188,8 +198,8 @@ type handlerEntry struct {
 // new account, saved in the store. With no options at all it makes a new account in memory on
 // mainnet: it never fails for lack of configuration. It does no network I/O.
 func NewClient(opts ...Option) (*Client, error) {
-	cfg := config{pollInterval: DefaultPollInterval, maxBackoff: DefaultMaxBackoff,
-		namespaces: defaultNamespaces()}
+	cfg := config{settings: settings{pollInterval: DefaultPollInterval, maxBackoff: DefaultMaxBackoff,
+		namespaces: defaultNamespaces()}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -216,8 +226,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg, localBase: time.Now()}
-	c.log = cfg.log.With("account", c.id.String())
+	c := &Client{keys: keys, id: keys.AccountID(), signer: swarm.NewKeysSigner(keys), store: cfg.store, cfg: cfg.settings, localBase: time.Now()}
+	c.log = cfg.log
+	if cfg.log.Handler() != slog.DiscardHandler {
+		c.log = cfg.log.With("account", c.id.String()) // a logger of its own only when it logs
+	}
 	c.initLease(cfg.store) // c.store becomes the lease-fenced view of cfg.store
 	if err := c.initProfile(ctx, cfg.profile); err != nil {
 		return nil, err
@@ -486,11 +499,11 @@ func (c *Client) runEnd(ctx context.Context, err error) error {
 // pollSwarm is the poll of Run's swarm lane: it forgets the hashes of handled messages that
 // have expired from the swarms (hourly), then fetches every polled namespace.
 func (c *Client) pollSwarm(ctx context.Context, l *lane) error {
-	if time.Now().After(l.run.pruneAt) {
+	if l.run.s.now() > l.run.pruneAt {
 		if err := c.store.Prune(ctx, c.localNow()); err != nil {
 			return &fatalError{fmt.Errorf("session: pruning: %w", err)}
 		}
-		l.run.pruneAt = time.Now().Add(time.Hour)
+		l.run.pruneAt = l.run.s.now() + int64(time.Hour)
 	}
 	// Until the first poll has an outcome, a slow one is reported within seconds (slowpoll.go).
 	return c.fetchWatched(ctx, !l.up && l.failures == 0)
@@ -778,7 +791,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		case *Message:
 			e.ExpiresAt = expiresAt(e.Expiry, e.Timestamp, p.Expiry, c.now())
 			if !e.Sync && e.Expiry != nil && e.Expiry.Mode == ExpiryAfterRead && e.ExpiresAt.IsZero() {
-				c.noteAfterRead(bk, e)
+				c.noteAfterRead(bk, e, p.Expiry)
 			}
 			if !e.Sync {
 				approved, err := c.isApproved(bk, e.From)

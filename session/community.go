@@ -100,6 +100,10 @@ type CommunityDM struct {
 	Posted                 time.Time
 	Text                   string
 	Profile                *Profile
+	// Quote is the message replied to; Previews are the link previews of the text (their
+	// images are on the file server, as in 1:1 messages).
+	Quote    *MessageRef
+	Previews []LinkPreview
 }
 
 // CommunitySkipped reports a community message or DM that was left out: a post whose signature
@@ -477,7 +481,9 @@ func (c *Client) RemoveCommunityReaction(ctx context.Context, joinURL string, id
 // SendCommunityDM sends text to the blinded (15) user `to` through the inbox of the community
 // server of joinURL (any room URL of the server): the way to message someone seen in a room
 // whose Account ID we do not know. Once they answer, CommunityDM.FromAccount is their real ID.
-func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.AccountID, text string) (*community.DM, error) {
+// WithQuote and WithLinkPreview apply (preview images go to the file server, as in 1:1
+// messages); the other SendOptions do not apply to community DMs.
+func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.AccountID, text string, opts ...SendOption) (*community.DM, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -488,7 +494,12 @@ func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.communityContent(text, nil, nil, c.sendOptions(nil))
+	o := c.sendOptions(opts)
+	previews, err := c.uploadPreviews(ctx, o.previews, nil)
+	if err != nil {
+		return nil, err
+	}
+	data, err := c.communityContent(text, nil, previews, o)
 	if err != nil {
 		return nil, err
 	}
@@ -967,6 +978,17 @@ func (c *Client) dmEvent(ctx context.Context, cc *community.Client, base, sk str
 	if dm := msg.DataMessage; dm != nil {
 		evt.Text = dm.GetBody()
 		evt.Profile = profileFromPB(dm.Profile, dm.ProfileKey)
+		evt.Previews = previewsFromPB(dm.Preview, func(p *pb.AttachmentPointer) *Attachment {
+			if a := attachmentsFromPB([]*pb.AttachmentPointer{p}, c.net.files); len(a) == 1 {
+				return a[0]
+			}
+			return nil
+		})
+		if q := dm.Quote; q != nil {
+			if ref, ok := refFromPB(q.GetId(), q.GetAuthor()); ok {
+				evt.Quote = &ref
+			}
+		}
 	}
 	return evt
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,6 +31,10 @@ import (
 // After-send messages get a swarm TTL equal to the timer. After-read messages start their timer
 // when read: MarkRead (or SendReadReceipt) shortens our swarm copy's expiry with the expire RPC
 // (records of received after-read messages: bucket "afterread", key <our ID>/<peer>/<sent ms>).
+// A record is kept until the message's swarm copy expires at the latest (store.KeepUntil): each
+// is listed under the day it may go (bucket "afterread-days", key <our ID>/<unix day>), and the
+// days that have passed are pruned when a record is made (the first day not pruned yet: key
+// <our ID>/pruned), so records of messages never read do not pile up.
 
 // Errors of disappearing messages.
 var (
@@ -48,8 +53,9 @@ var (
 const MaxDisappearingTimer = DefaultMessageTTL
 
 const (
-	expiryBucket    = "expiry"
-	afterReadBucket = "afterread"
+	expiryBucket        = "expiry"
+	afterReadBucket     = "afterread"
+	afterReadDaysBucket = "afterread-days"
 )
 
 type savedExpiry struct {
@@ -247,12 +253,96 @@ func (c *Client) afterReadKey(peer crypto.AccountID, sentMS int64) string {
 	return c.id.String() + "/" + peer.String() + "/" + strconv.FormatInt(sentMS, 10)
 }
 
-// noteAfterRead records a received after-read message so that MarkRead can start its timer.
-func (c *Client) noteAfterRead(ctx context.Context, m *Message) {
+// noteAfterRead records a received after-read message, whose swarm copy expires at expiry
+// (zero: unknown), so that MarkRead can start its timer.
+func (c *Client) noteAfterRead(ctx context.Context, m *Message, expiry time.Time) {
+	key := c.afterReadKey(m.From, m.Timestamp.UnixMilli())
 	b, _ := json.Marshal(afterRead{Hash: m.Hash, Timer: int64(m.Expiry.Timer / time.Second)})
-	if err := c.store.PutValue(ctx, afterReadBucket, c.afterReadKey(m.From, m.Timestamp.UnixMilli()), b); err != nil {
+	if err := c.store.PutValue(ctx, afterReadBucket, key, b); err != nil {
+		c.log.Warn("recording an after-read message", "err", err)
+		return
+	}
+	mu := c.locks.get(afterReadDaysBucket)
+	mu.Lock()
+	defer mu.Unlock()
+	now := c.localNow()
+	day := unixDay(store.KeepUntil(expiry, now))
+	if err := c.addToAfterReadDay(ctx, day, key); err != nil {
 		c.log.Warn("recording an after-read message", "err", err)
 	}
+	if err := c.pruneAfterRead(ctx, unixDay(now)); err != nil {
+		c.log.Warn("pruning records of after-read messages", "err", err)
+	}
+}
+
+func unixDay(t time.Time) int64 { return t.Unix() / 86400 }
+
+func (c *Client) afterReadDayKey(day string) string { return c.id.String() + "/" + day }
+
+func (c *Client) addToAfterReadDay(ctx context.Context, day int64, key string) error {
+	dk := c.afterReadDayKey(strconv.FormatInt(day, 10))
+	var keys []string
+	b, err := c.store.GetValue(ctx, afterReadDaysBucket, dk)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		_ = json.Unmarshal(b, &keys) // a corrupt list is replaced
+	}
+	if slices.Contains(keys, key) {
+		return nil
+	}
+	b, _ = json.Marshal(append(keys, key))
+	return c.store.PutValue(ctx, afterReadDaysBucket, dk, b)
+}
+
+// pruneAfterRead deletes the records listed under the days before today, once a day.
+func (c *Client) pruneAfterRead(ctx context.Context, today int64) error {
+	if c.afterReadPruned.Load() == today {
+		return nil
+	}
+	pk := c.afterReadDayKey("pruned")
+	first, end := today, today
+	b, err := c.store.GetValue(ctx, afterReadDaysBucket, pk)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		if d, err := strconv.ParseInt(string(b), 10, 64); err == nil && d < today {
+			// Records made by the day d at the latest (every later one would have moved it)
+			// are listed at most a longest keep after it: a client off for a year does not
+			// walk the year.
+			first = d
+			end = min(today, d+int64((store.MaxMessageTTL+store.PruneMargin)/(24*time.Hour))+2)
+		}
+	}
+	for d := first; d < end; d++ {
+		dk := c.afterReadDayKey(strconv.FormatInt(d, 10))
+		b, err := c.store.GetValue(ctx, afterReadDaysBucket, dk)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var keys []string
+		_ = json.Unmarshal(b, &keys)
+		for _, k := range keys {
+			if err := c.store.DeleteValue(ctx, afterReadBucket, k); err != nil {
+				return err
+			}
+		}
+		if err := c.store.DeleteValue(ctx, afterReadDaysBucket, dk); err != nil {
+			return err
+		}
+	}
+	if err := c.store.PutValue(ctx, afterReadDaysBucket, pk, []byte(strconv.FormatInt(today, 10))); err != nil {
+		return err
+	}
+	c.afterReadPruned.Store(today)
+	return nil
 }
 
 // MarkRead starts the timers of the after-read disappearing messages among read (messages from

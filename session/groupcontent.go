@@ -188,10 +188,15 @@ func (n *Network) DownloadGroupPicture(ctx context.Context, g Group) ([]byte, er
 // ClearGroupHistory asks every member of a group we administer to delete the messages (or, with
 // attachmentsOnly, only the attachments of the messages) sent before `before`: it sets the
 // group info's delete-before (or delete-attachments-before) time. Members get a
-// GroupHistoryCleared event, and the Client no longer delivers what it covers.
+// GroupHistoryCleared event, and the Client no longer delivers what it covers. before may not be
+// later than a minute from now (network time): a time in the future would make every member
+// drop the messages sent until then.
 func (c *Client) ClearGroupHistory(ctx context.Context, group crypto.AccountID, before time.Time, attachmentsOnly bool) error {
 	if before.IsZero() || before.Unix() <= 0 {
 		return fmt.Errorf("%w: no time to clear before", ErrInvalidGroupUpdate)
+	}
+	if limit := c.now().Add(maxClearAhead); before.After(limit) {
+		return fmt.Errorf("%w: clearing the history before %v, later than now (%v): pass a time that has passed", ErrInvalidGroupUpdate, before.UTC(), c.now().UTC().Truncate(time.Second))
 	}
 	return c.updateGroup(ctx, group, func(st *groupState) error {
 		if err := st.requireAdmin(); err != nil {
@@ -211,6 +216,10 @@ func (c *Client) ClearGroupHistory(ctx context.Context, group crypto.AccountID, 
 		return c.pushGroupState(ctx, st, nil)
 	})
 }
+
+// maxClearAhead is how far in the future ClearGroupHistory accepts its time: the clock offset
+// between members' devices, not a way to drop messages yet to be sent.
+const maxClearAhead = time.Minute
 
 // infoChangeEvents are the events of a change of a group's info config beyond GroupUpdated: a
 // new disappearing setting, a history cleared.

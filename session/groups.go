@@ -293,6 +293,11 @@ type groupRecord struct {
 	// expiry and that of the active key messages was last pushed back to the maximum.
 	Pushed   []string `json:"pushed,omitempty"`
 	Extended int64    `json:"extended,omitempty"`
+	// Undelivered are the events of state changes (GroupUpdated, GroupRemoved, ...) that the
+	// handlers have not taken yet: the change is saved before its events are dispatched, so
+	// handling its message again finds nothing new; the events are kept here until delivered
+	// (groups_poll.go).
+	Undelivered []stateEvent `json:"undelivered,omitempty"`
 }
 
 type retryConfig struct {

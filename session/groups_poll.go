@@ -59,6 +59,10 @@ func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
 		return err
 	}
 	if st.rec.Status != GroupStatusJoined {
+		if len(st.rec.Undelivered) > 0 {
+			// Removed or destroyed, and the handlers have not taken the event yet.
+			return c.handleGroupPending(ctx, gid, c.groupInbox(gid))
+		}
 		return nil
 	}
 	signer, err := c.groupSigner(st)
@@ -93,8 +97,14 @@ func (c *Client) pollGroup(ctx context.Context, gid crypto.AccountID) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	delivered := true
 	for _, e := range evts {
-		c.dispatch(ctx, e)
+		delivered = c.dispatch(ctx, e) && delivered
+	}
+	if len(evts) > 0 && delivered {
+		if err := c.dropStateEvents(context.WithoutCancel(ctx), gid, joinEvents); err != nil {
+			return err
+		}
 	}
 	if err := c.extendGroupMessages(ctx, gid); err != nil {
 		errs = append(errs, err)
@@ -120,8 +130,10 @@ func (c *Client) handleGroupPending(ctx context.Context, gid, inbox crypto.Accou
 			return nil
 		}
 		var evts []Event
+		kept := false
 		err := c.updateGroup(ctx, gid, func(st *groupState) error {
-			evts = c.handleGroupIncoming(ctx, st, p)
+			evts = st.keepStateEvents(p.Hash, c.handleGroupIncoming(ctx, st, p))
+			kept = st.hasStateEvents(p.Hash)
 			return nil
 		})
 		if err != nil && !errors.Is(err, ErrUnknownGroup) {
@@ -132,7 +144,12 @@ func (c *Client) handleGroupPending(ctx context.Context, gid, inbox crypto.Accou
 			delivered = c.dispatch(ctx, e) && delivered
 		}
 		if !delivered {
-			return nil // not taken (ctx ended): handled again by the next poll
+			return nil // not taken (ctx ended, a handler failed): handled again by the next poll
+		}
+		if kept {
+			if err := c.dropStateEvents(context.WithoutCancel(ctx), gid, p.Hash); err != nil {
+				return err
+			}
 		}
 		if err := c.store.MarkHandled(context.WithoutCancel(ctx), inbox, p.Hash); err != nil {
 			return &fatalError{fmt.Errorf("session: marking message handled: %w", err)}
@@ -395,7 +412,8 @@ func (c *Client) handleGroupControl(ctx context.Context, st *groupState, p store
 // invite response (once we hold a key) and, for a promoted member, its admin flag in Members.
 func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) ([]Event, error) {
 	st, err := c.loadGroup(ctx, gid)
-	if err != nil || st.rec.Status != GroupStatusJoined || (!st.rec.SendResponse && !st.rec.ClaimAdmin && !st.rec.Joining) {
+	if err != nil || st.rec.Status != GroupStatusJoined ||
+		(!st.rec.SendResponse && !st.rec.ClaimAdmin && !st.rec.Joining && !st.hasStateEvents(joinEvents)) {
 		return nil, err
 	}
 	var evts []Event
@@ -403,6 +421,7 @@ func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) ([]E
 		if st.rec.Status != GroupStatusJoined {
 			return nil
 		}
+		defer func() { evts = st.keepStateEvents(joinEvents, evts) }()
 		if st.rec.Joining && len(st.keys.GroupKeys()) > 0 {
 			st.rec.Joining = false
 			evts = append(evts, &GroupJoined{Group: st.snapshot()})
@@ -553,4 +572,119 @@ func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, 
 		return nil
 	}
 	return []Event{evt}
+}
+
+// A group's state events are the events of changes of its saved state (configs merged, keys
+// loaded, a removal, a join). Handling a message again finds its change already saved, so
+// they are kept in the group's record (groupRecord.Undelivered) from the change until the
+// handlers have taken them, and delivered again with the message until then.
+type stateEvent struct {
+	Hash   string `json:"hash"` // the message whose handling made the change (joinEvents for a join)
+	Kind   string `json:"kind"`
+	Before int64  `json:"before,omitempty"` // history cleared before (unix s)
+}
+
+// joinEvents stands for the message of a join's events (a join completes over several messages).
+const joinEvents = "join"
+
+// maxUndelivered bounds groupRecord.Undelivered (events of messages that expired before the
+// handlers took them).
+const maxUndelivered = 32
+
+const (
+	stateUpdated            = "updated"
+	stateJoined             = "joined"
+	stateRemoved            = "removed"
+	stateDestroyed          = "destroyed"
+	stateDisappearing       = "disappearing"
+	stateCleared            = "cleared"
+	stateAttachmentsCleared = "attachments-cleared"
+)
+
+// stateEventOf returns the record of e if it is a state event.
+func stateEventOf(hash string, e Event) (stateEvent, bool) {
+	switch e := e.(type) {
+	case *GroupUpdated:
+		return stateEvent{Hash: hash, Kind: stateUpdated}, true
+	case *GroupJoined:
+		return stateEvent{Hash: hash, Kind: stateJoined}, true
+	case *GroupRemoved:
+		if e.Destroyed {
+			return stateEvent{Hash: hash, Kind: stateDestroyed}, true
+		}
+		return stateEvent{Hash: hash, Kind: stateRemoved}, true
+	case *DisappearingChanged:
+		if e.Hash == "" { // a group's (its info config's); a 1:1 change is a message
+			return stateEvent{Hash: hash, Kind: stateDisappearing}, true
+		}
+	case *GroupHistoryCleared:
+		if e.AttachmentsOnly {
+			return stateEvent{Hash: hash, Kind: stateAttachmentsCleared, Before: e.Before.Unix()}, true
+		}
+		return stateEvent{Hash: hash, Kind: stateCleared, Before: e.Before.Unix()}, true
+	}
+	return stateEvent{}, false
+}
+
+// event rebuilds a kept state event (a GroupUpdated or GroupJoined shows the state as it is now).
+func (st *groupState) event(se stateEvent) Event {
+	switch se.Kind {
+	case stateUpdated:
+		return &GroupUpdated{Group: st.snapshot()}
+	case stateJoined:
+		return &GroupJoined{Group: st.snapshot()}
+	case stateRemoved, stateDestroyed:
+		return &GroupRemoved{Group: st.id, Destroyed: se.Kind == stateDestroyed}
+	case stateDisappearing:
+		return &DisappearingChanged{Conversation: st.id, Expiry: st.disappearing()}
+	case stateCleared, stateAttachmentsCleared:
+		return &GroupHistoryCleared{Group: st.id, Before: time.Unix(se.Before, 0), AttachmentsOnly: se.Kind == stateAttachmentsCleared}
+	}
+	return nil
+}
+
+// keepStateEvents keeps the state events of evts, the events of handling message hash, in the
+// group's record; when the handling found none (the change was saved before), it returns evts
+// with the ones kept for hash.
+func (st *groupState) keepStateEvents(hash string, evts []Event) []Event {
+	var kept []stateEvent
+	for _, e := range evts {
+		if se, ok := stateEventOf(hash, e); ok {
+			kept = append(kept, se)
+		}
+	}
+	if len(kept) > 0 {
+		u := slices.DeleteFunc(st.rec.Undelivered, func(se stateEvent) bool { return se.Hash == hash })
+		u = append(u, kept...)
+		if n := len(u); n > maxUndelivered {
+			u = slices.Delete(u, 0, n-maxUndelivered)
+		}
+		st.rec.Undelivered = u
+		return evts
+	}
+	for _, se := range st.rec.Undelivered {
+		if se.Hash != hash {
+			continue
+		}
+		if e := st.event(se); e != nil {
+			evts = append(evts, e)
+		}
+	}
+	return evts
+}
+
+func (st *groupState) hasStateEvents(hash string) bool {
+	return slices.ContainsFunc(st.rec.Undelivered, func(se stateEvent) bool { return se.Hash == hash })
+}
+
+// dropStateEvents forgets the state events of message hash once the handlers took them.
+func (c *Client) dropStateEvents(ctx context.Context, gid crypto.AccountID, hash string) error {
+	err := c.updateGroup(ctx, gid, func(st *groupState) error {
+		st.rec.Undelivered = slices.DeleteFunc(st.rec.Undelivered, func(se stateEvent) bool { return se.Hash == hash })
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrUnknownGroup) {
+		return &fatalError{fmt.Errorf("session: saving delivered group events: %w", err)}
+	}
+	return nil
 }

@@ -205,7 +205,7 @@ func eventKey(evt Event) string {
 	v = v.Elem()
 	var b strings.Builder
 	ident := false
-	for _, name := range []string{"Hash", "Room", "Server", "Group", "ID", "MessageID", "Seqno", "Outgoing", "From", "Timestamp", "At", "Emoji", "Target"} {
+	for _, name := range []string{"Hash", "Room", "Server", "Group", "Conversation", "ID", "MessageID", "Seqno", "Outgoing", "From", "Timestamp", "At", "Emoji", "Target"} {
 		f := v.FieldByName(name)
 		if !f.IsValid() || !f.CanInterface() {
 			continue
@@ -230,6 +230,8 @@ func eventKey(evt Event) string {
 			s = fmt.Sprint(x.UnixNano())
 		case MessageRef:
 			s = x.Author.String() + "@" + fmt.Sprint(x.Timestamp.UnixMilli())
+		case Group: // GroupUpdated, GroupJoined: kept until delivered (stateEvent)
+			s = x.ID.String()
 		default:
 			continue
 		}

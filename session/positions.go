@@ -103,16 +103,24 @@ func nextMember(members []swarm.Node, cur [32]byte) [32]byte {
 	return keys[(i+1)%len(keys)]
 }
 
-// rotationCounter counts the polls of each cursor (in memory: a restart starts over).
+// rotationCounter counts the polls of each cursor (in memory: a restart starts over). The
+// client polls one cursor of its own swarm (account and swarm are its ID; a group's cursor has
+// the group's inbox ID as its account): it is counted in own, so that a client without groups
+// holds no map.
 type rotationCounter struct {
-	mu sync.Mutex
-	n  map[store.Cursor]uint32
+	mu  sync.Mutex
+	own uint32
+	n   map[store.Cursor]uint32
 }
 
 // due counts a poll of cur and reports whether this one goes to the next member.
 func (r *rotationCounter) due(cur store.Cursor) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if cur.Account == cur.Swarm {
+		r.own++
+		return r.own%rotateEvery == 0
+	}
 	if r.n == nil {
 		r.n = map[store.Cursor]uint32{}
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/swarm"
 )
@@ -54,15 +55,23 @@ func TestNextMember(t *testing.T) {
 
 func TestRotationDue(t *testing.T) {
 	var r rotationCounter
-	cur := store.Cursor{Namespace: 0}
-	n := 0
-	for i := 0; i < 3*rotateEvery; i++ {
-		if r.due(cur) {
-			n++
+	me, gid, inbox := crypto.AccountID{0x05, 1}, crypto.AccountID{0x03, 2}, crypto.AccountID{0x03, 3}
+	own := store.Cursor{Account: me, Swarm: me}
+	group := store.Cursor{Account: inbox, Swarm: gid, Namespace: 11}
+	nOwn, nGroup := 0, 0
+	for i := 0; i < 3*rotateEvery; i++ { // interleaved: each cursor counts its own polls
+		if r.due(own) {
+			nOwn++
+		}
+		if r.due(group) {
+			nGroup++
 		}
 	}
-	if n != 3 || r.due(store.Cursor{Namespace: 1}) {
-		t.Fatalf("%d rotations in %d polls", n, 3*rotateEvery)
+	if nOwn != 3 || nGroup != 3 || r.due(store.Cursor{Account: inbox, Swarm: gid, Namespace: 12}) {
+		t.Fatalf("%d and %d rotations in %d polls", nOwn, nGroup, 3*rotateEvery)
+	}
+	if _, ok := r.n[own]; ok || len(r.n) != 2 {
+		t.Fatalf("cursors in the map: %v (our own swarm's is counted without it)", r.n)
 	}
 }
 

@@ -56,24 +56,18 @@ func domainOf(ns int16) (string, bool) {
 	return "", false
 }
 
-// syncOptions are the Client options of config sync.
-type syncOptions struct {
-	pushDelay time.Duration
-	autoJoin  bool
-}
-
 // WithConfigPushDelay sets how long a change to the account's configs (profile, contacts,
 // blocks, groups, communities, read positions) waits for more changes before Run pushes them
 // all in one message per config (default DefaultConfigPushDelay).
 func WithConfigPushDelay(d time.Duration) Option {
-	return func(c *config) { c.sync.pushDelay = d }
+	return func(c *config) { c.pushDelay = d }
 }
 
 // WithCommunityAutoJoin makes the client join (and leave) the community rooms that the
 // account's other devices join (and leave). Without it such changes are only reported as
 // SyncedCommunity events.
 func WithCommunityAutoJoin(on bool) Option {
-	return func(c *config) { c.sync.autoJoin = on }
+	return func(c *config) { c.autoJoin = on }
 }
 
 // configRecord is what the store keeps of one config.
@@ -88,14 +82,23 @@ type configRecord struct {
 	Own []string `json:"own,omitempty"`
 }
 
-// userSync is the Client's copy of the account's configs.
+// userSync is the Client's copy of the account's configs. They are loaded from the store when
+// something needs them and dropped again (unloadConfigsLocked) once nothing waits to be pushed
+// or deleted: an idle account keeps only what its polls read (the contact flags and when the
+// next refresh is due), not four config models.
 type userSync struct {
 	mu     sync.Mutex // guards the fields below and every change to the configs
 	loaded bool
-	cfgs   map[string]*groups.UserConfig
-	recs   map[string]*configRecord
-	// From the Contacts config: whom the account blocked, and whom it approved.
-	blocked, approved map[crypto.AccountID]bool
+	// idle: the configs were dropped with nothing to push or delete; refreshAt (unix s, 0:
+	// none) is then when the first of them is due for its 7-day refresh.
+	idle bool
+	// derived: contacts holds what the Contacts config says (kept while the configs are
+	// dropped): whom the account blocked and whom it approved (nil when nobody).
+	derived   bool
+	cfgs      map[string]*groups.UserConfig
+	recs      map[string]*configRecord
+	refreshAt int64
+	contacts  map[crypto.AccountID]contactFlags
 
 	pushMu sync.Mutex   // one push at a time
 	burst  atomic.Int64 // unix ns of the first change not yet pushed (0: none)
@@ -123,11 +126,11 @@ func (s *scheduler) kickConfig(c *Client, delay time.Duration) {
 	}
 	l := &r.lanes[laneConfig]
 	if l.index < 0 { // polling now
-		l.soon = due
+		l.soon = s.at(due)
 		return
 	}
-	l.due = due
-	heap.Fix(&s.queue, l.index)
+	l.due = s.at(due)
+	heap.Fix(&s.queue, int(l.index))
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -141,7 +144,7 @@ func (c *Client) kickConfigPush() {
 	if c.net == nil || c.net.sched == nil {
 		return // NewClient is still setting up; Run pushes when it starts
 	}
-	delay := c.cfg.sync.pushDelay
+	delay := c.cfg.pushDelay
 	if delay <= 0 {
 		delay = DefaultConfigPushDelay
 	}
@@ -180,9 +183,44 @@ func (c *Client) loadConfigsLocked(ctx context.Context) error {
 		}
 		cfgs[d], recs[d] = u, rec
 	}
-	s.cfgs, s.recs, s.loaded = cfgs, recs, true
+	s.cfgs, s.recs, s.loaded, s.idle = cfgs, recs, true, false
 	c.configChangedLocked(groups.DomainContacts)
 	return nil
+}
+
+// unloadConfigsLocked drops the loaded configs when none waits for a push or a deletion: the
+// store holds exactly what they hold (every change is saved under s.mu), so the next use loads
+// the same state again. s.mu and s.pushMu are held (a push keeps its config across unlocked
+// requests).
+func (c *Client) unloadConfigsLocked() {
+	s := &c.usync
+	if !s.loaded {
+		return
+	}
+	var refreshAt int64
+	for _, d := range groups.UserDomains {
+		u, rec := s.cfgs[d], s.recs[d]
+		if u.NeedsPush() || len(rec.Delete) > 0 {
+			return
+		}
+		if at := time.Unix(rec.Stored, 0).Add(configRefreshEvery).Unix(); u.Seqno() > 0 && (refreshAt == 0 || at < refreshAt) {
+			refreshAt = at
+		}
+	}
+	s.cfgs, s.recs, s.loaded = nil, nil, false
+	s.idle, s.refreshAt = true, refreshAt
+}
+
+// unloadIdleConfigs is unloadConfigsLocked unless a push is under way.
+func (c *Client) unloadIdleConfigs() {
+	s := &c.usync
+	if !s.pushMu.TryLock() {
+		return // the push drops them when it is done
+	}
+	defer s.pushMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.unloadConfigsLocked()
 }
 
 // saveConfigLocked writes one config's record. s.mu is held.
@@ -345,6 +383,9 @@ func (c *Client) pushConfigs(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s config: %w", d, err))
 		}
 	}
+	s.mu.Lock()
+	c.unloadConfigsLocked()
+	s.mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -495,10 +536,13 @@ func (c *Client) configsNeedPush(ctx context.Context) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := c.net.Now()
+	if s.idle {
+		return s.refreshAt != 0 && !now.Before(time.Unix(s.refreshAt, 0))
+	}
 	if c.loadConfigsLocked(ctx) != nil {
 		return false
 	}
-	now := c.net.Now()
 	for _, d := range groups.UserDomains {
 		u, rec := s.cfgs[d], s.recs[d]
 		if u.NeedsPush() || len(rec.Delete) > 0 || (u.Seqno() > 0 && now.Sub(time.Unix(rec.Stored, 0)) >= configRefreshEvery) {
@@ -525,6 +569,7 @@ func (c *Client) pollConfigs(ctx context.Context) error {
 	}
 	c.usync.burst.Store(0) // later changes are the next burst
 	if !c.configsNeedPush(ctx) {
+		c.unloadIdleConfigs()
 		return nil
 	}
 	if err := c.pushConfigs(ctx); err != nil {

@@ -214,7 +214,7 @@ func (c *Client) DeleteAccount(ctx context.Context, confirm string) error {
 	}
 	s := &c.usync
 	s.mu.Lock()
-	s.loaded, s.cfgs, s.recs = false, nil, nil
+	s.loaded, s.cfgs, s.recs, s.idle, s.derived, s.contacts = false, nil, nil, false, false, nil
 	s.mu.Unlock()
 	return c.Close()
 }

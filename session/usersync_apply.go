@@ -148,15 +148,43 @@ func (c *Client) configChangedLocked(domain string) {
 		return
 	}
 	s := &c.usync
-	s.blocked, s.approved = map[crypto.AccountID]bool{}, map[crypto.AccountID]bool{}
+	s.contacts, s.derived = nil, true
 	for _, ct := range groups.ContactsFromData(s.cfgs[domain].Data()) {
+		var f contactFlags
 		if ct.Blocked {
-			s.blocked[ct.ID] = true
+			f |= contactBlocked
 		}
 		if ct.Approved || ct.ApprovedMe {
-			s.approved[ct.ID] = true
+			f |= contactApproved
+		}
+		if f != 0 {
+			if s.contacts == nil {
+				s.contacts = map[crypto.AccountID]contactFlags{}
+			}
+			s.contacts[ct.ID] = f
 		}
 	}
+}
+
+// contactFlags is what the Client reads of a contact of the Contacts config on every message.
+type contactFlags uint8
+
+const (
+	contactBlocked  contactFlags = 1 << iota // blocked
+	contactApproved                          // approved by a device of the account, or approved us
+)
+
+// contactFlagsOf returns id's flags, reading the configs if they were never read.
+func (c *Client) contactFlagsOf(ctx context.Context, id crypto.AccountID) (contactFlags, error) {
+	s := &c.usync
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.derived {
+		if err := c.loadConfigsLocked(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return s.contacts[id], nil
 }
 
 // isBlocked reports whether the account blocked id (in the Contacts config its devices share).
@@ -164,25 +192,18 @@ func (c *Client) isBlocked(ctx context.Context, id crypto.AccountID) bool {
 	if id == c.id {
 		return false
 	}
-	s := &c.usync
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := c.loadConfigsLocked(ctx); err != nil {
+	f, err := c.contactFlagsOf(ctx, id)
+	if err != nil {
 		c.log.Warn("reading the contacts config", "err", err)
 		return false
 	}
-	return s.blocked[id]
+	return f&contactBlocked != 0
 }
 
 // configApproved reports whether a device of the account approved id.
 func (c *Client) configApproved(ctx context.Context, id crypto.AccountID) bool {
-	s := &c.usync
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := c.loadConfigsLocked(ctx); err != nil {
-		return false
-	}
-	return s.approved[id]
+	f, err := c.contactFlagsOf(ctx, id)
+	return err == nil && f&contactApproved != 0
 }
 
 // noteContact records a contact change in the Contacts config: f changes the contact (a new
@@ -459,7 +480,7 @@ func (c *Client) applyCommunities(ctx context.Context, ch configChange) []Event 
 		}
 		u, in := isJoined(cm)
 		e := &SyncedCommunity{URL: u, Joined: in}
-		if !in && c.cfg.sync.autoJoin {
+		if !in && c.cfg.autoJoin {
 			if _, err := c.JoinCommunity(ctx, u); err != nil {
 				e.Err = err
 			} else {
@@ -471,7 +492,7 @@ func (c *Client) applyCommunities(ctx context.Context, ch configChange) []Event 
 	for _, cm := range before {
 		u, in := isJoined(cm)
 		e := &SyncedCommunity{URL: u, Removed: true, Joined: in}
-		if in && c.cfg.sync.autoJoin {
+		if in && c.cfg.autoJoin {
 			if err := c.LeaveCommunity(ctx, u); err != nil && !errors.Is(err, ErrNotJoined) {
 				e.Err = err
 			} else {

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -95,14 +96,23 @@ func stateOf(t testing.TB, p *gPeer, bob, carol crypto.AccountID) accountState {
 	s.Rooms, _ = p.Communities(ctx)
 	s.ReadBob, _, _, _ = p.ReadPosition(ctx, Conversation{ID: bob})
 	s.ReadCarol, _, _, _ = p.ReadPosition(ctx, Conversation{ID: carol})
-	p.usync.mu.Lock()
-	for i, d := range groups.UserDomains {
-		if p.usync.loaded {
-			s.Configs[i] = p.usync.cfgs[d].Hash()
+	withConfigs(t, p.Client, func(u *userSync) {
+		for i, d := range groups.UserDomains {
+			s.Configs[i] = u.cfgs[d].Hash()
 		}
-	}
-	p.usync.mu.Unlock()
+	})
 	return s
+}
+
+// withConfigs runs f on c's configs, loaded (they are dropped while idle), under their lock.
+func withConfigs(t testing.TB, c *Client, f func(s *userSync)) {
+	t.Helper()
+	c.usync.mu.Lock()
+	defer c.usync.mu.Unlock()
+	if err := c.loadConfigsLocked(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f(&c.usync)
 }
 
 func TestLinkedDevicesSync(t *testing.T) {
@@ -302,9 +312,8 @@ func TestConfigBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An old message of ours: the contacts config before the block.
-	a.usync.mu.Lock()
-	old := a.usync.cfgs[groups.DomainContacts]
-	a.usync.mu.Unlock()
+	var old *groups.UserConfig
+	withConfigs(t, a.Client, func(s *userSync) { old = s.cfgs[groups.DomainContacts] })
 	oldPush, err := old.PrepareStore(time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -535,15 +544,13 @@ func TestConfigPushBurst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	current := func() []string {
-		a.usync.mu.Lock()
-		defer a.usync.mu.Unlock()
-		return a.usync.cfgs[groups.DomainContacts].CurrentHashes()
+	current := func() (h []string) {
+		withConfigs(t, a.Client, func(s *userSync) { h = s.cfgs[groups.DomainContacts].CurrentHashes() })
+		return h
 	}
 	WaitUntil(t, 10*time.Second, nil, func() bool { return len(current()) == 1 })
-	a.usync.mu.Lock()
-	seq := a.usync.cfgs[groups.DomainContacts].Seqno()
-	a.usync.mu.Unlock()
+	var seq int64
+	withConfigs(t, a.Client, func(s *userSync) { seq = s.cfgs[groups.DomainContacts].Seqno() })
 	if seq != 1 {
 		t.Fatalf("10 changes in one burst made %d pushes", seq)
 	}
@@ -569,15 +576,14 @@ func TestConfigRefresh(t *testing.T) {
 	if err := a.SyncConfigs(ctx); err != nil {
 		t.Fatal(err)
 	}
-	a.usync.mu.Lock()
-	h := a.usync.cfgs[groups.DomainContacts].CurrentHashes()[0]
-	a.usync.mu.Unlock()
+	var h string
+	withConfigs(t, a.Client, func(s *userSync) { h = s.cfgs[groups.DomainContacts].CurrentHashes()[0] })
 	age := func() {
-		a.usync.mu.Lock()
-		for _, d := range groups.UserDomains {
-			a.usync.recs[d].Stored -= int64(8 * 24 * time.Hour / time.Second)
-		}
-		a.usync.mu.Unlock()
+		withConfigs(t, a.Client, func(s *userSync) {
+			for _, d := range groups.UserDomains {
+				s.recs[d].Stored -= int64(8 * 24 * time.Hour / time.Second)
+			}
+		})
 	}
 	// Its expiry is short now (as if it was stored long ago): a refresh extends it.
 	if _, err := a.net.rpc.Expire(ctx, a.signer, swarm.ExpireRequest{Hashes: []string{h}, Expiry: a.net.Now().Add(time.Hour), Shorten: true}); err != nil {
@@ -601,6 +607,117 @@ func TestConfigRefresh(t *testing.T) {
 	}
 	if !inSwarm(t, a, swarm.NamespaceContacts, h) {
 		t.Fatal("not stored again")
+	}
+}
+
+// An account whose configs wait for nothing keeps only what its polls read: Run's config lane
+// (and a push) drops the loaded configs, whose state the store holds; blocks and approvals
+// still apply without loading them, a change loads them again, and the 7-day refresh is still
+// due on time.
+func TestIdleConfigsDropped(t *testing.T) {
+	sn := startSyncNet(t)
+	ctx := context.Background()
+	a := gNewPeer(t, sn.cfg, "Bot", WithPollInterval(300*time.Millisecond), WithConfigPushDelay(100*time.Millisecond))
+	mallory := gNewPeer(t, sn.cfg, "Mallory")
+	friend := a2(t)
+	if err := a.Block(ctx, mallory.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	a.approve(ctx, friend)
+	idle := func(c *Client) bool {
+		c.usync.mu.Lock()
+		defer c.usync.mu.Unlock()
+		return c.usync.idle && !c.usync.loaded && c.usync.cfgs == nil && c.usync.recs == nil
+	}
+	runPeer(t, a)
+	WaitUntil(t, 10*time.Second, nil, func() bool { return idle(a.Client) })
+	if !a.isBlocked(ctx, mallory.AccountID()) || a.isBlocked(ctx, friend) || !a.configApproved(ctx, friend) ||
+		a.configApproved(ctx, mallory.AccountID()) {
+		t.Fatal("contact flags lost when the configs were dropped")
+	}
+	if _, err := mallory.SendText(ctx, a.AccountID(), "spam"); err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, a, func(e *MessageDropped) bool { return e.From == mallory.AccountID() })
+	if !idle(a.Client) {
+		t.Fatal("a message from a blocked sender loaded the configs")
+	}
+	// A change loads them, is pushed, and they are dropped again.
+	if err := a.Unblock(ctx, mallory.AccountID()); err != nil {
+		t.Fatal(err)
+	}
+	WaitUntil(t, 10*time.Second, nil, func() bool { return idle(a.Client) && !a.isBlocked(ctx, mallory.AccountID()) })
+	if bl, err := a.Blocked(ctx); err != nil || len(bl) != 0 {
+		t.Fatalf("blocked after unblocking: %v %v", bl, err)
+	}
+
+	// Without Run: SyncConfigs drops them once pushed; the refresh is due 7 days after the
+	// oldest store, which the idle state answers without loading them.
+	b := gNewPeer(t, sn.cfg, "Bot 2")
+	if err := b.Block(ctx, friend); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SyncConfigs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !idle(b.Client) {
+		t.Fatal("configs kept after a push that left nothing to do")
+	}
+	records := func() map[string]configRecord {
+		recs := map[string]configRecord{}
+		for _, d := range groups.UserDomains {
+			v, err := b.store.GetValue(ctx, userConfigBucket, b.configKey(d))
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			var rec configRecord
+			if err != nil || json.Unmarshal(v, &rec) != nil {
+				t.Fatalf("%s record: %v", d, err)
+			}
+			recs[d] = rec
+		}
+		return recs
+	}
+	oldest := int64(0)
+	for _, rec := range records() {
+		if rec.Stored != 0 && (oldest == 0 || rec.Stored < oldest) {
+			oldest = rec.Stored
+		}
+	}
+	b.usync.mu.Lock()
+	at := b.usync.refreshAt
+	b.usync.mu.Unlock()
+	if oldest == 0 || at != oldest+int64(configRefreshEvery/time.Second) {
+		t.Fatalf("refresh due at %d, want 7 days after %d", at, oldest)
+	}
+	if b.configsNeedPush(ctx) || !idle(b.Client) {
+		t.Fatal("an idle account with nothing due needs a push, or loaded its configs to say so")
+	}
+	// Eight days later (the records and the idle state aged alike): due, told without loading.
+	const week = int64(8 * 24 * time.Hour / time.Second)
+	for d, rec := range records() {
+		rec.Stored -= week
+		v, _ := json.Marshal(rec)
+		if err := b.store.PutValue(ctx, userConfigBucket, b.configKey(d), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.usync.mu.Lock()
+	b.usync.refreshAt -= week
+	b.usync.mu.Unlock()
+	if !b.configsNeedPush(ctx) || !idle(b.Client) {
+		t.Fatal("a refresh due while idle is not seen, or the configs were loaded to see it")
+	}
+	if err := b.SyncConfigs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for d, rec := range records() {
+		if time.Since(time.Unix(rec.Stored, 0)) > time.Hour {
+			t.Fatalf("%s config not refreshed: stored %v", d, time.Unix(rec.Stored, 0))
+		}
+	}
+	if !idle(b.Client) || b.configsNeedPush(ctx) {
+		t.Fatal("not idle after the refresh")
 	}
 }
 

@@ -420,6 +420,9 @@ func TestGroupVocabulary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := admin.ClearGroupHistory(ctx, g.ID, time.Now().Add(time.Hour), false); !errors.Is(err, ErrInvalidGroupUpdate) {
+		t.Fatalf("clearing the history an hour ahead: %v", err)
+	}
 	if err := admin.ClearGroupHistory(ctx, g.ID, old.Timestamp.Add(time.Second), false); err != nil {
 		t.Fatal(err)
 	}
@@ -518,6 +521,26 @@ func TestCommunityEditAndPreviews(t *testing.T) {
 	}
 	if err := bob.EditCommunityMessage(ctx, url, posted.ID, "not mine"); err == nil {
 		t.Fatal("edited someone else's post")
+	}
+
+	// A blinded DM carries its quote and previews too (the image on the file server).
+	bobBlinded, err := vn.sogs.BlindedID(bob.Keys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dmImg := []byte("dm preview image")
+	quoted := MessageRef{Timestamp: posted.Posted, Author: m.From}
+	if _, err := alice.SendCommunityDM(ctx, url, bobBlinded, "read https://getsession.org/y", WithQuote(quoted),
+		WithLinkPreview(LinkPreview{URL: "https://getsession.org/y", Title: "Y", Image: &AttachmentFile{Data: bytes.NewReader(dmImg), FileName: "y.png"}})); err != nil {
+		t.Fatal(err)
+	}
+	dm := WaitEvent(t, bob.rec, poll, func(d *CommunityDM) bool { return !d.Outgoing && d.Text == "read https://getsession.org/y" })
+	if dm.Quote == nil || *dm.Quote != quoted || len(dm.Previews) != 1 || dm.Previews[0].Title != "Y" || dm.Previews[0].ReceivedImage == nil {
+		t.Fatalf("community DM quote %+v previews %+v", dm.Quote, dm.Previews)
+	}
+	got.Reset()
+	if _, err := dm.Previews[0].ReceivedImage.Download(ctx, &got); err != nil || !bytes.Equal(got.Bytes(), dmImg) {
+		t.Fatalf("DM preview image: %v", err)
 	}
 }
 

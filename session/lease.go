@@ -166,6 +166,9 @@ func (k *leaseKeeper) at(d time.Duration) time.Time { return k.c.localBase.Add(d
 
 func (k *leaseKeeper) ttl() time.Duration { return k.c.cfg.lease.ttl }
 
+// raw is the application's store, which the Client's fenced view (holding k) wraps.
+func (k *leaseKeeper) raw() store.Store { return k.c.store.(*leasedStore).Store }
+
 func (k *leaseKeeper) holder() string {
 	switch {
 	case k.c.cfg.lease.holder != "":
@@ -244,7 +247,7 @@ func (k *leaseKeeper) acquire(ctx context.Context) (store.Lease, time.Duration, 
 	k.mu.Lock()
 	req := store.LeaseRequest{Name: k.last.Name, Holder: k.holder(), TTL: k.ttl()}
 	k.mu.Unlock()
-	raw := k.c.cfg.store
+	raw := k.raw()
 	start := k.mono()
 	l, err := raw.AcquireLease(ctx, req)
 	var held *store.HeldError
@@ -411,7 +414,7 @@ func (k *leaseKeeper) releaseInStore(l store.Lease, until time.Duration) {
 	}
 	ctx, stop := context.WithDeadline(context.Background(), k.at(until))
 	defer stop()
-	if err := k.c.cfg.store.ReleaseLease(ctx, l); err != nil {
+	if err := k.raw().ReleaseLease(ctx, l); err != nil {
 		k.c.log.Warn("releasing the account's lease failed (it expires by itself)", "err", err)
 	}
 }
@@ -542,7 +545,7 @@ func (r *leaseRenewer) loop() {
 			case !k.poll && now >= k.idle && k.writes == 0:
 				idle = append(idle, k)
 			case now >= k.next && !k.renew:
-				g := renewGroup{k.c.cfg.store, k.ttl()}
+				g := renewGroup{k.raw(), k.ttl()}
 				if r.inflight[g] < maxRenewals {
 					k.renew = true
 					due[g] = append(due[g], k)

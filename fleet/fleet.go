@@ -54,9 +54,15 @@ type Config struct {
 	// an account whose member died is taken over after at most about LeaseTTL plus
 	// RebalanceEvery.
 	LeaseTTL time.Duration
-	// RebalanceEvery is how often the member renews its member lease and re-reads the
-	// membership and the accounts (default LeaseTTL/3).
+	// RebalanceEvery is how often the member renews its member lease, re-reads the
+	// membership and the accounts, and restarts the Clients of its accounts that stopped
+	// (default LeaseTTL/3).
 	RebalanceEvery time.Duration
+	// StartConcurrency bounds the Clients this member starts at once (default 8): creating
+	// the Client, Setup, taking the account's lease and delivering what its previous holder
+	// left pending. Starts never hold up a rebalance; the bound keeps a takeover of many
+	// accounts from flooding the database that the running Clients need too.
+	StartConcurrency int
 	// ClientOptions are given to every Client (network, poll interval, logger, profile...).
 	// The fleet adds the store, the account and the lease settings.
 	ClientOptions []session.Option
@@ -75,20 +81,37 @@ type Fleet struct {
 	cfg    Config
 	log    *slog.Logger
 	prefix string
+	starts chan struct{} // a token per start under way (StartConcurrency)
 
-	mu      sync.Mutex
-	serving map[crypto.AccountID]*running
-	members []string
-	running bool
+	mu       sync.Mutex
+	serving  map[crypto.AccountID]*running // the accounts this member serves (or starts)
+	stopping map[crypto.AccountID]*running // handed over; their Run has not returned yet
+	members  []string
+	running  bool
+	wg       sync.WaitGroup // the goroutines serving accounts
 }
 
+// running is one attempt at serving an account: a goroutine that creates its Client, sets it
+// up and runs it (serve), until the Client stops or the fleet stops it.
 type running struct {
-	client  *session.Client
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when Run has returned (and OnStop was called for a failure)
-	stopped atomic.Bool   // stopped by the fleet (rebalance, shutdown), not by itself
-	err     error         // Run's error, once done
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the attempt is over (its Client closed, OnStop called)
+
+	stopped   atomic.Bool // stopped by the fleet (rebalance, shutdown): handed over
+	abandoned atomic.Bool // replaced by another attempt: it served nothing for too long
+	slot      atomic.Bool // holds a start token
+
+	// Guarded by Fleet.mu.
+	client *session.Client
+	since  time.Time // when it last made progress: began starting, or was seen holding its lease
+	queued bool      // waiting for a start token (not counted as stuck)
 }
+
+// stuckAfter is how long an attempt may go without holding its account's lease (once it began
+// starting) before the fleet abandons it and starts another: creating the Client, Setup and
+// the lease's acquisition take a fraction of a TTL; a Client stuck in them (a database call
+// that never returns, a Setup that ignores its ctx) must not leave the account unserved.
+func (f *Fleet) stuckAfter() time.Duration { return 2 * f.cfg.LeaseTTL }
 
 // New checks cfg and returns a member; it does no I/O.
 func New(cfg Config) (*Fleet, error) {
@@ -113,11 +136,15 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.RebalanceEvery <= 0 {
 		cfg.RebalanceEvery = cfg.LeaseTTL / 3
 	}
+	if cfg.StartConcurrency <= 0 {
+		cfg.StartConcurrency = 8
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Fleet{cfg: cfg, log: cfg.Logger.With("fleet", cfg.Name, "member", cfg.Member),
-		prefix: memberPrefix(cfg.Name), serving: map[crypto.AccountID]*running{}}, nil
+		prefix: memberPrefix(cfg.Name), starts: make(chan struct{}, cfg.StartConcurrency),
+		serving: map[crypto.AccountID]*running{}, stopping: map[crypto.AccountID]*running{}}, nil
 }
 
 func memberPrefix(name string) string { return "fleet/" + name + "/member/" }
@@ -125,7 +152,7 @@ func memberPrefix(name string) string { return "fleet/" + name + "/member/" }
 // Member returns this member's identity (the holder of its leases).
 func (f *Fleet) Member() string { return f.cfg.Member }
 
-// Serving returns the accounts this member serves now, sorted.
+// Serving returns the accounts this member serves now (or is starting), sorted.
 func (f *Fleet) Serving() []crypto.AccountID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -142,7 +169,7 @@ func (f *Fleet) Client(account crypto.AccountID) (*session.Client, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r, ok := f.serving[account]
-	if !ok {
+	if !ok || r.client == nil {
 		return nil, false
 	}
 	return r.client, true
@@ -165,28 +192,34 @@ func (f *Fleet) Run(ctx context.Context) error {
 		f.mu.Unlock()
 	}()
 
-	// The member lease is kept by a goroutine of its own, so that a long rebalance (starting a
-	// hundred Clients on a slow database) cannot make a live member look dead.
+	// The member lease is kept by a goroutine of its own, so that nothing the rebalances do
+	// (reading a slow database) can make a live member look dead.
 	var mu sync.Mutex
 	var member *store.Lease
 	hbCtx, stopHB := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
-		tick := time.NewTicker(f.cfg.RebalanceEvery)
-		defer tick.Stop()
+		timer := time.NewTimer(0)
+		defer timer.Stop()
 		for {
-			mu.Lock()
-			l := member
-			mu.Unlock()
-			l = f.heartbeat(hbCtx, l)
-			mu.Lock()
-			member = l
-			mu.Unlock()
 			select {
 			case <-hbCtx.Done():
 				return
-			case <-tick.C:
+			case <-timer.C:
+			}
+			mu.Lock()
+			l := member
+			mu.Unlock()
+			l, ok := f.heartbeat(hbCtx, l)
+			mu.Lock()
+			member = l
+			mu.Unlock()
+			if ok {
+				timer.Reset(f.cfg.RebalanceEvery)
+			} else {
+				// Try again soon: the lease may expire before the next beat.
+				timer.Reset(f.cfg.RebalanceEvery / 4)
 			}
 		}
 	}()
@@ -225,19 +258,19 @@ func (f *Fleet) Run(ctx context.Context) error {
 	}
 }
 
-// heartbeat renews the member lease, or acquires a new one.
-func (f *Fleet) heartbeat(ctx context.Context, l *store.Lease) *store.Lease {
+// heartbeat renews the member lease, or acquires a new one; ok reports success.
+func (f *Fleet) heartbeat(ctx context.Context, l *store.Lease) (_ *store.Lease, ok bool) {
 	// Up to most of a TTL: a slow database must not make a live member drop out.
 	cctx, cancel := context.WithTimeout(ctx, f.cfg.LeaseTTL*2/3)
 	defer cancel()
 	if l != nil {
 		nl, err := f.cfg.Store.RenewLease(cctx, *l, f.cfg.LeaseTTL)
 		if err == nil {
-			return &nl
+			return &nl, true
 		}
 		if !errors.Is(err, store.ErrLeaseLost) {
 			f.log.Warn("renewing the member lease failed", "err", err)
-			return l // try again next time; the store decides whether it expired
+			return l, false // try again soon; the store decides whether it expired
 		}
 		f.log.Warn("member lease lost; joining again", "err", err)
 	}
@@ -246,14 +279,15 @@ func (f *Fleet) heartbeat(ctx context.Context, l *store.Lease) *store.Lease {
 		if ctx.Err() == nil {
 			f.log.Warn("joining the fleet failed", "err", err)
 		}
-		return nil
+		return nil, false
 	}
 	f.log.Info("joined the fleet", "generation", nl.Generation)
-	return &nl
+	return &nl, true
 }
 
 // rebalance reads the members and the accounts, stops the accounts no longer ours and starts
-// the ones that are.
+// the ones that are. It waits for neither: a rebalance takes two reads of the database, so a
+// Client that stopped is restarted at the next one, whatever the others are doing.
 func (f *Fleet) rebalance(ctx, io context.Context) {
 	f.reap()
 	members, err := Members(io, f.cfg.Store, f.cfg.Name)
@@ -276,12 +310,6 @@ func (f *Fleet) rebalance(ctx, io context.Context) {
 			accounts = append(accounts, a.ID)
 		}
 	}
-	f.mu.Lock()
-	if !slices.Equal(members, f.members) {
-		f.log.Info("members changed", "members", len(members))
-		f.members = members
-	}
-	f.mu.Unlock()
 	mine := map[crypto.AccountID]bool{}
 	for _, a := range accounts {
 		if Owner(a, members) == f.cfg.Member {
@@ -289,30 +317,55 @@ func (f *Fleet) rebalance(ctx, io context.Context) {
 		}
 	}
 	f.mu.Lock()
-	var stop []crypto.AccountID
-	for a := range f.serving {
+	defer f.mu.Unlock()
+	if !slices.Equal(members, f.members) {
+		f.log.Info("members changed", "members", len(members))
+		f.members = members
+	}
+	for a, r := range f.serving {
 		if !mine[a] {
-			stop = append(stop, a)
+			f.stopLocked(a, r)
 		}
 	}
-	f.mu.Unlock()
-	f.stop(stop)
 	for a := range mine {
 		if ctx.Err() != nil {
 			return
 		}
-		f.mu.Lock()
-		_, on := f.serving[a]
-		f.mu.Unlock()
-		if !on {
-			f.start(ctx, a)
+		if _, on := f.serving[a]; on {
+			continue
 		}
+		if _, leaving := f.stopping[a]; leaving {
+			continue // started again once its Run has returned (and released the lease)
+		}
+		f.startLocked(ctx, a)
 	}
 }
 
-// start creates and runs a Client for account. Its Run takes the account's lease; if another
-// member still holds it, Run ends at once and the next rebalance tries again.
-func (f *Fleet) start(ctx context.Context, account crypto.AccountID) {
+// startLocked starts an attempt at serving account: a goroutine that creates, sets up and runs
+// its Client. Its Run takes the account's lease; if another member still holds it, Run ends at
+// once and the next rebalance tries again.
+func (f *Fleet) startLocked(ctx context.Context, account crypto.AccountID) {
+	rctx, cancel := context.WithCancel(ctx)
+	r := &running{cancel: cancel, done: make(chan struct{}), since: time.Now(), queued: true}
+	f.serving[account] = r
+	f.wg.Add(1)
+	go f.serve(rctx, account, r)
+}
+
+// serve is an attempt's goroutine.
+func (f *Fleet) serve(ctx context.Context, account crypto.AccountID, r *running) {
+	defer f.wg.Done()
+	defer close(r.done)
+	select {
+	case f.starts <- struct{}{}:
+		r.slot.Store(true)
+	case <-ctx.Done():
+		return
+	}
+	defer f.freeSlot(r)
+	f.mu.Lock()
+	r.queued, r.since = false, time.Now()
+	f.mu.Unlock()
 	opts := append(append([]session.Option(nil), f.cfg.ClientOptions...),
 		session.WithStore(f.cfg.Store), session.WithAccount(account),
 		session.WithLeaseHolder(f.cfg.Member), session.WithLeaseTTL(f.cfg.LeaseTTL))
@@ -321,92 +374,143 @@ func (f *Fleet) start(ctx context.Context, account crypto.AccountID) {
 		f.log.Warn("creating a client failed", "account", account, "err", err)
 		return
 	}
+	defer c.Close()
+	f.mu.Lock()
+	r.client = c
+	f.mu.Unlock()
 	if f.cfg.Setup != nil {
 		if err := f.cfg.Setup(ctx, c); err != nil {
 			f.log.Warn("setting up a client failed", "account", account, "err", err)
-			c.Close()
 			return
 		}
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	r := &running{client: c, cancel: cancel, done: make(chan struct{})}
-	f.mu.Lock()
-	f.serving[account] = r
-	f.mu.Unlock()
-	go func() {
-		defer close(r.done)
-		r.err = c.Run(rctx)
-		if r.stopped.Load() || errors.Is(r.err, session.ErrAccountInUse) {
-			return
-		}
-		// Stopped by itself (lease lost, store failure): say so now, not at the next
-		// rebalance, which may wait for the database.
-		f.log.Warn("client stopped", "account", account, "err", r.err)
+	if r.abandoned.Load() || ctx.Err() != nil {
+		return
+	}
+	result := c.Start(ctx) // takes the lease and delivers what was left pending, then runs
+	f.freeSlot(r)
+	err = <-result
+	switch {
+	case errors.Is(err, session.ErrAccountInUse), r.abandoned.Load():
+		// It never served (another member still holds the account), or it was replaced.
+	case r.stopped.Load():
 		if f.cfg.OnStop != nil {
-			f.cfg.OnStop(account, r.err)
+			f.cfg.OnStop(account, err)
 		}
-	}()
+	default:
+		// Stopped by itself (lease lost, store failure): say so now; the next rebalance
+		// starts the account again if it is still ours.
+		f.log.Warn("client stopped", "account", account, "err", err)
+		if f.cfg.OnStop != nil {
+			f.cfg.OnStop(account, err)
+		}
+	}
 }
 
-// reap forgets the Clients whose Run ended by itself (lease held by another member, lease lost,
-// store failure): the next rebalance starts them again if the account is still ours.
+func (f *Fleet) freeSlot(r *running) {
+	if r.slot.CompareAndSwap(true, false) {
+		<-f.starts
+	}
+}
+
+// reap forgets the attempts that ended (lease held by another member, lease lost, store
+// failure: the rebalance that follows starts the account again if it is still ours), and
+// abandons the ones that serve nothing: not holding their account's lease for stuckAfter
+// since they began starting or last held it. A Client stuck before its lease (a database
+// call that never returns, a Setup that ignores its ctx) would otherwise keep its account
+// unserved for as long as it is stuck, since an account with an attempt is not started again.
 func (f *Fleet) reap() {
+	now := time.Now()
+	var abandon []*running
 	f.mu.Lock()
-	var ended []*running
 	for a, r := range f.serving {
 		select {
 		case <-r.done:
-			ended = append(ended, r)
 			delete(f.serving, a)
+			r.cancel()
+			continue
 		default:
 		}
-	}
-	f.mu.Unlock()
-	for _, r := range ended {
-		r.cancel()
-		r.client.Close()
-	}
-}
-
-// stop stops the Clients of accounts, in parallel; each releases its lease when its Run ends.
-func (f *Fleet) stop(accounts []crypto.AccountID) {
-	f.mu.Lock()
-	rs := map[crypto.AccountID]*running{}
-	for _, a := range accounts {
-		if r, ok := f.serving[a]; ok {
-			rs[a] = r
+		if r.queued {
+			continue
+		}
+		if r.client != nil {
+			if _, held := r.client.Lease(); held {
+				r.since = now
+				continue
+			}
+		}
+		if now.Sub(r.since) > f.stuckAfter() {
+			f.log.Warn("account not served: its Client has held no lease for too long; starting another",
+				"account", a, "for", now.Sub(r.since))
 			delete(f.serving, a)
+			abandon = append(abandon, r)
+		}
+	}
+	for a, r := range f.stopping {
+		select {
+		case <-r.done:
+			delete(f.stopping, a)
+			continue
+		default:
+		}
+		if now.Sub(r.since) > f.stuckAfter() {
+			f.log.Warn("a stopped Client has not returned; forgetting it", "account", a, "for", now.Sub(r.since))
+			delete(f.stopping, a)
+			abandon = append(abandon, r)
 		}
 	}
 	f.mu.Unlock()
-	var wg sync.WaitGroup
-	for a, r := range rs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.stopped.Store(true)
-			r.cancel()
-			<-r.done
-			r.client.Close()
-			if errors.Is(r.err, session.ErrAccountInUse) {
-				return // it never served
-			}
-			if f.cfg.OnStop != nil {
-				f.cfg.OnStop(a, r.err)
-			}
-		}()
+	for _, r := range abandon {
+		f.abandon(r)
 	}
-	wg.Wait()
 }
 
+// abandon gives up on an attempt: it is cancelled and its Client closed (which ends a Run and
+// refuses its writes), without waiting for it; its start token goes to the others.
+func (f *Fleet) abandon(r *running) {
+	r.abandoned.Store(true)
+	r.cancel()
+	f.freeSlot(r)
+	f.mu.Lock()
+	c := r.client
+	f.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// stopLocked stops account's attempt (handed over, or shutdown) without waiting for it: its
+// Run releases the lease when it returns, and the account is not started here again before.
+func (f *Fleet) stopLocked(account crypto.AccountID, r *running) {
+	delete(f.serving, account)
+	r.stopped.Store(true)
+	r.cancel()
+	r.since = time.Now()
+	f.stopping[account] = r
+}
+
+// stopAll stops every attempt and waits for them, up to two TTLs (a Client stuck in a call
+// that ignores cancellation is left behind, and said so).
 func (f *Fleet) stopAll() {
 	f.mu.Lock()
-	var all []crypto.AccountID
-	for a := range f.serving {
-		all = append(all, a)
+	for a, r := range f.serving {
+		f.stopLocked(a, r)
 	}
 	f.mu.Unlock()
-	f.stop(all)
+	all := make(chan struct{})
+	go func() { f.wg.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-time.After(f.stuckAfter()):
+		f.mu.Lock()
+		n := len(f.stopping)
+		f.mu.Unlock()
+		f.log.Error("Clients did not stop within two lease TTLs; leaving them", "clients", n)
+	}
+	f.mu.Lock()
+	clear(f.stopping)
+	f.mu.Unlock()
 }
 
 // Owner returns the member that serves account among members (rendezvous hashing: each account

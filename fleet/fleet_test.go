@@ -2,11 +2,13 @@ package fleet_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,8 @@ import (
 	"github.com/sessiongo/sdk/onion"
 	"github.com/sessiongo/sdk/session"
 	"github.com/sessiongo/sdk/store"
+	"github.com/sessiongo/sdk/store/postgres"
+	"github.com/sessiongo/sdk/store/postgres/pgtest"
 	"github.com/sessiongo/sdk/store/sqlite"
 )
 
@@ -237,5 +241,289 @@ func TestFleetRebalances(t *testing.T) {
 	}
 	if ls, _ := admin.Leases(ctx); len(ls) != 0 {
 		t.Fatalf("leases left after every member stopped: %v", ls)
+	}
+}
+
+// heldBy waits until every account of ids is held by member in st, or fails after limit.
+func heldBy(t *testing.T, st store.Store, member string, ids []crypto.AccountID, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		hs, err := fleet.Holders(context.Background(), st)
+		n := 0
+		for _, id := range ids {
+			if err == nil && hs[id].Holder == member {
+				n++
+			}
+		}
+		if n == len(ids) {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("%d of %d accounts held by %s after %v", n, len(ids), member, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// soloMember runs one member serving ids from st (with the accounts' keys in it) until the
+// test ends, and returns its name.
+func soloMember(t *testing.T, st store.Store, ids []crypto.AccountID, ttl time.Duration, setup func(context.Context, *session.Client) error) string {
+	t.Helper()
+	dn := devnettest.Start(t)
+	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fleet.New(fleet.Config{Store: st, Name: "solo", Member: "solo", Accounts: ids, LeaseTTL: ttl,
+		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(200 * time.Millisecond)}, Setup: setup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		nw.Close()
+	})
+	return f.Member()
+}
+
+func newAccounts(t *testing.T, st store.Store, n int) []crypto.AccountID {
+	t.Helper()
+	var ids []crypto.AccountID
+	for i := 0; i < n; i++ {
+		k, _ := crypto.GenerateKeys(nil)
+		if err := st.PutAccount(context.Background(), store.Account{ID: k.AccountID(), Seed: k.Seed()}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, k.AccountID())
+	}
+	return ids
+}
+
+// Issue 17's flake: a member started its accounts' Clients one after the other inside the
+// rebalance, so one slow start (a Setup, or a database queue under load: up to 3 s each were
+// measured, 15 s per rebalance) held up every other account, and Clients that had stopped
+// (lease lost) waited for the whole round to be restarted; a start that never returned stopped
+// the member's rebalancing for good. Here the first Setup never returns (it ignores its ctx):
+// the other accounts are served at once, and the stuck one by another Client within a few
+// TTLs.
+func TestFleetStartDoesNotWaitForASlowSetup(t *testing.T) {
+	st := store.NewMemory()
+	ids := newAccounts(t, st, 10)
+	stuck := make(chan struct{})
+	var first sync.Once
+	firstSetUp := make(chan crypto.AccountID, 1)
+	const ttl = time.Second
+	member := soloMember(t, st, ids, ttl, func(ctx context.Context, c *session.Client) error {
+		block := false
+		first.Do(func() { block = true; firstSetUp <- c.AccountID() })
+		if block {
+			<-stuck
+		}
+		return nil
+	})
+	defer close(stuck) // before the member stops (cleanups run after the deferred calls)
+	var stuckAccount crypto.AccountID
+	select {
+	case stuckAccount = <-firstSetUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Client was ever set up")
+	}
+	var others []crypto.AccountID
+	for _, id := range ids {
+		if id != stuckAccount {
+			others = append(others, id)
+		}
+	}
+	took := heldBy(t, st, member, others, 3*ttl)
+	t.Logf("the other accounts were served %v after the first Setup stuck", took)
+	took = heldBy(t, st, member, ids, 6*ttl)
+	t.Logf("the stuck account was served by another Client %v later", took)
+}
+
+// stallStore is a database call that never returns (a connection lost mid-query): the first
+// acquisition of one account's lease blocks, whatever its ctx, until the test ends.
+type stallStore struct {
+	store.Store
+	name    string
+	first   atomic.Bool
+	release chan struct{}
+}
+
+func (s *stallStore) AcquireLease(ctx context.Context, req store.LeaseRequest) (store.Lease, error) {
+	if req.Name == s.name && s.first.CompareAndSwap(false, true) {
+		<-s.release
+	}
+	return s.Store.AcquireLease(ctx, req)
+}
+
+// A Client whose Run never takes its lease (stuck in the store) is one the fleet used to keep
+// for ever: its Run never returned, so the account was never started again. The member now
+// notices an account of its own that its Client does not hold, abandons that Client and starts
+// another.
+func TestFleetReplacesAClientStuckBeforeItsLease(t *testing.T) {
+	mem := store.NewMemory()
+	ids := newAccounts(t, mem, 4)
+	st := &stallStore{Store: mem, name: store.AccountLease(ids[0]), release: make(chan struct{})}
+	const ttl = time.Second
+	member := soloMember(t, st, ids, ttl, nil)
+	defer close(st.release)
+	took := heldBy(t, mem, member, ids, 8*ttl)
+	if !st.first.Load() {
+		t.Fatal("the stalled acquisition never happened")
+	}
+	t.Logf("all served %v after the start, one of them by a second Client", took)
+}
+
+// Issue 17: a Client that only sends used to write its bookkeeping unfenced while another
+// process served the account (a sender next to a fleet member, sharing the database). Now a send
+// takes the account's lease first: refused with ErrAccountInUse, naming the holder, while
+// another holder serves the account, and nothing is sent; taken (and released when idle) once
+// nobody does. On each store: memory (Clients of one process), SQLite and PostgreSQL (two
+// handles on one database, as two processes have).
+func TestSendOnlyClientTakesTheLease(t *testing.T) {
+	stores := map[string]func(t *testing.T) (server, sender store.Store){
+		"memory": func(t *testing.T) (store.Store, store.Store) { m := store.NewMemory(); return m, m },
+		"sqlite": func(t *testing.T) (store.Store, store.Store) {
+			path := filepath.Join(t.TempDir(), "bots.db")
+			return kept(t)(sqlite.Open(context.Background(), path)), kept(t)(sqlite.Open(context.Background(), path))
+		},
+		"postgres": func(t *testing.T) (store.Store, store.Store) {
+			dsn := pgtest.DSN(t)
+			return kept(t)(postgres.Open(context.Background(), dsn)), kept(t)(postgres.Open(context.Background(), dsn))
+		},
+	}
+	dn := devnettest.Start(t)
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			srvStore, sndStore := open(t)
+			// A Network each, as two processes have (each its lease holder identity).
+			network := func() *session.Network {
+				nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { nw.Close() })
+				return nw
+			}
+			ids := newAccounts(t, srvStore, 1)
+			const ttl = time.Second
+			newClient := func(st store.Store, nw *session.Network) *session.Client {
+				c, err := session.NewClient(session.WithNetwork(nw), session.WithStore(st),
+					session.WithAccount(ids[0]), session.WithLeaseTTL(ttl), session.WithPollInterval(200*time.Millisecond))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
+			nw := network()
+			server := newClient(srvStore, nw)
+			sender := newClient(sndStore, network())
+			peer, err := session.NewClient(session.WithNetwork(nw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			got := make(chan string, 10)
+			peer.AddEventHandler(func(evt session.Event) {
+				if m, ok := evt.(*session.Message); ok {
+					got <- m.Text
+				}
+			})
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- server.Run(runCtx) }()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, held := server.Lease(); held {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the server never took its lease")
+				}
+			}
+			held, _ := server.Lease()
+			_, err = sender.SendText(ctx, peer.AccountID(), "while served elsewhere", session.WithoutSync())
+			var he *store.HeldError
+			if !errors.Is(err, session.ErrAccountInUse) || !errors.As(err, &he) || he.Holder != held.Holder {
+				t.Fatalf("a send while another holder serves the account: %v", err)
+			}
+			if _, held := sender.Lease(); held {
+				t.Fatal("the refused sender holds the lease")
+			}
+			stop()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			// Nobody serves it now: the send takes the lease, and releases it when idle.
+			if _, err := sender.SendText(ctx, peer.AccountID(), "after the server stopped", session.WithoutSync()); err != nil {
+				t.Fatal(err)
+			}
+			wl, wheld := sender.Lease()
+			if !wheld || wl.Holder == held.Holder || wl.Generation != held.Generation+1 {
+				t.Fatalf("the sender's lease %+v (held %v) after the server's %+v", wl, wheld, held)
+			}
+			if err := server.PollOnce(ctx); !errors.Is(err, session.ErrAccountInUse) {
+				t.Fatalf("a poll while the sender holds the account: %v", err)
+			}
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				hs, err := fleet.Holders(ctx, srvStore)
+				if _, held := sender.Lease(); !held && err == nil && len(hs) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the sender never released its idle lease")
+				}
+			}
+			if err := server.PollOnce(ctx); err != nil {
+				t.Fatalf("a poll after the sender released the account: %v", err)
+			}
+			// The peer gets the second message only: the refused send sent nothing.
+			var texts []string
+			for deadline := time.Now().Add(20 * time.Second); len(texts) == 0 && time.Now().Before(deadline); {
+				if err := peer.PollOnce(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for len(got) > 0 {
+					texts = append(texts, <-got)
+				}
+			}
+			if err := peer.PollOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for len(got) > 0 {
+				texts = append(texts, <-got)
+			}
+			if fmt.Sprint(texts) != "[after the server stopped]" {
+				t.Fatalf("the peer received %q", texts)
+			}
+			hist, err := srvStore.LeaseHistory(ctx, store.AccountLease(ids[0]))
+			if err != nil || len(hist) != 3 {
+				t.Fatalf("lease history %+v %v", hist, err)
+			}
+			if err := store.CheckLeaseHistory(hist); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// kept returns the store opened, closed when t ends.
+func kept(t *testing.T) func(store.Store, error) store.Store {
+	return func(st store.Store, err error) store.Store {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
 	}
 }

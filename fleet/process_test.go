@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -53,6 +54,9 @@ type childConfig struct {
 	TTL   time.Duration `json:"ttl"`
 	Poll  time.Duration `json:"poll"`
 	Log   string        `json:"log"`
+	// Debug, when set, names a file for the member's own log (fleet and Clients, warnings
+	// and up): set with SESSIONGO_FLEET_LOG_DIR, for looking into a failure.
+	Debug string `json:"debug,omitempty"`
 }
 
 // childMain is one fleet member: it serves its share until SIGTERM and logs every delivery
@@ -90,8 +94,18 @@ func childMain(raw string) int {
 	write := func(format string, args ...any) {
 		_, _ = logf.WriteString(fmt.Sprintf(format, args...) + "\n")
 	}
-	f, err = fleet.New(fleet.Config{Store: st, Name: "acceptance", LeaseTTL: cfg.TTL,
-		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(cfg.Poll)},
+	logger := slog.New(slog.DiscardHandler)
+	if cfg.Debug != "" {
+		df, err := os.OpenFile(fmt.Sprintf(cfg.Debug, os.Getpid()), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		defer df.Close()
+		logger = slog.New(slog.NewTextHandler(df, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	f, err = fleet.New(fleet.Config{Store: st, Name: "acceptance", LeaseTTL: cfg.TTL, Logger: logger,
+		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(cfg.Poll), session.WithLogger(logger)},
 		Setup: func(_ context.Context, c *session.Client) error {
 			id := c.AccountID()
 			c.AddEventHandler(func(evt session.Event) {
@@ -412,9 +426,11 @@ func TestFleetProcesses(t *testing.T) {
 	}
 
 	// The members.
-	dir := t.TempDir()
+	dir, debug := t.TempDir(), ""
 	if keep := os.Getenv("SESSIONGO_FLEET_LOG_DIR"); keep != "" {
-		dir = keep // for looking into a failure: the members' log stays there
+		// For looking into a failure: the deliveries stay there, with each member's own log
+		// and stderr, where a failed takeover also leaves the live members' goroutine dumps.
+		dir, debug = keep, filepath.Join(keep, "member-%d.log")
 	}
 	logPath := filepath.Join(dir, "deliveries.log")
 	var mu sync.Mutex
@@ -423,10 +439,18 @@ func TestFleetProcesses(t *testing.T) {
 		t.Helper()
 		p := startProxy(t, network, addr)
 		cfg, _ := json.Marshal(childConfig{DSN: pgtest.WithParam(viaProxy(dsn, p.port()), "pool_max_conns", "8"),
-			Seeds: []string{dn.SeedURL()}, CA: dn.CACertPEM(), TTL: ttl, Poll: poll, Log: logPath})
+			Seeds: []string{dn.SeedURL()}, CA: dn.CACertPEM(), TTL: ttl, Poll: poll, Log: logPath, Debug: debug})
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childEnv+"="+string(cfg))
 		cmd.Stderr = &prefixWriter{t: t}
+		if debug != "" {
+			ef, err := os.CreateTemp(dir, "member-*.err")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ef.Close()
+			cmd.Stderr = ef
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -484,6 +508,7 @@ func TestFleetProcesses(t *testing.T) {
 				return time.Since(start)
 			}
 			if time.Since(start) > 60*time.Second || ctx.Err() != nil {
+				dumpMembers(children, debug)
 				t.Fatalf("%s: the fleet never settled (members %v, want %v, %d accounts held)", why, ms, want, len(hs))
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -614,6 +639,7 @@ func TestFleetProcesses(t *testing.T) {
 				break
 			}
 			if time.Since(killedAt) > 30*time.Second {
+				dumpMembers(children, debug)
 				t.Fatalf("kill %d: %d of %d accounts of the killed member never taken over", k, len(its)-n, len(its))
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -694,19 +720,12 @@ func TestFleetProcesses(t *testing.T) {
 		sort.Strings(missing)
 		t.Errorf("%d of %d messages lost, e.g. %v", len(missing), len(expected), missing[:min(5, len(missing))])
 	}
-	for _, c := range children {
-		if !c.killed {
-			_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		}
+	for _, c := range signalMembers(children, syscall.SIGTERM, 30*time.Second) {
+		t.Errorf("member %s did not stop on SIGTERM", c.member)
+		_ = c.cmd.Process.Kill()
+		<-c.done
 	}
 	for _, c := range children {
-		select {
-		case <-c.done:
-		case <-time.After(30 * time.Second):
-			t.Errorf("member %s did not stop on SIGTERM", c.member)
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
 		c.killed = true
 	}
 
@@ -817,6 +836,35 @@ func TestFleetProcesses(t *testing.T) {
 	sort.Slice(takeovers, func(i, j int) bool { return takeovers[i] < takeovers[j] })
 	t.Logf("%d accounts, %d kills, TTL %v: takeover after SIGKILL median %v, worst %v; after a partition %v; %d messages expected, %d deliveries, %d duplicates (all in the crash window, by member: %v), %d lost; %d lease generations; %d send errors",
 		accounts, kills, ttl, takeovers[len(takeovers)/2], worst, partitionTakeover, len(expected), total, dups, crashes, len(missing), len(hist), sendErrs.Load())
+}
+
+// dumpMembers has the live members write their goroutines to their stderr (SIGQUIT), when
+// their logs are kept (debug).
+func dumpMembers(cs []*child, debug string) {
+	if debug == "" {
+		return
+	}
+	signalMembers(cs, syscall.SIGQUIT, 5*time.Second)
+}
+
+// signalMembers sends sig to the live members and waits up to wait for each to exit; it returns
+// those that did not.
+func signalMembers(cs []*child, sig os.Signal, wait time.Duration) []*child {
+	var live, stuck []*child
+	for _, c := range cs {
+		if !c.killed {
+			_ = c.cmd.Process.Signal(sig)
+			live = append(live, c)
+		}
+	}
+	for _, c := range live {
+		select {
+		case <-c.done:
+		case <-time.After(wait):
+			stuck = append(stuck, c)
+		}
+	}
+	return stuck
 }
 
 // overloaded reports the 1-minute load average when it exceeds three runnable tasks per core.

@@ -38,27 +38,6 @@ func (s *countingStore) SaveHandled(ctx context.Context, a crypto.AccountID, m s
 	return s.Memory.SaveHandled(ctx, a, m)
 }
 
-// Fenced keeps counting through the fenced view that a running Client writes through.
-func (s *countingStore) Fenced(l store.Lease) store.Store {
-	return &countingFenced{Store: s.Memory.Fenced(l), added: &s.added}
-}
-
-type countingFenced struct {
-	store.Store
-	added *atomic.Int64
-}
-
-func (s *countingFenced) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, last string) ([]store.Incoming, error) {
-	n, err := s.Store.SaveRetrieved(ctx, c, msgs, last)
-	s.added.Add(int64(len(n)))
-	return n, err
-}
-
-func (s *countingFenced) SaveHandled(ctx context.Context, a crypto.AccountID, m store.Incoming) error {
-	s.added.Add(1)
-	return s.Store.SaveHandled(ctx, a, m)
-}
-
 // hostileExchange sends n messages from alice to bob while bob's swarm holds a liar (faults set
 // on liars of bob's swarm before anything is sent) and polls bob until every message arrived; it
 // checks that nothing else arrived and returns how many records bob's store gained.

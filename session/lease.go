@@ -13,28 +13,47 @@ import (
 
 // One account in one process at a time.
 //
-// While a Client polls (Run, PollOnce, PollCommunities) it holds its account's lease in the
-// store (store.LeaseStore): a second Client of the same account, in this process or another one
-// sharing the database, gets ErrAccountInUse naming the holder instead of silently splitting
-// the messages. The lease is renewed every third of its TTL; every write of the Client goes
-// through store.Fence, so the database refuses it once the lease is no longer current.
+// A Client writes its account's state only under the account's lease (store.LeaseStore), held
+// by itself, and every such write is fenced by it (store.WithFence): the database refuses it
+// once the lease is no longer current. A second Client of the same account, in this process or
+// another one sharing the database, gets ErrAccountInUse naming the holder instead of silently
+// splitting the messages or overwriting what the holder wrote.
+//
+//   - While a Client polls (Run, PollOnce, PollCommunities) it holds the lease, renewed every
+//     third of its TTL. The poll's context carries the generation it holds: the poll's writes
+//     are fenced by that generation only. A poll that runs on after its lease was released or
+//     lost has its writes refused (ErrLeaseLost); they are never made under a later lease.
+//   - Outside a poll (a Client that only sends, or any call that writes while the Client does
+//     not run: sending, SetDisplayName, JoinCommunity, AcceptGroupInvite...), the first write
+//     takes the lease for the moment (a write lease): it is renewed while writes follow and
+//     released once none came for a third of the TTL. When another holder serves the account,
+//     the write fails with ErrAccountInUse naming it: send through the Client that serves the
+//     account (a fleet's Fleet.Client). A 1:1 send takes the lease before it sends, so that a
+//     refused send sent nothing; sends to groups and communities record their bookkeeping after
+//     the network call, so a refused one was sent but not recorded (the serving Client then
+//     sees it as another device's message).
+//   - While a Client runs, writes made outside its polls (a handler's send, a send from another
+//     goroutine) go under the lease it holds.
 //
 // A Client that cannot renew its lease (the database is unreachable) stops before the lease can
 // be taken: at 9/10 of the TTL after its last successful renewal began (by the monotonic
 // clock), it ends Run with an error matching ErrLeaseLost and ErrStore and closes itself, so it
 // neither polls nor sends for the account any more. A message whose handler ran just before
 // may be delivered again by the next holder: events carry the message's stable hash, so an
-// idempotent handler can drop it (the same window as a crash).
+// idempotent handler can drop it (the same window as a crash). A write lease that cannot be
+// renewed is dropped (the next write takes a new one); the Client stays open.
 //
 // A holder that died on this machine (same boot, same process namespace) is replaced at once
 // (store.HolderGone); elsewhere its lease is taken when it expires.
 
 var (
 	// ErrAccountInUse: another Client (in this process or another one sharing the store)
-	// polls the account. The error (a *store.HeldError) names the holder.
+	// polls the account, or holds it for a write. The error (a *store.HeldError) names the
+	// holder.
 	ErrAccountInUse = store.ErrAccountInUse
 	// ErrLeaseLost: the Client lost its account's lease (not renewed in time, or taken by
-	// another holder) and stopped. Run's error matches it and ErrStore.
+	// another holder) and stopped, or a poll's write came after its lease ended. Run's error
+	// matches it and ErrStore.
 	ErrLeaseLost = store.ErrLeaseLost
 )
 
@@ -47,9 +66,9 @@ type leaseConfig struct {
 	ttl    time.Duration
 }
 
-// WithLeaseHolder names the holder of the account's lease (default: a fresh identity of this
-// process and Client, see store.NewHolderID). Holders must be unique to a process: a fleet
-// gives all its Clients the name of its member.
+// WithLeaseHolder names the holder of the account's lease (default: an identity of this process
+// and Network, see store.NewHolderID). Holders must be unique to a process: a fleet gives all
+// its Clients the name of its member.
 func WithLeaseHolder(holder string) Option { return func(c *config) { c.lease.holder = holder } }
 
 // WithLeaseTTL sets the TTL of the account's lease (default DefaultLeaseTTL; at least
@@ -57,32 +76,32 @@ func WithLeaseHolder(holder string) Option { return func(c *config) { c.lease.ho
 func WithLeaseTTL(ttl time.Duration) Option { return func(c *config) { c.lease.ttl = ttl } }
 
 // Lease returns the account lease the Client holds, or held last, and whether it holds it now
-// (while it polls).
+// (while it polls, or for writes made outside a poll).
 func (c *Client) Lease() (store.Lease, bool) { return c.lease.current() }
 
-// initLease sets up the Client's lease keeper and its fenced view of the store.
+// initLease sets up the Client's lease keeper inside its fenced view of the store.
 func (c *Client) initLease(raw store.Store) {
-	cfg := c.cfg.lease
-	if cfg.holder == "" {
-		cfg.holder = store.NewHolderID()
+	if c.cfg.lease.ttl == 0 {
+		c.cfg.lease.ttl = DefaultLeaseTTL
 	}
-	if cfg.ttl == 0 {
-		cfg.ttl = DefaultLeaseTTL
-	}
-	c.lease = &leaseKeeper{raw: raw, name: store.AccountLease(c.id), account: c.id, holder: cfg.holder, ttl: cfg.ttl, log: c.log,
-		renewer: func() *leaseRenewer { return c.net.leases },
-		onLost: func() {
-			// Stop sending at once: every send checks closed. Close still releases what
-			// the Client owns.
-			c.closed.Store(true)
-		}}
-	c.store = &leasedStore{Store: raw, k: c.lease}
+	ls := &leasedStore{Store: raw}
+	ls.k.c = c
+	ls.k.last.Name = store.AccountLease(c.id)
+	c.lease, c.store = &ls.k, ls
 }
 
 // startLease takes the account's lease for a poll (Run/Start, PollOnce, PollCommunities): the
-// returned context ends if the lease is lost. finishLease ends the hold.
+// returned context ends if the lease is lost, and fences the poll's writes. finishLease ends
+// the hold.
 func (c *Client) startLease(ctx context.Context) (context.Context, error) {
 	return c.lease.hold(ctx)
+}
+
+// leaseForSend takes the account's lease, if the Client does not hold it, before a send: a send
+// refused with ErrAccountInUse (another holder serves the account) sent nothing.
+func (c *Client) leaseForSend(ctx context.Context) error {
+	_, _, err := c.lease.forWrite(ctx, false)
+	return err
 }
 
 // finishLease releases the lease held for a poll and turns its loss into the poll's error
@@ -117,135 +136,332 @@ func (c *Client) closeLease() bool {
 	return c.lease.closedByLoss()
 }
 
-// leaseKeeper holds one account's lease; the Network's leaseRenewer renews it.
+// leaseKeeper holds one account's lease; the Network's leaseRenewer renews it. It lives inside
+// the Client's leasedStore and reaches everything else through the Client (10,000 accounts in
+// one process keep 10,000 of them: no closures, no copies of what the Client has).
 type leaseKeeper struct {
-	raw     store.Store
-	name    string
-	account crypto.AccountID
-	holder  string
-	ttl     time.Duration
-	log     interface {
-		Warn(string, ...any)
-		Error(string, ...any)
-	}
-	onLost  func()
-	renewer func() *leaseRenewer // the Client's Network's
+	c   *Client
+	acq sync.Mutex // serialises the acquisitions (a poll's, a write's)
 
 	mu     sync.Mutex
-	lease  *store.Lease            // the held lease; nil when not held
-	last   store.Lease             // the lease held last
-	until  time.Time               // while held: when to stop at the latest (monotonic)
-	next   time.Time               // while held: when to renew next
-	lost   error                   // set when the held lease was lost; sticky until the next hold
-	closed bool                    // the Client was closed by a loss, not yet by Close
-	cancel context.CancelCauseFunc // ends the hold's context
+	last   store.Lease             // the lease held (held), or held last; Name set from the start
+	until  time.Duration           // while held: when to stop at the latest (Client's mono clock)
+	next   time.Duration           // while held: when to renew next
+	idle   time.Duration           // a write lease: released when no write came by then
+	lost   error                   // a poll's lease was lost; sticky until the next hold
+	cancel context.CancelCauseFunc // ends the poll's context
+	writes int32                   // writes under way (a write lease is not released under them)
+	held   bool
+	poll   bool // the hold is a poll's (else a write lease)
+	once   bool // a write lease taken without a renewer: released when its writes are done
+	renew  bool // a renewal of it is in flight
+	closed bool // the Client was closed by a loss, not yet by Close
+}
+
+// mono is the Client's monotonic clock (no wall-clock jump moves it).
+func (k *leaseKeeper) mono() time.Duration { return time.Since(k.c.localBase) }
+
+// at is the time of a mono reading (with its monotonic part, for deadlines).
+func (k *leaseKeeper) at(d time.Duration) time.Time { return k.c.localBase.Add(d) }
+
+func (k *leaseKeeper) ttl() time.Duration { return k.c.cfg.lease.ttl }
+
+// raw is the application's store, which the Client's fenced view (holding k) wraps.
+func (k *leaseKeeper) raw() store.Store { return k.c.store.(*leasedStore).Store }
+
+func (k *leaseKeeper) holder() string {
+	switch {
+	case k.c.cfg.lease.holder != "":
+		return k.c.cfg.lease.holder
+	case k.c.net != nil:
+		return k.c.net.leases.holder
+	}
+	return store.NewHolderID() // a write of NewClient, before the Client has its Network
 }
 
 func (k *leaseKeeper) current() (store.Lease, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.last, k.lease != nil
+	return k.last, k.held
 }
 
-// valid reports whether the Client may deliver events now: it holds the lease and its local
-// deadline has not passed. Events are only dispatched by polls, which hold the lease, so
-// without it (released at the end of the poll, or by Close) nothing is delivered: another
-// member may hold the account. A process paused past its deadline (before the renewer could
-// stop it) leaves the message pending for the next holder instead of handling it late.
+// valid reports whether the Client may deliver events now: a poll holds the lease and its
+// local deadline has not passed. Events are only dispatched by polls, so without a poll's hold
+// (released at the end of the poll, or by Close) nothing is delivered: another member may hold
+// the account. A process paused past its deadline (before the renewer could stop it) leaves the
+// message pending for the next holder instead of handling it late.
 func (k *leaseKeeper) valid() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.lost == nil && k.lease != nil && time.Now().Before(k.until)
+	return k.lost == nil && k.held && k.poll && k.mono() < k.until
 }
 
-// hold acquires the lease and hands it to the renewer.
+// holdCtx is a poll's context: it carries the generation of the lease the poll holds, so that
+// the poll's writes are fenced by that generation only (leasedStore.begin). It names its keeper:
+// a handler given the poll's ctx (AddEventHandlerE) may pass it to another Client.
+type holdCtx struct {
+	context.Context
+	k   *leaseKeeper
+	gen int64
+}
+
+type holdKey struct{}
+
+func (h *holdCtx) Value(key any) any {
+	if _, ok := key.(holdKey); ok {
+		return h
+	}
+	return h.Context.Value(key)
+}
+
+// hold takes the lease for a poll (adopting the Client's write lease if it has one) and hands
+// it to the renewer.
 func (k *leaseKeeper) hold(ctx context.Context) (context.Context, error) {
-	start := time.Now()
-	l, err := k.raw.AcquireLease(ctx, store.LeaseRequest{Name: k.name, Holder: k.holder, TTL: k.ttl})
+	k.acq.Lock()
+	defer k.acq.Unlock()
+	k.mu.Lock()
+	if !k.held {
+		k.mu.Unlock()
+		l, start, err := k.acquire(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		k.mu.Lock()
+		k.held = true
+		k.renewedLocked(l, start)
+	}
+	k.poll, k.once, k.lost = true, false, nil
+	lctx, cancel := context.WithCancelCause(ctx)
+	k.cancel = cancel
+	h := &holdCtx{Context: lctx, k: k, gen: k.last.Generation}
+	k.mu.Unlock()
+	k.c.net.leases.add(k)
+	return h, nil
+}
+
+// acquire takes the lease in the store (replacing a holder known dead), within a TTL: an
+// acquisition that takes longer is pointless (the caller tries again).
+func (k *leaseKeeper) acquire(ctx context.Context) (store.Lease, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, k.ttl())
+	defer cancel()
+	k.mu.Lock()
+	req := store.LeaseRequest{Name: k.last.Name, Holder: k.holder(), TTL: k.ttl()}
+	k.mu.Unlock()
+	raw := k.raw()
+	start := k.mono()
+	l, err := raw.AcquireLease(ctx, req)
 	var held *store.HeldError
 	if errors.As(err, &held) && store.HolderGone(held.Holder) {
 		// Its process died on this machine: take over now rather than after the TTL.
-		k.log.Warn("taking over the lease of a process that is gone", "holder", held.Holder)
-		start = time.Now()
-		l, err = k.raw.AcquireLease(ctx, store.LeaseRequest{Name: k.name, Holder: k.holder, TTL: k.ttl, Replace: held.Generation})
+		k.c.log.Warn("taking over the lease of a process that is gone", "holder", held.Holder)
+		req.Replace = held.Generation
+		start = k.mono()
+		l, err = raw.AcquireLease(ctx, req)
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrAccountInUse) {
-			return ctx, fmt.Errorf("session: account %s: %w", k.account, err)
+			return l, 0, fmt.Errorf("session: account %s: %w", k.c.id, err)
 		}
-		return ctx, &fatalError{fmt.Errorf("session: taking the account's lease: %w", err)}
+		return l, 0, &fatalError{fmt.Errorf("session: taking the account's lease: %w", err)}
 	}
-	lctx, cancel := context.WithCancelCause(ctx)
+	return l, start, nil
+}
+
+// forWrite returns the lease to fence a write made outside a poll's context, and its local
+// deadline: the lease the Client holds, else a write lease taken now. begin counts the write
+// as under way (done ends it).
+func (k *leaseKeeper) forWrite(ctx context.Context, begin bool) (store.Lease, time.Duration, error) {
+	if l, until, ok, err := k.use(begin); ok || err != nil {
+		return l, until, err
+	}
+	k.acq.Lock()
+	defer k.acq.Unlock()
+	if l, until, ok, err := k.use(begin); ok || err != nil {
+		return l, until, err
+	}
+	if k.c.closed.Load() {
+		return store.Lease{}, 0, ErrClosed
+	}
+	l, start, err := k.acquire(ctx)
+	if err != nil {
+		return l, 0, err
+	}
 	k.mu.Lock()
-	k.lease, k.last, k.lost, k.cancel = &l, l, nil, cancel
+	k.held, k.poll = true, false
+	// A write of NewClient (the profile), before the Client has its Network and so a
+	// renewer: the lease is released as soon as the write is done.
+	k.once = k.c.net == nil
 	k.renewedLocked(l, start)
+	l, until, _, _ := k.useLocked(begin)
 	k.mu.Unlock()
-	k.renewer().add(k)
-	return lctx, nil
+	if !k.once {
+		k.c.net.leases.add(k)
+	}
+	return l, until, nil
+}
+
+// use returns the lease held now for a write (ok), or the loss that refuses writes.
+func (k *leaseKeeper) use(begin bool) (store.Lease, time.Duration, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.useLocked(begin)
+}
+
+func (k *leaseKeeper) useLocked(begin bool) (store.Lease, time.Duration, bool, error) {
+	switch {
+	case k.lost != nil:
+		return store.Lease{}, 0, false, k.lost
+	case !k.held:
+		return store.Lease{}, 0, false, nil
+	}
+	if !k.poll {
+		k.idle = k.mono() + k.ttl()/3
+	}
+	if begin {
+		k.writes++
+	}
+	return k.last, k.until, true, nil
+}
+
+// forPoll returns the lease to fence a write of the poll holding generation gen: refused unless
+// that generation is still held by a poll.
+func (k *leaseKeeper) forPoll(gen int64) (store.Lease, time.Duration, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.lost != nil {
+		return store.Lease{}, 0, k.lost
+	}
+	if !k.held || !k.poll || k.last.Generation != gen {
+		l := k.last
+		l.Generation = gen
+		return store.Lease{}, 0, &store.LostError{Lease: l, Why: "released: the poll that held it has ended"}
+	}
+	k.writes++
+	return k.last, k.until, nil
+}
+
+func (k *leaseKeeper) done() {
+	k.mu.Lock()
+	k.writes--
+	if !k.once || k.writes > 0 || !k.held || k.poll {
+		k.mu.Unlock()
+		return
+	}
+	k.held, k.once = false, false
+	l, until := k.last, k.until
+	k.mu.Unlock()
+	k.releaseInStore(l, until)
 }
 
 // renewedLocked records a lease granted or renewed by a request that began at start. The
 // deadline is when the lease may be taken by the store's clock at the earliest, measured
 // locally and conservatively: 9/10 of the TTL after the request began.
-func (k *leaseKeeper) renewedLocked(l store.Lease, start time.Time) {
-	k.lease, k.last = &l, l
-	k.until = start.Add(k.ttl * 9 / 10)
-	k.next = start.Add(k.ttl / 3)
+func (k *leaseKeeper) renewedLocked(l store.Lease, start time.Duration) {
+	k.last = l
+	k.until = start + k.ttl()*9/10
+	k.next = start + k.ttl()/3
 }
 
+// lose ends the hold after its loss. A poll's: the Client is closed (it neither polls nor sends
+// for the account any more) and the poll's context ends. A write lease's: dropped, the next
+// write takes a new one.
 func (k *leaseKeeper) lose(err error) {
 	k.mu.Lock()
-	if k.lease == nil {
+	if !k.held {
 		k.mu.Unlock()
 		return
 	}
-	k.log.Error("account lease lost: stopping", "err", err)
-	// The Client is closed before the loss is visible (state, valid): a poll that fails on it
+	k.held = false
+	if !k.poll {
+		k.mu.Unlock()
+		k.c.log.Warn("account lease for writes lost", "err", err)
+		return
+	}
+	// The Client is closed before the loss is visible (use, valid): a poll that fails on it
 	// and ends Run must leave a Client that refuses to send.
-	k.onLost()
-	k.lost, k.lease, k.closed = err, nil, true
+	k.c.closed.Store(true)
+	k.lost, k.closed = err, true
 	cancel := k.cancel
 	k.mu.Unlock()
+	k.c.log.Error("account lease lost: stopping", "err", err)
 	cancel(err)
 }
 
 // release ends the hold (releasing the lease if still held) and returns the loss, if any.
 func (k *leaseKeeper) release() error {
 	k.mu.Lock()
-	l, cancel, lost, until := k.lease, k.cancel, k.lost, k.until
-	k.lease, k.cancel = nil, nil
+	held, l, cancel, lost, until := k.held, k.last, k.cancel, k.lost, k.until
+	k.held, k.poll, k.once, k.cancel = false, false, false, nil
 	k.mu.Unlock()
-	k.renewer().remove(k)
+	if k.c.net != nil {
+		k.c.net.leases.remove(k)
+	}
 	if cancel != nil {
 		cancel(context.Canceled)
 	}
-	if l != nil && time.Now().Before(until) {
-		// Released so that the next holder need not wait for the expiry; bounded by the
-		// lease's deadline (past it, the lease is expiring anyway, and a Client cut off from
-		// its database must not wait for it here).
-		ctx, stop := context.WithDeadline(context.Background(), until)
-		if err := k.raw.ReleaseLease(ctx, *l); err != nil {
-			k.log.Warn("releasing the account's lease failed (it expires by itself)", "err", err)
-		}
-		stop()
+	if held {
+		k.releaseInStore(l, until)
 	}
 	return lost
 }
 
-// leaseRenewer renews the leases of every Client of a Network: one goroutine (while any lease
-// is held) that renews, per store and TTL, all the leases due in one RenewLeases call, and
-// stops a Client whose lease was not renewed before its local deadline. Goroutines: the loop
-// plus one renewal in flight per store, whatever the number of accounts.
-type leaseRenewer struct {
-	mu      sync.Mutex
-	held    map[*leaseKeeper]struct{}
-	busy    map[renewGroup]bool // a renewal of the group is in flight
-	looping bool
-	closed  bool
-	wake    chan struct{}
-	quit    chan struct{}
-	wg      sync.WaitGroup
+// releaseInStore releases l so that the next holder need not wait for its expiry, bounded by
+// its deadline (past it, the lease is expiring anyway, and a Client cut off from its database
+// must not wait for it here).
+func (k *leaseKeeper) releaseInStore(l store.Lease, until time.Duration) {
+	if k.mono() >= until {
+		return
+	}
+	ctx, stop := context.WithDeadline(context.Background(), k.at(until))
+	defer stop()
+	if err := k.raw().ReleaseLease(ctx, l); err != nil {
+		k.c.log.Warn("releasing the account's lease failed (it expires by itself)", "err", err)
+	}
 }
+
+// releaseIdle releases a write lease that no write used for a while.
+func (k *leaseKeeper) releaseIdle() {
+	k.mu.Lock()
+	if !k.held || k.poll || k.writes > 0 || k.mono() < k.idle {
+		k.mu.Unlock()
+		return
+	}
+	k.held = false
+	l, until := k.last, k.until
+	k.mu.Unlock()
+	k.c.net.leases.remove(k)
+	k.releaseInStore(l, until)
+}
+
+func (k *leaseKeeper) closedByLoss() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	c := k.closed
+	k.closed = false
+	return c
+}
+
+// leaseRenewer renews the leases of every Client of a Network: one goroutine (while any lease
+// is held) that renews, per store and TTL, all the leases due in one RenewLeases call, stops a
+// Client whose lease was not renewed before its local deadline, and releases idle write
+// leases. Goroutines: the loop plus at most maxRenewals renewals in flight per store, whatever
+// the number of accounts.
+type leaseRenewer struct {
+	holder string // the default holder of the Network's Clients (WithLeaseHolder)
+
+	mu       sync.Mutex
+	held     map[*leaseKeeper]struct{}
+	inflight map[renewGroup]int // renewals of the group in flight
+	looping  bool
+	closed   bool
+	wake     chan struct{}
+	quit     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// maxRenewals bounds the renewals of one group in flight: a slow one does not hold back the
+// leases that fall due meanwhile.
+const maxRenewals = 2
 
 type renewGroup struct {
 	st  store.Store
@@ -253,8 +469,8 @@ type renewGroup struct {
 }
 
 func newLeaseRenewer() *leaseRenewer {
-	return &leaseRenewer{held: map[*leaseKeeper]struct{}{}, busy: map[renewGroup]bool{},
-		wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	return &leaseRenewer{holder: store.NewHolderID(), held: map[*leaseKeeper]struct{}{},
+		inflight: map[renewGroup]int{}, wake: make(chan struct{}, 1), quit: make(chan struct{})}
 }
 
 func (r *leaseRenewer) add(k *leaseKeeper) {
@@ -295,7 +511,7 @@ func (r *leaseRenewer) close() error {
 func (r *leaseRenewer) tickLocked() time.Duration {
 	d := time.Second
 	for k := range r.held {
-		d = min(d, k.ttl/20)
+		d = min(d, k.ttl()/20)
 	}
 	return max(d, 5*time.Millisecond)
 }
@@ -317,27 +533,39 @@ func (r *leaseRenewer) loop() {
 			r.mu.Unlock()
 			return
 		}
-		now := time.Now()
 		due := map[renewGroup][]*leaseKeeper{}
-		var late []*leaseKeeper
+		var late, idle []*leaseKeeper
 		for k := range r.held {
+			now := k.mono()
 			k.mu.Lock()
 			switch {
-			case k.lease == nil:
-			case !now.Before(k.until):
+			case !k.held:
+			case now >= k.until:
 				late = append(late, k)
-			case !now.Before(k.next):
-				g := renewGroup{k.raw, k.ttl}
-				if !r.busy[g] {
+			case !k.poll && now >= k.idle && k.writes == 0:
+				idle = append(idle, k)
+			case now >= k.next && !k.renew:
+				g := renewGroup{k.raw(), k.ttl()}
+				if r.inflight[g] < maxRenewals {
+					k.renew = true
 					due[g] = append(due[g], k)
 				}
 			}
 			k.mu.Unlock()
 		}
 		for g, ks := range due {
-			r.busy[g] = true
+			r.inflight[g]++
 			r.wg.Add(1)
 			go r.renew(g, ks)
+		}
+		if len(idle) > 0 {
+			r.wg.Add(1)
+			go func() {
+				defer r.wg.Done()
+				for _, k := range idle {
+					k.releaseIdle()
+				}
+			}()
 		}
 		tick := r.tickLocked()
 		r.mu.Unlock()
@@ -352,25 +580,34 @@ func (r *leaseRenewer) loop() {
 	}
 }
 
-// renew renews the leases of ks, all due, in one call bounded by the earliest deadline.
+// renew renews the leases of ks, all due, in one call bounded by the latest of their deadlines:
+// the loop stops each keeper at its own deadline meanwhile, and a lease renewed for a keeper
+// that stopped is released.
 func (r *leaseRenewer) renew(g renewGroup, ks []*leaseKeeper) {
 	defer r.wg.Done()
 	defer func() {
 		r.mu.Lock()
-		delete(r.busy, g)
+		r.inflight[g]--
+		if r.inflight[g] == 0 {
+			delete(r.inflight, g)
+		}
 		r.mu.Unlock()
 	}()
-	var ls []store.Lease
+	ls := make([]store.Lease, 0, len(ks))
+	starts := make([]time.Duration, 0, len(ks))
+	hold := ks[:0]
 	var deadline time.Time
-	var hold []*leaseKeeper
 	for _, k := range ks {
 		k.mu.Lock()
-		if k.lease != nil {
-			ls = append(ls, *k.lease)
+		if k.held {
+			ls = append(ls, k.last)
+			starts = append(starts, k.mono())
 			hold = append(hold, k)
-			if deadline.IsZero() || k.until.Before(deadline) {
-				deadline = k.until
+			if d := k.at(k.until); d.After(deadline) {
+				deadline = d
 			}
+		} else {
+			k.renew = false
 		}
 		k.mu.Unlock()
 	}
@@ -386,76 +623,74 @@ func (r *leaseRenewer) renew(g renewGroup, ks []*leaseKeeper) {
 		case <-ctx.Done():
 		}
 	}()
-	start := time.Now()
 	got, err := g.st.RenewLeases(ctx, ls, g.ttl)
 	if err != nil {
 		// Nothing known: try again soon; the deadlines stop the Clients if it lasts.
 		for _, k := range hold {
 			k.mu.Lock()
-			k.next = time.Now().Add(g.ttl / 20)
+			k.renew = false
+			k.next = k.mono() + g.ttl/20
 			k.mu.Unlock()
 		}
-		hold[0].log.Warn("renewing account leases failed", "leases", len(ls), "err", err)
+		hold[0].c.log.Warn("renewing account leases failed", "leases", len(ls), "err", err)
 		return
 	}
-	renewed := map[string]store.Lease{}
+	renewed := make(map[string]store.Lease, len(got))
 	for _, l := range got {
 		renewed[l.Name] = l
 	}
+	var stale []store.Lease
 	for i, k := range hold {
 		nl, ok := renewed[ls[i].Name]
 		k.mu.Lock()
-		current := k.lease != nil && k.lease.Generation == ls[i].Generation
+		k.renew = false
+		current := k.held && k.last.Generation == ls[i].Generation
 		if ok && current {
-			k.renewedLocked(nl, start)
+			k.renewedLocked(nl, starts[i])
 		}
 		k.mu.Unlock()
-		if !ok && current {
+		switch {
+		case !ok && current:
 			r.remove(k)
 			k.lose(&store.LostError{Lease: ls[i], Why: "not current any more (expired, or taken by another holder)"})
+		case ok && !current:
+			// Renewed after its keeper stopped (past its deadline, or released meanwhile):
+			// free it so that the account need not wait for it to expire.
+			stale = append(stale, nl)
 		}
 	}
-}
-
-func (k *leaseKeeper) closedByLoss() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	c := k.closed
-	k.closed = false
-	return c
-}
-
-// state says how the Client's calls go: unfenced (no lease held), fenced and bounded by the
-// lease's local deadline, or refused (lost).
-func (k *leaseKeeper) state() (fence *store.Lease, until time.Time, err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.lost != nil {
-		return nil, time.Time{}, k.lost
+	for _, l := range stale {
+		rctx, stop := context.WithTimeout(context.Background(), g.ttl)
+		_ = g.st.ReleaseLease(rctx, l)
+		stop()
 	}
-	return k.lease, k.until, nil
 }
 
-// leasedStore is the Client's view of its store. While the lease is held, writes are fenced by
-// it, and every call (reads too, and the bookkeeping that ignores cancellation) ends by the
-// lease's local deadline: a Client cut off from its database cannot stay stuck in a call past
-// the time its lease may be taken. Once the lease is lost, writes are refused.
+// leasedStore is the Client's view of its store. Writes are fenced by the lease they are made
+// under (see the rules above), and every call under a lease (reads too, and the bookkeeping
+// that ignores cancellation) ends by the lease's local deadline: a Client cut off from its
+// database cannot stay stuck in a call past the time its lease may be taken. Once a poll's
+// lease is lost, writes are refused.
 type leasedStore struct {
 	store.Store
-	k *leaseKeeper
+	k leaseKeeper
 }
 
-// w returns the store to write through and ctx bounded by the lease's deadline.
-func (s *leasedStore) w(ctx context.Context) (store.Store, context.Context, context.CancelFunc, error) {
-	l, until, err := s.k.state()
+// begin returns ctx fenced for a write, bounded by the lease's deadline; end must follow.
+func (s *leasedStore) begin(ctx context.Context) (context.Context, func(), error) {
+	var l store.Lease
+	var until time.Duration
+	var err error
+	if h, ok := ctx.Value(holdKey{}).(*holdCtx); ok && h.k == &s.k {
+		l, until, err = s.k.forPoll(h.gen)
+	} else {
+		l, until, err = s.k.forWrite(ctx, true)
+	}
 	if err != nil {
-		return nil, ctx, func() {}, err
+		return ctx, func() {}, err
 	}
-	if l == nil {
-		return s.Store, ctx, func() {}, nil
-	}
-	ctx, cancel := context.WithDeadline(ctx, until)
-	return s.Store.Fenced(*l), ctx, cancel, nil
+	ctx, cancel := context.WithDeadline(store.WithFence(ctx, l), s.k.at(until))
+	return ctx, func() { cancel(); s.k.done() }, nil
 }
 
 // done turns a call that failed because the lease's local deadline passed into the lease's
@@ -464,23 +699,28 @@ func (s *leasedStore) done(ctx context.Context, err error) error {
 	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return err
 	}
-	l, until, serr := s.k.state()
-	if serr != nil {
-		return serr
+	k := &s.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.lost != nil {
+		return k.lost
 	}
-	if l == nil || time.Now().Before(until) {
+	if !k.held || k.mono() < k.until {
 		return err
 	}
-	return &store.LostError{Lease: *l, Why: "not renewed in time: the store was too slow or unreachable"}
+	return &store.LostError{Lease: k.last, Why: "not renewed in time: the store was too slow or unreachable"}
 }
 
 // r returns ctx bounded by the lease's deadline, if one is held.
 func (s *leasedStore) r(ctx context.Context) (context.Context, context.CancelFunc) {
-	l, until, _ := s.k.state()
-	if l == nil {
+	k := &s.k
+	k.mu.Lock()
+	held, until := k.held, k.until
+	k.mu.Unlock()
+	if !held {
 		return ctx, func() {}
 	}
-	return context.WithDeadline(ctx, until)
+	return context.WithDeadline(ctx, k.at(until))
 }
 
 func (s *leasedStore) GetAccount(ctx context.Context, id crypto.AccountID) (store.Account, error) {
@@ -519,76 +759,76 @@ func (s *leasedStore) GetValue(ctx context.Context, bucket, key string) ([]byte,
 }
 
 func (s *leasedStore) PutAccount(ctx context.Context, a store.Account) error {
-	w, ctx, cancel, err := s.w(ctx)
-	defer cancel()
+	ctx, end, err := s.begin(ctx)
+	defer end()
 	if err != nil {
 		return err
 	}
-	return s.done(ctx, w.PutAccount(ctx, a))
+	return s.done(ctx, s.Store.PutAccount(ctx, a))
 }
 
 func (s *leasedStore) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	w, ctx, cancel, err := s.w(ctx)
-	defer cancel()
+	ctx, end, err := s.begin(ctx)
+	defer end()
 	if err != nil {
 		return err
 	}
-	return s.done(ctx, w.DeleteAccount(ctx, id))
+	return s.done(ctx, s.Store.DeleteAccount(ctx, id))
 }
 
 func (s *leasedStore) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
-	w, ctx, cancel, err := s.w(ctx)
-	defer cancel()
+	ctx, end, err := s.begin(ctx)
+	defer end()
 	if err != nil {
 		return nil, err
 	}
-	v, err := w.SaveRetrieved(ctx, c, msgs, lastHash)
+	v, err := s.Store.SaveRetrieved(ctx, c, msgs, lastHash)
 	return v, s.done(ctx, err)
 }
 
 func (s *leasedStore) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	w, ctx, cancel, err := s.w(ctx)
-	defer cancel()
+	ctx, end, err := s.begin(ctx)
+	defer end()
 	if err != nil {
 		return err
 	}
-	return s.done(ctx, w.MarkHandled(ctx, account, hash))
+	return s.done(ctx, s.Store.MarkHandled(ctx, account, hash))
 }
 
 func (s *leasedStore) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
-	w, ctx, cancel, err := s.w(ctx)
-	defer cancel()
+	ctx, end, err := s.begin(ctx)
+	defer end()
 	if err != nil {
 		return err
 	}
-	return s.done(ctx, w.SaveHandled(ctx, account, in))
+	return s.done(ctx, s.Store.SaveHandled(ctx, account, in))
 }
 
 func (s *leasedStore) Prune(ctx context.Context, now time.Time) error {
-	w, ctx, cancel, err := s.w(ctx)
-	defer cancel()
+	ctx, end, err := s.begin(ctx)
+	defer end()
 	if err != nil {
 		return err
 	}
-	return s.done(ctx, w.Prune(ctx, now))
+	return s.done(ctx, s.Store.Prune(ctx, now))
 }
 
 func (s *leasedStore) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	w, ctx, cancel, err := s.w(ctx)
-	defer cancel()
+	ctx, end, err := s.begin(ctx)
+	defer end()
 	if err != nil {
 		return err
 	}
-	return s.done(ctx, w.PutValue(ctx, bucket, key, value))
+	return s.done(ctx, s.Store.PutValue(ctx, bucket, key, value))
 }
 
 func (s *leasedStore) DeleteValue(ctx context.Context, bucket, key string) error {
-	w, ctx, cancel, err := s.w(ctx)
-	defer cancel()
+	ctx, end, err := s.begin(ctx)
+	defer end()
 	if err != nil {
 		return err
 	}
-	return s.done(ctx, w.DeleteValue(ctx, bucket, key))
+	return s.done(ctx, s.Store.DeleteValue(ctx, bucket, key))
 }
 
 // Close does nothing: the store belongs to the application.

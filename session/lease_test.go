@@ -111,9 +111,6 @@ var errUnreachable = errors.New("database unreachable")
 
 func (f flakyStore) cut() bool { return f.all && f.down.Load() }
 
-func (f flakyStore) Fenced(l store.Lease) store.Store {
-	return flakyStore{Store: f.Store.Fenced(l), down: f.down, all: f.all, renew: f.renew}
-}
 func (f flakyStore) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
 	if f.down.Load() {
 		<-ctx.Done() // a partition hangs rather than refuses

@@ -329,6 +329,9 @@ func (c *Client) sendContent(ctx context.Context, to crypto.AccountID, content *
 	if err := CheckContent(content); err != nil {
 		return nil, err
 	}
+	if err := c.leaseForSend(ctx); err != nil { // lease.go: refused before anything is sent
+		return nil, err
+	}
 	// Millisecond precision: the timestamp identifies the message.
 	now := time.UnixMilli(o.at.UnixMilli())
 	if o.at.IsZero() {

@@ -13,11 +13,18 @@ import (
 //
 // A holder (one process, or one Client in it) acquires an account's lease for a TTL and renews it
 // while it works; a lease not renewed within its TTL can be taken by another holder. Every
-// acquisition gets a new generation, never reused. A holder writes through Fence(store, lease):
-// each write checks, in the same transaction as the write and by the store's own clock, that the
-// lease is still the account's current one and has not expired, and fails with ErrLeaseLost
-// otherwise. So a holder that stalled, was partitioned from the database or lost a race can
-// never overwrite what its successor wrote: the database refuses it, not trust.
+// acquisition gets a new generation, never reused. A holder fences its writes with the lease:
+// the context of each write carries it (WithFence, or the view Fence returns), and the store
+// checks, in the same transaction as the write and by its own clock, that the lease is still
+// the current one and has not expired, failing with ErrLeaseLost otherwise. So a holder that
+// stalled, was partitioned from the database or lost a race can never overwrite what its
+// successor wrote: the database refuses it, not trust.
+//
+// The fence travels in the context, not in the store value, so that a store wrapped by the
+// application (for metrics, caching, tracing: a type embedding Store and overriding some
+// methods) stays in the path of fenced writes: the wrapper passes its ctx on to the store it
+// wraps, and the fence with it. A wrapper must pass the ctx it was given (or one derived from
+// it), never a fresh one, or its writes lose their fence.
 //
 // The store keeps every generation in a history (LeaseHistory), so "no account was ever held by
 // two holders at once" can be checked from the database itself.
@@ -105,17 +112,68 @@ type LeaseStore interface {
 	// LeaseHistory returns every generation of the named lease (all leases for ""), by name
 	// then generation. Prune forgets generations that ended more than MaxMessageTTL ago.
 	LeaseHistory(ctx context.Context, name string) ([]LeaseRecord, error)
-	// Fenced returns a view of the store whose writes succeed only while l is the current,
-	// unexpired generation of its lease, checked in the same transaction as the write; they
-	// fail with an error matching ErrLeaseLost otherwise. Reads and lease operations go to
-	// the store unchanged. Use Fence.
-	Fenced(l Lease) Store
+}
+
+// Fencing: every write of a Store (PutAccount, DeleteAccount, SaveRetrieved, MarkHandled,
+// SaveHandled, Prune, PutValue, DeleteValue) whose ctx carries a fence (FenceOf) must check, in
+// the same transaction as the write, that the fence is its lease's current, unexpired
+// generation, and fail with a *LostError otherwise, changing nothing. Reads and lease
+// operations ignore the fence. The conformance suite (store/storetest) checks it.
+
+type fenceKey struct{}
+
+// WithFence returns ctx carrying l as the fence of the writes made with it: through any store
+// (wrapped or not), each is refused with an error matching ErrLeaseLost unless l is still its
+// lease's current, unexpired generation when the write commits.
+func WithFence(ctx context.Context, l Lease) context.Context {
+	return context.WithValue(ctx, fenceKey{}, &l)
+}
+
+// FenceOf returns the lease that fences the writes made with ctx, if any (see WithFence).
+// Store implementations call it in every write.
+func FenceOf(ctx context.Context) (Lease, bool) {
+	if l, ok := ctx.Value(fenceKey{}).(*Lease); ok {
+		return *l, true
+	}
+	return Lease{}, false
 }
 
 // Fence returns the view of st whose every write (for any account or key) is refused with
 // ErrLeaseLost unless l is still its lease's current, unexpired generation when the write
-// commits. A Client holding an account's lease writes through it.
-func Fence(st Store, l Lease) Store { return st.Fenced(l) }
+// commits: it calls st with WithFence(ctx, l). Reads and lease operations go to st unchanged,
+// and closing the view does nothing.
+func Fence(st Store, l Lease) Store { return &fenced{Store: st, l: l} }
+
+type fenced struct {
+	Store
+	l Lease
+}
+
+func (f *fenced) PutAccount(ctx context.Context, a Account) error {
+	return f.Store.PutAccount(WithFence(ctx, f.l), a)
+}
+func (f *fenced) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
+	return f.Store.DeleteAccount(WithFence(ctx, f.l), id)
+}
+func (f *fenced) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error) {
+	return f.Store.SaveRetrieved(WithFence(ctx, f.l), c, msgs, lastHash)
+}
+func (f *fenced) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
+	return f.Store.MarkHandled(WithFence(ctx, f.l), account, hash)
+}
+func (f *fenced) SaveHandled(ctx context.Context, account crypto.AccountID, in Incoming) error {
+	return f.Store.SaveHandled(WithFence(ctx, f.l), account, in)
+}
+func (f *fenced) Prune(ctx context.Context, now time.Time) error {
+	return f.Store.Prune(WithFence(ctx, f.l), now)
+}
+func (f *fenced) PutValue(ctx context.Context, bucket, key string, value []byte) error {
+	return f.Store.PutValue(WithFence(ctx, f.l), bucket, key, value)
+}
+func (f *fenced) DeleteValue(ctx context.Context, bucket, key string) error {
+	return f.Store.DeleteValue(WithFence(ctx, f.l), bucket, key)
+}
+func (f *fenced) Close() error { return nil }
 
 // HeldError reports a lease held by someone else. It matches ErrAccountInUse.
 type HeldError struct {

@@ -48,14 +48,15 @@ func NewMemory(opts ...Option) *Memory {
 
 var _ Store = (*Memory)(nil)
 
-// lock takes the store's lock for a call under ctx and, for a fenced write, checks the lease.
-func (m *Memory) lock(ctx context.Context, fence *Lease) (unlock func(), err error) {
+// lock takes the store's lock for a call under ctx and, for a write fenced by its ctx (see
+// FenceOf), checks the lease.
+func (m *Memory) lock(ctx context.Context, write bool) (unlock func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
-	if fence != nil {
-		if err := m.checkLeaseLocked(*fence, time.Now()); err != nil {
+	if fence, ok := FenceOf(ctx); ok && write {
+		if err := m.checkLeaseLocked(fence, time.Now()); err != nil {
 			m.mu.Unlock()
 			return nil, err
 		}
@@ -64,10 +65,8 @@ func (m *Memory) lock(ctx context.Context, fence *Lease) (unlock func(), err err
 }
 
 // PutAccount implements AccountStore.
-func (m *Memory) PutAccount(ctx context.Context, a Account) error { return m.putAccount(ctx, nil, a) }
-
-func (m *Memory) putAccount(ctx context.Context, fence *Lease, a Account) error {
-	unlock, err := m.lock(ctx, fence)
+func (m *Memory) PutAccount(ctx context.Context, a Account) error {
+	unlock, err := m.lock(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -84,7 +83,7 @@ func (m *Memory) putAccount(ctx context.Context, fence *Lease, a Account) error 
 
 // GetAccount implements AccountStore.
 func (m *Memory) GetAccount(ctx context.Context, id crypto.AccountID) (Account, error) {
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return Account{}, err
 	}
@@ -98,7 +97,7 @@ func (m *Memory) GetAccount(ctx context.Context, id crypto.AccountID) (Account, 
 
 // Accounts implements AccountStore.
 func (m *Memory) Accounts(ctx context.Context) ([]Account, error) {
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +117,7 @@ func (m *Memory) Accounts(ctx context.Context) ([]Account, error) {
 
 // DeleteAccount implements AccountStore.
 func (m *Memory) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	return m.deleteAccount(ctx, nil, id)
-}
-
-func (m *Memory) deleteAccount(ctx context.Context, fence *Lease, id crypto.AccountID) error {
-	unlock, err := m.lock(ctx, fence)
+	unlock, err := m.lock(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -145,7 +140,7 @@ func (m *Memory) deleteAccount(ctx context.Context, fence *Lease, id crypto.Acco
 
 // LastHash implements InboxStore.
 func (m *Memory) LastHash(ctx context.Context, c Cursor) (string, error) {
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return "", err
 	}
@@ -155,11 +150,7 @@ func (m *Memory) LastHash(ctx context.Context, c Cursor) (string, error) {
 
 // SaveRetrieved implements InboxStore.
 func (m *Memory) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error) {
-	return m.saveRetrieved(ctx, nil, c, msgs, lastHash)
-}
-
-func (m *Memory) saveRetrieved(ctx context.Context, fence *Lease, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error) {
-	unlock, err := m.lock(ctx, fence)
+	unlock, err := m.lock(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +204,7 @@ func (m *Memory) boundLocked(box map[string]*memMsg) {
 
 // Pending implements InboxStore.
 func (m *Memory) Pending(ctx context.Context, account crypto.AccountID) ([]Incoming, error) {
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -235,11 +226,7 @@ func (m *Memory) Pending(ctx context.Context, account crypto.AccountID) ([]Incom
 
 // MarkHandled implements InboxStore.
 func (m *Memory) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	return m.markHandled(ctx, nil, account, hash)
-}
-
-func (m *Memory) markHandled(ctx context.Context, fence *Lease, account crypto.AccountID, hash string) error {
-	unlock, err := m.lock(ctx, fence)
+	unlock, err := m.lock(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -253,11 +240,7 @@ func (m *Memory) markHandled(ctx context.Context, fence *Lease, account crypto.A
 
 // SaveHandled implements InboxStore.
 func (m *Memory) SaveHandled(ctx context.Context, account crypto.AccountID, in Incoming) error {
-	return m.saveHandled(ctx, nil, account, in)
-}
-
-func (m *Memory) saveHandled(ctx context.Context, fence *Lease, account crypto.AccountID, in Incoming) error {
-	unlock, err := m.lock(ctx, fence)
+	unlock, err := m.lock(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -275,10 +258,8 @@ func (m *Memory) saveHandled(ctx context.Context, fence *Lease, account crypto.A
 }
 
 // Prune implements InboxStore.
-func (m *Memory) Prune(ctx context.Context, now time.Time) error { return m.prune(ctx, nil, now) }
-
-func (m *Memory) prune(ctx context.Context, fence *Lease, now time.Time) error {
-	unlock, err := m.lock(ctx, fence)
+func (m *Memory) Prune(ctx context.Context, now time.Time) error {
+	unlock, err := m.lock(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -305,7 +286,7 @@ func (m *Memory) prune(ctx context.Context, fence *Lease, now time.Time) error {
 
 // GetValue implements KVStore.
 func (m *Memory) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -319,11 +300,7 @@ func (m *Memory) GetValue(ctx context.Context, bucket, key string) ([]byte, erro
 
 // PutValue implements KVStore.
 func (m *Memory) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	return m.putValue(ctx, nil, bucket, key, value)
-}
-
-func (m *Memory) putValue(ctx context.Context, fence *Lease, bucket, key string, value []byte) error {
-	unlock, err := m.lock(ctx, fence)
+	unlock, err := m.lock(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -334,11 +311,7 @@ func (m *Memory) putValue(ctx context.Context, fence *Lease, bucket, key string,
 
 // DeleteValue implements KVStore.
 func (m *Memory) DeleteValue(ctx context.Context, bucket, key string) error {
-	return m.deleteValue(ctx, nil, bucket, key)
-}
-
-func (m *Memory) deleteValue(ctx context.Context, fence *Lease, bucket, key string) error {
-	unlock, err := m.lock(ctx, fence)
+	unlock, err := m.lock(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -372,7 +345,7 @@ func (m *Memory) AcquireLease(ctx context.Context, req LeaseRequest) (Lease, err
 	if err := CheckLeaseRequest(req); err != nil {
 		return Lease{}, err
 	}
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -402,7 +375,7 @@ func (m *Memory) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Le
 	if err := CheckLeaseTTL(ttl); err != nil {
 		return Lease{}, err
 	}
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -423,7 +396,7 @@ func (m *Memory) RenewLeases(ctx context.Context, ls []Lease, ttl time.Duration)
 	if err := CheckLeaseTTL(ttl); err != nil {
 		return nil, err
 	}
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -455,7 +428,7 @@ func (m *Memory) setEndedLocked(l Lease, ended time.Time, released bool) {
 
 // ReleaseLease implements LeaseStore.
 func (m *Memory) ReleaseLease(ctx context.Context, l Lease) error {
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -473,7 +446,7 @@ func (m *Memory) ReleaseLease(ctx context.Context, l Lease) error {
 
 // Leases implements LeaseStore.
 func (m *Memory) Leases(ctx context.Context) ([]Lease, error) {
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -491,7 +464,7 @@ func (m *Memory) Leases(ctx context.Context) ([]Lease, error) {
 
 // LeaseHistory implements LeaseStore.
 func (m *Memory) LeaseHistory(ctx context.Context, name string) ([]LeaseRecord, error) {
-	unlock, err := m.lock(ctx, nil)
+	unlock, err := m.lock(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -510,68 +483,3 @@ func (m *Memory) LeaseHistory(ctx context.Context, name string) ([]LeaseRecord, 
 	})
 	return out, nil
 }
-
-// Fenced implements LeaseStore.
-func (m *Memory) Fenced(l Lease) Store { return &memFenced{m: m, l: l} }
-
-// memFenced is Memory's fenced view: every write checks the lease under the store's lock.
-type memFenced struct {
-	m *Memory
-	l Lease
-}
-
-func (f *memFenced) PutAccount(ctx context.Context, a Account) error {
-	return f.m.putAccount(ctx, &f.l, a)
-}
-func (f *memFenced) GetAccount(ctx context.Context, id crypto.AccountID) (Account, error) {
-	return f.m.GetAccount(ctx, id)
-}
-func (f *memFenced) Accounts(ctx context.Context) ([]Account, error) { return f.m.Accounts(ctx) }
-func (f *memFenced) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	return f.m.deleteAccount(ctx, &f.l, id)
-}
-func (f *memFenced) LastHash(ctx context.Context, c Cursor) (string, error) {
-	return f.m.LastHash(ctx, c)
-}
-func (f *memFenced) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error) {
-	return f.m.saveRetrieved(ctx, &f.l, c, msgs, lastHash)
-}
-func (f *memFenced) Pending(ctx context.Context, account crypto.AccountID) ([]Incoming, error) {
-	return f.m.Pending(ctx, account)
-}
-func (f *memFenced) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	return f.m.markHandled(ctx, &f.l, account, hash)
-}
-func (f *memFenced) SaveHandled(ctx context.Context, account crypto.AccountID, in Incoming) error {
-	return f.m.saveHandled(ctx, &f.l, account, in)
-}
-func (f *memFenced) Prune(ctx context.Context, now time.Time) error {
-	return f.m.prune(ctx, &f.l, now)
-}
-func (f *memFenced) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
-	return f.m.GetValue(ctx, bucket, key)
-}
-func (f *memFenced) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	return f.m.putValue(ctx, &f.l, bucket, key, value)
-}
-func (f *memFenced) DeleteValue(ctx context.Context, bucket, key string) error {
-	return f.m.deleteValue(ctx, &f.l, bucket, key)
-}
-func (f *memFenced) AcquireLease(ctx context.Context, req LeaseRequest) (Lease, error) {
-	return f.m.AcquireLease(ctx, req)
-}
-func (f *memFenced) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
-	return f.m.RenewLease(ctx, l, ttl)
-}
-func (f *memFenced) RenewLeases(ctx context.Context, ls []Lease, ttl time.Duration) ([]Lease, error) {
-	return f.m.RenewLeases(ctx, ls, ttl)
-}
-func (f *memFenced) ReleaseLease(ctx context.Context, l Lease) error {
-	return f.m.ReleaseLease(ctx, l)
-}
-func (f *memFenced) Leases(ctx context.Context) ([]Lease, error) { return f.m.Leases(ctx) }
-func (f *memFenced) LeaseHistory(ctx context.Context, name string) ([]LeaseRecord, error) {
-	return f.m.LeaseHistory(ctx, name)
-}
-func (f *memFenced) Fenced(l Lease) Store { return f.m.Fenced(l) }
-func (f *memFenced) Close() error         { return nil }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sessiongo/sdk/store"
 	"github.com/sessiongo/sdk/store/postgres"
 	"github.com/sessiongo/sdk/store/postgres/pgtest"
 	"github.com/sessiongo/sdk/store/storetest"
@@ -13,18 +14,11 @@ import (
 // server, batches of 10 over 100 accounts, plain and fenced by each account's lease (each
 // write then also checks the lease in its transaction).
 func BenchmarkPostgresStore(b *testing.B) {
-	for _, fenced := range []bool{false, true} {
-		name := "plain"
-		if fenced {
-			name = "fenced"
+	storetest.BenchStore(b, func(b *testing.B) store.Store {
+		s, err := postgres.Open(context.Background(), pgtest.DSN(b))
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
-			s, err := postgres.Open(context.Background(), pgtest.DSN(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			storetest.BenchSaveAndHandle(b, s, 100, 10, fenced)
-		})
-	}
+		return s
+	})
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/store"
 )
 
@@ -46,7 +45,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 		return store.Lease{}, err
 	}
 	var l store.Lease
-	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.leases, func(tx pgx.Tx) error {
 		// A placeholder row first, so that there is a row to lock even for a lease never
 		// held (two first acquisitions then queue on it instead of colliding).
 		if _, err := tx.Exec(ctx, `INSERT INTO leases (name, holder, generation, acquired_at, expires_at)
@@ -97,7 +96,7 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 	if err := store.CheckLeaseTTL(ttl); err != nil {
 		return store.Lease{}, err
 	}
-	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.renew, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE leases SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
 			WHERE name = $1 AND generation = $2 AND holder = $3 AND expires_at > clock_timestamp()
 			RETURNING expires_at`, l.Name, l.Generation, l.Holder, ttl.Milliseconds()).Scan(&l.Expires)
@@ -132,7 +131,7 @@ func (s *Store) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Dura
 		names[i], gens[i], holders[i] = l.Name, l.Generation, l.Holder
 	}
 	renewed := map[string]time.Time{}
-	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.renew, func(tx pgx.Tx) error {
 		clear(renewed)
 		rows, err := tx.Query(ctx, `UPDATE leases l SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
 			FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(name, generation, holder)
@@ -180,7 +179,7 @@ func (s *Store) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Dura
 
 // ReleaseLease implements store.LeaseStore.
 func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
-	err := s.txOn(ctx, s.leases, nil, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.leases, func(tx pgx.Tx) error {
 		var end time.Time
 		err := tx.QueryRow(ctx, `UPDATE leases SET expires_at = clock_timestamp()
 			WHERE name = $1 AND generation = $2 AND holder = $3 AND expires_at > clock_timestamp()
@@ -244,66 +243,3 @@ func (s *Store) LeaseHistory(ctx context.Context, name string) ([]store.LeaseRec
 	}
 	return out, nil
 }
-
-// Fenced implements store.LeaseStore.
-func (s *Store) Fenced(l store.Lease) store.Store { return &fenced{s: s, l: l} }
-
-// fenced is the view whose writes check the lease in their own transaction.
-type fenced struct {
-	s *Store
-	l store.Lease
-}
-
-func (f *fenced) PutAccount(ctx context.Context, a store.Account) error {
-	return f.s.putAccount(ctx, &f.l, a)
-}
-func (f *fenced) GetAccount(ctx context.Context, id crypto.AccountID) (store.Account, error) {
-	return f.s.GetAccount(ctx, id)
-}
-func (f *fenced) Accounts(ctx context.Context) ([]store.Account, error) { return f.s.Accounts(ctx) }
-func (f *fenced) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	return f.s.deleteAccount(ctx, &f.l, id)
-}
-func (f *fenced) LastHash(ctx context.Context, c store.Cursor) (string, error) {
-	return f.s.LastHash(ctx, c)
-}
-func (f *fenced) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
-	return f.s.saveRetrieved(ctx, &f.l, c, msgs, lastHash)
-}
-func (f *fenced) Pending(ctx context.Context, account crypto.AccountID) ([]store.Incoming, error) {
-	return f.s.Pending(ctx, account)
-}
-func (f *fenced) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	return f.s.markHandled(ctx, &f.l, account, hash)
-}
-func (f *fenced) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
-	return f.s.saveHandled(ctx, &f.l, account, in)
-}
-func (f *fenced) Prune(ctx context.Context, now time.Time) error { return f.s.prune(ctx, &f.l, now) }
-func (f *fenced) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
-	return f.s.GetValue(ctx, bucket, key)
-}
-func (f *fenced) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	return f.s.putValue(ctx, &f.l, bucket, key, value)
-}
-func (f *fenced) DeleteValue(ctx context.Context, bucket, key string) error {
-	return f.s.deleteValue(ctx, &f.l, bucket, key)
-}
-func (f *fenced) AcquireLease(ctx context.Context, req store.LeaseRequest) (store.Lease, error) {
-	return f.s.AcquireLease(ctx, req)
-}
-func (f *fenced) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
-	return f.s.RenewLease(ctx, l, ttl)
-}
-func (f *fenced) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
-	return f.s.RenewLeases(ctx, ls, ttl)
-}
-func (f *fenced) ReleaseLease(ctx context.Context, l store.Lease) error {
-	return f.s.ReleaseLease(ctx, l)
-}
-func (f *fenced) Leases(ctx context.Context) ([]store.Lease, error) { return f.s.Leases(ctx) }
-func (f *fenced) LeaseHistory(ctx context.Context, name string) ([]store.LeaseRecord, error) {
-	return f.s.LeaseHistory(ctx, name)
-}
-func (f *fenced) Fenced(l store.Lease) store.Store { return f.s.Fenced(l) }
-func (f *fenced) Close() error                     { return nil }

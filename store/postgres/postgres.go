@@ -13,10 +13,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/sqlstore"
 	"github.com/sessiongo/sdk/store"
 )
 
@@ -34,10 +31,12 @@ var migrationFS embed.FS
 // manage.
 type Store struct {
 	pool *pgxpool.Pool
-	// leases serves the lease operations (acquire, renew, release, listing): a pool of its
-	// own, so that a burst of work (a member taking over a hundred accounts) cannot starve
-	// the renewals of the leases it already holds. New uses pool for both.
+	// leases serves the lease operations (acquire, release, listing) and renew the renewals:
+	// pools of their own, so that neither a burst of work nor a burst of acquisitions (a
+	// member taking over a hundred accounts at once) can starve the renewals of the leases it
+	// already holds. New uses pool for all three.
 	leases  *pgxpool.Pool
+	renew   *pgxpool.Pool
 	owned   bool
 	maxSeen int
 }
@@ -76,24 +75,33 @@ func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error)
 		pool.Close()
 		return nil, err
 	}
-	lcfg := cfg.Copy()
-	lcfg.MaxConns, lcfg.MinConns = leasePoolSize, 0
-	lp, err := pgxpool.NewWithConfig(ctx, lcfg)
-	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("store/postgres: connect: %w", err)
+	pools := make([]*pgxpool.Pool, 2)
+	for i, size := range []int32{leasePoolSize, renewPoolSize} {
+		lcfg := cfg.Copy()
+		lcfg.MaxConns, lcfg.MinConns = size, 0
+		if pools[i], err = pgxpool.NewWithConfig(ctx, lcfg); err != nil {
+			pool.Close()
+			if i > 0 {
+				pools[0].Close()
+			}
+			return nil, fmt.Errorf("store/postgres: connect: %w", err)
+		}
 	}
-	s.leases, s.owned = lp, true
+	s.leases, s.renew, s.owned = pools[0], pools[1], true
 	return s, nil
 }
 
-// leasePoolSize is the size of the pool for lease operations: single-row statements of a few
-// milliseconds, so a few connections renew thousands of leases a second.
-const leasePoolSize = 4
+// leasePoolSize and renewPoolSize size the pools for lease operations: single-row statements
+// of a few milliseconds (a renewal is one statement for all the leases of a process), so a few
+// connections serve thousands of leases a second.
+const (
+	leasePoolSize = 4
+	renewPoolSize = 2
+)
 
 // New uses pool and applies any migrations it lacks. Close does not close pool.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...store.Option) (*Store, error) {
-	s := &Store{pool: pool, leases: pool, maxSeen: store.ApplyOptions(opts).MaxSeenPerAccount}
+	s := &Store{pool: pool, leases: pool, renew: pool, maxSeen: store.ApplyOptions(opts).MaxSeenPerAccount}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -108,46 +116,14 @@ func (s *Store) Close() error {
 	if s.owned {
 		s.pool.Close()
 		s.leases.Close()
+		s.renew.Close()
 	}
 	return nil
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("store/postgres: migration file %q is not named NNNN_name.sql", e.Name())
-		}
-		b, err := fs.ReadFile(migrationFS, "migrations/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{v, e.Name(), string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("store/postgres: migrations are not numbered 1..n (found %s)", m.name)
-		}
-	}
-	return out, nil
-}
-
 // SchemaVersion is the number of the newest migration this package applies.
 func SchemaVersion() int {
-	ms, err := loadMigrations()
+	ms, err := sqlstore.Migrations(migrationFS, "migrations", "store/postgres")
 	if err != nil {
 		return 0
 	}
@@ -157,7 +133,7 @@ func SchemaVersion() int {
 // migrate applies the missing migrations in one transaction under an advisory lock of the
 // schema, so that processes starting together apply each migration once.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := sqlstore.Migrations(migrationFS, "migrations", "store/postgres")
 	if err != nil {
 		return err
 	}
@@ -176,11 +152,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("%w (database %d, SDK %d): upgrade the SDK", ErrSchemaTooNew, cur, len(ms))
 		}
 		for _, m := range ms[cur:] {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, m.version); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, m.Version); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 		}
 		return nil
@@ -194,30 +170,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v)
-}
-
-// tx runs f in a transaction, after checking the fence, if any, in it: the check takes a share
-// lock on the lease's row, so that no acquisition can commit between the check and the write.
-func (s *Store) tx(ctx context.Context, fence *store.Lease, f func(pgx.Tx) error) error {
-	return s.txOn(ctx, s.pool, fence, f)
-}
-
-func (s *Store) txOn(ctx context.Context, pool *pgxpool.Pool, fence *store.Lease, f func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if fence != nil {
-			if err := checkLease(ctx, tx, *fence); err != nil {
+// tx runs f in a transaction, after checking the fence of ctx, if any (store.FenceOf), in it:
+// the check takes a share lock on the lease's row, so that no acquisition can commit between
+// the check and the write.
+func (s *Store) tx(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if fence, ok := store.FenceOf(ctx); ok {
+			if err := checkLease(ctx, tx, fence); err != nil {
 				return err
 			}
 		}
@@ -226,12 +185,12 @@ func (s *Store) txOn(ctx context.Context, pool *pgxpool.Pool, fence *store.Lease
 }
 
 // exec runs one statement: alone, or fenced in a transaction.
-func (s *Store) exec(ctx context.Context, fence *store.Lease, what, sql string, args ...any) error {
+func (s *Store) exec(ctx context.Context, what, sql string, args ...any) error {
 	var err error
-	if fence == nil {
+	if _, fenced := store.FenceOf(ctx); !fenced {
 		_, err = s.pool.Exec(ctx, sql, args...)
 	} else {
-		err = s.tx(ctx, fence, func(tx pgx.Tx) error {
+		err = s.tx(ctx, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, sql, args...)
 			return err
 		})
@@ -253,15 +212,11 @@ func wrap(what string, err error) error {
 
 // PutAccount implements store.AccountStore.
 func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
-	return s.putAccount(ctx, nil, a)
-}
-
-func (s *Store) putAccount(ctx context.Context, fence *store.Lease, a store.Account) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = time.Now()
 	}
-	return s.exec(ctx, fence, "put account "+a.ID.String(), `INSERT INTO accounts (id, seed, name, created_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET seed = excluded.seed, name = excluded.name`, a.ID[:], a.Seed[:], a.Name, ms(a.CreatedAt))
+	return s.exec(ctx, "put account "+a.ID.String(), `INSERT INTO accounts (id, seed, name, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET seed = excluded.seed, name = excluded.name`, a.ID[:], a.Seed[:], a.Name, sqlstore.MS(a.CreatedAt))
 }
 
 func scanAccount(row pgx.Row) (store.Account, error) {
@@ -276,7 +231,7 @@ func scanAccount(row pgx.Row) (store.Account, error) {
 	}
 	a.ID = crypto.AccountID(id)
 	a.Seed = [32]byte(seed)
-	a.CreatedAt = fromMS(created)
+	a.CreatedAt = sqlstore.FromMS(created)
 	return a, nil
 }
 
@@ -315,12 +270,8 @@ func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
 
 // DeleteAccount implements store.AccountStore.
 func (s *Store) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	return s.deleteAccount(ctx, nil, id)
-}
-
-func (s *Store) deleteAccount(ctx context.Context, fence *store.Lease, id crypto.AccountID) error {
 	prefix := []byte(id.String() + "/")
-	err := s.tx(ctx, fence, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM accounts WHERE id = $1`,
 			`DELETE FROM cursors WHERE account = $1`,
@@ -357,10 +308,6 @@ func (s *Store) LastHash(ctx context.Context, c store.Cursor) (string, error) {
 
 // SaveRetrieved implements store.InboxStore.
 func (s *Store) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
-	return s.saveRetrieved(ctx, nil, c, msgs, lastHash)
-}
-
-func (s *Store) saveRetrieved(ctx context.Context, fence *store.Lease, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
 	// One row per hash, the first given; all inserted by one statement, in order.
 	now := time.Now()
 	seen := make(map[string]bool, len(msgs))
@@ -376,12 +323,12 @@ func (s *Store) saveRetrieved(ctx context.Context, fence *store.Lease, c store.C
 		hashes = append(hashes, []byte(in.Hash))
 		nss = append(nss, in.Namespace)
 		datas = append(datas, in.Data)
-		tss = append(tss, ms(in.Timestamp))
-		exps = append(exps, ms(in.Expiry))
-		keeps = append(keeps, ms(store.KeepUntil(in.Expiry, now)))
+		tss = append(tss, sqlstore.MS(in.Timestamp))
+		exps = append(exps, sqlstore.MS(in.Expiry))
+		keeps = append(keeps, sqlstore.MS(store.KeepUntil(in.Expiry, now)))
 	}
 	var fresh []store.Incoming
-	err := s.tx(ctx, fence, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
 		fresh = fresh[:0]
 		if len(uniq) > 0 {
 			rows, err := tx.Query(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, keep_until)
@@ -467,7 +414,7 @@ func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.
 			return nil, wrap("pending", err)
 		}
 		in.Hash = string(h)
-		in.Timestamp, in.Expiry = fromMS(ts), fromMS(exp)
+		in.Timestamp, in.Expiry = sqlstore.FromMS(ts), sqlstore.FromMS(exp)
 		out = append(out, in)
 	}
 	if err := rows.Err(); err != nil {
@@ -478,27 +425,19 @@ func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.
 
 // MarkHandled implements store.InboxStore.
 func (s *Store) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	return s.markHandled(ctx, nil, account, hash)
-}
-
-func (s *Store) markHandled(ctx context.Context, fence *store.Lease, account crypto.AccountID, hash string) error {
-	return s.exec(ctx, fence, "mark handled", `UPDATE messages SET handled = true, data = NULL WHERE account = $1 AND hash = $2`,
+	return s.exec(ctx, "mark handled", `UPDATE messages SET handled = true, data = NULL WHERE account = $1 AND hash = $2`,
 		account[:], []byte(hash))
 }
 
 // SaveHandled implements store.InboxStore.
 func (s *Store) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
-	return s.saveHandled(ctx, nil, account, in)
-}
-
-func (s *Store) saveHandled(ctx context.Context, fence *store.Lease, account crypto.AccountID, in store.Incoming) error {
-	err := s.tx(ctx, fence, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var inserted bool
 		err := tx.QueryRow(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, keep_until, handled)
 			VALUES ($1, $2, $3, NULL, $4, $5, $6, true)
 			ON CONFLICT (account, hash) DO UPDATE SET handled = true, data = NULL
 			RETURNING (xmax = 0)`,
-			account[:], []byte(in.Hash), in.Namespace, ms(in.Timestamp), ms(in.Expiry), ms(store.KeepUntil(in.Expiry, time.Now()))).Scan(&inserted)
+			account[:], []byte(in.Hash), in.Namespace, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.KeepUntil(in.Expiry, time.Now()))).Scan(&inserted)
 		if err != nil {
 			return err
 		}
@@ -514,13 +453,11 @@ func (s *Store) saveHandled(ctx context.Context, fence *store.Lease, account cry
 }
 
 // Prune implements store.InboxStore.
-func (s *Store) Prune(ctx context.Context, now time.Time) error { return s.prune(ctx, nil, now) }
-
-func (s *Store) prune(ctx context.Context, fence *store.Lease, now time.Time) error {
-	err := s.tx(ctx, fence, func(tx pgx.Tx) error {
+func (s *Store) Prune(ctx context.Context, now time.Time) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `WITH gone AS (DELETE FROM messages WHERE handled AND keep_until < $1 RETURNING account)
 			UPDATE inbox_sizes s SET n = s.n - g.c FROM (SELECT account, count(*) AS c FROM gone GROUP BY account) g
-			WHERE s.account = g.account`, ms(now)); err != nil {
+			WHERE s.account = g.account`, sqlstore.MS(now)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM inbox_sizes WHERE n <= 0`); err != nil {
@@ -554,24 +491,16 @@ func (s *Store) GetValue(ctx context.Context, bucket, key string) ([]byte, error
 
 // PutValue implements store.KVStore.
 func (s *Store) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	return s.putValue(ctx, nil, bucket, key, value)
-}
-
-func (s *Store) putValue(ctx context.Context, fence *store.Lease, bucket, key string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	return s.exec(ctx, fence, "put "+bucket+"/"+key, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3)
+	return s.exec(ctx, "put "+bucket+"/"+key, `INSERT INTO kv (bucket, key, value) VALUES ($1, $2, $3)
 		ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, []byte(bucket), []byte(key), value)
 }
 
 // DeleteValue implements store.KVStore.
 func (s *Store) DeleteValue(ctx context.Context, bucket, key string) error {
-	return s.deleteValue(ctx, nil, bucket, key)
-}
-
-func (s *Store) deleteValue(ctx context.Context, fence *store.Lease, bucket, key string) error {
-	return s.exec(ctx, fence, "delete "+bucket+"/"+key, `DELETE FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key))
+	return s.exec(ctx, "delete "+bucket+"/"+key, `DELETE FROM kv WHERE bucket = $1 AND key = $2`, []byte(bucket), []byte(key))
 }
 
 // isUniqueViolation reports a unique-constraint error.

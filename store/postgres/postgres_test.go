@@ -33,35 +33,8 @@ func TestConformance(t *testing.T) {
 }
 
 func TestSurvivesReconnect(t *testing.T) {
-	ctx := context.Background()
 	dsn := pgtest.DSN(t)
-	s := open(t, dsn)
-	acc := storetest.TestAccount(t, 3)
-	if err := s.PutAccount(ctx, acc); err != nil {
-		t.Fatal(err)
-	}
-	c := store.Cursor{Account: acc.ID, Swarm: acc.ID}
-	if _, err := s.SaveRetrieved(ctx, c, []store.Incoming{storetest.Msg("x", 0, time.Time{}), storetest.Msg("y", 0, time.Time{})}, "y"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.MarkHandled(ctx, acc.ID, "x"); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s = open(t, dsn)
-	if got, err := s.GetAccount(ctx, acc.ID); err != nil || got.Seed != acc.Seed {
-		t.Fatalf("account lost: %v", err)
-	}
-	if h, _ := s.LastHash(ctx, c); h != "y" {
-		t.Fatalf("cursor lost: %q", h)
-	}
-	p, err := s.Pending(ctx, acc.ID)
-	if err != nil || len(p) != 1 || p[0].Hash != "y" || string(p[0].Data) != "data-y" {
-		t.Fatalf("pending after reconnect: %+v %v", p, err)
-	}
-	if fresh, _ := s.SaveRetrieved(ctx, c, []store.Incoming{storetest.Msg("x", 0, time.Time{})}, ""); len(fresh) != 0 {
-		t.Fatal("handled message would be delivered twice")
-	}
+	storetest.Reopen(t, func(t *testing.T) store.Store { return open(t, dsn) })
 }
 
 func TestRejectsNewerSchema(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/sqlstore"
 	"github.com/sessiongo/sdk/store"
 )
 
@@ -29,7 +29,7 @@ func checkLease(ctx context.Context, q querier, l store.Lease, now time.Time) er
 	case gen != l.Generation || holder != l.Holder:
 		return &store.LostError{Lease: l, Why: "now generation " + strconv.FormatInt(gen, 10) + " of " + holder}
 	case expires <= now.UnixMilli():
-		return &store.LostError{Lease: l, Why: "expired at " + fromMS(expires).Format(time.RFC3339Nano)}
+		return &store.LostError{Lease: l, Why: "expired at " + sqlstore.FromMS(expires).Format(time.RFC3339Nano)}
 	}
 	return nil
 }
@@ -40,7 +40,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 		return store.Lease{}, err
 	}
 	var l store.Lease
-	err := s.tx(ctx, nil, func(q *sql.Conn) error {
+	err := s.tx(ctx, func(q *sql.Conn) error {
 		now := time.Now().UnixMilli()
 		var holder string
 		var gen, expires int64
@@ -50,7 +50,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			return fmt.Errorf("store/sqlite: acquire lease: %w", err)
 		}
 		if held && expires > now && (req.Replace == 0 || req.Replace != gen) {
-			return &store.HeldError{Name: req.Name, Holder: holder, Generation: gen, Expires: fromMS(expires)}
+			return &store.HeldError{Name: req.Name, Holder: holder, Generation: gen, Expires: sqlstore.FromMS(expires)}
 		}
 		if held && expires > now {
 			// Taken over (Replace) before it expired: that generation ends now.
@@ -58,15 +58,15 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 				return fmt.Errorf("store/sqlite: acquire lease: %w", err)
 			}
 		}
-		l = store.Lease{Name: req.Name, Holder: req.Holder, Generation: gen + 1, Acquired: fromMS(now), Expires: fromMS(now + req.TTL.Milliseconds())}
+		l = store.Lease{Name: req.Name, Holder: req.Holder, Generation: gen + 1, Acquired: sqlstore.FromMS(now), Expires: sqlstore.FromMS(now + req.TTL.Milliseconds())}
 		if _, err := q.ExecContext(ctx, `INSERT INTO leases (name, holder, generation, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, generation = excluded.generation,
 			acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`,
-			l.Name, l.Holder, l.Generation, now, ms(l.Expires)); err != nil {
+			l.Name, l.Holder, l.Generation, now, sqlstore.MS(l.Expires)); err != nil {
 			return fmt.Errorf("store/sqlite: acquire lease: %w", err)
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO lease_history (name, generation, holder, acquired_at, ended_at) VALUES (?, ?, ?, ?, ?)`,
-			l.Name, l.Generation, l.Holder, now, ms(l.Expires)); err != nil {
+			l.Name, l.Generation, l.Holder, now, sqlstore.MS(l.Expires)); err != nil {
 			return fmt.Errorf("store/sqlite: acquire lease: %w", err)
 		}
 		return nil
@@ -82,13 +82,13 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 	if err := store.CheckLeaseTTL(ttl); err != nil {
 		return store.Lease{}, err
 	}
-	err := s.tx(ctx, nil, func(q *sql.Conn) error {
+	err := s.tx(ctx, func(q *sql.Conn) error {
 		now := time.Now()
 		if err := checkLease(ctx, q, l, now); err != nil {
 			return err
 		}
-		l.Expires = fromMS(now.UnixMilli() + ttl.Milliseconds())
-		return setEnd(ctx, q, l, ms(l.Expires), false)
+		l.Expires = sqlstore.FromMS(now.UnixMilli() + ttl.Milliseconds())
+		return setEnd(ctx, q, l, sqlstore.MS(l.Expires), false)
 	})
 	if err != nil {
 		return store.Lease{}, err
@@ -102,7 +102,7 @@ func (s *Store) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Dura
 		return nil, err
 	}
 	var out []store.Lease
-	err := s.tx(ctx, nil, func(q *sql.Conn) error {
+	err := s.tx(ctx, func(q *sql.Conn) error {
 		out = out[:0]
 		now := time.Now()
 		for _, l := range ls {
@@ -114,8 +114,8 @@ func (s *Store) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Dura
 			if err != nil {
 				return err
 			}
-			l.Expires = fromMS(now.UnixMilli() + ttl.Milliseconds())
-			if err := setEnd(ctx, q, l, ms(l.Expires), false); err != nil {
+			l.Expires = sqlstore.FromMS(now.UnixMilli() + ttl.Milliseconds())
+			if err := setEnd(ctx, q, l, sqlstore.MS(l.Expires), false); err != nil {
 				return err
 			}
 			out = append(out, l)
@@ -141,7 +141,7 @@ func setEnd(ctx context.Context, q querier, l store.Lease, end int64, released b
 
 // ReleaseLease implements store.LeaseStore.
 func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
-	return s.tx(ctx, nil, func(q *sql.Conn) error {
+	return s.tx(ctx, func(q *sql.Conn) error {
 		now := time.Now()
 		if err := checkLease(ctx, q, l, now); err != nil {
 			if errors.Is(err, store.ErrLeaseLost) {
@@ -168,7 +168,7 @@ func (s *Store) Leases(ctx context.Context) ([]store.Lease, error) {
 		if err := rows.Scan(&l.Name, &l.Holder, &l.Generation, &acq, &exp); err != nil {
 			return nil, fmt.Errorf("store/sqlite: leases: %w", err)
 		}
-		l.Acquired, l.Expires = fromMS(acq), fromMS(exp)
+		l.Acquired, l.Expires = sqlstore.FromMS(acq), sqlstore.FromMS(exp)
 		out = append(out, l)
 	}
 	return out, rows.Err()
@@ -189,71 +189,8 @@ func (s *Store) LeaseHistory(ctx context.Context, name string) ([]store.LeaseRec
 		if err := rows.Scan(&r.Name, &r.Generation, &r.Holder, &acq, &end, &r.Released); err != nil {
 			return nil, fmt.Errorf("store/sqlite: lease history: %w", err)
 		}
-		r.Acquired, r.Ended = fromMS(acq), fromMS(end)
+		r.Acquired, r.Ended = sqlstore.FromMS(acq), sqlstore.FromMS(end)
 		out = append(out, r)
 	}
 	return out, rows.Err()
 }
-
-// Fenced implements store.LeaseStore.
-func (s *Store) Fenced(l store.Lease) store.Store { return &fenced{s: s, l: l} }
-
-// fenced is the view whose writes check the lease in their own transaction.
-type fenced struct {
-	s *Store
-	l store.Lease
-}
-
-func (f *fenced) PutAccount(ctx context.Context, a store.Account) error {
-	return f.s.putAccount(ctx, &f.l, a)
-}
-func (f *fenced) GetAccount(ctx context.Context, id crypto.AccountID) (store.Account, error) {
-	return f.s.GetAccount(ctx, id)
-}
-func (f *fenced) Accounts(ctx context.Context) ([]store.Account, error) { return f.s.Accounts(ctx) }
-func (f *fenced) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	return f.s.deleteAccount(ctx, &f.l, id)
-}
-func (f *fenced) LastHash(ctx context.Context, c store.Cursor) (string, error) {
-	return f.s.LastHash(ctx, c)
-}
-func (f *fenced) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
-	return f.s.saveRetrieved(ctx, &f.l, c, msgs, lastHash)
-}
-func (f *fenced) Pending(ctx context.Context, account crypto.AccountID) ([]store.Incoming, error) {
-	return f.s.Pending(ctx, account)
-}
-func (f *fenced) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	return f.s.markHandled(ctx, &f.l, account, hash)
-}
-func (f *fenced) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
-	return f.s.saveHandled(ctx, &f.l, account, in)
-}
-func (f *fenced) Prune(ctx context.Context, now time.Time) error { return f.s.prune(ctx, &f.l, now) }
-func (f *fenced) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
-	return f.s.GetValue(ctx, bucket, key)
-}
-func (f *fenced) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	return f.s.putValue(ctx, &f.l, bucket, key, value)
-}
-func (f *fenced) DeleteValue(ctx context.Context, bucket, key string) error {
-	return f.s.deleteValue(ctx, &f.l, bucket, key)
-}
-func (f *fenced) AcquireLease(ctx context.Context, req store.LeaseRequest) (store.Lease, error) {
-	return f.s.AcquireLease(ctx, req)
-}
-func (f *fenced) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
-	return f.s.RenewLease(ctx, l, ttl)
-}
-func (f *fenced) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
-	return f.s.RenewLeases(ctx, ls, ttl)
-}
-func (f *fenced) ReleaseLease(ctx context.Context, l store.Lease) error {
-	return f.s.ReleaseLease(ctx, l)
-}
-func (f *fenced) Leases(ctx context.Context) ([]store.Lease, error) { return f.s.Leases(ctx) }
-func (f *fenced) LeaseHistory(ctx context.Context, name string) ([]store.LeaseRecord, error) {
-	return f.s.LeaseHistory(ctx, name)
-}
-func (f *fenced) Fenced(l store.Lease) store.Store { return f.s.Fenced(l) }
-func (f *fenced) Close() error                     { return nil }

@@ -14,12 +14,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/internal/sqlstore"
 	"github.com/sessiongo/sdk/store"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
 )
@@ -111,42 +110,9 @@ func New(ctx context.Context, db *sql.DB, opts ...store.Option) (*Store, error) 
 	return s, nil
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("store/sqlite: migration file %q is not named NNNN_name.sql", e.Name())
-		}
-		b, err := fs.ReadFile(migrationFS, "migrations/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{v, e.Name(), string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("store/sqlite: migrations are not numbered 1..n (found %s)", m.name)
-		}
-	}
-	return out, nil
-}
-
 // SchemaVersion is the number of the newest migration this package applies.
 func SchemaVersion() int {
-	ms, err := loadMigrations()
+	ms, err := sqlstore.Migrations(migrationFS, "migrations", "store/sqlite")
 	if err != nil {
 		return 0
 	}
@@ -156,11 +122,11 @@ func SchemaVersion() int {
 // migrate applies the missing migrations in one immediate transaction, so that processes
 // opening the file at once apply each migration once.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := sqlstore.Migrations(migrationFS, "migrations", "store/sqlite")
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, nil, func(tx *sql.Conn) error {
+	return s.tx(ctx, func(tx *sql.Conn) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 			return fmt.Errorf("store/sqlite: migrate: %w", err)
 		}
@@ -172,11 +138,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("store/sqlite: database schema version %d is newer than this SDK's %d: upgrade the SDK", cur, len(ms))
 		}
 		for _, m := range ms[cur:] {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("store/sqlite: migrate %s: %w", m.Name, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.version); err != nil {
-				return fmt.Errorf("store/sqlite: migrate %s: %w", m.name, err)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.Version); err != nil {
+				return fmt.Errorf("store/sqlite: migrate %s: %w", m.Name, err)
 			}
 		}
 		return nil
@@ -191,23 +157,10 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v)
-}
-
 // tx runs f in a BEGIN IMMEDIATE transaction (the write lock taken at once: no deadlock between
-// two readers upgrading) after checking the fence, if any, in the same transaction.
-func (s *Store) tx(ctx context.Context, fence *store.Lease, f func(tx *sql.Conn) error) (err error) {
+// two readers upgrading) after checking the fence of ctx, if any (store.FenceOf), in the same
+// transaction.
+func (s *Store) tx(ctx context.Context, f func(tx *sql.Conn) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -225,8 +178,8 @@ func (s *Store) tx(ctx context.Context, fence *store.Lease, f func(tx *sql.Conn)
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
 	}()
-	if fence != nil {
-		if err := checkLease(ctx, conn, *fence, time.Now()); err != nil {
+	if fence, ok := store.FenceOf(ctx); ok {
+		if err := checkLease(ctx, conn, fence, time.Now()); err != nil {
 			return err
 		}
 	}
@@ -241,12 +194,12 @@ func (s *Store) tx(ctx context.Context, fence *store.Lease, f func(tx *sql.Conn)
 
 // exec runs one statement: alone (SQLite makes it atomic) or, fenced, in a transaction with
 // the lease check.
-func (s *Store) exec(ctx context.Context, fence *store.Lease, what, query string, args ...any) error {
+func (s *Store) exec(ctx context.Context, what, query string, args ...any) error {
 	var err error
-	if fence == nil {
+	if _, fenced := store.FenceOf(ctx); !fenced {
 		_, err = s.db.ExecContext(ctx, query, args...)
 	} else {
-		err = s.tx(ctx, fence, func(q *sql.Conn) error {
+		err = s.tx(ctx, func(q *sql.Conn) error {
 			_, err := q.ExecContext(ctx, query, args...)
 			return err
 		})
@@ -270,11 +223,7 @@ type querier interface {
 
 // PutAccount implements store.AccountStore.
 func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
-	return s.putAccount(ctx, nil, a)
-}
-
-func (s *Store) putAccount(ctx context.Context, fence *store.Lease, a store.Account) error {
-	return s.tx(ctx, fence, func(q *sql.Conn) error { return putAccount(ctx, q, a) })
+	return s.tx(ctx, func(q *sql.Conn) error { return putAccount(ctx, q, a) })
 }
 
 func putAccount(ctx context.Context, q querier, a store.Account) error {
@@ -283,7 +232,7 @@ func putAccount(ctx context.Context, q querier, a store.Account) error {
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO accounts (id, seed, name, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET seed = excluded.seed, name = excluded.name`,
-		a.ID[:], a.Seed[:], a.Name, ms(a.CreatedAt))
+		a.ID[:], a.Seed[:], a.Name, sqlstore.MS(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store/sqlite: put account %s: %w", a.ID, err)
 	}
@@ -302,7 +251,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (store.Account, error) {
 	}
 	a.ID = crypto.AccountID(id)
 	a.Seed = [32]byte(seed)
-	a.CreatedAt = fromMS(created)
+	a.CreatedAt = sqlstore.FromMS(created)
 	return a, nil
 }
 
@@ -339,11 +288,7 @@ func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
 
 // DeleteAccount implements store.AccountStore.
 func (s *Store) DeleteAccount(ctx context.Context, id crypto.AccountID) error {
-	return s.deleteAccount(ctx, nil, id)
-}
-
-func (s *Store) deleteAccount(ctx context.Context, fence *store.Lease, id crypto.AccountID) error {
-	return s.tx(ctx, fence, func(q *sql.Conn) error { return deleteAccount(ctx, q, id) })
+	return s.tx(ctx, func(q *sql.Conn) error { return deleteAccount(ctx, q, id) })
 }
 
 func deleteAccount(ctx context.Context, q querier, id crypto.AccountID) error {
@@ -381,18 +326,14 @@ func (s *Store) LastHash(ctx context.Context, c store.Cursor) (string, error) {
 
 // SaveRetrieved implements store.InboxStore.
 func (s *Store) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
-	return s.saveRetrieved(ctx, nil, c, msgs, lastHash)
-}
-
-func (s *Store) saveRetrieved(ctx context.Context, fence *store.Lease, c store.Cursor, msgs []store.Incoming, lastHash string) ([]store.Incoming, error) {
 	var fresh []store.Incoming
-	err := s.tx(ctx, fence, func(q *sql.Conn) error {
+	err := s.tx(ctx, func(q *sql.Conn) error {
 		fresh = fresh[:0]
 		now := time.Now()
 		for _, in := range msgs {
 			res, err := q.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, keep_until)
 				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, hash) DO NOTHING`,
-				c.Account[:], in.Hash, in.Namespace, in.Data, ms(in.Timestamp), ms(in.Expiry), ms(store.KeepUntil(in.Expiry, now)))
+				c.Account[:], in.Hash, in.Namespace, in.Data, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.KeepUntil(in.Expiry, now)))
 			if err != nil {
 				return fmt.Errorf("store/sqlite: save message: %w", err)
 			}
@@ -458,7 +399,7 @@ func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.
 		if err := rows.Scan(&in.Hash, &in.Namespace, &in.Data, &ts, &exp); err != nil {
 			return nil, fmt.Errorf("store/sqlite: pending: %w", err)
 		}
-		in.Timestamp, in.Expiry = fromMS(ts), fromMS(exp)
+		in.Timestamp, in.Expiry = sqlstore.FromMS(ts), sqlstore.FromMS(exp)
 		out = append(out, in)
 	}
 	return out, rows.Err()
@@ -466,20 +407,12 @@ func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.
 
 // MarkHandled implements store.InboxStore.
 func (s *Store) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
-	return s.markHandled(ctx, nil, account, hash)
-}
-
-func (s *Store) markHandled(ctx context.Context, fence *store.Lease, account crypto.AccountID, hash string) error {
-	return s.exec(ctx, fence, "mark handled", `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], hash)
+	return s.exec(ctx, "mark handled", `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], hash)
 }
 
 // SaveHandled implements store.InboxStore.
 func (s *Store) SaveHandled(ctx context.Context, account crypto.AccountID, in store.Incoming) error {
-	return s.saveHandled(ctx, nil, account, in)
-}
-
-func (s *Store) saveHandled(ctx context.Context, fence *store.Lease, account crypto.AccountID, in store.Incoming) error {
-	return s.tx(ctx, fence, func(q *sql.Conn) error {
+	return s.tx(ctx, func(q *sql.Conn) error {
 		res, err := q.ExecContext(ctx, `UPDATE messages SET handled = 1, data = NULL WHERE account = ? AND hash = ?`, account[:], in.Hash)
 		if err != nil {
 			return fmt.Errorf("store/sqlite: save handled: %w", err)
@@ -489,7 +422,7 @@ func (s *Store) saveHandled(ctx context.Context, fence *store.Lease, account cry
 		}
 		_, err = q.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, keep_until, handled)
 			VALUES (?, ?, ?, NULL, ?, ?, ?, 1)`,
-			account[:], in.Hash, in.Namespace, ms(in.Timestamp), ms(in.Expiry), ms(store.KeepUntil(in.Expiry, time.Now())))
+			account[:], in.Hash, in.Namespace, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.KeepUntil(in.Expiry, time.Now())))
 		if err != nil {
 			return fmt.Errorf("store/sqlite: save handled: %w", err)
 		}
@@ -498,11 +431,9 @@ func (s *Store) saveHandled(ctx context.Context, fence *store.Lease, account cry
 }
 
 // Prune implements store.InboxStore.
-func (s *Store) Prune(ctx context.Context, now time.Time) error { return s.prune(ctx, nil, now) }
-
-func (s *Store) prune(ctx context.Context, fence *store.Lease, now time.Time) error {
-	return s.tx(ctx, fence, func(q *sql.Conn) error {
-		res, err := q.ExecContext(ctx, `DELETE FROM messages WHERE handled = 1 AND keep_until < ?`, ms(now))
+func (s *Store) Prune(ctx context.Context, now time.Time) error {
+	return s.tx(ctx, func(q *sql.Conn) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM messages WHERE handled = 1 AND keep_until < ?`, sqlstore.MS(now))
 		if err != nil {
 			return fmt.Errorf("store/sqlite: prune: %w", err)
 		}
@@ -515,7 +446,7 @@ func (s *Store) prune(ctx context.Context, fence *store.Lease, now time.Time) er
 			}
 		}
 		// Lease generations that ended long ago; the current one stays in leases.
-		if _, err := q.ExecContext(ctx, `DELETE FROM lease_history WHERE ended_at < ?`, ms(now.Add(-store.MaxMessageTTL))); err != nil {
+		if _, err := q.ExecContext(ctx, `DELETE FROM lease_history WHERE ended_at < ?`, sqlstore.MS(now.Add(-store.MaxMessageTTL))); err != nil {
 			return fmt.Errorf("store/sqlite: prune lease history: %w", err)
 		}
 		return nil
@@ -537,22 +468,14 @@ func (s *Store) GetValue(ctx context.Context, bucket, key string) ([]byte, error
 
 // PutValue implements store.KVStore.
 func (s *Store) PutValue(ctx context.Context, bucket, key string, value []byte) error {
-	return s.putValue(ctx, nil, bucket, key, value)
-}
-
-func (s *Store) putValue(ctx context.Context, fence *store.Lease, bucket, key string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	return s.exec(ctx, fence, "put "+bucket+"/"+key, `INSERT INTO kv (bucket, key, value) VALUES (?, ?, ?)
+	return s.exec(ctx, "put "+bucket+"/"+key, `INSERT INTO kv (bucket, key, value) VALUES (?, ?, ?)
 		ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value`, bucket, key, value)
 }
 
 // DeleteValue implements store.KVStore.
 func (s *Store) DeleteValue(ctx context.Context, bucket, key string) error {
-	return s.deleteValue(ctx, nil, bucket, key)
-}
-
-func (s *Store) deleteValue(ctx context.Context, fence *store.Lease, bucket, key string) error {
-	return s.exec(ctx, fence, "delete "+bucket+"/"+key, `DELETE FROM kv WHERE bucket = ? AND key = ?`, bucket, key)
+	return s.exec(ctx, "delete "+bucket+"/"+key, `DELETE FROM kv WHERE bucket = ? AND key = ?`, bucket, key)
 }

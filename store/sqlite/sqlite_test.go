@@ -42,45 +42,15 @@ func TestConformance(t *testing.T) {
 }
 
 func TestSurvivesRestart(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "restart.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc := storetest.TestAccount(t, 3)
-	if err := s.PutAccount(ctx, acc); err != nil {
-		t.Fatal(err)
-	}
-	c := store.Cursor{Account: acc.ID, Swarm: acc.ID}
-	if _, err := s.SaveRetrieved(ctx, c, []store.Incoming{storetest.Msg("x", 0, time.Time{}), storetest.Msg("y", 0, time.Time{})}, "y"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.MarkHandled(ctx, acc.ID, "x"); err != nil {
-		t.Fatal(err)
-	}
-	// "Crash": close without handling y.
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if got, err := s.GetAccount(ctx, acc.ID); err != nil || got.Seed != acc.Seed {
-		t.Fatalf("account lost: %v", err)
-	}
-	if h, _ := s.LastHash(ctx, c); h != "y" {
-		t.Fatalf("cursor lost: %q", h)
-	}
-	p, err := s.Pending(ctx, acc.ID)
-	if err != nil || len(p) != 1 || p[0].Hash != "y" || string(p[0].Data) != "data-y" {
-		t.Fatalf("pending after restart: %+v %v", p, err)
-	}
-	if fresh, _ := s.SaveRetrieved(ctx, c, []store.Incoming{storetest.Msg("x", 0, time.Time{})}, ""); len(fresh) != 0 {
-		t.Fatal("handled message would be delivered twice after restart")
-	}
+	storetest.Reopen(t, func(t *testing.T) store.Store {
+		s, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
 
 func TestRejectsNewerSchema(t *testing.T) {

@@ -9,6 +9,19 @@ import (
 	"github.com/sessiongo/sdk/store"
 )
 
+// BenchStore runs BenchSaveAndHandle on stores made by open (closed after each run), as
+// sub-benchmarks "plain" and "fenced": batches of 10 messages over 100 accounts.
+func BenchStore(b *testing.B, open func(b *testing.B) store.Store) {
+	for _, name := range []string{"plain", "fenced"} {
+		fenced := name == "fenced"
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			defer s.Close()
+			BenchSaveAndHandle(b, s, 100, 10, fenced)
+		})
+	}
+}
+
 // BenchSaveAndHandle measures what a client does with each message: save a retrieved batch
 // (SaveRetrieved, batches of batch messages) and mark each handled (MarkHandled), for accounts
 // accounts in turn; with fenced, through store.Fence under each account's lease, as a Client

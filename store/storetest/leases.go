@@ -3,11 +3,13 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessiongo/sdk/crypto"
 	"github.com/sessiongo/sdk/store"
 )
 
@@ -300,4 +302,120 @@ func testFencing(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	lost("write after release", nf.PutValue(ctx, "b", "k", nil))
+}
+
+// writeCounter is an application's wrapper of a store (as for metrics): it embeds the store,
+// counts the writes and passes them on with the ctx it was given.
+type writeCounter struct {
+	store.Store
+	mu     sync.Mutex
+	writes map[string]int
+}
+
+func (w *writeCounter) count(what string) {
+	w.mu.Lock()
+	w.writes[what]++
+	w.mu.Unlock()
+}
+
+func (w *writeCounter) PutAccount(ctx context.Context, a store.Account) error {
+	w.count("PutAccount")
+	return w.Store.PutAccount(ctx, a)
+}
+func (w *writeCounter) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, last string) ([]store.Incoming, error) {
+	w.count("SaveRetrieved")
+	return w.Store.SaveRetrieved(ctx, c, msgs, last)
+}
+func (w *writeCounter) MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error {
+	w.count("MarkHandled")
+	return w.Store.MarkHandled(ctx, account, hash)
+}
+func (w *writeCounter) PutValue(ctx context.Context, bucket, key string, value []byte) error {
+	w.count("PutValue")
+	return w.Store.PutValue(ctx, bucket, key, value)
+}
+
+// A store wrapped by the application stays in the path of fenced writes (store.Fence over the
+// wrapper, or a ctx from store.WithFence): the wrapper sees every write, and the store under it
+// still refuses those of a lease no longer current.
+func testFencedWrapper(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	acct := TestAccount(t, 23)
+	w := &writeCounter{Store: s, writes: map[string]int{}}
+	c := store.Cursor{Account: acct.ID, Swarm: acct.ID}
+	l, err := w.AcquireLease(ctx, store.LeaseRequest{Name: store.AccountLease(acct.ID), Holder: "wrapped/1/aa/", TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := store.Fence(w, l)
+	if err := f.PutAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.SaveRetrieved(ctx, c, []store.Incoming{Msg("a", 0, time.Time{})}, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PutValue(store.WithFence(ctx, l), "b", acct.ID.String()+"/k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	// Taken over: the wrapper still sees the writes, and the store refuses them.
+	if _, err := s.AcquireLease(ctx, store.LeaseRequest{Name: l.Name, Holder: "next/2/bb/", TTL: ttl, Replace: l.Generation}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.MarkHandled(ctx, acct.ID, "a"); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stale MarkHandled through the wrapper: %v", err)
+	}
+	if err := w.PutValue(store.WithFence(ctx, l), "b", acct.ID.String()+"/k", []byte("stale")); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stale PutValue through the wrapper: %v", err)
+	}
+	want := map[string]int{"PutAccount": 1, "SaveRetrieved": 1, "MarkHandled": 1, "PutValue": 2}
+	if fmt.Sprint(w.writes) != fmt.Sprint(want) {
+		t.Fatalf("the wrapper saw writes %v, want %v", w.writes, want)
+	}
+	if p, _ := s.Pending(ctx, acct.ID); len(p) != 1 {
+		t.Fatalf("a stale write through the wrapper changed the store: pending %+v", p)
+	}
+	if v, _ := s.GetValue(ctx, "b", acct.ID.String()+"/k"); string(v) != "v" {
+		t.Fatalf("a stale write through the wrapper changed the store: %q", v)
+	}
+	// Without a fence, writes are not checked (the store's own callers, set-up tools).
+	if err := w.PutValue(ctx, "b", acct.ID.String()+"/k", []byte("admin")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Reopen checks that what a store saved survives closing it without handling a pending
+// message (a crash): open must return a store on the same database each time it is called.
+func Reopen(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	s := open(t)
+	acc := TestAccount(t, 3)
+	if err := s.PutAccount(ctx, acc); err != nil {
+		t.Fatal(err)
+	}
+	c := store.Cursor{Account: acc.ID, Swarm: acc.ID}
+	if _, err := s.SaveRetrieved(ctx, c, []store.Incoming{Msg("x", 0, time.Time{}), Msg("y", 0, time.Time{})}, "y"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkHandled(ctx, acc.ID, "x"); err != nil {
+		t.Fatal(err)
+	}
+	// "Crash": close without handling y.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t)
+	if got, err := s.GetAccount(ctx, acc.ID); err != nil || got.Seed != acc.Seed {
+		t.Fatalf("account lost: %v", err)
+	}
+	if h, _ := s.LastHash(ctx, c); h != "y" {
+		t.Fatalf("cursor lost: %q", h)
+	}
+	p, err := s.Pending(ctx, acc.ID)
+	if err != nil || len(p) != 1 || p[0].Hash != "y" || string(p[0].Data) != "data-y" {
+		t.Fatalf("pending after reopening: %+v %v", p, err)
+	}
+	if fresh, _ := s.SaveRetrieved(ctx, c, []store.Incoming{Msg("x", 0, time.Time{})}, ""); len(fresh) != 0 {
+		t.Fatal("handled message would be delivered twice after reopening")
+	}
 }

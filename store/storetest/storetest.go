@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open(t)) })
 	t.Run("LeaseRace", func(t *testing.T) { testLeaseRace(t, open(t)) })
 	t.Run("Fencing", func(t *testing.T) { testFencing(t, open(t)) })
+	t.Run("FencedWrapper", func(t *testing.T) { testFencedWrapper(t, open(t)) })
 }
 
 // TestAccount returns a deterministic account numbered n (its CreatedAt grows with n).

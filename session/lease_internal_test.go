@@ -1,0 +1,227 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/store"
+)
+
+// newLeaseClient is a Client on st (closed when tb ends).
+func newLeaseClient(tb testing.TB, st store.Store, opts ...Option) *Client {
+	c, _ := NewTestClient(tb, append([]Option{WithStore(st)}, opts...)...)
+	return c
+}
+
+// A poll that runs on after its lease was released (a straggler: bookkeeping that ignores
+// cancellation, a poll that ignored it) used to write unfenced, since "no lease held" read as
+// "not polling": over what the account's next holder wrote. Its writes are now fenced by the
+// poll's own generation and refused; a write outside any poll takes a lease of its own, and is
+// refused with ErrAccountInUse while another holder has the account.
+func TestPollWriteAfterReleaseRefused(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	c := newLeaseClient(t, mem, WithLeaseTTL(time.Second))
+	pctx, err := c.startLease(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.PutValue(pctx, "b", "k", []byte("poll")); err != nil {
+		t.Fatalf("a poll's write under its lease: %v", err)
+	}
+	if err := c.finishLease(nil); err != nil {
+		t.Fatal(err)
+	}
+	// The next holder takes the account and writes.
+	l, err := mem.AcquireLease(ctx, store.LeaseRequest{Name: store.AccountLease(c.id), Holder: "next", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Fence(mem, l).PutValue(ctx, "b", "k", []byte("next")); err != nil {
+		t.Fatal(err)
+	}
+	// The poll's bookkeeping (which ignores cancellation), then the poll itself.
+	for i, wctx := range []context.Context{context.WithoutCancel(pctx), pctx} {
+		if err := c.store.PutValue(wctx, "b", "k", []byte("stale")); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("write %d of the poll after its lease was released: %v", i, err)
+		}
+	}
+	if err := c.store.PutValue(ctx, "b", "k", []byte("outside")); !errors.Is(err, ErrAccountInUse) {
+		t.Fatalf("a write outside a poll while another holder has the account: %v", err)
+	}
+	if v, _ := mem.GetValue(ctx, "b", "k"); string(v) != "next" {
+		t.Fatalf("the next holder's value was overwritten: %q", v)
+	}
+	// Once the other holder is gone, a write outside a poll takes a lease of its own, held
+	// while writes follow and released when they stop.
+	if err := mem.ReleaseLease(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.PutValue(ctx, "b", "k", []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	wl, held := c.Lease()
+	if !held || wl.Generation != l.Generation+1 {
+		t.Fatalf("write lease %+v held=%v", wl, held)
+	}
+	// A poll starting now takes that lease over (no second acquisition by the same Client).
+	pctx, err = c.startLease(ctx)
+	if err != nil {
+		t.Fatalf("a poll after a write: %v", err)
+	}
+	if pl, _ := c.Lease(); pl.Generation != wl.Generation {
+		t.Fatalf("the poll took generation %d, not the write lease's %d", pl.Generation, wl.Generation)
+	}
+	if err := c.finishLease(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.PutValue(ctx, "b", "k", []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, held := c.Lease(); !held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an idle write lease was never released")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ls, _ := mem.Leases(ctx); len(ls) != 0 {
+		t.Fatalf("the idle write lease is still held in the store: %+v", ls)
+	}
+	hist, _ := mem.LeaseHistory(ctx, store.AccountLease(c.id))
+	if err := store.CheckLeaseHistory(hist); err != nil || len(hist) != 4 {
+		t.Fatalf("history %+v: %v", hist, err)
+	}
+}
+
+// A poll's context handed to another Client (a handler of AddEventHandlerE gets it, and may
+// pass it on) fences nothing there: that Client writes under its own lease.
+func TestPollContextOfAnotherClient(t *testing.T) {
+	mem := store.NewMemory()
+	var cs [2]*Client
+	for i := range cs {
+		k, err := crypto.GenerateKeys(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = newLeaseClient(t, mem, WithKeys(k))
+	}
+	pctx, err := cs[0].startLease(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs[0].finishLease(nil)
+	if err := cs[1].store.PutValue(pctx, "b", "k", []byte("v")); err != nil {
+		t.Fatalf("a write of one Client with another's poll context: %v", err)
+	}
+	if l, held := cs[1].Lease(); !held || l.Name != store.AccountLease(cs[1].id) {
+		t.Fatalf("the write was not made under the writer's own lease: %+v %v", l, held)
+	}
+}
+
+// A lease that the store renewed after its keeper had given up (the reply came after the local
+// deadline) is released when the reply comes, so that the account need not wait a TTL for it
+// to expire.
+func TestLateRenewalReleased(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	const ttl = 3 * time.Second
+	// The first renewal (a third of the TTL in) commits well before the lease expires in the
+	// store, but its reply comes after the local deadline (9/10 of the TTL).
+	st := &lateRenewStore{Memory: mem, before: 1200 * time.Millisecond, after: 800 * time.Millisecond, renewed: make(chan time.Time, 1)}
+	c := newLeaseClient(t, st, WithLeaseTTL(ttl))
+	pctx, err := c.startLease(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pctx.Done():
+	case <-time.After(3 * ttl):
+		t.Fatal("the lease was not lost although its renewal came too late")
+	}
+	if err := c.finishLease(nil); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("the poll ended with %v", err)
+	}
+	returned := <-st.renewed
+	for {
+		ls, _ := mem.Leases(ctx)
+		if len(ls) == 0 {
+			break
+		}
+		if time.Since(returned) > ttl/3 {
+			t.Fatalf("the lease renewed too late is still held %v after the renewal returned: %+v", time.Since(returned), ls)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// lateRenewStore renews after before, whatever the caller's deadline, and replies after after
+// more (a database that committed the renewal, whose reply came after the client gave up
+// waiting), and says when it replied.
+type lateRenewStore struct {
+	*store.Memory
+	before, after time.Duration
+	renewed       chan time.Time
+}
+
+func (s *lateRenewStore) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	time.Sleep(s.before)
+	got, err := s.Memory.RenewLeases(context.Background(), ls, ttl)
+	time.Sleep(s.after)
+	select {
+	case s.renewed <- time.Now():
+	default:
+	}
+	return got, err
+}
+
+// BenchmarkLeaseHeap measures the heap a Client's lease state adds per account: 2,000 Clients
+// on one Network, with and without a held lease (as a running Client holds it).
+func BenchmarkLeaseHeap(b *testing.B) {
+	const n = 2000
+	mem := store.NewMemory()
+	nw, err := NewNetwork(NetworkConfig{Store: mem})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nw.Close()
+	measure := func(hold bool) float64 {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		cs := make([]*Client, n)
+		for i := range cs {
+			k, err := crypto.GenerateKeys(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cs[i] = newLeaseClient(b, mem, WithNetwork(nw), WithKeys(k))
+			if hold {
+				if _, err := cs[i].startLease(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		for _, c := range cs {
+			if hold {
+				c.finishLease(nil)
+			}
+			c.Close()
+		}
+		return float64(after.HeapAlloc-before.HeapAlloc) / n
+	}
+	for range b.N {
+		idle, held := measure(false), measure(true)
+		b.ReportMetric(idle, "clientB/account")
+		b.ReportMetric(held-idle, "heldB/account")
+	}
+}

@@ -16,13 +16,8 @@ import (
 func TestAfterReadRecordsArePruned(t *testing.T) {
 	ctx := context.Background()
 	st := store.NewMemory()
-	c, err := NewClient(WithStore(st), WithNetworkConfig(NetworkConfig{Seeds: []string{"https://127.0.0.1:1"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
-	c.clock = func() time.Time { return now }
+	c := clockedClient(t, st, &now)
 	peer := crypto.AccountID{0x05, 1}
 	note := func(sent time.Time, ttl time.Duration) string {
 		m := &Message{Hash: "h" + sent.String(), From: peer, Timestamp: sent, Expiry: &Expiry{Mode: ExpiryAfterRead, Timer: time.Hour}}
@@ -82,13 +77,8 @@ func (s *indexWrites) PutValue(ctx context.Context, bucket, key string, value []
 func TestAfterReadIndexWritesLinear(t *testing.T) {
 	ctx := context.Background()
 	st := &indexWrites{Memory: store.NewMemory()}
-	c, err := NewClient(WithStore(st), WithNetworkConfig(NetworkConfig{Seeds: []string{"https://127.0.0.1:1"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
-	c.clock = func() time.Time { return now }
+	c := clockedClient(t, st, &now)
 	const n = 2000
 	var keys []string
 	for i := range n {
@@ -109,4 +99,17 @@ func TestAfterReadIndexWritesLinear(t *testing.T) {
 			t.Fatalf("record %s kept after its message expired: %v", k, err)
 		}
 	}
+}
+
+// clockedClient is a Client on st (never polling: its network is unreachable) whose clock reads
+// *now, which the test moves.
+func clockedClient(t *testing.T, st store.Store, now *time.Time) *Client {
+	t.Helper()
+	c, err := NewClient(WithStore(st), WithNetworkConfig(NetworkConfig{Seeds: []string{"https://127.0.0.1:1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.clock = func() time.Time { return *now }
+	return c
 }

@@ -26,7 +26,9 @@ func WithMaxDeliveries(n int) Option { return func(c *config) { c.maxDeliveries 
 // (AddEventHandlerE) or panicked (Panic, with the goroutine's Stack). The event is delivered
 // again by the next poll, to every handler, until it has been tried MaxDeliveries times; then a
 // DeadLetter gives it up. Events that do not come from a stored message or a room (Connected,
-// PollError, ...) are not delivered again.
+// PollError, ...) and the events of the account's configs (the Synced events and
+// ConfigRejected: the merge they report is saved whatever the handlers do) are not delivered
+// again: Retry is false for them.
 type HandlerError struct {
 	Event   Event
 	Err     error
@@ -192,10 +194,11 @@ func (c *Client) forgetFailures(evt Event) {
 // eventKey identifies an event across deliveries: the same stored message or room change
 // gives the same key each time it is decoded. It is made of the event's identifying fields
 // (hash, room or server, ids, sender, times); "" for events that are not delivered again
-// (connection events, and those with no identifying field).
+// (connection events, the events of config merges, and those with no identifying field).
 func eventKey(evt Event) string {
 	switch evt.(type) {
-	case *Connected, *Disconnected, *PollError, *HandlerError, *DeadLetter:
+	case *Connected, *Disconnected, *PollError, *HandlerError, *DeadLetter,
+		*SyncedProfile, *SyncedContact, *SyncedRead, *SyncedGroup, *SyncedCommunity, *ConfigRejected:
 		return ""
 	}
 	v := reflect.ValueOf(evt)

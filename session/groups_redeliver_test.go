@@ -17,9 +17,7 @@ import (
 func TestGroupStateEventsRedeliveredAfterHandlerError(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := gDevnet(t)
-	admin := gNewPeer(t, cfg, "Admin")
-	member := gNewPeer(t, cfg, "Member")
+	admin, member := gAdminAndMember(t)
 
 	// The handler fails once on the next event of the armed type.
 	var mu sync.Mutex
@@ -112,10 +110,8 @@ func TestGroupStateEventsRedeliveredAfterHandlerError(t *testing.T) {
 func TestGroupStateEventsOfOneMessageGivenUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := gDevnet(t)
 	const max = 3
-	admin := gNewPeer(t, cfg, "Admin")
-	member := gNewPeer(t, cfg, "Member", WithMaxDeliveries(max))
+	admin, member := gAdminAndMember(t, WithMaxDeliveries(max))
 	member.AddEventHandlerE(func(_ context.Context, evt Event) error {
 		if _, ok := evt.(*GroupHistoryCleared); ok {
 			return errors.New("handler down")
@@ -175,9 +171,7 @@ func TestGroupStateEventsOfOneMessageGivenUp(t *testing.T) {
 func TestGroupJoinUndeliveredForgottenWhenRemoved(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := gDevnet(t)
-	admin := gNewPeer(t, cfg, "Admin")
-	member := gNewPeer(t, cfg, "Member")
+	admin, member := gAdminAndMember(t)
 	var mu sync.Mutex
 	failed := false
 	member.AddEventHandlerE(func(_ context.Context, evt Event) error {
@@ -217,4 +211,12 @@ func TestGroupJoinUndeliveredForgottenWhenRemoved(t *testing.T) {
 	if n := gCount(member, func(e *GroupJoined) bool { return e.Group.ID == g.ID }); n != 1 {
 		t.Fatalf("GroupJoined delivered %d times (once before the removal):%s", n, member.rec)
 	}
+}
+
+// gAdminAndMember starts a devnet with two peers on it, the admin and the member to be of a
+// group (with opts).
+func gAdminAndMember(t *testing.T, opts ...Option) (admin, member *gPeer) {
+	t.Helper()
+	cfg := gDevnet(t)
+	return gNewPeer(t, cfg, "Admin"), gNewPeer(t, cfg, "Member", opts...)
 }

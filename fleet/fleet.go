@@ -69,12 +69,21 @@ type Config struct {
 	// Setup is called with each new Client before it runs: register event handlers there. An
 	// error leaves the account unserved until the next rebalance.
 	Setup func(ctx context.Context, c *session.Client) error
-	// OnStop, if set, is called when this member stops serving an account: err is nil when
-	// it handed the account over (rebalance, shutdown), else why its Client stopped.
+	// OnStop, if set, is called once when this member stops serving an account whose lease
+	// its Client held: err is nil when it handed the account over cleanly (rebalance,
+	// shutdown: everything delivered was recorded as handled), else why its Client stopped
+	// (matching session.ErrLeaseLost when the lease was lost, ErrStuck when the Client was
+	// given up on). After a non-nil err, the event whose handler ran last may be delivered
+	// again by the next holder. An attempt that never got the lease (another member still
+	// held it) served nothing and is not reported.
 	OnStop func(account crypto.AccountID, err error)
 	// Logger receives the fleet's logs (default: discard).
 	Logger *slog.Logger
 }
+
+// ErrStuck is OnStop's error for an account whose Client stopped holding the account's lease
+// and did not stop within two lease TTLs: the member gave up on it and starts another.
+var ErrStuck = errors.New("fleet: the account's Client held no lease for two lease TTLs and did not stop; replaced")
 
 // Fleet is one member of a fleet. Run it; it is safe for concurrent use.
 type Fleet struct {
@@ -97,9 +106,11 @@ type running struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the attempt is over (its Client closed, OnStop called)
 
+	account   crypto.AccountID
 	stopped   atomic.Bool // stopped by the fleet (rebalance, shutdown): handed over
 	abandoned atomic.Bool // replaced by another attempt: it served nothing for too long
 	slot      atomic.Bool // holds a start token
+	reported  atomic.Bool // OnStop was called for it
 
 	// Guarded by Fleet.mu.
 	client *session.Client
@@ -346,7 +357,7 @@ func (f *Fleet) rebalance(ctx, io context.Context) {
 // once and the next rebalance tries again.
 func (f *Fleet) startLocked(ctx context.Context, account crypto.AccountID) {
 	rctx, cancel := context.WithCancel(ctx)
-	r := &running{cancel: cancel, done: make(chan struct{}), since: time.Now(), queued: true}
+	r := &running{account: account, cancel: cancel, done: make(chan struct{}), since: time.Now(), queued: true}
 	f.serving[account] = r
 	f.wg.Add(1)
 	go f.serve(rctx, account, r)
@@ -390,20 +401,32 @@ func (f *Fleet) serve(ctx context.Context, account crypto.AccountID, r *running)
 	result := c.Start(ctx) // takes the lease and delivers what was left pending, then runs
 	f.freeSlot(r)
 	err = <-result
-	switch {
-	case errors.Is(err, session.ErrAccountInUse), r.abandoned.Load():
-		// It never served (another member still holds the account), or it was replaced.
-	case r.stopped.Load():
-		if f.cfg.OnStop != nil {
-			f.cfg.OnStop(account, err)
-		}
-	default:
-		// Stopped by itself (lease lost, store failure): say so now; the next rebalance
-		// starts the account again if it is still ours.
+	if !r.stopped.Load() && !r.abandoned.Load() && served(c) {
+		// Stopped by itself (lease lost, store failure): the next rebalance starts the
+		// account again if it is still ours.
 		f.log.Warn("client stopped", "account", account, "err", err)
-		if f.cfg.OnStop != nil {
-			f.cfg.OnStop(account, err)
-		}
+	}
+	f.reportStop(r, account, c, err)
+}
+
+// served reports whether c ever held its account's lease (so delivered, or could have).
+func served(c *session.Client) bool {
+	l, _ := c.Lease()
+	return l.Generation != 0
+}
+
+// reportStop calls OnStop once for an attempt whose Client served the account: an attempt
+// that never held the lease (another member still held it, or it was abandoned before)
+// served nothing and stops silently.
+func (f *Fleet) reportStop(r *running, account crypto.AccountID, c *session.Client, err error) {
+	if c == nil || !served(c) || !r.reported.CompareAndSwap(false, true) {
+		return
+	}
+	if err == nil && r.abandoned.Load() {
+		err = ErrStuck
+	}
+	if f.cfg.OnStop != nil {
+		f.cfg.OnStop(account, err)
 	}
 }
 
@@ -467,7 +490,8 @@ func (f *Fleet) reap() {
 }
 
 // abandon gives up on an attempt: it is cancelled and its Client closed (which ends a Run and
-// refuses its writes), without waiting for it; its start token goes to the others.
+// refuses its writes), without waiting for it; its start token goes to the others. If its
+// Client had served the account, OnStop says so now (ErrStuck), not when it returns.
 func (f *Fleet) abandon(r *running) {
 	r.abandoned.Store(true)
 	r.cancel()
@@ -478,6 +502,7 @@ func (f *Fleet) abandon(r *running) {
 	if c != nil {
 		c.Close()
 	}
+	f.reportStop(r, r.account, c, ErrStuck)
 }
 
 // stopLocked stops account's attempt (handed over, or shutdown) without waiting for it: its

@@ -527,3 +527,119 @@ func kept(t *testing.T) func(store.Store, error) store.Store {
 		return st
 	}
 }
+
+// renewOffStore hangs lease renewals while off is set (the database unreachable for them).
+type renewOffStore struct {
+	store.Store
+	off atomic.Bool
+}
+
+func (s *renewOffStore) RenewLeases(ctx context.Context, ls []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	if s.off.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return s.Store.RenewLeases(ctx, ls, ttl)
+}
+
+// A Client that lost its lease while its handler was stuck (ignoring its ctx) is abandoned by
+// its member, which starts another; it used to be dropped without OnStop, so an application
+// (and the acceptance test's accounting of duplicates) saw no end to its service although the
+// message under way would be delivered again. OnStop now reports it once, with ErrStuck, when
+// the member gives up on it, and not again when it returns at last.
+func TestFleetReportsAnAbandonedClient(t *testing.T) {
+	mem := store.NewMemory()
+	st := &renewOffStore{Store: mem}
+	ids := newAccounts(t, mem, 1)
+	dn := devnettest.Start(t)
+	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	stuck, unstick := make(chan struct{}), make(chan struct{})
+	var once, unstickOnce sync.Once
+	defer unstickOnce.Do(func() { close(unstick) })
+	var mu sync.Mutex
+	var stops []error
+	var texts []string
+	const ttl = time.Second
+	f, err := fleet.New(fleet.Config{Store: st, Name: "stuck", Member: "m", Accounts: ids, LeaseTTL: ttl,
+		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(100 * time.Millisecond)},
+		Setup: func(_ context.Context, c *session.Client) error {
+			c.AddEventHandler(func(evt session.Event) {
+				m, ok := evt.(*session.Message)
+				if !ok {
+					return
+				}
+				mu.Lock()
+				texts = append(texts, m.Text)
+				mu.Unlock()
+				block := false
+				once.Do(func() { block = true })
+				if block {
+					close(stuck)
+					<-unstick
+				}
+			})
+			return nil
+		},
+		OnStop: func(_ crypto.AccountID, err error) {
+			mu.Lock()
+			stops = append(stops, err)
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.Run(runCtx) }()
+	heldBy(t, mem, "m", ids, 10*ttl)
+	sender, err := session.NewClient(session.WithNetwork(nw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	if _, err := sender.SendText(ctx, ids[0], "hello", session.WithoutSync()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stuck:
+	case <-ctx.Done():
+		t.Fatal("the message never arrived")
+	}
+	// The lease is lost under the stuck handler; renewals come back for the next Client.
+	st.off.Store(true)
+	time.Sleep(ttl)
+	st.off.Store(false)
+	// The member gives up on the stuck Client (reported), and another delivers the message.
+	for deadline := time.Now().Add(20 * ttl); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n, delivered := len(stops), len(texts)
+		mu.Unlock()
+		if n > 0 && delivered > 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %d stops reported, %d deliveries", 20*ttl, n, delivered)
+		}
+	}
+	unstickOnce.Do(func() { close(unstick) }) // the stuck Client returns at last
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !errors.Is(stops[0], fleet.ErrStuck) {
+		t.Fatalf("the abandoned Client was reported with %v; want ErrStuck", stops[0])
+	}
+	// Then only the shutdown's clean stop of the second Client.
+	if len(stops) != 2 || stops[1] != nil {
+		t.Fatalf("stops reported: %v; want ErrStuck then nil", stops)
+	}
+}

@@ -134,6 +134,26 @@ func childMain(raw string) int {
 		return 2
 	}
 	write("M %d %s %d", time.Now().UnixNano(), f.Member(), os.Getpid())
+	// Pauses of this process (a stalled machine, a starved process): a handler that passed
+	// the lease check just before one runs after it, maybe past the lease's end, which no
+	// lease can prevent (a handler's own effects are not fenced). "P start member - end".
+	go func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			now := time.Now()
+			if now.Sub(last) > 100*time.Millisecond {
+				write("P %d %s - %d", last.UnixNano(), f.Member(), now.UnixNano())
+			}
+			last = now
+		}
+	}()
 	if err := f.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet:", err)
 		return 1
@@ -266,6 +286,7 @@ type logLine struct {
 	account string
 	gen     int64
 	text    string
+	until   time.Time // a pause's end
 }
 
 func readLog(t *testing.T, path string) []logLine {
@@ -293,6 +314,9 @@ func readLog(t *testing.T, path string) []logLine {
 			l.text = parts[5]
 		case 'S':
 			l.text = strings.Join(parts[4:], " ")
+		case 'P':
+			end, _ := strconv.ParseInt(parts[4], 10, 64)
+			l.until = time.Unix(0, end)
 		}
 		out = append(out, l)
 	}
@@ -745,12 +769,37 @@ func TestFleetProcesses(t *testing.T) {
 	deliveries := map[string][]logLine{}
 	stops := map[string][]logLine{} // member/account -> stops
 	stopReasons := map[string]int{}
+	pauses := map[string][]logLine{} // member -> its pauses
+	for _, l := range lines {
+		if l.kind == 'P' {
+			pauses[l.member] = append(pauses[l.member], l)
+		}
+	}
+	// pausedAcross reports a pause of member that spans the last tenth of a lease ending at
+	// end, up to a delivery at at: a handler that passed the lease check (before 9/10 of the
+	// TTL) and ran after a pause, past the lease's end.
+	pausedAcross := func(member string, end, at time.Time) bool {
+		for _, p := range pauses[member] {
+			if p.at.Before(at) && p.until.After(end.Add(-ttl/10)) {
+				return true
+			}
+		}
+		return false
+	}
+	excused, npauses := 0, 0
+	for _, ps := range pauses {
+		npauses += len(ps)
+	}
 	for _, l := range lines {
 		switch l.kind {
 		case 'D':
 			h, ok := gens[l.account+"/"+strconv.FormatInt(l.gen, 10)]
-			if !ok || h.Holder != l.member || l.at.Before(h.Acquired) || !l.at.Before(h.Ended) {
-				t.Errorf("%s delivered to %s by %s outside its lease (generation %d: %+v)", l.text, l.account, l.member, l.gen, h)
+			switch {
+			case ok && h.Holder == l.member && !l.at.Before(h.Acquired) && l.at.Before(h.Ended):
+			case ok && h.Holder == l.member && !l.at.Before(h.Ended) && pausedAcross(l.member, h.Ended, l.at):
+				excused++
+			default:
+				t.Errorf("%s delivered to %s by %s at %v outside its lease (generation %d: %+v)", l.text, l.account, l.member, l.at, l.gen, h)
 			}
 			k := l.account + "/" + l.text
 			deliveries[k] = append(deliveries[k], l)
@@ -772,10 +821,16 @@ func TestFleetProcesses(t *testing.T) {
 	for _, c := range cuts {
 		cutMembers[c.member] = c.at
 	}
-	endOf := func(member, account string, after time.Time) time.Time {
+	endOf := func(member, account string, gen int64, after time.Time) time.Time {
 		end := time.Time{}
 		if at, ok := cutMembers[member]; ok && !at.Before(after.Add(-ttl)) {
 			end = at
+		}
+		// The database's own record: the generation was lost (expired, or taken from a
+		// holder known dead), not released.
+		if h, ok := gens[account+"/"+strconv.FormatInt(gen, 10)]; ok && !h.Released && h.Holder == member &&
+			!h.Ended.Before(after) && (end.IsZero() || h.Ended.Before(end)) {
+			end = h.Ended
 		}
 		for _, s := range stops[member+"/"+account] {
 			if s.text != `"<nil>"` && !s.at.Before(after) && (end.IsZero() || s.at.Before(end)) {
@@ -788,7 +843,7 @@ func TestFleetProcesses(t *testing.T) {
 	for k, ds := range deliveries {
 		for i, d := range ds[:len(ds)-1] {
 			dups++
-			end := endOf(d.member, d.account, d.at)
+			end := endOf(d.member, d.account, d.gen, d.at)
 			next := ds[i+1]
 			switch {
 			case end.IsZero() || end.After(d.at.Add(ttl+time.Second)):
@@ -834,8 +889,8 @@ func TestFleetProcesses(t *testing.T) {
 		total += len(ds)
 	}
 	sort.Slice(takeovers, func(i, j int) bool { return takeovers[i] < takeovers[j] })
-	t.Logf("%d accounts, %d kills, TTL %v: takeover after SIGKILL median %v, worst %v; after a partition %v; %d messages expected, %d deliveries, %d duplicates (all in the crash window, by member: %v), %d lost; %d lease generations; %d send errors",
-		accounts, kills, ttl, takeovers[len(takeovers)/2], worst, partitionTakeover, len(expected), total, dups, crashes, len(missing), len(hist), sendErrs.Load())
+	t.Logf("%d accounts, %d kills, TTL %v: takeover after SIGKILL median %v, worst %v; after a partition %v; %d messages expected, %d deliveries, %d duplicates (all in the crash window, by member: %v), %d lost; %d lease generations; %d send errors; %d member pauses over 100 ms, %d deliveries after a lease's end excused by one",
+		accounts, kills, ttl, takeovers[len(takeovers)/2], worst, partitionTakeover, len(expected), total, dups, crashes, len(missing), len(hist), sendErrs.Load(), npauses, excused)
 }
 
 // dumpMembers has the live members write their goroutines to their stderr (SIGQUIT), when

@@ -427,8 +427,9 @@ func (c *Client) dispatch(ctx context.Context, evt Event) bool {
 }
 
 // Run polls the account's swarm, its groups and its communities through the network and
-// delivers events until ctx ends (then it returns nil) or a fatal error occurs (a store failure:
-// the error matches ErrStore). Network failures never end it: they are reported as PollError
+// delivers events until ctx ends (then it returns nil) or a fatal error occurs (a store failure,
+// even one as ctx ended, since it may have left a handled event unrecorded: the error matches
+// ErrStore, and ErrLeaseLost when the account's lease was lost). Network failures never end it: they are reported as PollError
 // (and Disconnected) events and retried with exponential backoff, including wrong-swarm,
 // clock-skew and path failures, which the network layer repairs.
 //
@@ -490,7 +491,7 @@ func (c *Client) Start(ctx context.Context) <-chan error {
 }
 
 func (c *Client) runEnd(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
+	if cutShort(ctx, err) {
 		return nil
 	}
 	return err

@@ -41,7 +41,17 @@ import (
 // neither polls nor sends for the account any more. A message whose handler ran just before
 // may be delivered again by the next holder: events carry the message's stable hash, so an
 // idempotent handler can drop it (the same window as a crash). A write lease that cannot be
-// renewed is dropped (the next write takes a new one); the Client stays open.
+// renewed is dropped (the next write takes a new one); the Client stays open. Once the lease is
+// lost, the poll's bookkeeping fails at once rather than wait on the database, so Run ends
+// promptly; and Run reports the loss even if its ctx ended at the same time (a handover), since
+// what was handled last may not be recorded.
+//
+// The lease is checked as each event is dispatched, against that local deadline: a handler is
+// never started once the lease may have been taken. A process paused after the check (a
+// stalled machine, a starved process) runs the handler late, possibly after the lease ended,
+// and no lease can prevent that: the handler's own effects are not fenced by the store. A
+// handler whose effects must never overlap the next holder's makes them idempotent (the stable
+// hash again) or fences them itself.
 //
 // A holder that died on this machine (same boot, same process namespace) is replaced at once
 // (store.HolderGone); elsewhere its lease is taken when it expires.
@@ -711,16 +721,26 @@ func (s *leasedStore) done(ctx context.Context, err error) error {
 	return &store.LostError{Lease: k.last, Why: "not renewed in time: the store was too slow or unreachable"}
 }
 
-// r returns ctx bounded by the lease's deadline, if one is held.
+// r returns ctx bounded by the lease's deadline, if one is held. A poll's read (its ctx carries
+// the poll's hold, even through context.WithoutCancel) after the poll's lease ended fails at
+// once: bookkeeping that ignores cancellation must not keep a poll that lost its lease waiting
+// on an unreachable database, and so its Run from ending.
 func (s *leasedStore) r(ctx context.Context) (context.Context, context.CancelFunc) {
 	k := &s.k
 	k.mu.Lock()
 	held, until := k.held, k.until
-	k.mu.Unlock()
-	if !held {
-		return ctx, func() {}
+	ended := false
+	if h, ok := ctx.Value(holdKey{}).(*holdCtx); ok && h.k == k {
+		ended = k.lost != nil || !held || !k.poll || k.last.Generation != h.gen
 	}
-	return context.WithDeadline(ctx, k.at(until))
+	k.mu.Unlock()
+	switch {
+	case ended:
+		return context.WithDeadline(ctx, k.at(min(until, k.mono())))
+	case held:
+		return context.WithDeadline(ctx, k.at(until))
+	}
+	return ctx, func() {}
 }
 
 func (s *leasedStore) GetAccount(ctx context.Context, id crypto.AccountID) (store.Account, error) {

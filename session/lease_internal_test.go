@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,4 +225,64 @@ func BenchmarkLeaseHeap(b *testing.B) {
 		b.ReportMetric(idle, "clientB/account")
 		b.ReportMetric(held-idle, "heldB/account")
 	}
+}
+
+// hangingStore's reads wait for their ctx (an unreachable database) once hang is set.
+type hangingStore struct {
+	store.Store
+	hang    atomic.Bool
+	release chan struct{}
+}
+
+func (s *hangingStore) GetValue(ctx context.Context, bucket, key string) ([]byte, error) {
+	if s.hang.Load() {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.release:
+			return nil, errors.New("the read was never bounded")
+		}
+	}
+	return s.Store.GetValue(ctx, bucket, key)
+}
+
+// A poll's bookkeeping ignores cancellation (context.WithoutCancel). Once its lease was lost,
+// its reads used to be bounded by nothing (the lease's deadline applied only while held), so a
+// read hanging on an unreachable database kept the poll, and so Run, from ending for as long:
+// a fleet then saw a Client that neither served nor stopped. Such a read fails at once now,
+// with the loss; a read outside any poll (the application's) is not cut short.
+func TestPollReadAfterLossFailsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	st := &hangingStore{Store: store.NewMemory(), release: make(chan struct{})}
+	c := newLeaseClient(t, st, WithLeaseTTL(time.Minute))
+	pctx, err := c.startLease(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := c.Lease()
+	c.lease.lose(&store.LostError{Lease: l, Why: "test"})
+	st.hang.Store(true)
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.store.GetValue(context.WithoutCancel(pctx), "b", "k")
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("the poll's read after its lease was lost: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		close(st.release)
+		t.Fatalf("the poll's read after its lease was lost waited on the store: %v", <-got)
+	}
+	// The application's own read (no poll in its ctx) waits as the store does: here until
+	// its own deadline.
+	actx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := c.store.GetValue(actx, "b", "k"); err == nil || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("a read outside a poll was cut short (%v after %v)", err, time.Since(start))
+	}
+	_ = c.finishLease(nil)
 }

@@ -405,3 +405,73 @@ func TestNoDeliveryAfterLeaseReleased(t *testing.T) {
 		t.Fatal("the lease is still held after Run and Close returned")
 	}
 }
+
+// failingMarkStore fails the first MarkHandled with err, cancelling the Run first (a handover
+// arriving as the write fails).
+type failingMarkStore struct {
+	store.Store
+	err    error
+	cancel context.CancelFunc
+	once   sync.Once
+	failed atomic.Bool
+}
+
+func (s *failingMarkStore) MarkHandled(ctx context.Context, a crypto.AccountID, hash string) error {
+	var fail bool
+	s.once.Do(func() { fail = true })
+	if fail {
+		s.cancel()
+		s.failed.Store(true)
+		return s.err
+	}
+	return s.Store.MarkHandled(ctx, a, hash)
+}
+
+// A Run stopped (its ctx cancelled: a fleet's handover) just as recording a handled message
+// fails used to return nil, so a fleet reported a clean handover although the message would be
+// delivered again by the next holder. The failure is Run's result now: matching ErrLeaseLost
+// when the store refused the write under a lost lease, ErrStore for any other failure.
+func TestRunReportsAFailedRecordAtItsEnd(t *testing.T) {
+	dn := devnettest.Start(t)
+	nw, err := session.NewNetwork(session.NetConfig(dn, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	for _, tc := range []struct {
+		name string
+		err  error
+		lost bool
+	}{
+		{"lease lost", &store.LostError{Why: "taken by another holder"}, true},
+		{"store failure", errUnreachable, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			runCtx, stop := context.WithCancel(ctx)
+			defer stop()
+			st := &failingMarkStore{Store: store.NewMemory(), err: tc.err, cancel: stop}
+			bot, _ := session.NewTestClient(t, session.WithStore(st), session.WithNetwork(nw),
+				session.WithPollInterval(100*time.Millisecond))
+			done := runAsync(runCtx, bot)
+			waitLease(t, bot)
+			sender, _ := session.NewTestClient(t, session.WithNetwork(nw))
+			if _, err := sender.SendText(ctx, bot.AccountID(), "hello", session.WithoutSync()); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			select {
+			case err = <-done:
+			case <-ctx.Done():
+				t.Fatal("Run did not end")
+			}
+			if !st.failed.Load() {
+				t.Fatalf("Run ended (%v) before handling the message", err)
+			}
+			if !errors.Is(err, session.ErrStore) || errors.Is(err, session.ErrLeaseLost) != tc.lost {
+				t.Fatalf("Run ended with %v; want the failure (ErrStore, ErrLeaseLost: %v)", err, tc.lost)
+			}
+		})
+	}
+}

@@ -273,14 +273,12 @@ func (s *scheduler) stopLocked(r *runState, err error) bool {
 	return true
 }
 
-// finish delivers the run's result: nil when the caller's ctx ended (even after a failure, as
-// Run always did), else the fatal error.
+// finish delivers the run's result: the fatal error, if a lane failed (even while the caller's
+// ctx ended: a failed write may have left a handled event unrecorded, and the caller must
+// know; reads cut short by the end are not failures, see step), else nil.
 func (r *runState) finish() {
 	r.unregister()
 	err := r.err
-	if r.parent.Err() != nil {
-		err = nil
-	}
 	err = r.c.finishLease(err) // releases the account's lease; its loss is the run's error (lease.go)
 	r.c.polling.Store(false)
 	r.c.running.Store(false)
@@ -389,6 +387,10 @@ func (l *lane) step(ctx context.Context) (time.Duration, error) {
 	err := l.poll(ctx)
 	var fatal *fatalError
 	if errors.As(err, &fatal) {
+		if cutShort(ctx, err) {
+			c.log.Debug(l.name()+" poll ended by the run's end", "err", err)
+			return 0, nil
+		}
 		c.log.Error(l.name()+" poll: store failure", "err", err)
 		return 0, fatal
 	}
@@ -417,11 +419,20 @@ func (l *lane) step(ctx context.Context) (time.Duration, error) {
 	}
 	if l.kind == laneSwarm {
 		// Messages fetched before a failure in another namespace are delivered too.
-		if err := c.handlePending(ctx); err != nil {
+		if err := c.handlePending(ctx); err != nil && !cutShort(ctx, err) {
+			c.log.Error(l.name()+" poll: store failure", "err", err)
 			return 0, err
 		}
 	}
 	return wait, nil
+}
+
+// cutShort reports whether err, a poll's failure, is only the run's end (a handover, a
+// shutdown) cutting a store read short: not a failure. A lost lease, or a write that failed
+// (bookkeeping ignores cancellation), is one.
+func cutShort(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && !errors.Is(err, ErrLeaseLost) &&
+		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // close ends every run (Run returns ErrClosed) and waits for the polls in flight and the loop.

@@ -388,6 +388,9 @@ func (c *Client) postToCommunity(ctx context.Context, joinURL, text string, file
 	if err != nil {
 		return nil, err
 	}
+	if err := c.leaseForSend(ctx); err != nil { // lease.go: refused before anything is sent
+		return nil, err
+	}
 	data, ids, err := c.roomContent(ctx, cc, r, text, files, c.sendOptions(opts))
 	if err != nil {
 		return nil, err
@@ -492,6 +495,9 @@ func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.
 	}
 	cc, _, err := c.Community(joinURL)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.leaseForSend(ctx); err != nil { // lease.go: refused before anything is sent
 		return nil, err
 	}
 	o := c.sendOptions(opts)

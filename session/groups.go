@@ -1168,6 +1168,9 @@ func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Du
 	if err := st.requireJoined(); err != nil {
 		return nil, err
 	}
+	if err := c.leaseForSend(ctx); err != nil { // lease.go: refused before anything is sent
+		return nil, err
+	}
 	signer, err := c.groupSigner(st)
 	if err != nil {
 		return nil, err

@@ -28,10 +28,8 @@ import (
 //     takes the lease for the moment (a write lease): it is renewed while writes follow and
 //     released once none came for a third of the TTL. When another holder serves the account,
 //     the write fails with ErrAccountInUse naming it: send through the Client that serves the
-//     account (a fleet's Fleet.Client). A 1:1 send takes the lease before it sends, so that a
-//     refused send sent nothing; sends to groups and communities record their bookkeeping after
-//     the network call, so a refused one was sent but not recorded (the serving Client then
-//     sees it as another device's message).
+//     account (a fleet's Fleet.Client). A send (1:1, to a group, a community post or blinded
+//     DM) takes the lease before it sends, so that a refused send sent nothing.
 //   - While a Client runs, writes made outside its polls (a handler's send, a send from another
 //     goroutine) go under the lease it holds.
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet/devnettest"
 	"github.com/sessiongo/sdk/store"
 )
 
@@ -285,4 +286,69 @@ func TestPollReadAfterLossFailsAtOnce(t *testing.T) {
 		t.Fatalf("a read outside a poll was cut short (%v after %v)", err, time.Since(start))
 	}
 	_ = c.finishLease(nil)
+}
+
+// Sends to groups and communities used to go out before the Client took the account's lease
+// (their bookkeeping came after the network call), so a Client that does not serve the account
+// (another process polls it, e.g. a fleet member) sent, and was refused only when recording it.
+// Like 1:1 sends, they take the lease first now: refused with ErrAccountInUse naming the
+// holder, and nothing reaches the group's swarm or the community server.
+func TestGroupAndCommunitySendsRefusedWhileServedElsewhere(t *testing.T) {
+	dn := devnettest.Start(t)
+	srv, _ := StartLobby(t, dn)
+	cfg := NetConfig(dn, false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, member := gNewPeer(t, cfg, "Admin"), gNewPeer(t, cfg, "Member")
+	g, err := admin.CreateGroup(ctx, "Fenced", member.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.JoinURL("lobby")
+	// The account's holder: a poll of the admin's Client (as a fleet member's Run holds it).
+	if _, err := admin.startLease(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.finishLease(nil) }()
+	held, _ := admin.Lease()
+	// A Client of the same account in another process (its own holder), on the same database.
+	other, _ := NewTestClient(t, WithNetworkConfig(cfg), WithStore(admin.store), WithAccount(admin.AccountID()),
+		WithLeaseHolder("another process"))
+	stored := func() int {
+		n := 0
+		for _, node := range dn.Nodes() {
+			n += node.MessageCount()
+		}
+		return n
+	}
+	before := stored()
+	refused := func(what string, err error) {
+		t.Helper()
+		var he *store.HeldError
+		if !errors.Is(err, ErrAccountInUse) || !errors.As(err, &he) || he.Holder != held.Holder {
+			t.Fatalf("%s while another holder serves the account: %v", what, err)
+		}
+	}
+	_, err = other.SendGroupText(ctx, g.ID, "refused")
+	refused("a group send", err)
+	_, err = other.SendCommunityMessage(ctx, url, "refused")
+	refused("a community post", err)
+	_, err = other.SendCommunityDM(ctx, url, member.AccountID(), "refused")
+	refused("a community DM", err)
+	if n := stored(); n != before {
+		t.Fatalf("the swarms hold %d messages after the refused sends, %d before", n, before)
+	}
+	if msgs, err := srv.Messages("lobby"); err != nil || len(msgs) != 0 {
+		t.Fatalf("the room has %d posts (%v)", len(msgs), err)
+	}
+	if dms := srv.Inbox(member.AccountID()); len(dms) != 0 {
+		t.Fatalf("the community delivered %d DMs", len(dms))
+	}
+	// The holder itself sends as before.
+	if _, err := admin.SendGroupText(ctx, g.ID, "from the holder"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.SendCommunityMessage(ctx, url, "from the holder"); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -401,6 +401,9 @@ func (f *Fleet) serve(ctx context.Context, account crypto.AccountID, r *running)
 	result := c.Start(ctx) // takes the lease and delivers what was left pending, then runs
 	f.freeSlot(r)
 	err = <-result
+	if errors.Is(err, session.ErrAccountInUse) {
+		return // another member still holds the account: this attempt served nothing
+	}
 	if !r.stopped.Load() && !r.abandoned.Load() && served(c) {
 		// Stopped by itself (lease lost, store failure): the next rebalance starts the
 		// account again if it is still ours.
@@ -421,9 +424,6 @@ func served(c *session.Client) bool {
 func (f *Fleet) reportStop(r *running, account crypto.AccountID, c *session.Client, err error) {
 	if c == nil || !served(c) || !r.reported.CompareAndSwap(false, true) {
 		return
-	}
-	if err == nil && r.abandoned.Load() {
-		err = ErrStuck
 	}
 	if f.cfg.OnStop != nil {
 		f.cfg.OnStop(account, err)
@@ -491,7 +491,10 @@ func (f *Fleet) reap() {
 
 // abandon gives up on an attempt: it is cancelled and its Client closed (which ends a Run and
 // refuses its writes), without waiting for it; its start token goes to the others. If its
-// Client had served the account, OnStop says so now (ErrStuck), not when it returns.
+// Client had served the account and holds no lease any more, OnStop says so now (ErrStuck),
+// not when it returns. A Client that still holds its lease (stuck in a handler, which the
+// lease is not released under) keeps the account until the handler returns: the application's
+// handler must return for the account to move.
 func (f *Fleet) abandon(r *running) {
 	r.abandoned.Store(true)
 	r.cancel()
@@ -499,10 +502,21 @@ func (f *Fleet) abandon(r *running) {
 	f.mu.Lock()
 	c := r.client
 	f.mu.Unlock()
-	if c != nil {
-		c.Close()
+	if c == nil {
+		return
 	}
-	f.reportStop(r, r.account, c, ErrStuck)
+	c.Close()
+	if _, held := c.Lease(); held {
+		// A handed-over Client stuck in a handler still holds (and renews) the lease: it
+		// serves the account until its handler returns, and is reported then.
+		return
+	}
+	// Off the rebalance's goroutine: OnStop is the application's code.
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		f.reportStop(r, r.account, c, ErrStuck)
+	}()
 }
 
 // stopLocked stops account's attempt (handed over, or shutdown) without waiting for it: its

@@ -643,3 +643,109 @@ func TestFleetReportsAnAbandonedClient(t *testing.T) {
 		t.Fatalf("stops reported: %v; want ErrStuck then nil", stops)
 	}
 }
+
+// A handed-over Client stuck in its handler still holds (and renews) its lease: the member
+// forgets it after two TTLs but must not report it stopped (ErrStuck) while it still serves the
+// account; it is reported when its handler returns, as the clean handover it then is. Found by
+// review.
+func TestFleetDoesNotReportAClientThatStillHoldsItsLease(t *testing.T) {
+	mem := store.NewMemory()
+	var ids []crypto.AccountID
+	for len(ids) == 0 {
+		id := newAccounts(t, mem, 1)[0]
+		if fleet.Owner(id, []string{"a", "b"}) == "b" {
+			ids = append(ids, id)
+		} else if err := mem.DeleteAccount(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dn := devnettest.Start(t)
+	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	type stop struct {
+		member string
+		err    error
+		holder string // the account's holder when reported
+	}
+	stops := make(chan stop, 10)
+	stuck, unstick := make(chan struct{}), make(chan struct{})
+	var once, unstickOnce sync.Once
+	defer unstickOnce.Do(func() { close(unstick) })
+	const ttl = time.Second
+	member := func(name string) *fleet.Fleet {
+		f, err := fleet.New(fleet.Config{Store: mem, Name: "handover", Member: name, Accounts: ids, LeaseTTL: ttl,
+			ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(100 * time.Millisecond)},
+			Setup: func(_ context.Context, c *session.Client) error {
+				c.AddEventHandler(func(evt session.Event) {
+					if _, ok := evt.(*session.Message); !ok {
+						return
+					}
+					block := false
+					once.Do(func() { block = true })
+					if block {
+						close(stuck)
+						<-unstick
+					}
+				})
+				return nil
+			},
+			OnStop: func(_ crypto.AccountID, err error) {
+				hs, _ := fleet.Holders(context.Background(), mem)
+				stops <- stop{name, err, hs[ids[0]].Holder}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := func(f *fleet.Fleet) (context.CancelFunc, <-chan error) {
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- f.Run(rctx) }()
+		return stop, done
+	}
+	stopA, doneA := run(member("a"))
+	heldBy(t, mem, "a", ids, 10*ttl)
+	sender, err := session.NewClient(session.WithNetwork(nw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	if _, err := sender.SendText(ctx, ids[0], "hello", session.WithoutSync()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stuck:
+	case <-ctx.Done():
+		t.Fatal("the message never arrived")
+	}
+	// b joins and owns the account: a hands it over, but its Client is stuck in the handler.
+	stopB, doneB := run(member("b"))
+	select {
+	case s := <-stops:
+		t.Fatalf("reported stopped (%v by %s) while %s holds the account", s.err, s.member, s.holder)
+	case <-time.After(4 * ttl): // past the two TTLs after which a is forgotten
+	}
+	if hs, _ := fleet.Holders(ctx, mem); hs[ids[0]].Holder != "a" {
+		t.Fatalf("the stuck Client's lease went to %q", hs[ids[0]].Holder)
+	}
+	unstickOnce.Do(func() { close(unstick) })
+	s := <-stops
+	if s.member != "a" || s.err != nil {
+		t.Fatalf("after the handler returned: %s reported %v; want a's clean handover", s.member, s.err)
+	}
+	heldBy(t, mem, "b", ids, 10*ttl)
+	stopA()
+	stopB()
+	for _, d := range []<-chan error{doneA, doneB} {
+		if err := <-d; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -91,6 +91,8 @@ func childMain(raw string) int {
 	}
 	defer nw.Close()
 	var f *fleet.Fleet
+	var clientsMu sync.Mutex
+	clients := map[crypto.AccountID]*session.Client{} // each account's latest Client here
 	write := func(format string, args ...any) {
 		_, _ = logf.WriteString(fmt.Sprintf(format, args...) + "\n")
 	}
@@ -108,6 +110,9 @@ func childMain(raw string) int {
 		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(cfg.Poll), session.WithLogger(logger)},
 		Setup: func(_ context.Context, c *session.Client) error {
 			id := c.AccountID()
+			clientsMu.Lock()
+			clients[id] = c
+			clientsMu.Unlock()
 			c.AddEventHandler(func(evt session.Event) {
 				var text string
 				switch e := evt.(type) {
@@ -126,7 +131,17 @@ func childMain(raw string) int {
 			return nil
 		},
 		OnStop: func(account crypto.AccountID, err error) {
-			write("S %d %s %s %q", time.Now().UnixNano(), f.Member(), account, fmt.Sprint(err))
+			// The generation it served: an attempt is the account's only one in this
+			// member until it is over (or abandoned, when its Client no longer holds it).
+			clientsMu.Lock()
+			c := clients[account]
+			clientsMu.Unlock()
+			var gen int64
+			if c != nil {
+				l, _ := c.Lease()
+				gen = l.Generation
+			}
+			write("S %d %s %s %d %q", time.Now().UnixNano(), f.Member(), account, gen, fmt.Sprint(err))
 		},
 	})
 	if err != nil {
@@ -313,7 +328,11 @@ func readLog(t *testing.T, path string) []logLine {
 			l.gen, _ = strconv.ParseInt(parts[4], 10, 64)
 			l.text = parts[5]
 		case 'S':
-			l.text = strings.Join(parts[4:], " ")
+			if len(parts) < 6 {
+				t.Fatalf("torn log line %q", sc.Text())
+			}
+			l.gen, _ = strconv.ParseInt(parts[4], 10, 64)
+			l.text = parts[5]
 		case 'P':
 			end, _ := strconv.ParseInt(parts[4], 10, 64)
 			l.until = time.Unix(0, end)
@@ -780,7 +799,7 @@ func TestFleetProcesses(t *testing.T) {
 	// TTL) and ran after a pause, past the lease's end.
 	pausedAcross := func(member string, end, at time.Time) bool {
 		for _, p := range pauses[member] {
-			if p.at.Before(at) && p.until.After(end.Add(-ttl/10)) {
+			if p.at.Before(end) && p.until.After(end.Add(-ttl/10)) && at.Sub(p.until) < ttl/10 {
 				return true
 			}
 		}
@@ -827,8 +846,13 @@ func TestFleetProcesses(t *testing.T) {
 			end = at
 		}
 		// The database's own record: the generation was lost (expired, or taken from a
-		// holder known dead), not released.
-		if h, ok := gens[account+"/"+strconv.FormatInt(gen, 10)]; ok && !h.Released && h.Holder == member &&
+		// holder known dead), not released; unless the member said it handed that generation
+		// over cleanly (a nil stop), which must then have recorded every delivery.
+		clean := false
+		for _, s := range stops[member+"/"+account] {
+			clean = clean || s.gen == gen && s.text == `"<nil>"`
+		}
+		if h, ok := gens[account+"/"+strconv.FormatInt(gen, 10)]; ok && !clean && !h.Released && h.Holder == member &&
 			!h.Ended.Before(after) && (end.IsZero() || h.Ended.Before(end)) {
 			end = h.Ended
 		}

@@ -491,8 +491,9 @@ func (c *Client) Start(ctx context.Context) <-chan error {
 }
 
 func (c *Client) runEnd(ctx context.Context, err error) error {
-	if cutShort(ctx, err) {
-		return nil
+	var fatal *fatalError
+	if ctx.Err() != nil && (!errors.As(err, &fatal) || cutShort(ctx, err)) {
+		return nil // as in runState.finish
 	}
 	return err
 }

@@ -380,15 +380,25 @@ func (c *Client) SendCommunityAttachments(ctx context.Context, joinURL, text str
 	return c.postToCommunity(ctx, joinURL, text, files, opts)
 }
 
-func (c *Client) postToCommunity(ctx context.Context, joinURL, text string, files []AttachmentFile, opts []SendOption) (*community.Message, error) {
+// communityForSend is Community for a call that posts, edits or reacts: refused on a closed
+// Client, and under the account's lease (lease.go: refused before anything is sent).
+func (c *Client) communityForSend(ctx context.Context, joinURL string) (*community.Client, community.RoomURL, error) {
 	if c.closed.Load() {
-		return nil, ErrClosed
+		return nil, community.RoomURL{}, ErrClosed
 	}
 	cc, r, err := c.Community(joinURL)
 	if err != nil {
-		return nil, err
+		return nil, r, err
 	}
-	if err := c.leaseForSend(ctx); err != nil { // lease.go: refused before anything is sent
+	if err := c.leaseForSend(ctx); err != nil {
+		return nil, r, err
+	}
+	return cc, r, nil
+}
+
+func (c *Client) postToCommunity(ctx context.Context, joinURL, text string, files []AttachmentFile, opts []SendOption) (*community.Message, error) {
+	cc, r, err := c.communityForSend(ctx, joinURL)
+	if err != nil {
 		return nil, err
 	}
 	data, ids, err := c.roomContent(ctx, cc, r, text, files, c.sendOptions(opts))
@@ -444,10 +454,7 @@ func (c *Client) roomContent(ctx context.Context, cc *community.Client, r commun
 // with text; WithQuote and WithLinkPreview apply to the new version. Others see it as an edited
 // CommunityMessage.
 func (c *Client) EditCommunityMessage(ctx context.Context, joinURL string, id int64, text string, opts ...SendOption) error {
-	if c.closed.Load() {
-		return ErrClosed
-	}
-	cc, r, err := c.Community(joinURL)
+	cc, r, err := c.communityForSend(ctx, joinURL)
 	if err != nil {
 		return err
 	}
@@ -463,7 +470,7 @@ const maxCommunityFile = 10_000_000
 
 // ReactInCommunity adds our emoji reaction to message id of a community room.
 func (c *Client) ReactInCommunity(ctx context.Context, joinURL string, id int64, emoji string) error {
-	cc, r, err := c.Community(joinURL)
+	cc, r, err := c.communityForSend(ctx, joinURL)
 	if err != nil {
 		return err
 	}
@@ -473,7 +480,7 @@ func (c *Client) ReactInCommunity(ctx context.Context, joinURL string, id int64,
 
 // RemoveCommunityReaction removes our emoji reaction from message id of a community room.
 func (c *Client) RemoveCommunityReaction(ctx context.Context, joinURL string, id int64, emoji string) error {
-	cc, r, err := c.Community(joinURL)
+	cc, r, err := c.communityForSend(ctx, joinURL)
 	if err != nil {
 		return err
 	}
@@ -493,11 +500,8 @@ func (c *Client) SendCommunityDM(ctx context.Context, joinURL string, to crypto.
 	if err := checkText(text, true); err != nil {
 		return nil, err
 	}
-	cc, _, err := c.Community(joinURL)
+	cc, _, err := c.communityForSend(ctx, joinURL)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.leaseForSend(ctx); err != nil { // lease.go: refused before anything is sent
 		return nil, err
 	}
 	o := c.sendOptions(opts)

@@ -440,6 +440,11 @@ func (c *Client) updateGroup(ctx context.Context, gid crypto.AccountID, f func(s
 	if err := c.checkOpen(); err != nil {
 		return err
 	}
+	// The lease first (lease.go): f may push to the group's swarm before the state is saved,
+	// and a refused update must have sent nothing.
+	if err := c.leaseForSend(ctx); err != nil {
+		return err
+	}
 	unlock := c.lockGroup(gid)
 	defer unlock()
 	st, err := c.loadGroup(ctx, gid)
@@ -1142,6 +1147,9 @@ func (c *Client) extendGroupMessages(ctx context.Context, gid crypto.AccountID) 
 }
 
 func (c *Client) storeInGroup(ctx context.Context, st *groupState, signer swarm.Signer, ns swarm.Namespace, data []byte, ttl time.Duration, at time.Time) (*swarm.SwarmResult, error) {
+	if err := c.leaseForSend(ctx); err != nil { // lease.go: refused before anything is sent
+		return nil, err
+	}
 	res, err := c.net.rpc.Store(ctx, signer, swarm.StoreRequest{Namespace: ns, Data: data, TTL: ttl, Timestamp: at})
 	if err != nil {
 		return nil, &SendError{Recipient: st.id, Err: fmt.Errorf("namespace %d: %w", ns, err)}
@@ -1166,9 +1174,6 @@ func (c *Client) sendGroupContent(ctx context.Context, st *groupState, content *
 // admin signatures cover.
 func (c *Client) sendGroupBuilt(ctx context.Context, st *groupState, ttl time.Duration, build func(ts int64) *pb.Content) (*SendResult, error) {
 	if err := st.requireJoined(); err != nil {
-		return nil, err
-	}
-	if err := c.leaseForSend(ctx); err != nil { // lease.go: refused before anything is sent
 		return nil, err
 	}
 	signer, err := c.groupSigner(st)

@@ -399,6 +399,11 @@ func (k *leaseKeeper) lose(err error) {
 func (k *leaseKeeper) release() error {
 	k.mu.Lock()
 	held, l, cancel, lost, until := k.held, k.last, k.cancel, k.lost, k.until
+	if held && k.poll && lost == nil && k.mono() >= until {
+		// Past its deadline before the renewer noticed: the lease lapsed rather than being
+		// handed over, and the poll's end says so.
+		lost = &store.LostError{Lease: l, Why: "not renewed in time: the store was too slow or unreachable"}
+	}
 	k.held, k.poll, k.once, k.cancel = false, false, false, nil
 	k.mu.Unlock()
 	if k.c.net != nil {
@@ -707,6 +712,9 @@ func (s *leasedStore) done(ctx context.Context, err error) error {
 	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return err
 	}
+	if cause := context.Cause(ctx); errors.Is(cause, store.ErrLeaseLost) {
+		return cause // a poll's read after its lease ended (r)
+	}
 	k := &s.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -727,14 +735,21 @@ func (s *leasedStore) r(ctx context.Context) (context.Context, context.CancelFun
 	k := &s.k
 	k.mu.Lock()
 	held, until := k.held, k.until
-	ended := false
+	var ended error
 	if h, ok := ctx.Value(holdKey{}).(*holdCtx); ok && h.k == k {
-		ended = k.lost != nil || !held || !k.poll || k.last.Generation != h.gen
+		switch {
+		case k.lost != nil:
+			ended = k.lost
+		case !held || !k.poll || k.last.Generation != h.gen:
+			l := k.last
+			l.Generation = h.gen
+			ended = &store.LostError{Lease: l, Why: "released: the poll that held it has ended"}
+		}
 	}
 	k.mu.Unlock()
 	switch {
-	case ended:
-		return context.WithDeadline(ctx, k.at(min(until, k.mono())))
+	case ended != nil:
+		return context.WithDeadlineCause(ctx, k.at(min(until, k.mono())), ended)
 	case held:
 		return context.WithDeadline(ctx, k.at(until))
 	}

@@ -289,8 +289,9 @@ func TestPollReadAfterLossFailsAtOnce(t *testing.T) {
 }
 
 // Sends to groups and communities used to go out before the Client took the account's lease
-// (their bookkeeping came after the network call), so a Client that does not serve the account
-// (another process polls it, e.g. a fleet member) sent, and was refused only when recording it.
+// (their bookkeeping came after the network call, if any), so a Client that does not serve the
+// account (another process polls it, e.g. a fleet member) sent anyway; group admin operations
+// pushed new keys and configs, then were refused when saving them.
 // Like 1:1 sends, they take the lease first now: refused with ErrAccountInUse naming the
 // holder, and nothing reaches the group's swarm or the community server.
 func TestGroupAndCommunitySendsRefusedWhileServedElsewhere(t *testing.T) {
@@ -335,6 +336,11 @@ func TestGroupAndCommunitySendsRefusedWhileServedElsewhere(t *testing.T) {
 	refused("a community post", err)
 	_, err = other.SendCommunityDM(ctx, url, member.AccountID(), "refused")
 	refused("a community DM", err)
+	// Admin operations push keys and configs before they save: refused before them too.
+	refused("a group rename", other.SetGroupName(ctx, g.ID, "renamed", nil))
+	newcomer, _ := crypto.GenerateKeys(nil)
+	refused("an invitation", other.InviteToGroup(ctx, g.ID, newcomer.AccountID()))
+	refused("a reaction", other.ReactInCommunity(ctx, url, 1, "+1"))
 	if n := stored(); n != before {
 		t.Fatalf("the swarms hold %d messages after the refused sends, %d before", n, before)
 	}

@@ -275,10 +275,15 @@ func (s *scheduler) stopLocked(r *runState, err error) bool {
 
 // finish delivers the run's result: the fatal error, if a lane failed (even while the caller's
 // ctx ended: a failed write may have left a handled event unrecorded, and the caller must
-// know; reads cut short by the end are not failures, see step), else nil.
+// know; reads cut short by the end are not failures, see step), else nil when the caller's ctx
+// ended, else why the run was stopped (ErrClosed).
 func (r *runState) finish() {
 	r.unregister()
 	err := r.err
+	var fatal *fatalError
+	if r.parent.Err() != nil && !errors.As(err, &fatal) {
+		err = nil // ErrClosed from a Close after the end, say: the run ended with its ctx
+	}
 	err = r.c.finishLease(err) // releases the account's lease; its loss is the run's error (lease.go)
 	r.c.polling.Store(false)
 	r.c.running.Store(false)

@@ -391,7 +391,7 @@ func (l *lane) step(ctx context.Context) (time.Duration, error) {
 			c.log.Debug(l.name()+" poll ended by the run's end", "err", err)
 			return 0, nil
 		}
-		c.log.Error(l.name()+" poll: store failure", "err", err)
+		logFailure(c, l, err)
 		return 0, fatal
 	}
 	if ctx.Err() != nil {
@@ -420,11 +420,21 @@ func (l *lane) step(ctx context.Context) (time.Duration, error) {
 	if l.kind == laneSwarm {
 		// Messages fetched before a failure in another namespace are delivered too.
 		if err := c.handlePending(ctx); err != nil && !cutShort(ctx, err) {
-			c.log.Error(l.name()+" poll: store failure", "err", err)
+			logFailure(c, l, err)
 			return 0, err
 		}
 	}
 	return wait, nil
+}
+
+// logFailure logs a lane's fatal error: a store failure, or the lease's loss, which the lease
+// keeper logs once as it happens (lose), so the lanes failing on it only at Debug.
+func logFailure(c *Client, l *lane, err error) {
+	if errors.Is(err, ErrLeaseLost) {
+		c.log.Debug(l.name()+" poll ended by the account lease's loss", "err", err)
+		return
+	}
+	c.log.Error(l.name()+" poll: store failure", "err", err)
 }
 
 // cutShort reports whether err, a poll's failure, is only the run's end (a handover, a

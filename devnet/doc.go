@@ -24,7 +24,8 @@
 // again and data moves as the storage servers move it. Faults (Node.SetFaults, Node.Stop,
 // Node.Restart) simulate drops, delays, corrupt replies, clock skew, 421/503 answers, a real
 // server bug (delete_before over all namespaces) and hostile nodes (messages repeated under
-// fresh hashes, junk, lying expiries and times, replays, corrupted data, dropped stores),
+// fresh hashes, junk, lying expiries and times, replays, everything served again from the
+// start, corrupted data, dropped stores),
 // deterministically under WithSeed; StopSeed and RestartSeed take the seed offline.
 //
 // The server-side checks are written here from the storage-server specification and do not call

@@ -49,6 +49,9 @@ func (n *Node) lieInRetrieve(f Faults, acct account, ns int16, now int64, out []
 		if f.JunkExpiry {
 			m["expiration"] = now + junkExpiry.Milliseconds()
 		}
+		if f.ExpiryNow {
+			m["expiration"] = now
+		}
 		res = append(res, m)
 		for range f.DuplicateMessages {
 			dup := obj{}

@@ -87,6 +87,60 @@ func TestHostileRetrieveLies(t *testing.T) {
 	}
 }
 
+// A node that serves everything again from the start, whatever last_hash says, and claims
+// every message expires now (what a node replaying messages after the client forgot them
+// sends); an honest member answers after the last hash with the real expiries.
+func TestHostileIgnoreLastHashExpiryNow(t *testing.T) {
+	tn := startNet(t, WithNodes(5), WithSeed(8))
+	u := newUser(t, 74, 0x05)
+	honest, members := tn.home(u)
+	liar := members[1]
+	var hashes []string
+	for _, d := range []string{"one", "two", "three"} {
+		hashes = append(hashes, tn.storeUnsigned(t, honest, u, d))
+	}
+	after := func(n *Node, last string) []map[string]any {
+		t.Helper()
+		now := ms(tn.nw.Now())
+		r := tn.rpcJSON(n, "retrieve", u.auth(obj{"timestamp": now, "last_hash": last}, "retrieve"+itoa(now)), 200)
+		var msgs []map[string]any
+		for _, m := range r["messages"].([]any) {
+			msgs = append(msgs, m.(map[string]any))
+		}
+		return msgs
+	}
+	real := ms(tn.nw.Now().Add(time.Hour)) - 60_000 // the stores' TTL is an hour
+	for _, n := range []*Node{honest, liar} {
+		if msgs := after(n, hashes[2]); len(msgs) != 0 {
+			t.Fatalf("%v after the last hash before any fault: %d messages", n, len(msgs))
+		}
+	}
+	liar.SetFaults(Faults{IgnoreLastHash: true, ExpiryNow: true})
+	before := ms(tn.nw.Now())
+	msgs := after(liar, hashes[2])
+	afterT := ms(tn.nw.Now())
+	if len(msgs) != 3 {
+		t.Fatalf("liar after the last hash: %d messages, want all 3", len(msgs))
+	}
+	for i, m := range msgs {
+		if m["hash"] != hashes[i] {
+			t.Fatalf("message %d is %v, want %s", i, m["hash"], hashes[i])
+		}
+		if exp := int64(m["expiration"].(float64)); exp < before || exp > afterT {
+			t.Fatalf("claimed expiry %d, want the node's now (%d..%d)", exp, before, afterT)
+		}
+	}
+	msgs = after(honest, hashes[0])
+	if len(msgs) != 2 || msgs[0]["hash"] != hashes[1] {
+		t.Fatalf("honest member after the first hash: %v", msgs)
+	}
+	for _, m := range msgs {
+		if exp := int64(m["expiration"].(float64)); exp < real {
+			t.Fatalf("honest member's expiry %d, want about an hour ahead", exp)
+		}
+	}
+}
+
 func TestHostileFakeTime(t *testing.T) {
 	tn := startNet(t, WithNodes(3))
 	u := newUser(t, 72, 0x05)

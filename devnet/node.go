@@ -62,6 +62,13 @@ type Faults struct {
 	JunkMessages int
 	// JunkExpiry reports the expiration of every retrieved message years ahead.
 	JunkExpiry bool
+	// ExpiryNow reports the expiration of every retrieved message as the node's current time
+	// (as if each were about to expire), whatever it really is.
+	ExpiryNow bool
+	// IgnoreLastHash answers every retrieve from the start of the namespace, as if no
+	// last_hash had been given: the node serves again every message it holds, however often
+	// the client has seen them.
+	IgnoreLastHash bool
 	// FakeTime, when not zero, is the "t" (and the info "timestamp") of every reply of the
 	// node, in ms, whatever its clock says: FakeTime 1 sends "t": 1.
 	FakeTime int64
@@ -79,7 +86,7 @@ type Faults struct {
 
 // hostile reports whether f makes retrieve replies lie.
 func (f Faults) hostileRetrieve() bool {
-	return f.DuplicateMessages > 0 || f.JunkMessages > 0 || f.JunkExpiry || f.ReplayOld || f.CorruptData
+	return f.DuplicateMessages > 0 || f.JunkMessages > 0 || f.JunkExpiry || f.ExpiryNow || f.ReplayOld || f.CorruptData
 }
 
 // DeleteBeforeAllBug is how a node answers a delete_before over all namespaces that matches

@@ -542,7 +542,11 @@ func parseRetrieve(p params) (handler, error) {
 		out := []obj{}
 		var used int64
 		more := false
-		n.store.list(acct, ns, last, now, func(m message) bool {
+		from := last
+		if n.Faults().IgnoreLastHash {
+			from = ""
+		}
+		n.store.list(acct, ns, from, now, func(m message) bool {
 			if count > 0 && int64(len(out)) >= count {
 				more = true
 				return false

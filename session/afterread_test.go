@@ -113,3 +113,23 @@ func clockedClient(t *testing.T, st store.Store, now *time.Time) *Client {
 	c.clock = func() time.Time { return *now }
 	return c
 }
+
+// An after-read record is kept until the swarm copy's expiry bounded to [now, now+MaxMessageTTL],
+// plus the margin (the rule the store's seen records followed before they ignored expiries).
+func TestAfterReadUntil(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		name   string
+		expiry time.Time
+		want   time.Time
+	}{
+		{"normal", now.Add(time.Hour), now.Add(time.Hour + store.PruneMargin)},
+		{"zero", time.Time{}, now.Add(store.MaxMessageTTL + store.PruneMargin)},
+		{"junk", now.Add(1000 * 24 * time.Hour), now.Add(store.MaxMessageTTL + store.PruneMargin)},
+		{"past", now.Add(-time.Hour), now.Add(store.PruneMargin)},
+	} {
+		if got := afterReadUntil(c.expiry, now); !got.Equal(c.want) {
+			t.Errorf("%s: afterReadUntil = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

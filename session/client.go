@@ -764,6 +764,17 @@ func (c *Client) handlePending(ctx context.Context) error {
 	return nil
 }
 
+// tooOld reports whether a message sent at sent (its authenticated timestamp: the envelope's,
+// which decoding checks against the signed content's sigTimestamp when that is set) is older
+// than any record of seen messages lasts: sent before now − (store.MaxMessageTTL +
+// store.PruneMargin). No swarm keeps a message that long, so it is a node serving an old message
+// again after the store forgot it (store.SeenUntil), which must not be delivered twice. Network
+// time, as for the messages' expiries: a local clock behind the network's must not let a replay
+// in.
+func (c *Client) tooOld(sent time.Time) bool {
+	return sent.Before(c.now().Add(-(store.MaxMessageTTL + store.PruneMargin)))
+}
+
 // handleIncoming decodes one pending message and dispatches its events; it reports whether
 // they were all taken.
 func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
@@ -775,9 +786,13 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
 	}
+	if c.tooOld(in.SentAt()) {
+		c.log.Debug("message older than any swarm keeps one dropped (a replay)", "hash", p.Hash, "sent", in.SentAt())
+		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt(), Err: ErrMessageTooOld})
+	}
 	if c.isBlocked(bk, in.Sender) {
 		c.log.Debug("message from a blocked sender dropped", "hash", p.Hash)
-		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt()})
+		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt(), Err: ErrSenderBlocked})
 	}
 	if c.handleGroupUpdate(ctx, in, p.Hash) {
 		return true

@@ -31,7 +31,7 @@ import (
 // After-send messages get a swarm TTL equal to the timer. After-read messages start their timer
 // when read: MarkRead (or SendReadReceipt) shortens our swarm copy's expiry with the expire RPC
 // (records of received after-read messages: bucket "afterread", key <our ID>/<peer>/<sent ms>).
-// A record is kept until the message's swarm copy expires at the latest (store.KeepUntil): each
+// A record is kept until the message's swarm copy expires at the latest (afterReadUntil): each
 // is listed under the day it may go (bucket "afterread-days", key <our ID>/<unix day>, then
 // <our ID>/<unix day>/<n> for the n-th list of afterReadChunk more, the last n under
 // <our ID>/<unix day>/last), and the days that have passed are pruned when a record is made (the
@@ -268,13 +268,30 @@ func (c *Client) noteAfterRead(ctx context.Context, m *Message, expiry time.Time
 	mu.Lock()
 	defer mu.Unlock()
 	now := c.localNow()
-	day := unixDay(store.KeepUntil(expiry, now))
+	day := unixDay(afterReadUntil(expiry, now))
 	if err := c.addToAfterReadDay(ctx, day, key); err != nil {
 		c.log.Warn("recording an after-read message", "err", err)
 	}
 	if err := c.pruneAfterRead(ctx, unixDay(now)); err != nil {
 		c.log.Warn("pruning records of after-read messages", "err", err)
 	}
+}
+
+// afterReadUntil returns until when the record of an after-read message whose swarm copy
+// expires at expiry, noted at now, is kept: the expiry bounded to [now, now+MaxMessageTTL] (a
+// zero expiry counts as the maximum), plus PruneMargin. The expiry is the node's word: an early
+// one only lets the record go before the message is read (MarkRead then has no swarm copy to
+// shorten, by that node's account), a junk one keeps it at most this long. This is no replay
+// protection: that is the store's seen-message records (store.SeenUntil), which ignore it.
+func afterReadUntil(expiry, now time.Time) time.Time {
+	hi := now.Add(store.MaxMessageTTL)
+	switch {
+	case expiry.IsZero() || expiry.After(hi):
+		expiry = hi
+	case expiry.Before(now):
+		expiry = now
+	}
+	return expiry.Add(store.PruneMargin)
 }
 
 func unixDay(t time.Time) int64 { return t.Unix() / 86400 }

@@ -39,7 +39,7 @@ import (
 //     [*DeadLetter] (an event given up after its handlers kept failing).
 //   - The account's other devices: [*SyncedProfile], [*SyncedContact], [*SyncedRead],
 //     [*SyncedGroup], [*SyncedCommunity]; [*ConfigRejected], and [*MessageDropped] for a
-//     blocked sender.
+//     blocked sender (or, in 1:1 and groups, a message too old to be anything but a replay).
 type Event interface {
 	isEvent()
 }

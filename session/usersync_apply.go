@@ -70,12 +70,17 @@ type ConfigRejected struct {
 	Err    error
 }
 
-// MessageDropped reports a message from a blocked sender (see [Client.Block]): it was dropped, not
-// delivered.
+// MessageDropped reports a retrieved message that was dropped, not delivered: one from a blocked
+// sender (see [Client.Block]; Err is ErrSenderBlocked), or a 1:1 or group message sent longer
+// ago than any swarm keeps one (Err is ErrMessageTooOld: a node serving it again).
 type MessageDropped struct {
 	Hash      string
 	From      crypto.AccountID
 	Timestamp time.Time
+	// Group is the group whose message it was (zero for a 1:1 message).
+	Group crypto.AccountID
+	// Err says why (errors.Is ErrSenderBlocked or ErrMessageTooOld).
+	Err error
 }
 
 func (*SyncedProfile) isEvent()   {}

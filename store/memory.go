@@ -164,7 +164,7 @@ func (m *Memory) SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, l
 		}
 		in.Data = append([]byte(nil), in.Data...)
 		m.seq++
-		box[in.Hash] = &memMsg{in: in, seq: m.seq, keepUntil: KeepUntil(in.Expiry, now)}
+		box[in.Hash] = &memMsg{in: in, seq: m.seq, keepUntil: SeenUntil(now)}
 		fresh = append(fresh, in)
 	}
 	if lastHash != "" {
@@ -252,7 +252,7 @@ func (m *Memory) SaveHandled(ctx context.Context, account crypto.AccountID, in I
 		return nil
 	}
 	m.seq++
-	box[in.Hash] = &memMsg{in: in, seq: m.seq, handled: true, keepUntil: KeepUntil(in.Expiry, time.Now())}
+	box[in.Hash] = &memMsg{in: in, seq: m.seq, handled: true, keepUntil: SeenUntil(time.Now())}
 	m.boundLocked(box)
 	return nil
 }

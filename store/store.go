@@ -123,12 +123,12 @@ type Cursor struct {
 // Bounds of the inbox bookkeeping: what a store keeps per account, whatever nodes send.
 const (
 	// MaxMessageTTL is the longest a storage server keeps a message (30 days; 1:1 inboxes 14
-	// days). A seen-message record is kept for at most this long after it was saved (plus
-	// PruneMargin), whatever expiry a node claims.
+	// days). A seen-message record is kept for this long after it was saved, plus PruneMargin,
+	// whatever expiry a node claims (see SeenUntil).
 	MaxMessageTTL = 30 * 24 * time.Hour
-	// PruneMargin is added to every record's bounded expiry before Prune may forget it, so that
-	// a local clock behind the network's, or a node's early expiry, does not make a message
-	// still in the swarm look new again.
+	// PruneMargin is added to MaxMessageTTL before Prune may forget a seen-message record, so
+	// that a local clock behind the network's does not make a message still in the swarm look
+	// new again.
 	PruneMargin = 48 * time.Hour
 	// MaxSeenPerAccount bounds the records (pending and handled) kept for one store account (an
 	// account's own inbox, or one of its group inboxes). Beyond it, the oldest handled records
@@ -140,19 +140,17 @@ const (
 	MaxSeenPerAccount = 200_000
 )
 
-// KeepUntil returns when a record of a message expiring at expiry, saved at savedAt (the
-// store's own clock), may be forgotten: the expiry bounded to [savedAt, savedAt+MaxMessageTTL]
-// (a zero expiry counts as the maximum), plus PruneMargin. Implementations store it with the
-// record; Prune compares it with the time it is given.
-func KeepUntil(expiry, savedAt time.Time) time.Time {
-	hi := savedAt.Add(MaxMessageTTL)
-	switch {
-	case expiry.IsZero() || expiry.After(hi):
-		expiry = hi
-	case expiry.Before(savedAt):
-		expiry = savedAt
-	}
-	return expiry.Add(PruneMargin)
+// SeenUntil returns when a seen-message record saved at savedAt (the store's own clock) may be
+// forgotten: savedAt + MaxMessageTTL + PruneMargin. Implementations store it with the record;
+// Prune compares it with the time it is given.
+//
+// The expiry a node reports for a message plays no part: it proves nothing, and a node that
+// claimed an early one could have the record pruned and then serve the message again, which
+// would look new and be delivered a second time. No swarm keeps a message longer than
+// MaxMessageTTL, and a Client refuses a message sent before its own now − (MaxMessageTTL +
+// PruneMargin), so a record kept this long outlives every copy that could be replayed.
+func SeenUntil(savedAt time.Time) time.Time {
+	return savedAt.Add(MaxMessageTTL + PruneMargin)
 }
 
 // InboxStore keeps the polling position and the messages between "fetched" and "handled".
@@ -162,9 +160,10 @@ func KeepUntil(expiry, savedAt time.Time) time.Time {
 // MarkHandled for each. A crash at any point loses nothing (pending messages are handled after a
 // restart) and a message is never handed out twice once MarkHandled has returned.
 //
-// Records are bounded per account: each is kept until KeepUntil of its expiry and the time it
-// was saved (at most MaxMessageTTL+PruneMargin, whatever a node claims), and an account keeps at
-// most MaxSeenPerAccount of them.
+// Records are bounded per account: each handled record is kept until SeenUntil of the time it
+// was saved (MaxMessageTTL+PruneMargin later, whatever expiry a node claims: an early one must
+// not let a node replay the message once its record is gone), and an account keeps at most
+// MaxSeenPerAccount of them.
 type InboxStore interface {
 	// LastHash returns the last hash saved for the cursor, or "" if none.
 	LastHash(ctx context.Context, c Cursor) (string, error)
@@ -174,8 +173,8 @@ type InboxStore interface {
 	SaveRetrieved(ctx context.Context, c Cursor, msgs []Incoming, lastHash string) ([]Incoming, error)
 	// Pending returns the account's messages that are saved but not yet handled, oldest first.
 	Pending(ctx context.Context, account crypto.AccountID) ([]Incoming, error)
-	// MarkHandled drops a pending message's data and keeps its hash until it expires, so the
-	// same message retrieved again is recognised as seen.
+	// MarkHandled drops a pending message's data and keeps its hash (until SeenUntil of the
+	// time it was saved), so the same message retrieved again is recognised as seen.
 	MarkHandled(ctx context.Context, account crypto.AccountID, hash string) error
 	// SaveHandled records a message as already handled (never pending), e.g. a copy of a
 	// message we stored ourselves: retrieving it later yields nothing new.

@@ -55,21 +55,10 @@ func TestAccountRedacted(t *testing.T) {
 	}
 }
 
-func TestKeepUntil(t *testing.T) {
+func TestSeenUntil(t *testing.T) {
 	now := time.Now()
-	for _, c := range []struct {
-		name   string
-		expiry time.Time
-		want   time.Time
-	}{
-		{"normal", now.Add(time.Hour), now.Add(time.Hour + store.PruneMargin)},
-		{"zero", time.Time{}, now.Add(store.MaxMessageTTL + store.PruneMargin)},
-		{"junk", now.Add(1000 * 24 * time.Hour), now.Add(store.MaxMessageTTL + store.PruneMargin)},
-		{"past", now.Add(-time.Hour), now.Add(store.PruneMargin)},
-	} {
-		if got := store.KeepUntil(c.expiry, now); !got.Equal(c.want) {
-			t.Errorf("%s: KeepUntil = %v, want %v", c.name, got, c.want)
-		}
+	if got, want := store.SeenUntil(now), now.Add(store.MaxMessageTTL+store.PruneMargin); !got.Equal(want) {
+		t.Fatalf("SeenUntil = %v, want %v", got, want)
 	}
 }
 

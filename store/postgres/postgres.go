@@ -325,7 +325,7 @@ func (s *Store) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.
 		datas = append(datas, in.Data)
 		tss = append(tss, sqlstore.MS(in.Timestamp))
 		exps = append(exps, sqlstore.MS(in.Expiry))
-		keeps = append(keeps, sqlstore.MS(store.KeepUntil(in.Expiry, now)))
+		keeps = append(keeps, sqlstore.MS(store.SeenUntil(now)))
 	}
 	var fresh []store.Incoming
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -437,7 +437,7 @@ func (s *Store) SaveHandled(ctx context.Context, account crypto.AccountID, in st
 			VALUES ($1, $2, $3, NULL, $4, $5, $6, true)
 			ON CONFLICT (account, hash) DO UPDATE SET handled = true, data = NULL
 			RETURNING (xmax = 0)`,
-			account[:], []byte(in.Hash), in.Namespace, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.KeepUntil(in.Expiry, time.Now()))).Scan(&inserted)
+			account[:], []byte(in.Hash), in.Namespace, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.SeenUntil(time.Now()))).Scan(&inserted)
 		if err != nil {
 			return err
 		}

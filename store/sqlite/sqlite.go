@@ -333,7 +333,7 @@ func (s *Store) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.
 		for _, in := range msgs {
 			res, err := q.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, keep_until)
 				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, hash) DO NOTHING`,
-				c.Account[:], in.Hash, in.Namespace, in.Data, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.KeepUntil(in.Expiry, now)))
+				c.Account[:], in.Hash, in.Namespace, in.Data, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.SeenUntil(now)))
 			if err != nil {
 				return fmt.Errorf("store/sqlite: save message: %w", err)
 			}
@@ -422,7 +422,7 @@ func (s *Store) SaveHandled(ctx context.Context, account crypto.AccountID, in st
 		}
 		_, err = q.ExecContext(ctx, `INSERT INTO messages (account, hash, namespace, data, ts, expiry, keep_until, handled)
 			VALUES (?, ?, ?, NULL, ?, ?, ?, 1)`,
-			account[:], in.Hash, in.Namespace, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.KeepUntil(in.Expiry, time.Now())))
+			account[:], in.Hash, in.Namespace, sqlstore.MS(in.Timestamp), sqlstore.MS(in.Expiry), sqlstore.MS(store.SeenUntil(time.Now())))
 		if err != nil {
 			return fmt.Errorf("store/sqlite: save handled: %w", err)
 		}

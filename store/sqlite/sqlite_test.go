@@ -124,8 +124,9 @@ func ExampleOpen() {
 	// Output: 1 echo bot
 }
 
-// A database of schema 1 (before bounds and leases) is migrated with its data: every record gets
-// its bounded keep-until, the per-account counts are right, leases work.
+// A database of schema 1 (before bounds and leases) is migrated with its data: every record is
+// kept MaxMessageTTL + PruneMargin from the migration whatever its expiry (the time it was saved
+// is unknown), the per-account counts are right, leases work.
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
@@ -157,20 +158,24 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// The hour-long message goes after its expiry plus the margin; the others are bounded.
-	if err := s.Prune(ctx, now.Add(time.Hour+store.PruneMargin+time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	// The hour-long message is kept past its expiry plus the margin; every record is bounded.
 	c := store.Cursor{Account: acc.ID, Swarm: acc.ID}
-	fresh, err := s.SaveRetrieved(ctx, c, []store.Incoming{storetest.Msg("h0", 0, time.Time{}), storetest.Msg("h1", 0, time.Time{}), storetest.Msg("h2", 0, time.Time{})}, "")
-	if err != nil || len(fresh) != 1 || fresh[0].Hash != "h1" {
-		t.Fatalf("after migration and pruning: %v %v", fresh, err)
+	all := func() []store.Incoming {
+		return []store.Incoming{storetest.Msg("h0", 0, time.Time{}), storetest.Msg("h1", 0, time.Time{}), storetest.Msg("h2", 0, time.Time{})}
 	}
-	if err := s.Prune(ctx, now.Add(store.MaxMessageTTL+store.PruneMargin+time.Hour)); err != nil {
+	for _, at := range []time.Time{now.Add(time.Hour + store.PruneMargin + time.Minute), store.SeenUntil(now).Add(-time.Hour)} {
+		if err := s.Prune(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		if fresh, err := s.SaveRetrieved(ctx, c, all(), ""); err != nil || len(fresh) != 0 {
+			t.Fatalf("after migration and pruning at now+%v: %v %v", at.Sub(now), fresh, err)
+		}
+	}
+	if err := s.Prune(ctx, store.SeenUntil(now).Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if fresh, _ := s.SaveRetrieved(ctx, c, []store.Incoming{storetest.Msg("h0", 0, time.Time{}), storetest.Msg("h2", 0, time.Time{})}, ""); len(fresh) != 2 {
-		t.Fatalf("records with no or junk expiry outlived the bound: %v", fresh)
+	if fresh, _ := s.SaveRetrieved(ctx, c, all(), ""); len(fresh) != 3 {
+		t.Fatalf("records outlived the bound: %v", fresh)
 	}
 	if _, err := s.AcquireLease(ctx, store.LeaseRequest{Name: "x", Holder: "h", TTL: time.Second}); err != nil {
 		t.Fatal(err)

@@ -59,9 +59,10 @@ func CheckRedacted(t testing.TB, v any, secret []byte) {
 	}
 }
 
-// Seen-message records are kept by their own expiry bounded from the time they were saved, plus
-// PruneMargin, whatever expiry a node gives: a junk expiry cannot keep them forever, a lying
-// clock cannot make them go early.
+// Seen-message records are kept MaxMessageTTL + PruneMargin after they were saved, whatever
+// expiry a node gives: a junk expiry cannot keep them longer, and an early one (now, or in the
+// past) cannot make them go early (a node claiming one could then serve the message again and
+// have it delivered twice). Neither can a lying clock passed to Prune before that.
 func testPruneBounds(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	acc := TestAccount(t, 11).ID
@@ -70,7 +71,8 @@ func testPruneBounds(t *testing.T, s store.Store) {
 	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
 	past := time.UnixMilli(1000)
 	normal := start.Add(14 * 24 * time.Hour)
-	msgs := []store.Incoming{Msg("far", 0, far), Msg("zero", 0, time.Time{}), Msg("past", 0, past), Msg("normal", 0, normal)}
+	msgs := []store.Incoming{Msg("far", 0, far), Msg("zero", 0, time.Time{}), Msg("past", 0, past),
+		Msg("now", 0, start), Msg("hour", 0, start.Add(time.Hour)), Msg("normal", 0, normal)}
 	if _, err := s.SaveRetrieved(ctx, c, msgs, "normal"); err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +81,16 @@ func testPruneBounds(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
+	// Records saved as handled (never pending) follow the same rule.
+	for _, m := range []store.Incoming{Msg("own-now", 0, start), Msg("own-past", 0, past)} {
+		if err := s.SaveHandled(ctx, acc, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := time.Now() // every record above was saved in [start, end]
+	all := []string{"far", "zero", "past", "now", "hour", "normal", "own-now", "own-past"}
 	seen := func(h string) bool {
 		t.Helper()
-		// Ask through another account's fresh save: SaveRetrieved on acc would re-add it.
 		p, err := s.Pending(ctx, acc)
 		if err != nil || len(p) != 0 {
 			t.Fatalf("pending %v %v", p, err)
@@ -91,7 +100,8 @@ func testPruneBounds(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 		if len(fresh) == 1 {
-			// It was forgotten: mark the re-added copy handled again for the next checks.
+			// It was forgotten: mark the re-added copy handled (each hash is found forgotten
+			// once, at the end).
 			if err := s.MarkHandled(ctx, acc, h); err != nil {
 				t.Fatal(err)
 			}
@@ -105,40 +115,39 @@ func testPruneBounds(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	// A message claiming an expiry in the past is still kept for the margin.
-	prune(start.Add(-time.Minute))
-	if !seen("past") {
-		t.Fatal("an already-expired record went before the margin")
-	}
-	prune(start.Add(store.PruneMargin + time.Minute))
-	if seen("past") {
-		t.Fatal("the past-expiry record outlived the margin")
-	}
-	// A clock 15 days ahead (a node lying about the time) erases nothing that is still in the
-	// swarm: the 14-day message stays until its expiry plus the margin.
-	prune(start.Add(15 * 24 * time.Hour))
-	for _, h := range []string{"far", "zero", "normal"} {
-		if !seen(h) {
-			t.Fatalf("%s forgotten 15 days ahead", h)
+	// The old rule's bounds (a claimed expiry, bounded below by the time saved, plus the
+	// margin) and a clock 15 days ahead forget nothing.
+	for _, at := range []time.Time{start.Add(-time.Minute), end.Add(store.PruneMargin + time.Minute),
+		end.Add(time.Hour + store.PruneMargin + time.Minute), end.Add(15 * 24 * time.Hour),
+		normal.Add(store.PruneMargin + time.Minute)} {
+		prune(at)
+		for _, h := range all {
+			if !seen(h) {
+				t.Fatalf("%s forgotten by a prune at start+%v, before MaxMessageTTL + PruneMargin", h, at.Sub(start).Round(time.Minute))
+			}
 		}
 	}
-	// The junk expiry (year 3000) and the missing one are bounded by MaxMessageTTL.
-	horizon := start.Add(store.MaxMessageTTL + store.PruneMargin)
-	prune(horizon.Add(-time.Hour))
-	if !seen("far") || !seen("zero") {
-		t.Fatal("bounded records went before MaxMessageTTL + PruneMargin")
-	}
-	prune(horizon.Add(time.Hour))
-	if seen("far") || seen("zero") {
-		t.Fatal("a record with a junk expiry outlived MaxMessageTTL + PruneMargin")
+	prune(store.SeenUntil(start).Add(-time.Hour))
+	for _, h := range all {
+		if !seen(h) {
+			t.Fatalf("%s forgotten an hour before MaxMessageTTL + PruneMargin", h)
+		}
 	}
 	// Pending messages are never pruned.
 	if _, err := s.SaveRetrieved(ctx, c, []store.Incoming{Msg("kept", 0, past)}, ""); err != nil {
 		t.Fatal(err)
 	}
-	prune(far)
+	prune(store.SeenUntil(end).Add(time.Hour))
 	if p, _ := s.Pending(ctx, acc); len(p) != 1 || p[0].Hash != "kept" {
 		t.Fatalf("pending after pruning: %v", p)
+	}
+	if err := s.MarkHandled(ctx, acc, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range all {
+		if seen(h) {
+			t.Fatalf("%s outlived MaxMessageTTL + PruneMargin", h)
+		}
 	}
 }
 

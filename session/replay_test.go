@@ -1,0 +1,147 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessiongo/sdk/crypto"
+	"github.com/sessiongo/sdk/devnet"
+	"github.com/sessiongo/sdk/devnet/devnettest"
+	"github.com/sessiongo/sdk/store"
+)
+
+// Replays by a malicious node: every member of the swarm claims each message expires now and
+// serves everything again from the start, whatever last hash the client gives (devnet faults
+// ExpiryNow and IgnoreLastHash). The claimed expiry must not shorten the store's record of the
+// message (3 days later the record is still there, so the message is not new again), and once
+// any record may be gone (MaxMessageTTL + PruneMargin later) the message is too old to be
+// anything but a replay: dropped, reported, not delivered.
+
+// replayLater moves p's clock to after the message's delivery and prunes its store then, as
+// the hourly prune of a Client running at that time does.
+func replayLater(t *testing.T, p *gPeer, offset *atomic.Int64, d time.Duration) {
+	t.Helper()
+	offset.Store(int64(d))
+	if err := p.store.Prune(context.Background(), time.Now().Add(d)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clockedPeer is gNewPeer whose clock runs offset ahead of the local one.
+func clockedPeer(t *testing.T, cfg NetworkConfig, name string, offset *atomic.Int64) *gPeer {
+	t.Helper()
+	p := gNewPeer(t, cfg, name)
+	p.clock = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	return p
+}
+
+func hostileSwarm(dn *devnet.Network, id crypto.AccountID) {
+	_, members := dn.SwarmFor(id)
+	for _, m := range members {
+		m.SetFaults(devnet.Faults{ExpiryNow: true, IgnoreLastHash: true})
+	}
+}
+
+// pollTimes polls p n times (errors are logged: a poll may fail on a node and succeed on the
+// next).
+func pollTimes(t *testing.T, p *gPeer, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range n {
+		if err := p.PollOnce(ctx); err != nil {
+			t.Logf("poll: %v", err)
+		}
+	}
+}
+
+func TestReplayOfOneToOneMessage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dn := devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(41))
+	cfg := NetConfig(dn, true)
+	var offset atomic.Int64
+	alice := gNewPeer(t, cfg, "Alice")
+	bob := clockedPeer(t, cfg, "Bob", &offset)
+	hostileSwarm(dn, bob.AccountID())
+
+	res, err := alice.SendText(ctx, bob.AccountID(), "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	once := func(m *Message) bool { return m.Text == "once" && m.From == alice.AccountID() }
+	gWait(t, bob, once)
+	pollTimes(t, bob, 2)
+	if n := gCount(bob, once); n != 1 {
+		t.Fatalf("delivered %d times while the store keeps its record", n)
+	}
+
+	// Three days later: past the claimed expiry plus PruneMargin, well within MaxMessageTTL.
+	replayLater(t, bob, &offset, 3*24*time.Hour)
+	pollTimes(t, bob, 3)
+	if n := gCount(bob, once); n != 1 {
+		t.Fatalf("delivered %d times: the node's early expiry had the record pruned", n)
+	}
+	if n := gCount[*MessageDropped](bob, nil); n != 0 {
+		t.Fatalf("%d messages dropped three days on", n)
+	}
+
+	// A day past MaxMessageTTL + PruneMargin: the record may be gone; the message is a replay.
+	replayLater(t, bob, &offset, store.MaxMessageTTL+store.PruneMargin+24*time.Hour)
+	d := gWait(t, bob, func(e *MessageDropped) bool { return e.Hash == res.Hash })
+	if !errors.Is(d.Err, ErrMessageTooOld) || d.From != alice.AccountID() || d.Group != (crypto.AccountID{}) {
+		t.Fatalf("dropped %+v", d)
+	}
+	pollTimes(t, bob, 2)
+	if n := gCount(bob, once); n != 1 {
+		t.Fatalf("a replay older than any swarm keeps a message delivered: %d deliveries", n)
+	}
+	if n := gCount(bob, func(e *MessageDropped) bool { return e.Hash == res.Hash }); n != 1 {
+		t.Fatalf("the replay reported %d times, want once (it is recorded as handled)", n)
+	}
+}
+
+func TestReplayOfGroupMessage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dn := devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(42))
+	cfg := NetConfig(dn, true)
+	var offset atomic.Int64
+	admin := gNewPeer(t, cfg, "Admin")
+	member := clockedPeer(t, cfg, "Member", &offset)
+	g, err := admin.CreateGroup(ctx, "Replay", member.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gJoin(t, member, g.ID, admin.AccountID(), "Replay")
+	hostileSwarm(dn, g.ID)
+
+	res, err := admin.SendGroupText(ctx, g.ID, "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	once := gText(g.ID, admin.AccountID(), "once")
+	gWait(t, member, once)
+
+	replayLater(t, member, &offset, 3*24*time.Hour)
+	pollTimes(t, member, 3)
+	if n := gCount(member, once); n != 1 {
+		t.Fatalf("delivered %d times: the node's early expiry had the record pruned", n)
+	}
+
+	replayLater(t, member, &offset, store.MaxMessageTTL+store.PruneMargin+24*time.Hour)
+	d := gWait(t, member, func(e *MessageDropped) bool { return e.Hash == res.Hash })
+	if !errors.Is(d.Err, ErrMessageTooOld) || d.From != admin.AccountID() || d.Group != g.ID {
+		t.Fatalf("dropped %+v", d)
+	}
+	pollTimes(t, member, 2)
+	if n := gCount(member, once); n != 1 {
+		t.Fatalf("a replay older than any swarm keeps a message delivered: %d deliveries", n)
+	}
+	if n := gCount(member, func(e *MessageDropped) bool { return e.Hash == res.Hash }); n != 1 {
+		t.Fatalf("the replay reported %d times, want once (it is recorded as handled)", n)
+	}
+}

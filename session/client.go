@@ -765,14 +765,16 @@ func (c *Client) handlePending(ctx context.Context) error {
 }
 
 // tooOld reports whether a message sent at sent (its authenticated timestamp: the envelope's,
-// which decoding checks against the signed content's sigTimestamp when that is set) is older
-// than any record of seen messages lasts: sent before now − (store.MaxMessageTTL +
-// store.PruneMargin). No swarm keeps a message that long, so it is a node serving an old message
-// again after the store forgot it (store.SeenUntil), which must not be delivered twice. Network
-// time, as for the messages' expiries: a local clock behind the network's must not let a replay
-// in.
-func (c *Client) tooOld(sent time.Time) bool {
-	return sent.Before(c.now().Add(-(store.MaxMessageTTL + store.PruneMargin)))
+// which decoding checks against the signed content's sigTimestamp when that is set) was already
+// older than any record of seen messages lasts when the store first saved it (p.Saved): sent
+// before Saved − (store.MaxMessageTTL + store.PruneMargin). No swarm keeps a message that long,
+// so it is a node serving an old message again after the store forgot it (store.SeenUntil),
+// which must not be delivered twice. Measured from the save, not from now: a message that
+// waited, pending, through a long outage is delivered. The store's own clock, as for pruning:
+// a clock that nodes report cannot make genuine messages look old. A store that does not say
+// when it saved a record (zero Saved) gets no such check.
+func (c *Client) tooOld(sent time.Time, p store.Incoming) bool {
+	return !p.Saved.IsZero() && sent.Before(p.Saved.Add(-(store.MaxMessageTTL + store.PruneMargin)))
 }
 
 // handleIncoming decodes one pending message and dispatches its events; it reports whether
@@ -786,7 +788,7 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		c.log.Debug("undecryptable message skipped", "hash", p.Hash, "err", err)
 		return c.dispatch(ctx, &UndecryptableMessage{Hash: p.Hash, Err: err})
 	}
-	if c.tooOld(in.SentAt()) {
+	if c.tooOld(in.SentAt(), p) {
 		c.log.Debug("message older than any swarm keeps one dropped (a replay)", "hash", p.Hash, "sent", in.SentAt())
 		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt(), Err: ErrMessageTooOld})
 	}

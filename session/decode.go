@@ -14,7 +14,10 @@ import (
 // checked and returned as a GroupInvite, a promotion as a GroupInvite with Promoted, but
 // neither is recorded). It is for messages retrieved by other means, and for tools that inspect
 // stored messages. A message that does not decrypt or parse is an error (what Run reports as
-// UndecryptableMessage); one that carries nothing the SDK maps gives an UnknownContent.
+// UndecryptableMessage); one that carries nothing the SDK maps gives an UnknownContent. Nor
+// does it guard against replays (a node serving an old message again): a caller that retrieves
+// by other means de-duplicates by hash and drops messages older than any swarm keeps one, as
+// Run does (ErrMessageTooOld).
 func (c *Client) DecodeEvents(hash string, data []byte) ([]Event, error) {
 	in, err := decodeWire(c.keys, data)
 	if err != nil {

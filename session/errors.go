@@ -28,9 +28,9 @@ var (
 	// ErrSenderBlocked reports a message dropped because its sender is blocked (see
 	// [Client.Block]).
 	ErrSenderBlocked = errors.New("session: sender is blocked")
-	// ErrMessageTooOld reports a retrieved 1:1 or group message sent before now −
-	// (store.MaxMessageTTL + store.PruneMargin): no swarm keeps a message that long, and the
-	// store's record of having seen it may be gone, so it is a node serving an old message again
-	// (a replay). It is dropped, not delivered.
+	// ErrMessageTooOld reports a retrieved 1:1 or group message that was already older than
+	// store.MaxMessageTTL + store.PruneMargin when the store saved it: no swarm keeps a message
+	// that long, and the store's record of having seen it may be gone, so it is a node serving
+	// an old message again (a replay). It is dropped, not delivered.
 	ErrMessageTooOld = errors.New("session: message older than any swarm keeps one (a replay)")
 )

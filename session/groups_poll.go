@@ -307,7 +307,7 @@ func (c *Client) handleGroupMessage(ctx context.Context, st *groupState, p store
 		return undecryptable(st, p, fmt.Errorf("%w: sigTimestamp %d, envelope %d", ErrTimestampMismatch, sig, ts))
 	}
 	at, from := msTime(ts), m.Sender
-	if c.tooOld(at) {
+	if c.tooOld(at, p) {
 		c.log.Debug("group message older than any swarm keeps one dropped (a replay)", "group", st.id.String(), "hash", p.Hash, "sent", at)
 		return []Event{&MessageDropped{Hash: p.Hash, From: from, Timestamp: at, Group: st.id, Err: ErrMessageTooOld}}
 	}

@@ -17,8 +17,9 @@ import (
 // serves everything again from the start, whatever last hash the client gives (devnet faults
 // ExpiryNow and IgnoreLastHash). The claimed expiry must not shorten the store's record of the
 // message (3 days later the record is still there, so the message is not new again), and once
-// any record may be gone (MaxMessageTTL + PruneMargin later) the message is too old to be
-// anything but a replay: dropped, reported, not delivered.
+// any record may be gone (MaxMessageTTL + PruneMargin later) the message, saved again then, was
+// too old to be anything but a replay when it was saved: dropped, reported, not delivered. A
+// message that merely waited, pending, through a long outage is delivered.
 
 // replayLater moves p's clock to after the message's delivery and prunes its store then, as
 // the hourly prune of a Client running at that time does.
@@ -30,12 +31,30 @@ func replayLater(t *testing.T, p *gPeer, offset *atomic.Int64, d time.Duration) 
 	}
 }
 
-// clockedPeer is gNewPeer whose clock runs offset ahead of the local one.
+// clockedPeer is gNewPeer whose clock, and its store's, run offset ahead of the local one:
+// the store says it saved what it saves offset later than it did (shiftStore).
 func clockedPeer(t *testing.T, cfg NetworkConfig, name string, offset *atomic.Int64) *gPeer {
 	t.Helper()
-	p := gNewPeer(t, cfg, name)
+	st := store.NewMemory()
+	c, rec := NewTestClient(t, WithNetworkConfig(cfg), WithStore(shiftStore{st, offset}), WithProfile(Profile{DisplayName: name}))
+	p := &gPeer{Client: c, rec: rec, store: st}
 	p.clock = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	return p
+}
+
+// shiftStore is a store whose clock runs shift ahead: Pending reports records saved that much
+// later (the messages re-served after the clock moved are saved "then").
+type shiftStore struct {
+	*store.Memory
+	shift *atomic.Int64
+}
+
+func (s shiftStore) Pending(ctx context.Context, a crypto.AccountID) ([]store.Incoming, error) {
+	p, err := s.Memory.Pending(ctx, a)
+	for i := range p {
+		p[i].Saved = p[i].Saved.Add(time.Duration(s.shift.Load()))
+	}
+	return p, err
 }
 
 func hostileSwarm(dn *devnet.Network, id crypto.AccountID) {
@@ -143,5 +162,44 @@ func TestReplayOfGroupMessage(t *testing.T) {
 	}
 	if n := gCount(member, func(e *MessageDropped) bool { return e.Hash == res.Hash }); n != 1 {
 		t.Fatalf("the replay reported %d times, want once (it is recorded as handled)", n)
+	}
+}
+
+// A message saved while it was young and left pending through a long outage (a crash, then
+// weeks down) is delivered when the Client comes back: its age counts when it was saved, not
+// when it is handled. Found by review: the first version of the replay check compared with the
+// time of handling and dropped it for good.
+func TestPendingMessageDeliveredAfterLongOutage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dn := devnettest.Start(t, devnet.WithNodes(3), devnet.WithSeed(43))
+	cfg := NetConfig(dn, true)
+	alice, bob := gNewPeer(t, cfg, "Alice"), gNewPeer(t, cfg, "Bob")
+	cur := store.Cursor{Account: bob.AccountID(), Swarm: bob.AccountID()}
+	save := func(text string, sent time.Time) {
+		t.Helper()
+		wire, err := encodeMessage(alice.Keys(), bob.AccountID(), textContent(text), sent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := store.Incoming{Hash: text, Data: wire, Timestamp: sent, Expiry: sent.Add(14 * 24 * time.Hour)}
+		if _, err := bob.store.SaveRetrieved(ctx, cur, []store.Incoming{in}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Thirteen days old when saved; handled twenty days later.
+	save("waited", time.Now().Add(-13*24*time.Hour))
+	// Older than any swarm keeps a message when saved: a replay.
+	save("replayed", time.Now().Add(-(store.MaxMessageTTL + store.PruneMargin + time.Hour)))
+	bob.clock = func() time.Time { return time.Now().Add(20 * 24 * time.Hour) }
+	pollTimes(t, bob, 1)
+	if n := gCount(bob, func(m *Message) bool { return m.Text == "waited" }); n != 1 {
+		t.Fatalf("the message pending through the outage delivered %d times; dropped: %d", n, gCount[*MessageDropped](bob, nil))
+	}
+	if n := gCount(bob, func(m *Message) bool { return m.Text == "replayed" }); n != 0 {
+		t.Fatal("a message older than any swarm keeps one when saved was delivered")
+	}
+	if n := gCount(bob, func(e *MessageDropped) bool { return e.Hash == "replayed" && errors.Is(e.Err, ErrMessageTooOld) }); n != 1 {
+		t.Fatalf("the replay reported %d times", n)
 	}
 }

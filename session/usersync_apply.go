@@ -72,7 +72,8 @@ type ConfigRejected struct {
 
 // MessageDropped reports a retrieved message that was dropped, not delivered: one from a blocked
 // sender (see [Client.Block]; Err is ErrSenderBlocked), or a 1:1 or group message sent longer
-// ago than any swarm keeps one (Err is ErrMessageTooOld: a node serving it again).
+// ago than any swarm keeps one when it was retrieved (Err is ErrMessageTooOld: a node serving
+// it again).
 type MessageDropped struct {
 	Hash      string
 	From      crypto.AccountID

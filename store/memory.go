@@ -220,6 +220,7 @@ func (m *Memory) Pending(ctx context.Context, account crypto.AccountID) ([]Incom
 	for i, mm := range list {
 		out[i] = mm.in
 		out[i].Data = append([]byte(nil), mm.in.Data...)
+		out[i].Saved = SavedAt(mm.keepUntil)
 	}
 	return out, nil
 }

@@ -111,7 +111,15 @@ type Incoming struct {
 	Data      []byte // as stored in the swarm (after base64 decoding)
 	Timestamp time.Time
 	Expiry    time.Time
+	// Saved is when the store first saved the record, by its own clock: Pending fills it (from
+	// the record's SeenUntil), SaveRetrieved and SaveHandled ignore it. A client uses it to tell
+	// a message that was already older than any swarm keeps one when it was retrieved (a node
+	// serving it again: a replay) from one that merely waited, pending, through a long outage.
+	Saved time.Time
 }
+
+// SavedAt returns when a record kept until keepUntil (SeenUntil of its save) was saved.
+func SavedAt(keepUntil time.Time) time.Time { return keepUntil.Add(-(MaxMessageTTL + PruneMargin)) }
 
 // Cursor names one polled namespace of one swarm for one account: our own swarm, or a group's.
 type Cursor struct {

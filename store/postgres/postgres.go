@@ -399,7 +399,7 @@ func (s *Store) grew(ctx context.Context, tx pgx.Tx, account crypto.AccountID, a
 
 // Pending implements store.InboxStore.
 func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.Incoming, error) {
-	rows, err := s.pool.Query(ctx, `SELECT hash, namespace, data, ts, expiry FROM messages
+	rows, err := s.pool.Query(ctx, `SELECT hash, namespace, data, ts, expiry, keep_until FROM messages
 		WHERE account = $1 AND NOT handled ORDER BY seq`, account[:])
 	if err != nil {
 		return nil, wrap("pending", err)
@@ -409,12 +409,13 @@ func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.
 	for rows.Next() {
 		var in store.Incoming
 		var h []byte
-		var ts, exp int64
-		if err := rows.Scan(&h, &in.Namespace, &in.Data, &ts, &exp); err != nil {
+		var ts, exp, keep int64
+		if err := rows.Scan(&h, &in.Namespace, &in.Data, &ts, &exp, &keep); err != nil {
 			return nil, wrap("pending", err)
 		}
 		in.Hash = string(h)
 		in.Timestamp, in.Expiry = sqlstore.FromMS(ts), sqlstore.FromMS(exp)
+		in.Saved = store.SavedAt(sqlstore.FromMS(keep))
 		out = append(out, in)
 	}
 	if err := rows.Err(); err != nil {

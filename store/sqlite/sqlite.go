@@ -386,7 +386,7 @@ func (s *Store) grew(ctx context.Context, q querier, account crypto.AccountID, a
 
 // Pending implements store.InboxStore.
 func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.Incoming, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT hash, namespace, data, ts, expiry FROM messages
+	rows, err := s.db.QueryContext(ctx, `SELECT hash, namespace, data, ts, expiry, keep_until FROM messages
 		WHERE account = ? AND handled = 0 ORDER BY seq`, account[:])
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: pending: %w", err)
@@ -395,11 +395,12 @@ func (s *Store) Pending(ctx context.Context, account crypto.AccountID) ([]store.
 	var out []store.Incoming
 	for rows.Next() {
 		var in store.Incoming
-		var ts, exp int64
-		if err := rows.Scan(&in.Hash, &in.Namespace, &in.Data, &ts, &exp); err != nil {
+		var ts, exp, keep int64
+		if err := rows.Scan(&in.Hash, &in.Namespace, &in.Data, &ts, &exp, &keep); err != nil {
 			return nil, fmt.Errorf("store/sqlite: pending: %w", err)
 		}
 		in.Timestamp, in.Expiry = sqlstore.FromMS(ts), sqlstore.FromMS(exp)
+		in.Saved = store.SavedAt(sqlstore.FromMS(keep))
 		out = append(out, in)
 	}
 	return out, rows.Err()

@@ -125,7 +125,9 @@ func testInbox(t *testing.T, s store.Store) {
 		t.Fatalf("empty cursor: %q %v", h, err)
 	}
 	exp := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	beforeSave := time.Now().Truncate(time.Millisecond)
 	fresh, err := s.SaveRetrieved(ctx, c0, []store.Incoming{Msg("a", 0, exp), Msg("b", 0, exp)}, "b")
+	afterSave := time.Now()
 	if err != nil || len(fresh) != 2 {
 		t.Fatalf("first save: %v %v", fresh, err)
 	}
@@ -152,6 +154,11 @@ func testInbox(t *testing.T, s store.Store) {
 	p, err := s.Pending(ctx, acc)
 	if err != nil || len(p) != 3 || p[0].Hash != "a" || p[2].Hash != "c" || string(p[1].Data) != "data-b" || !p[0].Expiry.Equal(exp) {
 		t.Fatalf("pending = %+v %v", p, err)
+	}
+	// When each was saved, by the store's clock (a client tells a replay from a message that
+	// waited through an outage by it).
+	if p[0].Saved.Before(beforeSave) || p[0].Saved.After(afterSave) {
+		t.Fatalf("pending %q saved at %v, not between %v and %v", p[0].Hash, p[0].Saved, beforeSave, afterSave)
 	}
 	if err := s.MarkHandled(ctx, acc, "a"); err != nil {
 		t.Fatal(err)

@@ -528,6 +528,67 @@ func kept(t *testing.T) func(store.Store, error) store.Store {
 	}
 }
 
+// stuckHandler is a Setup whose Clients block on the first Message any of them gets (ignoring
+// their ctx, as a stuck application handler does) until release, and count the Messages.
+type stuckHandler struct {
+	once, released sync.Once
+	stuck, unstick chan struct{}
+	delivered      atomic.Int32
+}
+
+func newStuckHandler() *stuckHandler {
+	return &stuckHandler{stuck: make(chan struct{}), unstick: make(chan struct{})}
+}
+
+func (h *stuckHandler) setup(_ context.Context, c *session.Client) error {
+	c.AddEventHandler(func(evt session.Event) {
+		if _, ok := evt.(*session.Message); !ok {
+			return
+		}
+		h.delivered.Add(1)
+		block := false
+		h.once.Do(func() { block = true })
+		if block {
+			close(h.stuck)
+			<-h.unstick
+		}
+	})
+	return nil
+}
+
+func (h *stuckHandler) release() { h.released.Do(func() { close(h.unstick) }) }
+
+// sendAndWait sends a message to the account from a Client of nw and waits until a handler is
+// stuck on it.
+func (h *stuckHandler) sendAndWait(ctx context.Context, t *testing.T, nw *session.Network, to crypto.AccountID) {
+	t.Helper()
+	sender, err := session.NewClient(session.WithNetwork(nw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	if _, err := sender.SendText(ctx, to, "hello", session.WithoutSync()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.stuck:
+	case <-ctx.Done():
+		t.Fatal("the message never arrived")
+	}
+}
+
+// devnetNetwork starts a devnet for t and returns a Network on it (closed when t ends).
+func devnetNetwork(t *testing.T) *session.Network {
+	t.Helper()
+	dn := devnettest.Start(t)
+	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nw.Close() })
+	return nw
+}
+
 // renewOffStore hangs lease renewals while off is set (the database unreachable for them).
 type renewOffStore struct {
 	store.Store
@@ -551,39 +612,15 @@ func TestFleetReportsAnAbandonedClient(t *testing.T) {
 	mem := store.NewMemory()
 	st := &renewOffStore{Store: mem}
 	ids := newAccounts(t, mem, 1)
-	dn := devnettest.Start(t)
-	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
-	stuck, unstick := make(chan struct{}), make(chan struct{})
-	var once, unstickOnce sync.Once
-	defer unstickOnce.Do(func() { close(unstick) })
+	nw := devnetNetwork(t)
+	h := newStuckHandler()
+	defer h.release()
 	var mu sync.Mutex
 	var stops []error
-	var texts []string
 	const ttl = time.Second
 	f, err := fleet.New(fleet.Config{Store: st, Name: "stuck", Member: "m", Accounts: ids, LeaseTTL: ttl,
 		ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(100 * time.Millisecond)},
-		Setup: func(_ context.Context, c *session.Client) error {
-			c.AddEventHandler(func(evt session.Event) {
-				m, ok := evt.(*session.Message)
-				if !ok {
-					return
-				}
-				mu.Lock()
-				texts = append(texts, m.Text)
-				mu.Unlock()
-				block := false
-				once.Do(func() { block = true })
-				if block {
-					close(stuck)
-					<-unstick
-				}
-			})
-			return nil
-		},
+		Setup:         h.setup,
 		OnStop: func(_ crypto.AccountID, err error) {
 			mu.Lock()
 			stops = append(stops, err)
@@ -599,19 +636,7 @@ func TestFleetReportsAnAbandonedClient(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- f.Run(runCtx) }()
 	heldBy(t, mem, "m", ids, 10*ttl)
-	sender, err := session.NewClient(session.WithNetwork(nw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sender.Close()
-	if _, err := sender.SendText(ctx, ids[0], "hello", session.WithoutSync()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-stuck:
-	case <-ctx.Done():
-		t.Fatal("the message never arrived")
-	}
+	h.sendAndWait(ctx, t, nw, ids[0])
 	// The lease is lost under the stuck handler; renewals come back for the next Client.
 	st.off.Store(true)
 	time.Sleep(ttl)
@@ -619,16 +644,16 @@ func TestFleetReportsAnAbandonedClient(t *testing.T) {
 	// The member gives up on the stuck Client (reported), and another delivers the message.
 	for deadline := time.Now().Add(20 * ttl); ; time.Sleep(20 * time.Millisecond) {
 		mu.Lock()
-		n, delivered := len(stops), len(texts)
+		n := len(stops)
 		mu.Unlock()
-		if n > 0 && delivered > 1 {
+		if n > 0 && h.delivered.Load() > 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %d stops reported, %d deliveries", 20*ttl, n, delivered)
+			t.Fatalf("after %v: %d stops reported, %d deliveries", 20*ttl, n, h.delivered.Load())
 		}
 	}
-	unstickOnce.Do(func() { close(unstick) }) // the stuck Client returns at last
+	h.release() // the stuck Client returns at last
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -659,39 +684,20 @@ func TestFleetDoesNotReportAClientThatStillHoldsItsLease(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dn := devnettest.Start(t)
-	nw, err := session.NewNetwork(session.NetworkConfig{Seeds: []string{dn.SeedURL()}, SeedRootCAs: dn.CertPool(), Direct: true, PathDiversity: onion.DistinctNodes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
+	nw := devnetNetwork(t)
 	type stop struct {
 		member string
 		err    error
 		holder string // the account's holder when reported
 	}
 	stops := make(chan stop, 10)
-	stuck, unstick := make(chan struct{}), make(chan struct{})
-	var once, unstickOnce sync.Once
-	defer unstickOnce.Do(func() { close(unstick) })
+	h := newStuckHandler()
+	defer h.release()
 	const ttl = time.Second
 	member := func(name string) *fleet.Fleet {
 		f, err := fleet.New(fleet.Config{Store: mem, Name: "handover", Member: name, Accounts: ids, LeaseTTL: ttl,
 			ClientOptions: []session.Option{session.WithNetwork(nw), session.WithPollInterval(100 * time.Millisecond)},
-			Setup: func(_ context.Context, c *session.Client) error {
-				c.AddEventHandler(func(evt session.Event) {
-					if _, ok := evt.(*session.Message); !ok {
-						return
-					}
-					block := false
-					once.Do(func() { block = true })
-					if block {
-						close(stuck)
-						<-unstick
-					}
-				})
-				return nil
-			},
+			Setup:         h.setup,
 			OnStop: func(_ crypto.AccountID, err error) {
 				hs, _ := fleet.Holders(context.Background(), mem)
 				stops <- stop{name, err, hs[ids[0]].Holder}
@@ -712,19 +718,7 @@ func TestFleetDoesNotReportAClientThatStillHoldsItsLease(t *testing.T) {
 	}
 	stopA, doneA := run(member("a"))
 	heldBy(t, mem, "a", ids, 10*ttl)
-	sender, err := session.NewClient(session.WithNetwork(nw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sender.Close()
-	if _, err := sender.SendText(ctx, ids[0], "hello", session.WithoutSync()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-stuck:
-	case <-ctx.Done():
-		t.Fatal("the message never arrived")
-	}
+	h.sendAndWait(ctx, t, nw, ids[0])
 	// b joins and owns the account: a hands it over, but its Client is stuck in the handler.
 	stopB, doneB := run(member("b"))
 	select {
@@ -735,7 +729,7 @@ func TestFleetDoesNotReportAClientThatStillHoldsItsLease(t *testing.T) {
 	if hs, _ := fleet.Holders(ctx, mem); hs[ids[0]].Holder != "a" {
 		t.Fatalf("the stuck Client's lease went to %q", hs[ids[0]].Holder)
 	}
-	unstickOnce.Do(func() { close(unstick) })
+	h.release()
 	s := <-stops
 	if s.member != "a" || s.err != nil {
 		t.Fatalf("after the handler returned: %s reported %v; want a's clean handover", s.member, s.err)

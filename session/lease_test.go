@@ -383,8 +383,10 @@ func TestNoDeliveryAfterLeaseReleased(t *testing.T) {
 	go func() { closed <- bot.Close() }()
 	time.Sleep(200 * time.Millisecond) // time for a release under the handler
 	close(release)
-	if err := <-done; err != nil && !errors.Is(err, session.ErrClosed) {
-		t.Fatalf("Run: %v", err)
+	// Run's ctx ended first: nil, though Close came before its last poll returned (a review
+	// found that reporting store failures after the end briefly made this ErrClosed).
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v; want nil (its ctx ended)", err)
 	}
 	if err := <-closed; err != nil {
 		t.Fatal(err)
@@ -473,50 +475,5 @@ func TestRunReportsAFailedRecordAtItsEnd(t *testing.T) {
 				t.Fatalf("Run ended with %v; want the failure (ErrStore, ErrLeaseLost: %v)", err, tc.lost)
 			}
 		})
-	}
-}
-
-// A Run whose ctx ended returns nil even if the Client is closed before its last poll returned
-// (a handler still running): the run ended with its ctx. Found by review: reporting store
-// failures after the end (TestRunReportsAFailedRecordAtItsEnd) briefly made this ErrClosed.
-func TestCancelThenCloseRunReturnsNil(t *testing.T) {
-	dn := devnettest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	nw, err := session.NewNetwork(session.NetConfig(dn, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nw.Close()
-	bot, _ := session.NewTestClient(t, session.WithStore(store.NewMemory()), session.WithNetwork(nw),
-		session.WithPollInterval(100*time.Millisecond))
-	entered, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	bot.AddEventHandler(func(evt session.Event) {
-		if _, ok := evt.(*session.Message); ok {
-			once.Do(func() { close(entered); <-release })
-		}
-	})
-	runCtx, stop := context.WithCancel(ctx)
-	done := runAsync(runCtx, bot)
-	sender, _ := session.NewTestClient(t, session.WithNetwork(nw))
-	if _, err := sender.SendText(ctx, bot.AccountID(), "hi", session.WithoutSync()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-entered:
-	case <-ctx.Done():
-		t.Fatal("no message delivered")
-	}
-	stop()
-	closed := make(chan error, 1)
-	go func() { closed <- bot.Close() }()
-	time.Sleep(50 * time.Millisecond) // Close runs under the handler
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v; want nil (its ctx ended)", err)
-	}
-	if err := <-closed; err != nil {
-		t.Fatal(err)
 	}
 }

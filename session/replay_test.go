@@ -110,17 +110,7 @@ func TestReplayOfOneToOneMessage(t *testing.T) {
 
 	// A day past MaxMessageTTL + PruneMargin: the record may be gone; the message is a replay.
 	replayLater(t, bob, &offset, store.MaxMessageTTL+store.PruneMargin+24*time.Hour)
-	d := gWait(t, bob, func(e *MessageDropped) bool { return e.Hash == res.Hash })
-	if !errors.Is(d.Err, ErrMessageTooOld) || d.From != alice.AccountID() || d.Group != (crypto.AccountID{}) {
-		t.Fatalf("dropped %+v", d)
-	}
-	pollTimes(t, bob, 2)
-	if n := gCount(bob, once); n != 1 {
-		t.Fatalf("a replay older than any swarm keeps a message delivered: %d deliveries", n)
-	}
-	if n := gCount(bob, func(e *MessageDropped) bool { return e.Hash == res.Hash }); n != 1 {
-		t.Fatalf("the replay reported %d times, want once (it is recorded as handled)", n)
-	}
+	expectReplayDropped(t, bob, res.Hash, alice.AccountID(), crypto.AccountID{}, once)
 }
 
 func TestReplayOfGroupMessage(t *testing.T) {
@@ -152,15 +142,22 @@ func TestReplayOfGroupMessage(t *testing.T) {
 	}
 
 	replayLater(t, member, &offset, store.MaxMessageTTL+store.PruneMargin+24*time.Hour)
-	d := gWait(t, member, func(e *MessageDropped) bool { return e.Hash == res.Hash })
-	if !errors.Is(d.Err, ErrMessageTooOld) || d.From != admin.AccountID() || d.Group != g.ID {
+	expectReplayDropped(t, member, res.Hash, admin.AccountID(), g.ID, once)
+}
+
+// expectReplayDropped waits for p to drop the replay of message hash (from, in group, zero for
+// 1:1) as too old, and checks that it was delivered once before (once) and dropped only once.
+func expectReplayDropped[T any](t *testing.T, p *gPeer, hash string, from, group crypto.AccountID, once func(T) bool) {
+	t.Helper()
+	d := gWait(t, p, func(e *MessageDropped) bool { return e.Hash == hash })
+	if !errors.Is(d.Err, ErrMessageTooOld) || d.From != from || d.Group != group {
 		t.Fatalf("dropped %+v", d)
 	}
-	pollTimes(t, member, 2)
-	if n := gCount(member, once); n != 1 {
+	pollTimes(t, p, 2)
+	if n := gCount(p, once); n != 1 {
 		t.Fatalf("a replay older than any swarm keeps a message delivered: %d deliveries", n)
 	}
-	if n := gCount(member, func(e *MessageDropped) bool { return e.Hash == res.Hash }); n != 1 {
+	if n := gCount(p, func(e *MessageDropped) bool { return e.Hash == hash }); n != 1 {
 		t.Fatalf("the replay reported %d times, want once (it is recorded as handled)", n)
 	}
 }

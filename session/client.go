@@ -796,8 +796,8 @@ func (c *Client) handleIncoming(ctx context.Context, p store.Incoming) bool {
 		c.log.Debug("message from a blocked sender dropped", "hash", p.Hash)
 		return c.dispatch(ctx, &MessageDropped{Hash: p.Hash, From: in.Sender, Timestamp: in.SentAt(), Err: ErrSenderBlocked})
 	}
-	if c.handleGroupUpdate(ctx, in, p.Hash) {
-		return true
+	if handled, taken := c.handleGroupUpdate(ctx, in, p.Hash); handled {
+		return taken
 	}
 	evts := eventsFromContent(in, p.Hash, c.id, c.net.files)
 	if len(evts) == 0 {

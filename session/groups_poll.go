@@ -489,22 +489,30 @@ func (c *Client) finishGroupJoin(ctx context.Context, gid crypto.AccountID) ([]E
 }
 
 // handleGroupUpdate handles a 1:1 message carrying a group invite or promotion and reports
-// whether it did; other group updates are not 1:1 messages and are left to the caller.
-func (c *Client) handleGroupUpdate(ctx context.Context, in *Incoming, hash string) bool {
+// whether it did (handled; other group updates are not 1:1 messages and are left to the
+// caller) and whether its events were all taken: if not (a handler failed on one, the poll's
+// ctx ended under it, or the invite could not be saved), the message stays pending and is
+// handled again, which finds the group as it left it and delivers the events again.
+func (c *Client) handleGroupUpdate(ctx context.Context, in *Incoming, hash string) (handled, taken bool) {
 	gu := in.Content.GetDataMessage().GetGroupUpdateMessage()
 	var evts []Event
+	var err error
 	switch {
 	case gu.GetInviteMessage() != nil:
-		evts = c.receiveInvite(ctx, in, hash, gu.GetInviteMessage())
+		evts, err = c.receiveInvite(ctx, in, hash, gu.GetInviteMessage())
 	case gu.GetPromoteMessage() != nil:
-		evts = c.receivePromote(ctx, in, hash, gu.GetPromoteMessage())
+		evts, err = c.receivePromote(ctx, in, hash, gu.GetPromoteMessage())
 	default:
-		return false
+		return false, true
 	}
+	if err != nil {
+		return true, false
+	}
+	taken = true
 	for _, e := range evts {
-		c.dispatch(ctx, e)
+		taken = c.dispatch(ctx, e) && taken
 	}
-	return true
+	return true, taken
 }
 
 func badUpdate(gid crypto.AccountID, hash string, err error) []Event {
@@ -513,10 +521,10 @@ func badUpdate(gid crypto.AccountID, hash string, err error) []Event {
 
 // receiveInvite checks an invitation (the group key's signature over our ID and the message's
 // timestamp, and the credentials it carries) and records it until it is accepted.
-func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, inv *pb.GroupUpdateInviteMessage) []Event {
+func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, inv *pb.GroupUpdateInviteMessage) ([]Event, error) {
 	gid, auth, err := c.checkInvite(in, inv)
 	if err != nil {
-		return badUpdate(gid, hash, err)
+		return badUpdate(gid, hash, err), nil
 	}
 	unlock := c.lockGroup(gid)
 	defer unlock()
@@ -532,17 +540,17 @@ func (c *Client) receiveInvite(ctx context.Context, in *Incoming, hash string, i
 				c.log.Warn("group: saving credentials", "err", err)
 			}
 		}
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return badUpdate(gid, hash, err)
+		return badUpdate(gid, hash, err), nil
 	}
 	st.rec.Status, st.rec.Name, st.rec.Inviter, st.rec.Auth, st.auth = GroupStatusInvited, inv.GetName(), in.Sender.String(), auth[:], &auth
 	if err := c.saveGroup(ctx, st); err != nil {
-		c.log.Warn("group: saving an invite", "err", err)
-		return nil
+		c.log.Warn("group: saving an invite (handled again later)", "err", err)
+		return nil, err
 	}
-	return []Event{&GroupInvite{Hash: hash, Group: gid, Name: inv.GetName(), From: in.Sender, Timestamp: in.SentAt()}}
+	return []Event{&GroupInvite{Hash: hash, Group: gid, Name: inv.GetName(), From: in.Sender, Timestamp: in.SentAt()}}, nil
 }
 
 // checkInvite checks an invitation: the group key's signature over our ID and the message's
@@ -567,10 +575,10 @@ func (c *Client) checkInvite(in *Incoming, inv *pb.GroupUpdateInviteMessage) (cr
 
 // receivePromote takes the group key a promotion carries: for a group we are in we become an
 // admin; otherwise it is an invitation as an admin.
-func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, pm *pb.GroupUpdatePromoteMessage) []Event {
+func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, pm *pb.GroupUpdatePromoteMessage) ([]Event, error) {
 	seed := pm.GetGroupIdentitySeed()
 	if len(seed) != 32 {
-		return badUpdate(crypto.AccountID{}, hash, fmt.Errorf("group seed of %d bytes", len(seed)))
+		return badUpdate(crypto.AccountID{}, hash, fmt.Errorf("group seed of %d bytes", len(seed))), nil
 	}
 	admin := groups.NewAdminKey([32]byte(seed))
 	gid := admin.ID()
@@ -582,11 +590,11 @@ func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, 
 		st, err = c.restoreGroup(groupRecord{ID: gid.String(), Status: GroupStatusInvited, Name: pm.GetName(), Inviter: in.Sender.String()})
 	}
 	if err != nil {
-		return badUpdate(gid, hash, err)
+		return badUpdate(gid, hash, err), nil
 	}
 	if st.admin == nil {
 		if err := st.setAdmin(admin); err != nil {
-			return badUpdate(gid, hash, err)
+			return badUpdate(gid, hash, err), nil
 		}
 	}
 	var evt Event = &GroupMemberChange{Hash: hash, Group: gid, By: in.Sender, Kind: MembersPromoted,
@@ -599,10 +607,10 @@ func (c *Client) receivePromote(ctx context.Context, in *Incoming, hash string, 
 		evt = &GroupInvite{Hash: hash, Group: gid, Name: pm.GetName(), From: in.Sender, Timestamp: in.SentAt(), Promoted: true}
 	}
 	if err := c.saveGroup(ctx, st); err != nil {
-		c.log.Warn("group: saving a promotion", "err", err)
-		return nil
+		c.log.Warn("group: saving a promotion (handled again later)", "err", err)
+		return nil, err
 	}
-	return []Event{evt}
+	return []Event{evt}, nil
 }
 
 // A group's state events are the events of changes of its saved state (configs merged, keys

@@ -220,3 +220,49 @@ func gAdminAndMember(t *testing.T, opts ...Option) (admin, member *gPeer) {
 	cfg := gDevnet(t)
 	return gNewPeer(t, cfg, "Admin"), gNewPeer(t, cfg, "Member", opts...)
 }
+
+// A group invitation (or promotion) whose event a handler failed on, or that the poll's end
+// cut short (a fleet's handover), used to be recorded as handled all the same: the invitation
+// was lost, here and for the account's next holder. It stays pending now and is delivered again.
+// Found by review.
+func TestGroupInviteRedeliveredAfterHandlerError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	admin, member := gAdminAndMember(t)
+	var seen sync.Mutex
+	invites := 0
+	member.AddEventHandlerE(func(_ context.Context, evt Event) error {
+		if _, ok := evt.(*GroupInvite); !ok {
+			return nil
+		}
+		seen.Lock()
+		defer seen.Unlock()
+		invites++
+		if invites == 1 {
+			return errors.New("transient failure")
+		}
+		return nil
+	})
+	g, err := admin.CreateGroup(ctx, "Invited", member.AccountID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gWait(t, member, func(e *GroupInvite) bool { return e.Group == g.ID })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		seen.Lock()
+		n := invites
+		seen.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the invitation was delivered %d time(s) after its handler failed", n)
+		}
+		if err := member.poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pending, _ := member.store.Pending(ctx, member.AccountID()); len(pending) != 0 {
+		t.Fatalf("%d messages still pending after the invitation was taken", len(pending))
+	}
+}

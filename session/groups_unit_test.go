@@ -148,7 +148,7 @@ func TestGroupInviteChecks(t *testing.T) {
 	}
 	for _, b := range bad {
 		n := len(l.rec.Events())
-		if !c.handleGroupUpdate(ctx, in(b.gu, b.ts), "h-"+b.name) {
+		if h, _ := c.handleGroupUpdate(ctx, in(b.gu, b.ts), "h-"+b.name); !h {
 			t.Fatalf("%s: not handled", b.name)
 		}
 		evts := l.rec.Events()[n:]
@@ -162,7 +162,7 @@ func TestGroupInviteChecks(t *testing.T) {
 	if gs, _ := c.Groups(ctx); len(gs) != 0 {
 		t.Fatalf("groups after bad invites: %+v", gs)
 	}
-	if !c.handleGroupUpdate(ctx, in(gInvite(l, c.AccountID(), 1000), 1000), "good") {
+	if h, _ := c.handleGroupUpdate(ctx, in(gInvite(l, c.AccountID(), 1000), 1000), "good"); !h {
 		t.Fatal("invite not handled")
 	}
 	evts := l.rec.Events()
@@ -183,7 +183,7 @@ func TestGroupInviteChecks(t *testing.T) {
 		t.Fatalf("unknown group: %v", err)
 	}
 	// Other group updates sent 1:1 are not ours to handle.
-	if c.handleGroupUpdate(ctx, in(&pb.GroupUpdateMessage{InviteResponse: &pb.GroupUpdateInviteResponseMessage{IsApproved: proto.Bool(true)}}, 1), "r") {
+	if h, _ := c.handleGroupUpdate(ctx, in(&pb.GroupUpdateMessage{InviteResponse: &pb.GroupUpdateInviteResponseMessage{IsApproved: proto.Bool(true)}}, 1), "r"); h {
 		t.Fatal("1:1 invite response handled")
 	}
 }

@@ -321,6 +321,9 @@ func (k *leaseKeeper) useLocked(begin bool) (store.Lease, time.Duration, bool, e
 		return store.Lease{}, 0, false, k.lost
 	case !k.held:
 		return store.Lease{}, 0, false, nil
+	case k.mono() >= k.until:
+		// Past its deadline, before the renewer noticed: a send must not go out under it.
+		return store.Lease{}, 0, false, &store.LostError{Lease: k.last, Why: "not renewed in time: the store was too slow or unreachable"}
 	}
 	if !k.poll {
 		k.idle = k.mono() + k.ttl()/3
@@ -379,6 +382,24 @@ func (k *leaseKeeper) lose(err error) {
 		k.mu.Unlock()
 		return
 	}
+	k.loseLocked(err)
+}
+
+// loseIf is lose for the renewer, which decided on a lease without holding the keeper's lock:
+// only if generation gen is still held and, with late, still past its deadline (a renewal may
+// have landed meanwhile, or the hold ended and another began). It reports whether it did.
+func (k *leaseKeeper) loseIf(gen int64, late bool, err error) bool {
+	k.mu.Lock()
+	if !k.held || k.last.Generation != gen || late && k.mono() < k.until {
+		k.mu.Unlock()
+		return false
+	}
+	k.loseLocked(err)
+	return true
+}
+
+// loseLocked ends a held lease after its loss (see lose); it unlocks k.mu.
+func (k *leaseKeeper) loseLocked(err error) {
 	k.held = false
 	if !k.poll {
 		k.mu.Unlock()
@@ -397,6 +418,10 @@ func (k *leaseKeeper) lose(err error) {
 
 // release ends the hold (releasing the lease if still held) and returns the loss, if any.
 func (k *leaseKeeper) release() error {
+	// Serialised with the acquisitions (hold, forWrite): one starting while the store still
+	// holds the lease being released would be refused by this very Client's lease.
+	k.acq.Lock()
+	defer k.acq.Unlock()
 	k.mu.Lock()
 	held, l, cancel, lost, until := k.held, k.last, k.cancel, k.lost, k.until
 	if held && k.poll && lost == nil && k.mono() >= until {
@@ -434,6 +459,8 @@ func (k *leaseKeeper) releaseInStore(l store.Lease, until time.Duration) {
 
 // releaseIdle releases a write lease that no write used for a while.
 func (k *leaseKeeper) releaseIdle() {
+	k.acq.Lock() // as in release
+	defer k.acq.Unlock()
 	k.mu.Lock()
 	if !k.held || k.poll || k.writes > 0 || k.mono() < k.idle {
 		k.mu.Unlock()
@@ -587,7 +614,9 @@ func (r *leaseRenewer) loop() {
 			l := k.last
 			k.mu.Unlock()
 			r.remove(k)
-			k.lose(&store.LostError{Lease: l, Why: "not renewed in time: the store was unreachable"})
+			if !k.loseIf(l.Generation, true, &store.LostError{Lease: l, Why: "not renewed in time: the store was unreachable"}) {
+				r.add(k) // renewed meanwhile (or held anew, which added it too)
+			}
 		}
 		timer.Reset(tick)
 	}
@@ -665,7 +694,9 @@ func (r *leaseRenewer) renew(g renewGroup, ks []*leaseKeeper) {
 		switch {
 		case !ok && current:
 			r.remove(k)
-			k.lose(&store.LostError{Lease: ls[i], Why: "not current any more (expired, or taken by another holder)"})
+			if !k.loseIf(ls[i].Generation, false, &store.LostError{Lease: ls[i], Why: "not current any more (expired, or taken by another holder)"}) {
+				r.add(k) // the hold ended meanwhile and another began
+			}
 		case ok && !current:
 			// Renewed after its keeper stopped (past its deadline, or released meanwhile):
 			// free it so that the account need not wait for it to expire.

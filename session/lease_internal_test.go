@@ -358,3 +358,42 @@ func TestGroupAndCommunitySendsRefusedWhileServedElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// slowReleaseStore takes a while to release a lease (a slow database), saying when one began.
+type slowReleaseStore struct {
+	*store.Memory
+	began chan struct{}
+}
+
+func (s *slowReleaseStore) ReleaseLease(ctx context.Context, l store.Lease) error {
+	select {
+	case s.began <- struct{}{}:
+	default:
+	}
+	time.Sleep(300 * time.Millisecond)
+	return s.Memory.ReleaseLease(ctx, l)
+}
+
+// A poll starting while the Client's idle write lease was being released in the store used to
+// be refused by that very lease (ErrAccountInUse naming its own process): the release cleared
+// the Client's hold before the store's. Releases and acquisitions are serialised now. Found by
+// review.
+func TestPollStartingDuringIdleReleaseNotRefused(t *testing.T) {
+	ctx := context.Background()
+	st := &slowReleaseStore{Memory: store.NewMemory(), began: make(chan struct{}, 1)}
+	c := newLeaseClient(t, st, WithLeaseTTL(time.Second))
+	if err := c.store.PutValue(ctx, "b", "k", []byte("v")); err != nil { // takes a write lease
+		t.Fatal(err)
+	}
+	select {
+	case <-st.began: // released when idle: the store's release is under way
+	case <-time.After(10 * time.Second):
+		t.Fatal("the idle write lease was never released")
+	}
+	if _, err := c.startLease(ctx); err != nil {
+		t.Fatalf("a poll starting as the idle lease is released: %v", err)
+	}
+	if err := c.finishLease(nil); err != nil {
+		t.Fatal(err)
+	}
+}

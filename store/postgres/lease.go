@@ -44,6 +44,23 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 	if err := store.CheckLeaseRequest(req); err != nil {
 		return store.Lease{}, err
 	}
+	// An unlocked look first: a lease live in someone's hands (the usual contended case: a
+	// member asking for an account that its previous owner still serves) is refused without
+	// locking its row, since a waiting FOR UPDATE would queue the holder's renewals and fenced
+	// writes behind it. A refusal on a stale read is safe (the caller asks again later).
+	if req.Replace == 0 {
+		var held store.HeldError
+		var live bool
+		err := s.leases.QueryRow(ctx, `SELECT holder, generation, expires_at, expires_at > clock_timestamp()
+			FROM leases WHERE name = $1`, req.Name).Scan(&held.Holder, &held.Generation, &held.Expires, &live)
+		switch {
+		case err == nil && live && held.Generation > 0:
+			held.Name = req.Name
+			return store.Lease{}, &held
+		case err != nil && !errors.Is(err, pgx.ErrNoRows):
+			return store.Lease{}, wrap("acquire lease "+req.Name, err)
+		}
+	}
 	var l store.Lease
 	err := pgx.BeginFunc(ctx, s.leases, func(tx pgx.Tx) error {
 		// A placeholder row first, so that there is a row to lock even for a lease never

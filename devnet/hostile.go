@@ -4,6 +4,10 @@ import (
 	"encoding/base64"
 	"net/http"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 )
 
 // Hostile behaviours of a node (Faults fields below DeleteBeforeAll): what a malicious node could
@@ -53,6 +57,17 @@ func (n *Node) lieInRetrieve(f Faults, acct account, ns int16, now int64, out []
 			m["expiration"] = now
 		}
 		res = append(res, m)
+		if f.ReencodeMessages && ns == 0 {
+			if data, ok := n.reencode(m["data"].(string)); ok {
+				dup := obj{}
+				for k, v := range m {
+					dup[k] = v
+				}
+				dup["hash"] = messageHash(acct, ns, data)
+				dup["data"] = base64.StdEncoding.EncodeToString(data)
+				res = append(res, dup)
+			}
+		}
 		for range f.DuplicateMessages {
 			dup := obj{}
 			for k, v := range m {
@@ -74,6 +89,39 @@ func (n *Node) lieInRetrieve(f Faults, acct account, ns int16, now int64, out []
 		res = []obj{}
 	}
 	return res
+}
+
+// reencode returns a stored 1:1 message (base64 of a WebSocketMessage wrapping an Envelope)
+// re-encoded with a new random 64-byte proSig, as a malicious node can: nothing but the
+// Envelope's sealed content is authenticated. It reports false for data that is not such a
+// message. n.mu is held.
+func (n *Node) reencode(b64data string) ([]byte, bool) {
+	wire, err := base64.StdEncoding.DecodeString(b64data)
+	if err != nil {
+		return nil, false
+	}
+	var ws pb.WebSocketMessage
+	if proto.Unmarshal(wire, &ws) != nil || len(ws.GetRequest().GetBody()) == 0 {
+		return nil, false
+	}
+	var env pb.Envelope
+	if proto.Unmarshal(ws.GetRequest().GetBody(), &env) != nil || len(env.GetContent()) == 0 {
+		return nil, false
+	}
+	env.ProSig = make([]byte, 64)
+	for i := range env.ProSig {
+		env.ProSig[i] = byte(n.faultRng.IntN(256))
+	}
+	body, err := proto.Marshal(&env)
+	if err != nil {
+		return nil, false
+	}
+	ws.Request.Body = body
+	data, err := proto.Marshal(&ws)
+	if err != nil {
+		return nil, false
+	}
+	return data, true
 }
 
 // dropStore answers a store it does not carry out: its own signed result, and results for the

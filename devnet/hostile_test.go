@@ -1,10 +1,15 @@
 package devnet
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/sessiongo/sdk/proto/sessionpb"
 )
 
 // Hostile nodes (Faults fields from DuplicateMessages on): each behaviour checked from the wire,
@@ -185,5 +190,64 @@ func TestHostileDropStores(t *testing.T) {
 	raw, _ := json.Marshal(r["swarm"].(map[string]any)[liar.edHex()])
 	if liar.HasMessage(hash) || !members[1].HasMessage(hash) || len(raw) < 10 {
 		t.Fatalf("forwarded store: liar has it %v, entry has it %v, liar says %s", liar.HasMessage(hash), members[1].HasMessage(hash), raw)
+	}
+}
+
+// A node that re-encodes every 1:1 message: each is served as stored and once more with a new
+// proSig under its recomputed, valid hash; the sealed content is the same. Other data (not a
+// WebSocketMessage) is served once.
+func TestHostileReencodeMessages(t *testing.T) {
+	tn := startNet(t, WithNodes(4), WithSeed(9))
+	u := newUser(t, 75, 0x05)
+	honest, members := tn.home(u)
+	liar := members[1]
+	if liar == honest {
+		liar = members[0]
+	}
+	sealed := []byte("sealed box: authenticated, unchanged")
+	env, err := proto.Marshal(&pb.Envelope{Type: pb.Envelope_SESSION_MESSAGE.Enum(), Timestamp: proto.Uint64(1234),
+		SourceDevice: proto.Uint32(1), Content: sealed, ProSig: make([]byte, 64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := proto.Marshal(&pb.WebSocketMessage{Type: pb.WebSocketMessage_REQUEST.Enum(),
+		Request: &pb.WebSocketRequestMessage{Verb: proto.String(""), Path: proto.String(""), Body: env, RequestId: proto.Uint64(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := tn.storeUnsigned(t, honest, u, string(wire))
+	tn.storeUnsigned(t, honest, u, "not a message")
+
+	if msgs, _ := tn.retrieveSigned(t, liar, u); len(msgs) != 2 {
+		t.Fatalf("before the fault: %d messages", len(msgs))
+	}
+	liar.SetFaults(Faults{ReencodeMessages: true})
+	msgs, _ := tn.retrieveSigned(t, liar, u)
+	if len(msgs) != 3 || msgs[0]["hash"] != h {
+		t.Fatalf("re-encoding: %d messages, first %v", len(msgs), msgs[0]["hash"])
+	}
+	copyData, _ := base64.StdEncoding.DecodeString(msgs[1]["data"].(string))
+	if msgs[1]["hash"] == h || msgs[1]["hash"] != messageHash(u.acct, 0, copyData) {
+		t.Fatalf("copy's hash %v: not new or not valid", msgs[1]["hash"])
+	}
+	if msgs[1]["timestamp"] != msgs[0]["timestamp"] || msgs[1]["expiration"] != msgs[0]["expiration"] {
+		t.Fatalf("copy's times differ: %v, %v", msgs[1], msgs[0])
+	}
+	var ws pb.WebSocketMessage
+	var got pb.Envelope
+	if err := proto.Unmarshal(copyData, &ws); err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(ws.GetRequest().GetBody(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.GetContent(), sealed) || got.GetTimestamp() != 1234 || len(got.GetProSig()) != 64 || bytes.Equal(got.GetProSig(), make([]byte, 64)) {
+		t.Fatalf("copy's envelope: content %q, timestamp %d, proSig %x", got.GetContent(), got.GetTimestamp(), got.GetProSig())
+	}
+	if d, _ := base64.StdEncoding.DecodeString(msgs[2]["data"].(string)); string(d) != "not a message" {
+		t.Fatalf("third message %q", d)
+	}
+	if msgs, _ := tn.retrieveSigned(t, honest, u); len(msgs) != 2 {
+		t.Fatalf("honest node: %d messages", len(msgs))
 	}
 }

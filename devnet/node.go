@@ -77,6 +77,11 @@ type Faults struct {
 	ReplayOld bool
 	// CorruptData flips bits of every retrieved message's data and leaves its hash.
 	CorruptData bool
+	// ReencodeMessages serves every retrieved 1:1 message (namespace 0 data that parses as a
+	// WebSocketMessage wrapping an Envelope) a second time, re-encoded: the same sealed content
+	// under a new random decoy proSig, with its recomputed (valid) hash. Only the content is
+	// authenticated, so a client must recognise the copy by it.
+	ReencodeMessages bool
 	// DropStores makes the node keep nothing it is asked to store while claiming success: as
 	// the entry node it neither stores nor forwards the message and answers with its own signed
 	// result plus made-up results for the other members, signed with its own key; as another
@@ -86,7 +91,7 @@ type Faults struct {
 
 // hostile reports whether f makes retrieve replies lie.
 func (f Faults) hostileRetrieve() bool {
-	return f.DuplicateMessages > 0 || f.JunkMessages > 0 || f.JunkExpiry || f.ExpiryNow || f.ReplayOld || f.CorruptData
+	return f.DuplicateMessages > 0 || f.JunkMessages > 0 || f.JunkExpiry || f.ExpiryNow || f.ReplayOld || f.CorruptData || f.ReencodeMessages
 }
 
 // DeleteBeforeAllBug is how a node answers a delete_before over all namespaces that matches

@@ -640,8 +640,8 @@ func (c *Client) pollCursor(ctx context.Context, cur store.Cursor, signer swarm.
 		}
 		last = res.LastHash
 		ps = ps.with(member, last)
-		if _, err := c.store.SaveRetrieved(ctx, cur, in, ps.String()); err != nil {
-			return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
+		if err := c.saveRetrieved(ctx, cur, in, ps.String()); err != nil {
+			return err
 		}
 		if !res.More {
 			return nil
@@ -730,8 +730,8 @@ func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.Accoun
 					Timestamp: m.Timestamp, Expiry: m.Expiration})
 			}
 			st.ps = st.ps.with(node.Ed25519, res.LastHash)
-			if _, err := c.store.SaveRetrieved(ctx, st.cur, in, st.ps.String()); err != nil {
-				return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
+			if err := c.saveRetrieved(ctx, st.cur, in, st.ps.String()); err != nil {
+				return err
 			}
 			st.done = !res.More
 		}
@@ -739,6 +739,19 @@ func (c *Client) pollCursors(ctx context.Context, account, swarmID crypto.Accoun
 	}
 	return errors.Join(errs...)
 }
+
+// saveRetrieved saves a batch of retrieved messages for cur as pending and moves its position
+// (SaveRetrieved), with the content markers of our own 1:1 inbox (dedup.go): a re-encoded copy of
+// a message already retrieved is recorded as handled at once, never delivered.
+func (c *Client) saveRetrieved(ctx context.Context, cur store.Cursor, in []store.Incoming, lastHash string) error {
+	batch, markers := c.withContentMarkers(cur, in)
+	fresh, err := c.store.SaveRetrieved(ctx, cur, batch, lastHash)
+	if err != nil {
+		return &fatalError{fmt.Errorf("session: saving retrieved messages: %w", err)}
+	}
+	return c.settleContentMarkers(ctx, in, markers, fresh)
+}
+
 func (c *Client) handlePending(ctx context.Context) error {
 	pending, err := c.store.Pending(ctx, c.id)
 	if err != nil {
@@ -751,6 +764,14 @@ func (c *Client) handlePending(ctx context.Context) error {
 	for _, p := range pending {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if isContentMarker(p.Hash) {
+			// A content marker (dedup.go) left pending by a stop between its save and its
+			// MarkHandled: bookkeeping, never a message.
+			if err := c.markHandled(ctx, c.id, p.Hash); err != nil {
+				return err
+			}
+			continue
 		}
 		if !c.handleIncoming(ctx, p) {
 			return nil // not taken: left pending for the next poll

@@ -405,9 +405,11 @@ func (c *Client) storeSyncCopy(ctx context.Context, to crypto.AccountID, content
 		return "", &SendError{Recipient: c.id, Failures: map[string]string{}}
 	}
 	// Our own poll will retrieve the sync copy: mark it handled so it is not shown as new.
-	if err := c.store.SaveHandled(ctx, c.id, store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceDefault), Timestamp: at, Expiry: at.Add(ttl)}); err != nil {
+	own := store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceDefault), Timestamp: at, Expiry: at.Add(ttl)}
+	if err := c.store.SaveHandled(ctx, c.id, own); err != nil {
 		c.log.Warn("recording our sync copy", "err", err)
 	}
+	c.saveOwnContentMarker(ctx, data, own)
 	if err := c.store.PutValue(ctx, sentBucket, c.sentKey(to, at), []byte(res.Hash)); err != nil {
 		c.log.Warn("recording sent message", "err", err)
 	}

@@ -145,9 +145,11 @@ func (c *Client) storeOwnCopy(ctx context.Context, content *pb.Content) error {
 	if res.Succeeded() == 0 {
 		return &SendError{Recipient: c.id, Failures: map[string]string{}}
 	}
-	if err := c.store.SaveHandled(ctx, c.id, store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceDefault), Timestamp: now, Expiry: now.Add(DefaultMessageTTL)}); err != nil {
+	own := store.Incoming{Hash: res.Hash, Namespace: int16(swarm.NamespaceDefault), Timestamp: now, Expiry: now.Add(DefaultMessageTTL)}
+	if err := c.store.SaveHandled(ctx, c.id, own); err != nil {
 		c.log.Warn("recording our own copy", "err", err)
 	}
+	c.saveOwnContentMarker(ctx, data, own)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,15 +22,22 @@ import (
 // extra events, 0 lost messages and a store that holds only genuine messages, and every Message
 // event carries the message's storage hash (the stable ID an idempotent handler can use).
 
-// countingStore counts the records the Client adds to its store.
+// countingStore counts the records the Client adds to its store: messages in added, the
+// content markers of 1:1 messages (hash "c:...", no data: see session/dedup.go) in markers.
 type countingStore struct {
 	*store.Memory
-	added atomic.Int64
+	added, markers atomic.Int64
 }
 
 func (s *countingStore) SaveRetrieved(ctx context.Context, c store.Cursor, msgs []store.Incoming, last string) ([]store.Incoming, error) {
 	n, err := s.Memory.SaveRetrieved(ctx, c, msgs, last)
-	s.added.Add(int64(len(n)))
+	for _, m := range n {
+		if strings.HasPrefix(m.Hash, "c:") && len(m.Data) == 0 {
+			s.markers.Add(1)
+		} else {
+			s.added.Add(1)
+		}
+	}
 	return n, err
 }
 
@@ -183,6 +191,9 @@ func TestHostileNodeNoExtraEvents(t *testing.T) {
 			// Bob's store holds the n messages (and nothing a node made up).
 			if added != n {
 				t.Fatalf("bob's store gained %d records for %d messages", added, n)
+			}
+			if m := bs.markers.Load(); m != n {
+				t.Fatalf("bob's store gained %d content markers for %d messages", m, n)
 			}
 			if off := time.Until(bob.Network().Now()); off > 2*time.Second || off < -2*time.Second {
 				t.Fatalf("network time moved by %v", off)

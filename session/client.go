@@ -767,7 +767,8 @@ func (c *Client) handlePending(ctx context.Context) error {
 		}
 		if isContentMarker(p.Hash) {
 			// A content marker (dedup.go) left pending by a stop between its save and its
-			// MarkHandled: bookkeeping, never a message.
+			// MarkHandled: bookkeeping, never a message. (A copy saved with it in that batch
+			// is delivered: the crash window of dedup.go.)
 			if err := c.markHandled(ctx, c.id, p.Hash); err != nil {
 				return err
 			}

@@ -31,10 +31,7 @@ func reencodingSwarm(dn *devnet.Network, id crypto.AccountID) {
 func TestReencodedOneToOneMessageDeliveredOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dn := devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(43))
-	cfg := NetConfig(dn, true)
-	alice := gNewPeer(t, cfg, "Alice")
-	bob := gNewPeer(t, cfg, "Bob")
+	dn, alice, bob := gAliceBob(t, devnet.WithNodes(5), devnet.WithSeed(43))
 	reencodingSwarm(dn, bob.AccountID())
 
 	if _, err := alice.SendText(ctx, bob.AccountID(), "once"); err != nil {
@@ -65,10 +62,7 @@ func TestReencodedOneToOneMessageDeliveredOnce(t *testing.T) {
 func TestContentDedupBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dn := devnettest.Start(t)
-	cfg := NetConfig(dn, true)
-	alice := gNewPeer(t, cfg, "Alice")
-	bob := gNewPeer(t, cfg, "Bob")
+	_, alice, bob := gAliceBob(t)
 	msg := func(text string) store.Incoming {
 		t.Helper()
 		wire, err := encodeMessage(alice.keys, bob.AccountID(), &pb.Content{DataMessage: &pb.DataMessage{Body: proto.String(text)}}, time.Now())
@@ -167,10 +161,7 @@ func TestPendingContentMarkerNotDelivered(t *testing.T) {
 func TestReencodedOwnSyncCopyNotDelivered(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dn := devnettest.Start(t)
-	cfg := NetConfig(dn, true)
-	alice := gNewPeer(t, cfg, "Alice")
-	bob := gNewPeer(t, cfg, "Bob")
+	_, alice, bob := gAliceBob(t)
 	res, err := alice.SendText(ctx, bob.AccountID(), "mine")
 	if err != nil || res.SyncErr != nil {
 		t.Fatal(err, res.SyncErr)

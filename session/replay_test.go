@@ -169,9 +169,7 @@ func expectReplayDropped[T any](t *testing.T, p *gPeer, hash string, from, group
 func TestPendingMessageDeliveredAfterLongOutage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dn := devnettest.Start(t, devnet.WithNodes(3), devnet.WithSeed(43))
-	cfg := NetConfig(dn, true)
-	alice, bob := gNewPeer(t, cfg, "Alice"), gNewPeer(t, cfg, "Bob")
+	_, alice, bob := gAliceBob(t, devnet.WithNodes(3), devnet.WithSeed(43))
 	cur := store.Cursor{Account: bob.AccountID(), Swarm: bob.AccountID()}
 	save := func(text string, sent time.Time) {
 		t.Helper()
@@ -199,4 +197,12 @@ func TestPendingMessageDeliveredAfterLongOutage(t *testing.T) {
 	if n := gCount(bob, func(e *MessageDropped) bool { return e.Hash == "replayed" && errors.Is(e.Err, ErrMessageTooOld) }); n != 1 {
 		t.Fatalf("the replay reported %d times", n)
 	}
+}
+
+// gAliceBob starts a devnet (with opts) and two peers on it (direct connections), Alice and Bob.
+func gAliceBob(t *testing.T, opts ...devnet.Option) (dn *devnet.Network, alice, bob *gPeer) {
+	t.Helper()
+	dn = devnettest.Start(t, opts...)
+	cfg := NetConfig(dn, true)
+	return dn, gNewPeer(t, cfg, "Alice"), gNewPeer(t, cfg, "Bob")
 }

@@ -342,11 +342,15 @@ func (c *Config) MergeInputs(in []ConfigInput) (MergeResult, error) {
 	}
 	if result.id.seqno != oldSeq {
 		switch {
-		case result.merged:
-			c.msg = result
-			c.setState(stateDirty)
 		case fromDirty && chosen == 0 && result.id.seqno == oldSeq+1:
 			// Our own unpushed changes include everything: keep them as they are.
+		case result.merged, fromDirty:
+			// A merge, or another's message taken over our unpushed changes at the next
+			// seqno (incremented above): a message nobody stored, to push. Marked clean
+			// under the other's hash, it was never pushed, and a linked device that had
+			// stored that hash stayed a seqno behind for good.
+			c.msg = result
+			c.setState(stateDirty)
 		default:
 			c.msg = result
 			c.setState(stateClean)

@@ -31,6 +31,16 @@ func replayLater(t *testing.T, p *gPeer, offset *atomic.Int64, d time.Duration) 
 	}
 }
 
+// replayPeers starts a devnet of five nodes (seed) with a peer named sender and one named
+// clocked whose clock (and its store's) runs offset ahead.
+func replayPeers(t *testing.T, seed uint64, sender, clocked string) (dn *devnet.Network, s, c *gPeer, offset *atomic.Int64) {
+	t.Helper()
+	dn = devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(seed))
+	cfg := NetConfig(dn, true)
+	offset = new(atomic.Int64)
+	return dn, gNewPeer(t, cfg, sender), clockedPeer(t, cfg, clocked, offset), offset
+}
+
 // clockedPeer is gNewPeer whose clock, and its store's, run offset ahead of the local one:
 // the store says it saved what it saves offset later than it did (shiftStore).
 func clockedPeer(t *testing.T, cfg NetworkConfig, name string, offset *atomic.Int64) *gPeer {
@@ -80,11 +90,7 @@ func pollTimes(t *testing.T, p *gPeer, n int) {
 func TestReplayOfOneToOneMessage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dn := devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(41))
-	cfg := NetConfig(dn, true)
-	var offset atomic.Int64
-	alice := gNewPeer(t, cfg, "Alice")
-	bob := clockedPeer(t, cfg, "Bob", &offset)
+	dn, alice, bob, offset := replayPeers(t, 41, "Alice", "Bob")
 	hostileSwarm(dn, bob.AccountID())
 
 	res, err := alice.SendText(ctx, bob.AccountID(), "once")
@@ -99,7 +105,7 @@ func TestReplayOfOneToOneMessage(t *testing.T) {
 	}
 
 	// Three days later: past the claimed expiry plus PruneMargin, well within MaxMessageTTL.
-	replayLater(t, bob, &offset, 3*24*time.Hour)
+	replayLater(t, bob, offset, 3*24*time.Hour)
 	pollTimes(t, bob, 3)
 	if n := gCount(bob, once); n != 1 {
 		t.Fatalf("delivered %d times: the node's early expiry had the record pruned", n)
@@ -109,18 +115,14 @@ func TestReplayOfOneToOneMessage(t *testing.T) {
 	}
 
 	// A day past MaxMessageTTL + PruneMargin: the record may be gone; the message is a replay.
-	replayLater(t, bob, &offset, store.MaxMessageTTL+store.PruneMargin+24*time.Hour)
+	replayLater(t, bob, offset, store.MaxMessageTTL+store.PruneMargin+24*time.Hour)
 	expectReplayDropped(t, bob, res.Hash, alice.AccountID(), crypto.AccountID{}, once)
 }
 
 func TestReplayOfGroupMessage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dn := devnettest.Start(t, devnet.WithNodes(5), devnet.WithSeed(42))
-	cfg := NetConfig(dn, true)
-	var offset atomic.Int64
-	admin := gNewPeer(t, cfg, "Admin")
-	member := clockedPeer(t, cfg, "Member", &offset)
+	dn, admin, member, offset := replayPeers(t, 42, "Admin", "Member")
 	g, err := admin.CreateGroup(ctx, "Replay", member.AccountID())
 	if err != nil {
 		t.Fatal(err)
@@ -135,13 +137,13 @@ func TestReplayOfGroupMessage(t *testing.T) {
 	once := gText(g.ID, admin.AccountID(), "once")
 	gWait(t, member, once)
 
-	replayLater(t, member, &offset, 3*24*time.Hour)
+	replayLater(t, member, offset, 3*24*time.Hour)
 	pollTimes(t, member, 3)
 	if n := gCount(member, once); n != 1 {
 		t.Fatalf("delivered %d times: the node's early expiry had the record pruned", n)
 	}
 
-	replayLater(t, member, &offset, store.MaxMessageTTL+store.PruneMargin+24*time.Hour)
+	replayLater(t, member, offset, store.MaxMessageTTL+store.PruneMargin+24*time.Hour)
 	expectReplayDropped(t, member, res.Hash, admin.AccountID(), g.ID, once)
 }
 
